@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building and testing tether need, only when missing:
+#   deps.sh build   Debian packages to build and run (make up)
+#   deps.sh test    those, plus test peers: Debian python3-pymongo, npm packages
+#                   pinned in tests/package-lock.json
+set -euo pipefail
+mode=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+pkgs="build-essential cmake pkg-config libmongoc-dev libbson-dev libevent-dev
+      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev zip unzip procps"
+if [ "$mode" = test ]; then
+  pkgs="$pkgs python3-pymongo nodejs npm clang libclang-rt-14-dev iproute2 curl"
+fi
+missing=()
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# node and npm may come from outside Debian (a newer Node.js); accept them when present.
+if [ ${#missing[@]} -gt 0 ]; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    case $p in
+      nodejs) command -v node >/dev/null || filtered+=("$p") ;;
+      npm) command -v npm >/dev/null || filtered+=("$p") ;;
+      *) filtered+=("$p") ;;
+    esac
+  done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+if [ "$mode" = test ]; then
+  if [ ! -f "$root/tests/node_modules/.tether-installed" ] ||
+     [ "$root/tests/package-lock.json" -nt "$root/tests/node_modules/.tether-installed" ]; then
+    echo "deps: npm ci in tests/"
+    (cd "$root/tests" && npm ci --ignore-scripts --no-audit --no-fund)
+    touch "$root/tests/node_modules/.tether-installed"
+  fi
+fi

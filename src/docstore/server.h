@@ -1,0 +1,53 @@
+/*
+ * The docstore server: listens, accepts MongoDB wire connections, applies
+ * Atlas's connection controls (limit, access list, idle timeout, auth), and
+ * dispatches commands. Runs on a libevent base it is given, so `tether up`
+ * embeds it in the platform's loop and `tether db` runs it alone.
+ */
+#ifndef TETHER_DOCSTORE_SERVER_H
+#define TETHER_DOCSTORE_SERVER_H
+
+#include <stdint.h>
+
+struct event_base;
+
+enum docstore_auth_mode {
+    DOCSTORE_AUTH_NONE = 0,  /* no authentication required */
+    DOCSTORE_AUTH_SCRAM = 1, /* SCRAM-SHA-256 / SCRAM-SHA-1 users from --users */
+    DOCSTORE_AUTH_AWS = 2,   /* MONGODB-AWS against the --iam registry */
+    DOCSTORE_AUTH_BOTH = 3,  /* either */
+};
+
+typedef struct docstore_config {
+    const char *bind_address; /* "127.0.0.1" by default */
+    int port;                 /* 27017 by default; 0 picks a free port */
+    const char *dir;          /* SQLite files; NULL keeps everything in memory */
+    int max_connections;      /* refuse past this many; 0 = unlimited */
+    const char *access_list;  /* "CIDR,CIDR,..."; NULL allows all */
+    enum docstore_auth_mode auth;
+    const char *users_file;   /* JSON users (DESIGN.md), NULL for none */
+    const char *iam_file;     /* JSON IAM registry, NULL for none */
+    int idle_timeout_s;       /* close connections idle this long; 0 = never */
+    const char *tls_cert;     /* PEM files; both NULL for plain TCP */
+    const char *tls_key;
+} docstore_config_t;
+
+typedef struct docstore_server docstore_server_t;
+
+/* Fills cfg with the defaults above. */
+void docstore_config_init(docstore_config_t *cfg);
+
+/* Opens storage and starts listening on base. Strings in cfg are copied.
+ * Returns 0 and *out, or -1 after logging why (port in use, bad file). */
+__attribute__((warn_unused_result)) int docstore_server_new(struct event_base *base,
+                                                            const docstore_config_t *cfg,
+                                                            docstore_server_t **out);
+/* The port actually bound (useful with port 0). */
+int docstore_server_port(const docstore_server_t *s);
+/* Closes every connection and the listener, then the storage. */
+void docstore_server_free(docstore_server_t *s);
+
+/* The `tether db` command. argv[0] is "db". Returns the exit status. */
+int docstore_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,11 @@
+/* Placeholder until this command lands. */
+#include "platform/up.h"
+
+#include <stdio.h>
+
+int platform_up_main(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "tether %s: not built yet\n", argv[0]);
+    return 2;
+}
