@@ -35,7 +35,7 @@ typedef struct parse_ctx {
     const char *base_dir; /* absolute; CodeUri is resolved against it */
     char *err;
     size_t errlen;
-    int warn;             /* 1: log unknown-property warnings (off when re-applying Globals) */
+    int warn; /* 1: log unknown-property warnings (off when re-applying Globals) */
 } parse_ctx_t;
 
 /* Line numbers of where a merged property came from, for errors after the merge. */
@@ -45,8 +45,8 @@ typedef struct spec_lines {
     int code_uri;
 } spec_lines_t;
 
-__attribute__((format(printf, 3, 4))) static int fail_at(parse_ctx_t *c, int line,
-                                                          const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail_at(parse_ctx_t *c, int line, const char *fmt,
+                                                         ...)
 {
     char msg[512];
     va_list ap;
@@ -140,13 +140,14 @@ static int scalar_string(parse_ctx_t *c, const char *prop, yaml_node_t *n, const
 {
     if (n->type != YAML_SCALAR_NODE) {
         if (is_local_tag(n))
-            return fail_at(c, node_line(n), "%s: intrinsic function %s is not supported here",
-                           prop, node_tag(n));
-        if (n->type == YAML_MAPPING_NODE && n->data.mapping.pairs.start < n->data.mapping.pairs.top) {
+            return fail_at(c, node_line(n), "%s: intrinsic function %s is not supported here", prop,
+                           node_tag(n));
+        if (n->type == YAML_MAPPING_NODE &&
+            n->data.mapping.pairs.start < n->data.mapping.pairs.top) {
             const char *k = key_string(c->doc, n->data.mapping.pairs.start);
             if (k != NULL && (strcmp(k, "Ref") == 0 || strncmp(k, "Fn::", 4) == 0))
-                return fail_at(c, node_line(n), "%s: intrinsic function %s is not supported",
-                               prop, k);
+                return fail_at(c, node_line(n), "%s: intrinsic function %s is not supported", prop,
+                               k);
         }
         return fail_at(c, node_line(n), "%s must be a string", prop);
     }
@@ -171,8 +172,8 @@ static int scalar_int(parse_ctx_t *c, const char *prop, yaml_node_t *n, long min
     if (s[0] == '\0' || *end != '\0' || errno != 0)
         return fail_at(c, node_line(n), "%s must be an integer, not '%.40s'", prop, s);
     if (v < min || v > max)
-        return fail_at(c, node_line(n), "%s must be between %ld and %ld, not %ld", prop, min,
-                       max, v);
+        return fail_at(c, node_line(n), "%s must be between %ld and %ld, not %ld", prop, min, max,
+                       v);
     *out = (int)v;
     return 0;
 }
@@ -451,8 +452,10 @@ static int build_function(parse_ctx_t *c, yaml_node_t *globals_fn, int warn_glob
 
     if (f->name == NULL) {
         if (!function_name_ok(logical_id))
-            return fail_at(c, f->line, "resource name '%.64s' is not a valid function name; "
-                                       "set FunctionName", logical_id);
+            return fail_at(c, f->line,
+                           "resource name '%.64s' is not a valid function name; "
+                           "set FunctionName",
+                           logical_id);
         if (set_str(&f->name, logical_id) != 0)
             return fail_at(c, f->line, "out of memory");
     }
@@ -510,7 +513,8 @@ static int parse_document(parse_ctx_t *c, platform_template_t *t)
     if (map_check_keys(c, resources) != 0)
         return -1;
 
-    size_t n_res = (size_t)(resources->data.mapping.pairs.top - resources->data.mapping.pairs.start);
+    size_t n_res =
+        (size_t)(resources->data.mapping.pairs.top - resources->data.mapping.pairs.start);
     if (n_res > 0) {
         t->functions = calloc(n_res, sizeof *t->functions);
         if (t->functions == NULL)
@@ -578,8 +582,8 @@ static int absolute_dir(const char *base_dir, char *out, size_t outlen)
 int platform_template_parse(const char *yaml, size_t len, const char *base_dir, const char *name,
                             platform_template_t **out, char *err, size_t errlen)
 {
-    parse_ctx_t c = {.name = name != NULL ? name : "template", .err = err, .errlen = errlen,
-                     .warn = 1};
+    parse_ctx_t c = {
+        .name = name != NULL ? name : "template", .err = err, .errlen = errlen, .warn = 1};
     char base[PATH_MAX];
     yaml_parser_t parser;
     yaml_document_t doc;
