@@ -1,0 +1,447 @@
+/*
+ * The user and IAM registries and the SASL conversation frame: loading the
+ * --users and --iam JSON files (passwords become SCRAM keys at once), role
+ * checks, and dispatch of saslStart/saslContinue to SCRAM or MONGODB-AWS.
+ */
+#include "docstore/auth_private.h"
+
+#include "common/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTH_FILE_MAX (16 * 1024 * 1024)
+
+static int auth_read_json_array(const char *path, bson_t *out, docstore_error_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = malloc(AUTH_FILE_MAX + 16);
+    size_t n = text ? fread(text + 6, 1, AUTH_FILE_MAX, f) : 0;
+    fclose(f);
+    if (text == NULL || n == AUTH_FILE_MAX) {
+        free(text);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: unreadable or larger than 16 MB", path);
+        return -1;
+    }
+    /* libbson parses documents, not arrays: wrap the array as {"a": [...]}. */
+    memcpy(text, "{\"a\":", 5);
+    text[5] = ' ';
+    text[6 + n] = '}';
+    bson_error_t berr;
+    bool ok = bson_init_from_json(out, text, (ssize_t)(n + 7), &berr);
+    free(text);
+    bson_iter_t it;
+    if (!ok || !bson_iter_init_find(&it, out, "a") || !BSON_ITER_HOLDS_ARRAY(&it)) {
+        if (ok)
+            bson_destroy(out);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: not a JSON array of objects", path);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *auth_get_str(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it))
+        return bson_iter_utf8(&it, NULL);
+    return NULL;
+}
+
+static bool auth_copy_str(char *dst, size_t cap, const char *src)
+{
+    if (src == NULL || strlen(src) >= cap)
+        return false;
+    strcpy(dst, src);
+    return true;
+}
+
+/* roles: "readWrite" (the user's db) or {role, db}; normalized to [{role, db}]. */
+static int auth_parse_roles(const bson_t *entry, const char *user_db, bson_t *roles)
+{
+    bson_init(roles);
+    bson_iter_t it, ai;
+    if (!bson_iter_init_find(&it, entry, "roles"))
+        return 0;
+    if (!BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &ai))
+        return -1;
+    uint32_t i = 0;
+    while (bson_iter_next(&ai)) {
+        const char *role = NULL, *db = user_db;
+        if (BSON_ITER_HOLDS_UTF8(&ai)) {
+            role = bson_iter_utf8(&ai, NULL);
+        } else if (BSON_ITER_HOLDS_DOCUMENT(&ai)) {
+            bson_t sub;
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&ai, &len, &data);
+            if (!bson_init_static(&sub, data, len))
+                return -1;
+            role = auth_get_str(&sub, "role");
+            db = auth_get_str(&sub, "db");
+        }
+        if (role == NULL || db == NULL)
+            return -1;
+        char key[16];
+        const char *k;
+        bson_uint32_to_string(i++, &k, key, sizeof key);
+        bson_t r;
+        bson_append_document_begin(roles, k, -1, &r);
+        BSON_APPEND_UTF8(&r, "role", role);
+        BSON_APPEND_UTF8(&r, "db", db);
+        bson_append_document_end(roles, &r);
+    }
+    return 0;
+}
+
+static int auth_load_users(docstore_auth_t *a, const char *path, docstore_error_t *err)
+{
+    bson_t doc;
+    if (auth_read_json_array(path, &doc, err) == -1)
+        return -1;
+    bson_iter_t it, ai;
+    bson_iter_init_find(&it, &doc, "a");
+    bson_iter_recurse(&it, &ai);
+    size_t cap = 0;
+    int rc = 0;
+    size_t index = 0;
+    while (rc == 0 && bson_iter_next(&ai)) {
+        bson_t entry;
+        uint32_t len;
+        const uint8_t *data;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&ai)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu is not an object", path,
+                               index);
+            rc = -1;
+            break;
+        }
+        bson_iter_document(&ai, &len, &data);
+        bson_init_static(&entry, data, len);
+        if (a->n_users == cap) {
+            cap = cap ? cap * 2 : 8;
+            auth_user_t *p = realloc(a->users, cap * sizeof *p);
+            if (p == NULL) {
+                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                rc = -1;
+                break;
+            }
+            a->users = p;
+        }
+        auth_user_t *u = &a->users[a->n_users];
+        memset(u, 0, sizeof *u);
+        const char *password = auth_get_str(&entry, "password");
+        if (!auth_copy_str(u->name, sizeof u->name, auth_get_str(&entry, "user")) ||
+            !auth_copy_str(u->db, sizeof u->db, auth_get_str(&entry, "db"))) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu needs \"user\" and \"db\"",
+                               path, index);
+            rc = -1;
+            break;
+        }
+        if (auth_parse_roles(&entry, u->db, &u->roles) == -1) {
+            bson_destroy(&u->roles);
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: user %s: bad \"roles\"", path,
+                               u->name);
+            rc = -1;
+            break;
+        }
+        a->n_users++;
+        if (password != NULL) {
+            if (strcmp(u->db, "$external") == 0) {
+                docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                                   "%s: $external user %s cannot have a password", path, u->name);
+                rc = -1;
+                break;
+            }
+            if (auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA1, &u->sha1) == -1 ||
+                auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA256, &u->sha256) == -1) {
+                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "cannot derive SCRAM keys");
+                rc = -1;
+                break;
+            }
+            u->has_password = true;
+        }
+        index++;
+    }
+    bson_destroy(&doc);
+    return rc;
+}
+
+static int auth_load_iam(docstore_auth_t *a, const char *path, docstore_error_t *err)
+{
+    bson_t doc;
+    if (auth_read_json_array(path, &doc, err) == -1)
+        return -1;
+    bson_iter_t it, ai;
+    bson_iter_init_find(&it, &doc, "a");
+    bson_iter_recurse(&it, &ai);
+    size_t cap = 0, index = 0;
+    int rc = 0;
+    while (bson_iter_next(&ai)) {
+        bson_t entry;
+        uint32_t len;
+        const uint8_t *data;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&ai)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu is not an object", path,
+                               index);
+            rc = -1;
+            break;
+        }
+        bson_iter_document(&ai, &len, &data);
+        bson_init_static(&entry, data, len);
+        if (a->n_iam == cap) {
+            cap = cap ? cap * 2 : 8;
+            auth_iam_cred_t *p = realloc(a->iam, cap * sizeof *p);
+            if (p == NULL) {
+                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                rc = -1;
+                break;
+            }
+            a->iam = p;
+        }
+        auth_iam_cred_t *c = &a->iam[a->n_iam];
+        memset(c, 0, sizeof *c);
+        const char *token = auth_get_str(&entry, "sessionToken");
+        if (!auth_copy_str(c->access_key_id, sizeof c->access_key_id,
+                           auth_get_str(&entry, "accessKeyId")) ||
+            !auth_copy_str(c->secret_access_key, sizeof c->secret_access_key,
+                           auth_get_str(&entry, "secretAccessKey")) ||
+            !auth_copy_str(c->arn, sizeof c->arn, auth_get_str(&entry, "arn")) ||
+            (token != NULL && !auth_copy_str(c->session_token, sizeof c->session_token, token))) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "%s: entry %zu needs accessKeyId, secretAccessKey and arn", path,
+                               index);
+            rc = -1;
+            break;
+        }
+        a->n_iam++;
+        index++;
+    }
+    bson_destroy(&doc);
+    return rc;
+}
+
+int docstore_auth_new(const char *users_file, const char *iam_file, docstore_auth_t **out,
+                      docstore_error_t *err)
+{
+    docstore_auth_t *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    if ((users_file != NULL && auth_load_users(a, users_file, err) == -1) ||
+        (iam_file != NULL && auth_load_iam(a, iam_file, err) == -1)) {
+        docstore_auth_free(a);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
+void docstore_auth_free(docstore_auth_t *a)
+{
+    if (a == NULL)
+        return;
+    for (size_t i = 0; i < a->n_users; i++)
+        bson_destroy(&a->users[i].roles);
+    crypto_cleanse(a->users, a->n_users * sizeof *a->users);
+    crypto_cleanse(a->iam, a->n_iam * sizeof *a->iam);
+    free(a->users);
+    free(a->iam);
+    free(a);
+}
+
+const auth_user_t *auth_find_user(const docstore_auth_t *a, const char *db, const char *name)
+{
+    for (size_t i = 0; i < a->n_users; i++) {
+        if (strcmp(a->users[i].db, db) == 0 && strcmp(a->users[i].name, name) == 0)
+            return &a->users[i];
+    }
+    return NULL;
+}
+
+void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bson_t *reply)
+{
+    const char *dot = strchr(db_user, '.');
+    if (dot == NULL || (size_t)(dot - db_user) >= 128)
+        return;
+    char db[128];
+    memcpy(db, db_user, (size_t)(dot - db_user));
+    db[dot - db_user] = '\0';
+    const auth_user_t *u = auth_find_user(a, db, dot + 1);
+    if (u == NULL || !u->has_password)
+        return;
+    bson_t arr;
+    bson_append_array_begin(reply, "saslSupportedMechs", -1, &arr);
+    BSON_APPEND_UTF8(&arr, "0", "SCRAM-SHA-1");
+    BSON_APPEND_UTF8(&arr, "1", "SCRAM-SHA-256");
+    bson_append_array_end(reply, &arr);
+}
+
+void auth_reply(bson_t *reply, bool done, const void *data, size_t len)
+{
+    BSON_APPEND_INT32(reply, "conversationId", 1);
+    BSON_APPEND_BOOL(reply, "done", done);
+    bson_append_binary(reply, "payload", -1, BSON_SUBTYPE_BINARY, data, (uint32_t)len);
+}
+
+int auth_fail(docstore_sasl_t *s, docstore_error_t *err)
+{
+    s->step = AUTH_STEP_FAILED;
+    docstore_error_set(err, DOCSTORE_AUTHENTICATION_FAILED, "Authentication failed.");
+    return -1;
+}
+
+void auth_sasl_succeed(docstore_sasl_t *s, const auth_user_t *user)
+{
+    s->step = AUTH_STEP_DONE;
+    snprintf(s->principal.user, sizeof s->principal.user, "%s", user->name);
+    snprintf(s->principal.db, sizeof s->principal.db, "%s", user->db);
+    bson_destroy(&s->principal.roles);
+    bson_copy_to(&user->roles, &s->principal.roles);
+}
+
+int docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanism,
+                        const uint8_t *payload, uint32_t len, bool skip_empty_exchange,
+                        docstore_sasl_t **out, bson_t *reply, docstore_error_t *err)
+{
+    auth_mech_t mech;
+    if (strcmp(mechanism, "SCRAM-SHA-256") == 0)
+        mech = AUTH_MECH_SCRAM_SHA256;
+    else if (strcmp(mechanism, "SCRAM-SHA-1") == 0)
+        mech = AUTH_MECH_SCRAM_SHA1;
+    else if (strcmp(mechanism, "MONGODB-AWS") == 0)
+        mech = AUTH_MECH_AWS;
+    else {
+        docstore_error_set(err, DOCSTORE_MECHANISM_UNAVAILABLE,
+                           "Received authentication for mechanism %.64s which is not enabled",
+                           mechanism);
+        return -1;
+    }
+    docstore_sasl_t *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    s->auth = a;
+    s->mech = mech;
+    s->skip_empty_exchange = skip_empty_exchange;
+    bson_init(&s->principal.roles);
+    int rc;
+    if (mech == AUTH_MECH_AWS) {
+        if (strcmp(db, "$external") != 0) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "MONGODB-AWS must be used with the $external database");
+            rc = -1;
+        } else {
+            rc = auth_aws_start(s, payload, len, reply, err);
+        }
+    } else {
+        rc = auth_scram_start(s, db, payload, len, reply, err);
+    }
+    if (rc == -1) {
+        docstore_sasl_free(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+int docstore_sasl_continue(docstore_sasl_t *s, time_t now, const uint8_t *payload, uint32_t len,
+                           bson_t *reply, docstore_error_t *err)
+{
+    switch (s->step) {
+    case AUTH_STEP_FIRST_SENT:
+        if (s->mech == AUTH_MECH_AWS)
+            return auth_aws_continue(s, now, payload, len, reply, err);
+        return auth_scram_continue(s, payload, len, reply, err);
+    case AUTH_STEP_FINAL_SENT:
+        /* the client's empty message closing the exchange */
+        s->step = AUTH_STEP_DONE;
+        auth_reply(reply, true, "", 0);
+        return 0;
+    case AUTH_STEP_DONE:
+    case AUTH_STEP_FAILED:
+        break;
+    }
+    docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR, "No SASL session state found");
+    s->step = AUTH_STEP_FAILED;
+    return -1;
+}
+
+bool docstore_sasl_done(const docstore_sasl_t *s)
+{
+    return s->step == AUTH_STEP_DONE || s->step == AUTH_STEP_FINAL_SENT;
+}
+
+const docstore_principal_t *docstore_sasl_principal(const docstore_sasl_t *s)
+{
+    return &s->principal;
+}
+
+const char *docstore_sasl_mechanism(const docstore_sasl_t *s)
+{
+    static const char *const names[] = {"SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-AWS"};
+    return names[s->mech];
+}
+
+void docstore_sasl_free(docstore_sasl_t *s)
+{
+    if (s == NULL)
+        return;
+    free(s->auth_message);
+    bson_destroy(&s->principal.roles);
+    free(s);
+}
+
+bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, &p->roles))
+        return false;
+    while (bson_iter_next(&it)) {
+        bson_iter_t r;
+        const char *role = NULL, *rdb = NULL;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &r))
+            continue;
+        while (bson_iter_next(&r)) {
+            if (BSON_ITER_HOLDS_UTF8(&r) && strcmp(bson_iter_key(&r), "role") == 0)
+                role = bson_iter_utf8(&r, NULL);
+            else if (BSON_ITER_HOLDS_UTF8(&r) && strcmp(bson_iter_key(&r), "db") == 0)
+                rdb = bson_iter_utf8(&r, NULL);
+        }
+        if (role == NULL || rdb == NULL)
+            continue;
+        bool any_db = strcmp(rdb, "admin") == 0;
+        if (any_db && (strcmp(role, "root") == 0 || strcmp(role, "readWriteAnyDatabase") == 0))
+            return true;
+        if (any_db && !write && strcmp(role, "readAnyDatabase") == 0)
+            return true;
+        if (strcmp(rdb, db) != 0)
+            continue;
+        if (strcmp(role, "readWrite") == 0 || strcmp(role, "dbOwner") == 0)
+            return true;
+        if (!write && strcmp(role, "read") == 0)
+            return true;
+    }
+    return false;
+}
+
+void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst)
+{
+    memcpy(dst->user, src->user, sizeof dst->user);
+    memcpy(dst->db, src->db, sizeof dst->db);
+    bson_copy_to(&src->roles, &dst->roles);
+}
+
+void docstore_principal_clear(docstore_principal_t *p)
+{
+    bson_destroy(&p->roles);
+    memset(p, 0, sizeof *p);
+    bson_init(&p->roles);
+}

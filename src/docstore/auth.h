@@ -1,0 +1,71 @@
+/*
+ * Authentication and authorization: the users (--users) and the IAM registry
+ * (--iam) loaded at start, SASL conversations for SCRAM-SHA-256, SCRAM-SHA-1
+ * and MONGODB-AWS, and the principal a finished conversation proves with the
+ * roles it holds. Passwords are turned into SCRAM keys at load and dropped;
+ * secrets never reach a log line or an error message.
+ */
+#ifndef TETHER_DOCSTORE_AUTH_H
+#define TETHER_DOCSTORE_AUTH_H
+
+#include "docstore/error.h"
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef struct docstore_auth docstore_auth_t;
+typedef struct docstore_sasl docstore_sasl_t;
+
+/* An authenticated user and its roles. */
+typedef struct docstore_principal {
+    char user[256]; /* "app", or a role ARN for $external users */
+    char db[128];   /* the user's database ("$external" for MONGODB-AWS) */
+    bson_t roles;   /* [{role, db}] */
+} docstore_principal_t;
+
+/* Loads users_file and iam_file (either may be NULL). A bad file is an error
+ * naming the file and the entry, never its secrets. 0 and *out, or -1. */
+__attribute__((warn_unused_result)) int docstore_auth_new(const char *users_file,
+                                                          const char *iam_file,
+                                                          docstore_auth_t **out,
+                                                          docstore_error_t *err);
+void docstore_auth_free(docstore_auth_t *a);
+
+/* Appends saslSupportedMechs for "db.user" to reply (nothing if no such user). */
+void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bson_t *reply);
+
+/* Starts a conversation for saslStart on db with mechanism and the client's
+ * first payload. Appends {conversationId, done, payload} to reply. A failure
+ * is AuthenticationFailed (18) without saying which part was wrong, or
+ * MechanismUnavailable (334) for an unknown mechanism. now is the clock for
+ * MONGODB-AWS date checks (time(NULL) in the server). 0 and *out, or -1. */
+__attribute__((warn_unused_result)) int
+docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanism,
+                    const uint8_t *payload, uint32_t len, bool skip_empty_exchange,
+                    docstore_sasl_t **out, bson_t *reply, docstore_error_t *err);
+
+/* The next step of the conversation (saslContinue). Appends {conversationId,
+ * done, payload} to reply. 0, or -1 (the conversation is then dead). */
+__attribute__((warn_unused_result)) int docstore_sasl_continue(docstore_sasl_t *s, time_t now,
+                                                               const uint8_t *payload,
+                                                               uint32_t len, bson_t *reply,
+                                                               docstore_error_t *err);
+
+/* After a successful final step: the proven principal (copy it to keep it). */
+bool docstore_sasl_done(const docstore_sasl_t *s);
+const docstore_principal_t *docstore_sasl_principal(const docstore_sasl_t *s);
+const char *docstore_sasl_mechanism(const docstore_sasl_t *s);
+void docstore_sasl_free(docstore_sasl_t *s);
+
+/* May p run a command on db that reads (write=false) or writes? Roles: root,
+ * readWriteAnyDatabase, readAnyDatabase, dbOwner, readWrite, read. */
+bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write);
+void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst);
+void docstore_principal_clear(docstore_principal_t *p);
+
+/* Error codes of authentication beyond error.h's. */
+#define DOCSTORE_MECHANISM_UNAVAILABLE 334
+
+#endif
