@@ -1,0 +1,49 @@
+// A minimal Runtime API client: GET /next, echo the body, POST /response, on
+// one keep-alive connection. It appends "handler_ns" (nanoseconds from the end
+// of /next to the start of the POST) so the benchmark can subtract the
+// function's own time from the round trip and report the platform's share.
+'use strict';
+const http = require('http');
+
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const base = '/2018-06-01/runtime/invocation/';
+
+function request(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, method, path, agent,
+      headers: body === undefined ? {} : { 'content-length': Buffer.byteLength(body) } },
+    (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ res, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function loop() {
+  for (;;) {
+    const next = await request('GET', base + 'next');
+    const t0 = process.hrtime.bigint();
+    const id = next.res.headers['lambda-runtime-aws-request-id'];
+    const text = next.body.toString();
+    let reply;
+    try {
+      const ev = JSON.parse(text);
+      reply = JSON.stringify({ event: ev, handler_ns: 0 });
+    } catch (e) {
+      reply = JSON.stringify({ event: text, handler_ns: 0 });
+    }
+    const ns = Number(process.hrtime.bigint() - t0);
+    reply = reply.replace(/"handler_ns":0}$/, `"handler_ns":${ns}}`);
+    await request('POST', base + id + '/response', reply);
+  }
+}
+
+loop().catch((e) => {
+  console.error('raw runtime:', e.message);
+  process.exit(1);
+});

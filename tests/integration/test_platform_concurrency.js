@@ -1,0 +1,107 @@
+// Concurrency as AWS Lambda keeps it: 8 simultaneous invocations (each busy
+// 1 s) of a function capped at 4 (ReservedConcurrentExecutions: 4): exactly 4
+// instances serve 4, the other 4 are throttled (429) at once; the next ones
+// reuse the 4 warm instances; Event invocations past the cap wait in the queue
+// and all run; /_tether/status shows each step.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const L = require('./platform_lib');
+
+L.deadline(150000);
+let p;
+before(async () => {
+  p = await L.startPlatform();
+});
+after(async () => {
+  if (p) await p.stop();
+});
+
+const busyInstances = async () => L.instancesOf(await L.status(p.port), 'busy');
+const pidsOf = (list) => list.map((i) => i.pid).sort((a, b) => a - b);
+let warmPids;
+
+test('8 at once, cap 4: 4 served by 4 instances, 4 throttled at once', async () => {
+  assert.equal((await busyInstances()).length, 0, 'no instance before the first invocation');
+  const t0 = Date.now();
+  const calls = [...Array(8).keys()].map((i) =>
+    L.invoke(p.port, 'busy', { ms: 1000, id: `a${i}` }).then((r) => Object.assign(r, { took: Date.now() - t0 })));
+
+  // while they run: 4 instances, all in use
+  const during = await L.waitFor('4 busy instances in status', async () => {
+    const inst = await busyInstances();
+    return inst.length === 4 && inst.every((i) => i.state === 'init' || i.state === 'busy') ? inst : null;
+  });
+  assert.equal(during.length, 4);
+
+  const results = await Promise.all(calls);
+  const ok = results.filter((r) => r.status === 200);
+  const throttled = results.filter((r) => r.status === 429);
+  assert.equal(ok.length, 4, results.map((r) => `${r.status} ${r.body}`).join('\n'));
+  assert.equal(throttled.length, 4);
+  for (const r of throttled) {
+    assert.match(r.headers['x-amzn-errortype'] || '', /^TooManyRequestsException/);
+    const b = JSON.parse(r.body);
+    assert.equal(b.Type, 'User');
+    assert.ok(b.message);
+    assert.ok(r.took < 900, `a throttled call must be answered at once, not after ${r.took} ms`);
+  }
+  for (const r of ok) assert.ok(r.took >= 1000, `a served call took ${r.took} ms`);
+  const servedPids = new Set(ok.map((r) => JSON.parse(r.body).pid));
+  assert.equal(servedPids.size, 4, 'each served call ran on its own instance');
+
+  // after: 4 instances, idle then frozen, the same pids
+  const after4 = await L.waitFor('4 frozen instances', async () => {
+    const inst = await busyInstances();
+    return inst.length === 4 && inst.every((i) => i.state === 'frozen') ? inst : null;
+  });
+  assert.deepEqual(pidsOf(after4), [...servedPids].sort((a, b) => a - b));
+  warmPids = pidsOf(after4);
+});
+
+test('the next 4 reuse the 4 warm instances (pids unchanged)', async () => {
+  assert.ok(warmPids, 'needs the previous step');
+  const results = await Promise.all([0, 1, 2, 3].map((i) => L.invoke(p.port, 'busy', { ms: 300, id: `b${i}` })));
+  for (const r of results) assert.equal(r.status, 200, r.body);
+  const pids = results.map((r) => JSON.parse(r.body).pid).sort((a, b) => a - b);
+  assert.deepEqual(pids, warmPids);
+  const inst = await busyInstances();
+  assert.deepEqual(pidsOf(inst), warmPids, 'no new instance was started');
+  const served = inst.map((i) => i.invocations !== undefined ? i.invocations : i.served);
+  if (served.every((n) => n !== undefined)) assert.deepEqual(served, [2, 2, 2, 2]);
+});
+
+test('Event invocations past the cap wait in the queue and all run', async () => {
+  await L.waitFor('4 frozen instances', async () => (await busyInstances()).every((i) => i.state === 'frozen'));
+  const file = path.join(L.TMP, 'events.txt');
+  const t0 = Date.now();
+  const acc = await Promise.all([...Array(12).keys()].map((i) =>
+    L.invoke(p.port, 'busy', { ms: 300, id: `e${i}`, file }, { 'X-Amz-Invocation-Type': 'Event' })));
+  const tookAccept = Date.now() - t0;
+  for (const r of acc) {
+    assert.equal(r.status, 202, r.body);
+    assert.equal(r.body, '');
+  }
+  assert.ok(tookAccept < 1500, `Event invocations are accepted at once (took ${tookAccept} ms)`);
+
+  // while they drain the cap holds, and the status shows them queued or running
+  let maxLive = 0;
+  let sawQueued = false;
+  await L.waitFor('all 12 Event invocations to run', async () => {
+    const st = await L.status(p.port);
+    const inst = L.instancesOf(st, 'busy');
+    maxLive = Math.max(maxLive, inst.length);
+    if (/"queue[a-z_]*"\s*:\s*[1-9]/i.test(JSON.stringify(st))) sawQueued = true;
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n') : [];
+    return lines.length >= 12;
+  }, 30000);
+  assert.ok(maxLive <= 4, `at most 4 instances, saw ${maxLive}`);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n').sort();
+  assert.deepEqual(lines, [...Array(12).keys()].map((i) => `e${i}`).sort(), 'each ran exactly once');
+  assert.ok(sawQueued, '/_tether/status should show queued Event invocations');
+  await L.sleep(500);
+  assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 12, 'none ran twice');
+  assert.deepEqual(pidsOf(await busyInstances()), warmPids, 'served by the same 4 instances');
+});

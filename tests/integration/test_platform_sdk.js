@@ -1,0 +1,130 @@
+// @aws-sdk/client-lambda is the invoking client: every answer of the platform
+// must parse as the SDK parses AWS's (status codes, headers, error shapes).
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const L = require('./platform_lib');
+
+L.deadline(180000);
+let p;
+let lambda;
+before(async () => {
+  p = await L.startPlatform();
+  lambda = new LambdaClient({
+    endpoint: `http://127.0.0.1:${p.port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDTETHERTEST', secretAccessKey: 'not-a-secret' },
+    maxAttempts: 1, // a retried 429 would hide what the platform answered
+  });
+});
+after(async () => {
+  if (lambda) lambda.destroy();
+  if (p) await p.stop();
+});
+
+const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
+const dec = (u8) => JSON.parse(new TextDecoder().decode(u8));
+
+async function expectError(promise, name, code) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.equal(e.name, name, `${e.name}: ${e.message}`);
+    assert.equal(e.$metadata.httpStatusCode, code);
+    assert.ok(e.message && e.message.length > 0 && e.message !== 'UnknownError', e.message);
+    return e;
+  }
+  assert.fail(`expected ${name}`);
+}
+
+test('RequestResponse: StatusCode 200, the payload, $LATEST', async () => {
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: enc({ a: 1 }) }));
+  assert.equal(r.StatusCode, 200);
+  assert.equal(r.FunctionError, undefined);
+  assert.deepEqual(dec(r.Payload).event, { a: 1 });
+  assert.equal(r.ExecutedVersion, '$LATEST');
+});
+
+test('Event: StatusCode 202 at once, and the function runs', async () => {
+  const file = path.join(L.TMP, 'event-touch');
+  const r = await lambda.send(new InvokeCommand({
+    FunctionName: 'touch', InvocationType: 'Event', Payload: enc({ file, id: 'evt-1' }),
+  }));
+  assert.equal(r.StatusCode, 202);
+  assert.equal(r.Payload === undefined || r.Payload.length === 0, true);
+  await L.waitFor('the Event invocation to run', () =>
+    fs.existsSync(file) && fs.readFileSync(file, 'utf8') === 'evt-1', 20000);
+});
+
+test('DryRun: StatusCode 204, nothing runs', async () => {
+  const file = path.join(L.TMP, 'dryrun-touch');
+  const r = await lambda.send(new InvokeCommand({
+    FunctionName: 'touch', InvocationType: 'DryRun', Payload: enc({ file, id: 'dry' }),
+  }));
+  assert.equal(r.StatusCode, 204);
+  await L.sleep(300);
+  assert.equal(fs.existsSync(file), false);
+  await expectError(lambda.send(new InvokeCommand({ FunctionName: 'nope', InvocationType: 'DryRun' })),
+    'ResourceNotFoundException', 404);
+});
+
+test('LogType Tail: LogResult holds START, the function output, END and REPORT', async () => {
+  const r = await lambda.send(new InvokeCommand({
+    FunctionName: 'logs', LogType: 'Tail', Payload: enc({ tag: 'tail-check-42' }),
+  }));
+  assert.equal(r.StatusCode, 200);
+  assert.ok(r.LogResult, 'LogResult missing');
+  const log = Buffer.from(r.LogResult, 'base64').toString();
+  assert.ok(Buffer.from(r.LogResult, 'base64').length <= 4096, 'the tail is at most 4 KB');
+  const start = log.match(/START RequestId: ([0-9a-f-]+)/);
+  assert.ok(start, log);
+  const id = start[1];
+  assert.match(log, /hello from the logs handler tail-check-42/);
+  assert.ok(log.includes(`END RequestId: ${id}`), log);
+  assert.match(log, new RegExp(`REPORT RequestId: ${id}\\s+Duration: [0-9.]+ ms\\s+Billed Duration: \\d+ ms\\s+` +
+    'Memory Size: 256 MB\\s+Max Memory Used: \\d+ MB'));
+  assert.ok(log.indexOf('START') < log.indexOf('hello from') && log.indexOf('hello from') < log.indexOf('END'));
+  if (r.$metadata.requestId) assert.equal(r.$metadata.requestId, id);
+  // no tail unless asked
+  const r2 = await lambda.send(new InvokeCommand({ FunctionName: 'logs', Payload: enc({ tag: 'x' }) }));
+  assert.equal(r2.LogResult, undefined);
+});
+
+test('function error: FunctionError and the error payload', async () => {
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'throws', Payload: enc({ message: 'sdk sees this' }) }));
+  assert.equal(r.StatusCode, 200);
+  assert.equal(r.FunctionError, 'Unhandled');
+  const b = dec(r.Payload);
+  assert.equal(b.errorType, 'TestError');
+  assert.equal(b.errorMessage, 'sdk sees this');
+});
+
+test('404: ResourceNotFoundException', async () => {
+  await expectError(lambda.send(new InvokeCommand({ FunctionName: 'no-such-function', Payload: enc({}) })),
+    'ResourceNotFoundException', 404);
+});
+
+test('413: RequestTooLargeException', async () => {
+  const big = new Uint8Array(6 * 1024 * 1024 + 1).fill(0x20);
+  await expectError(lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: big })),
+    'RequestTooLargeException', 413);
+});
+
+test('429: TooManyRequestsException past ReservedConcurrentExecutions', async () => {
+  // sleepy is capped at 2: hold both with slow invocations, then a third is throttled
+  const held = [1, 2].map(() => L.invoke(p.port, 'sleepy', { ms: 4000 }));
+  await L.waitFor('two sleepy instances in use', async () => {
+    const inst = L.instancesOf(await L.status(p.port), 'sleepy');
+    return inst.filter((i) => i.state === 'busy' || i.state === 'init').length === 2;
+  });
+  const e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'sleepy', Payload: enc({ ms: 1 }) })),
+    'TooManyRequestsException', 429);
+  assert.ok(e.$metadata.attempts === undefined || e.$metadata.attempts === 1);
+  for (const r of await Promise.all(held)) assert.equal(r.status, 200);
+  // and once they are done, the function serves again
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'sleepy', Payload: enc({ ms: 1 }) }));
+  assert.equal(r.StatusCode, 200);
+});
