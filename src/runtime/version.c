@@ -1,7 +1,7 @@
 /* The library version, for callers that check what they linked. */
 #include "tether/tether.h"
 
-__attribute__((visibility("default"))) const char *tether_version(void)
+const char *tether_version(void)
 {
     return "0.1.0";
 }

@@ -1,0 +1,85 @@
+/*
+ * The runtime's HTTP client for the Runtime API: one libcurl easy handle in a
+ * multi handle, so the connection to $AWS_LAMBDA_RUNTIME_API is opened once and
+ * kept alive across /next and /response, and so a wait can also watch a
+ * descriptor (the SIGTERM pipe) and give up when it becomes readable. No
+ * timeout on a request: /next blocks until an event arrives. Response headers
+ * are kept as name/value pairs split at the first colon only (ARNs and trace
+ * ids contain colons). A streamed POST (chunked) is driven step by step as the
+ * handler writes.
+ */
+#ifndef TETHER_RUNTIME_HTTP_H
+#define TETHER_RUNTIME_HTTP_H
+
+#include "runtime/buf.h"
+
+#include <curl/curl.h>
+#include <stddef.h>
+
+#define RUNTIME_HTTP_MAX_HEADERS 64
+
+#define RUNTIME_HTTP_ENOMEM (-1)       /* allocation failed */
+#define RUNTIME_HTTP_ETRANSPORT (-2)   /* connect, send or receive failed: retry */
+#define RUNTIME_HTTP_EINTERRUPTED (-3) /* the interrupt descriptor became readable */
+#define RUNTIME_HTTP_ETOOBIG (-4)      /* the reply body passed max_body (headers are kept) */
+
+typedef struct runtime_http_header {
+    char *name;  /* owned */
+    char *value; /* owned, trimmed */
+} runtime_http_header_t;
+
+typedef struct runtime_http_reply {
+    long status;                                           /* HTTP status, 0 before one arrived */
+    runtime_buf_t body;                                    /* capped by the request's max_body */
+    runtime_http_header_t headers[RUNTIME_HTTP_MAX_HEADERS];/* in arrival order */
+    size_t n_headers;
+    int malformed_headers;                                 /* lines without a colon, ignored */
+} runtime_http_reply_t;
+
+typedef struct runtime_http_request {
+    const char *method;         /* "GET" or "POST" */
+    const char *path;           /* "/2018-06-01/runtime/invocation/next" */
+    struct curl_slist *headers; /* extra request headers, or NULL (caller owns) */
+    const void *body;           /* POST body (caller owns), may be NULL */
+    size_t body_len;
+    size_t max_body;            /* cap on the reply body */
+    int interruptible;          /* give up when the interrupt descriptor is readable */
+} runtime_http_request_t;
+
+typedef struct runtime_http runtime_http_t;
+
+/* host_port is "127.0.0.1:9001". interrupt_fd may be -1. NULL on failure. */
+runtime_http_t *runtime_http_new(const char *host_port, int interrupt_fd);
+void runtime_http_free(runtime_http_t *h);
+
+void runtime_http_reply_init(runtime_http_reply_t *r, size_t max_body);
+void runtime_http_reply_free(runtime_http_reply_t *r);
+/* The value of header name (case-insensitive), or NULL. */
+const char *runtime_http_reply_header(const runtime_http_reply_t *r, const char *name);
+
+/*
+ * Sends one request and reads the whole reply into *reply (initialised by the
+ * caller with runtime_http_reply_init; emptied first). 0 when a reply arrived
+ * (whatever its status), else one of RUNTIME_HTTP_E*.
+ */
+__attribute__((warn_unused_result)) int runtime_http_do(runtime_http_t *h,
+                                                        const runtime_http_request_t *req,
+                                                        runtime_http_reply_t *reply);
+
+/*
+ * A chunked POST whose body the caller produces piece by piece: start it, write
+ * any number of times (each returns once curl took the bytes), then finish,
+ * with trailers (may be NULL; "Name: value" lines, caller owns) sent after the
+ * last chunk. finish fills *reply like runtime_http_do and always ends the
+ * transfer; write returns RUNTIME_HTTP_ETRANSPORT when it already failed.
+ */
+__attribute__((warn_unused_result)) int runtime_http_stream_start(runtime_http_t *h,
+                                                                  const char *path,
+                                                                  struct curl_slist *headers);
+__attribute__((warn_unused_result)) int runtime_http_stream_write(runtime_http_t *h,
+                                                                  const void *data, size_t len);
+__attribute__((warn_unused_result)) int runtime_http_stream_finish(runtime_http_t *h,
+                                                                   struct curl_slist *trailers,
+                                                                   runtime_http_reply_t *reply);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * The runtime loop behind tether_run(): signals, init, then
+ * next → handler → response until SIGTERM or a fatal Runtime API failure.
+ */
+#ifndef TETHER_RUNTIME_LOOP_H
+#define TETHER_RUNTIME_LOOP_H
+
+/* Largest event payload accepted from /next: AWS's 6 MB plus headroom. */
+#define RUNTIME_MAX_EVENT ((size_t)7 * 1024 * 1024)
+
+/* Attempts at /next on transport errors before giving up (backoff 10 ms .. 1 s). */
+#define RUNTIME_NEXT_ATTEMPTS 8
+
+#endif

@@ -1,0 +1,471 @@
+/*
+ * Handler answers (see response.h): the public tether_response_* and
+ * tether_stream_* functions fill a tether_response_t; runtime_response_post
+ * sends it with bounded retries on transport errors.
+ */
+#include "runtime/response.h"
+
+#include "runtime/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERROR_BODY_MAX (256 * 1024) /* error JSON: messages and traces are truncated to fit */
+#define REPLY_BODY_MAX (64 * 1024)  /* what we read of the Runtime API's answers */
+#define POST_ATTEMPTS 4
+
+static char *resp_strdup(const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *p = malloc(n + 1);
+    if (p != NULL)
+        memcpy(p, s, n + 1);
+    return p;
+}
+
+static char *resp_vformat(const char *fmt, va_list ap)
+{
+    runtime_buf_t b;
+    runtime_buf_init(&b, ERROR_BODY_MAX / 2);
+    if (runtime_buf_vprintf(&b, fmt, ap) != 0) {
+        runtime_buf_free(&b);
+        return resp_strdup("(error message too long)");
+    }
+    return b.data ? b.data : resp_strdup("");
+}
+
+void runtime_response_init(tether_response_t *res, runtime_http_t *http, const char *request_id)
+{
+    memset(res, 0, sizeof *res);
+    res->http = http;
+    res->request_id = request_id;
+    runtime_buf_init(&res->body, TETHER_MAX_RESPONSE);
+    runtime_buf_init(&res->frames, ERROR_BODY_MAX / 2);
+}
+
+void runtime_response_free(tether_response_t *res)
+{
+    runtime_buf_free(&res->body);
+    runtime_buf_free(&res->frames);
+    free(res->content_type);
+    free(res->error_type);
+    free(res->error_message);
+    memset(res, 0, sizeof *res);
+}
+
+void runtime_error_init(tether_error_t *err)
+{
+    err->type = NULL;
+    err->message = NULL;
+}
+
+void runtime_error_free(tether_error_t *err)
+{
+    free(err->type);
+    free(err->message);
+    err->type = NULL;
+    err->message = NULL;
+}
+
+static int map_buf_rc(int rc)
+{
+    return rc == RUNTIME_BUF_ETOOBIG ? TETHER_ERR_TOOBIG : rc == 0 ? 0 : TETHER_ERR_NOMEM;
+}
+
+int tether_response_set(tether_response_t *res, const void *data, size_t len)
+{
+    if (res == NULL || (data == NULL && len > 0))
+        return TETHER_ERR_ARG;
+    if (res->streaming)
+        return TETHER_ERR_STATE;
+    if (len > TETHER_MAX_RESPONSE)
+        return TETHER_ERR_TOOBIG;
+    runtime_buf_reset(&res->body);
+    return map_buf_rc(runtime_buf_append(&res->body, data, len));
+}
+
+int tether_response_append(tether_response_t *res, const void *data, size_t len)
+{
+    if (res == NULL || (data == NULL && len > 0))
+        return TETHER_ERR_ARG;
+    if (res->streaming)
+        return TETHER_ERR_STATE;
+    return map_buf_rc(runtime_buf_append(&res->body, data, len));
+}
+
+int tether_response_printf(tether_response_t *res, const char *fmt, ...)
+{
+    if (res == NULL || fmt == NULL)
+        return TETHER_ERR_ARG;
+    if (res->streaming)
+        return TETHER_ERR_STATE;
+    size_t before = res->body.len;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = runtime_buf_vprintf(&res->body, fmt, ap);
+    va_end(ap);
+    if (rc != 0 && res->body.data != NULL) {
+        res->body.len = before;
+        res->body.data[before] = '\0';
+    }
+    return map_buf_rc(rc);
+}
+
+int tether_response_content_type(tether_response_t *res, const char *type)
+{
+    if (res == NULL || type == NULL)
+        return TETHER_ERR_ARG;
+    char *t = resp_strdup(type);
+    if (t == NULL)
+        return TETHER_ERR_NOMEM;
+    free(res->content_type);
+    res->content_type = t;
+    return 0;
+}
+
+int tether_response_error(tether_response_t *res, const char *type, const char *fmt, ...)
+{
+    if (res == NULL)
+        return -1;
+    free(res->error_type);
+    free(res->error_message);
+    res->error_type = resp_strdup(type ? type : "HandlerError");
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        res->error_message = resp_vformat(fmt, ap);
+        va_end(ap);
+    } else {
+        res->error_message = resp_strdup("");
+    }
+    res->failed = 1;
+    return -1;
+}
+
+int tether_response_error_frame(tether_response_t *res, const char *frame)
+{
+    if (res == NULL || frame == NULL)
+        return TETHER_ERR_ARG;
+    size_t before = res->frames.len;
+    int rc = 0;
+    if (before > 0)
+        rc = runtime_buf_append(&res->frames, ",", 1);
+    if (rc == 0)
+        rc = runtime_buf_append_json_string(&res->frames, frame);
+    if (rc != 0 && res->frames.data != NULL) {
+        res->frames.len = before;
+        res->frames.data[before] = '\0';
+    }
+    return map_buf_rc(rc);
+}
+
+void tether_error_set(tether_error_t *err, const char *type, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    runtime_error_free(err);
+    err->type = resp_strdup(type ? type : "InitError");
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->message = resp_vformat(fmt, ap);
+        va_end(ap);
+    }
+}
+
+int runtime_error_json(runtime_buf_t *out, const char *type, const char *message,
+                       const runtime_buf_t *frames)
+{
+    int rc = runtime_buf_append_str(out, "{\"errorMessage\":");
+    if (rc == 0)
+        rc = runtime_buf_append_json_string(out, message ? message : "");
+    if (rc == 0)
+        rc = runtime_buf_append_str(out, ",\"errorType\":");
+    if (rc == 0)
+        rc = runtime_buf_append_json_string(out, type ? type : "HandlerError");
+    if (rc == 0)
+        rc = runtime_buf_append_str(out, ",\"stackTrace\":[");
+    if (rc == 0 && frames != NULL && frames->len > 0)
+        rc = runtime_buf_append(out, frames->data, frames->len);
+    if (rc == 0)
+        rc = runtime_buf_append_str(out, "]}");
+    return rc;
+}
+
+int runtime_base64(runtime_buf_t *out, const void *data, size_t len)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+        if (i + 1 < len)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < len)
+            v |= p[i + 2];
+        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
+                     i + 1 < len ? tbl[(v >> 6) & 63] : '=', i + 2 < len ? tbl[v & 63] : '='};
+        rc = runtime_buf_append(out, q, 4);
+    }
+    if (rc == 0 && out->data == NULL)
+        rc = runtime_buf_append(out, "", 0);
+    return rc;
+}
+
+/* A header-safe copy of an error type: printable ASCII, at most 128 chars. */
+static void header_safe(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (; src != NULL && *src && n + 1 < cap && n < 128; src++)
+        dst[n++] = (*src > 0x20 && *src < 0x7f) ? *src : '_';
+    if (n == 0 && cap > 1) {
+        snprintf(dst, cap, "HandlerError");
+        return;
+    }
+    dst[n] = '\0';
+}
+
+static void backoff_sleep(int attempt)
+{
+    long ms = 10L << (attempt * 2); /* 10, 40, 160, 640 ms */
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1)
+        ;
+}
+
+static runtime_post_result_t classify(long status, const runtime_http_reply_t *reply,
+                                      const char *what)
+{
+    if (status >= 200 && status < 300)
+        return RUNTIME_POST_OK;
+    if (status == 413)
+        return RUNTIME_POST_TOO_LARGE;
+    const char *etype = runtime_http_reply_header(reply, "Lambda-Runtime-Function-Error-Type");
+    if (status >= 500) {
+        runtime_log_error("%s: the Runtime API answered %ld: exiting", what, status);
+        return RUNTIME_POST_FATAL;
+    }
+    /* 400 InvalidRequestID, 403, 404: the answer is lost; say why, go on */
+    char msg[200] = "";
+    if (reply->body.data != NULL)
+        snprintf(msg, sizeof msg, "%s", reply->body.data);
+    for (char *c = msg; *c; c++) {
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
+    }
+    runtime_log_error("%s: the Runtime API answered %ld %s %s", what, status, etype ? etype : "",
+                      msg);
+    return RUNTIME_POST_REJECTED;
+}
+
+/* POST path with body; retries transport errors with backoff. */
+static runtime_post_result_t post(runtime_http_t *http, const char *path,
+                                  struct curl_slist *headers, const void *body, size_t len,
+                                  const char *what)
+{
+    runtime_http_reply_t reply;
+    runtime_http_reply_init(&reply, REPLY_BODY_MAX);
+    runtime_http_request_t req = {.method = "POST", .path = path, .headers = headers,
+                                  .body = body, .body_len = len, .max_body = REPLY_BODY_MAX};
+    runtime_post_result_t result = RUNTIME_POST_FATAL;
+    for (int attempt = 0; attempt < POST_ATTEMPTS; attempt++) {
+        int rc = runtime_http_do(http, &req, &reply);
+        if (rc == 0 || rc == RUNTIME_HTTP_ETOOBIG) {
+            result = classify(reply.status, &reply, what);
+            goto out;
+        }
+        if (rc == RUNTIME_HTTP_ENOMEM)
+            break;
+        runtime_log_warn("%s: Runtime API unreachable (attempt %d of %d)", what, attempt + 1,
+                         POST_ATTEMPTS);
+        if (attempt + 1 < POST_ATTEMPTS)
+            backoff_sleep(attempt);
+    }
+    runtime_log_error("%s: could not reach the Runtime API: exiting", what);
+out:
+    runtime_http_reply_free(&reply);
+    return result;
+}
+
+static runtime_post_result_t post_error(runtime_http_t *http, const char *path, const char *type,
+                                        const char *message, const runtime_buf_t *frames,
+                                        const char *what)
+{
+    runtime_buf_t body;
+    runtime_buf_init(&body, ERROR_BODY_MAX);
+    char safe_type[160];
+    header_safe(safe_type, sizeof safe_type, type);
+    if (runtime_error_json(&body, safe_type, message, frames) != 0) {
+        /* too long: drop the trace and shorten the message */
+        runtime_buf_reset(&body);
+        if (runtime_error_json(&body, safe_type, "(error message too long)", NULL) != 0) {
+            runtime_buf_free(&body);
+            return RUNTIME_POST_FATAL;
+        }
+    }
+    char hdr[256];
+    snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
+    struct curl_slist *headers = curl_slist_append(NULL, hdr);
+    struct curl_slist *h2 = headers ? curl_slist_append(headers, "Content-Type: application/json") : NULL;
+    runtime_post_result_t r = RUNTIME_POST_FATAL;
+    if (h2 != NULL)
+        r = post(http, path, h2, body.data, body.len, what);
+    curl_slist_free_all(headers);
+    runtime_buf_free(&body);
+    return r;
+}
+
+runtime_post_result_t runtime_post_invocation_error(runtime_http_t *http, const char *request_id,
+                                                    const char *type, const char *message)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", request_id);
+    return post_error(http, path, type, message, NULL, "invocation error");
+}
+
+runtime_post_result_t runtime_post_init_error(runtime_http_t *http, const char *type,
+                                              const char *message)
+{
+    return post_error(http, "/2018-06-01/runtime/init/error", type, message, NULL, "init error");
+}
+
+int tether_stream_begin(tether_response_t *res, const char *content_type)
+{
+    if (res == NULL)
+        return TETHER_ERR_ARG;
+    if (res->streaming || res->body.len > 0)
+        return TETHER_ERR_STATE;
+    char path[256], ctype[300];
+    snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
+    snprintf(ctype, sizeof ctype, "Content-Type: %s",
+             content_type ? content_type : "application/octet-stream");
+    if (strpbrk(ctype, "\r\n") != NULL)
+        snprintf(ctype, sizeof ctype, "Content-Type: application/octet-stream");
+    const char *lines[] = {"Lambda-Runtime-Function-Response-Mode: streaming", ctype,
+                           "Trailer: Lambda-Runtime-Function-Error-Type, "
+                           "Lambda-Runtime-Function-Error-Body"};
+    struct curl_slist *headers = NULL;
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct curl_slist *n = curl_slist_append(headers, lines[i]);
+        if (n == NULL) {
+            curl_slist_free_all(headers);
+            return TETHER_ERR_NOMEM;
+        }
+        headers = n;
+    }
+    int rc = runtime_http_stream_start(res->http, path, headers);
+    curl_slist_free_all(headers);
+    res->streaming = 1;
+    if (rc != 0) {
+        res->stream_broken = 1;
+        return TETHER_ERR_IO;
+    }
+    return 0;
+}
+
+int tether_stream_write(tether_response_t *res, const void *data, size_t len)
+{
+    if (res == NULL || (data == NULL && len > 0))
+        return TETHER_ERR_ARG;
+    if (!res->streaming)
+        return TETHER_ERR_STATE;
+    if (res->stream_broken)
+        return TETHER_ERR_IO;
+    if (runtime_http_stream_write(res->http, data, len) != 0) {
+        res->stream_broken = 1;
+        return TETHER_ERR_IO;
+    }
+    return 0;
+}
+
+static runtime_post_result_t stream_finish(tether_response_t *res, int failed, const char *type,
+                                           const char *message)
+{
+    struct curl_slist *trailers = NULL;
+    runtime_buf_t json, b64, line;
+    runtime_buf_init(&json, ERROR_BODY_MAX);
+    runtime_buf_init(&b64, ERROR_BODY_MAX * 2);
+    runtime_buf_init(&line, ERROR_BODY_MAX * 2 + 64);
+    if (failed) {
+        char safe_type[160];
+        header_safe(safe_type, sizeof safe_type, type);
+        char hdr[256];
+        snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
+        if (runtime_error_json(&json, safe_type, message, &res->frames) != 0) {
+            runtime_buf_reset(&json);
+            if (runtime_error_json(&json, safe_type, "(error message too long)", NULL) != 0)
+                runtime_buf_reset(&json);
+        }
+        if (runtime_base64(&b64, json.data, json.len) == 0 &&
+            runtime_buf_printf(&line, "Lambda-Runtime-Function-Error-Body: %s", b64.data) == 0) {
+            trailers = curl_slist_append(NULL, hdr);
+            struct curl_slist *t2 = trailers ? curl_slist_append(trailers, line.data) : NULL;
+            if (t2 == NULL) {
+                curl_slist_free_all(trailers);
+                trailers = NULL;
+            }
+        }
+    }
+    runtime_http_reply_t reply;
+    runtime_http_reply_init(&reply, REPLY_BODY_MAX);
+    int rc = runtime_http_stream_finish(res->http, trailers, &reply);
+    runtime_post_result_t r;
+    if (rc == 0 || rc == RUNTIME_HTTP_ETOOBIG) {
+        r = classify(reply.status, &reply, "streamed response");
+    } else {
+        /* the stream cannot be replayed: report the failure as an error if we can */
+        runtime_log_warn("streamed response: the connection failed");
+        r = runtime_post_invocation_error(res->http, res->request_id, "Runtime.StreamError",
+                                          "the response stream was interrupted");
+    }
+    runtime_http_reply_free(&reply);
+    curl_slist_free_all(trailers);
+    runtime_buf_free(&json);
+    runtime_buf_free(&b64);
+    runtime_buf_free(&line);
+    return r;
+}
+
+runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc)
+{
+    int failed = res->failed || handler_rc != 0;
+    const char *type = res->error_type ? res->error_type : "HandlerError";
+    char generic[64];
+    const char *message = res->error_message;
+    if (message == NULL) {
+        snprintf(generic, sizeof generic, "handler returned %d", handler_rc);
+        message = generic;
+    }
+    if (res->streaming)
+        return stream_finish(res, failed, type, message);
+    char path[256];
+    if (failed) {
+        snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
+        return post_error(res->http, path, type, message, &res->frames, "invocation error");
+    }
+    snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
+    struct curl_slist *headers = NULL;
+    char ctype[300];
+    if (res->content_type != NULL && strpbrk(res->content_type, "\r\n") == NULL) {
+        snprintf(ctype, sizeof ctype, "Content-Type: %s", res->content_type);
+        headers = curl_slist_append(NULL, ctype);
+        if (headers == NULL)
+            return RUNTIME_POST_FATAL;
+    }
+    runtime_post_result_t r =
+        post(res->http, path, headers, res->body.data, res->body.len, "response");
+    curl_slist_free_all(headers);
+    if (r == RUNTIME_POST_TOO_LARGE) {
+        runtime_log_warn("response of %zu bytes refused as too large", res->body.len);
+        snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
+        r = post_error(res->http, path, "Function.ResponseSizeTooLarge",
+                       "Response payload size exceeded maximum allowed payload size.", NULL,
+                       "invocation error");
+    }
+    return r;
+}
