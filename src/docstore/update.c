@@ -188,7 +188,8 @@ void docstore_update_free(docstore_update_t *u)
         docstore_matcher_free(u->filters[i].m);
     }
     free(u->filters);
-    bson_destroy(&u->repl);
+    if (u->repl != NULL)
+        bson_destroy(u->repl);
     free(u);
 }
 
@@ -685,8 +686,11 @@ static int compile_replacement(docstore_update_t *u, const bson_t *spec, docstor
         }
     }
     u->replacement = true;
-    bson_destroy(&u->repl);
-    bson_copy_to(spec, &u->repl);
+    u->repl = bson_copy(spec);
+    if (u->repl == NULL) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -699,7 +703,6 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
         return -1;
     }
-    bson_init(&u->repl);
     bson_iter_t it;
     if (!bson_iter_init(&it, spec)) {
         docstore_error_set(err, DOCSTORE_INVALID_BSON, "invalid update document");
@@ -800,7 +803,7 @@ static int apply_replacement(const docstore_update_t *u, const bson_t *doc, bson
 {
     bson_iter_t old_id, new_id;
     bool has_old = bson_iter_init_find(&old_id, doc, "_id");
-    bool has_new = bson_iter_init_find(&new_id, &u->repl, "_id");
+    bool has_new = bson_iter_init_find(&new_id, u->repl, "_id");
     if (has_old && has_new &&
         !docstore_value_equal(bson_iter_value(&old_id), bson_iter_value(&new_id))) {
         char buf[128];
@@ -816,7 +819,7 @@ static int apply_replacement(const docstore_update_t *u, const bson_t *doc, bson
     else if (has_old)
         bson_append_value(out, "_id", 3, bson_iter_value(&old_id));
     bson_iter_t it;
-    bson_iter_init(&it, &u->repl);
+    bson_iter_init(&it, u->repl);
     while (bson_iter_next(&it)) {
         if (strcmp(bson_iter_key(&it), "_id") == 0)
             continue;

@@ -69,7 +69,7 @@ typedef struct upd_filter {
 
 struct docstore_update {
     bool replacement;     /* replacement document instead of operators */
-    bson_t repl;          /* the replacement */
+    bson_t *repl;         /* the replacement (owned), or NULL */
     upd_item_t *items;    /* operator items, sorted by path */
     size_t n;
     upd_filter_t *filters; /* arrayFilters */
