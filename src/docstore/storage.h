@@ -88,4 +88,11 @@ int docstore_storage_list_indexes(docstore_storage_t *st, const char *db, const 
 int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const char *coll,
                                 const char *name, docstore_error_t *err);
 
+/* The name MongoDB gives an index with key pattern key: "a_1_b_-1". 0 or -1. */
+int docstore_index_default_name(const bson_t *key, char *out, size_t n);
+
+/* Documents handed to scan callbacks since open: lets tests (and explain-like
+ * diagnostics) check that an indexed lookup did not read the whole collection. */
+int64_t docstore_storage_docs_examined(const docstore_storage_t *st);
+
 #endif
