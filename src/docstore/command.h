@@ -24,6 +24,8 @@ typedef struct docstore_ctx {
     struct docstore_cursors *cursors; /* open cursors (cursor.h) */
     struct docstore_server *server;   /* config and counters (server.h) */
     struct docstore_conn *conn;       /* the calling connection (server.h) */
+    bool has_lsid;                    /* the command carries lsid.id (a session) */
+    uint8_t lsid[16];                 /* that session's UUID */
 } docstore_ctx_t;
 
 /* Appends the result fields to reply (not ok) and returns 0, or returns -1
@@ -49,6 +51,11 @@ extern const docstore_command_t docstore_admin_commands[]; /* cmd_admin.c: hello
 extern const docstore_command_t docstore_cursor_commands[]; /* cursor.c: getMore, killCursors */
 extern const docstore_command_t docstore_crud_commands[]; /* cmd_crud.c: insert, find, update, ... */
 extern const docstore_command_t docstore_ddl_commands[];  /* cmd_ddl.c: create, drop, indexes, ... */
+
+/* The handler named name in any table, or NULL. */
+const docstore_command_t *docstore_command_find(const char *name);
+/* Calls fn for every command of every table (listCommands). */
+void docstore_command_foreach(void (*fn)(const docstore_command_t *cmd, void *arg), void *arg);
 
 /* Runs cmd against db and writes the whole reply document (with ok) into
  * reply (bson_init'd by the caller). Unknown commands: 59 CommandNotFound

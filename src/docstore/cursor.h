@@ -18,6 +18,16 @@ __attribute__((warn_unused_result)) int docstore_cursors_new(docstore_cursors_t 
 void docstore_cursors_free(docstore_cursors_t *c);
 /* Closes cursors idle for longer than idle_ms; call from a timer. */
 void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms);
+/* A connection closed: frees the cursors it opened outside a session (with an
+ * lsid, a cursor outlives its connection as in MongoDB, until its session
+ * ends, it is killed, or it expires). */
+void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id);
+/* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID
+ * (endSessions, killSessions); all cursors when uuid is NULL (killAllSessions). */
+void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid);
+/* Open cursors, and cursors closed by idle expiry since start (serverStatus). */
+int64_t docstore_cursors_open(const docstore_cursors_t *c);
+int64_t docstore_cursors_timed_out(const docstore_cursors_t *c);
 
 /* Appends {cursor: {firstBatch, id, ns}} to reply. Takes the documents of docs
  * (the list is left empty). batch_size < 0 means the default (101 for the

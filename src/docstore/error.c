@@ -64,6 +64,7 @@ const char *docstore_code_name(int code)
         {DOCSTORE_NOT_IMPLEMENTED, "NotImplemented"},
         {DOCSTORE_BSON_OBJECT_TOO_LARGE, "BSONObjectTooLarge"},
         {DOCSTORE_DUPLICATE_KEY, "DuplicateKey"},
+        {DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED, "ClientMetadataCannotBeMutated"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].code == code)

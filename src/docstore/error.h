@@ -46,6 +46,7 @@ enum docstore_code {
     DOCSTORE_INVALID_ID_FIELD = 53,           /* InvalidIdField */
     DOCSTORE_NOT_IMPLEMENTED = 238,           /* NotImplemented: what the docstore does not support */
     DOCSTORE_LOCATION_40324 = 40324,          /* Unrecognized pipeline stage name */
+    DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED = 186, /* ClientMetadataCannotBeMutated */
 };
 
 typedef struct docstore_error {
