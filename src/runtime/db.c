@@ -7,6 +7,7 @@
 #include "tether/db.h"
 
 #include "runtime/log.h"
+#include "runtime/loop.h"
 #include "runtime/response.h"
 
 #include <stdio.h>
@@ -106,6 +107,7 @@ int tether_db_open(const char *uri_string, tether_error_t *err)
                      mech ? mech : (mongoc_uri_get_username(uri) ? "default" : "none"));
     mongoc_uri_destroy(uri);
     db_client = client;
+    runtime_db_close_hook = tether_db_close;
     return 0;
 }
 

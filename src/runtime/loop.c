@@ -18,7 +18,6 @@
 #include "runtime/http.h"
 #include "runtime/log.h"
 #include "runtime/response.h"
-#include "tether/db.h"
 #include "tether/tether.h"
 
 #include <errno.h>
@@ -29,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+void (*runtime_db_close_hook)(void);
 
 static volatile sig_atomic_t loop_terminate;
 static int loop_pipe[2] = {-1, -1};
@@ -138,7 +139,8 @@ static void loop_shutdown(const tether_config_t *cfg, void *user)
     runtime_log_info("SIGTERM: shutting down");
     if (cfg->shutdown != NULL)
         cfg->shutdown(user);
-    tether_db_close();
+    if (runtime_db_close_hook != NULL)
+        runtime_db_close_hook();
 }
 
 int tether_run(const tether_config_t *cfg)

@@ -11,4 +11,10 @@
 /* Attempts at /next on transport errors before giving up (backoff 10 ms .. 1 s). */
 #define RUNTIME_NEXT_ATTEMPTS 8
 
+/*
+ * Set by tether_db_open(): closes the managed client at shutdown. A hook, not
+ * a call, so a function that never uses the database does not link libmongoc.
+ */
+extern void (*runtime_db_close_hook)(void);
+
 #endif
