@@ -1,11 +1,334 @@
-/* Placeholder until this command lands. */
+/*
+ * tether up: the command line, and the wiring of the platform's parts on one
+ * event_base: template -> functions, the embedded docstore (or an external
+ * MONGODB_URI), the Invoke API, SIGCHLD for instance exits, and SIGINT /
+ * SIGTERM for a shutdown that leaves no process behind.
+ */
 #include "platform/up.h"
 
+#include "common/log.h"
+#include "docstore/server.h"
+#include "platform/creds.h"
+#include "platform/function.h"
+#include "platform/instance.h"
+#include "platform/invoke_api.h"
+#include "platform/platform.h"
+#include "platform/template.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define STOP_BACKSTOP_S 3 /* shutdown ends the loop by then whatever happens */
+
+uint64_t platform_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t platform_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+platform_function_t *platform_find_function(platform_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        if (strcmp(p->functions[i]->spec->name, name) == 0)
+            return p->functions[i];
+    }
+    return NULL;
+}
+
+static size_t live_instances(const platform_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_functions; i++)
+        n += p->functions[i]->n_live;
+    return n;
+}
+
+void platform_check_stopped(platform_t *p)
+{
+    if (p->stopping && live_instances(p) == 0)
+        event_base_loopbreak(p->base);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
+            "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
+            "                 [--idle-timeout SECONDS]\n"
+            "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
+            "Invoke API, with the embedded docstore as their MongoDB.\n");
+}
+
+static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+    platform_t *p = arg;
+    (void)sig;
+    (void)what;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid == -1 && errno == EINTR)
+            continue;
+        if (pid <= 0)
+            break;
+        platform_instance_t *inst = platform_instance_by_pid(p, pid);
+        if (inst != NULL)
+            platform_instance_on_exit(inst, status);
+    }
+}
+
+static void on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+    platform_t *p = arg;
+    (void)fd;
+    (void)what;
+    log_warn("platform", "instances still running at shutdown: SIGKILL");
+    event_base_loopbreak(p->base);
+}
+
+static void on_sigstop(evutil_socket_t sig, short what, void *arg)
+{
+    platform_t *p = arg;
+    (void)what;
+    if (p->stopping) {
+        log_warn("platform", "second signal: stopping now");
+        event_base_loopbreak(p->base);
+        return;
+    }
+    log_info("platform", "%s: stopping every instance", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    p->stopping = 1;
+    for (size_t i = 0; i < p->n_functions; i++)
+        platform_function_stop(p->functions[i]);
+    struct timeval tv = {STOP_BACKSTOP_S, 0};
+    p->stop_timer = evtimer_new(p->base, on_stop_timer, p);
+    if (p->stop_timer != NULL)
+        evtimer_add(p->stop_timer, &tv);
+    platform_check_stopped(p);
+}
+
+/* Kills and reaps whatever is still alive; synchronous, for the very end. */
+static void reap_all(platform_t *p)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        platform_function_t *fn = p->functions[i];
+        platform_instance_t *inst;
+        while ((inst = TAILQ_FIRST(&fn->live)) != NULL) {
+            platform_instance_kill(inst);
+            int status = 0;
+            while (waitpid(inst->pid, &status, 0) == -1 && errno == EINTR) {
+            }
+            platform_instance_on_exit(inst, status);
+        }
+    }
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int start_database(platform_t *p)
+{
+    char uri[256];
+    if (p->cfg.db_uri != NULL) {
+        p->mongodb_uri = strdup(p->cfg.db_uri);
+        log_info("platform", "functions use an external MongoDB (--db)");
+        return p->mongodb_uri ? 0 : -1;
+    }
+    if (p->cfg.no_db) {
+        log_info("platform", "no database (--no-db)");
+        return 0;
+    }
+    docstore_config_t dc;
+    docstore_config_init(&dc);
+    dc.bind_address = p->cfg.bind;
+    dc.port = p->cfg.db_port;
+    dc.dir = p->cfg.db_dir;
+    docstore_server_t *db = NULL;
+    if (docstore_server_new(p->base, &dc, &db) != 0 || db == NULL) {
+        log_warn("platform",
+                 "the embedded docstore did not start: functions get no MONGODB_URI "
+                 "(use --db URI for an external MongoDB, or --no-db to silence this)");
+        return 0;
+    }
+    p->db = db;
+    snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
+    p->mongodb_uri = strdup(uri);
+    log_info("platform", "docstore listening on %s:%d", p->cfg.bind, docstore_server_port(db));
+    return p->mongodb_uri ? 0 : -1;
+}
+
+static void platform_free(platform_t *p)
+{
+    reap_all(p);
+    for (size_t i = 0; i < p->n_functions; i++)
+        platform_function_free(p->functions[i]);
+    free(p->functions);
+    platform_invoke_api_stop(p);
+    if (p->db != NULL)
+        docstore_server_free(p->db);
+    if (p->tmpl != NULL)
+        platform_template_free(p->tmpl);
+    platform_creds_clear();
+    free(p->mongodb_uri);
+    if (p->ev_sigchld)
+        event_free(p->ev_sigchld);
+    if (p->ev_sigint)
+        event_free(p->ev_sigint);
+    if (p->ev_sigterm)
+        event_free(p->ev_sigterm);
+    if (p->stop_timer)
+        event_free(p->stop_timer);
+    if (p->base)
+        event_base_free(p->base);
+}
 
 int platform_up_main(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "tether %s: not built yet\n", argv[0]);
-    return 2;
+    static const struct option opts[] = {
+        {"template", required_argument, NULL, 't'}, {"port", required_argument, NULL, 'p'},
+        {"db-port", required_argument, NULL, 'P'},  {"db-dir", required_argument, NULL, 'd'},
+        {"db", required_argument, NULL, 'D'},       {"no-db", no_argument, NULL, 'n'},
+        {"idle-timeout", required_argument, NULL, 'i'},
+        {"bind", required_argument, NULL, 'b'},     {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    platform_t pl;
+    memset(&pl, 0, sizeof pl);
+    platform_t *p = &pl;
+    p->cfg.template_path = "template.yaml";
+    p->cfg.bind = "127.0.0.1";
+    p->cfg.port = 9000;
+    p->cfg.db_port = 27017;
+    p->cfg.idle_timeout_s = 300;
+    p->cfg.region = getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION")
+                                                                     : "us-east-1";
+    p->cfg.account = "123456789012";
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            p->cfg.template_path = optarg;
+            break;
+        case 'p':
+            if (parse_int(optarg, 0, 65535, &p->cfg.port) != 0) {
+                fprintf(stderr, "tether up: bad --port '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'P':
+            if (parse_int(optarg, 0, 65535, &p->cfg.db_port) != 0) {
+                fprintf(stderr, "tether up: bad --db-port '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'd':
+            p->cfg.db_dir = optarg;
+            break;
+        case 'D':
+            p->cfg.db_uri = optarg;
+            break;
+        case 'n':
+            p->cfg.no_db = 1;
+            break;
+        case 'i':
+            if (parse_int(optarg, 0, 86400 * 365, &p->cfg.idle_timeout_s) != 0) {
+                fprintf(stderr, "tether up: bad --idle-timeout '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'b':
+            p->cfg.bind = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "tether up: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    int status = 1;
+    char err[1024];
+    signal(SIGPIPE, SIG_IGN);
+    if (platform_template_load(p->cfg.template_path, &p->tmpl, err, sizeof err) != 0) {
+        fprintf(stderr, "tether up: %s\n", err);
+        return 1;
+    }
+    p->base = event_base_new();
+    if (p->base == NULL) {
+        log_error("platform", "event_base_new failed");
+        goto out;
+    }
+    p->started_us = platform_now_us();
+    p->functions = calloc(p->tmpl->n_functions ? p->tmpl->n_functions : 1, sizeof *p->functions);
+    if (p->functions == NULL)
+        goto out;
+    for (size_t i = 0; i < p->tmpl->n_functions; i++) {
+        const platform_function_spec_t *spec = &p->tmpl->functions[i];
+        if (platform_find_function(p, spec->name) != NULL) {
+            fprintf(stderr, "tether up: %s:%d: function name '%s' used twice\n",
+                    p->cfg.template_path, spec->line, spec->name);
+            goto out;
+        }
+        if (platform_function_new(p, spec, &p->functions[p->n_functions], err, sizeof err) != 0) {
+            fprintf(stderr, "tether up: %s\n", err);
+            goto out;
+        }
+        p->n_functions++;
+        if (spec->role_arn != NULL && platform_creds_for_role(spec->role_arn) == NULL)
+            goto out;
+    }
+    p->ev_sigchld = evsignal_new(p->base, SIGCHLD, on_sigchld, p);
+    p->ev_sigint = evsignal_new(p->base, SIGINT, on_sigstop, p);
+    p->ev_sigterm = evsignal_new(p->base, SIGTERM, on_sigstop, p);
+    if (p->ev_sigchld == NULL || p->ev_sigint == NULL || p->ev_sigterm == NULL ||
+        evsignal_add(p->ev_sigchld, NULL) != 0 || evsignal_add(p->ev_sigint, NULL) != 0 ||
+        evsignal_add(p->ev_sigterm, NULL) != 0) {
+        log_error("platform", "cannot install signal handlers");
+        goto out;
+    }
+    if (start_database(p) != 0)
+        goto out;
+    if (platform_invoke_api_start(p) != 0)
+        goto out;
+    for (size_t i = 0; i < p->n_functions; i++) {
+        const platform_function_spec_t *s = p->functions[i]->spec;
+        log_info("platform", "function %s (%s, %d MB, %d s, concurrency %d)", s->name, s->runtime,
+                 s->memory_mb, s->timeout_s, s->reserved_concurrency);
+    }
+    log_info("platform", "platform listening on %s:%d", p->cfg.bind, p->api_port);
+    event_base_dispatch(p->base);
+    status = 0;
+out:
+    platform_free(p);
+    return status;
 }

@@ -1,0 +1,301 @@
+/*
+ * Functions and their scheduler (see function.h). The rule, as AWS Lambda
+ * applies it: a warm instance parked in /next takes the invocation; else, if
+ * the function runs fewer instances than its ReservedConcurrentExecutions, a
+ * new instance starts for it; else a RequestResponse is throttled (429) and
+ * an Event waits in the queue until an instance is free.
+ */
+#include "platform/function.h"
+
+#include "common/log.h"
+#include "platform/instance.h"
+#include "platform/platform.h"
+#include "platform/template.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* An executable named prog in PATH, or NULL. Caller frees. */
+static char *find_in_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path != '\0') {
+        const char *colon = strchr(path, ':');
+        size_t len = colon ? (size_t)(colon - path) : strlen(path);
+        char cand[PATH_MAX];
+        if (len > 0 && len + strlen(prog) + 2 < sizeof cand) {
+            snprintf(cand, sizeof cand, "%.*s/%s", (int)len, path, prog);
+            if (access(cand, X_OK) == 0)
+                return strdup(cand);
+        }
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    return NULL;
+}
+
+/* dir/node_modules/aws-lambda-ric/bin/index.mjs if it exists. */
+static int ric_in(const char *nm_dir, char **script, char **pkg)
+{
+    char cand[PATH_MAX];
+    if (snprintf(cand, sizeof cand, "%s/aws-lambda-ric/bin/index.mjs", nm_dir) >=
+        (int)sizeof cand)
+        return -1;
+    if (access(cand, R_OK) != 0)
+        return -1;
+    char pkgdir[PATH_MAX];
+    snprintf(pkgdir, sizeof pkgdir, "%s/aws-lambda-ric", nm_dir);
+    *script = strdup(cand);
+    *pkg = strdup(pkgdir);
+    if (*script == NULL || *pkg == NULL) {
+        free(*script);
+        free(*pkg);
+        return -1;
+    }
+    return 0;
+}
+
+int platform_find_ric(const char *dir, char **script_out, char **pkg_dir_out)
+{
+    char cur[PATH_MAX];
+    if (snprintf(cur, sizeof cur, "%s", dir) >= (int)sizeof cur)
+        return -1;
+    /* as Node resolves packages: DIR/node_modules, then each parent's */
+    for (;;) {
+        char nm[PATH_MAX];
+        size_t l = strlen(cur);
+        while (l > 1 && cur[l - 1] == '/')
+            cur[--l] = '\0';
+        if (snprintf(nm, sizeof nm, "%s/node_modules", strcmp(cur, "/") ? cur : "") <
+                (int)sizeof nm &&
+            ric_in(nm, script_out, pkg_dir_out) == 0)
+            return 0;
+        char *slash = strrchr(cur, '/');
+        if (slash == NULL || strcmp(cur, "/") == 0)
+            break;
+        if (slash == cur)
+            cur[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    /* then NODE_PATH, as Node does for global folders */
+    const char *np = getenv("NODE_PATH");
+    while (np != NULL && *np != '\0') {
+        const char *colon = strchr(np, ':');
+        size_t len = colon ? (size_t)(colon - np) : strlen(np);
+        char nm[PATH_MAX];
+        if (len > 0 && len < sizeof nm) {
+            memcpy(nm, np, len);
+            nm[len] = '\0';
+            if (ric_in(nm, script_out, pkg_dir_out) == 0)
+                return 0;
+        }
+        np += len;
+        if (*np == ':')
+            np++;
+    }
+    return -1;
+}
+
+int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
+                          platform_function_t **out, char *err, size_t errlen)
+{
+    platform_function_t *fn = calloc(1, sizeof *fn);
+    if (fn == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    fn->p = p;
+    fn->spec = spec;
+    TAILQ_INIT(&fn->live);
+    TAILQ_INIT(&fn->dead);
+    TAILQ_INIT(&fn->queue);
+    char arn[512];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:function:%s", p->cfg.region, p->cfg.account,
+             spec->name);
+    fn->arn = strdup(arn);
+    char prefix[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(prefix, sizeof prefix, "%04d/%02d/%02d/[$LATEST]", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
+    fn->log_stream_prefix = strdup(prefix);
+    if (fn->arn == NULL || fn->log_stream_prefix == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (spec->kind == PLATFORM_RUNTIME_NODE) {
+        fn->exec_path = find_in_path("node");
+        if (fn->exec_path == NULL) {
+            snprintf(err, errlen, "function %s (%s): no 'node' executable in PATH", spec->name,
+                     spec->runtime);
+            goto fail;
+        }
+        if (platform_find_ric(spec->code_dir, &fn->ric_script, &fn->runtime_dir) != 0) {
+            snprintf(err, errlen,
+                     "function %s (%s): node_modules/aws-lambda-ric not found in %s or any "
+                     "parent folder (nor NODE_PATH); install it with 'npm install "
+                     "aws-lambda-ric@3.3'",
+                     spec->name, spec->runtime, spec->code_dir);
+            goto fail;
+        }
+    } else {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/bootstrap", spec->code_dir);
+        fn->exec_path = strdup(path);
+        fn->runtime_dir = strdup(spec->code_dir);
+        if (fn->exec_path == NULL || fn->runtime_dir == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        if (access(path, X_OK) != 0)
+            log_warn(spec->name, "%s is not executable yet (%s): invocations will fail until it is",
+                     path, strerror(errno));
+    }
+    *out = fn;
+    return 0;
+fail:
+    platform_function_free(fn);
+    return -1;
+}
+
+void platform_function_free(platform_function_t *fn)
+{
+    if (fn == NULL)
+        return;
+    platform_invocation_t *inv;
+    while ((inv = TAILQ_FIRST(&fn->queue)) != NULL) {
+        TAILQ_REMOVE(&fn->queue, inv, queue_link);
+        platform_invocation_fail(inv, "Runtime.Shutdown", "the platform stopped");
+    }
+    platform_instance_t *inst;
+    while ((inst = TAILQ_FIRST(&fn->dead)) != NULL) {
+        TAILQ_REMOVE(&fn->dead, inst, link);
+        platform_instance_free(inst);
+    }
+    /* live instances are gone by now (shutdown waits for them) */
+    while ((inst = TAILQ_FIRST(&fn->live)) != NULL) {
+        TAILQ_REMOVE(&fn->live, inst, link);
+        platform_instance_kill(inst);
+        platform_instance_free(inst);
+    }
+    free(fn->arn);
+    free(fn->exec_path);
+    free(fn->ric_script);
+    free(fn->runtime_dir);
+    free(fn->log_stream_prefix);
+    free(fn);
+}
+
+/* Instances that count against the cap: every live one not being stopped. */
+static size_t running(const platform_function_t *fn)
+{
+    size_t n = 0;
+    const platform_instance_t *inst;
+    TAILQ_FOREACH(inst, &fn->live, link)
+    {
+        if (inst->state != PLATFORM_INSTANCE_STOPPING)
+            n++;
+    }
+    return n;
+}
+
+/* Starts an instance for inv; on failure finishes inv with the reason. */
+static void start_for(platform_function_t *fn, platform_invocation_t *inv)
+{
+    char err[512];
+    platform_instance_t *inst;
+    if (platform_instance_spawn(fn, &inst, err, sizeof err) != 0) {
+        log_error(fn->spec->name, "cannot start an instance: %s", err);
+        platform_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
+                                 inv->id, err);
+        return;
+    }
+    platform_instance_deliver(inst, inv);
+}
+
+int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
+{
+    platform_instance_t *inst;
+    /* the most recently parked instance is the warmest */
+    TAILQ_FOREACH_REVERSE(inst, &fn->live, platform_instance_list, link)
+    {
+        if ((inst->state == PLATFORM_INSTANCE_FROZEN || inst->state == PLATFORM_INSTANCE_IDLE) &&
+            inst->next_req != NULL) {
+            platform_instance_deliver(inst, inv);
+            return 0;
+        }
+    }
+    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
+    if (running(fn) < (size_t)cap) {
+        start_for(fn, inv);
+        return 0;
+    }
+    if (inv->type == PLATFORM_INVOKE_SYNC || fn->queue_len >= PLATFORM_QUEUE_MAX)
+        return PLATFORM_ERR_THROTTLED;
+    TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
+    fn->queue_len++;
+    return 0;
+}
+
+void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
+{
+    platform_invocation_t *inv = TAILQ_FIRST(&fn->queue);
+    if (inv != NULL && !fn->p->stopping) {
+        TAILQ_REMOVE(&fn->queue, inv, queue_link);
+        fn->queue_len--;
+        platform_instance_deliver(inst, inv);
+        return;
+    }
+    platform_instance_park(inst);
+}
+
+void platform_function_instance_dead(platform_function_t *fn, platform_instance_t *inst)
+{
+    TAILQ_REMOVE(&fn->live, inst, link);
+    fn->n_live--;
+    TAILQ_INSERT_TAIL(&fn->dead, inst, link);
+    fn->n_dead++;
+    while (fn->n_dead > PLATFORM_DEAD_KEPT) {
+        platform_instance_t *old = TAILQ_FIRST(&fn->dead);
+        TAILQ_REMOVE(&fn->dead, old, link);
+        fn->n_dead--;
+        platform_instance_free(old);
+    }
+    if (fn->p->stopping) {
+        platform_check_stopped(fn->p);
+        return;
+    }
+    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
+    while (fn->queue_len > 0 && running(fn) < (size_t)cap) {
+        platform_invocation_t *inv = TAILQ_FIRST(&fn->queue);
+        TAILQ_REMOVE(&fn->queue, inv, queue_link);
+        fn->queue_len--;
+        start_for(fn, inv);
+    }
+}
+
+void platform_function_stop(platform_function_t *fn)
+{
+    platform_invocation_t *inv;
+    while ((inv = TAILQ_FIRST(&fn->queue)) != NULL) {
+        TAILQ_REMOVE(&fn->queue, inv, queue_link);
+        fn->queue_len--;
+        platform_invocation_fail(inv, "Runtime.Shutdown", "RequestId: %s Error: the platform stopped",
+                                 inv->id);
+    }
+    platform_instance_t *inst, *next;
+    for (inst = TAILQ_FIRST(&fn->live); inst != NULL; inst = next) {
+        next = TAILQ_NEXT(inst, link);
+        platform_instance_stop(inst);
+    }
+}

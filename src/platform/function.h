@@ -1,0 +1,75 @@
+/*
+ * A function and its scheduler: the instances that run it, the queue of
+ * Event invocations waiting for capacity, and the rule that picks where an
+ * invocation goes (a parked instance, else a new instance below the
+ * concurrency cap, else the queue (Event) or a 429 (RequestResponse)).
+ */
+#ifndef TETHER_PLATFORM_FUNCTION_H
+#define TETHER_PLATFORM_FUNCTION_H
+
+#include "platform/invocation.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct platform;
+struct platform_instance;
+struct platform_function_spec;
+
+#define PLATFORM_QUEUE_MAX 100000 /* Event invocations waiting per function */
+#define PLATFORM_DEAD_KEPT 8      /* dead instances kept per function for status */
+
+TAILQ_HEAD(platform_instance_list, platform_instance);
+
+typedef struct platform_function {
+    struct platform *p;
+    const struct platform_function_spec *spec; /* in p->tmpl */
+    char *arn;                                 /* arn:aws:lambda:REGION:ACCOUNT:function:NAME */
+    char *exec_path;                           /* what instances exec (bootstrap or node) */
+    char *ric_script;                          /* node: aws-lambda-ric's bin/index.mjs */
+    char *runtime_dir;                         /* LAMBDA_RUNTIME_DIR */
+    char *log_stream_prefix;                   /* YYYY/MM/DD/[$LATEST] */
+    struct platform_instance_list live;        /* every instance not dead */
+    struct platform_instance_list dead;        /* the last few dead, newest last */
+    size_t n_live, n_dead;
+    struct platform_invocation_list queue;     /* Event invocations waiting */
+    size_t queue_len;
+    unsigned next_instance_id;
+    uint64_t invocations, throttles, errors, instances_started;
+} platform_function_t;
+
+#define PLATFORM_ERR_THROTTLED (-2) /* over the concurrency cap (RequestResponse) */
+#define PLATFORM_ERR_SPAWN (-3)     /* could not start an instance */
+
+/* Makes the function for spec. Node runtimes resolve aws-lambda-ric here; a
+ * missing one is an error written to err. */
+__attribute__((warn_unused_result)) int platform_function_new(struct platform *p,
+                                                              const struct platform_function_spec *spec,
+                                                              platform_function_t **out,
+                                                              char *err, size_t errlen);
+void platform_function_free(platform_function_t *fn);
+
+/* Routes inv: delivers it to a parked instance, starts an instance for it, or
+ * queues it (Event). 0 when accepted (the function now owns inv);
+ * PLATFORM_ERR_THROTTLED when a RequestResponse is over the cap (the caller
+ * still owns inv). */
+__attribute__((warn_unused_result)) int platform_function_invoke(platform_function_t *fn,
+                                                                 platform_invocation_t *inv);
+
+/* An instance waits in /next: give it the next queued invocation or park it. */
+void platform_function_instance_ready(platform_function_t *fn, struct platform_instance *inst);
+
+/* An instance died: moves it to the dead list and starts instances for queued
+ * work if there is room. */
+void platform_function_instance_dead(platform_function_t *fn, struct platform_instance *inst);
+
+/* Shutdown: drops queued invocations and stops every instance. */
+void platform_function_stop(platform_function_t *fn);
+
+/* Finds a runnable node binary in PATH and aws-lambda-ric from dir upward
+ * (then NODE_PATH). Exposed for tests. */
+__attribute__((warn_unused_result)) int platform_find_ric(const char *dir, char **script_out,
+                                                          char **pkg_dir_out);
+
+#endif

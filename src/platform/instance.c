@@ -1,0 +1,517 @@
+/*
+ * Instances: process groups running a function's runtime, and the state
+ * machine that drives them (see instance.h and docs/platform.md).
+ *
+ *   spawn -> INIT --first /next--> IDLE -> FROZEN (SIGSTOP) --event--> BUSY
+ *   BUSY --result, /next--> IDLE -> FROZEN ...
+ *   INIT --/init/error, exit, 10 s--> killed -> DEAD
+ *   BUSY --Timeout, exit--> killed -> DEAD
+ *   FROZEN --idle timeout / shutdown--> STOPPING (SIGTERM, SIGCONT) --2 s--> SIGKILL -> DEAD
+ *
+ * One timer per instance, re-armed for whichever limit applies in the state.
+ */
+#include "platform/instance.h"
+
+#include "common/log.h"
+#include "platform/creds.h"
+#include "platform/function.h"
+#include "platform/invocation.h"
+#include "platform/json.h"
+#include "platform/platform.h"
+#include "platform/runtime_api.h"
+#include "platform/spawn.h"
+#include "platform/template.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define INIT_LIMIT_S 10     /* AWS's init phase limit */
+#define KILL_GRACE_S 2      /* SIGTERM -> SIGKILL */
+#define READ_CHUNK 16384    /* bytes per read(2) of an output pipe */
+#define READS_PER_WAKEUP 4  /* bound the work one chatty instance gets per loop turn */
+#define DRAIN_MAX (1 << 20) /* bytes read synchronously when an invocation ends */
+
+const char *platform_instance_state_name(platform_instance_state_t s)
+{
+    switch (s) {
+    case PLATFORM_INSTANCE_INIT:
+        return "init";
+    case PLATFORM_INSTANCE_IDLE:
+        return "idle";
+    case PLATFORM_INSTANCE_BUSY:
+        return "busy";
+    case PLATFORM_INSTANCE_FROZEN:
+        return "frozen";
+    case PLATFORM_INSTANCE_STOPPING:
+        return "stopping";
+    case PLATFORM_INSTANCE_DEAD:
+        return "dead";
+    }
+    return "unknown";
+}
+
+static void signal_group(platform_instance_t *inst, int sig)
+{
+    if (inst->pid <= 0)
+        return;
+    if (kill(-inst->pid, sig) == -1 && errno == ESRCH)
+        kill(inst->pid, sig); /* not yet its own group (setsid pending) */
+}
+
+static void arm_timer(platform_instance_t *inst, platform_timer_kind_t kind, double seconds)
+{
+    evtimer_del(inst->timer);
+    inst->timer_kind = kind;
+    struct timeval tv = {(time_t)seconds, (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    evtimer_add(inst->timer, &tv);
+}
+
+static void disarm_timer(platform_instance_t *inst)
+{
+    evtimer_del(inst->timer);
+    inst->timer_kind = PLATFORM_TIMER_NONE;
+}
+
+/* One line of the instance's output: to tether up's stderr, and to the tail
+ * of the invocation in hand. */
+static void on_line(void *arg, const char *line, size_t len)
+{
+    platform_instance_t *inst = arg;
+    platform_log_line(inst->who, line, len);
+    if (inst->inv != NULL && inst->inv->delivered_us != 0)
+        platform_invocation_log(inst->inv, line, len);
+}
+
+static void close_pipe(platform_instance_t *inst, platform_pipe_t *pp)
+{
+    if (pp->fd == -1)
+        return;
+    platform_lines_flush(&pp->lines, on_line, inst);
+    if (pp->ev != NULL) {
+        event_free(pp->ev);
+        pp->ev = NULL;
+    }
+    close(pp->fd);
+    pp->fd = -1;
+}
+
+/* Reads up to max bytes; closes the pipe at EOF or error. */
+static void read_pipe(platform_instance_t *inst, platform_pipe_t *pp, size_t max)
+{
+    char chunk[READ_CHUNK];
+    size_t total = 0;
+    while (pp->fd != -1 && total < max) {
+        ssize_t n = read(pp->fd, chunk, sizeof chunk);
+        if (n > 0) {
+            platform_lines_feed(&pp->lines, chunk, (size_t)n, on_line, inst);
+            total += (size_t)n;
+            continue;
+        }
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        close_pipe(inst, pp);
+    }
+}
+
+static void pipe_cb(evutil_socket_t fd, short what, void *arg)
+{
+    platform_instance_t *inst = arg;
+    (void)what;
+    platform_pipe_t *pp = fd == inst->out.fd ? &inst->out : &inst->err;
+    read_pipe(inst, pp, (size_t)READ_CHUNK * READS_PER_WAKEUP);
+}
+
+/* Reads what the instance wrote before its result so it lands in this
+ * invocation's log. */
+static void drain_pipes(platform_instance_t *inst)
+{
+    read_pipe(inst, &inst->out, DRAIN_MAX);
+    read_pipe(inst, &inst->err, DRAIN_MAX);
+}
+
+static void log_frame(platform_instance_t *inst, const char *line)
+{
+    platform_log_line(inst->who, line, strlen(line));
+    if (inst->inv != NULL)
+        platform_invocation_log(inst->inv, line, strlen(line));
+}
+
+/* END and REPORT for the invocation in hand. */
+static void log_end(platform_instance_t *inst)
+{
+    platform_invocation_t *inv = inst->inv;
+    char line[512];
+    snprintf(line, sizeof line, "END RequestId: %s", inv->id);
+    log_frame(inst, line);
+    double ms = (double)(platform_now_us() - inv->delivered_us) / 1000.0;
+    uint64_t kb = platform_tree_peak_kb(inst->pid);
+    int max_mb = (int)((kb + 1023) / 1024);
+    double init = -1;
+    if (!inst->init_reported) {
+        init = inst->init_ms;
+        inst->init_reported = 1;
+    }
+    platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb, max_mb,
+                           init);
+    log_frame(inst, line);
+}
+
+static void describe_exit(int status, char *out, size_t outlen)
+{
+    if (WIFEXITED(status)) {
+        snprintf(out, outlen, "exit status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        const char *s = strsignal(WTERMSIG(status));
+        char name[64];
+        snprintf(name, sizeof name, "%s", s ? s : "unknown");
+        if (name[0] >= 'A' && name[0] <= 'Z')
+            name[0] = (char)(name[0] - 'A' + 'a');
+        snprintf(out, outlen, "signal: %s", name);
+    } else {
+        snprintf(out, outlen, "status %d", status);
+    }
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    platform_instance_t *inst = arg;
+    (void)fd;
+    (void)what;
+    platform_timer_kind_t kind = inst->timer_kind;
+    inst->timer_kind = PLATFORM_TIMER_NONE;
+    switch (kind) {
+    case PLATFORM_TIMER_NONE:
+        break;
+    case PLATFORM_TIMER_INIT:
+        log_warn(inst->who, "init did not finish within %d s: killing", INIT_LIMIT_S);
+        if (inst->inv != NULL) {
+            platform_invocation_t *inv = inst->inv;
+            inst->inv = NULL;
+            platform_invocation_fail(inv, "Sandbox.Timedout",
+                                     "RequestId: %s Error: Init timed out after %d.00 seconds",
+                                     inv->id, INIT_LIMIT_S);
+        }
+        platform_instance_kill(inst);
+        break;
+    case PLATFORM_TIMER_INVOKE: {
+        platform_invocation_t *inv = inst->inv;
+        if (inv == NULL || inst->responded)
+            break;
+        drain_pipes(inst);
+        char line[256];
+        snprintf(line, sizeof line, "%s Task timed out after %d.00 seconds", inv->id,
+                 inst->fn->spec->timeout_s);
+        log_frame(inst, line);
+        log_end(inst);
+        inst->inv = NULL;
+        inst->responded = 1;
+        platform_invocation_fail(inv, "Sandbox.Timedout",
+                                 "RequestId: %s Error: Task timed out after %d.00 seconds", inv->id,
+                                 inst->fn->spec->timeout_s);
+        platform_instance_kill(inst);
+        break;
+    }
+    case PLATFORM_TIMER_IDLE:
+        log_info(inst->who, "idle for %d s: reaping", inst->fn->p->cfg.idle_timeout_s);
+        platform_instance_stop(inst);
+        break;
+    case PLATFORM_TIMER_KILL:
+        log_warn(inst->who, "still running %d s after SIGTERM: SIGKILL", KILL_GRACE_S);
+        platform_instance_kill(inst);
+        break;
+    }
+}
+
+static int open_pipe(platform_instance_t *inst, platform_pipe_t *pp, int *write_end)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) == -1)
+        return -1;
+    int fl = fcntl(fds[0], F_GETFL);
+    if (fl == -1 || fcntl(fds[0], F_SETFL, fl | O_NONBLOCK) == -1) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    pp->fd = fds[0];
+    *write_end = fds[1];
+    pp->ev = event_new(inst->fn->p->base, pp->fd, EV_READ | EV_PERSIST, pipe_cb, inst);
+    if (pp->ev == NULL || event_add(pp->ev, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, char *err,
+                            size_t errlen)
+{
+    platform_t *p = fn->p;
+    const platform_function_spec_t *spec = fn->spec;
+    int out_w = -1, err_w = -1;
+    char **envp = NULL;
+    platform_instance_t *inst = calloc(1, sizeof *inst);
+    if (inst == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    inst->fn = fn;
+    inst->id = ++fn->next_instance_id;
+    inst->init_ms = -1;
+    inst->out.fd = inst->err.fd = -1;
+    snprintf(inst->who, sizeof inst->who, "%s %u", spec->name, inst->id);
+    inst->timer = evtimer_new(p->base, timer_cb, inst);
+    if (inst->timer == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (platform_rapi_start(inst) != 0) {
+        snprintf(err, errlen, "cannot start the Runtime API listener");
+        goto fail;
+    }
+    if (open_pipe(inst, &inst->out, &out_w) != 0 || open_pipe(inst, &inst->err, &err_w) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        goto fail;
+    }
+    char api[64], stream[128], hex[33];
+    snprintf(api, sizeof api, "127.0.0.1:%d", inst->rapi_port);
+    platform_random_chars(hex, 32, "0123456789abcdef");
+    snprintf(stream, sizeof stream, "%s%s", fn->log_stream_prefix, hex);
+    platform_env_input_t in = {
+        .spec = spec,
+        .runtime_api = api,
+        .log_stream = stream,
+        .region = p->cfg.region,
+        .runtime_dir = fn->runtime_dir,
+        .mongodb_uri = p->mongodb_uri,
+        .creds = spec->role_arn ? platform_creds_for_role(spec->role_arn) : NULL,
+        .node = spec->kind == PLATFORM_RUNTIME_NODE,
+    };
+    envp = platform_env_build(&in);
+    if (envp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    char *argv[4];
+    argv[0] = fn->exec_path;
+    if (spec->kind == PLATFORM_RUNTIME_NODE) {
+        argv[1] = fn->ric_script;
+        static char default_handler[] = "index.handler";
+        argv[2] = spec->handler ? spec->handler : default_handler;
+        argv[3] = NULL;
+    } else {
+        argv[1] = NULL;
+    }
+    inst->spawned_us = platform_now_us();
+    if (platform_spawn(fn->exec_path, argv, envp, spec->code_dir, out_w, err_w, &inst->pid, err,
+                       errlen) != 0)
+        goto fail;
+    platform_strv_free(envp);
+    close(out_w);
+    close(err_w);
+    inst->state = PLATFORM_INSTANCE_INIT;
+    arm_timer(inst, PLATFORM_TIMER_INIT, INIT_LIMIT_S);
+    TAILQ_INSERT_TAIL(&fn->live, inst, link);
+    fn->n_live++;
+    fn->instances_started++;
+    log_info(inst->who, "started pid %d, runtime API %s", (int)inst->pid, api);
+    *out = inst;
+    return 0;
+fail:
+    platform_strv_free(envp);
+    if (out_w != -1)
+        close(out_w);
+    if (err_w != -1)
+        close(err_w);
+    inst->state = PLATFORM_INSTANCE_DEAD;
+    platform_instance_free(inst);
+    return -1;
+}
+
+void platform_instance_deliver(platform_instance_t *inst, platform_invocation_t *inv)
+{
+    if (inst->state == PLATFORM_INSTANCE_INIT) {
+        inst->inv = inv; /* delivered at the first /next */
+        return;
+    }
+    if (inst->state == PLATFORM_INSTANCE_FROZEN)
+        signal_group(inst, SIGCONT);
+    disarm_timer(inst);
+    inst->state = PLATFORM_INSTANCE_BUSY;
+    inst->inv = inv;
+    inst->responded = 0;
+    inv->delivered_us = platform_now_us();
+    char line[128];
+    snprintf(line, sizeof line, "START RequestId: %s Version: $LATEST", inv->id);
+    log_frame(inst, line);
+    platform_rapi_send_next(inst, inv);
+    arm_timer(inst, PLATFORM_TIMER_INVOKE, inst->fn->spec->timeout_s);
+}
+
+void platform_instance_park(platform_instance_t *inst)
+{
+    platform_t *p = inst->fn->p;
+    if (p->stopping) {
+        platform_instance_stop(inst);
+        return;
+    }
+    inst->state = PLATFORM_INSTANCE_FROZEN;
+    signal_group(inst, SIGSTOP);
+    if (p->cfg.idle_timeout_s > 0)
+        arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
+    else
+        disarm_timer(inst);
+}
+
+void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request *req)
+{
+    if (inst->next_req != NULL) {
+        /* a second /next replaces the first (its connection is likely gone) */
+        evhttp_send_error(inst->next_req, 400, "Superseded");
+        inst->next_req = NULL;
+    }
+    inst->next_req = req;
+    switch (inst->state) {
+    case PLATFORM_INSTANCE_INIT: {
+        inst->init_ms = (double)(platform_now_us() - inst->spawned_us) / 1000.0;
+        disarm_timer(inst);
+        platform_invocation_t *inv = inst->inv;
+        inst->inv = NULL;
+        inst->state = PLATFORM_INSTANCE_IDLE;
+        log_debug(inst->who, "init done in %.2f ms", inst->init_ms);
+        if (inv != NULL)
+            platform_instance_deliver(inst, inv);
+        else
+            platform_function_instance_ready(inst->fn, inst);
+        return;
+    }
+    case PLATFORM_INSTANCE_BUSY:
+        inst->served++;
+        inst->state = PLATFORM_INSTANCE_IDLE;
+        platform_function_instance_ready(inst->fn, inst);
+        return;
+    case PLATFORM_INSTANCE_IDLE:
+    case PLATFORM_INSTANCE_FROZEN:
+    case PLATFORM_INSTANCE_STOPPING:
+    case PLATFORM_INSTANCE_DEAD:
+        return; /* hold it */
+    }
+}
+
+void platform_instance_on_result(platform_instance_t *inst, int function_error, const char *body,
+                                 size_t len)
+{
+    platform_invocation_t *inv = inst->inv;
+    disarm_timer(inst);
+    drain_pipes(inst);
+    log_end(inst);
+    inst->inv = NULL;
+    inst->responded = 1;
+    platform_invocation_finish(inv, function_error, body, len);
+}
+
+void platform_instance_on_init_error(platform_instance_t *inst, const char *body, size_t len)
+{
+    inst->init_failed = 1;
+    drain_pipes(inst);
+    log_warn(inst->who, "init failed (runtime posted /init/error)");
+    platform_invocation_t *inv = inst->inv;
+    inst->inv = NULL;
+    if (inv != NULL) {
+        if (len > 0)
+            platform_invocation_finish(inv, 1, body, len);
+        else
+            platform_invocation_fail(inv, "Runtime.InitError",
+                                     "RequestId: %s Error: Runtime failed to initialize", inv->id);
+    }
+    platform_instance_kill(inst);
+}
+
+void platform_instance_stop(platform_instance_t *inst)
+{
+    if (inst->state == PLATFORM_INSTANCE_STOPPING || inst->state == PLATFORM_INSTANCE_DEAD)
+        return;
+    inst->state = PLATFORM_INSTANCE_STOPPING;
+    if (inst->ext_next_req != NULL && inst->ext_wants_shutdown)
+        platform_rapi_send_shutdown(inst);
+    signal_group(inst, SIGTERM);
+    signal_group(inst, SIGCONT); /* a stopped process only acts on SIGTERM once continued */
+    arm_timer(inst, PLATFORM_TIMER_KILL, KILL_GRACE_S);
+}
+
+void platform_instance_kill(platform_instance_t *inst)
+{
+    if (inst->state == PLATFORM_INSTANCE_DEAD)
+        return;
+    signal_group(inst, SIGKILL);
+}
+
+void platform_instance_on_exit(platform_instance_t *inst, int status)
+{
+    char why[96];
+    describe_exit(status, why, sizeof why);
+    inst->exit_status = status;
+    drain_pipes(inst);
+    close_pipe(inst, &inst->out);
+    close_pipe(inst, &inst->err);
+    signal_group(inst, SIGKILL); /* whatever it forked dies with it */
+    disarm_timer(inst);
+    platform_instance_state_t was = inst->state;
+    platform_invocation_t *inv = inst->inv;
+    inst->inv = NULL;
+    if (inv != NULL) {
+        if (inv->delivered_us != 0) {
+            inst->inv = inv;
+            log_end(inst);
+            inst->inv = NULL;
+        }
+        platform_invocation_fail(inv, "Runtime.ExitError",
+                                 "RequestId: %s Error: Runtime exited with error: %s", inv->id, why);
+    }
+    if (was == PLATFORM_INSTANCE_STOPPING)
+        log_info(inst->who, "stopped (%s)", why);
+    else
+        log_warn(inst->who, "exited in state %s (%s)", platform_instance_state_name(was), why);
+    platform_rapi_stop(inst);
+    inst->state = PLATFORM_INSTANCE_DEAD;
+    platform_function_instance_dead(inst->fn, inst);
+}
+
+void platform_instance_free(platform_instance_t *inst)
+{
+    if (inst == NULL)
+        return;
+    if (inst->inv != NULL) {
+        platform_invocation_t *inv = inst->inv;
+        inst->inv = NULL;
+        platform_invocation_fail(inv, "Runtime.Shutdown", "RequestId: %s Error: the platform stopped",
+                                 inv->id);
+    }
+    close_pipe(inst, &inst->out);
+    close_pipe(inst, &inst->err);
+    platform_rapi_stop(inst);
+    if (inst->timer != NULL)
+        event_free(inst->timer);
+    free(inst);
+}
+
+platform_instance_t *platform_instance_by_pid(platform_t *p, pid_t pid)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        platform_instance_t *inst;
+        TAILQ_FOREACH(inst, &p->functions[i]->live, link)
+        {
+            if (inst->pid == pid)
+                return inst;
+        }
+    }
+    return NULL;
+}

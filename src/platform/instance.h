@@ -1,0 +1,106 @@
+/*
+ * One execution environment: a process group running a function's runtime,
+ * its Runtime API listener, its output pipes and its timers, driven by a
+ * state machine (see the enum and docs/platform.md).
+ */
+#ifndef TETHER_PLATFORM_INSTANCE_H
+#define TETHER_PLATFORM_INSTANCE_H
+
+#include "platform/logs.h"
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+struct event;
+struct evhttp;
+struct evhttp_request;
+struct platform_function;
+struct platform_invocation;
+
+typedef enum platform_instance_state {
+    PLATFORM_INSTANCE_INIT = 0,     /* spawned; runtime init runs until its first /next (10 s limit) */
+    PLATFORM_INSTANCE_IDLE = 1,     /* waiting in /next with nothing to deliver; about to freeze */
+    PLATFORM_INSTANCE_BUSY = 2,     /* an event delivered; until its result and the next /next */
+    PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
+    PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
+    PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
+} platform_instance_state_t;
+
+typedef enum platform_timer_kind {
+    PLATFORM_TIMER_NONE = 0,    /* no timer armed */
+    PLATFORM_TIMER_INIT = 1,    /* init limit (10 s) */
+    PLATFORM_TIMER_INVOKE = 2,  /* the function's Timeout */
+    PLATFORM_TIMER_IDLE = 3,    /* idle reap (--idle-timeout) */
+    PLATFORM_TIMER_KILL = 4,    /* SIGKILL grace after SIGTERM (2 s) */
+} platform_timer_kind_t;
+
+/* One output pipe of the instance (stdout or stderr). */
+typedef struct platform_pipe {
+    int fd;               /* read end, nonblocking; -1 once closed */
+    struct event *ev;     /* read event */
+    platform_lines_t lines;
+} platform_pipe_t;
+
+typedef struct platform_instance {
+    struct platform_function *fn;
+    unsigned id;                      /* per function, from 1 */
+    char who[96];                     /* "NAME ID": the log prefix */
+    pid_t pid;                        /* also the process group id (setsid) */
+    platform_instance_state_t state;
+    struct evhttp *rapi;              /* this instance's Runtime API server */
+    int rapi_port;
+    struct evhttp_request *next_req;  /* a held GET /next, or NULL */
+    struct platform_invocation *inv;  /* assigned (INIT) or delivered (BUSY), or NULL */
+    int responded;                    /* BUSY: the result is in; waiting for /next */
+    struct event *timer;
+    platform_timer_kind_t timer_kind;
+    platform_pipe_t out, err;
+    char ext_id[37];                  /* registered extension's identifier, "" if none */
+    int ext_wants_shutdown;           /* it registered for SHUTDOWN */
+    struct evhttp_request *ext_next_req; /* a held GET /extension/event/next */
+    uint64_t spawned_us;              /* monotonic */
+    double init_ms;                   /* init duration; < 0 until the first /next */
+    int init_reported;                /* Init Duration printed in a REPORT already */
+    int init_failed;                  /* posted /init/error */
+    unsigned served;                  /* invocations completed */
+    int exit_status;                  /* waitpid status once DEAD */
+    TAILQ_ENTRY(platform_instance) link;
+} platform_instance_t;
+
+/* The state's name for status and logs: init, idle, busy, frozen, stopping, dead. */
+const char *platform_instance_state_name(platform_instance_state_t s);
+
+/* Starts an instance of fn: Runtime API listener, pipes, process group.
+ * On failure returns -1 with a message in err (e.g. exec's error). */
+__attribute__((warn_unused_result)) int platform_instance_spawn(struct platform_function *fn,
+                                                                platform_instance_t **out,
+                                                                char *err, size_t errlen);
+
+/* Hands inv to an instance parked in /next (thawing it) or, in INIT,
+ * assigns it for delivery at the first /next. */
+void platform_instance_deliver(platform_instance_t *inst, struct platform_invocation *inv);
+/* Parks an instance waiting in /next: freezes it and arms the idle timer. */
+void platform_instance_park(platform_instance_t *inst);
+
+/* Runtime API events (runtime_api.c calls these). */
+void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request *req);
+/* The current invocation's result; function_error as in platform_invocation_finish. */
+void platform_instance_on_result(platform_instance_t *inst, int function_error, const char *body,
+                                 size_t len);
+void platform_instance_on_init_error(platform_instance_t *inst, const char *body, size_t len);
+
+/* SIGTERM (after SHUTDOWN to a registered extension), SIGKILL after 2 s. */
+void platform_instance_stop(platform_instance_t *inst);
+/* SIGKILL the process group now (thawing is not needed for SIGKILL). */
+void platform_instance_kill(platform_instance_t *inst);
+/* waitpid reported the process's exit. */
+void platform_instance_on_exit(platform_instance_t *inst, int status);
+/* Releases a DEAD instance. */
+void platform_instance_free(platform_instance_t *inst);
+
+/* Finds the live instance whose process is pid across the platform's functions. */
+struct platform;
+platform_instance_t *platform_instance_by_pid(struct platform *p, pid_t pid);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * Invocations: creation, their log tail, and the one place that answers an
+ * invoker with a function's result (see invocation.h).
+ */
+#include "platform/invocation.h"
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "platform/function.h"
+#include "platform/invoke_api.h"
+#include "platform/json.h"
+#include "platform/platform.h"
+#include "platform/template.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* X-Ray style: Root=1-{8 hex epoch seconds}-{24 hex};Parent={16 hex};Sampled=0 */
+static void make_trace_id(char *out, size_t outlen)
+{
+    char root[25], parent[17];
+    platform_random_chars(root, 24, "0123456789abcdef");
+    platform_random_chars(parent, 16, "0123456789abcdef");
+    snprintf(out, outlen, "Root=1-%08llx-%s;Parent=%s;Sampled=0",
+             (unsigned long long)(platform_wall_ms() / 1000), root, parent);
+}
+
+platform_invocation_t *platform_invocation_new(platform_function_t *fn,
+                                               platform_invoke_type_t type,
+                                               struct evhttp_request *req,
+                                               struct evbuffer *payload, char *client_context)
+{
+    platform_invocation_t *inv = calloc(1, sizeof *inv);
+    if (inv == NULL) {
+        if (payload != NULL)
+            evbuffer_free(payload);
+        free(client_context);
+        return NULL;
+    }
+    platform_uuid(inv->id);
+    inv->fn = fn;
+    inv->type = type;
+    inv->req = req;
+    inv->payload = payload;
+    inv->client_context = client_context;
+    make_trace_id(inv->trace_id, sizeof inv->trace_id);
+    inv->created_us = platform_now_us();
+    return inv;
+}
+
+void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len)
+{
+    platform_tail_append(&inv->tail, line, len);
+    platform_tail_append(&inv->tail, "\n", 1);
+}
+
+static void invocation_free(platform_invocation_t *inv)
+{
+    if (inv->payload != NULL)
+        evbuffer_free(inv->payload);
+    free(inv->client_context);
+    free(inv);
+}
+
+void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
+                                size_t len)
+{
+    if (function_error)
+        inv->fn->errors++;
+    if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {
+        if (function_error)
+            log_warn(inv->fn->spec->name, "event %s failed (function error)", inv->id);
+        invocation_free(inv);
+        return;
+    }
+    struct evhttp_request *req = inv->req;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Amzn-RequestId", inv->id);
+    evhttp_add_header(h, "X-Amz-Executed-Version", "$LATEST");
+    if (function_error)
+        evhttp_add_header(h, "X-Amz-Function-Error", "Unhandled");
+    if (inv->want_tail) {
+        char raw[PLATFORM_TAIL_MAX];
+        char enc[4 * ((PLATFORM_TAIL_MAX + 2) / 3) + 1];
+        size_t n = platform_tail_copy(&inv->tail, raw);
+        platform_base64_encode(raw, n, enc);
+        evhttp_add_header(h, "X-Amz-Log-Result", enc);
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (out != NULL && len > 0 && evbuffer_add(out, body, len) != 0) {
+        evbuffer_free(out);
+        out = NULL;
+    }
+    if (out == NULL) {
+        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
+    } else {
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+    }
+    invocation_free(inv);
+}
+
+void platform_invocation_fail(platform_invocation_t *inv, const char *error_type, const char *fmt,
+                              ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    buf_t b;
+    buf_init(&b, 4096);
+    int rc = buf_append_str(&b, "{\"errorType\":");
+    if (rc == 0)
+        rc = platform_json_cstr(&b, error_type);
+    if (rc == 0)
+        rc = buf_append_str(&b, ",\"errorMessage\":");
+    if (rc == 0)
+        rc = platform_json_cstr(&b, msg);
+    if (rc == 0)
+        rc = buf_append_str(&b, "}");
+    if (rc != 0) {
+        buf_reset(&b);
+        if (buf_append_str(&b, "{\"errorType\":\"Runtime.Unknown\",\"errorMessage\":\"\"}") != 0)
+            buf_reset(&b);
+    }
+    platform_invocation_finish(inv, 1, b.data, b.len);
+    buf_free(&b);
+}
+
+void platform_invocation_reject(platform_invocation_t *inv, int status, const char *error_type,
+                                const char *message, const char *reason)
+{
+    if (inv->req != NULL)
+        platform_api_send_error(inv->req, status, error_type, message, reason, inv->id);
+    invocation_free(inv);
+}

@@ -1,0 +1,67 @@
+/*
+ * One invocation: the event an invoker sent, on its way to an instance and
+ * back. Created by the Invoke API, queued by the function's scheduler,
+ * delivered by an instance, and finished exactly once with the function's
+ * response or error, which answers the invoker (RequestResponse) or is only
+ * logged (Event). platform_invocation_finish frees it.
+ */
+#ifndef TETHER_PLATFORM_INVOCATION_H
+#define TETHER_PLATFORM_INVOCATION_H
+
+#include "platform/logs.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+struct evhttp_request;
+struct evbuffer;
+struct platform_function;
+
+typedef enum platform_invoke_type {
+    PLATFORM_INVOKE_SYNC = 0,  /* RequestResponse: the invoker waits for the result */
+    PLATFORM_INVOKE_EVENT = 1, /* Event: answered 202 at once, run later */
+} platform_invoke_type_t;
+
+typedef struct platform_invocation {
+    char id[37];                      /* request id (UUID) */
+    struct platform_function *fn;     /* the function invoked */
+    platform_invoke_type_t type;
+    struct evhttp_request *req;       /* the invoker's request (SYNC), NULL for EVENT */
+    struct evbuffer *payload;         /* owned: the event */
+    char *client_context;             /* owned: decoded X-Amz-Client-Context JSON, or NULL */
+    char trace_id[96];                /* Lambda-Runtime-Trace-Id */
+    int want_tail;                    /* X-Amz-Log-Type: Tail */
+    platform_tail_t tail;             /* this invocation's log, last 4 KB */
+    uint64_t created_us;              /* monotonic: accepted */
+    uint64_t delivered_us;            /* monotonic: handed to an instance (0 before) */
+    TAILQ_ENTRY(platform_invocation) queue_link; /* in the function's queue */
+} platform_invocation_t;
+
+TAILQ_HEAD(platform_invocation_list, platform_invocation);
+
+/* A new invocation; takes payload and client_context. NULL on allocation failure
+ * (then payload and client_context are freed). */
+platform_invocation_t *platform_invocation_new(struct platform_function *fn,
+                                               platform_invoke_type_t type,
+                                               struct evhttp_request *req,
+                                               struct evbuffer *payload, char *client_context);
+
+/* Adds one log line (without '\n') to the invocation's tail. */
+void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len);
+
+/* Finishes the invocation with the function's response (function_error 0) or
+ * error document (function_error 1), answers the invoker and frees inv. */
+void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
+                                size_t len);
+
+/* Finishes with a platform-made error {"errorType", "errorMessage"} and frees inv. */
+void platform_invocation_fail(platform_invocation_t *inv, const char *error_type,
+                              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Answers the invoker with an API error (429, 500...) instead of running, and
+ * frees inv. */
+void platform_invocation_reject(platform_invocation_t *inv, int status, const char *error_type,
+                                const char *message, const char *reason);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * The Invoke API (see invoke_api.h). Every answer carries X-Amzn-RequestId and
+ * a JSON body; errors are {"Type":"User","message":...} with X-Amzn-ErrorType,
+ * the shapes @aws-sdk/client-lambda parses.
+ */
+#include "platform/invoke_api.h"
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "platform/function.h"
+#include "platform/invocation.h"
+#include "platform/json.h"
+#include "platform/platform.h"
+#include "platform/route.h"
+#include "platform/status.h"
+#include "platform/template.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define API_MAX_BODY (16 * 1024 * 1024) /* past this evhttp itself answers 413 */
+#define CLIENT_CONTEXT_MAX 3583         /* AWS's limit on the base64 header */
+
+void platform_api_send_error(struct evhttp_request *req, int status, const char *error_type,
+                             const char *message, const char *reason, const char *request_id)
+{
+    char rid[37];
+    if (request_id == NULL) {
+        platform_uuid(rid);
+        request_id = rid;
+    }
+    buf_t b;
+    buf_init(&b, 8192);
+    int rc = 0;
+    if (reason != NULL) {
+        rc = buf_append_str(&b, "{\"Reason\":");
+        if (rc == 0)
+            rc = platform_json_cstr(&b, reason);
+        if (rc == 0)
+            rc = buf_append_str(&b, ",\"Type\":");
+    } else {
+        rc = buf_append_str(&b, "{\"Type\":");
+    }
+    if (rc == 0)
+        rc = platform_json_cstr(&b, status >= 500 ? "Service" : "User");
+    if (rc == 0)
+        rc = buf_append_str(&b, ",\"message\":");
+    if (rc == 0)
+        rc = platform_json_cstr(&b, message);
+    if (rc == 0)
+        rc = buf_append_str(&b, "}");
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Amzn-RequestId", request_id);
+    evhttp_add_header(h, "X-Amzn-ErrorType", error_type);
+    struct evbuffer *out = evbuffer_new();
+    if (out != NULL && rc == 0)
+        evbuffer_add(out, b.data, b.len);
+    const char *phrase = status == 404   ? "Not Found"
+                         : status == 413 ? "Request Entity Too Large"
+                         : status == 429 ? "Too Many Requests"
+                         : status == 405 ? "Method Not Allowed"
+                         : status == 400 ? "Bad Request"
+                         : status == 503 ? "Service Unavailable"
+                                         : "Error";
+    evhttp_send_reply(req, status, phrase, out);
+    if (out != NULL)
+        evbuffer_free(out);
+    buf_free(&b);
+}
+
+static void send_json(struct evhttp_request *req, int status, const char *body, size_t len)
+{
+    char rid[37];
+    platform_uuid(rid);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Amzn-RequestId", rid);
+    struct evbuffer *out = evbuffer_new();
+    if (out != NULL)
+        evbuffer_add(out, body, len);
+    evhttp_send_reply(req, status, "OK", out);
+    if (out != NULL)
+        evbuffer_free(out);
+}
+
+static void handle_status(platform_t *p, struct evhttp_request *req)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        platform_api_send_error(req, 405, "MethodNotAllowedException",
+                                "Method not allowed: use GET", NULL, NULL);
+        return;
+    }
+    buf_t b;
+    buf_init(&b, 64 * 1024 * 1024);
+    if (platform_status_json(p, &b) != 0) {
+        platform_api_send_error(req, 500, "ServiceException", "status too large", NULL, NULL);
+    } else {
+        send_json(req, 200, b.data, b.len);
+    }
+    buf_free(&b);
+}
+
+/* Decodes X-Amz-Client-Context (base64 of a JSON object) into a string fit
+ * for an HTTP header (newlines become spaces). -1 when malformed. */
+static int decode_client_context(const char *b64, char **out)
+{
+    size_t n = strlen(b64);
+    if (n > CLIENT_CONTEXT_MAX)
+        return -1;
+    unsigned char *raw = malloc(3 * (n / 4) + 4);
+    if (raw == NULL)
+        return -1;
+    size_t len = 0;
+    if (platform_base64_decode(b64, n, raw, &len) != 0 || len == 0 ||
+        !platform_json_valid((const char *)raw, len)) {
+        free(raw);
+        return -1;
+    }
+    size_t i = 0;
+    while (i < len && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n'))
+        i++;
+    if (i >= len || raw[i] != '{') {
+        free(raw);
+        return -1;
+    }
+    for (size_t k = 0; k < len; k++) {
+        if (raw[k] == '\r' || raw[k] == '\n' || raw[k] == '\t')
+            raw[k] = ' ';
+    }
+    raw[len] = '\0';
+    *out = (char *)raw;
+    return 0;
+}
+
+static void handle_invoke(platform_t *p, struct evhttp_request *req, const char *name,
+                          const char *qualifier)
+{
+    char msg[512];
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+        platform_api_send_error(req, 405, "MethodNotAllowedException",
+                                "Method not allowed: Invoke takes POST", NULL, NULL);
+        return;
+    }
+    if (name[0] == '\0') {
+        platform_api_send_error(req, 400, "ValidationException",
+                                "1 validation error detected: Value at 'functionName' failed to "
+                                "satisfy constraint: Member must satisfy regular expression "
+                                "pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-"
+                                "\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|"
+                                "[a-zA-Z0-9-_]+))?",
+                                NULL, NULL);
+        return;
+    }
+    platform_function_t *fn = platform_find_function(p, name);
+    if (fn == NULL || (qualifier[0] != '\0' && strcmp(qualifier, "$LATEST") != 0)) {
+        snprintf(msg, sizeof msg, "Function not found: arn:aws:lambda:%s:%s:function:%s%s%s",
+                 p->cfg.region, p->cfg.account, name, qualifier[0] ? ":" : "", qualifier);
+        platform_api_send_error(req, 404, "ResourceNotFoundException", msg, NULL, NULL);
+        return;
+    }
+    if (p->stopping) {
+        platform_api_send_error(req, 503, "ServiceException", "The platform is shutting down",
+                                NULL, NULL);
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > PLATFORM_MAX_REQUEST) {
+        snprintf(msg, sizeof msg,
+                 "Request must be smaller than %d bytes for the InvokeFunction operation",
+                 PLATFORM_MAX_REQUEST);
+        platform_api_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *type = evhttp_find_header(h, "X-Amz-Invocation-Type");
+    const char *log_type = evhttp_find_header(h, "X-Amz-Log-Type");
+    const char *cc = evhttp_find_header(h, "X-Amz-Client-Context");
+    platform_invoke_type_t kind = PLATFORM_INVOKE_SYNC;
+    int dry = 0;
+    if (type == NULL || strcmp(type, "RequestResponse") == 0) {
+        kind = PLATFORM_INVOKE_SYNC;
+    } else if (strcmp(type, "Event") == 0) {
+        kind = PLATFORM_INVOKE_EVENT;
+    } else if (strcmp(type, "DryRun") == 0) {
+        dry = 1;
+    } else {
+        platform_api_send_error(req, 400, "InvalidParameterValueException",
+                                "1 validation error detected: Value at 'invocationType' failed to "
+                                "satisfy constraint: Member must satisfy enum value set: "
+                                "[Event, RequestResponse, DryRun]",
+                                NULL, NULL);
+        return;
+    }
+    if (log_type != NULL && strcmp(log_type, "Tail") != 0 && strcmp(log_type, "None") != 0) {
+        platform_api_send_error(req, 400, "InvalidParameterValueException",
+                                "1 validation error detected: Value at 'logType' failed to satisfy "
+                                "constraint: Member must satisfy enum value set: [None, Tail]",
+                                NULL, NULL);
+        return;
+    }
+    if (len > 0) {
+        const char *body = (const char *)evbuffer_pullup(in, -1);
+        if (body == NULL || !platform_json_valid(body, len)) {
+            platform_api_send_error(req, 400, "InvalidRequestContentException",
+                                    "Could not parse request body into json: Unexpected "
+                                    "character: was expecting a JSON value",
+                                    NULL, NULL);
+            return;
+        }
+    }
+    char *context = NULL;
+    if (cc != NULL && cc[0] != '\0' && decode_client_context(cc, &context) != 0) {
+        platform_api_send_error(req, 400, "InvalidRequestContentException",
+                                "Client context must be a valid Base64-encoded JSON object.", NULL,
+                                NULL);
+        return;
+    }
+    if (dry) {
+        free(context);
+        char rid[37];
+        platform_uuid(rid);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "X-Amzn-RequestId", rid);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        return;
+    }
+    struct evbuffer *payload = evbuffer_new();
+    if (payload == NULL || evbuffer_add_buffer(payload, in) != 0) {
+        if (payload != NULL)
+            evbuffer_free(payload);
+        free(context);
+        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        return;
+    }
+    platform_invocation_t *inv = platform_invocation_new(
+        fn, kind, kind == PLATFORM_INVOKE_SYNC ? req : NULL, payload, context);
+    if (inv == NULL) {
+        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        return;
+    }
+    inv->want_tail = kind == PLATFORM_INVOKE_SYNC && log_type != NULL &&
+                     strcmp(log_type, "Tail") == 0;
+    char id[37];
+    memcpy(id, inv->id, sizeof id);
+    fn->invocations++;
+    int rc = platform_function_invoke(fn, inv);
+    if (rc == PLATFORM_ERR_THROTTLED) {
+        fn->throttles++;
+        inv->req = req;
+        platform_invocation_reject(inv, 429, "TooManyRequestsException", "Rate Exceeded.",
+                                   "ReservedFunctionConcurrentInvocationLimitExceeded");
+        return;
+    }
+    if (kind == PLATFORM_INVOKE_EVENT) {
+        struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+        evhttp_add_header(oh, "X-Amzn-RequestId", id);
+        evhttp_add_header(oh, "Content-Type", "application/json");
+        evhttp_send_reply(req, 202, "Accepted", NULL);
+    }
+}
+
+static void api_cb(struct evhttp_request *req, void *arg)
+{
+    platform_t *p = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (path == NULL || path[0] == '\0') {
+        platform_api_send_error(req, 400, "InvalidRequestContentException", "Malformed URI", NULL,
+                                NULL);
+        return;
+    }
+    char name[PLATFORM_NAME_MAX + 1], qualifier[PLATFORM_NAME_MAX + 1];
+    switch (platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier)) {
+    case PLATFORM_ROUTE_STATUS:
+        handle_status(p, req);
+        return;
+    case PLATFORM_ROUTE_INVOKE:
+        handle_invoke(p, req, name, qualifier);
+        return;
+    case PLATFORM_ROUTE_UNKNOWN:
+        break;
+    }
+    platform_api_send_error(req, 404, "UnknownOperationException", "Unknown operation", NULL,
+                            NULL);
+}
+
+int platform_invoke_api_start(platform_t *p)
+{
+    p->api = evhttp_new(p->base);
+    if (p->api == NULL) {
+        log_error("platform", "evhttp_new failed");
+        return -1;
+    }
+    evhttp_set_allowed_methods(p->api, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(p->api, API_MAX_BODY);
+    evhttp_set_max_headers_size(p->api, 64 * 1024);
+    evhttp_set_timeout(p->api, 3600);
+    evhttp_set_gencb(p->api, api_cb, p);
+    struct evhttp_bound_socket *s =
+        evhttp_bind_socket_with_handle(p->api, p->cfg.bind, (ev_uint16_t)p->cfg.port);
+    if (s == NULL) {
+        log_error("platform", "cannot listen on %s:%d (in use?)", p->cfg.bind, p->cfg.port);
+        evhttp_free(p->api);
+        p->api = NULL;
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    p->api_port = p->cfg.port;
+    if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            p->api_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            p->api_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return 0;
+}
+
+void platform_invoke_api_stop(platform_t *p)
+{
+    if (p->api != NULL)
+        evhttp_free(p->api);
+    p->api = NULL;
+}

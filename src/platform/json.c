@@ -1,0 +1,296 @@
+/*
+ * JSON strings, base64, random ids and a JSON validator (see json.h).
+ */
+#include "platform/json.h"
+
+#include <openssl/rand.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int platform_json_str(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = buf_append(b, "\"", 1);
+    size_t run = 0; /* bytes copied as they are since the last escape */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7];
+        size_t elen = 0;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            elen = 2;
+        } else if (c == '\n') {
+            memcpy(esc, "\\n", 2);
+            elen = 2;
+        } else if (c == '\r') {
+            memcpy(esc, "\\r", 2);
+            elen = 2;
+        } else if (c == '\t') {
+            memcpy(esc, "\\t", 2);
+            elen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (elen == 0) {
+            run++;
+            continue;
+        }
+        rc = buf_append(b, s + i - run, run);
+        run = 0;
+        if (rc == 0)
+            rc = buf_append(b, esc, elen);
+    }
+    if (rc == 0)
+        rc = buf_append(b, s + n - run, run);
+    if (rc == 0)
+        rc = buf_append(b, "\"", 1);
+    return rc;
+}
+
+int platform_json_cstr(buf_t *b, const char *s)
+{
+    if (s == NULL)
+        return buf_append_str(b, "null");
+    return platform_json_str(b, s, strlen(s));
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t platform_base64_encode(const void *data, size_t n, char *out)
+{
+    const unsigned char *p = data;
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = b64[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+int platform_base64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
+{
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    if (n % 4 == 1)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *pos = in[i] ? strchr(b64, in[i]) : NULL;
+        if (pos == NULL)
+            return -1;
+        acc = acc << 6 | (uint32_t)(pos - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *outlen = o;
+    return 0;
+}
+
+static void random_bytes(unsigned char *out, size_t n)
+{
+    if (RAND_bytes(out, (int)n) != 1) {
+        /* OpenSSL's generator failed (no entropy?): fall back to weaker bytes
+         * rather than fail an invocation; ids only need to be unique. */
+        static uint64_t x = 0x9e3779b97f4a7c15ULL;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out[i] = (unsigned char)x;
+        }
+    }
+}
+
+void platform_uuid(char out[37])
+{
+    unsigned char r[16];
+    random_bytes(r, sizeof r);
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
+             r[15]);
+}
+
+void platform_random_chars(char *out, size_t n, const char *alphabet)
+{
+    size_t alen = strlen(alphabet);
+    unsigned char r[64];
+    for (size_t i = 0; i < n; i++) {
+        if (i % sizeof r == 0)
+            random_bytes(r, sizeof r);
+        out[i] = alphabet[r[i % sizeof r] % alen];
+    }
+    out[n] = '\0';
+}
+
+/* A recursive-descent JSON validator, depth-limited. */
+static int hexdig(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+typedef struct jv {
+    const char *s;
+    size_t n, i;
+    int depth;
+} jv_t;
+
+static void jv_ws(jv_t *j)
+{
+    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' ||
+                           j->s[j->i] == '\r'))
+        j->i++;
+}
+
+static int jv_lit(jv_t *j, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (j->n - j->i < l || memcmp(j->s + j->i, lit, l) != 0)
+        return 0;
+    j->i += l;
+    return 1;
+}
+
+static int jv_string(jv_t *j)
+{
+    j->i++; /* opening quote */
+    while (j->i < j->n) {
+        unsigned char c = (unsigned char)j->s[j->i++];
+        if (c == '"')
+            return 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (j->i >= j->n)
+                return 0;
+            char e = j->s[j->i++];
+            if (e == 'u') {
+                for (int k = 0; k < 4; k++, j->i++)
+                    if (j->i >= j->n || hexdig(j->s[j->i]) == 0)
+                        return 0;
+            } else if (strchr("\"\\/bfnrt", e) == NULL || e == '\0') {
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+static int jv_digits(jv_t *j)
+{
+    size_t start = j->i;
+    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+        j->i++;
+    return j->i > start;
+}
+
+static int jv_number(jv_t *j)
+{
+    if (j->s[j->i] == '-')
+        j->i++;
+    if (j->i < j->n && j->s[j->i] == '0')
+        j->i++;
+    else if (!jv_digits(j))
+        return 0;
+    if (j->i < j->n && j->s[j->i] == '.') {
+        j->i++;
+        if (!jv_digits(j))
+            return 0;
+    }
+    if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+        j->i++;
+        if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
+            j->i++;
+        if (!jv_digits(j))
+            return 0;
+    }
+    return 1;
+}
+
+static int jv_value(jv_t *j)
+{
+    jv_ws(j);
+    if (j->i >= j->n)
+        return 0;
+    char c = j->s[j->i];
+    if (c == '"')
+        return jv_string(j);
+    if (c == 't')
+        return jv_lit(j, "true");
+    if (c == 'f')
+        return jv_lit(j, "false");
+    if (c == 'n')
+        return jv_lit(j, "null");
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return jv_number(j);
+    if (c != '{' && c != '[')
+        return 0;
+    if (++j->depth > 512)
+        return 0;
+    char close = c == '{' ? '}' : ']';
+    j->i++;
+    jv_ws(j);
+    if (j->i < j->n && j->s[j->i] == close) {
+        j->i++;
+        j->depth--;
+        return 1;
+    }
+    for (;;) {
+        if (c == '{') {
+            jv_ws(j);
+            if (j->i >= j->n || j->s[j->i] != '"' || !jv_string(j))
+                return 0;
+            jv_ws(j);
+            if (j->i >= j->n || j->s[j->i] != ':')
+                return 0;
+            j->i++;
+        }
+        if (!jv_value(j))
+            return 0;
+        jv_ws(j);
+        if (j->i >= j->n)
+            return 0;
+        if (j->s[j->i] == ',') {
+            j->i++;
+            continue;
+        }
+        if (j->s[j->i] != close)
+            return 0;
+        j->i++;
+        j->depth--;
+        return 1;
+    }
+}
+
+int platform_json_valid(const char *s, size_t n)
+{
+    jv_t j = {s, n, 0, 0};
+    if (!jv_value(&j))
+        return 0;
+    jv_ws(&j);
+    return j.i == n;
+}

@@ -1,0 +1,34 @@
+/*
+ * The little JSON and base64 the platform writes: escaped strings for error
+ * bodies and the status document, base64 for X-Amz-Log-Result and
+ * X-Amz-Client-Context, and random ids (request ids, credentials).
+ */
+#ifndef TETHER_PLATFORM_JSON_H
+#define TETHER_PLATFORM_JSON_H
+
+#include "common/buf.h"
+
+#include <stddef.h>
+
+/* Appends s (n bytes) as a JSON string, quotes included. */
+__attribute__((warn_unused_result)) int platform_json_str(buf_t *b, const char *s, size_t n);
+/* Same for a NUL-terminated string; NULL becomes null. */
+__attribute__((warn_unused_result)) int platform_json_cstr(buf_t *b, const char *s);
+
+/* Base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes). Returns the length. */
+size_t platform_base64_encode(const void *data, size_t n, char *out);
+/* Decodes standard base64 (padding optional, no whitespace); -1 if malformed.
+ * out needs 3 * (n / 4) + 3 bytes; *outlen (OUT) gets the decoded length. */
+__attribute__((warn_unused_result)) int platform_base64_decode(const char *in, size_t n,
+                                                               unsigned char *out,
+                                                               size_t *outlen);
+
+/* A random UUID v4 in lower-case hex with dashes (37 bytes with NUL). */
+void platform_uuid(char out[37]);
+/* n random characters from alphabet into out (n + 1 bytes with NUL). */
+void platform_random_chars(char *out, size_t n, const char *alphabet);
+
+/* 1 when s (n bytes) is one JSON value (RFC 8259) with optional whitespace. */
+int platform_json_valid(const char *s, size_t n);
+
+#endif

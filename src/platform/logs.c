@@ -1,0 +1,170 @@
+/*
+ * Function logs: line framing, the per-invocation tail, REPORT lines and the
+ * peak memory of a process tree (see logs.h).
+ */
+#include "platform/logs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void platform_tail_append(platform_tail_t *t, const char *data, size_t n)
+{
+    if (n >= PLATFORM_TAIL_MAX) {
+        memcpy(t->data, data + (n - PLATFORM_TAIL_MAX), PLATFORM_TAIL_MAX);
+        t->start = 0;
+        t->len = PLATFORM_TAIL_MAX;
+        return;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t end = (t->start + t->len) % PLATFORM_TAIL_MAX;
+        size_t room = PLATFORM_TAIL_MAX - end; /* contiguous bytes from end */
+        size_t chunk = n - i < room ? n - i : room;
+        memcpy(t->data + end, data + i, chunk);
+        i += chunk;
+        t->len += chunk;
+        if (t->len > PLATFORM_TAIL_MAX) {
+            size_t drop = t->len - PLATFORM_TAIL_MAX;
+            t->start = (t->start + drop) % PLATFORM_TAIL_MAX;
+            t->len = PLATFORM_TAIL_MAX;
+        }
+    }
+}
+
+size_t platform_tail_copy(const platform_tail_t *t, char *out)
+{
+    size_t first = PLATFORM_TAIL_MAX - t->start;
+    if (first > t->len)
+        first = t->len;
+    memcpy(out, t->data + t->start, first);
+    memcpy(out + first, t->data, t->len - first);
+    return t->len;
+}
+
+void platform_lines_feed(platform_lines_t *l, const char *data, size_t n, platform_line_fn fn,
+                         void *arg)
+{
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) : n;
+        size_t room = PLATFORM_LINE_MAX - l->len;
+        if (take >= room) {
+            /* an overlong line: emit what fills the buffer as one piece */
+            memcpy(l->partial + l->len, data, room);
+            fn(arg, l->partial, PLATFORM_LINE_MAX);
+            l->len = 0;
+            data += room;
+            n -= room;
+            continue;
+        }
+        memcpy(l->partial + l->len, data, take);
+        l->len += take;
+        if (nl == NULL)
+            return;
+        size_t len = l->len;
+        if (len > 0 && l->partial[len - 1] == '\r')
+            len--;
+        fn(arg, l->partial, len);
+        l->len = 0;
+        data += take + 1;
+        n -= take + 1;
+    }
+}
+
+void platform_lines_flush(platform_lines_t *l, platform_line_fn fn, void *arg)
+{
+    if (l->len > 0)
+        fn(arg, l->partial, l->len);
+    l->len = 0;
+}
+
+void platform_log_line(const char *who, const char *line, size_t len)
+{
+    char out[PLATFORM_LINE_MAX + 128];
+    int n = snprintf(out, 120, "[%s] ", who);
+    if (n < 0)
+        return;
+    if (n >= 120)
+        n = 119;
+    if (len > PLATFORM_LINE_MAX)
+        len = PLATFORM_LINE_MAX;
+    memcpy(out + n, line, len);
+    out[(size_t)n + len] = '\n';
+    const char *p = out;
+    size_t left = (size_t)n + len + 1;
+    while (left > 0) {
+        ssize_t w = write(STDERR_FILENO, p, left);
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
+            return; /* stderr gone or full: drop the line rather than block */
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+}
+
+size_t platform_report_format(char *out, size_t outlen, const char *request_id, double duration_ms,
+                              int memory_mb, int max_memory_mb, double init_ms)
+{
+    long long billed = (long long)duration_ms;
+    if ((double)billed < duration_ms)
+        billed++;
+    if (billed < 1)
+        billed = 1;
+    int n = snprintf(out, outlen,
+                     "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %lld ms\t"
+                     "Memory Size: %d MB\tMax Memory Used: %d MB\t",
+                     request_id, duration_ms, billed, memory_mb, max_memory_mb);
+    if (n < 0)
+        return 0;
+    if ((size_t)n < outlen && init_ms >= 0)
+        n += snprintf(out + n, outlen - (size_t)n, "Init Duration: %.2f ms\t", init_ms);
+    if ((size_t)n >= outlen)
+        n = (int)outlen - 1;
+    return (size_t)n;
+}
+
+/* VmHWM of one process, in kB (0 if unreadable). */
+static uint64_t proc_hwm_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return 0;
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kb = strtoull(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return kb;
+}
+
+uint64_t platform_tree_peak_kb(pid_t pid)
+{
+    pid_t todo[64];
+    size_t n = 0, done = 0;
+    uint64_t total = 0;
+    todo[n++] = pid;
+    while (done < n) {
+        pid_t p = todo[done++];
+        total += proc_hwm_kb(p);
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p, (int)p);
+        FILE *f = fopen(path, "re");
+        if (f == NULL)
+            continue;
+        long child;
+        while (n < sizeof todo / sizeof todo[0] && fscanf(f, "%ld", &child) == 1)
+            todo[n++] = (pid_t)child;
+        fclose(f);
+    }
+    return total;
+}

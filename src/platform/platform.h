@@ -1,0 +1,60 @@
+/*
+ * The platform's top-level state: one per `tether up`, owning the template,
+ * the functions, the Invoke API listener, the embedded docstore and the
+ * signal events, all on one event_base. up.c builds it; every other module
+ * reaches the loop and the configuration through it.
+ */
+#ifndef TETHER_PLATFORM_PLATFORM_H
+#define TETHER_PLATFORM_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct evhttp;
+struct platform_function;
+struct platform_template;
+struct docstore_server;
+
+typedef struct platform_config {
+    const char *template_path; /* --template */
+    const char *bind;          /* --bind: the Invoke API and docstore address */
+    int port;                  /* --port; 0 picks one */
+    int db_port;               /* --db-port */
+    const char *db_dir;        /* --db-dir; NULL keeps the docstore in memory */
+    const char *db_uri;        /* --db: an external MongoDB; no docstore */
+    int no_db;                 /* --no-db: no database at all */
+    int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
+    const char *region;        /* AWS_REGION given to functions */
+    const char *account;       /* the account id in ARNs */
+} platform_config_t;
+
+typedef struct platform {
+    struct event_base *base;
+    platform_config_t cfg;
+    struct platform_template *tmpl;       /* owned */
+    struct platform_function **functions; /* owned array of owned functions */
+    size_t n_functions;
+    char *mongodb_uri;                    /* MONGODB_URI for functions; NULL without a db */
+    struct evhttp *api;                   /* the Invoke API server */
+    int api_port;                         /* its bound port */
+    struct docstore_server *db;           /* the embedded docstore, or NULL */
+    struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
+    struct event *stop_timer;             /* SIGKILL stragglers at shutdown */
+    int stopping;                         /* shutdown begun: no new work */
+    uint64_t started_us;                  /* monotonic time of start */
+} platform_t;
+
+/* Monotonic microseconds. */
+uint64_t platform_now_us(void);
+/* Wall-clock milliseconds since the epoch. */
+uint64_t platform_wall_ms(void);
+
+/* The function named name, or NULL. */
+struct platform_function *platform_find_function(platform_t *p, const char *name);
+
+/* Called when the last instance is gone during shutdown: ends the loop. */
+void platform_check_stopped(platform_t *p);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * Path routing of the Invoke API and the Runtime API (see route.h).
+ */
+#include "platform/route.h"
+
+#include <string.h>
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int platform_url_decode(const char *src, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int h = hexval(src[i + 1]), l = hexval(src[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= outlen)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* A function name AWS accepts: letters, digits, '-' and '_', 1 to 64. */
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Splits a FunctionName (name, name:qual, ACCOUNT:function:name[:qual],
+ * arn:aws:lambda:REGION:ACCOUNT:function:name[:qual]) in place. */
+static void split_function_name(char *s, char *name, char *qualifier)
+{
+    name[0] = '\0';
+    qualifier[0] = '\0';
+    char *p = s;
+    char *fn = strstr(s, ":function:");
+    if (strncmp(s, "arn:", 4) == 0 || fn != NULL) {
+        if (fn == NULL)
+            return;
+        p = fn + strlen(":function:");
+    }
+    char *colon = strchr(p, ':');
+    if (colon != NULL) {
+        *colon = '\0';
+        if (strchr(colon + 1, ':') != NULL)
+            return;
+        strcpy(qualifier, colon + 1);
+    }
+    if (valid_name(p))
+        strcpy(name, p);
+}
+
+platform_api_route_t platform_route_api(const char *path, const char *query,
+                                        char name[PLATFORM_NAME_MAX + 1],
+                                        char qualifier[PLATFORM_NAME_MAX + 1])
+{
+    static const char prefix[] = "/2015-03-31/functions/";
+    static const char suffix[] = "/invocations";
+    name[0] = '\0';
+    qualifier[0] = '\0';
+    if (strcmp(path, "/_tether/status") == 0 || strcmp(path, "/_tether/status/") == 0)
+        return PLATFORM_ROUTE_STATUS;
+    size_t plen = strlen(path), pre = sizeof prefix - 1, suf = sizeof suffix - 1;
+    if (plen <= pre + suf || strncmp(path, prefix, pre) != 0)
+        return PLATFORM_ROUTE_UNKNOWN;
+    size_t end = plen;
+    if (path[end - 1] == '/')
+        end--;
+    if (end <= pre + suf || strncmp(path + end - suf, suffix, suf) != 0)
+        return PLATFORM_ROUTE_UNKNOWN;
+    const char *seg = path + pre;
+    size_t seglen = end - suf - pre;
+    if (memchr(seg, '/', seglen) != NULL)
+        return PLATFORM_ROUTE_UNKNOWN;
+    char decoded[PLATFORM_NAME_MAX + 1];
+    if (platform_url_decode(seg, seglen, decoded, sizeof decoded) != 0)
+        return PLATFORM_ROUTE_INVOKE;
+    split_function_name(decoded, name, qualifier);
+    /* ?Qualifier= adds to (or must agree with) the qualifier in the name */
+    for (const char *q = query; q != NULL && *q != '\0';) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len > 10 && strncmp(q, "Qualifier=", 10) == 0) {
+            char qv[PLATFORM_NAME_MAX + 1];
+            if (platform_url_decode(q + 10, len - 10, qv, sizeof qv) != 0) {
+                name[0] = '\0';
+            } else if (qualifier[0] == '\0') {
+                strcpy(qualifier, qv);
+            } else if (strcmp(qualifier, qv) != 0) {
+                name[0] = '\0';
+            }
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return PLATFORM_ROUTE_INVOKE;
+}
+
+platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_ID_MAX + 1],
+                                             int *post)
+{
+    static const char inv[] = "/2018-06-01/runtime/invocation/";
+    id[0] = '\0';
+    *post = 1;
+    if (strcmp(path, "/2018-06-01/runtime/invocation/next") == 0) {
+        *post = 0;
+        return PLATFORM_RAPI_NEXT;
+    }
+    if (strcmp(path, "/2018-06-01/runtime/init/error") == 0)
+        return PLATFORM_RAPI_INIT_ERROR;
+    if (strcmp(path, "/2020-01-01/extension/register") == 0)
+        return PLATFORM_RAPI_EXT_REGISTER;
+    if (strcmp(path, "/2020-01-01/extension/event/next") == 0) {
+        *post = 0;
+        return PLATFORM_RAPI_EXT_NEXT;
+    }
+    if (strcmp(path, "/2020-01-01/extension/init/error") == 0)
+        return PLATFORM_RAPI_EXT_INIT_ERROR;
+    if (strcmp(path, "/2020-01-01/extension/exit/error") == 0)
+        return PLATFORM_RAPI_EXT_EXIT_ERROR;
+    size_t ilen = sizeof inv - 1;
+    if (strncmp(path, inv, ilen) != 0)
+        return PLATFORM_RAPI_UNKNOWN;
+    const char *rest = path + ilen;
+    const char *slash = strchr(rest, '/');
+    if (slash == NULL || slash == rest || (size_t)(slash - rest) > PLATFORM_ID_MAX)
+        return PLATFORM_RAPI_UNKNOWN;
+    platform_rapi_route_t r;
+    if (strcmp(slash, "/response") == 0)
+        r = PLATFORM_RAPI_RESPONSE;
+    else if (strcmp(slash, "/error") == 0)
+        r = PLATFORM_RAPI_ERROR;
+    else
+        return PLATFORM_RAPI_UNKNOWN;
+    memcpy(id, rest, (size_t)(slash - rest));
+    id[slash - rest] = '\0';
+    return r;
+}

@@ -1,0 +1,51 @@
+/*
+ * Starting a runtime process: the environment AWS Lambda gives a function
+ * (DESIGN.md "Environment given to an instance"), and fork+exec into a new
+ * session (so the instance is its own process group) with every descriptor
+ * O_CLOEXEC and an exec-error pipe that turns a failed exec into an error
+ * message here instead of a silent exit there.
+ */
+#ifndef TETHER_PLATFORM_SPAWN_H
+#define TETHER_PLATFORM_SPAWN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct platform_function_spec;
+struct platform_creds;
+
+typedef struct platform_env_input {
+    const struct platform_function_spec *spec;
+    const char *runtime_api;  /* "127.0.0.1:PORT" */
+    const char *log_stream;   /* AWS_LAMBDA_LOG_STREAM_NAME */
+    const char *region;       /* AWS_REGION, AWS_DEFAULT_REGION */
+    const char *runtime_dir;  /* LAMBDA_RUNTIME_DIR */
+    const char *mongodb_uri;  /* MONGODB_URI unless the template sets one; may be NULL */
+    const struct platform_creds *creds; /* the Role's credentials, or NULL */
+    int node;                 /* a Node runtime: AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1 */
+} platform_env_input_t;
+
+/* The environment for an instance, as a NULL-terminated array of "K=V"
+ * (free with platform_strv_free). The template's variables come after ours
+ * but cannot replace the reserved ones (AWS rejects those too). A few
+ * variables of tether up's own environment pass through (PATH, HOME, LANG,
+ * LD_LIBRARY_PATH, NODE_PATH, sanitizer options, TETHER_LOG_LEVEL). NULL on
+ * allocation failure. */
+char **platform_env_build(const platform_env_input_t *in);
+/* The value of name in envp, or NULL. */
+const char *platform_env_get(char *const *envp, const char *name);
+void platform_strv_free(char **v);
+
+/* 1 when name is one of the variables the platform sets and a template may not. */
+int platform_env_reserved(const char *name);
+
+/* Forks and execs path with argv and envp in cwd, in a new session, stdin on
+ * /dev/null, stdout and stderr on out_fd and err_fd. Returns 0 and *pid, or
+ * -1 with the reason (exec's errno included) in err. */
+__attribute__((warn_unused_result)) int platform_spawn(const char *path, char *const argv[],
+                                                       char *const envp[], const char *cwd,
+                                                       int out_fd, int err_fd,
+                                                       pid_t *pid /* OUT */, char *err,
+                                                       size_t errlen);
+
+#endif

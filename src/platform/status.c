@@ -1,0 +1,83 @@
+/*
+ * The status document (see status.h). Field names are stable: tests and the
+ * benchmark read them.
+ */
+#include "platform/status.h"
+
+#include "platform/function.h"
+#include "platform/instance.h"
+#include "platform/json.h"
+#include "platform/platform.h"
+#include "platform/template.h"
+
+static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
+{
+    int rc = buf_append_str(b, *first ? "" : ",");
+    *first = 0;
+    if (rc == 0)
+        rc = buf_printf(b,
+                        "{\"id\":%u,\"pid\":%d,\"state\":\"%s\",\"invocations\":%u,"
+                        "\"runtimeApiPort\":%d,\"initDurationMs\":",
+                        inst->id, (int)inst->pid, platform_instance_state_name(inst->state),
+                        inst->served, inst->rapi_port);
+    if (rc == 0)
+        rc = inst->init_ms >= 0 ? buf_printf(b, "%.2f", inst->init_ms) : buf_append_str(b, "null");
+    if (rc == 0)
+        rc = buf_append_str(b, "}");
+    return rc;
+}
+
+int platform_status_json(platform_t *p, buf_t *b)
+{
+    int rc = buf_printf(b, "{\"port\":%d,\"uptimeMs\":%llu,\"mongodbUri\":", p->api_port,
+                        (unsigned long long)((platform_now_us() - p->started_us) / 1000));
+    if (rc == 0)
+        rc = platform_json_cstr(b, p->mongodb_uri);
+    if (rc == 0)
+        rc = buf_append_str(b, ",\"functions\":[");
+    for (size_t i = 0; rc == 0 && i < p->n_functions; i++) {
+        const platform_function_t *fn = p->functions[i];
+        const platform_function_spec_t *s = fn->spec;
+        rc = buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
+        if (rc == 0)
+            rc = platform_json_cstr(b, s->name);
+        if (rc == 0)
+            rc = buf_append_str(b, ",\"runtime\":");
+        if (rc == 0)
+            rc = platform_json_cstr(b, s->runtime);
+        if (rc == 0)
+            rc = buf_append_str(b, ",\"handler\":");
+        if (rc == 0)
+            rc = platform_json_cstr(b, s->handler);
+        if (rc == 0)
+            rc = buf_append_str(b, ",\"arn\":");
+        if (rc == 0)
+            rc = platform_json_cstr(b, fn->arn);
+        if (rc == 0)
+            rc = buf_printf(b,
+                            ",\"memory\":%d,\"timeout\":%d,\"concurrency\":%d,\"queue\":%zu,"
+                            "\"live\":%zu,\"invocations\":%llu,\"throttles\":%llu,\"errors\":%llu,"
+                            "\"instancesStarted\":%llu,\"instances\":[",
+                            s->memory_mb, s->timeout_s, s->reserved_concurrency, fn->queue_len,
+                            fn->n_live, (unsigned long long)fn->invocations,
+                            (unsigned long long)fn->throttles, (unsigned long long)fn->errors,
+                            (unsigned long long)fn->instances_started);
+        int first = 1;
+        const platform_instance_t *inst;
+        TAILQ_FOREACH(inst, &fn->live, link)
+        {
+            if (rc == 0)
+                rc = instance_json(b, inst, &first);
+        }
+        TAILQ_FOREACH(inst, &fn->dead, link)
+        {
+            if (rc == 0)
+                rc = instance_json(b, inst, &first);
+        }
+        if (rc == 0)
+            rc = buf_append_str(b, "]}");
+    }
+    if (rc == 0)
+        rc = buf_append_str(b, "]}\n");
+    return rc;
+}
