@@ -394,7 +394,6 @@ void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request 
         return;
     }
     case PLATFORM_INSTANCE_BUSY:
-        inst->served++;
         inst->state = PLATFORM_INSTANCE_IDLE;
         platform_function_instance_ready(inst->fn, inst);
         return;
@@ -415,6 +414,7 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
     log_end(inst);
     inst->inv = NULL;
     inst->responded = 1;
+    inst->served++;
     platform_invocation_finish(inv, function_error, body, len);
 }
 

@@ -316,8 +316,6 @@ int platform_up_main(int argc, char **argv)
         log_error("platform", "cannot install signal handlers");
         goto out;
     }
-    if (start_database(p) != 0)
-        goto out;
     if (platform_invoke_api_start(p) != 0)
         goto out;
     for (size_t i = 0; i < p->n_functions; i++) {
@@ -325,7 +323,10 @@ int platform_up_main(int argc, char **argv)
         log_info("platform", "function %s (%s, %d MB, %d s, concurrency %d)", s->name, s->runtime,
                  s->memory_mb, s->timeout_s, s->reserved_concurrency);
     }
+    /* first "listening" line: tests and scripts read the Invoke API port from it */
     log_info("platform", "platform listening on %s:%d", p->cfg.bind, p->api_port);
+    if (start_database(p) != 0)
+        goto out;
     event_base_dispatch(p->base);
     status = 0;
 out:
