@@ -9,6 +9,7 @@
 #include "docstore/error.h"
 
 #include <bson/bson.h>
+#include <stdbool.h>
 
 typedef struct docstore_projection docstore_projection_t;
 
@@ -23,6 +24,16 @@ __attribute__((warn_unused_result)) int docstore_projection_new(const bson_t *sp
 __attribute__((warn_unused_result)) int docstore_projection_apply(const docstore_projection_t *p,
                                                                   const bson_t *doc, bson_t *out,
                                                                   docstore_error_t *err);
+
+/* As docstore_projection_apply, for a projection with a positional "field.$":
+ * array_pos is the index docstore_matcher_matches reported for the query
+ * filter. A positional projection with no matching element is error 51246. */
+__attribute__((warn_unused_result)) int
+docstore_projection_apply_positional(const docstore_projection_t *p, const bson_t *doc,
+                                     int32_t array_pos, bson_t *out, docstore_error_t *err);
+
+/* True when the projection has a "field.$" (it needs the query's array_pos). */
+bool docstore_projection_is_positional(const docstore_projection_t *p);
 
 void docstore_projection_free(docstore_projection_t *p);
 
