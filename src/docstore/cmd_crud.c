@@ -1,4 +1,940 @@
-/* Placeholder until the owning module lands: every call reports NotImplemented. */
+/*
+ * CRUD commands: insert, find, update, delete, findAndModify, count, distinct
+ * and aggregate. Each reads through docstore_storage_scan (which narrows by
+ * index) and filters with the matcher; each write command runs as one storage
+ * transaction, so a batch of N documents costs one commit and the reply is
+ * sent only after that commit. Per-document failures become writeErrors with
+ * ok: 1, as MongoDB reports them; ordered batches stop at the first.
+ */
+#include "docstore/cmd_util.h"
 #include "docstore/command.h"
+#include "docstore/cursor.h"
+#include "docstore/keyenc.h"
+#include "docstore/match.h"
+#include "docstore/pipeline.h"
+#include "docstore/project.h"
+#include "docstore/sort.h"
+#include "docstore/update.h"
+#include "docstore/value.h"
 
-const docstore_command_t docstore_crud_commands[] = {{NULL, NULL, 0}};
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_MAX 300
+
+/* ---- reading ---- */
+
+typedef struct match_ctx {
+    const docstore_matcher_t *m; /* NULL: everything the scan gives */
+    docstore_doclist_t *out;     /* matching documents (copies) */
+    size_t stop_after;           /* stop once this many matched; 0: never */
+    bool oom;                    /* a copy failed */
+} match_ctx_t;
+
+static bool match_cb(void *ctx, const bson_t *doc)
+{
+    match_ctx_t *c = ctx;
+    if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
+        return true;
+    if (docstore_doclist_push_copy(c->out, doc) != 0) {
+        c->oom = true;
+        return false;
+    }
+    return c->stop_after == 0 || c->out->n < c->stop_after;
+}
+
+/* Appends to out the documents of db.coll matching filter (m compiled from
+ * it), at most stop_after of them (0: all). 0 or -1. */
+static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
+                         const bson_t *filter, const docstore_matcher_t *m, size_t stop_after,
+                         docstore_doclist_t *out, docstore_error_t *err)
+{
+    match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
+    if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
+        return -1;
+    if (c.oom) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
+        return -1;
+    }
+    return 0;
+}
+
+static int reader_cb(void *rctx, const char *coll, docstore_doclist_t *out, docstore_error_t *err)
+{
+    void **pair = rctx;
+    return find_matching(pair[0], pair[1], coll, NULL, NULL, 0, out, err);
+}
+
+static int not_supported(docstore_error_t *err, const char *what)
+{
+    docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "%s is not supported by the docstore", what);
+    return -1;
+}
+
+/* ---- find ---- */
+
+static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                    docstore_error_t *err)
+{
+    const char *coll;
+    bson_t filter, projection, sort;
+    bool has_filter, has_proj, has_sort;
+    int64_t skip, limit, batch;
+    if (docstore_cmd_coll(cmd, &coll, err) ||
+        docstore_cmd_doc(cmd, "find", "filter", &filter, &has_filter, err) ||
+        docstore_cmd_doc(cmd, "find", "projection", &projection, &has_proj, err) ||
+        docstore_cmd_doc(cmd, "find", "sort", &sort, &has_sort, err) ||
+        docstore_cmd_int64(cmd, "find", "skip", 0, &skip, err) ||
+        docstore_cmd_int64(cmd, "find", "limit", 0, &limit, err) ||
+        docstore_cmd_int64(cmd, "find", "batchSize", -1, &batch, err))
+        return -1;
+    if (docstore_cmd_has(cmd, "min") || docstore_cmd_has(cmd, "max"))
+        return not_supported(err, "find with min/max");
+    if (docstore_cmd_bool(cmd, "tailable", false))
+        return not_supported(err, "a tailable cursor");
+    if (docstore_cmd_has(cmd, "collation"))
+        return not_supported(err, "collation");
+    if (skip < 0) {
+        docstore_error_set(err, 51024, "BSON field 'skip' value must be >= 0, actual value '%lld'",
+                           (long long)skip);
+        return -1;
+    }
+    if (docstore_cmd_has(cmd, "batchSize") && batch < 0) {
+        docstore_error_set(err, 51024,
+                           "BSON field 'batchSize' value must be >= 0, actual value '%lld'",
+                           (long long)batch);
+        return -1;
+    }
+    bool single = docstore_cmd_bool(cmd, "singleBatch", false);
+    if (limit < 0) {
+        limit = -limit;
+        single = true;
+        batch = limit;
+    }
+
+    docstore_matcher_t *m = NULL;
+    docstore_sort_t *s = NULL;
+    docstore_projection_t *p = NULL;
+    docstore_doclist_t all, out;
+    docstore_doclist_init(&all);
+    docstore_doclist_init(&out);
+    int rc = -1;
+    bson_t empty = BSON_INITIALIZER;
+    const bson_t *f = has_filter ? &filter : &empty;
+    if (docstore_matcher_new(f, &m, err))
+        goto out;
+    if (has_sort && !bson_empty(&sort) && docstore_sort_new(&sort, &s, err))
+        goto out;
+    if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
+        goto out;
+    size_t stop = (s == NULL && limit > 0) ? (size_t)(skip + limit) : 0;
+    if (find_matching(ctx, db, coll, f, m, stop, &all, err))
+        goto out;
+    if (s)
+        docstore_sort_docs(s, all.docs, all.n);
+    for (size_t i = 0; i < all.n; i++) {
+        if ((int64_t)i < skip || (limit > 0 && (int64_t)i >= skip + limit))
+            continue;
+        bson_t *doc = all.docs[i];
+        all.docs[i] = NULL;
+        if (p) {
+            bson_t *projected = bson_new();
+            int prc = docstore_projection_apply(p, doc, projected, err);
+            bson_destroy(doc);
+            if (prc) {
+                bson_destroy(projected);
+                goto out;
+            }
+            doc = projected;
+        }
+        if (docstore_doclist_push(&out, doc)) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            goto out;
+        }
+    }
+    char ns[NS_MAX];
+    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    rc = docstore_cursor_reply(ctx, ns, &out, batch, single, reply, err);
+out:
+    for (size_t i = 0; i < all.n; i++) {
+        if (all.docs[i])
+            bson_destroy(all.docs[i]);
+    }
+    all.n = 0;
+    docstore_doclist_free(&all);
+    docstore_doclist_free(&out);
+    if (m)
+        docstore_matcher_free(m);
+    if (s)
+        docstore_sort_free(s);
+    if (p)
+        docstore_projection_free(p);
+    return rc;
+}
+
+/* ---- writes ---- */
+
+typedef struct write_result {
+    int64_t n;            /* inserted / matched / deleted */
+    int64_t n_modified;   /* updates that changed a document */
+    bson_t upserted;      /* [{index, _id}] */
+    uint32_t n_upserted;
+    bson_t errors;        /* writeErrors */
+    uint32_t n_errors;
+} write_result_t;
+
+static void wr_init(write_result_t *w)
+{
+    memset(w, 0, sizeof *w);
+    bson_init(&w->upserted);
+    bson_init(&w->errors);
+}
+
+static void wr_free(write_result_t *w)
+{
+    bson_destroy(&w->upserted);
+    bson_destroy(&w->errors);
+}
+
+static void wr_error(write_result_t *w, size_t index, docstore_error_t *e)
+{
+    char key[16];
+    const char *k;
+    bson_uint32_to_string(w->n_errors++, &k, key, sizeof key);
+    bson_t child;
+    BSON_APPEND_DOCUMENT_BEGIN(&w->errors, k, &child);
+    BSON_APPEND_INT32(&child, "index", (int32_t)index);
+    BSON_APPEND_INT32(&child, "code", e->code);
+    if (e->extra)
+        bson_concat(&child, e->extra);
+    BSON_APPEND_UTF8(&child, "errmsg", e->msg);
+    bson_append_document_end(&w->errors, &child);
+    docstore_error_clear(e);
+}
+
+static void wr_upserted(write_result_t *w, size_t index, const bson_value_t *id)
+{
+    char key[16];
+    const char *k;
+    bson_uint32_to_string(w->n_upserted++, &k, key, sizeof key);
+    bson_t child;
+    BSON_APPEND_DOCUMENT_BEGIN(&w->upserted, k, &child);
+    BSON_APPEND_INT32(&child, "index", (int32_t)index);
+    BSON_APPEND_VALUE(&child, "_id", id);
+    bson_append_document_end(&w->upserted, &child);
+}
+
+/* Commits the command's transaction and appends the result fields. */
+static int wr_finish(docstore_ctx_t *ctx, const char *db, write_result_t *w, bool with_modified,
+                     bson_t *reply, docstore_error_t *err)
+{
+    if (docstore_storage_commit(ctx->storage, db, err))
+        return -1;
+    BSON_APPEND_INT32(reply, "n", (int32_t)w->n);
+    if (w->n_upserted)
+        BSON_APPEND_ARRAY(reply, "upserted", &w->upserted);
+    if (with_modified)
+        BSON_APPEND_INT32(reply, "nModified", (int32_t)w->n_modified);
+    if (w->n_errors)
+        BSON_APPEND_ARRAY(reply, "writeErrors", &w->errors);
+    return 0;
+}
+
+static int batch_docs(const bson_t *cmd, const char *cmd_name, const char *field, bson_t *arr,
+                      docstore_error_t *err)
+{
+    bool present;
+    if (docstore_cmd_array(cmd, cmd_name, field, arr, &present, err))
+        return -1;
+    if (!present) {
+        docstore_error_set(err, 40414, "BSON field '%s.%s' is missing but a required field",
+                           cmd_name, field);
+        return -1;
+    }
+    uint32_t n = bson_count_keys(arr);
+    if (n == 0 || n > 100000) {
+        docstore_error_set(err, 16 /* InvalidLength */,
+                           "Write batch sizes must be between 1 and 100000. Got %u operations.",
+                           n);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_insert(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                      docstore_error_t *err)
+{
+    const char *coll;
+    bson_t docs;
+    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, "insert", "documents", &docs, err))
+        return -1;
+    bool ordered = docstore_cmd_bool(cmd, "ordered", true);
+    if (docstore_storage_begin(ctx->storage, db, err))
+        return -1;
+    /* A bad name fails the command, not each document. */
+    if (docstore_storage_create_collection(ctx->storage, db, coll, false, err)) {
+        docstore_storage_rollback(ctx->storage, db);
+        return -1;
+    }
+    write_result_t w;
+    wr_init(&w);
+    bson_iter_t it;
+    bson_iter_init(&it, &docs);
+    for (size_t i = 0; bson_iter_next(&it); i++) {
+        docstore_error_t e = {0};
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "documents to insert must be objects");
+        } else {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_t doc, stored = BSON_INITIALIZER;
+            if (bson_init_static(&doc, data, len) &&
+                docstore_doc_with_id_first(&doc, &stored, NULL, &e) == 0 &&
+                docstore_storage_insert(ctx->storage, db, coll, &stored, &e) == 0)
+                w.n++;
+            bson_destroy(&stored);
+        }
+        if (e.code) {
+            wr_error(&w, i, &e);
+            if (ordered)
+                break;
+        }
+    }
+    int rc = wr_finish(ctx, db, &w, false, reply, err);
+    wr_free(&w);
+    return rc;
+}
+
+/* Builds the document an upsert inserts: the filter's equalities, then the
+ * update (with $setOnInsert), _id first (generated when absent). */
+static int upsert_doc(const bson_t *q, const docstore_update_t *u, bson_t *out, bson_value_t *id,
+                      docstore_error_t *err)
+{
+    bson_t seed = BSON_INITIALIZER, applied = BSON_INITIALIZER;
+    bool changed;
+    int rc = -1;
+    if (docstore_update_upsert_seed(q, &seed, err) == 0 &&
+        docstore_update_apply(u, &seed, -1, true, &applied, &changed, err) == 0 &&
+        docstore_doc_with_id_first(&applied, out, id, err) == 0)
+        rc = 0;
+    bson_destroy(&seed);
+    bson_destroy(&applied);
+    return rc;
+}
+
+/* Applies u to the matched docs; counts into *matched and *modified. */
+static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
+                       const docstore_matcher_t *m, const docstore_update_t *u,
+                       docstore_doclist_t *docs, int64_t *matched, int64_t *modified,
+                       docstore_error_t *err)
+{
+    for (size_t i = 0; i < docs->n; i++) {
+        int32_t pos = -1;
+        docstore_matcher_matches(m, docs->docs[i], &pos);
+        bson_t out = BSON_INITIALIZER;
+        bool changed = false;
+        if (docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err) != 0 ||
+            (changed && docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out,
+                                                 err) != 0)) {
+            bson_destroy(&out);
+            return -1;
+        }
+        bson_destroy(&out);
+        (*matched)++;
+        if (changed)
+            (*modified)++;
+    }
+    return 0;
+}
+
+/* One statement of an update command. */
+static int update_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll,
+                           const bson_t *stmt, size_t index, write_result_t *w,
+                           docstore_error_t *err)
+{
+    bson_t q, u, filters;
+    bool has_q, has_u = false, has_af;
+    bson_iter_t it;
+    if (docstore_cmd_doc(stmt, "update.updates", "q", &q, &has_q, err) ||
+        docstore_cmd_array(stmt, "update.updates", "arrayFilters", &filters, &has_af, err))
+        return -1;
+    if (bson_iter_init_find(&it, stmt, "u") &&
+        (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
+        uint32_t len;
+        const uint8_t *data;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &len, &data);
+        else
+            bson_iter_array(&it, &len, &data);
+        has_u = bson_init_static(&u, data, len);
+    }
+    if (!has_q || !has_u) {
+        docstore_error_set(err, 40414, "BSON field 'update.updates.%s' is missing but a required "
+                           "field", has_q ? "u" : "q");
+        return -1;
+    }
+    if (docstore_cmd_has(stmt, "collation"))
+        return not_supported(err, "collation");
+    bool multi = docstore_cmd_bool(stmt, "multi", false);
+    bool upsert = docstore_cmd_bool(stmt, "upsert", false);
+    docstore_matcher_t *m = NULL;
+    docstore_update_t *up = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    int rc = -1;
+    if (docstore_matcher_new(&q, &m, err) ||
+        docstore_update_new(&u, has_af ? &filters : NULL, &up, err))
+        goto out;
+    if (multi && docstore_update_is_replacement(up)) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "multi update is not supported for replacement-style update");
+        goto out;
+    }
+    if (find_matching(ctx, db, coll, &q, m, multi ? 0 : 1, &docs, err))
+        goto out;
+    if (docs.n == 0 && upsert) {
+        bson_t doc = BSON_INITIALIZER;
+        bson_value_t id;
+        if (upsert_doc(&q, up, &doc, &id, err) == 0) {
+            if (docstore_storage_insert(ctx->storage, db, coll, &doc, err) == 0) {
+                wr_upserted(w, index, &id);
+                w->n++;
+                rc = 0;
+            }
+            bson_value_destroy(&id);
+        }
+        bson_destroy(&doc);
+        goto out;
+    }
+    rc = update_docs(ctx, db, coll, m, up, &docs, &w->n, &w->n_modified, err);
+out:
+    docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
+    if (up)
+        docstore_update_free(up);
+    return rc;
+}
+
+static int cmd_update(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                      docstore_error_t *err)
+{
+    const char *coll;
+    bson_t stmts;
+    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, "update", "updates", &stmts, err))
+        return -1;
+    bool ordered = docstore_cmd_bool(cmd, "ordered", true);
+    if (docstore_storage_begin(ctx->storage, db, err))
+        return -1;
+    write_result_t w;
+    wr_init(&w);
+    bson_iter_t it;
+    bson_iter_init(&it, &stmts);
+    for (size_t i = 0; bson_iter_next(&it); i++) {
+        docstore_error_t e = {0};
+        bson_t stmt;
+        uint32_t len;
+        const uint8_t *data;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "update statements must be objects");
+        } else {
+            bson_iter_document(&it, &len, &data);
+            if (bson_init_static(&stmt, data, len))
+                update_one_stmt(ctx, db, coll, &stmt, i, &w, &e);
+        }
+        if (e.code) {
+            wr_error(&w, i, &e);
+            if (ordered)
+                break;
+        }
+    }
+    int rc = wr_finish(ctx, db, &w, true, reply, err);
+    wr_free(&w);
+    return rc;
+}
+
+static int delete_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll,
+                           const bson_t *stmt, write_result_t *w, docstore_error_t *err)
+{
+    bson_t q;
+    bool has_q;
+    int64_t limit;
+    if (docstore_cmd_doc(stmt, "delete.deletes", "q", &q, &has_q, err) ||
+        docstore_cmd_int64(stmt, "delete.deletes", "limit", 0, &limit, err))
+        return -1;
+    if (!has_q) {
+        docstore_error_set(err, 40414,
+                           "BSON field 'delete.deletes.q' is missing but a required field");
+        return -1;
+    }
+    if (limit != 0 && limit != 1) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "The limit field in delete objects must be 0 or 1. Got %lld",
+                           (long long)limit);
+        return -1;
+    }
+    if (docstore_cmd_has(stmt, "collation"))
+        return not_supported(err, "collation");
+    docstore_matcher_t *m = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    int rc = -1;
+    if (docstore_matcher_new(&q, &m, err) ||
+        find_matching(ctx, db, coll, &q, m, (size_t)limit, &docs, err))
+        goto out;
+    for (size_t i = 0; i < docs.n; i++) {
+        if (docstore_storage_delete(ctx->storage, db, coll, docs.docs[i], err))
+            goto out;
+        w->n++;
+    }
+    rc = 0;
+out:
+    docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
+    return rc;
+}
+
+static int cmd_delete(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                      docstore_error_t *err)
+{
+    const char *coll;
+    bson_t stmts;
+    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, "delete", "deletes", &stmts, err))
+        return -1;
+    bool ordered = docstore_cmd_bool(cmd, "ordered", true);
+    if (docstore_storage_begin(ctx->storage, db, err))
+        return -1;
+    write_result_t w;
+    wr_init(&w);
+    bson_iter_t it;
+    bson_iter_init(&it, &stmts);
+    for (size_t i = 0; bson_iter_next(&it); i++) {
+        docstore_error_t e = {0};
+        uint32_t len;
+        const uint8_t *data;
+        bson_t stmt;
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "delete statements must be objects");
+        } else {
+            bson_iter_document(&it, &len, &data);
+            if (bson_init_static(&stmt, data, len))
+                delete_one_stmt(ctx, db, coll, &stmt, &w, &e);
+        }
+        if (e.code) {
+            wr_error(&w, i, &e);
+            if (ordered)
+                break;
+        }
+    }
+    int rc = wr_finish(ctx, db, &w, false, reply, err);
+    wr_free(&w);
+    return rc;
+}
+
+/* ---- findAndModify ---- */
+
+static int project_into(const docstore_projection_t *p, const bson_t *doc, bson_t *reply,
+                        docstore_error_t *err)
+{
+    if (doc == NULL)
+        return BSON_APPEND_NULL(reply, "value") ? 0 : -1;
+    if (p == NULL)
+        return BSON_APPEND_DOCUMENT(reply, "value", doc) ? 0 : -1;
+    bson_t out = BSON_INITIALIZER;
+    int rc = docstore_projection_apply(p, doc, &out, err);
+    if (rc == 0)
+        BSON_APPEND_DOCUMENT(reply, "value", &out);
+    bson_destroy(&out);
+    return rc;
+}
+
+static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const bson_t *cmd,
+                   bson_t *reply, docstore_error_t *err)
+{
+    bson_t q, sort, fields, upd, filters;
+    bool has_q, has_sort, has_fields, has_upd = false, has_af;
+    bson_iter_t it;
+    if (docstore_cmd_doc(cmd, "findAndModify", "query", &q, &has_q, err) ||
+        docstore_cmd_doc(cmd, "findAndModify", "sort", &sort, &has_sort, err) ||
+        docstore_cmd_doc(cmd, "findAndModify", "fields", &fields, &has_fields, err) ||
+        docstore_cmd_array(cmd, "findAndModify", "arrayFilters", &filters, &has_af, err))
+        return -1;
+    if (bson_iter_init_find(&it, cmd, "update") &&
+        (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
+        uint32_t len;
+        const uint8_t *data;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &len, &data);
+        else
+            bson_iter_array(&it, &len, &data);
+        has_upd = bson_init_static(&upd, data, len);
+    }
+    bool remove = docstore_cmd_bool(cmd, "remove", false);
+    bool want_new = docstore_cmd_bool(cmd, "new", false);
+    bool upsert = docstore_cmd_bool(cmd, "upsert", false);
+    if (remove && has_upd) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "Cannot specify both an update and remove=true");
+        return -1;
+    }
+    if (!remove && !has_upd) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "Either an update or remove=true must be specified");
+        return -1;
+    }
+    if (remove && (upsert || want_new)) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "Cannot specify both upsert=true and remove=true");
+        return -1;
+    }
+    if (docstore_cmd_has(cmd, "collation"))
+        return not_supported(err, "collation");
+    bson_t empty = BSON_INITIALIZER;
+    const bson_t *filter = has_q ? &q : &empty;
+    docstore_matcher_t *m = NULL;
+    docstore_sort_t *s = NULL;
+    docstore_projection_t *p = NULL;
+    docstore_update_t *up = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    bson_t newdoc = BSON_INITIALIZER;
+    bson_value_t id = {0};
+    int rc = -1;
+    if (docstore_matcher_new(filter, &m, err) ||
+        (has_sort && !bson_empty(&sort) && docstore_sort_new(&sort, &s, err)) ||
+        (has_fields && !bson_empty(&fields) && docstore_projection_new(&fields, &p, err)) ||
+        (has_upd && docstore_update_new(&upd, has_af ? &filters : NULL, &up, err)))
+        goto out;
+    if (find_matching(ctx, db, coll, filter, m, s ? 0 : 1, &docs, err))
+        goto out;
+    if (s)
+        docstore_sort_docs(s, docs.docs, docs.n);
+    const bson_t *found = docs.n ? docs.docs[0] : NULL;
+    bson_t leo;
+    if (found == NULL && !upsert) {
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
+        BSON_APPEND_INT32(&leo, "n", 0);
+        if (!remove)
+            BSON_APPEND_BOOL(&leo, "updatedExisting", false);
+        bson_append_document_end(reply, &leo);
+        rc = project_into(p, NULL, reply, err);
+        goto out;
+    }
+    if (found == NULL) {
+        if (upsert_doc(filter, up, &newdoc, &id, err) ||
+            docstore_storage_insert(ctx->storage, db, coll, &newdoc, err))
+            goto out;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
+        BSON_APPEND_INT32(&leo, "n", 1);
+        BSON_APPEND_BOOL(&leo, "updatedExisting", false);
+        BSON_APPEND_VALUE(&leo, "upserted", &id);
+        bson_append_document_end(reply, &leo);
+        rc = project_into(p, want_new ? &newdoc : NULL, reply, err);
+        goto out;
+    }
+    if (remove) {
+        if (docstore_storage_delete(ctx->storage, db, coll, found, err))
+            goto out;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
+        BSON_APPEND_INT32(&leo, "n", 1);
+        bson_append_document_end(reply, &leo);
+        rc = project_into(p, found, reply, err);
+        goto out;
+    }
+    int32_t pos = -1;
+    docstore_matcher_matches(m, found, &pos);
+    bool changed = false;
+    if (docstore_update_apply(up, found, pos, false, &newdoc, &changed, err) ||
+        (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
+        goto out;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
+    BSON_APPEND_INT32(&leo, "n", 1);
+    BSON_APPEND_BOOL(&leo, "updatedExisting", true);
+    bson_append_document_end(reply, &leo);
+    rc = project_into(p, want_new ? &newdoc : found, reply, err);
+out:
+    if (id.value_type != BSON_TYPE_EOD)
+        bson_value_destroy(&id);
+    bson_destroy(&newdoc);
+    docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
+    if (s)
+        docstore_sort_free(s);
+    if (p)
+        docstore_projection_free(p);
+    if (up)
+        docstore_update_free(up);
+    return rc;
+}
+
+static int cmd_find_and_modify(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                               bson_t *reply, docstore_error_t *err)
+{
+    const char *coll;
+    if (docstore_cmd_coll(cmd, &coll, err))
+        return -1;
+    if (docstore_storage_begin(ctx->storage, db, err))
+        return -1;
+    if (fam_run(ctx, db, coll, cmd, reply, err)) {
+        docstore_storage_rollback(ctx->storage, db);
+        return -1;
+    }
+    return docstore_storage_commit(ctx->storage, db, err);
+}
+
+/* ---- count, distinct ---- */
+
+static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                     docstore_error_t *err)
+{
+    const char *coll;
+    bson_t q;
+    bool has_q;
+    int64_t skip, limit;
+    if (docstore_cmd_coll(cmd, &coll, err) ||
+        docstore_cmd_doc(cmd, "count", "query", &q, &has_q, err) ||
+        docstore_cmd_int64(cmd, "count", "skip", 0, &skip, err) ||
+        docstore_cmd_int64(cmd, "count", "limit", 0, &limit, err))
+        return -1;
+    if (skip < 0) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE, "skip value is negative in count query");
+        return -1;
+    }
+    if (limit < 0)
+        limit = -limit;
+    bson_t empty = BSON_INITIALIZER;
+    const bson_t *filter = has_q ? &q : &empty;
+    docstore_matcher_t *m = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    int rc = -1;
+    if (docstore_matcher_new(filter, &m, err) ||
+        find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
+        goto out;
+    int64_t n = (int64_t)docs.n - skip;
+    if (n < 0)
+        n = 0;
+    if (limit > 0 && n > limit)
+        n = limit;
+    BSON_APPEND_INT32(reply, "n", (int32_t)n);
+    rc = 0;
+out:
+    docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
+    return rc;
+}
+
+typedef struct distinct_set {
+    buf_t *keys;          /* encoded values, for BSON equality (1 == 1.0) */
+    bson_value_t *values; /* copies */
+    size_t n, cap;
+} distinct_set_t;
+
+static int distinct_add(distinct_set_t *d, const bson_value_t *v)
+{
+    buf_t k;
+    buf_init(&k, DOCSTORE_KEY_MAX);
+    if (docstore_key_append(&k, v, false) != 0) {
+        buf_free(&k);
+        return -1;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (d->keys[i].len == k.len && memcmp(d->keys[i].data, k.data, k.len) == 0) {
+            buf_free(&k);
+            return 0;
+        }
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        buf_t *nk = realloc(d->keys, cap * sizeof *nk);
+        if (nk == NULL) {
+            buf_free(&k);
+            return -1;
+        }
+        d->keys = nk;
+        bson_value_t *nv = realloc(d->values, cap * sizeof *nv);
+        if (nv == NULL) {
+            buf_free(&k);
+            return -1;
+        }
+        d->values = nv;
+        d->cap = cap;
+    }
+    d->keys[d->n] = k;
+    bson_value_copy(v, &d->values[d->n]);
+    d->n++;
+    return 0;
+}
+
+/* The values at path in a document, arrays unwound one level at the end and
+ * traversed in the middle, as distinct reads them. */
+static int distinct_collect(distinct_set_t *d, const uint8_t *data, uint32_t len, const char *path,
+                            int depth)
+{
+    if (depth > 100)
+        return 0;
+    bson_t doc;
+    bson_iter_t it;
+    const char *dot = strchr(path, '.');
+    size_t clen = dot ? (size_t)(dot - path) : strlen(path);
+    if (!bson_init_static(&doc, data, len) || !bson_iter_init(&it, &doc))
+        return 0;
+    while (bson_iter_next(&it)) {
+        if (bson_iter_key_len(&it) != clen || memcmp(bson_iter_key(&it), path, clen) != 0)
+            continue;
+        const bson_value_t *v = bson_iter_value(&it);
+        if (v->value_type == BSON_TYPE_ARRAY) {
+            bson_iter_t ai;
+            bson_iter_recurse(&it, &ai);
+            while (bson_iter_next(&ai)) {
+                const bson_value_t *ev = bson_iter_value(&ai);
+                if (dot == NULL) {
+                    if (distinct_add(d, ev))
+                        return -1;
+                } else if (ev->value_type == BSON_TYPE_DOCUMENT) {
+                    if (distinct_collect(d, ev->value.v_doc.data, ev->value.v_doc.data_len,
+                                         dot + 1, depth + 1))
+                        return -1;
+                }
+            }
+        } else if (dot == NULL) {
+            return distinct_add(d, v);
+        } else if (v->value_type == BSON_TYPE_DOCUMENT) {
+            return distinct_collect(d, v->value.v_doc.data, v->value.v_doc.data_len, dot + 1,
+                                    depth + 1);
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static int cmd_distinct(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                        docstore_error_t *err)
+{
+    const char *coll;
+    bson_t q;
+    bool has_q;
+    bson_iter_t it;
+    if (docstore_cmd_coll(cmd, &coll, err) ||
+        docstore_cmd_doc(cmd, "distinct", "query", &q, &has_q, err))
+        return -1;
+    if (!bson_iter_init_find(&it, cmd, "key") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                           "BSON field 'distinct.key' is missing or not a string");
+        return -1;
+    }
+    const char *key = bson_iter_utf8(&it, NULL);
+    if (docstore_cmd_has(cmd, "collation"))
+        return not_supported(err, "collation");
+    bson_t empty = BSON_INITIALIZER;
+    const bson_t *filter = has_q ? &q : &empty;
+    docstore_matcher_t *m = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    distinct_set_t set = {0};
+    int rc = -1;
+    if (docstore_matcher_new(filter, &m, err) ||
+        find_matching(ctx, db, coll, filter, m, 0, &docs, err))
+        goto out;
+    for (size_t i = 0; i < docs.n; i++) {
+        if (distinct_collect(&set, bson_get_data(docs.docs[i]), docs.docs[i]->len, key, 0)) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory in distinct");
+            goto out;
+        }
+    }
+    bson_t arr;
+    BSON_APPEND_ARRAY_BEGIN(reply, "values", &arr);
+    for (size_t i = 0; i < set.n; i++) {
+        char k[16];
+        const char *ks;
+        bson_uint32_to_string((uint32_t)i, &ks, k, sizeof k);
+        bson_append_value(&arr, ks, -1, &set.values[i]);
+    }
+    bson_append_array_end(reply, &arr);
+    rc = 0;
+out:
+    for (size_t i = 0; i < set.n; i++) {
+        buf_free(&set.keys[i]);
+        bson_value_destroy(&set.values[i]);
+    }
+    free(set.keys);
+    free(set.values);
+    docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
+    return rc;
+}
+
+/* ---- aggregate ---- */
+
+static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                         docstore_error_t *err)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it))
+        return -1;
+    if (!BSON_ITER_HOLDS_UTF8(&it))
+        return not_supported(err, "aggregate without a collection ($currentOp, $documents, ...)");
+    const char *coll;
+    bson_t pipe, cursor;
+    bool has_pipe, has_cursor;
+    int64_t batch = -1;
+    if (docstore_cmd_coll(cmd, &coll, err) ||
+        docstore_cmd_array(cmd, "aggregate", "pipeline", &pipe, &has_pipe, err) ||
+        docstore_cmd_doc(cmd, "aggregate", "cursor", &cursor, &has_cursor, err))
+        return -1;
+    if (docstore_cmd_bool(cmd, "explain", false))
+        return not_supported(err, "explain");
+    if (!has_pipe) {
+        docstore_error_set(err, 40414,
+                           "BSON field 'aggregate.pipeline' is missing but a required field");
+        return -1;
+    }
+    if (!has_cursor) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "The 'cursor' option is required, except for aggregate with the "
+                           "explain argument");
+        return -1;
+    }
+    if (docstore_cmd_int64(&cursor, "aggregate.cursor", "batchSize", -1, &batch, err))
+        return -1;
+    if (docstore_cmd_has(cmd, "collation"))
+        return not_supported(err, "collation");
+    docstore_pipeline_t *p = NULL;
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    int rc = -1;
+    if (docstore_pipeline_new(&pipe, &p, err))
+        goto out;
+    const bson_t *lead = docstore_pipeline_leading_match(p);
+    if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err))
+        goto out;
+    void *rctx[2] = {ctx, (void *)(uintptr_t)db};
+    if (docstore_pipeline_run(p, &docs, reader_cb, rctx, err))
+        goto out;
+    char ns[NS_MAX];
+    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    rc = docstore_cursor_reply(ctx, ns, &docs, batch, false, reply, err);
+out:
+    docstore_doclist_free(&docs);
+    if (p)
+        docstore_pipeline_free(p);
+    return rc;
+}
+
+const docstore_command_t docstore_crud_commands[] = {
+    {"insert", cmd_insert, DOCSTORE_CMD_WRITE},
+    {"find", cmd_find, DOCSTORE_CMD_NONE},
+    {"update", cmd_update, DOCSTORE_CMD_WRITE},
+    {"delete", cmd_delete, DOCSTORE_CMD_WRITE},
+    {"findAndModify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
+    {"findandmodify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
+    {"count", cmd_count, DOCSTORE_CMD_NONE},
+    {"distinct", cmd_distinct, DOCSTORE_CMD_NONE},
+    {"aggregate", cmd_aggregate, DOCSTORE_CMD_NONE},
+    {NULL, NULL, 0},
+};
