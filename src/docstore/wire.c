@@ -344,7 +344,7 @@ static int parse_msg(const uint8_t *msg, size_t len, docstore_wire_request_t *re
 {
     docstore_error_t content = {0}; /* first content error, answered if framing holds */
     docstore_error_t e = {0};
-    if (len < 21) {
+    if (len < 20) {
         docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR, "OP_MSG too short");
         return DOCSTORE_WIRE_ERROR;
     }

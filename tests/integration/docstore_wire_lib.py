@@ -1,0 +1,169 @@
+"""Shared helpers for the docstore wire tests: start `tether db`, speak raw
+OP_MSG / OP_QUERY over sockets, read replies. Not a test itself (no test_ prefix)."""
+import os
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import bson
+from bson.son import SON
+
+BIN = os.environ.get("TETHER_BIN", "build/tether")
+TMP = os.environ.get("TETHER_TEST_TMP", "/tmp")
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+class Server:
+    """A `tether db` on a free port; its log goes to a file under TETHER_TEST_TMP."""
+
+    def __init__(self, *args):
+        self.log_path = os.path.join(TMP, "docstore-%d-%d.log" % (os.getpid(), time.monotonic_ns()))
+        self.log = open(self.log_path, "w+")
+        self.proc = subprocess.Popen([BIN, "db", "--port", "0"] + list(args),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        self.port = None
+        while time.monotonic() < deadline:
+            with open(self.log_path) as f:
+                m = re.search(r"docstore listening on 127\.0\.0\.1:(\d+)", f.read())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if self.port is None:
+            self.stop()
+            fail("docstore did not start:\n" + self.logtext())
+
+    def logtext(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                return self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail("docstore did not stop on SIGTERM")
+        return self.proc.returncode
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def enc(doc):
+    return bson.BSON.encode(doc)
+
+
+def op_msg(body, seqs=(), flags=0, rid=1, raw_body=None):
+    payload = struct.pack("<I", flags) + b"\x00" + (raw_body if raw_body is not None else enc(body))
+    for name, docs in seqs:
+        inner = name.encode() + b"\x00" + b"".join(enc(d) for d in docs)
+        payload += b"\x01" + struct.pack("<i", 4 + len(inner)) + inner
+    n = 16 + len(payload) + (4 if flags & 1 else 0)
+    m = struct.pack("<iiii", n, rid, 0, 2013) + payload
+    if flags & 1:
+        m += struct.pack("<I", crc32c(m))
+    return m
+
+
+def op_query(ns, q, rid=1):
+    payload = struct.pack("<i", 0) + ns.encode() + b"\x00" + struct.pack("<ii", 0, -1) + enc(q)
+    return struct.pack("<iiii", 16 + len(payload), rid, 0, 2004) + payload
+
+
+def cmd(name, db="admin", **fields):
+    d = SON([(name, 1)])
+    for k, v in fields.items():
+        d[k] = v
+    d["$db"] = db
+    return d
+
+
+def recv_exact(sock, n, timeout):
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no reply within %.1fs" % timeout)
+        r, _, _ = select.select([sock], [], [], left)
+        if not r:
+            continue
+        try:
+            chunk = sock.recv(n - len(buf))
+        except (ConnectionResetError, BrokenPipeError):
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def recv_reply(sock, timeout=10):
+    """(header tuple, reply document) or None when the server closed the connection."""
+    head = recv_exact(sock, 16, timeout)
+    if head is None:
+        return None
+    length, rid, rto, opcode = struct.unpack("<iiii", head)
+    rest = recv_exact(sock, length - 16, timeout)
+    if rest is None:
+        return None
+    if opcode == 2013:
+        check(rest[4] == 0, "reply section kind 0")
+        doc = bson.BSON(rest[5:]).decode()
+    elif opcode == 1:
+        doc = bson.BSON(rest[20:]).decode()
+    else:
+        fail("unexpected reply opcode %d" % opcode)
+    return (length, rid, rto, opcode), doc
+
+
+def closed_by_server(sock, timeout=10):
+    """True when the server closes the connection without replying."""
+    try:
+        r = recv_reply(sock, timeout)
+    except TimeoutError:
+        return False
+    return r is None
+
+
+def ping_ok(server):
+    s = server.connect()
+    try:
+        s.sendall(op_msg(cmd("ping")))
+        r = recv_reply(s)
+        return r is not None and r[1].get("ok") == 1.0
+    finally:
+        s.close()
