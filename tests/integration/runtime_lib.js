@@ -1,0 +1,55 @@
+// Helpers for the runtime's integration tests (test_runtime_*.js): templates
+// that run the C example bootstraps (built under $TETHER_BUILD/examples) on
+// tether up. Builds on platform_lib.js.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const L = require('./platform_lib');
+
+const BUILD = process.env.TETHER_BUILD || path.join(L.SRC, 'build');
+const EXAMPLES = path.join(BUILD, 'examples');
+
+// Writes a SAM template into dir with one function per spec:
+//   { name, code (a folder with a bootstrap), handler, timeout, env: {...}, runtime }
+// CodeUri is relative to the template's folder, as SAM reads it.
+function writeTemplate(dir, specs, globalsEnv = {}) {
+  fs.mkdirSync(dir, { recursive: true });
+  const lines = [
+    "AWSTemplateFormatVersion: '2010-09-09'",
+    'Transform: AWS::Serverless-2016-10-31',
+    'Globals:',
+    '  Function:',
+    '    Runtime: provided.al2023',
+    '    Timeout: 10',
+  ];
+  if (Object.keys(globalsEnv).length) {
+    lines.push('    Environment:', '      Variables:');
+    for (const [k, v] of Object.entries(globalsEnv)) lines.push(`        ${k}: '${v}'`);
+  }
+  lines.push('Resources:');
+  specs.forEach((s, i) => {
+    lines.push(`  Fn${i}:`, '    Type: AWS::Serverless::Function', '    Properties:',
+      `      FunctionName: ${s.name}`,
+      `      CodeUri: ${path.relative(dir, s.code) || '.'}/`,
+      `      Handler: ${s.handler}`);
+    if (s.runtime) lines.push(`      Runtime: ${s.runtime}`);
+    if (s.timeout) lines.push(`      Timeout: ${s.timeout}`);
+    if (s.concurrency) lines.push(`      ReservedConcurrentExecutions: ${s.concurrency}`);
+    if (s.env && Object.keys(s.env).length) {
+      lines.push('      Environment:', '        Variables:');
+      for (const [k, v] of Object.entries(s.env)) lines.push(`          ${k}: '${v}'`);
+    }
+  });
+  const file = path.join(dir, 'template.yaml');
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function example(name) {
+  const dir = path.join(EXAMPLES, name);
+  if (!fs.existsSync(path.join(dir, 'bootstrap')))
+    throw new Error(`${dir}/bootstrap is missing: build the examples first`);
+  return dir;
+}
+
+module.exports = { BUILD, EXAMPLES, writeTemplate, example };
