@@ -2,6 +2,7 @@
 // one keep-alive connection. It appends "handler_ns" (nanoseconds from the end
 // of /next to the start of the POST) so the benchmark can subtract the
 // function's own time from the round trip and report the platform's share.
+// An event {"sleep_ms": N} makes it wait N ms first (to hold instances busy).
 'use strict';
 const http = require('http');
 
@@ -33,6 +34,7 @@ async function loop() {
     let reply;
     try {
       const ev = JSON.parse(text);
+      if (ev && ev.sleep_ms) await new Promise((r) => setTimeout(r, ev.sleep_ms));
       reply = JSON.stringify({ event: ev, handler_ns: 0 });
     } catch (e) {
       reply = JSON.stringify({ event: text, handler_ns: 0 });
