@@ -55,10 +55,17 @@ typedef struct platform_proc {
     char log_path[64]; /* its stderr and stdout */
 } platform_proc_t;
 
-/* The Invoke API's port from tether up's log: the first "listening" line that
- * is not a Runtime API's (the same rule as tests/integration/platform_lib.js). */
+/* The Invoke API's port from tether up's log: "platform listening on HOST:PORT"
+ * (up.c), else the first "listening" line that is not a Runtime API's (the
+ * same rule as tests/integration/platform_lib.js). */
 static int find_port(const char *text)
 {
+    const char *exact = strstr(text, "platform listening on ");
+    if (exact != NULL) {
+        const char *colon = strchr(exact + 22, ':');
+        if (colon != NULL && atoi(colon + 1) > 0)
+            return atoi(colon + 1);
+    }
     const char *line = text;
     while (line != NULL && *line != '\0') {
         const char *end = strchr(line, '\n');

@@ -96,8 +96,11 @@ async function startPlatform(opts = {}) {
   };
 }
 
-// The Invoke API's port from tether up's log: the first "listening" line.
+// The Invoke API's port from tether up's log: "platform listening on 127.0.0.1:PORT"
+// (up.c), else the first other "listening" line that is not a Runtime API's.
 function platformPort(text) {
+  const exact = text.match(/platform listening on [^\s:]+:(\d+)/);
+  if (exact) return Number(exact[1]);
   for (const line of text.split('\n')) {
     if (!/listening/i.test(line) || /runtime api/i.test(line)) continue;
     const m = line.match(/(?:127\.0\.0\.1|0\.0\.0\.0|localhost|port)[: ]+(\d+)/i);

@@ -67,10 +67,15 @@ test('the next 4 reuse the 4 warm instances (pids unchanged)', async () => {
   for (const r of results) assert.equal(r.status, 200, r.body);
   const pids = results.map((r) => JSON.parse(r.body).pid).sort((a, b) => a - b);
   assert.deepEqual(pids, warmPids);
-  const inst = await busyInstances();
+  // status counts each instance's second invocation once it is back in /next
+  const inst = await L.waitFor('each of the 4 instances to have served 2', async () => {
+    const list = await busyInstances();
+    return list.length === 4 && list.every((i) => i.invocations === 2) ? list : null;
+  });
   assert.deepEqual(pidsOf(inst), warmPids, 'no new instance was started');
-  const served = inst.map((i) => i.invocations !== undefined ? i.invocations : i.served);
-  if (served.every((n) => n !== undefined)) assert.deepEqual(served, [2, 2, 2, 2]);
+  const fn = (await L.status(p.port)).functions.find((f) => f.name === 'busy');
+  assert.equal(fn.throttles, 4, 'status counts the 4 throttled invocations');
+  assert.equal(fn.instancesStarted, 4);
 });
 
 test('Event invocations past the cap wait in the queue and all run', async () => {
