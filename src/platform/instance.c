@@ -18,6 +18,7 @@
 #include "platform/invocation.h"
 #include "platform/json.h"
 #include "platform/platform.h"
+#include "platform/ric_preload.h"
 #include "platform/runtime_api.h"
 #include "platform/spawn.h"
 #include "platform/template.h"
@@ -27,6 +28,7 @@
 #include <event2/http.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,13 +302,22 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    char *argv[4];
+    char *argv[6];
     argv[0] = fn->exec_path;
     if (spec->kind == PLATFORM_RUNTIME_NODE) {
-        argv[1] = fn->ric_script;
+        /* node --import PRELOAD ric/bin/index.mjs HANDLER: see ric_preload.c */
+        static char import_flag[] = "--import";
         static char default_handler[] = "index.handler";
-        argv[2] = spec->handler ? spec->handler : default_handler;
-        argv[3] = NULL;
+        const char *preload = platform_ric_preload_url();
+        if (preload == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+        argv[1] = import_flag;
+        argv[2] = (char *)(uintptr_t)preload;
+        argv[3] = fn->ric_script;
+        argv[4] = spec->handler ? spec->handler : default_handler;
+        argv[5] = NULL;
     } else {
         argv[1] = NULL;
     }
