@@ -150,6 +150,15 @@ function instancesOf(st, name) {
   return (f.instances || []).filter((i) => i.state !== 'dead');
 }
 
+// Waits until function name has n live instances, all parked in /next
+// (frozen): only then is the next invocation sure to find a warm instance.
+async function waitParked(port, name, n = 1) {
+  return waitFor(`${n} parked instance(s) of ${name}`, async () => {
+    const inst = instancesOf(await status(port), name);
+    return inst.length === n && inst.every((i) => i.state === 'frozen' || i.state === 'idle') ? inst : null;
+  });
+}
+
 // Sends raw bytes on a fresh TCP connection; resolves with what came back before
 // the server closed the connection (or after ms of silence).
 function rawExchange(port, bytes, ms = 3000) {
@@ -223,5 +232,5 @@ function alive(pid) {
 
 module.exports = {
   SRC, BIN, TMP, FUNCTIONS, TEMPLATE, sleep, waitFor, deadline, startPlatform, request, invoke,
-  status, instancesOf, rawExchange, procStat, groupMembers, descendants, alive, platformPort,
+  status, instancesOf, waitParked, rawExchange, procStat, groupMembers, descendants, alive, platformPort,
 };

@@ -25,7 +25,8 @@ test('success: the handler gets the event and its answer comes back', async () =
   const b = json(r);
   assert.deepEqual(b.event, { hello: 'world', n: 1 });
   assert.ok(Number.isInteger(b.pid) && b.pid > 0);
-  // warm: the same instance answers the next one
+  // warm: once parked, the same instance answers the next one
+  await L.waitParked(p.port, 'echo');
   const r2 = await L.invoke(p.port, 'echo', { again: true });
   assert.equal(json(r2).pid, b.pid);
 });
@@ -37,10 +38,13 @@ test('thrown error: 200 with X-Amz-Function-Error and the error the runtime post
   const b = json(r);
   assert.equal(b.errorType, 'TestError');
   assert.equal(b.errorMessage, 'bad thing');
-  // a handler error does not kill the instance: it serves the next one
+  // a handler error does not kill the instance: it parks and serves the next one
+  const [inst] = await L.waitParked(p.port, 'throws');
   const r2 = await L.invoke(p.port, 'throws', { message: 'again' });
   assert.equal(json(r2).errorMessage, 'again');
-  assert.equal(L.instancesOf(await L.status(p.port), 'throws').length, 1);
+  const after = await L.waitParked(p.port, 'throws');
+  assert.equal(after[0].pid, inst.pid);
+  assert.equal(after[0].invocations, 2);
 });
 
 test('init error: the invocation fails, the next one starts a fresh instance', async () => {
