@@ -477,8 +477,13 @@ static void append_slice(const pnode_t *n, const char *key, const bson_value_t *
 
 /* Applies a sub-projection to each element of an array (inclusion drops scalars). */
 static int apply_array(struct apply_ctx *c, const pnode_t *tree, const bson_value_t *v, const char *key,
-                       bson_t *out)
+                       bson_t *out, int depth)
 {
+    if (depth > PROJECT_MAX_DEPTH) {
+        /* arrays nested deeper than MongoDB stores: kept as they are */
+        bson_append_value(out, key, -1, v);
+        return 0;
+    }
     bson_t arr;
     bson_iter_t it;
     int rc = 0;
@@ -497,7 +502,7 @@ static int apply_array(struct apply_ctx *c, const pnode_t *tree, const bson_valu
                 bson_append_document_end(&arr, &sub);
                 k++;
             } else if (e->value_type == BSON_TYPE_ARRAY) {
-                rc = apply_array(c, tree, e, ks, &arr);
+                rc = apply_array(c, tree, e, ks, &arr, depth + 1);
                 k++;
             } else if (!c->p->inclusion) {
                 bson_append_value(&arr, ks, -1, e);
@@ -590,7 +595,7 @@ static int apply_tree(struct apply_ctx *c, const pnode_t *tree, const uint8_t *d
                     bson_append_document_end(out, &sub);
                     done[ni] = true;
                 } else if (v->value_type == BSON_TYPE_ARRAY) {
-                    rc = apply_array(c, n, v, key, out);
+                    rc = apply_array(c, n, v, key, out, 0);
                     done[ni] = true;
                 } else if (!incl) {
                     bson_append_value(out, key, -1, v);

@@ -161,9 +161,13 @@ static int cmp_bytes(const void *a, size_t alen, const void *b, size_t blen)
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
-static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen);
+/* Past this nesting, documents compare by their bytes: deeper than MongoDB
+ * stores (its limit is 180 levels), and the recursion must stay bounded. */
+#define VALUE_MAX_DEPTH 200
 
-static int cmp_values(const bson_value_t *a, const bson_value_t *b)
+static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth);
+
+static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
 {
     int ra = docstore_type_rank(a->value_type), rb = docstore_type_rank(b->value_type);
     if (ra != rb)
@@ -185,7 +189,7 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b)
     case BSON_TYPE_DOCUMENT:
     case BSON_TYPE_ARRAY:
         return cmp_raw_docs(a->value.v_doc.data, a->value.v_doc.data_len, b->value.v_doc.data,
-                            b->value.v_doc.data_len);
+                            b->value.v_doc.data_len, depth + 1);
     case BSON_TYPE_BINARY: {
         uint32_t la = a->value.v_binary.data_len, lb = b->value.v_binary.data_len;
         if (la != lb)
@@ -229,7 +233,8 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b)
         if (c != 0)
             return c;
         return cmp_raw_docs(a->value.v_codewscope.scope_data, a->value.v_codewscope.scope_len,
-                            b->value.v_codewscope.scope_data, b->value.v_codewscope.scope_len);
+                            b->value.v_codewscope.scope_data, b->value.v_codewscope.scope_len,
+                            depth + 1);
     }
     default: /* MinKey, MaxKey, null, undefined, missing: one value each */
         return 0;
@@ -237,10 +242,11 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b)
 }
 
 /* Element by element: type rank, then field name, then value (BSONObj::woCompare). */
-static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth)
 {
     bson_iter_t ia, ib;
-    if (!bson_iter_init_from_data(&ia, a, alen) || !bson_iter_init_from_data(&ib, b, blen))
+    if (depth > VALUE_MAX_DEPTH || !bson_iter_init_from_data(&ia, a, alen) ||
+        !bson_iter_init_from_data(&ib, b, blen))
         return cmp_bytes(a, alen, b, blen);
     for (;;) {
         bool ma = bson_iter_next(&ia), mb = bson_iter_next(&ib);
@@ -252,7 +258,7 @@ static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint3
         int c = strcmp(bson_iter_key(&ia), bson_iter_key(&ib));
         if (c != 0)
             return c < 0 ? -1 : 1;
-        c = cmp_values(bson_iter_value(&ia), bson_iter_value(&ib));
+        c = cmp_values(bson_iter_value(&ia), bson_iter_value(&ib), depth);
         if (c != 0)
             return c;
     }
@@ -260,17 +266,17 @@ static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint3
 
 int docstore_value_compare(const bson_value_t *a, const bson_value_t *b)
 {
-    return cmp_values(a, b);
+    return cmp_values(a, b, 0);
 }
 
 bool docstore_value_equal(const bson_value_t *a, const bson_value_t *b)
 {
-    return cmp_values(a, b) == 0;
+    return cmp_values(a, b, 0) == 0;
 }
 
 int docstore_doc_compare(const bson_t *a, const bson_t *b)
 {
-    return cmp_raw_docs(bson_get_data(a), a->len, bson_get_data(b), b->len);
+    return cmp_raw_docs(bson_get_data(a), a->len, bson_get_data(b), b->len, 0);
 }
 
 bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out)
