@@ -7,6 +7,7 @@
  * enabled until the auth module provides them.
  */
 #include "common/log.h"
+#include "docstore/cmd_auth.h"
 #include "docstore/command.h"
 #include "docstore/conn.h"
 #include "docstore/cursor.h"
@@ -120,9 +121,8 @@ static int cmd_hello(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
     BSON_APPEND_INT32(reply, "minWireVersion", 0);
     BSON_APPEND_INT32(reply, "maxWireVersion", 17);
     BSON_APPEND_BOOL(reply, "readOnly", false);
-    /* saslSupportedMechs: with authentication off there are no users, and
-     * MongoDB omits the field for an unknown user; the auth module lists the
-     * user's mechanisms here. */
+    /* saslSupportedMechs: MongoDB omits the field for an unknown user. */
+    docstore_auth_hello_mechs(ctx, cmd, reply);
     return 0;
 }
 
@@ -681,20 +681,6 @@ static int cmd_logout(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
     return 0;
 }
 
-static int cmd_sasl(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
-                    docstore_error_t *err)
-{
-    (void)db, (void)cmd, (void)reply;
-    if (ctx->server == NULL || ctx->server->cfg.auth == DOCSTORE_AUTH_NONE) {
-        docstore_error_set(err, DOCSTORE_AUTHENTICATION_FAILED,
-                           "authentication is not enabled on this server: connect without "
-                           "credentials");
-        return -1;
-    }
-    docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "authentication is not implemented yet");
-    return -1;
-}
-
 const docstore_command_t docstore_admin_commands[] = {
     {"hello", cmd_hello, DOCSTORE_CMD_NO_AUTH},
     {"isMaster", cmd_hello, DOCSTORE_CMD_NO_AUTH},
@@ -715,8 +701,7 @@ const docstore_command_t docstore_admin_commands[] = {
     {"killAllSessions", cmd_kill_all_sessions, DOCSTORE_CMD_NONE},
     {"listCommands", cmd_list_commands, DOCSTORE_CMD_NONE},
     {"logout", cmd_logout, DOCSTORE_CMD_NO_AUTH},
-    {"saslStart", cmd_sasl, DOCSTORE_CMD_NO_AUTH},
-    {"saslContinue", cmd_sasl, DOCSTORE_CMD_NO_AUTH},
-    {"authenticate", cmd_sasl, DOCSTORE_CMD_NO_AUTH},
+    {"saslStart", docstore_cmd_sasl_start, DOCSTORE_CMD_NO_AUTH},
+    {"saslContinue", docstore_cmd_sasl_continue, DOCSTORE_CMD_NO_AUTH},
     {NULL, NULL, 0},
 };

@@ -8,6 +8,7 @@
  * accepted and left for handlers to ignore; lsid.id is handed to cursors.
  */
 #include "docstore/command.h"
+#include "docstore/cmd_auth.h"
 
 #include "common/log.h"
 #include "docstore/conn.h"
@@ -103,12 +104,8 @@ static int common_checks(docstore_ctx_t *ctx, const docstore_command_t *c, const
         return -1;
     }
     docstore_conn_t *conn = ctx->conn;
-    if (conn != NULL && !(c->flags & DOCSTORE_CMD_NO_AUTH) &&
-        conn->auth != DOCSTORE_CONN_AUTH_OPEN && conn->auth != DOCSTORE_CONN_AUTH_DONE) {
-        docstore_error_set(err, DOCSTORE_UNAUTHORIZED, "command %s requires authentication",
-                           c->name);
+    if (conn != NULL && docstore_auth_authorize(ctx, c, db, err) != 0)
         return -1;
-    }
     if ((c->flags & DOCSTORE_CMD_ADMIN_ONLY) && strcmp(db, "admin") != 0) {
         docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
                            "%s may only be run against the admin database.", c->name);

@@ -8,6 +8,7 @@
 #ifndef TETHER_DOCSTORE_CONN_H
 #define TETHER_DOCSTORE_CONN_H
 
+#include "docstore/auth.h"
 #include "docstore/cursor.h"
 #include "docstore/server.h"
 #include "docstore/storage.h"
@@ -51,7 +52,8 @@ typedef struct docstore_conn {
     enum docstore_conn_auth auth;   /* authentication state */
     char user[256];                 /* authenticated user name, "" until then */
     char user_db[64];               /* the user's database ("$external" for AWS) */
-    void *sasl;                     /* the auth module's conversation state, or NULL */
+    struct docstore_sasl *sasl;     /* the SASL conversation under way, or NULL (auth.h) */
+    docstore_principal_t *principal; /* owned, once authenticated */
     int64_t requests;               /* requests answered on this connection */
     struct docstore_conn *prev;     /* in server->conns */
     struct docstore_conn *next;
@@ -78,6 +80,7 @@ struct docstore_server {
     bool accept_paused;               /* listener off for a moment after an accept error */
     int port;                         /* the bound port */
     docstore_storage_t *storage;      /* the documents; NULL while storage is not built */
+    docstore_auth_t *auth;            /* users and IAM registry; NULL with --auth none */
     docstore_cursors_t *cursors;      /* open cursors of every connection */
     docstore_cidr_t *access;          /* the access list, NULL = everyone */
     size_t naccess;                   /* entries in access */

@@ -196,7 +196,11 @@ static void conn_free(docstore_conn_t *c)
         bufferevent_free(c->bev);
     if (c->client_meta)
         bson_destroy(c->client_meta);
-    free(c->sasl);
+    docstore_sasl_free(c->sasl);
+    if (c->principal != NULL) {
+        bson_destroy(&c->principal->roles);
+        free(c->principal);
+    }
     free(c);
 }
 
@@ -558,8 +562,15 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
     docstore_error_t err = {0};
 
     if (cfg->auth != DOCSTORE_AUTH_NONE) {
-        log_error("docstore", "authentication (--auth) is not supported yet");
-        goto fail;
+        if (cfg->users_file == NULL) {
+            log_error("docstore", "--auth needs --users FILE (and --iam FILE for MONGODB-AWS)");
+            goto fail;
+        }
+        if (docstore_auth_new(s->cfg.users_file, s->cfg.iam_file, &s->auth, &err) != 0) {
+            log_error("docstore", "%s", err.msg);
+            docstore_error_clear(&err);
+            goto fail;
+        }
     }
     if (cfg->tls_cert || cfg->tls_key) {
         log_error("docstore", "TLS (--tls-cert/--tls-key) is not supported yet");
@@ -653,6 +664,7 @@ void docstore_server_free(docstore_server_t *s)
     if (s->tick_ev)
         event_free(s->tick_ev);
     docstore_cursors_free(s->cursors);
+    docstore_auth_free(s->auth);
     if (s->storage)
         docstore_storage_close(s->storage);
     free(s->access);

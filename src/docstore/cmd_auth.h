@@ -1,0 +1,25 @@
+/*
+ * The authentication commands (saslStart, saslContinue) and the per-command
+ * authorization check, on top of auth.h. command.c calls the check for every
+ * command; cmd_admin.c's table routes the SASL commands here.
+ */
+#ifndef TETHER_DOCSTORE_CMD_AUTH_H
+#define TETHER_DOCSTORE_CMD_AUTH_H
+
+#include "docstore/command.h"
+
+int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err);
+int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                               bson_t *reply, docstore_error_t *err);
+
+/* hello's saslSupportedMechs: "db.user" → the user's mechanisms, when asked. */
+void docstore_auth_hello_mechs(docstore_ctx_t *ctx, const bson_t *cmd, bson_t *reply);
+
+/* May the connection run command c on db? Authentication first (unless c is
+ * DOCSTORE_CMD_NO_AUTH), then, for data commands, a role on db that reads or
+ * writes. 0, or -1 with Unauthorized (13) in err. */
+int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, const char *db,
+                            docstore_error_t *err);
+
+#endif
