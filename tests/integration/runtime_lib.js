@@ -53,3 +53,31 @@ function example(name) {
 }
 
 module.exports = { BUILD, EXAMPLES, writeTemplate, example };
+
+// Starts `tether db --port 0 [args]` and waits for its listening line.
+// Returns { port, uri, logs(), stop() }.
+async function startDocstore(args = []) {
+  const { spawn } = require('child_process');
+  const proc = spawn(L.BIN, ['db', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  let exited = null;
+  proc.stdout.on('data', (d) => { text += d; });
+  proc.stderr.on('data', (d) => { text += d; });
+  proc.on('exit', (code, sig) => { exited = { code, sig }; });
+  const port = await L.waitFor('the docstore listening line', () => {
+    if (exited) throw new Error(`tether db exited ${JSON.stringify(exited)}: ${text}`);
+    const m = text.match(/listening on [0-9.]+:(\d+)/);
+    return m ? Number(m[1]) : null;
+  }, 15000);
+  return {
+    port,
+    uri: `mongodb://127.0.0.1:${port}/app`,
+    logs: () => text,
+    async stop() {
+      if (exited) return;
+      proc.kill('SIGTERM');
+      await L.waitFor('tether db to exit', () => exited, 10000).catch(() => proc.kill('SIGKILL'));
+    },
+  };
+}
+module.exports.startDocstore = startDocstore;

@@ -1,0 +1,95 @@
+// The managed MongoDB client (the mission): one connection per instance,
+// opened once and reused by every invocation; three logical functions in one
+// bootstrap share one client module; appname = the function name; a socket
+// that died while the instance was frozen (the docstore's --idle-timeout, as a
+// NAT gateway does) is replaced without failing the invocation. The Node.js
+// twin is test_runtime_node.js. Observed from the server:
+// serverStatus.connections and currentOp.
+'use strict';
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { MongoClient } = require('mongodb');
+const L = require('./platform_lib');
+const R = require('./runtime_lib');
+
+L.deadline(180000);
+const cleanup = [];
+after(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+let db, p, probe;
+
+// Connections by appName, from currentOp (the probe's own are excluded).
+async function connsOf(app) {
+  const r = await probe.db('admin').command({ currentOp: 1, $all: true });
+  return r.inprog.filter((op) => op.appName === app);
+}
+async function totalCreated() {
+  return (await probe.db('admin').command({ serverStatus: 1 })).connections.totalCreated;
+}
+
+test('start a docstore (idle connections closed after 2 s) and tether up', async () => {
+  db = await R.startDocstore(['--idle-timeout', '2']);
+  cleanup.push(() => db.stop());
+  const env = { MONGODB_URI: db.uri };
+  const template = R.writeTemplate(path.join(L.TMP, 'db'), [
+    { name: 'counter', code: R.example('counter'), handler: 'counter', env },
+    { name: 'orders-create', code: R.example('orders'), handler: 'orders.create', env },
+    { name: 'orders-get', code: R.example('orders'), handler: 'orders.get', env },
+    { name: 'orders-list', code: R.example('orders'), handler: 'orders.list', env },
+  ]);
+  p = await L.startPlatform({ template, args: ['--idle-timeout', '600'] });
+  cleanup.push(() => p.stop());
+  probe = new MongoClient(`mongodb://127.0.0.1:${db.port}/?appName=probe&heartbeatFrequencyMS=60000`,
+    { maxIdleTimeMS: 0 });
+  await probe.connect();
+  cleanup.push(() => probe.close());
+});
+
+test('pattern 1: one connection, opened once, reused by every invocation', async () => {
+  const before = await totalCreated();
+  let pid;
+  for (let i = 1; i <= 5; i++) {
+    const r = await L.invoke(p.port, 'counter', {});
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+    const out = JSON.parse(r.body);
+    assert.equal(out.hits, i);
+    if (pid === undefined) pid = out.instance;
+    assert.equal(out.instance, pid, 'one warm instance');
+  }
+  const conns = await connsOf('counter');
+  assert.equal(conns.length, 1, `counter holds ${conns.length} connections`);
+  assert.equal(conns[0].clientMetadata.driver.name.includes('mongoc'), true);
+  assert.equal(await totalCreated() - before, 1, 'exactly one connection created for five invocations');
+});
+
+test('pattern 2: three logical functions share one client module', async () => {
+  for (const o of [{ id: 1, item: 'tea' }, { id: 2, item: 'cake' }, { id: 3, item: 'jam' }]) {
+    const r = await L.invoke(p.port, 'orders-create', o);
+    assert.equal(JSON.parse(r.body).created, true, r.body);
+  }
+  const g = await L.invoke(p.port, 'orders-get', { id: 2 });
+  assert.deepEqual(JSON.parse(g.body), { id: 2, item: 'cake' });
+  const missing = await L.invoke(p.port, 'orders-get', { id: 99 });
+  assert.equal(JSON.parse(missing.body).errorType, 'NotFound');
+  const l = await L.invoke(p.port, 'orders-list', {});
+  assert.deepEqual(JSON.parse(l.body).map((o) => o.item).sort(), ['cake', 'jam', 'tea']);
+  for (const fn of ['orders-create', 'orders-get', 'orders-list'])
+    assert.equal((await connsOf(fn)).length, 1, `${fn}: one connection`);
+});
+
+test('a socket closed while the instance was frozen is replaced, the invocation succeeds', async () => {
+  const conn = (await connsOf('counter'))[0];
+  // the docstore closes it after 2 s idle, while the instance is frozen
+  await L.waitFor('the docstore to close the idle connection', async () =>
+    !(await connsOf('counter')).some((c) => c.connectionId === conn.connectionId), 15000, 100);
+  const r = await L.invoke(p.port, 'counter', {});
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  assert.equal(JSON.parse(r.body).hits, 6);
+  const now = await connsOf('counter');
+  assert.equal(now.length, 1);
+  assert.notEqual(now[0].connectionId, conn.connectionId, 'a fresh connection');
+});
