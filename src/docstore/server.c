@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -544,6 +545,12 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
 {
     *out = NULL;
     signal(SIGPIPE, SIG_IGN);
+    /* Every connection is a descriptor: allow as many as the hard limit does. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     docstore_server_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -1;
