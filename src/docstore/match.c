@@ -661,6 +661,10 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
             continue;
         if (strcmp(op, "$eq") == 0 || strcmp(op, "$ne") == 0) {
             negate = op[1] == 'n';
+            if (negate && v->value_type == BSON_TYPE_REGEX) {
+                docstore_error_set(err, DOCSTORE_BAD_VALUE, "Can't have regex as arg to $ne.");
+                return -1;
+            }
             rc = eq_or_regex_node(v, false, &t, err);
         } else if (strcmp(op, "$lt") == 0 || strcmp(op, "$lte") == 0 || strcmp(op, "$gt") == 0 ||
                    strcmp(op, "$gte") == 0) {
@@ -777,7 +781,7 @@ static int parse_field(const char *path, const bson_value_t *v, mnode_t *dest, i
     return add_test(dest, path, t, false, err);
 }
 
-static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, int depth,
+static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, int depth, bool top,
                          docstore_error_t *err)
 {
     enum mnode_kind kind = op[1] == 'a' ? MN_AND : (op[1] == 'o' ? MN_OR : MN_NOR);
@@ -799,7 +803,7 @@ static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, i
         }
         mnode_t *clause = node_new(MN_AND);
         if (clause == NULL || node_add(n, clause, err) != 0 ||
-            parse_filter(e->value.v_doc.data, e->value.v_doc.data_len, clause, depth + 1, false,
+            parse_filter(e->value.v_doc.data, e->value.v_doc.data_len, clause, depth + 1, top,
                          err) != 0) {
             if (clause == NULL)
                 oom(err);
@@ -837,7 +841,7 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
             continue;
         }
         if (strcmp(key, "$and") == 0 || strcmp(key, "$or") == 0 || strcmp(key, "$nor") == 0) {
-            if (parse_logical(key, v, and_node, depth, err) != 0)
+            if (parse_logical(key, v, and_node, depth, top, err) != 0)
                 return -1;
         } else if (strcmp(key, "$comment") == 0) {
             continue;

@@ -138,6 +138,12 @@ static const struct proj_case computed[] = {
     {"{\"c\": \"lit\", \"_id\": 0}", "{\"_id\": 1, \"a\": 1}", "{\"c\": \"lit\"}", -1},
     {"{\"x.y\": \"$a\", \"_id\": 0}", "{\"_id\": 1, \"a\": 7}", "{\"x\": {\"y\": 7}}", -1},
     {"{\"c\": \"$missing\"}", "{\"_id\": 1}", "{\"_id\": 1}", -1},
+    {"{\"b\": 1, \"sum\": {\"$add\": [\"$a\", \"$b\"]}}", "{\"_id\": 1, \"a\": 2, \"b\": 3}", "{\"_id\": 1, \"b\": 3, \"sum\": 5}", -1},
+    {"{\"a\": \"$b\", \"_id\": 0}", "{\"_id\": 1, \"a\": 1, \"b\": 2}", "{\"a\": 2}", -1},
+    {"{\"n\": null, \"_id\": 0}", "{\"_id\": 1}", "{\"n\": null}", -1},
+    {"{\"l\": [1, \"$a\"], \"_id\": 0}", "{\"_id\": 1, \"a\": 5}", "{\"l\": [1, 5]}", -1},
+    {"{\"x\": {\"y\": \"$a\", \"z\": 1}}", "{\"_id\": 1, \"a\": 5, \"x\": {\"z\": 2, \"w\": 3}}", "{\"_id\": 1, \"x\": {\"z\": 2, \"y\": 5}}", -1},
+    {"{\"lit\": {\"$literal\": 1}, \"_id\": 0}", "{\"_id\": 1}", "{\"lit\": 1}", -1},
 };
 
 static void test_computed(void)
@@ -179,6 +185,8 @@ static void test_errors(void)
         {"{\"a.$\": 1, \"b.$\": 1}", 31276, "Cannot specify more than one positional projection per query."},
         {"{\"a\": {\"$meta\": \"textScore\"}}", 238, "$meta projections are not supported by the docstore"},
         {"{\"$a\": 1}", 16410, NULL},
+        {"{\"a\": 0, \"b\": \"$c\"}", 31252, "Cannot use expression other than $meta in exclusion projection"},
+        {"{\"a\": \"$c\", \"b\": 0}", 31254, "Cannot do exclusion on field b in inclusion projection"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         bson_t *spec = parse(errs[i].spec);
