@@ -427,6 +427,11 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
     inst->responded = 1;
     inst->served++;
     platform_invocation_finish(inv, function_error, body, len);
+    if (inst->next_req != NULL && inst->state == PLATFORM_INSTANCE_BUSY) {
+        /* the runtime's /next overtook this result (two connections) */
+        inst->state = PLATFORM_INSTANCE_IDLE;
+        platform_function_instance_ready(inst->fn, inst);
+    }
 }
 
 void platform_instance_on_init_error(platform_instance_t *inst, const char *body, size_t len)

@@ -149,7 +149,7 @@ platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_
         return PLATFORM_RAPI_UNKNOWN;
     const char *rest = path + ilen;
     const char *slash = strchr(rest, '/');
-    if (slash == NULL || slash == rest || (size_t)(slash - rest) > PLATFORM_ID_MAX)
+    if (slash == NULL || slash == rest)
         return PLATFORM_RAPI_UNKNOWN;
     platform_rapi_route_t r;
     if (strcmp(slash, "/response") == 0)
@@ -158,7 +158,10 @@ platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_
         r = PLATFORM_RAPI_ERROR;
     else
         return PLATFORM_RAPI_UNKNOWN;
-    memcpy(id, rest, (size_t)(slash - rest));
-    id[slash - rest] = '\0';
+    /* an id too long to be ours routes with id "" so it is an invalid id (400) */
+    if ((size_t)(slash - rest) <= PLATFORM_ID_MAX) {
+        memcpy(id, rest, (size_t)(slash - rest));
+        id[slash - rest] = '\0';
+    }
     return r;
 }

@@ -39,7 +39,7 @@ typedef enum platform_rapi_route {
 } platform_rapi_route_t;
 
 /* Routes a Runtime API path (no query); id gets the request id of RESPONSE
- * and ERROR. *post (OUT) is 1 when the route takes POST, 0 when GET. */
+ * and ERROR ("" when longer than PLATFORM_ID_MAX: no such invocation). *post (OUT) is 1 when the route takes POST, 0 when GET. */
 platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_ID_MAX + 1],
                                              int *post);
 

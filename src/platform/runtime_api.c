@@ -309,9 +309,11 @@ static void rapi_cb(struct evhttp_request *req, void *arg)
     switch (r) {
     case PLATFORM_RAPI_NEXT:
         if (inst->state == PLATFORM_INSTANCE_BUSY && !inst->responded) {
-            reply_error(req, 400, "InvalidStateTransition",
-                        "State transition from Running to Ready failed: post a response or an "
-                        "error for the current invocation first");
+            /* a /next that overtook the result on another connection: hold
+             * it until the result arrives (instance.c takes it from there) */
+            if (inst->next_req != NULL)
+                evhttp_send_error(inst->next_req, 400, "Superseded");
+            inst->next_req = req;
             return;
         }
         platform_instance_on_next(inst, req);

@@ -85,7 +85,8 @@ static void test_runtime_routes(void)
     CHECK_INT(platform_route_runtime("/", id, &post), PLATFORM_RAPI_UNKNOWN);
     char longp[300];
     snprintf(longp, sizeof longp, "/2018-06-01/runtime/invocation/%0100d/response", 1);
-    CHECK_INT(platform_route_runtime(longp, id, &post), PLATFORM_RAPI_UNKNOWN);
+    CHECK_INT(platform_route_runtime(longp, id, &post), PLATFORM_RAPI_RESPONSE);
+    CHECK_STR(id, "");
 }
 
 static void test_json(void)
