@@ -76,6 +76,26 @@ int platform_creds_iam_json(buf_t *out)
     return rc;
 }
 
+int platform_creds_users_json(buf_t *out, const char *admin_password)
+{
+    int rc = buf_append_str(out, "[{\"user\": \"admin\", \"db\": \"admin\", \"password\": ");
+    if (rc == 0)
+        rc = platform_json_cstr(out, admin_password);
+    if (rc == 0)
+        rc = buf_append_str(out, ", \"roles\": [\"root\"]}");
+    for (int i = 0; rc == 0 && i < n_registry; i++) {
+        rc = buf_append_str(out, ",\n {\"user\": ");
+        if (rc == 0)
+            rc = platform_json_cstr(out, registry[i].role_arn);
+        if (rc == 0)
+            rc = buf_append_str(out, ", \"db\": \"$external\", \"roles\": "
+                                     "[{\"role\": \"readWriteAnyDatabase\", \"db\": \"admin\"}]}");
+    }
+    if (rc == 0)
+        rc = buf_append_str(out, "]\n");
+    return rc;
+}
+
 int platform_creds_count(void)
 {
     return n_registry;

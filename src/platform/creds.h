@@ -27,6 +27,11 @@ const platform_creds_t *platform_creds_for_role(const char *role_arn);
 const platform_creds_t *platform_creds_find_key(const char *akid);
 /* Appends the registry as the docstore's --iam JSON array (DESIGN.md). */
 __attribute__((warn_unused_result)) int platform_creds_iam_json(buf_t *out);
+/* Appends the docstore's --users JSON array: one $external user per role
+ * (named by its ARN, readWriteAnyDatabase, as an execution role that may use
+ * the local database), plus an "admin" root user with admin_password. */
+__attribute__((warn_unused_result)) int platform_creds_users_json(buf_t *out,
+                                                                  const char *admin_password);
 /* How many roles the registry holds. */
 int platform_creds_count(void);
 /* Forgets every credential. */

@@ -40,6 +40,7 @@ typedef struct platform {
     struct evhttp *api;                   /* the Invoke API server */
     int api_port;                         /* its bound port */
     struct docstore_server *db;           /* the embedded docstore, or NULL */
+    char auth_dir[64];                    /* private folder of the docstore's admin-uri, "" if none */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
     struct event *stop_timer;             /* SIGKILL stragglers at shutdown */
     int stopping;                         /* shutdown begun: no new work */

@@ -6,6 +6,8 @@
  */
 #include "platform/up.h"
 
+#include "common/buf.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "docstore/server.h"
 #include "platform/creds.h"
@@ -16,6 +18,10 @@
 #include "platform/template.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
@@ -149,6 +155,78 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 0;
 }
 
+/* Writes text to dir/name, readable by us only. 0 or -1. */
+static int write_private_file(const char *dir, const char *name, const char *text, size_t len,
+                              char *path, size_t pathlen)
+{
+    snprintf(path, pathlen, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w == -1) {
+            close(fd);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return close(fd);
+}
+
+/*
+ * With roles in the template, the embedded docstore requires authentication
+ * as Atlas does: MONGODB-AWS for functions (their role's credentials are in
+ * their environment), SCRAM for an "admin" user whose connection string is
+ * written to a private file for the developer's own tools. The users and IAM
+ * files are read at docstore start and deleted at once.
+ */
+static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path,
+                           char *iam_path, size_t pathlen, char password[32])
+{
+    snprintf(p->auth_dir, sizeof p->auth_dir, "/tmp/tether-up.XXXXXX");
+    if (mkdtemp(p->auth_dir) == NULL) {
+        p->auth_dir[0] = '\0';
+        log_error("platform", "cannot create a private folder for docstore users: %s",
+                  strerror(errno));
+        return -1;
+    }
+    uint8_t rnd[18];
+    if (crypto_random(rnd, sizeof rnd) != 0)
+        return -1;
+    crypto_base64_encode(rnd, sizeof rnd, password);
+    for (char *c = password; *c; c++) {
+        if (*c == '+' || *c == '/')
+            *c = 'x'; /* keep the password URI-safe */
+    }
+    buf_t users, iam;
+    buf_init(&users, 1 << 20);
+    buf_init(&iam, 1 << 20);
+    int rc = platform_creds_users_json(&users, password) == 0 &&
+                     platform_creds_iam_json(&iam) == 0 &&
+                     write_private_file(p->auth_dir, "users.json", users.data, users.len,
+                                        users_path, pathlen) == 0 &&
+                     write_private_file(p->auth_dir, "iam.json", iam.data, iam.len, iam_path,
+                                        pathlen) == 0
+                 ? 0
+                 : -1;
+    crypto_cleanse(users.data, users.len);
+    crypto_cleanse(iam.data, iam.len);
+    buf_free(&users);
+    buf_free(&iam);
+    if (rc != 0) {
+        log_error("platform", "cannot write the docstore's users in %s", p->auth_dir);
+        return -1;
+    }
+    dc->auth = DOCSTORE_AUTH_BOTH;
+    dc->users_file = users_path;
+    dc->iam_file = iam_path;
+    return 0;
+}
+
 static int start_database(platform_t *p)
 {
     char uri[256];
@@ -166,18 +244,95 @@ static int start_database(platform_t *p)
     dc.bind_address = p->cfg.bind;
     dc.port = p->cfg.db_port;
     dc.dir = p->cfg.db_dir;
+    char users_path[PATH_MAX], iam_path[PATH_MAX], password[32];
+    bool auth = platform_creds_count() > 0;
+    if (auth &&
+        prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
+        return -1;
     docstore_server_t *db = NULL;
-    if (docstore_server_new(p->base, &dc, &db) != 0 || db == NULL) {
+    int rc = docstore_server_new(p->base, &dc, &db);
+    if (auth) {
+        unlink(users_path);
+        unlink(iam_path);
+    }
+    if (auth && rc == 0 && db != NULL) {
+        char admin[256], path[PATH_MAX];
+        int n = snprintf(admin, sizeof admin, "mongodb://admin:%s@%s:%d/?authSource=admin\n",
+                         password, p->cfg.bind, docstore_server_port(db));
+        if (write_private_file(p->auth_dir, "admin-uri", admin, (size_t)n, path, sizeof path))
+            log_warn("platform", "cannot write %s", path);
+        crypto_cleanse(admin, sizeof admin);
+    }
+    if (auth)
+        crypto_cleanse(password, sizeof password);
+    if (rc != 0 || db == NULL) {
         log_warn("platform",
                  "the embedded docstore did not start: functions get no MONGODB_URI "
                  "(use --db URI for an external MongoDB, or --no-db to silence this)");
         return 0;
     }
     p->db = db;
-    snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
+    if (auth)
+        snprintf(uri, sizeof uri,
+                 "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external",
+                 p->cfg.bind, docstore_server_port(db));
+    else
+        snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
     p->mongodb_uri = strdup(uri);
     log_info("platform", "docstore listening on %s:%d", p->cfg.bind, docstore_server_port(db));
+    if (auth)
+        log_info("platform",
+                 "docstore requires authentication: functions use MONGODB-AWS with their "
+                 "role's credentials; an admin connection string is in %s/admin-uri",
+                 p->auth_dir);
     return p->mongodb_uri ? 0 : -1;
+}
+
+/*
+ * AWS Lambda gives every function an execution role (SAM makes one when the
+ * template names none). Once any function has a Role, the embedded docstore
+ * requires IAM authentication, so functions without one get SAM's default
+ * role, named after the function, in the same account.
+ */
+static int assign_default_roles(platform_t *p)
+{
+    platform_template_t *t = p->tmpl;
+    const char *account = NULL;
+    size_t account_len = 0;
+    for (size_t i = 0; i < t->n_functions && account == NULL; i++) {
+        const char *arn = t->functions[i].role_arn;
+        /* arn:aws:iam::ACCOUNT:role/NAME */
+        if (arn != NULL && strncmp(arn, "arn:aws:iam::", 13) == 0) {
+            const char *end = strchr(arn + 13, ':');
+            if (end != NULL) {
+                account = arn + 13;
+                account_len = (size_t)(end - account);
+            }
+        }
+    }
+    bool any = false;
+    for (size_t i = 0; i < t->n_functions; i++)
+        any = any || t->functions[i].role_arn != NULL;
+    if (!any || p->cfg.db_uri != NULL || p->cfg.no_db)
+        return 0;
+    if (account == NULL) {
+        account = "123456789012";
+        account_len = 12;
+    }
+    for (size_t i = 0; i < t->n_functions; i++) {
+        platform_function_spec_t *f = &t->functions[i];
+        if (f->role_arn != NULL)
+            continue;
+        char arn[512];
+        snprintf(arn, sizeof arn, "arn:aws:iam::%.*s:role/%s-role-tether", (int)account_len,
+                 account, f->logical_id);
+        f->role_arn = strdup(arn);
+        if (f->role_arn == NULL)
+            return -1;
+        log_info("platform", "function %s has no Role: it gets the default execution role %s",
+                 f->name, arn);
+    }
+    return 0;
 }
 
 static void platform_free(platform_t *p)
@@ -192,6 +347,12 @@ static void platform_free(platform_t *p)
     if (p->tmpl != NULL)
         platform_template_free(p->tmpl);
     platform_creds_clear();
+    if (p->auth_dir[0] != '\0') {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/admin-uri", p->auth_dir);
+        unlink(path);
+        rmdir(p->auth_dir);
+    }
     free(p->mongodb_uri);
     if (p->ev_sigchld)
         event_free(p->ev_sigchld);
@@ -289,6 +450,8 @@ int platform_up_main(int argc, char **argv)
         goto out;
     }
     p->started_us = platform_now_us();
+    if (assign_default_roles(p) != 0)
+        goto out;
     p->functions = calloc(p->tmpl->n_functions ? p->tmpl->n_functions : 1, sizeof *p->functions);
     if (p->functions == NULL)
         goto out;
