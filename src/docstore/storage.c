@@ -84,6 +84,19 @@ int st_exec(st_db_t *d, const char *sql, docstore_error_t *err)
     return 0;
 }
 
+/* A one-statement command (BEGIN, SAVEPOINT, COMMIT...) through the cache. */
+static int exec_cached(st_db_t *d, const char *sql, docstore_error_t *err)
+{
+    sqlite3_stmt *s;
+    if (st_stmt(d, sql, &s, err))
+        return -1;
+    int r = sqlite3_step(s);
+    st_stmt_done(d, s);
+    if (r != SQLITE_DONE && r != SQLITE_ROW)
+        return st_sql_error(d, sql, err);
+    return 0;
+}
+
 int st_stmt(st_db_t *d, const char *sql, sqlite3_stmt **out, docstore_error_t *err)
 {
     for (size_t i = 0; i < d->nstmts; i++) {
@@ -145,6 +158,7 @@ void st_stmt_clear(st_db_t *d)
 }
 
 /* ---- catalog ---- */
+
 
 void st_index_free(st_index_t *ix)
 {
@@ -312,7 +326,7 @@ static int db_open(docstore_storage_t *st, const char *name, st_db_t **out, docs
     }
     sqlite3_busy_timeout(d->sql, 5000);
     if (st_exec(d,
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                 " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16000;"
                 "CREATE TABLE IF NOT EXISTS _catalog(name TEXT PRIMARY KEY, id INTEGER NOT NULL,"
                 " uuid BLOB, options BLOB);"
@@ -527,7 +541,7 @@ int docstore_storage_begin(docstore_storage_t *st, const char *db, docstore_erro
         return -1;
     if (d->txn++ > 0)
         return 0;
-    if (st_exec(d, "BEGIN IMMEDIATE", err)) {
+    if (exec_cached(d, "BEGIN IMMEDIATE", err)) {
         d->txn = 0;
         return -1;
     }
@@ -543,9 +557,9 @@ int docstore_storage_commit(docstore_storage_t *st, const char *db, docstore_err
         return 0;
     if (--d->txn > 0)
         return 0;
-    if (st_exec(d, "COMMIT", err)) {
+    if (exec_cached(d, "COMMIT", err)) {
         docstore_error_t ignored = {0};
-        st_exec(d, "ROLLBACK", &ignored);
+        exec_cached(d, "ROLLBACK", &ignored);
         st_meta_load(d, &ignored);
         docstore_error_clear(&ignored);
         return -1;
@@ -559,7 +573,7 @@ void docstore_storage_rollback(docstore_storage_t *st, const char *db)
     docstore_error_t ignored = {0};
     if (st_db_get(st, db, false, &d, &ignored) == 0 && d != NULL && d->txn > 0) {
         d->txn = 0;
-        st_exec(d, "ROLLBACK", &ignored);
+        exec_cached(d, "ROLLBACK", &ignored);
         st_meta_load(d, &ignored);
     }
     docstore_error_clear(&ignored);
@@ -567,19 +581,19 @@ void docstore_storage_rollback(docstore_storage_t *st, const char *db)
 
 int st_op_begin(st_db_t *d, docstore_error_t *err)
 {
-    return st_exec(d, "SAVEPOINT op", err);
+    return exec_cached(d, "SAVEPOINT op", err);
 }
 
 int st_op_end(st_db_t *d, bool ok, docstore_error_t *err)
 {
     docstore_error_t ignored = {0};
     if (ok) {
-        if (st_exec(d, "RELEASE op", err) == 0)
+        if (exec_cached(d, "RELEASE op", err) == 0)
             return 0;
         /* The commit itself failed (disk full, I/O): nothing was written. */
     }
-    st_exec(d, "ROLLBACK TO op", &ignored);
-    st_exec(d, "RELEASE op", &ignored);
+    exec_cached(d, "ROLLBACK TO op", &ignored);
+    exec_cached(d, "RELEASE op", &ignored);
     st_meta_load(d, &ignored);
     docstore_error_clear(&ignored);
     return ok ? -1 : 0;
