@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 /* --- small value helpers shared with expr_ops.c --------------------------------- */
 
@@ -694,6 +695,7 @@ static int path_eval(const bson_value_t *v, const char *path, int depth, bson_va
 static int eval_var(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     const bson_value_t *base = NULL;
+    bson_value_t now;
     bson_iter_t it;
     out->value_type = BSON_TYPE_EOD;
     for (expr_local_t *l = ctx->locals; l != NULL && base == NULL; l = l->next) {
@@ -705,6 +707,19 @@ static int eval_var(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
             base = &ctx->root_value;
         else if (strcmp(e->var, "REMOVE") == 0)
             return 0;
+        else if (strcmp(e->var, "NOW") == 0 || strcmp(e->var, "CLUSTER_TIME") == 0) {
+            struct timeval tv;
+            gettimeofday(&tv, NULL);
+            if (e->var[0] == 'N') {
+                now.value_type = BSON_TYPE_DATE_TIME;
+                now.value.v_datetime = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+            } else {
+                now.value_type = BSON_TYPE_TIMESTAMP;
+                now.value.v_timestamp.timestamp = (uint32_t)tv.tv_sec;
+                now.value.v_timestamp.increment = 1;
+            }
+            base = &now;
+        }
         else if (ctx->vars != NULL && bson_iter_init_find(&it, ctx->vars, e->var))
             base = bson_iter_value(&it);
         else

@@ -190,6 +190,7 @@ void docstore_update_free(docstore_update_t *u)
     free(u->filters);
     if (u->repl != NULL)
         bson_destroy(u->repl);
+    docstore_pipeline_free(u->pipeline);
     free(u);
 }
 
@@ -694,6 +695,90 @@ static int compile_replacement(docstore_update_t *u, const bson_t *spec, docstor
     return 0;
 }
 
+static int check_size(const bson_t *out, docstore_error_t *err);
+
+/* The command layer hands an update array over as a document with keys "0",
+ * "1", ...: a pipeline when every value is a one-field $stage document. */
+static bool looks_like_pipeline(const bson_t *spec)
+{
+    bson_iter_t it;
+    uint32_t i = 0;
+    if (bson_empty(spec) || !bson_iter_init(&it, spec))
+        return false;
+    while (bson_iter_next(&it)) {
+        char key[16];
+        const char *k;
+        bson_uint32_to_string(i++, &k, key, sizeof key);
+        if (strcmp(bson_iter_key(&it), k) != 0 || !BSON_ITER_HOLDS_DOCUMENT(&it))
+            return false;
+        bson_iter_t st;
+        if (!bson_iter_recurse(&it, &st) || !bson_iter_next(&st) ||
+            bson_iter_key(&st)[0] != '$' || bson_iter_next(&st))
+            return false;
+    }
+    return true;
+}
+
+/* Pipeline-style updates allow the stages that reshape one document. */
+static int compile_pipeline(docstore_update_t *u, const bson_t *spec, docstore_error_t *err)
+{
+    static const char *const allowed[] = {"$addFields", "$set", "$project", "$unset",
+                                          "$replaceRoot", "$replaceWith"};
+    bson_iter_t it, st;
+    bson_iter_init(&it, spec);
+    while (bson_iter_next(&it)) {
+        bson_iter_recurse(&it, &st);
+        bson_iter_next(&st);
+        bool ok = false;
+        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+            ok = ok || strcmp(bson_iter_key(&st), allowed[i]) == 0;
+        if (!ok) {
+            docstore_error_set(err, DOCSTORE_INVALID_OPTIONS,
+                               "%.100s is not allowed to be used within an update",
+                               bson_iter_key(&st));
+            return -1;
+        }
+    }
+    return docstore_pipeline_new(spec, &u->pipeline, err);
+}
+
+/* Runs a pipeline update on one document; the result keeps the old _id. */
+static int apply_pipeline(const docstore_update_t *u, const bson_t *doc, bson_t *out,
+                          docstore_error_t *err)
+{
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    if (docstore_doclist_push_copy(&docs, doc) != 0) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        return -1;
+    }
+    if (docstore_pipeline_run(u->pipeline, &docs, NULL, NULL, err) != 0)
+        return -1;
+    int rc = -1;
+    if (docs.n != 1) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "update pipeline produced %zu documents",
+                           docs.n);
+        goto out;
+    }
+    bson_iter_t old_id, new_id;
+    bool has_old = bson_iter_init_find(&old_id, doc, "_id");
+    bool has_new = bson_iter_init_find(&new_id, docs.docs[0], "_id");
+    if (has_old && has_new &&
+        !docstore_value_equal(bson_iter_value(&old_id), bson_iter_value(&new_id))) {
+        docstore_error_set(err, DOCSTORE_IMMUTABLE_FIELD,
+                           "Performing an update on the path '_id' would modify the immutable "
+                           "field '_id'");
+        goto out;
+    }
+    if (has_old && !has_new)
+        bson_append_value(out, "_id", 3, bson_iter_value(&old_id));
+    bson_concat(out, docs.docs[0]);
+    rc = check_size(out, err);
+out:
+    docstore_doclist_free(&docs);
+    return rc;
+}
+
 int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstore_update_t **out,
                         docstore_error_t *err)
 {
@@ -707,6 +792,12 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
     if (!bson_iter_init(&it, spec)) {
         docstore_error_set(err, DOCSTORE_INVALID_BSON, "invalid update document");
         goto fail;
+    }
+    if (looks_like_pipeline(spec)) {
+        if (compile_pipeline(u, spec, err) != 0)
+            goto fail;
+        *out = u;
+        return 0;
     }
     if (!bson_iter_next(&it) || bson_iter_key(&it)[0] != '$') {
         if (compile_replacement(u, spec, err) != 0)
@@ -836,6 +927,13 @@ int docstore_update_apply(const docstore_update_t *u, const bson_t *doc, int32_t
                           bool is_insert, bson_t *out, bool *changed, docstore_error_t *err)
 {
     *changed = false;
+    if (u->pipeline != NULL) {
+        if (apply_pipeline(u, doc, out, err) != 0)
+            return -1;
+        *changed = !(out->len == doc->len &&
+                     memcmp(bson_get_data(out), bson_get_data(doc), doc->len) == 0);
+        return 0;
+    }
     if (u->replacement) {
         if (apply_replacement(u, doc, out, err) != 0)
             return -1;

@@ -9,6 +9,7 @@
 #include "docstore/error.h"
 #include "docstore/match.h"
 #include "docstore/mdoc.h"
+#include "docstore/pipeline.h"
 #include "docstore/sort.h"
 #include "docstore/update.h"
 
@@ -70,6 +71,7 @@ typedef struct upd_filter {
 struct docstore_update {
     bool replacement;     /* replacement document instead of operators */
     bson_t *repl;         /* the replacement (owned), or NULL */
+    docstore_pipeline_t *pipeline; /* pipeline-style update, or NULL */
     upd_item_t *items;    /* operator items, sorted by path */
     size_t n;
     upd_filter_t *filters; /* arrayFilters */
