@@ -238,14 +238,27 @@ static void elems_free(upd_elems_t *e)
 
 typedef struct sort_ent {
     docstore_mnode_t *node;
-    bson_value_t val;
-    bson_t doc; /* for field sorts: the element, or {} for non-documents */
+    bson_value_t val; /* the element as a value (owned) */
 } sort_ent_t;
+
+/* Field sorts see the element, or {} for elements that are not documents.
+ * (A bson_t cannot be copied by value, so it is made here, on the stack.) */
+static void ent_doc(const sort_ent_t *e, bson_t *out)
+{
+    static const uint8_t empty[5] = {5, 0, 0, 0, 0};
+    if (e->val.value_type != BSON_TYPE_DOCUMENT ||
+        !bson_init_static(out, e->val.value.v_doc.data, e->val.value.v_doc.data_len))
+        bson_init_static(out, empty, sizeof empty);
+}
 
 static int sort_ent_cmp(const upd_item_t *it, const sort_ent_t *a, const sort_ent_t *b)
 {
-    if (it->sort != NULL)
-        return docstore_sort_compare(it->sort, &a->doc, &b->doc);
+    if (it->sort != NULL) {
+        bson_t da, db;
+        ent_doc(a, &da);
+        ent_doc(b, &db);
+        return docstore_sort_compare(it->sort, &da, &db);
+    }
     int c = docstore_value_compare(&a->val, &b->val);
     return it->sort_dir < 0 ? -c : c;
 }
@@ -281,16 +294,9 @@ static int push_sort(upd_ctx_t *ctx, const upd_item_t *it, docstore_mnode_t *arr
     size_t built = 0;
     for (; built < n; built++) {
         e[built].node = arr->kids[built];
-        bson_init(&e[built].doc);
         if (!docstore_mnode_to_value(arr->kids[built], &e[built].val)) {
-            bson_destroy(&e[built].doc);
             rc = oom(ctx);
             break;
-        }
-        if (it->sort != NULL && e[built].val.value_type == BSON_TYPE_DOCUMENT) {
-            bson_destroy(&e[built].doc);
-            bson_init_static(&e[built].doc, e[built].val.value.v_doc.data,
-                             e[built].val.value.v_doc.data_len);
         }
     }
     if (rc == 0) {
@@ -298,10 +304,8 @@ static int push_sort(upd_ctx_t *ctx, const upd_item_t *it, docstore_mnode_t *arr
         for (size_t i = 0; i < n; i++)
             arr->kids[i] = e[i].node;
     }
-    for (size_t i = 0; i < built; i++) {
-        bson_destroy(&e[i].doc);
+    for (size_t i = 0; i < built; i++)
         bson_value_destroy(&e[i].val);
-    }
     free(e);
     free(tmp);
     return rc;
