@@ -431,6 +431,11 @@ static int all_node(const bson_value_t *v, const char *path, mnode_t *dest, int 
     return 0;
 }
 
+static int in_val_cmp(const void *a, const void *b)
+{
+    return docstore_value_compare(a, b);
+}
+
 static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, docstore_error_t *err)
 {
     if (v->value_type != BSON_TYPE_ARRAY) {
@@ -479,6 +484,8 @@ static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, doc
         }
         n->in_vals[n->nin++] = *e; /* points into the matcher's filter copy */
     }
+    /* sorted for binary search: equality is exactly docstore_value_compare() == 0 */
+    qsort(n->in_vals, n->nin, sizeof *n->in_vals, in_val_cmp);
     *out = n;
     return 0;
 }

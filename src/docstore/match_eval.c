@@ -206,14 +206,25 @@ static bool value_test(const mnode_t *n, const bson_value_t *v, const bson_t *ro
     case MN_GT:
     case MN_GTE:
         return compare_test(n->kind, v, &n->operand);
-    case MN_IN:
-        for (size_t i = 0; i < n->nin; i++)
-            if (eq_test(v, &n->in_vals[i]))
+    case MN_IN: {
+        /* in_vals is sorted by docstore_value_compare, whose 0 is eq_test's
+         * equality (null = undefined = missing, NaN = NaN, 1 = 1.0) */
+        size_t lo = 0, hi = n->nin;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = docstore_value_compare(v, &n->in_vals[mid]);
+            if (c == 0)
                 return true;
+            if (c < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
         for (size_t i = 0; i < n->nkids; i++)
             if (regex_test(n->kids[i], v))
                 return true;
         return false;
+    }
     case MN_REGEX:
         return regex_test(n, v);
     case MN_EXISTS:
