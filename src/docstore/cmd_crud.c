@@ -711,10 +711,24 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     int rc = -1;
-    if (docstore_matcher_new(filter, &m, err) ||
-        find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
-        goto out;
-    int64_t n = (int64_t)docs.n - skip;
+    int64_t total;
+    if (bson_empty(filter)) {
+        /* The whole collection: its row count, no documents read. */
+        int64_t size;
+        int32_t nix;
+        docstore_error_t missing = {0};
+        if (docstore_storage_collection_stats(ctx->storage, db, coll, &total, &size, &nix,
+                                              &missing) != 0)
+            total = 0;
+        docstore_error_clear(&missing);
+    } else {
+        if (docstore_matcher_new(filter, &m, err) ||
+            find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs,
+                          err))
+            goto out;
+        total = (int64_t)docs.n;
+    }
+    int64_t n = total - skip;
     if (n < 0)
         n = 0;
     if (limit > 0 && n > limit)

@@ -281,12 +281,28 @@ static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool
     return st_meta_load(d, err);
 }
 
+/* {key: {_id: 1}} (named _id_ or unnamed): the index every collection has. */
+static bool is_id_index(const bson_t *spec)
+{
+    bson_iter_t it, k;
+    if (!bson_iter_init_find(&it, spec, "key") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &k) || !bson_iter_next(&k) || strcmp(bson_iter_key(&k), "_id") ||
+        !BSON_ITER_HOLDS_NUMBER(&k) || bson_iter_as_double(&k) != 1 || bson_iter_next(&k))
+        return false;
+    if (bson_iter_init_find(&it, spec, "unique") && bson_iter_as_bool(&it))
+        return false;
+    return !bson_iter_init_find(&it, spec, "name") ||
+           (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0);
+}
+
 int docstore_storage_create_index(docstore_storage_t *st, const char *db, const char *coll,
                                   const bson_t *spec, bool *created, docstore_error_t *err)
 {
     *created = false;
     st_db_t *d;
     st_index_t ix;
+    if (is_id_index(spec))
+        return docstore_storage_create_collection(st, db, coll, false, err); /* _id_ exists */
     if (st_check_coll_name(db, coll, err) || st_index_parse(spec, &ix, err))
         return -1;
     int rc = -1;

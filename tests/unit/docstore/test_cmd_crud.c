@@ -314,6 +314,13 @@ static void test_ddl(void)
     CHECK(bson_iter_init_find(&it, &r, "createdCollectionAutomatically") &&
           bson_iter_as_bool(&it));
     bson_destroy(&r);
+    CHECK_INT(run("app", "{\"createIndexes\": \"k\", \"indexes\": [{\"key\": {\"_id\": 1}, "
+                         "\"name\": \"_id_\"}]}",
+                  &r, &err),
+              0);
+    CHECK_INT(get_int(&r, "numIndexesAfter"), 1);
+    CHECK(has(&r, "note"));
+    bson_destroy(&r);
     CHECK_INT(run("app", "{\"createIndexes\": \"k2\", \"indexes\": [{\"key\": {\"t\": "
                          "\"text\"}}]}",
                   &r, &err),
