@@ -21,7 +21,7 @@ typedef struct ext_state {
 static void *ext_thread(void *arg)
 {
     ext_state_t *st = arg;
-    struct curl_slist *headers = curl_slist_append(NULL, st->id_header);
+    const char *headers[] = {st->id_header, NULL};
     runtime_http_reply_t reply;
     runtime_http_reply_init(&reply, 64 * 1024);
     runtime_http_request_t req = {.method = "GET",
@@ -29,7 +29,7 @@ static void *ext_thread(void *arg)
                                   .headers = headers,
                                   .max_body = 64 * 1024};
     int failures = 0;
-    while (headers != NULL && failures < EXT_MAX_FAILURES) {
+    while (failures < EXT_MAX_FAILURES) {
         int rc = runtime_http_do(st->http, &req, &reply);
         if (rc == 0 && reply.status == 200) {
             failures = 0; /* an event we did not ask for (SHUTDOWN): nothing to do */
@@ -44,7 +44,6 @@ static void *ext_thread(void *arg)
         nanosleep(&ts, NULL);
     }
     runtime_http_reply_free(&reply);
-    curl_slist_free_all(headers);
     runtime_http_free(st->http);
     free(st);
     return NULL;
@@ -56,16 +55,16 @@ int runtime_extension_start(const char *host_port)
     if (st == NULL)
         return -1;
     st->http = runtime_http_new(host_port, -1);
-    struct curl_slist *headers = curl_slist_append(NULL, "Lambda-Extension-Name: " RUNTIME_EXTENSION_NAME);
-    struct curl_slist *h2 = headers ? curl_slist_append(headers, "Content-Type: application/json") : NULL;
+    static const char *const headers[] = {"Lambda-Extension-Name: " RUNTIME_EXTENSION_NAME,
+                                          "Content-Type: application/json", NULL};
     runtime_http_reply_t reply;
     runtime_http_reply_init(&reply, 64 * 1024);
     int ok = 0;
-    if (st->http != NULL && h2 != NULL) {
+    if (st->http != NULL) {
         static const char body[] = "{\"events\":[]}";
         runtime_http_request_t req = {.method = "POST",
                                       .path = "/2020-01-01/extension/register",
-                                      .headers = h2,
+                                      .headers = headers,
                                       .body = body,
                                       .body_len = sizeof body - 1,
                                       .max_body = 64 * 1024};
@@ -80,7 +79,6 @@ int runtime_extension_start(const char *host_port)
         }
     }
     runtime_http_reply_free(&reply);
-    curl_slist_free_all(headers);
     if (!ok)
         goto fail;
     /* the thread must never take SIGTERM: the main thread's handler drives shutdown */

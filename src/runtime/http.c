@@ -1,51 +1,45 @@
 /*
- * Runtime API HTTP client on libcurl (see http.h). One easy handle, reused for
- * every request, lives in a multi handle: the multi keeps the connection cache
- * (keep-alive to the Runtime API) and curl_multi_wait() lets a request watch
- * the SIGTERM pipe too. Streamed uploads pause the read callback when the
- * handler has nothing more to give and resume it on the next write.
+ * The Runtime API HTTP/1.1 client (see http.h): one blocking TCP socket with
+ * keep-alive, poll() before every read so a wait can also watch the SIGTERM
+ * pipe, a 64 KB read buffer for reply heads, chunked or Content-Length bodies
+ * with caps, and one transparent retry when a reused connection turns out to
+ * have been closed by the platform before it answered.
  */
 #include "runtime/http.h"
 
 #include "runtime/log.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define HTTP_CONNECT_TIMEOUT_MS 5000
 
 struct runtime_http {
-    CURLM *multi;
-    CURL *easy;
-    char *base;                   /* "http://host:port" */
-    int interrupt_fd;             /* readable means "stop waiting", or -1 */
-    runtime_http_reply_t *reply;  /* where the transfer in progress writes */
-    struct curl_slist *req_headers;/* this request's headers, owned */
-    int active;                   /* the easy handle is in the multi */
-    int done;                     /* the transfer in progress finished */
-    CURLcode result;              /* its result */
-    int too_big;                  /* the body passed reply->body.max */
-    /* streamed upload */
-    runtime_http_reply_t stream_reply;
-    const char *up_data;          /* what the current write supplies (caller owns) */
-    size_t up_len;
-    size_t up_off;                /* bytes of up_data curl has taken */
-    int up_eof;                   /* finish: no more data */
-    int up_paused;                /* the read callback paused the transfer */
-    struct curl_slist *trailers;  /* for the trailer callback (caller owns) */
-    char errbuf[CURL_ERROR_SIZE];
+    char host_header[300];  /* "Host:" value, as AWS_LAMBDA_RUNTIME_API gave it */
+    char host[256];         /* what to resolve (brackets of an IPv6 literal removed) */
+    char port[16];
+    int fd;                 /* the connection, or -1 */
+    int interrupt_fd;       /* readable means "stop waiting", or -1 */
+    int got_bytes;          /* the current reply has sent at least one byte */
+    int stream_failed;      /* the streamed POST in progress broke */
+    size_t rstart, rend;    /* unread bytes are rbuf[rstart, rend) */
+    char rbuf[RUNTIME_HTTP_MAX_HEAD];
 };
 
-static char *http_strndup(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p != NULL) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
+/* ---- replies ---- */
 
 static void reply_clear(runtime_http_reply_t *r)
 {
@@ -80,28 +74,23 @@ const char *runtime_http_reply_header(const runtime_http_reply_t *r, const char 
     return NULL;
 }
 
-/* One header line: "Name: value\r\n", split at the first colon only. */
-static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
+static char *http_strndup(const char *s, size_t n)
 {
-    runtime_http_t *h = ud;
-    runtime_http_reply_t *r = h->reply;
-    size_t n = size * nitems;
-    if (r == NULL)
-        return n;
-    size_t len = n;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
-    if (len == 0)
-        return n;
-    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-        /* a new status line (after a 100 Continue, say): start over */
-        reply_clear(r);
-        return n;
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, s, n);
+        p[n] = '\0';
     }
+    return p;
+}
+
+/* One header line (without CRLF): "Name: value", split at the first colon only. */
+static int reply_add_header(runtime_http_reply_t *r, const char *line, size_t len)
+{
     const char *colon = memchr(line, ':', len);
-    if (colon == NULL || colon == line) {
+    if (colon == NULL || colon == line || line[0] == ' ' || line[0] == '\t') {
         r->malformed_headers++;
-        return n;
+        return 0;
     }
     size_t name_len = (size_t)(colon - line);
     while (name_len > 0 && isspace((unsigned char)line[name_len - 1]))
@@ -114,322 +103,491 @@ static size_t header_cb(char *line, size_t size, size_t nitems, void *ud)
         end--;
     if (name_len == 0) {
         r->malformed_headers++;
-        return n;
+        return 0;
     }
     if (r->n_headers >= RUNTIME_HTTP_MAX_HEADERS)
-        return n; /* more than any Runtime API reply has: ignore the rest */
+        return 0; /* more than any Runtime API reply has: ignore the rest */
     char *hn = http_strndup(line, name_len);
     char *hv = http_strndup(v, (size_t)(end - v));
     if (hn == NULL || hv == NULL) {
         free(hn);
         free(hv);
-        return 0; /* aborts the transfer */
+        return RUNTIME_HTTP_ENOMEM;
     }
     r->headers[r->n_headers].name = hn;
     r->headers[r->n_headers].value = hv;
     r->n_headers++;
-    return n;
+    return 0;
 }
 
-static size_t write_cb(char *data, size_t size, size_t nitems, void *ud)
-{
-    runtime_http_t *h = ud;
-    size_t n = size * nitems;
-    if (h->reply == NULL)
-        return n;
-    int rc = runtime_buf_append(&h->reply->body, data, n);
-    if (rc == RUNTIME_BUF_ETOOBIG) {
-        h->too_big = 1;
-        return 0;
-    }
-    return rc == 0 ? n : 0;
-}
-
-static size_t read_cb(char *dst, size_t size, size_t nitems, void *ud)
-{
-    runtime_http_t *h = ud;
-    size_t room = size * nitems;
-    if (h->up_off < h->up_len) {
-        size_t n = h->up_len - h->up_off;
-        if (n > room)
-            n = room;
-        memcpy(dst, h->up_data + h->up_off, n);
-        h->up_off += n;
-        return n;
-    }
-    if (h->up_eof)
-        return 0;
-    h->up_paused = 1;
-    return CURL_READFUNC_PAUSE;
-}
-
-static int trailer_cb(struct curl_slist **list, void *ud)
-{
-    runtime_http_t *h = ud;
-    for (struct curl_slist *t = h->trailers; t != NULL; t = t->next) {
-        struct curl_slist *n = curl_slist_append(*list, t->data);
-        if (n == NULL)
-            return CURL_TRAILERFUNC_ABORT;
-        *list = n;
-    }
-    return CURL_TRAILERFUNC_OK;
-}
+/* ---- the connection ---- */
 
 runtime_http_t *runtime_http_new(const char *host_port, int interrupt_fd)
 {
     runtime_http_t *h = calloc(1, sizeof *h);
     if (h == NULL)
         return NULL;
+    h->fd = -1;
     h->interrupt_fd = interrupt_fd;
-    size_t blen = strlen(host_port) + sizeof "http://";
-    h->base = malloc(blen);
-    h->multi = curl_multi_init();
-    h->easy = curl_easy_init();
-    if (h->base == NULL || h->multi == NULL || h->easy == NULL) {
-        runtime_http_free(h);
+    const char *colon = strrchr(host_port, ':');
+    size_t hlen = colon ? (size_t)(colon - host_port) : 0;
+    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof h->port ||
+        hlen == 0 || hlen + 1 > sizeof h->host || strlen(host_port) >= sizeof h->host_header) {
+        free(h);
         return NULL;
     }
-    snprintf(h->base, blen, "http://%s", host_port);
-    runtime_http_reply_init(&h->stream_reply, 64 * 1024);
-    CURL *e = h->easy;
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_PROXY, "");        /* never through $http_proxy */
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
-    curl_easy_setopt(e, CURLOPT_READDATA, h);
-    curl_easy_setopt(e, CURLOPT_TRAILERFUNCTION, trailer_cb);
-    curl_easy_setopt(e, CURLOPT_TRAILERDATA, h);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    snprintf(h->host_header, sizeof h->host_header, "%s", host_port);
+    const char *hs = host_port;
+    if (hs[0] == '[' && hlen >= 2 && hs[hlen - 1] == ']') {
+        hs++;
+        hlen -= 2;
+    }
+    memcpy(h->host, hs, hlen);
+    h->host[hlen] = '\0';
+    snprintf(h->port, sizeof h->port, "%s", colon + 1);
     return h;
 }
 
-static void http_detach(runtime_http_t *h)
+static void http_close(runtime_http_t *h)
 {
-    if (h->active) {
-        curl_multi_remove_handle(h->multi, h->easy);
-        h->active = 0;
+    if (h->fd != -1) {
+        close(h->fd);
+        h->fd = -1;
     }
-    curl_slist_free_all(h->req_headers);
-    h->req_headers = NULL;
-    h->reply = NULL;
-    h->trailers = NULL;
+    h->rstart = h->rend = 0;
 }
 
 void runtime_http_free(runtime_http_t *h)
 {
     if (h == NULL)
         return;
-    http_detach(h);
-    if (h->easy != NULL)
-        curl_easy_cleanup(h->easy);
-    if (h->multi != NULL)
-        curl_multi_cleanup(h->multi);
-    runtime_http_reply_free(&h->stream_reply);
-    free(h->base);
+    http_close(h);
     free(h);
 }
 
-/* Sets the URL and copies the caller's headers plus ours into req_headers. */
-static int http_prepare(runtime_http_t *h, const char *path, struct curl_slist *headers,
-                        int chunked)
+static int http_connect(runtime_http_t *h)
 {
-    char url[512];
-    if ((size_t)snprintf(url, sizeof url, "%s%s", h->base, path) >= sizeof url)
-        return RUNTIME_HTTP_ENOMEM;
-    curl_easy_setopt(h->easy, CURLOPT_URL, url);
-    struct curl_slist *list = NULL;
-    for (struct curl_slist *s = headers; s != NULL; s = s->next) {
-        struct curl_slist *n = curl_slist_append(list, s->data);
-        if (n == NULL)
-            goto fail;
-        list = n;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int grc = getaddrinfo(h->host, h->port, &hints, &res);
+    if (grc != 0) {
+        runtime_log_debug("runtime API %s: %s", h->host_header, gai_strerror(grc));
+        return RUNTIME_HTTP_ETRANSPORT;
     }
-    /* "Expect:" stops curl from waiting for 100 Continue on large or chunked bodies */
-    const char *ours[] = {"Expect:", chunked ? "Transfer-Encoding: chunked" : NULL};
-    for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-        if (ours[i] == NULL)
+    int rc = RUNTIME_HTTP_ETRANSPORT;
+    for (struct addrinfo *ai = res; ai != NULL && rc != 0; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd == -1)
             continue;
-        struct curl_slist *n = curl_slist_append(list, ours[i]);
-        if (n == NULL)
-            goto fail;
-        list = n;
-    }
-    h->req_headers = list;
-    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, list);
-    h->done = 0;
-    h->too_big = 0;
-    h->errbuf[0] = '\0';
-    return 0;
-fail:
-    curl_slist_free_all(list);
-    return RUNTIME_HTTP_ENOMEM;
-}
-
-static int http_attach(runtime_http_t *h)
-{
-    if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
-        return RUNTIME_HTTP_ENOMEM;
-    h->active = 1;
-    return 0;
-}
-
-/* True once the streamed upload consumed what the current write supplied. */
-static int upload_drained(const runtime_http_t *h)
-{
-    return h->up_paused && h->up_off == h->up_len;
-}
-
-/*
- * Runs the transfer until it completes, or (with stop_when_drained) until the
- * upload needs more data, or (interruptible) until the interrupt fd is readable.
- */
-static int http_drive(runtime_http_t *h, int interruptible, int stop_when_drained)
-{
-    for (;;) {
-        int running = 0;
-        if (curl_multi_perform(h->multi, &running) != CURLM_OK)
-            return RUNTIME_HTTP_ETRANSPORT;
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
-            if (m->msg == CURLMSG_DONE && m->easy_handle == h->easy) {
-                h->done = 1;
-                h->result = m->data.result;
+        int c = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (c == -1 && errno == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            int pr;
+            do
+                pr = poll(&p, 1, HTTP_CONNECT_TIMEOUT_MS);
+            while (pr == -1 && errno == EINTR);
+            int err = 0;
+            socklen_t el = sizeof err;
+            if (pr == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
+                c = 0;
+        }
+        if (c == 0) {
+            int fl = fcntl(fd, F_GETFL);
+            int one = 1;
+            if (fl != -1 && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != -1) {
+                (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                h->fd = fd;
+                h->rstart = h->rend = 0;
+                rc = 0;
+                continue;
             }
         }
-        if (h->done)
-            return 0;
-        if (stop_when_drained && upload_drained(h))
-            return 0;
-        struct curl_waitfd wfd = {.fd = h->interrupt_fd, .events = CURL_WAIT_POLLIN, .revents = 0};
-        int watch = interruptible && h->interrupt_fd >= 0;
-        int nfds = 0;
-        if (curl_multi_wait(h->multi, watch ? &wfd : NULL, watch ? 1 : 0, 1000, &nfds) != CURLM_OK)
+        close(fd);
+    }
+    freeaddrinfo(res);
+    if (rc != 0)
+        runtime_log_debug("runtime API %s: connect failed: %s", h->host_header, strerror(errno));
+    return rc;
+}
+
+/* True when the kept connection still looks open (no EOF, nothing unread). */
+static int http_alive(runtime_http_t *h)
+{
+    if (h->fd == -1)
+        return 0;
+    if (h->rstart != h->rend)
+        return 0; /* bytes nobody asked for: the stream is out of step */
+    struct pollfd p = {.fd = h->fd, .events = POLLIN};
+    if (poll(&p, 1, 0) == 0)
+        return 1;
+    char c;
+    ssize_t n = recv(h->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Opens a connection unless a live one is kept. *reused says which. */
+static int http_ensure(runtime_http_t *h, int *reused)
+{
+    *reused = http_alive(h);
+    if (*reused)
+        return 0;
+    http_close(h);
+    return http_connect(h);
+}
+
+static int http_sendv(runtime_http_t *h, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(h->fd, &m, MSG_NOSIGNAL);
+        if (w == -1) {
+            if (errno == EINTR)
+                continue;
             return RUNTIME_HTTP_ETRANSPORT;
-        if (watch && (wfd.revents & CURL_WAIT_POLLIN))
+        }
+        size_t left = (size_t)w;
+        while (n > 0 && left >= iov->iov_len) {
+            left -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + left;
+            iov->iov_len -= left;
+        }
+    }
+    return 0;
+}
+
+/* Reads more bytes into rbuf (compacting first). >0 bytes read, 0 at EOF, or
+ * RUNTIME_HTTP_ETRANSPORT / RUNTIME_HTTP_EINTERRUPTED / RUNTIME_HTTP_ETOOBIG (full). */
+static int http_fill(runtime_http_t *h, int interruptible)
+{
+    if (h->rstart > 0) {
+        memmove(h->rbuf, h->rbuf + h->rstart, h->rend - h->rstart);
+        h->rend -= h->rstart;
+        h->rstart = 0;
+    }
+    if (h->rend == sizeof h->rbuf)
+        return RUNTIME_HTTP_ETOOBIG;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN}, {.fd = h->interrupt_fd, .events = POLLIN}};
+        int watch = interruptible && h->interrupt_fd >= 0;
+        int pr = poll(p, watch ? 2 : 1, -1);
+        if (pr == -1) {
+            if (errno == EINTR)
+                continue;
+            return RUNTIME_HTTP_ETRANSPORT;
+        }
+        if (watch && (p[1].revents & POLLIN))
             return RUNTIME_HTTP_EINTERRUPTED;
+        ssize_t n = recv(h->fd, h->rbuf + h->rend, sizeof h->rbuf - h->rend, 0);
+        if (n == -1) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return RUNTIME_HTTP_ETRANSPORT;
+        }
+        if (n > 0)
+            h->got_bytes = 1;
+        h->rend += (size_t)n;
+        return (int)(n > 0 ? 1 : 0);
     }
 }
 
-/* After a finished transfer: the status, or why there is none. */
-static int http_conclude(runtime_http_t *h, runtime_http_reply_t *reply)
+/* Finds a CRLF-terminated line from rstart; sets *len (without CRLF). */
+static int http_line(runtime_http_t *h, int interruptible, size_t *len)
 {
-    if (h->result == CURLE_OK) {
-        long status = 0;
-        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
-        reply->status = status;
-        return 0;
+    for (;;) {
+        const char *start = h->rbuf + h->rstart;
+        size_t avail = h->rend - h->rstart;
+        const char *nl = avail ? memchr(start, '\n', avail) : NULL;
+        if (nl != NULL) {
+            size_t l = (size_t)(nl - start);
+            *len = (l > 0 && start[l - 1] == '\r') ? l - 1 : l;
+            return (int)(l + 1); /* bytes to consume */
+        }
+        int rc = http_fill(h, interruptible);
+        if (rc == 0)
+            return RUNTIME_HTTP_ETRANSPORT; /* EOF mid-line */
+        if (rc < 0)
+            return rc;
     }
-    if (h->result == CURLE_WRITE_ERROR && h->too_big)
-        return RUNTIME_HTTP_ETOOBIG;
-    runtime_log_debug("runtime API transfer failed: %s (%s)", curl_easy_strerror(h->result),
-                      h->errbuf);
-    return RUNTIME_HTTP_ETRANSPORT;
+}
+
+/* Appends exactly n body bytes to reply (or discards them when too_big). */
+static int http_body_bytes(runtime_http_t *h, int interruptible, size_t n, runtime_http_reply_t *r)
+{
+    while (n > 0) {
+        if (h->rstart == h->rend) {
+            int rc = http_fill(h, interruptible);
+            if (rc == 0)
+                return RUNTIME_HTTP_ETRANSPORT;
+            if (rc < 0)
+                return rc;
+        }
+        size_t take = h->rend - h->rstart;
+        if (take > n)
+            take = n;
+        int brc = runtime_buf_append(&r->body, h->rbuf + h->rstart, take);
+        if (brc == RUNTIME_BUF_ETOOBIG)
+            return RUNTIME_HTTP_ETOOBIG;
+        if (brc != 0)
+            return RUNTIME_HTTP_ENOMEM;
+        h->rstart += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int http_read_chunked(runtime_http_t *h, int interruptible, runtime_http_reply_t *r)
+{
+    for (;;) {
+        size_t len;
+        int used = http_line(h, interruptible, &len);
+        if (used < 0)
+            return used;
+        char *end = NULL;
+        const char *line = h->rbuf + h->rstart;
+        unsigned long long size = strtoull(line, &end, 16);
+        if (end == line || size > (1ULL << 40))
+            return RUNTIME_HTTP_ETRANSPORT;
+        h->rstart += (size_t)used;
+        if (size == 0)
+            break;
+        int rc = http_body_bytes(h, interruptible, (size_t)size, r);
+        if (rc != 0)
+            return rc;
+        used = http_line(h, interruptible, &len); /* the CRLF after the data */
+        if (used < 0)
+            return used;
+        if (len != 0)
+            return RUNTIME_HTTP_ETRANSPORT;
+        h->rstart += (size_t)used;
+    }
+    for (;;) { /* trailers, up to the empty line */
+        size_t len;
+        int used = http_line(h, interruptible, &len);
+        if (used < 0)
+            return used;
+        h->rstart += (size_t)used;
+        if (len == 0)
+            return 0;
+    }
+}
+
+/* Reads one reply (after the request went out). */
+static int http_read_reply(runtime_http_t *h, int interruptible, runtime_http_reply_t *r)
+{
+    int rc;
+    int minor = 0;
+    for (;;) {
+        reply_clear(r);
+        size_t len;
+        int used = http_line(h, interruptible, &len);
+        if (used < 0)
+            return used == RUNTIME_HTTP_ETOOBIG ? RUNTIME_HTTP_ETRANSPORT : used;
+        const char *line = h->rbuf + h->rstart;
+        int status = 0;
+        if (len < 12 || sscanf(line, "HTTP/1.%d %3d", &minor, &status) != 2 || status < 100 ||
+            status > 599)
+            return RUNTIME_HTTP_ETRANSPORT;
+        h->rstart += (size_t)used;
+        r->status = status;
+        for (;;) {
+            used = http_line(h, interruptible, &len);
+            if (used < 0)
+                return used == RUNTIME_HTTP_ETOOBIG ? RUNTIME_HTTP_ETRANSPORT : used;
+            line = h->rbuf + h->rstart;
+            if (len == 0) {
+                h->rstart += (size_t)used;
+                break;
+            }
+            rc = reply_add_header(r, line, len);
+            h->rstart += (size_t)used;
+            if (rc != 0)
+                return rc;
+        }
+        if (status >= 200)
+            break; /* 1xx (100 Continue): another head follows */
+    }
+    int close_after = r->status >= 200 && minor == 0;
+    const char *conn = runtime_http_reply_header(r, "Connection");
+    if (conn != NULL && strcasecmp(conn, "close") == 0)
+        close_after = 1;
+    const char *te = runtime_http_reply_header(r, "Transfer-Encoding");
+    const char *cl = runtime_http_reply_header(r, "Content-Length");
+    if (r->status == 204 || r->status == 304) {
+        rc = 0;
+    } else if (te != NULL && strcasecmp(te, "chunked") == 0) {
+        rc = http_read_chunked(h, interruptible, r);
+    } else if (cl != NULL) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno != 0 || end == cl || *end != '\0')
+            return RUNTIME_HTTP_ETRANSPORT;
+        if (n > r->body.max)
+            return RUNTIME_HTTP_ETOOBIG;
+        rc = http_body_bytes(h, interruptible, (size_t)n, r);
+    } else {
+        /* no length: the body runs to the end of the connection */
+        close_after = 1;
+        rc = 0;
+        for (;;) {
+            if (h->rstart < h->rend) {
+                int brc = runtime_buf_append(&r->body, h->rbuf + h->rstart, h->rend - h->rstart);
+                if (brc != 0)
+                    return brc == RUNTIME_BUF_ETOOBIG ? RUNTIME_HTTP_ETOOBIG : RUNTIME_HTTP_ENOMEM;
+                h->rstart = h->rend;
+            }
+            int frc = http_fill(h, interruptible);
+            if (frc == 0)
+                break;
+            if (frc < 0)
+                return frc;
+        }
+    }
+    if (rc == 0 && close_after)
+        http_close(h);
+    return rc;
+}
+
+/* The request head into out: request line, Host, the caller's headers, ours. */
+static int http_head(runtime_http_t *h, runtime_buf_t *out, const char *method, const char *path,
+                     const char *const *headers, const char *framing)
+{
+    int rc = runtime_buf_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libtether/0.1\r\n",
+                                method, path, h->host_header);
+    for (size_t i = 0; rc == 0 && headers != NULL && headers[i] != NULL; i++) {
+        if (strpbrk(headers[i], "\r\n") != NULL)
+            return RUNTIME_HTTP_ETRANSPORT; /* never send a header that splits */
+        rc = runtime_buf_printf(out, "%s\r\n", headers[i]);
+    }
+    if (rc == 0 && framing != NULL)
+        rc = runtime_buf_printf(out, "%s\r\n", framing);
+    if (rc == 0)
+        rc = runtime_buf_append(out, "\r\n", 2);
+    return rc == 0 ? 0 : RUNTIME_HTTP_ENOMEM;
 }
 
 int runtime_http_do(runtime_http_t *h, const runtime_http_request_t *req,
                     runtime_http_reply_t *reply)
 {
-    int rc;
-    http_detach(h);
+    runtime_buf_t head;
+    runtime_buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
+    char framing[64];
+    int is_post = strcmp(req->method, "POST") == 0;
+    if (is_post)
+        snprintf(framing, sizeof framing, "Content-Length: %zu", req->body_len);
+    int rc = http_head(h, &head, req->method, req->path, req->headers, is_post ? framing : NULL);
     reply_clear(reply);
     reply->body.max = req->max_body;
-    rc = http_prepare(h, req->path, req->headers, 0);
-    if (rc != 0)
-        return rc;
-    if (strcmp(req->method, "POST") == 0) {
-        curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
-        curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
-        curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    } else {
-        curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
+    h->stream_failed = 0;
+    for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
+        int reused = 0;
+        rc = http_ensure(h, &reused);
+        if (rc != 0)
+            break;
+        struct iovec iov[2] = {{head.data, head.len},
+                               {(void *)(uintptr_t)req->body, is_post ? req->body_len : 0}};
+        h->got_bytes = 0;
+        rc = http_sendv(h, iov, iov[1].iov_len ? 2 : 1);
+        if (rc == 0)
+            rc = http_read_reply(h, req->interruptible, reply);
+        if (rc == RUNTIME_HTTP_ETRANSPORT && reused && !h->got_bytes) {
+            /* the platform closed the kept connection before answering: once more, fresh */
+            http_close(h);
+            rc = 0;
+            continue;
+        }
+        break;
     }
-    h->reply = reply;
-    rc = http_attach(h);
-    if (rc == 0)
-        rc = http_drive(h, req->interruptible, 0);
-    if (rc == 0)
-        rc = http_conclude(h, reply);
-    http_detach(h);
+    if (rc != 0 && rc != RUNTIME_HTTP_ENOMEM)
+        http_close(h); /* mid-reply: the connection is out of step */
+    runtime_buf_free(&head);
     return rc;
 }
 
-int runtime_http_stream_start(runtime_http_t *h, const char *path, struct curl_slist *headers)
+int runtime_http_stream_start(runtime_http_t *h, const char *path, const char *const *headers)
 {
-    http_detach(h);
-    reply_clear(&h->stream_reply);
-    int rc = http_prepare(h, path, headers, 1);
-    if (rc != 0)
-        return rc;
-    curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
-    h->up_data = NULL;
-    h->up_len = 0;
-    h->up_off = 0;
-    h->up_eof = 0;
-    h->up_paused = 0;
-    h->reply = &h->stream_reply;
-    rc = http_attach(h);
-    if (rc == 0)
-        rc = http_drive(h, 0, 1); /* sends the request head */
-    if (rc == 0 && h->done)
-        rc = RUNTIME_HTTP_ETRANSPORT; /* the server answered before the body */
+    runtime_buf_t head;
+    runtime_buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
+    int rc = http_head(h, &head, "POST", path, headers, "Transfer-Encoding: chunked");
+    h->stream_failed = 0;
+    for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
+        int reused = 0;
+        rc = http_ensure(h, &reused);
+        if (rc != 0)
+            break;
+        struct iovec iov[1] = {{head.data, head.len}};
+        rc = http_sendv(h, iov, 1);
+        if (rc != 0 && reused) {
+            http_close(h);
+            rc = 0;
+            continue;
+        }
+        break;
+    }
+    runtime_buf_free(&head);
+    if (rc != 0) {
+        h->stream_failed = 1;
+        http_close(h);
+    }
     return rc;
 }
 
 int runtime_http_stream_write(runtime_http_t *h, const void *data, size_t len)
 {
-    if (!h->active || h->done)
+    if (h->stream_failed || h->fd == -1)
         return RUNTIME_HTTP_ETRANSPORT;
     if (len == 0)
-        return 0;
-    h->up_data = data;
-    h->up_len = len;
-    h->up_off = 0;
-    if (h->up_paused) {
-        h->up_paused = 0;
-        curl_easy_pause(h->easy, CURLPAUSE_CONT);
+        return 0; /* a zero-size chunk would end the body */
+    char size[32];
+    int n = snprintf(size, sizeof size, "%zx\r\n", len);
+    static char crlf[] = "\r\n";
+    struct iovec iov[3] = {{size, (size_t)n}, {(void *)(uintptr_t)data, len}, {crlf, 2}};
+    int rc = http_sendv(h, iov, 3);
+    if (rc != 0) {
+        h->stream_failed = 1;
+        http_close(h);
     }
-    int rc = upload_drained(h) ? 0 : http_drive(h, 0, 1);
-    h->up_data = NULL;
-    h->up_len = 0;
-    h->up_off = 0;
-    if (rc == 0 && h->done)
-        rc = RUNTIME_HTTP_ETRANSPORT;
     return rc;
 }
 
-int runtime_http_stream_finish(runtime_http_t *h, struct curl_slist *trailers,
+int runtime_http_stream_finish(runtime_http_t *h, const char *const *trailers,
                                runtime_http_reply_t *reply)
 {
-    int rc = 0;
     reply_clear(reply);
-    if (!h->active)
+    if (h->stream_failed || h->fd == -1) {
+        h->stream_failed = 0;
         return RUNTIME_HTTP_ETRANSPORT;
-    h->trailers = trailers;
-    h->up_eof = 1;
-    if (!h->done) {
-        if (h->up_paused) {
-            h->up_paused = 0;
-            curl_easy_pause(h->easy, CURLPAUSE_CONT);
-        }
-        rc = http_drive(h, 0, 0);
+    }
+    runtime_buf_t end;
+    runtime_buf_init(&end, RUNTIME_HTTP_MAX_HEAD * 16);
+    int rc = runtime_buf_append_str(&end, "0\r\n");
+    for (size_t i = 0; rc == 0 && trailers != NULL && trailers[i] != NULL; i++) {
+        if (strpbrk(trailers[i], "\r\n") != NULL)
+            continue;
+        rc = runtime_buf_printf(&end, "%s\r\n", trailers[i]);
     }
     if (rc == 0)
-        rc = http_conclude(h, &h->stream_reply);
-    /* hand the reply over: swap so each side frees its own */
-    runtime_http_reply_t tmp = *reply;
-    *reply = h->stream_reply;
-    h->stream_reply = tmp;
-    reply_clear(&h->stream_reply);
-    h->stream_reply.body.max = 64 * 1024;
-    http_detach(h);
+        rc = runtime_buf_append_str(&end, "\r\n");
+    if (rc != 0) {
+        rc = RUNTIME_HTTP_ENOMEM;
+    } else {
+        struct iovec iov[1] = {{end.data, end.len}};
+        h->got_bytes = 0;
+        rc = http_sendv(h, iov, 1);
+        if (rc == 0)
+            rc = http_read_reply(h, 0, reply);
+    }
+    if (rc != 0)
+        http_close(h);
+    runtime_buf_free(&end);
     return rc;
 }

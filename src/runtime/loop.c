@@ -156,10 +156,6 @@ int tether_run(const tether_config_t *cfg)
                           "runs under AWS Lambda or tether up");
         return 1;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        runtime_log_error("libcurl failed to initialise");
-        return 1;
-    }
     loop_terminate = 0;
     int status = 1;
     void *user = NULL;

@@ -265,7 +265,7 @@ static runtime_post_result_t classify(long status, const runtime_http_reply_t *r
 
 /* POST path with body; retries transport errors with backoff. */
 static runtime_post_result_t post(runtime_http_t *http, const char *path,
-                                  struct curl_slist *headers, const void *body, size_t len,
+                                  const char *const *headers, const void *body, size_t len,
                                   const char *what)
 {
     runtime_http_reply_t reply;
@@ -310,12 +310,8 @@ static runtime_post_result_t post_error(runtime_http_t *http, const char *path, 
     }
     char hdr[256];
     snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
-    struct curl_slist *headers = curl_slist_append(NULL, hdr);
-    struct curl_slist *h2 = headers ? curl_slist_append(headers, "Content-Type: application/json") : NULL;
-    runtime_post_result_t r = RUNTIME_POST_FATAL;
-    if (h2 != NULL)
-        r = post(http, path, h2, body.data, body.len, what);
-    curl_slist_free_all(headers);
+    const char *headers[] = {hdr, "Content-Type: application/json", NULL};
+    runtime_post_result_t r = post(http, path, headers, body.data, body.len, what);
     runtime_buf_free(&body);
     return r;
 }
@@ -348,18 +344,9 @@ int tether_stream_begin(tether_response_t *res, const char *content_type)
         snprintf(ctype, sizeof ctype, "Content-Type: application/octet-stream");
     const char *lines[] = {"Lambda-Runtime-Function-Response-Mode: streaming", ctype,
                            "Trailer: Lambda-Runtime-Function-Error-Type, "
-                           "Lambda-Runtime-Function-Error-Body"};
-    struct curl_slist *headers = NULL;
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        struct curl_slist *n = curl_slist_append(headers, lines[i]);
-        if (n == NULL) {
-            curl_slist_free_all(headers);
-            return TETHER_ERR_NOMEM;
-        }
-        headers = n;
-    }
-    int rc = runtime_http_stream_start(res->http, path, headers);
-    curl_slist_free_all(headers);
+                           "Lambda-Runtime-Function-Error-Body",
+                           NULL};
+    int rc = runtime_http_stream_start(res->http, path, lines);
     res->streaming = 1;
     if (rc != 0) {
         res->stream_broken = 1;
@@ -386,7 +373,8 @@ int tether_stream_write(tether_response_t *res, const void *data, size_t len)
 static runtime_post_result_t stream_finish(tether_response_t *res, int failed, const char *type,
                                            const char *message)
 {
-    struct curl_slist *trailers = NULL;
+    const char *trailers[3] = {NULL, NULL, NULL};
+    char hdr[256];
     runtime_buf_t json, b64, line;
     runtime_buf_init(&json, ERROR_BODY_MAX);
     runtime_buf_init(&b64, ERROR_BODY_MAX * 2);
@@ -394,7 +382,6 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
     if (failed) {
         char safe_type[160];
         header_safe(safe_type, sizeof safe_type, type);
-        char hdr[256];
         snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
         if (runtime_error_json(&json, safe_type, message, &res->frames) != 0) {
             runtime_buf_reset(&json);
@@ -403,12 +390,8 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
         }
         if (runtime_base64(&b64, json.data, json.len) == 0 &&
             runtime_buf_printf(&line, "Lambda-Runtime-Function-Error-Body: %s", b64.data) == 0) {
-            trailers = curl_slist_append(NULL, hdr);
-            struct curl_slist *t2 = trailers ? curl_slist_append(trailers, line.data) : NULL;
-            if (t2 == NULL) {
-                curl_slist_free_all(trailers);
-                trailers = NULL;
-            }
+            trailers[0] = hdr;
+            trailers[1] = line.data;
         }
     }
     runtime_http_reply_t reply;
@@ -424,7 +407,6 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
                                           "the response stream was interrupted");
     }
     runtime_http_reply_free(&reply);
-    curl_slist_free_all(trailers);
     runtime_buf_free(&json);
     runtime_buf_free(&b64);
     runtime_buf_free(&line);
@@ -449,17 +431,14 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         return post_error(res->http, path, type, message, &res->frames, "invocation error");
     }
     snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
-    struct curl_slist *headers = NULL;
+    const char *headers[2] = {NULL, NULL};
     char ctype[300];
     if (res->content_type != NULL && strpbrk(res->content_type, "\r\n") == NULL) {
         snprintf(ctype, sizeof ctype, "Content-Type: %s", res->content_type);
-        headers = curl_slist_append(NULL, ctype);
-        if (headers == NULL)
-            return RUNTIME_POST_FATAL;
+        headers[0] = ctype;
     }
     runtime_post_result_t r =
         post(res->http, path, headers, res->body.data, res->body.len, "response");
-    curl_slist_free_all(headers);
     if (r == RUNTIME_POST_TOO_LARGE) {
         runtime_log_warn("response of %zu bytes refused as too large", res->body.len);
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);

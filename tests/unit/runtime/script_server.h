@@ -24,6 +24,7 @@
 #define SS_MAX_STEPS 32
 #define SS_MAX_RECORDS 64
 #define SS_CLOSE NULL /* a step whose reply is SS_CLOSE drops the connection unanswered */
+#define SS_THEN_CLOSE "!close!" /* a reply starting with this is sent, then the connection closed */
 
 typedef struct ss_record {
     char method[8];
@@ -200,7 +201,12 @@ static void *ss_conn_thread(void *arg)
         }
         if (reply == SS_CLOSE)
             break;
+        int close_after = strncmp(reply, SS_THEN_CLOSE, strlen(SS_THEN_CLOSE)) == 0;
+        if (close_after)
+            reply += strlen(SS_THEN_CLOSE);
         ss_write_all(c->fd, reply, strlen(reply));
+        if (close_after)
+            break;
         continue;
     done:
         free(body);

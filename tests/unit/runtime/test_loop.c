@@ -206,10 +206,8 @@ static void test_malformed_headers(void)
 {
     ss_server_t srv;
     reset(&srv);
-    /* a header line without a colon: libcurl rejects the reply; /next is retried */
+    /* a header line without a colon is ignored; values are trimmed */
     ss_add(&srv, "HTTP/1.1 200 OK\r\nthis line has no colon\r\n"
-                 "Lambda-Runtime-Aws-Request-Id: lost\r\nContent-Length: 0\r\n\r\n");
-    ss_add(&srv, "HTTP/1.1 200 OK\r\n"
                  "Lambda-Runtime-Aws-Request-Id:m1\r\n"
                  "Lambda-Runtime-Deadline-Ms: not-a-number\r\n"
                  "Lambda-Runtime-Invoked-Function-Arn:   " ARN "   \r\n"
@@ -221,14 +219,14 @@ static void test_malformed_headers(void)
     /* no id at all: skipped */
     ss_add(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     CHECK_INT(tether_run_handler(echo), 1);
-    CHECK_INT(srv.n_records, 6);
-    CHECK_STR(srv.records[1].path, "/2018-06-01/runtime/invocation/next");
-    CHECK_STR(srv.records[2].path, "/2018-06-01/runtime/invocation/m1/response");
+    CHECK_INT(srv.n_records, 5);
+    CHECK_STR(srv.records[1].path, "/2018-06-01/runtime/invocation/m1/response");
+    CHECK_STR(srv.records[1].body, "hi");
     CHECK_STR(seen_arn, ARN);
     CHECK(seen_remaining < 0); /* no usable deadline */
     CHECK_STR(seen_trace_env, "(unset)");
+    CHECK_STR(srv.records[2].path, "/2018-06-01/runtime/invocation/next");
     CHECK_STR(srv.records[3].path, "/2018-06-01/runtime/invocation/next");
-    CHECK_STR(srv.records[4].path, "/2018-06-01/runtime/invocation/next");
     ss_stop(&srv);
 }
 
@@ -247,6 +245,37 @@ static void test_dropped_next(void)
     CHECK_INT(tether_run_handler(echo), 1);
     CHECK_INT(srv.n_records, 5);
     CHECK_STR(srv.records[3].path, "/2018-06-01/runtime/invocation/d2/response");
+    ss_stop(&srv);
+}
+
+static void test_http_framing(void)
+{
+    ss_server_t srv;
+    reset(&srv);
+    /* a chunked event */
+    ss_add(&srv, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: c1\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\n");
+    /* 100 Continue before the real answer */
+    ss_add(&srv, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    /* no length: the body runs to the close */
+    ss_add(&srv, SS_THEN_CLOSE "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: c2\r\n"
+                 "Connection: close\r\n\r\nxyz");
+    /* answered, then the kept connection is closed: the next request reconnects */
+    ss_add(&srv, SS_THEN_CLOSE ACCEPTED);
+    /* a reply that is not HTTP: /next is retried */
+    ss_add(&srv, SS_THEN_CLOSE "XTTP/9 what\r\n\r\n");
+    ss_add(&srv, next_reply("c3", "ok", NULL));
+    ss_add(&srv, ACCEPTED);
+    CHECK_INT(tether_run_handler(echo), 1);
+    CHECK_INT(srv.n_records, 8);
+    CHECK_STR(srv.records[1].path, "/2018-06-01/runtime/invocation/c1/response");
+    CHECK_STR(srv.records[1].body, "abcde");
+    CHECK_STR(srv.records[3].path, "/2018-06-01/runtime/invocation/c2/response");
+    CHECK_STR(srv.records[3].body, "xyz");
+    CHECK_STR(srv.records[6].path, "/2018-06-01/runtime/invocation/c3/response");
+    char v[64];
+    CHECK_STR(ss_header(&srv.records[1], "Content-Length", v, sizeof v), "5");
+    CHECK_STR(ss_header(&srv.records[0], "Host", v, sizeof v), getenv("AWS_LAMBDA_RUNTIME_API"));
     ss_stop(&srv);
 }
 
@@ -464,6 +493,7 @@ int main(void)
     RUN(test_400_goes_on);
     RUN(test_malformed_headers);
     RUN(test_dropped_next);
+    RUN(test_http_framing);
     RUN(test_500_on_next);
     RUN(test_500_on_response);
     RUN(test_init_error);
