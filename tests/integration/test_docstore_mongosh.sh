@@ -81,7 +81,8 @@ check('updateOne / updateMany / replaceOne / upsert / deletes', () => {
     eq(t.people.updateMany({ city: 'Oslo' }, { $set: { c: 'NO' } }).matchedCount, 2);
     eq(t.people.replaceOne({ _id: 2 }, { name: 'cy' }).modifiedCount, 1);
     eq(t.people.findOne({ _id: 2 }), { _id: 2, name: 'cy' });
-    eq(t.people.updateOne({ _id: 9 }, { $set: { n: 1 } }, { upsert: true }).upsertedId, 9);
+    const up = t.people.updateOne({ _id: 9 }, { $set: { n: 1 } }, { upsert: true });
+    eq([up.upsertedCount, up.insertedId], [1, 9]); // mongosh names the upserted _id insertedId
     eq(t.people.deleteOne({ _id: 9 }).deletedCount, 1);
     eq(t.people.deleteMany({ city: 'Oslo' }).deletedCount, 2);
     eq(t.people.countDocuments(), 3);
@@ -107,7 +108,9 @@ check('cursor across many batches (1,500 docs, batchSize 7) and early close', ()
     const early = t.big.find().batchSize(7);
     early.next();
     early.close();
-    eq(early.isClosed(), true);
+    const raw = t.runCommand({ find: 'big', batchSize: 2 });
+    eq(t.runCommand({ killCursors: 'big', cursors: [raw.cursor.id] }).cursorsKilled.length, 1);
+    eq(serverError(43, () => t.runCommand({ getMore: raw.cursor.id, collection: 'big' })).codeName, 'CursorNotFound');
     eq(t.big.aggregate([{ $match: { v: 3 } }], { batchSize: 7 }).toArray().length, 150);
 });
 

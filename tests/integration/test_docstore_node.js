@@ -57,7 +57,7 @@ async function check(name, fn) {
         console.log(`ok   ${name}`);
     } catch (e) {
         results.push([name, e]);
-        console.log(`FAIL ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 4).join('\n     ') : e}`);
+        console.log(`FAIL ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 30).join('\n     ') : e}`);
     }
 }
 

@@ -346,7 +346,8 @@ def _():
     for n in ["big", "bulk", "crud", "ix", "sales", "stores", "uniq"]:
         assert n in names, names
     db.create_collection("made")
-    expect_error(48, db.create_collection, "made")
+    # pymongo 3.11's create_collection refuses an existing name itself: ask the server.
+    expect_error(48, db.command, "create", "made")
     db.drop_collection("made")
     assert "made" not in db.list_collection_names()
     db["stores"].rename("stores2")
