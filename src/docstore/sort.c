@@ -3,12 +3,17 @@
  *
  * Each sort field yields one key per document, computed the way MongoDB builds
  * sort keys: the path is followed through embedded documents and through
- * arrays of documents; an array at the end of the path contributes its
- * elements; the key is the smallest value reached for an ascending field and
- * the largest for a descending one. A missing field (or a path stopped by a
- * scalar) is null; an empty array is "undefined", which sorts after MinKey and
- * before null, as the manual says ("the empty array as less than a null value
- * or a missing field value").
+ * arrays of documents (a numeric component picks that element instead); an
+ * array at the end of the path contributes its elements; the key is the
+ * smallest value reached for an ascending field and the largest for a
+ * descending one. A missing field (or a path stopped by a scalar) is null; an
+ * empty array is "undefined", which sorts after MinKey and before null, as the
+ * manual says ("the empty array as less than a null value or a missing field
+ * value").
+ *
+ * Known difference: MongoDB correlates the keys of two sort fields under the
+ * same array of documents ({"a.b": 1, "a.c": 1} takes the smallest (b, c) pair
+ * of one element); here each field's key is taken on its own.
  *
  * docstore_sort_docs computes every key once, then merge-sorts (stable).
  */
@@ -103,20 +108,30 @@ static void key_walk_value(const struct sort_field *f, const bson_value_t *v, si
         acc_offer(acc, &null_value);
         return;
     }
+    int index = f->part_index[i];
+    if (index >= 0) {
+        /* a positional component takes the element at that index only; an
+         * array found there is one value, not expanded ("a.0" of [[1]] is [1]) */
+        for (int k = 0; bson_iter_next(&it); k++)
+            if (k == index) {
+                if (i + 1 == f->nparts)
+                    acc_offer(acc, bson_iter_value(&it));
+                else
+                    key_walk_value(f, bson_iter_value(&it), i + 1, acc);
+                return;
+            }
+        acc_offer(acc, &null_value);
+        return;
+    }
+    /* every element: documents are followed, anything else (or nothing) is null */
     bool any = false;
-    for (int k = 0; bson_iter_next(&it); k++) {
+    while (bson_iter_next(&it)) {
         const bson_value_t *e = bson_iter_value(&it);
-        if (k == f->part_index[i]) {
-            key_walk_value(f, e, i + 1, acc);
-            any = true;
-        }
-        if (e->value_type == BSON_TYPE_DOCUMENT) {
+        if (e->value_type == BSON_TYPE_DOCUMENT)
             key_walk_doc(f, e->value.v_doc.data, e->value.v_doc.data_len, i, acc);
-            any = true;
-        } else if (f->part_index[i] < 0) {
+        else
             acc_offer(acc, &null_value);
-            any = true;
-        }
+        any = true;
     }
     if (!any)
         acc_offer(acc, &null_value);
