@@ -202,7 +202,7 @@ static bool append_parameter(docstore_ctx_t *ctx, const char *name, bson_t *repl
     } else if (strcmp(name, "maxBSONDepth") == 0) {
         BSON_APPEND_INT32(reply, name, DOCSTORE_WIRE_MAX_DEPTH);
     } else if (strcmp(name, "tlsMode") == 0) {
-        BSON_APPEND_UTF8(reply, name, "disabled");
+        BSON_APPEND_UTF8(reply, name, s && s->tls ? "requireTLS" : "disabled");
     } else if (strcmp(name, "requireApiVersion") == 0) {
         BSON_APPEND_BOOL(reply, name, false);
     } else if (strcmp(name, "idleTimeoutSeconds") == 0) {

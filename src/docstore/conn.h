@@ -82,6 +82,7 @@ struct docstore_server {
     docstore_storage_t *storage;      /* the documents; NULL while storage is not built */
     docstore_auth_t *auth;            /* users and IAM registry; NULL with --auth none */
     docstore_cursors_t *cursors;      /* open cursors of every connection */
+    struct ssl_ctx_st *tls;           /* TLS context (--tls-cert), NULL for plain TCP */
     docstore_cidr_t *access;          /* the access list, NULL = everyone */
     size_t naccess;                   /* entries in access */
     docstore_conn_t *conns;           /* every open connection */

@@ -33,7 +33,7 @@ static void usage(FILE *out)
             "  --users FILE         users for SCRAM (JSON)\n"
             "  --iam FILE           IAM credentials for MONGODB-AWS (JSON)\n"
             "  --idle-timeout S     close connections idle for S seconds (default: never)\n"
-            "  --tls-cert/--tls-key PEM files for TLS\n");
+            "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n");
 }
 
 static int parse_int(const char *opt, const char *v, long min, long max, int *out)

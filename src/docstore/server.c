@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "docstore/command.h"
 #include "docstore/conn.h"
+#include "docstore/tls.h"
 #include "docstore/wire.h"
 
 #include <arpa/inet.h>
@@ -402,9 +403,13 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     } else if (what & BEV_EVENT_EOF) {
         conn_close(c, "end of stream");
     } else if (what & BEV_EVENT_ERROR) {
-        char why[128];
-        snprintf(why, sizeof why, "socket error: %s",
-                 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        char why[300];
+        const char *tls_err = c->server->tls ? docstore_tls_bev_error(c->bev) : "";
+        if (tls_err[0])
+            snprintf(why, sizeof why, "TLS error: %s", tls_err);
+        else
+            snprintf(why, sizeof why, "socket error: %s",
+                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         conn_close(c, why);
     }
 }
@@ -462,11 +467,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->auth = s->cfg.auth == DOCSTORE_AUTH_NONE ? DOCSTORE_CONN_AUTH_OPEN : DOCSTORE_CONN_AUTH_NONE;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (s->tls != NULL)
+        c->bev = docstore_tls_bev_new(s->base, fd, s->tls); /* closes fd on failure */
+    else if ((c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+        evutil_closesocket(fd);
     c->resume_ev = evtimer_new(s->base, resume_cb, c);
     if (c->bev == NULL || c->resume_ev == NULL) {
-        if (c->bev == NULL)
-            evutil_closesocket(fd);
         if (c->bev)
             bufferevent_free(c->bev);
         if (c->resume_ev)
@@ -579,9 +585,16 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
             goto fail;
         }
     }
-    if (cfg->tls_cert || cfg->tls_key) {
-        log_error("docstore", "TLS (--tls-cert/--tls-key) is not supported yet");
+    if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        log_error("docstore", "TLS needs both --tls-cert and --tls-key");
         goto fail;
+    }
+    if (cfg->tls_cert) {
+        char msg[512];
+        if (docstore_tls_ctx_new(s->cfg.tls_cert, s->cfg.tls_key, &s->tls, msg, sizeof msg) != 0) {
+            log_error("docstore", "%s", msg);
+            goto fail;
+        }
     }
     if (s->cfg.access_list) {
         char msg[160];
@@ -646,8 +659,8 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
     gethostname(hostname, sizeof hostname - 1);
     snprintf(s->host, sizeof s->host, "%s:%d", hostname, s->port);
     bool v6 = strchr(s->cfg.bind_address, ':') != NULL;
-    log_info("docstore", "docstore listening on %s%s%s:%d", v6 ? "[" : "", s->cfg.bind_address,
-             v6 ? "]" : "", s->port);
+    log_info("docstore", "docstore listening on %s%s%s:%d%s", v6 ? "[" : "", s->cfg.bind_address,
+             v6 ? "]" : "", s->port, s->tls ? " (TLS)" : "");
     *out = s;
     return 0;
 fail:
@@ -671,6 +684,8 @@ void docstore_server_free(docstore_server_t *s)
     if (s->tick_ev)
         event_free(s->tick_ev);
     docstore_cursors_free(s->cursors);
+    if (s->tls)
+        docstore_tls_ctx_free(s->tls);
     docstore_auth_free(s->auth);
     if (s->storage)
         docstore_storage_close(s->storage);

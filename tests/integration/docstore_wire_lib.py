@@ -118,8 +118,9 @@ def recv_exact(sock, n, timeout):
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("no reply within %.1fs" % timeout)
-        r, _, _ = select.select([sock], [], [], left)
-        if not r:
+        poller = select.poll()  # not select(): descriptors past 1024 happen in load tests
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(left * 1000):
             continue
         try:
             chunk = sock.recv(n - len(buf))

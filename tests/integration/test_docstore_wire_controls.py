@@ -8,7 +8,7 @@ import time
 
 import pymongo
 
-from docstore_wire_lib import (BIN, Server, check, closed_by_server, cmd, op_msg, op_query,
+from docstore_wire_lib import (BIN, TMP, Server, check, closed_by_server, cmd, op_msg, op_query,
                                recv_reply)
 
 
@@ -154,6 +154,30 @@ raw.close()
 check(srv.stop() == 0, "clean stop")
 log = srv.logtext()
 check("[docstore conn 1 127.0.0.1:" in log, "log lines name the connection")
+
+# TLS: drivers connect with tls=true and the CA; a plain client gets nowhere.
+cert, key = os.path.join(TMP, "cert.pem"), os.path.join(TMP, "key.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+               check=True, capture_output=True, timeout=60)
+srv = Server("--tls-cert", cert, "--tls-key", key)
+client = pymongo.MongoClient("127.0.0.1", srv.port, tls=True, tlsCAFile=cert,
+                             serverSelectionTimeoutMS=5000)
+check(client.admin.command("ping")["ok"] == 1.0, "ping over TLS")
+check(client.admin.command("getParameter", "*")["tlsMode"] == "requireTLS", "tlsMode")
+client.close()
+plain = srv.connect()
+plain.sendall(op_msg(cmd("ping")))
+check(closed_by_server(plain), "a plain-TCP client is closed by the TLS server")
+plain.close()
+check(srv.stop() == 0, "clean stop")
+log = srv.logtext()
+check("(TLS)" in log and "TLS error" in log, "TLS listening and the plain client's failure logged")
+check("unexpected eof" not in log, "a driver closing without close_notify is no error")
+p = subprocess.run([BIN, "db", "--port", "0", "--tls-cert", cert, "--tls-key", cert],
+                   capture_output=True, text=True, timeout=10)
+check(p.returncode != 0 and "private key" in p.stderr, "a bad key file is named: %s" % p.stderr)
 
 # Command-line errors are clear and exit 2.
 def bad(args, needle):
