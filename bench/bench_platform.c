@@ -677,8 +677,16 @@ int main(int argc, char **argv)
     const char *fns[MAX_FUNCS];
     size_t n_fns = 0;
     for (size_t i = 0; i < t->n_functions && n_fns < MAX_FUNCS; i++) {
-        if (strncmp(t->functions[i].name, "echo", 4) == 0)
-            fns[n_fns++] = t->functions[i].name;
+        const platform_function_spec_t *f = &t->functions[i];
+        if (strncmp(f->name, "echo", 4) != 0)
+            continue;
+        char boot[PATH_MAX + 16];
+        snprintf(boot, sizeof boot, "%s/bootstrap", f->code_dir);
+        if (f->kind == PLATFORM_RUNTIME_PROVIDED && access(boot, X_OK) != 0) {
+            printf("(%s skipped: no %s; build it first)\n", f->name, boot);
+            continue;
+        }
+        fns[n_fns++] = f->name;
     }
     printf("tether platform benchmark: %s on %s\n", bin, tmpl);
     printf("warm: %zu invocations per figure (1 and 4 callers); cold: %d fresh platforms\n\n", warm,
