@@ -245,8 +245,8 @@ static bool value_test(const mnode_t *n, const bson_value_t *v, const bson_t *ro
     }
 }
 
-static bool walk_value(const mnode_t *n, const bson_value_t *v, size_t i, const bson_t *root,
-                       int32_t *pos);
+static bool walk_value(const mnode_t *n, const bson_value_t *v, size_t i, bool by_index,
+                       const bson_t *root, int32_t *pos);
 
 /* Looks up parts[i] in the document (data, len) and walks on from there. */
 static bool walk_doc(const mnode_t *n, const uint8_t *data, uint32_t len, size_t i,
@@ -256,17 +256,19 @@ static bool walk_doc(const mnode_t *n, const uint8_t *data, uint32_t len, size_t
     if (!bson_iter_init_from_data(&it, data, len) ||
         !bson_iter_find_w_len(&it, n->parts[i], n->part_len[i]))
         return value_test(n->kids[0], &missing_value, root, pos);
-    return walk_value(n, bson_iter_value(&it), i + 1, root, pos);
+    return walk_value(n, bson_iter_value(&it), i + 1, false, root, pos);
 }
 
-/* v is the value reached by parts[0 .. i-1]. */
-static bool walk_value(const mnode_t *n, const bson_value_t *v, size_t i, const bson_t *root,
-                       int32_t *pos)
+/* v is the value reached by parts[0 .. i-1]; by_index when the last of them
+ * was an array index (an array found that way is one value: {"a.0": 42} does
+ * not match {a: [[42]]}, as MongoDB's match_numeric_components test shows). */
+static bool walk_value(const mnode_t *n, const bson_value_t *v, size_t i, bool by_index,
+                       const bson_t *root, int32_t *pos)
 {
     const mnode_t *test = n->kids[0];
     bson_iter_t it;
     if (i == n->nparts) {
-        if (v->value_type == BSON_TYPE_ARRAY && n->expand_leaf &&
+        if (v->value_type == BSON_TYPE_ARRAY && n->expand_leaf && !by_index &&
             bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len)) {
             for (int32_t k = 0; bson_iter_next(&it); k++) {
                 if (value_test(test, bson_iter_value(&it), root, NULL)) {
@@ -289,7 +291,7 @@ static bool walk_value(const mnode_t *n, const bson_value_t *v, size_t i, const 
         const bson_value_t *e = bson_iter_value(&it);
         bool ok = false;
         if (k == index)
-            ok = walk_value(n, e, i + 1, root, pos);
+            ok = walk_value(n, e, i + 1, true, root, pos);
         if (!ok && e->value_type == BSON_TYPE_DOCUMENT)
             ok = walk_doc(n, e->value.v_doc.data, e->value.v_doc.data_len, i, root, pos);
         if (ok) {

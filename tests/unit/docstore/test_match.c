@@ -338,6 +338,139 @@ static bson_t *parse(const char *json)
     return r;
 }
 
+
+/* A query run over a data set, with the _ids MongoDB returns. */
+struct set_case {
+    const char *filter;
+    const char *want; /* matching _ids, ascending, comma-separated */
+};
+
+/* The data set and answers of MongoDB's match_numeric_components test: numeric
+ * path components as array indexes and as field names, at every nesting. */
+static const char *const numeric_docs[] = {
+    "{\"_id\": 0, \"a\": 42}",
+    "{\"_id\": 1, \"a\": [42]}",
+    "{\"_id\": 2, \"a\": {\"0\": 42}}",
+    "{\"_id\": 3, \"a\": [[42]]}",
+    "{\"_id\": 4, \"a\": [{\"0\": 42}]}",
+    "{\"_id\": 5, \"a\": {\"0\": [42]}}",
+    "{\"_id\": 6, \"a\": {\"0\": {\"0\": 42}}}",
+    "{\"_id\": 7, \"a\": [[[42]]]}",
+    "{\"_id\": 8, \"a\": [[{\"0\": 42}]]}",
+    "{\"_id\": 9, \"a\": [{\"0\": [42]}]}",
+    "{\"_id\": 10, \"a\": [{\"0\": {\"0\": 42}}]}",
+    "{\"_id\": 11, \"a\": {\"0\": [[42]]}}",
+    "{\"_id\": 12, \"a\": {\"0\": [{\"0\": 42}]}}",
+    "{\"_id\": 13, \"a\": {\"0\": {\"0\": [42]}}}",
+    "{\"_id\": 14, \"a\": {\"0\": {\"0\": {\"0\": 42}}}}",
+    "{\"_id\": 15, \"a\": [[[[42]]]]}",
+    "{\"_id\": 16, \"a\": [[[{\"0\": 42}]]]}",
+    "{\"_id\": 17, \"a\": [[{\"0\": [42]}]]}",
+    "{\"_id\": 18, \"a\": [[{\"0\": {\"0\": 42}}]]}",
+    "{\"_id\": 19, \"a\": [{\"0\": [[42]]}]}",
+    "{\"_id\": 20, \"a\": [{\"0\": [{\"0\": 42}]}]}",
+    "{\"_id\": 21, \"a\": [{\"0\": {\"0\": [42]}}]}",
+    "{\"_id\": 22, \"a\": [{\"0\": {\"0\": {\"0\": 42}}}]}",
+    "{\"_id\": 23, \"a\": {\"0\": [[[42]]]}}",
+    "{\"_id\": 24, \"a\": {\"0\": [[{\"0\": 42}]]}}",
+    "{\"_id\": 25, \"a\": {\"0\": [{\"0\": [42]}]}}",
+    "{\"_id\": 26, \"a\": {\"0\": [{\"0\": {\"0\": 42}}]}}",
+    "{\"_id\": 27, \"a\": {\"0\": {\"0\": [[42]]}}}",
+    "{\"_id\": 28, \"a\": {\"0\": {\"0\": [{\"0\": 42}]}}}",
+    "{\"_id\": 29, \"a\": {\"0\": {\"0\": {\"0\": [42]}}}}",
+    "{\"_id\": 30, \"a\": {\"0\": {\"0\": {\"0\": {\"0\": 42}}}}}",
+};
+
+static const struct set_case numeric_cases[] = {
+    {"{\"a.0\": 42}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$ne\": 42}}", "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a.0.0\": 42}", "3,4,5,6,8,9,10,12,13,17,20,21,25"},
+    {"{\"a.0\": {\"$gt\": 41}}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$in\": [41, 42, 43]}}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$nin\": [41, 42, 43]}}", "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a.0\": {\"$exists\": false}}", "0"},
+    {"{\"a.0\": {\"$exists\": true}}", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a\": {\"$elemMatch\": {\"0.0\": {\"$eq\": 42}}}}", "7,8,9,10,16,17,20,21"},
+    {"{\"_id\": {\"$lt\": 15}, \"a.0\": {\"$gt\": 41}}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$all\": [42]}}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$all\": [{\"$elemMatch\": {\"0\": 42}}]}}", "7,8,11,12,15,17,19,20,23,25"},
+    {"{\"a.0\": {\"__type\": \"number\"}}", "1,2,4,5,9"},
+    {"{\"a.0\": {\"$mod\": [42, 0]}}", "1,2,4,5,9"},
+    {"{\"$or\": [{\"a.0\": 42}, {\"notARealField\": 123}]}", "1,2,4,5,9"},
+};
+
+static const char *const regex_docs[] = {
+    "{\"_id\": 1, \"b\": \"hello\"}",
+    "{\"_id\": 2, \"b\": {\"0\": \"hello\"}}",
+    "{\"_id\": 3, \"b\": [\"hello\", \"abc\", \"abc\"]}",
+};
+
+static const struct set_case regex_cases[] = {
+    {"{\"b.0\": {\"__regex\": \"hello\"}}", "2,3"},
+    {"{\"b.0\": {\"$all\": [{\"$regularExpression\": {\"pattern\": \"^hello\", \"options\": \"\"}}]}}", "2,3"},
+    {"{\"b.0\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^h\", \"options\": \"\"}}}}", "1"},
+};
+
+static const char *const nested_docs[] = {
+    "{\"_id\": 0, \"f1\": 5}",
+    "{\"_id\": 1, \"f1\": [3, 5]}",
+    "{\"_id\": 4, \"f1\": [3, 5, [7, 9]]}",
+    "{\"_id\": 2, \"f1\": [[3, 5], [5, 7]]}",
+    "{\"_id\": 3, \"f1\": [[[0], [3, 5]], [[0], [5, 7]]]}",
+};
+
+static const struct set_case nested_cases[] = {
+    {"{\"f1.0\": {\"$elemMatch\": {\"$eq\": 5}}}", "2"},
+    {"{\"f1.0\": {\"$elemMatch\": {\"$eq\": [3, 5]}}}", "3"},
+    {"{\"f1.0.1\": {\"$elemMatch\": {\"$eq\": 3}}}", "3"},
+};
+
+
+static void run_set(const char *name, const char *const *docs, size_t ndocs,
+                    const struct set_case *sc, size_t ncases)
+{
+    for (size_t c = 0; c < ncases; c++) {
+        bson_t *f = parse(sc[c].filter);
+        docstore_matcher_t *m = NULL;
+        docstore_error_t err = {0};
+        if (f == NULL || docstore_matcher_new(f, &m, &err) != 0) {
+            harness_failures++;
+            fprintf(stderr, "%s %zu: %s: %s\n", name, c, sc[c].filter, err.msg);
+        } else {
+            char got[256] = "";
+            for (size_t i = 0; i < ndocs; i++) {
+                bson_t *d = parse(docs[i]);
+                bson_iter_t it;
+                if (d != NULL && docstore_matcher_matches(m, d, NULL) && bson_iter_init_find(&it, d, "_id")) {
+                    size_t len = strlen(got);
+                    snprintf(got + len, sizeof got - len, "%s%d", len ? "," : "", bson_iter_int32(&it));
+                }
+                if (d != NULL)
+                    bson_destroy(d);
+            }
+            if (strcmp(got, sc[c].want) != 0) {
+                harness_failures++;
+                fprintf(stderr, "%s %zu: %s matched [%s], expected [%s]\n", name, c, sc[c].filter, got,
+                        sc[c].want);
+            }
+        }
+        docstore_error_clear(&err);
+        docstore_matcher_free(m);
+        if (f != NULL)
+            bson_destroy(f);
+    }
+}
+
+#define RUN_SET(n) run_set(#n, n##_docs, sizeof n##_docs / sizeof n##_docs[0], n##_cases, \
+                           sizeof n##_cases / sizeof n##_cases[0])
+
+static void test_mongodb_data_sets(void)
+{
+    RUN_SET(numeric);
+    RUN_SET(regex);
+    RUN_SET(nested);
+}
+
 static void test_cases(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -476,6 +609,7 @@ static void test_filter_copied(void)
 int main(void)
 {
     RUN(test_cases);
+    RUN(test_mongodb_data_sets);
     RUN(test_errors);
     RUN(test_is_empty);
     RUN(test_filter_copied);
