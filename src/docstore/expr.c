@@ -9,10 +9,12 @@
 #include "docstore/expr_internal.h"
 #include "docstore/value.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/time.h>
 
 /* --- small value helpers shared with expr_ops.c --------------------------------- */
@@ -124,6 +126,173 @@ void expr_vals_free(bson_value_t *vals, size_t n)
         bson_value_destroy(&vals[i]);
     free(vals);
 }
+
+void expr_set_null(bson_value_t *out)
+{
+    out->value_type = BSON_TYPE_NULL;
+}
+
+void expr_set_bool(bson_value_t *out, bool b)
+{
+    out->value_type = BSON_TYPE_BOOL;
+    out->value.v_bool = b;
+}
+
+void expr_set_int(bson_value_t *out, int64_t v, bool allow_int32)
+{
+    if (allow_int32 && v >= INT32_MIN && v <= INT32_MAX) {
+        out->value_type = BSON_TYPE_INT32;
+        out->value.v_int32 = (int32_t)v;
+    } else {
+        out->value_type = BSON_TYPE_INT64;
+        out->value.v_int64 = v;
+    }
+}
+
+void expr_set_double(bson_value_t *out, double d)
+{
+    out->value_type = BSON_TYPE_DOUBLE;
+    out->value.v_double = d;
+}
+
+int expr_no_decimal(expr_ctx_t *ctx, const bson_value_t *v, const char *op)
+{
+    if (v->value_type == BSON_TYPE_DECIMAL128)
+        return expr_fail(ctx, DOCSTORE_NOT_IMPLEMENTED,
+                         "%s: the docstore does not support decimal128 arithmetic", op);
+    return 0;
+}
+
+/* Evaluates all operands into a fresh array; the caller frees it. */
+bson_value_t *expr_eval_vals(expr_ctx_t *ctx, const docstore_expr_t *e)
+{
+    bson_value_t *vals = calloc(e->n ? e->n : 1, sizeof *vals);
+    if (vals == NULL) {
+        expr_fail(ctx, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        return NULL;
+    }
+    if (expr_eval_all(ctx, e, vals) != 0) {
+        expr_vals_free(vals, e->n);
+        return NULL;
+    }
+    return vals;
+}
+
+int64_t expr_as_int64(const bson_value_t *v)
+{
+    return v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64;
+}
+
+static void fmt_date(int64_t ms, char *buf, size_t size)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int millis = (int)(ms - secs * 1000);
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
+
+static void fmt_double(double d, char *buf, size_t size)
+{
+    if (isnan(d)) {
+        snprintf(buf, size, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, size, "%.*g", p, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* The value as a string the way $toString and the string operators coerce;
+ * false when the type has no string form. */
+bool expr_to_string(const bson_value_t *v, char **out)
+{
+    char buf[64];
+    switch (v->value_type) {
+    case BSON_TYPE_UTF8:
+        *out = bson_strdup(v->value.v_utf8.str);
+        return true;
+    case BSON_TYPE_INT32:
+        snprintf(buf, sizeof buf, "%d", v->value.v_int32);
+        break;
+    case BSON_TYPE_INT64:
+        snprintf(buf, sizeof buf, "%lld", (long long)v->value.v_int64);
+        break;
+    case BSON_TYPE_DOUBLE:
+        fmt_double(v->value.v_double, buf, sizeof buf);
+        break;
+    case BSON_TYPE_DECIMAL128:
+        bson_decimal128_to_string(&v->value.v_decimal128, buf);
+        break;
+    case BSON_TYPE_BOOL:
+        snprintf(buf, sizeof buf, "%s", v->value.v_bool ? "true" : "false");
+        break;
+    case BSON_TYPE_OID:
+        bson_oid_to_string(&v->value.v_oid, buf);
+        break;
+    case BSON_TYPE_DATE_TIME:
+        fmt_date(v->value.v_datetime, buf, sizeof buf);
+        break;
+    default:
+        return false;
+    }
+    *out = bson_strdup(buf);
+    return true;
+}
+
+void expr_set_string_owned(bson_value_t *out, char *s, size_t len)
+{
+    out->value_type = BSON_TYPE_UTF8;
+    out->value.v_utf8.str = s;
+    out->value.v_utf8.len = (uint32_t)len;
+}
+
+void expr_append_indexed(bson_t *arr, uint32_t i, const bson_value_t *v)
+{
+    char key[16];
+    const char *k;
+    bson_uint32_to_string(i, &k, key, sizeof key);
+    bson_append_value(arr, k, -1, v);
+}
+
+size_t expr_array_len(const bson_value_t *v)
+{
+    bson_iter_t it;
+    size_t n = 0;
+    if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len)) {
+        while (bson_iter_next(&it))
+            n++;
+    }
+    return n;
+}
+
+void expr_array_at(const bson_value_t *arr, int64_t i, bson_value_t *out)
+{
+    out->value_type = BSON_TYPE_EOD;
+    if (i < 0) {
+        i += (int64_t)expr_array_len(arr);
+        if (i < 0)
+            return;
+    }
+    bson_iter_t it;
+    if (!bson_iter_init_from_data(&it, arr->value.v_doc.data, arr->value.v_doc.data_len))
+        return;
+    for (int64_t k = 0; bson_iter_next(&it); k++) {
+        if (k == i) {
+            bson_value_copy(bson_iter_value(&it), out);
+            return;
+        }
+    }
+}
+
 
 /* --- compiling --------------------------------------------------------------- */
 
@@ -741,14 +910,6 @@ int expr_eval_all(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *vals)
     return 0;
 }
 
-static void append_indexed(bson_t *arr, uint32_t i, const bson_value_t *v)
-{
-    char key[16];
-    const char *k;
-    bson_uint32_to_string(i, &k, key, sizeof key);
-    bson_append_value(arr, k, -1, v);
-}
-
 int expr_eval(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     out->value_type = BSON_TYPE_EOD;
@@ -788,7 +949,7 @@ int expr_eval(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             bson_value_t v;
             rc = expr_eval(ctx, e->args[i], &v);
             if (rc == 0)
-                append_indexed(&arr, (uint32_t)i, v.value_type == BSON_TYPE_EOD ? &null : &v);
+                expr_append_indexed(&arr, (uint32_t)i, v.value_type == BSON_TYPE_EOD ? &null : &v);
             bson_value_destroy(&v);
         }
         if (rc == 0)

@@ -72,6 +72,25 @@ void expr_set_utf8(bson_value_t *out, const char *s, size_t len);
 /* Compares with missing below everything, then MongoDB's order. */
 int expr_compare(const bson_value_t *a, const bson_value_t *b);
 
+/* Small value helpers (expr.c). */
+void expr_set_null(bson_value_t *out);
+void expr_set_bool(bson_value_t *out, bool b);
+/* int32 when allow_int32 and the value fits, else int64. */
+void expr_set_int(bson_value_t *out, int64_t v, bool allow_int32);
+void expr_set_double(bson_value_t *out, double d);
+/* NotImplemented for decimal128 operands of arithmetic. */
+int expr_no_decimal(expr_ctx_t *ctx, const bson_value_t *v, const char *op);
+/* Every operand evaluated into a fresh array (free with expr_vals_free), or NULL. */
+bson_value_t *expr_eval_vals(expr_ctx_t *ctx, const docstore_expr_t *e);
+int64_t expr_as_int64(const bson_value_t *v);
+/* The string form $toString gives (bson_malloc'd); false when there is none. */
+bool expr_to_string(const bson_value_t *v, char **out);
+void expr_set_string_owned(bson_value_t *out, char *s, size_t len);
+void expr_append_indexed(bson_t *arr, uint32_t i, const bson_value_t *v);
+size_t expr_array_len(const bson_value_t *v);
+/* Element i (negative: from the end) copied into out, or EOD. */
+void expr_array_at(const bson_value_t *arr, int64_t i, bson_value_t *out);
+
 /* Operator lookup: evaluator and arity for array-style operators; min/max -1
  * when the operator parses its own object form. */
 typedef struct expr_op_def {
@@ -85,7 +104,7 @@ typedef struct expr_op_def {
 
 const expr_op_def_t *expr_ops_find(const char *name);
 
-/* Operators defined in expr.c, listed in expr_ops.c's table. */
+/* Operators defined outside expr_ops.c, listed in its table. In expr.c: */
 int expr_op_and_or(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_not(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_cmp(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
@@ -93,5 +112,21 @@ int expr_op_cond(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_if_null(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_switch(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_let(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+/* Defined in expr_convert.c. */
+int expr_op_type(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_is_number(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_to_type(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_convert(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_date_part(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_date_to_string(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+/* Defined in expr_lists.c. */
+int expr_op_list_acc(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_range(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_index_of_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_index_of_bytes(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_object_to_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_array_to_object(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_reduce(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_elements_true(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 
 #endif

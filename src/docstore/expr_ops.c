@@ -16,63 +16,6 @@
 #include <time.h>
 
 #define CONVERSION_FAILURE 241
-
-static void set_null(bson_value_t *out)
-{
-    out->value_type = BSON_TYPE_NULL;
-}
-
-static void set_bool(bson_value_t *out, bool b)
-{
-    out->value_type = BSON_TYPE_BOOL;
-    out->value.v_bool = b;
-}
-
-static void set_int(bson_value_t *out, int64_t v, bool allow_int32)
-{
-    if (allow_int32 && v >= INT32_MIN && v <= INT32_MAX) {
-        out->value_type = BSON_TYPE_INT32;
-        out->value.v_int32 = (int32_t)v;
-    } else {
-        out->value_type = BSON_TYPE_INT64;
-        out->value.v_int64 = v;
-    }
-}
-
-static void set_double(bson_value_t *out, double d)
-{
-    out->value_type = BSON_TYPE_DOUBLE;
-    out->value.v_double = d;
-}
-
-static int no_decimal(expr_ctx_t *ctx, const bson_value_t *v, const char *op)
-{
-    if (v->value_type == BSON_TYPE_DECIMAL128)
-        return expr_fail(ctx, DOCSTORE_NOT_IMPLEMENTED,
-                         "%s: the docstore does not support decimal128 arithmetic", op);
-    return 0;
-}
-
-/* Evaluates all operands into a fresh array; the caller frees it. */
-static bson_value_t *eval_vals(expr_ctx_t *ctx, const docstore_expr_t *e)
-{
-    bson_value_t *vals = calloc(e->n ? e->n : 1, sizeof *vals);
-    if (vals == NULL) {
-        expr_fail(ctx, DOCSTORE_INTERNAL_ERROR, "out of memory");
-        return NULL;
-    }
-    if (expr_eval_all(ctx, e, vals) != 0) {
-        expr_vals_free(vals, e->n);
-        return NULL;
-    }
-    return vals;
-}
-
-static int64_t as_int64(const bson_value_t *v)
-{
-    return v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64;
-}
-
 /* --- arithmetic -------------------------------------------------------------- */
 
 /* A running sum or product with MongoDB's widening. */
@@ -87,8 +30,8 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
     int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
     if (a->kind < 2 && k < 2) {
         int64_t r;
-        bool over = mul ? __builtin_mul_overflow(a->i, as_int64(v), &r)
-                        : __builtin_add_overflow(a->i, as_int64(v), &r);
+        bool over = mul ? __builtin_mul_overflow(a->i, expr_as_int64(v), &r)
+                        : __builtin_add_overflow(a->i, expr_as_int64(v), &r);
         if (!over) {
             a->i = r;
             if (k > a->kind)
@@ -97,7 +40,7 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
         }
         a->d = (double)a->i;
         a->kind = 2;
-        a->d = mul ? a->d * (double)as_int64(v) : a->d + (double)as_int64(v);
+        a->d = mul ? a->d * (double)expr_as_int64(v) : a->d + (double)expr_as_int64(v);
         return;
     }
     if (a->kind < 2) {
@@ -111,15 +54,15 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 static void acc_result(const num_acc_t *a, bson_value_t *out)
 {
     if (a->kind == 2)
-        set_double(out, a->d);
+        expr_set_double(out, a->d);
     else
-        set_int(out, a->i, a->kind == 0);
+        expr_set_int(out, a->i, a->kind == 0);
 }
 
 static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bool mul = strcmp(e->name, "$multiply") == 0;
-    bson_value_t *vals = eval_vals(ctx, e);
+    bson_value_t *vals = expr_eval_vals(ctx, e);
     if (vals == NULL)
         return -1;
     num_acc_t acc = {.kind = 0, .i = mul ? 1 : 0};
@@ -142,7 +85,7 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
                      : expr_fail(ctx, 16554, "$add only supports numeric or date types, not %s",
                                  expr_type_name(v));
         } else {
-            rc = no_decimal(ctx, v, e->name);
+            rc = expr_no_decimal(ctx, v, e->name);
             if (rc == 0)
                 acc_add(&acc, v, mul);
         }
@@ -151,7 +94,7 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
     if (rc != 0)
         return -1;
     if (null) {
-        set_null(out);
+        expr_set_null(out);
     } else if (is_date) {
         out->value_type = BSON_TYPE_DATE_TIME;
         out->value.v_datetime = acc.kind == 2 ? (int64_t)llround(acc.d) : acc.i;
@@ -163,33 +106,33 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
 
 static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
     bool ad = v[0].value_type == BSON_TYPE_DATE_TIME, bd = v[1].value_type == BSON_TYPE_DATE_TIME;
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
-        set_null(out);
+        expr_set_null(out);
     } else if (ad && bd) {
-        set_int(out, v[0].value.v_datetime - v[1].value.v_datetime, false);
+        expr_set_int(out, v[0].value.v_datetime - v[1].value.v_datetime, false);
     } else if (ad && expr_is_number(&v[1])) {
         out->value_type = BSON_TYPE_DATE_TIME;
         out->value.v_datetime =
             v[1].value_type == BSON_TYPE_DOUBLE
                 ? v[0].value.v_datetime - (int64_t)llround(v[1].value.v_double)
-                : v[0].value.v_datetime - as_int64(&v[1]);
+                : v[0].value.v_datetime - expr_as_int64(&v[1]);
     } else if (expr_is_number(&v[0]) && expr_is_number(&v[1])) {
-        rc = no_decimal(ctx, &v[0], "$subtract") || no_decimal(ctx, &v[1], "$subtract") ? -1 : 0;
+        rc = expr_no_decimal(ctx, &v[0], "$subtract") || expr_no_decimal(ctx, &v[1], "$subtract") ? -1 : 0;
         if (rc == 0) {
             num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
                                      : v[0].value_type == BSON_TYPE_INT64 ? 1
                                                                           : 2};
-            acc.i = acc.kind < 2 ? as_int64(&v[0]) : 0;
+            acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;
             acc.d = acc.kind == 2 ? v[0].value.v_double : 0;
             bson_value_t neg = v[1];
             if (neg.value_type == BSON_TYPE_DOUBLE) {
                 neg.value.v_double = -neg.value.v_double;
-            } else if (as_int64(&neg) == INT64_MIN) {
+            } else if (expr_as_int64(&neg) == INT64_MIN) {
                 neg.value_type = BSON_TYPE_DOUBLE;
                 neg.value.v_double = 9223372036854775808.0;
             } else if (neg.value_type == BSON_TYPE_INT32 && neg.value.v_int32 == INT32_MIN) {
@@ -217,28 +160,28 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
 static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bool mod = strcmp(e->name, "$mod") == 0;
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
-        set_null(out);
+        expr_set_null(out);
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
         rc = expr_fail(ctx, mod ? 16611 : 16609, "%s only supports numeric types, not %s and %s",
                        e->name, expr_type_name(&v[0]), expr_type_name(&v[1]));
-    } else if (no_decimal(ctx, &v[0], e->name) || no_decimal(ctx, &v[1], e->name)) {
+    } else if (expr_no_decimal(ctx, &v[0], e->name) || expr_no_decimal(ctx, &v[1], e->name)) {
         rc = -1;
     } else if (expr_as_double(&v[1]) == 0.0) {
         rc = mod ? expr_fail(ctx, 16610, "can't $mod by zero")
                  : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");
     } else if (!mod) {
-        set_double(out, expr_as_double(&v[0]) / expr_as_double(&v[1]));
+        expr_set_double(out, expr_as_double(&v[0]) / expr_as_double(&v[1]));
     } else if (v[0].value_type == BSON_TYPE_DOUBLE || v[1].value_type == BSON_TYPE_DOUBLE) {
-        set_double(out, fmod(expr_as_double(&v[0]), expr_as_double(&v[1])));
+        expr_set_double(out, fmod(expr_as_double(&v[0]), expr_as_double(&v[1])));
     } else {
-        int64_t a = as_int64(&v[0]), b = as_int64(&v[1]);
+        int64_t a = expr_as_int64(&v[0]), b = expr_as_int64(&v[1]);
         int64_t r = b == -1 ? 0 : a % b;
-        set_int(out, r,
+        expr_set_int(out, r,
                 v[0].value_type == BSON_TYPE_INT32 && v[1].value_type == BSON_TYPE_INT32);
     }
     expr_vals_free(v, e->n);
@@ -247,11 +190,13 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
 
 static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
     const char *n = e->name;
+    bool transcendental = strcmp(n, "$exp") == 0 || strcmp(n, "$ln") == 0 ||
+                          strcmp(n, "$log10") == 0 || strcmp(n, "$sqrt") == 0;
     int64_t place = 0;
     if (e->n > 1) {
         if (!expr_is_nullish(&v[1]) &&
@@ -264,24 +209,24 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         place = (int64_t)expr_as_double(&v[1]);
     }
     if (expr_is_nullish(&v[0]) || (e->n > 1 && expr_is_nullish(&v[1]))) {
-        set_null(out);
+        expr_set_null(out);
     } else if (!expr_is_number(&v[0])) {
         rc = expr_fail(ctx, 28765, "%s only supports numeric types, not %s", n,
                        expr_type_name(&v[0]));
-    } else if (no_decimal(ctx, &v[0], n)) {
+    } else if (expr_no_decimal(ctx, &v[0], n)) {
         rc = -1;
     } else if (strcmp(n, "$abs") == 0) {
         if (v[0].value_type == BSON_TYPE_DOUBLE)
-            set_double(out, fabs(v[0].value.v_double));
+            expr_set_double(out, fabs(v[0].value.v_double));
         else if (v[0].value_type == BSON_TYPE_INT64 && v[0].value.v_int64 == INT64_MIN)
             rc = expr_fail(ctx, 28680, "can't take $abs of long long min");
         else
-            set_int(out, llabs(as_int64(&v[0])), v[0].value_type == BSON_TYPE_INT32);
-    } else if (v[0].value_type != BSON_TYPE_DOUBLE) {
+            expr_set_int(out, llabs(expr_as_int64(&v[0])), v[0].value_type == BSON_TYPE_INT32);
+    } else if (v[0].value_type != BSON_TYPE_DOUBLE && !transcendental) {
         if (place >= 0 || strcmp(n, "$ceil") == 0 || strcmp(n, "$floor") == 0) {
             bson_value_copy(&v[0], out);
         } else {
-            int64_t x = as_int64(&v[0]), p = 1;
+            int64_t x = expr_as_int64(&v[0]), p = 1;
             for (int64_t i = 0; i < -place && p <= INT64_MAX / 10; i++)
                 p *= 10;
             int64_t q = x / p * p;
@@ -290,108 +235,88 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
                 if (llabs(r) * 2 > p || (llabs(r) * 2 == p && (q / p) % 2 != 0))
                     q += x < 0 ? -p : p;
             }
-            set_int(out, q, v[0].value_type == BSON_TYPE_INT32);
+            expr_set_int(out, q, v[0].value_type == BSON_TYPE_INT32);
         }
     } else {
-        double x = v[0].value.v_double, s = pow(10.0, (double)place);
+        double x = expr_as_double(&v[0]), s = pow(10.0, (double)place);
         if (strcmp(n, "$ceil") == 0)
-            set_double(out, ceil(x));
+            expr_set_double(out, ceil(x));
         else if (strcmp(n, "$floor") == 0)
-            set_double(out, floor(x));
-        else if (strcmp(n, "$sqrt") == 0) {
+            expr_set_double(out, floor(x));
+        else if (strcmp(n, "$exp") == 0)
+            expr_set_double(out, exp(x));
+        else if (strcmp(n, "$ln") == 0 || strcmp(n, "$log10") == 0) {
+            if (x <= 0)
+                rc = expr_fail(ctx, n[2] == 'n' ? 28766 : 28761,
+                               "%s's argument must be a positive number, but is %g", n, x);
+            else
+                expr_set_double(out, n[2] == 'n' ? log(x) : log10(x));
+        } else if (strcmp(n, "$sqrt") == 0) {
             if (x < 0)
                 rc = expr_fail(ctx, 28714, "$sqrt's argument must be greater than or equal to 0");
             else
-                set_double(out, sqrt(x));
+                expr_set_double(out, sqrt(x));
         } else if (isnan(x) || isinf(x))
-            set_double(out, x);
+            expr_set_double(out, x);
         else if (strcmp(n, "$round") == 0)
-            set_double(out, nearbyint(x * s) / s);
+            expr_set_double(out, nearbyint(x * s) / s);
         else
-            set_double(out, trunc(x * s) / s);
+            expr_set_double(out, trunc(x * s) / s);
     }
 out:
     expr_vals_free(v, e->n);
     return rc;
 }
 
+static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
+{
+    bson_value_t *v = expr_eval_vals(ctx, e);
+    if (v == NULL)
+        return -1;
+    int rc = 0;
+    if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
+        expr_set_null(out);
+    } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
+        rc = expr_fail(ctx, 28762, "$pow's base must be numeric, not %s",
+                       expr_type_name(expr_is_number(&v[0]) ? &v[1] : &v[0]));
+    } else if (expr_no_decimal(ctx, &v[0], "$pow") || expr_no_decimal(ctx, &v[1], "$pow")) {
+        rc = -1;
+    } else {
+        double b = expr_as_double(&v[0]), x = expr_as_double(&v[1]);
+        bool ints = v[0].value_type != BSON_TYPE_DOUBLE && v[1].value_type != BSON_TYPE_DOUBLE;
+        if (b == 0 && x < 0) {
+            rc = expr_fail(ctx, 28764, "$pow cannot take a base of 0 and a negative exponent");
+        } else if (ints && x >= 0) {
+            /* Integral powers stay integral while they fit, as MongoDB's do. */
+            int64_t base = expr_as_int64(&v[0]), r = 1;
+            bool over = false;
+            if (base == 0 || base == 1)
+                r = x == 0 ? 1 : base;
+            else if (base == -1)
+                r = (int64_t)x % 2 == 0 ? 1 : -1;
+            else if (x > 64)
+                over = true;
+            for (int64_t i = 0; i < (int64_t)x && !over && base != 0 && base != 1 && base != -1;
+                 i++)
+                over = __builtin_mul_overflow(r, base, &r);
+            if (over)
+                expr_set_double(out, pow(b, x));
+            else
+                expr_set_int(out, r, v[0].value_type == BSON_TYPE_INT32 &&
+                                         v[1].value_type == BSON_TYPE_INT32);
+        } else {
+            expr_set_double(out, pow(b, x));
+        }
+    }
+    expr_vals_free(v, e->n);
+    return rc;
+}
+
 /* --- strings ----------------------------------------------------------------- */
-
-static void fmt_date(int64_t ms, char *buf, size_t size)
-{
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int millis = (int)(ms - secs * 1000);
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-}
-
-static void fmt_double(double d, char *buf, size_t size)
-{
-    if (isnan(d)) {
-        snprintf(buf, size, "NaN");
-        return;
-    }
-    if (isinf(d)) {
-        snprintf(buf, size, d < 0 ? "-Infinity" : "Infinity");
-        return;
-    }
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, size, "%.*g", p, d);
-        if (strtod(buf, NULL) == d)
-            return;
-    }
-}
-
-/* The value as a string the way $toString and the string operators coerce;
- * false when the type has no string form. */
-static bool to_string(const bson_value_t *v, char **out)
-{
-    char buf[64];
-    switch (v->value_type) {
-    case BSON_TYPE_UTF8:
-        *out = bson_strdup(v->value.v_utf8.str);
-        return true;
-    case BSON_TYPE_INT32:
-        snprintf(buf, sizeof buf, "%d", v->value.v_int32);
-        break;
-    case BSON_TYPE_INT64:
-        snprintf(buf, sizeof buf, "%lld", (long long)v->value.v_int64);
-        break;
-    case BSON_TYPE_DOUBLE:
-        fmt_double(v->value.v_double, buf, sizeof buf);
-        break;
-    case BSON_TYPE_DECIMAL128:
-        bson_decimal128_to_string(&v->value.v_decimal128, buf);
-        break;
-    case BSON_TYPE_BOOL:
-        snprintf(buf, sizeof buf, "%s", v->value.v_bool ? "true" : "false");
-        break;
-    case BSON_TYPE_OID:
-        bson_oid_to_string(&v->value.v_oid, buf);
-        break;
-    case BSON_TYPE_DATE_TIME:
-        fmt_date(v->value.v_datetime, buf, sizeof buf);
-        break;
-    default:
-        return false;
-    }
-    *out = bson_strdup(buf);
-    return true;
-}
-
-static void set_string_owned(bson_value_t *out, char *s, size_t len)
-{
-    out->value_type = BSON_TYPE_UTF8;
-    out->value.v_utf8.str = s;
-    out->value.v_utf8.len = (uint32_t)len;
-}
 
 static int op_concat(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     size_t total = 0;
@@ -410,7 +335,7 @@ static int op_concat(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
     if (rc == 0 && total > 16 * 1024 * 1024)
         rc = expr_fail(ctx, 16493, "string too long");
     if (rc == 0 && null) {
-        set_null(out);
+        expr_set_null(out);
     } else if (rc == 0) {
         char *s = bson_malloc(total + 1);
         size_t at = 0;
@@ -419,7 +344,7 @@ static int op_concat(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
             at += v[i].value.v_utf8.len;
         }
         s[at] = '\0';
-        set_string_owned(out, s, at);
+        expr_set_string_owned(out, s, at);
     }
     expr_vals_free(v, e->n);
     return rc;
@@ -432,7 +357,7 @@ static int coerce_string(expr_ctx_t *ctx, const char *op, const bson_value_t *v,
         *s = bson_strdup("");
         return 0;
     }
-    if (!to_string(v, s))
+    if (!expr_to_string(v, s))
         return expr_fail(ctx, 16007, "%s: can't convert from BSON type %s to String", op,
                          expr_type_name(v));
     return 0;
@@ -455,7 +380,7 @@ static int op_case(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         else if (!upper && *p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     }
-    set_string_owned(out, s, strlen(s));
+    expr_set_string_owned(out, s, strlen(s));
     return 0;
 }
 
@@ -467,7 +392,7 @@ static bool utf8_cont(unsigned char c)
 static int op_substr(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bool cp = strcmp(e->name, "$substrCP") == 0;
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     char *s = NULL;
@@ -546,28 +471,20 @@ static int op_strlen(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
             for (uint32_t i = 0; i < v.value.v_utf8.len; i++)
                 n += !utf8_cont((unsigned char)v.value.v_utf8.str[i]);
         }
-        set_int(out, n, true);
+        expr_set_int(out, n, true);
     }
     bson_value_destroy(&v);
     return rc;
 }
 
-static void append_indexed(bson_t *arr, uint32_t i, const bson_value_t *v)
-{
-    char key[16];
-    const char *k;
-    bson_uint32_to_string(i, &k, key, sizeof key);
-    bson_append_value(arr, k, -1, v);
-}
-
 static int op_split(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
-        set_null(out);
+        expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_UTF8) {
         rc = expr_fail(ctx, 40085,
                        "$split requires an expression that evaluates to a string as a first "
@@ -590,7 +507,7 @@ static int op_split(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
             const char *hit = memmem(s, (size_t)(end - s), sep, seplen);
             bson_value_t part;
             expr_set_utf8(&part, s, hit ? (size_t)(hit - s) : (size_t)(end - s));
-            append_indexed(&arr, i++, &part);
+            expr_append_indexed(&arr, i++, &part);
             bson_value_destroy(&part);
             if (hit == NULL)
                 break;
@@ -605,7 +522,7 @@ static int op_split(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
 static int op_trim(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bool left = strcmp(e->name, "$rtrim") != 0, right = strcmp(e->name, "$ltrim") != 0;
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
@@ -613,7 +530,7 @@ static int op_trim(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     const char *chars = ws;
     size_t nchars = sizeof ws; /* includes the NUL, which MongoDB trims too */
     if (expr_is_nullish(&v[0])) {
-        set_null(out);
+        expr_set_null(out);
         goto out;
     }
     if (v[0].value_type != BSON_TYPE_UTF8) {
@@ -623,7 +540,7 @@ static int op_trim(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     }
     if (e->args[1] != NULL) {
         if (expr_is_nullish(&v[1])) {
-            set_null(out);
+            expr_set_null(out);
             goto out;
         }
         if (v[1].value_type != BSON_TYPE_UTF8) {
@@ -649,7 +566,7 @@ out:
 
 static int op_strcasecmp(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     char *a = NULL, *b = NULL;
@@ -658,7 +575,7 @@ static int op_strcasecmp(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         rc = coerce_string(ctx, e->name, &v[1], &b);
     if (rc == 0) {
         int c = strcasecmp(a, b);
-        set_int(out, c < 0 ? -1 : c > 0, true);
+        expr_set_int(out, c < 0 ? -1 : c > 0, true);
     }
     bson_free(a);
     bson_free(b);
@@ -667,17 +584,6 @@ static int op_strcasecmp(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
 }
 
 /* --- arrays ------------------------------------------------------------------ */
-
-static size_t array_len(const bson_value_t *v)
-{
-    bson_iter_t it;
-    size_t n = 0;
-    if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len)) {
-        while (bson_iter_next(&it))
-            n++;
-    }
-    return n;
-}
 
 static int op_size(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
@@ -690,40 +596,21 @@ static int op_size(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
                        "The argument to $size must be an array. Type of argument is: %s",
                        expr_type_name(&v));
     else
-        set_int(out, (int64_t)array_len(&v), true);
+        expr_set_int(out, (int64_t)expr_array_len(&v), true);
     bson_value_destroy(&v);
     return rc;
 }
 
 /* Copies element i (negative: from the end) of arr into out, or leaves EOD. */
-static void array_at(const bson_value_t *arr, int64_t i, bson_value_t *out)
-{
-    out->value_type = BSON_TYPE_EOD;
-    if (i < 0) {
-        i += (int64_t)array_len(arr);
-        if (i < 0)
-            return;
-    }
-    bson_iter_t it;
-    if (!bson_iter_init_from_data(&it, arr->value.v_doc.data, arr->value.v_doc.data_len))
-        return;
-    for (int64_t k = 0; bson_iter_next(&it); k++) {
-        if (k == i) {
-            bson_value_copy(bson_iter_value(&it), out);
-            return;
-        }
-    }
-}
-
 static int op_elem_at(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bool first = strcmp(e->name, "$first") == 0, last = strcmp(e->name, "$last") == 0;
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
     if (expr_is_nullish(&v[0]) || (!first && !last && expr_is_nullish(&v[1]))) {
-        set_null(out);
+        expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_ARRAY) {
         if (first || last)
             rc = expr_fail(ctx, 28689, "%s's argument must be an array, but is %s", e->name,
@@ -732,7 +619,7 @@ static int op_elem_at(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
             rc = expr_fail(ctx, 28689, "$arrayElemAt's first argument must be an array, but is %s",
                            expr_type_name(&v[0]));
     } else if (first || last) {
-        array_at(&v[0], first ? 0 : -1, out);
+        expr_array_at(&v[0], first ? 0 : -1, out);
     } else if (!expr_is_number(&v[1])) {
         rc = expr_fail(ctx, 28690,
                        "$arrayElemAt's second argument must be a numeric value, but is %s",
@@ -745,7 +632,7 @@ static int op_elem_at(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
                            "integer: %g",
                            d);
         else
-            array_at(&v[0], (int64_t)d, out);
+            expr_array_at(&v[0], (int64_t)d, out);
     }
     expr_vals_free(v, e->n);
     return rc;
@@ -753,7 +640,7 @@ static int op_elem_at(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
 
 static int op_in(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
@@ -766,7 +653,7 @@ static int op_in(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         bson_iter_init_from_data(&it, v[1].value.v_doc.data, v[1].value.v_doc.data_len);
         while (!found && bson_iter_next(&it))
             found = expr_compare(&v[0], bson_iter_value(&it)) == 0;
-        set_bool(out, found);
+        expr_set_bool(out, found);
     }
     expr_vals_free(v, e->n);
     return rc;
@@ -777,14 +664,14 @@ static int op_is_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
     bson_value_t v;
     if (expr_eval(ctx, e->args[0], &v) != 0)
         return -1;
-    set_bool(out, v.value_type == BSON_TYPE_ARRAY);
+    expr_set_bool(out, v.value_type == BSON_TYPE_ARRAY);
     bson_value_destroy(&v);
     return 0;
 }
 
 static int op_concat_arrays(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
@@ -797,7 +684,7 @@ static int op_concat_arrays(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
                            expr_type_name(&v[i]));
     }
     if (rc == 0 && null) {
-        set_null(out);
+        expr_set_null(out);
     } else if (rc == 0) {
         bson_t arr = BSON_INITIALIZER;
         uint32_t k = 0;
@@ -805,7 +692,7 @@ static int op_concat_arrays(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
             bson_iter_t it;
             bson_iter_init_from_data(&it, v[i].value.v_doc.data, v[i].value.v_doc.data_len);
             while (bson_iter_next(&it))
-                append_indexed(&arr, k++, bson_iter_value(&it));
+                expr_append_indexed(&arr, k++, bson_iter_value(&it));
         }
         expr_take_bson(&arr, BSON_TYPE_ARRAY, out);
     }
@@ -820,14 +707,14 @@ static int op_reverse(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
         return -1;
     int rc = 0;
     if (expr_is_nullish(&v)) {
-        set_null(out);
+        expr_set_null(out);
     } else if (v.value_type != BSON_TYPE_ARRAY) {
         rc = expr_fail(ctx, 34435, "The argument to $reverseArray must be an array, but was of "
                                    "type: %s",
                        expr_type_name(&v));
     } else {
         /* Shallow copies: iterator values point into v's data, alive until the end. */
-        size_t n = array_len(&v), i = 0;
+        size_t n = expr_array_len(&v), i = 0;
         bson_value_t *els = calloc(n ? n : 1, sizeof *els);
         bson_t arr = BSON_INITIALIZER;
         bson_iter_t it;
@@ -840,7 +727,7 @@ static int op_reverse(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
         while (i < n && bson_iter_next(&it))
             els[i++] = *bson_iter_value(&it);
         for (size_t k = 0; k < i; k++)
-            append_indexed(&arr, (uint32_t)k, &els[i - 1 - k]);
+            expr_append_indexed(&arr, (uint32_t)k, &els[i - 1 - k]);
         free(els);
         expr_take_bson(&arr, BSON_TYPE_ARRAY, out);
     }
@@ -850,7 +737,7 @@ static int op_reverse(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
 
 static int op_slice(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
@@ -858,14 +745,14 @@ static int op_slice(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
     for (size_t i = 0; i < e->n; i++)
         null = null || expr_is_nullish(&v[i]);
     if (null) {
-        set_null(out);
+        expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_ARRAY) {
         rc = expr_fail(ctx, 28724, "First argument to $slice must be an array, but is of type: %s",
                        expr_type_name(&v[0]));
     } else if (!expr_is_number(&v[1]) || (e->n == 3 && !expr_is_number(&v[2]))) {
         rc = expr_fail(ctx, 28725, "Second argument to $slice must be a numeric value");
     } else {
-        int64_t len = (int64_t)array_len(&v[0]);
+        int64_t len = (int64_t)expr_array_len(&v[0]);
         int64_t start, count;
         if (e->n == 2) {
             int64_t n = (int64_t)expr_as_double(&v[1]);
@@ -888,7 +775,7 @@ static int op_slice(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
         bson_iter_init_from_data(&it, v[0].value.v_doc.data, v[0].value.v_doc.data_len);
         for (int64_t i = 0; bson_iter_next(&it); i++) {
             if (i >= start && i - start < count)
-                append_indexed(&arr, k++, bson_iter_value(&it));
+                expr_append_indexed(&arr, k++, bson_iter_value(&it));
         }
         expr_take_bson(&arr, BSON_TYPE_ARRAY, out);
     }
@@ -921,7 +808,7 @@ static int op_filter_map(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         }
     }
     if (expr_is_nullish(&input)) {
-        set_null(out);
+        expr_set_null(out);
         goto out;
     }
     if (input.value_type != BSON_TYPE_ARRAY) {
@@ -945,9 +832,9 @@ static int op_filter_map(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
             break;
         if (map) {
             bson_value_t null = {.value_type = BSON_TYPE_NULL};
-            append_indexed(&arr, k++, r.value_type == BSON_TYPE_EOD ? &null : &r);
+            expr_append_indexed(&arr, k++, r.value_type == BSON_TYPE_EOD ? &null : &r);
         } else if (docstore_value_truthy(&r)) {
-            append_indexed(&arr, k++, local.value);
+            expr_append_indexed(&arr, k++, local.value);
         }
         bson_value_destroy(&r);
     }
@@ -964,7 +851,7 @@ out:
 
 static int op_merge_objects(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
-    bson_value_t *v = eval_vals(ctx, e);
+    bson_value_t *v = expr_eval_vals(ctx, e);
     if (v == NULL)
         return -1;
     int rc = 0;
@@ -1006,250 +893,6 @@ static int op_merge_objects(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
     return rc;
 }
 
-/* --- types ------------------------------------------------------------------- */
-
-static int op_type(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
-{
-    bson_value_t v;
-    if (expr_eval(ctx, e->args[0], &v) != 0)
-        return -1;
-    const char *n = expr_type_name(&v);
-    bson_value_destroy(&v);
-    expr_set_utf8(out, n, strlen(n));
-    return 0;
-}
-
-static int op_is_number(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
-{
-    bson_value_t v;
-    if (expr_eval(ctx, e->args[0], &v) != 0)
-        return -1;
-    set_bool(out, expr_is_number(&v));
-    bson_value_destroy(&v);
-    return 0;
-}
-
-static int unsupported(expr_ctx_t *ctx, const bson_value_t *v, const char *to)
-{
-    return expr_fail(ctx, CONVERSION_FAILURE,
-                     "Unsupported conversion from %s to %s in $convert with no onError value",
-                     expr_type_name(v), to);
-}
-
-static int parse_integer(expr_ctx_t *ctx, const char *s, int64_t *out)
-{
-    const char *p = s;
-    if (*p == '-' || *p == '+')
-        p++;
-    if (*p == '\0')
-        return expr_fail(ctx, CONVERSION_FAILURE,
-                         "Failed to parse number '%.100s' in $convert with no onError value: No "
-                         "digits",
-                         s);
-    for (const char *q = p; *q; q++) {
-        if (*q < '0' || *q > '9')
-            return expr_fail(ctx, CONVERSION_FAILURE,
-                             "Failed to parse number '%.100s' in $convert with no onError value: "
-                             "Did not consume whole string.",
-                             s);
-    }
-    errno = 0;
-    long long v = strtoll(s, NULL, 10);
-    if (errno == ERANGE)
-        return expr_fail(ctx, CONVERSION_FAILURE,
-                         "Failed to parse number '%.100s' in $convert with no onError value: "
-                         "Out of range",
-                         s);
-    *out = v;
-    return 0;
-}
-
-static int op_convert(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
-{
-    const char *n = e->name;
-    bson_value_t v;
-    if (expr_eval(ctx, e->args[0], &v) != 0)
-        return -1;
-    int rc = 0;
-    if (expr_is_nullish(&v)) {
-        set_null(out);
-        goto out;
-    }
-    if (strcmp(n, "$toString") == 0) {
-        char *s;
-        if (!to_string(&v, &s))
-            rc = unsupported(ctx, &v, "string");
-        else
-            set_string_owned(out, s, strlen(s));
-    } else if (strcmp(n, "$toBool") == 0) {
-        set_bool(out, v.value_type == BSON_TYPE_UTF8 ? true : docstore_value_truthy(&v));
-    } else if (strcmp(n, "$toDouble") == 0) {
-        if (expr_is_number(&v)) {
-            set_double(out, expr_as_double(&v));
-        } else if (v.value_type == BSON_TYPE_BOOL) {
-            set_double(out, v.value.v_bool ? 1 : 0);
-        } else if (v.value_type == BSON_TYPE_DATE_TIME) {
-            set_double(out, (double)v.value.v_datetime);
-        } else if (v.value_type == BSON_TYPE_UTF8) {
-            char *end;
-            double d = strtod(v.value.v_utf8.str, &end);
-            if (v.value.v_utf8.len == 0 || *end != '\0')
-                rc = expr_fail(ctx, CONVERSION_FAILURE,
-                               "Failed to parse number '%.100s' in $convert with no onError "
-                               "value: Did not consume whole string.",
-                               v.value.v_utf8.str);
-            else
-                set_double(out, d);
-        } else {
-            rc = unsupported(ctx, &v, "double");
-        }
-    } else {
-        bool to_int = strcmp(n, "$toInt") == 0;
-        int64_t lo = to_int ? INT32_MIN : INT64_MIN, hi = to_int ? INT32_MAX : INT64_MAX;
-        int64_t r = 0;
-        if (v.value_type == BSON_TYPE_INT32 || v.value_type == BSON_TYPE_INT64) {
-            r = as_int64(&v);
-        } else if (v.value_type == BSON_TYPE_BOOL) {
-            r = v.value.v_bool;
-        } else if (v.value_type == BSON_TYPE_DOUBLE || v.value_type == BSON_TYPE_DECIMAL128) {
-            double d = expr_as_double(&v);
-            if (isnan(d) || isinf(d)) {
-                rc = expr_fail(ctx, CONVERSION_FAILURE,
-                               "Attempt to convert %s value to integer type in $convert with no "
-                               "onError value",
-                               isnan(d) ? "NaN" : "infinity");
-                goto out;
-            }
-            if (d < (double)lo || d >= -(double)lo) {
-                rc = expr_fail(ctx, CONVERSION_FAILURE,
-                               "Conversion would overflow target type in $convert with no "
-                               "onError value: %g",
-                               d);
-                goto out;
-            }
-            r = (int64_t)trunc(d);
-        } else if (v.value_type == BSON_TYPE_DATE_TIME && !to_int) {
-            r = v.value.v_datetime;
-        } else if (v.value_type == BSON_TYPE_UTF8) {
-            if (parse_integer(ctx, v.value.v_utf8.str, &r) != 0) {
-                rc = -1;
-                goto out;
-            }
-        } else {
-            rc = unsupported(ctx, &v, to_int ? "int" : "long");
-            goto out;
-        }
-        if (r < lo || r > hi) {
-            rc = expr_fail(ctx, CONVERSION_FAILURE,
-                           "Conversion would overflow target type in $convert with no onError "
-                           "value: %lld",
-                           (long long)r);
-            goto out;
-        }
-        if (to_int) {
-            out->value_type = BSON_TYPE_INT32;
-            out->value.v_int32 = (int32_t)r;
-        } else {
-            out->value_type = BSON_TYPE_INT64;
-            out->value.v_int64 = r;
-        }
-    }
-out:
-    bson_value_destroy(&v);
-    return rc;
-}
-
-static int op_to_object_id(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
-{
-    bson_value_t v;
-    if (expr_eval(ctx, e->args[0], &v) != 0)
-        return -1;
-    int rc = 0;
-    if (expr_is_nullish(&v)) {
-        set_null(out);
-    } else if (v.value_type == BSON_TYPE_OID) {
-        bson_value_copy(&v, out);
-    } else if (v.value_type == BSON_TYPE_UTF8 && bson_oid_is_valid(v.value.v_utf8.str,
-                                                                    v.value.v_utf8.len) &&
-               v.value.v_utf8.len == 24) {
-        out->value_type = BSON_TYPE_OID;
-        bson_oid_init_from_string(&out->value.v_oid, v.value.v_utf8.str);
-    } else if (v.value_type == BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, CONVERSION_FAILURE,
-                       "Failed to parse objectId '%.100s' in $convert with no onError value: "
-                       "Invalid string length for parsing to OID, expected 24 but found %u",
-                       v.value.v_utf8.str, v.value.v_utf8.len);
-    } else {
-        rc = unsupported(ctx, &v, "objectId");
-    }
-    bson_value_destroy(&v);
-    return rc;
-}
-
-/* --- dates ------------------------------------------------------------------- */
-
-static int op_date_part(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
-{
-    bson_value_t *v = eval_vals(ctx, e);
-    if (v == NULL)
-        return -1;
-    int rc = 0;
-    int64_t ms = 0;
-    if (e->n > 1 && !expr_is_nullish(&v[1])) {
-        const char *tz = v[1].value_type == BSON_TYPE_UTF8 ? v[1].value.v_utf8.str : "";
-        if (strcmp(tz, "UTC") != 0 && strcmp(tz, "GMT") != 0 && strcmp(tz, "Z") != 0 &&
-            strcmp(tz, "Etc/UTC") != 0 && strcmp(tz, "+00:00") != 0 &&
-            strcmp(tz, "+0000") != 0 && strcmp(tz, "+00") != 0) {
-            rc = expr_fail(ctx, DOCSTORE_NOT_IMPLEMENTED,
-                           "%s: the docstore supports only the UTC timezone", e->name);
-            goto out;
-        }
-    }
-    if (expr_is_nullish(&v[0]) || (e->n > 1 && v[1].value_type == BSON_TYPE_NULL)) {
-        set_null(out);
-        goto out;
-    }
-    if (v[0].value_type == BSON_TYPE_DATE_TIME)
-        ms = v[0].value.v_datetime;
-    else if (v[0].value_type == BSON_TYPE_TIMESTAMP)
-        ms = (int64_t)v[0].value.v_timestamp.timestamp * 1000;
-    else if (v[0].value_type == BSON_TYPE_OID)
-        ms = (int64_t)bson_oid_get_time_t(&v[0].value.v_oid) * 1000;
-    else {
-        rc = expr_fail(ctx, 16006, "can't convert from BSON type %s to Date",
-                       expr_type_name(&v[0]));
-        goto out;
-    }
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    const char *n = e->name;
-    int r;
-    if (strcmp(n, "$year") == 0)
-        r = tm.tm_year + 1900;
-    else if (strcmp(n, "$month") == 0)
-        r = tm.tm_mon + 1;
-    else if (strcmp(n, "$dayOfMonth") == 0)
-        r = tm.tm_mday;
-    else if (strcmp(n, "$hour") == 0)
-        r = tm.tm_hour;
-    else if (strcmp(n, "$minute") == 0)
-        r = tm.tm_min;
-    else if (strcmp(n, "$second") == 0)
-        r = tm.tm_sec;
-    else if (strcmp(n, "$millisecond") == 0)
-        r = (int)(ms - secs * 1000);
-    else if (strcmp(n, "$dayOfWeek") == 0)
-        r = tm.tm_wday + 1;
-    else
-        r = tm.tm_yday + 1;
-    set_int(out, r, true);
-out:
-    expr_vals_free(v, e->n);
-    return rc;
-}
-
 /* --- the table ---------------------------------------------------------------- */
 
 static const char *const cond_params[] = {"if", "then", "else", NULL};
@@ -1257,6 +900,9 @@ static const char *const filter_params[] = {"input", "cond", "as", "limit", NULL
 static const char *const map_params[] = {"input", "as", "in", NULL};
 static const char *const trim_params[] = {"input", "chars", NULL};
 static const char *const date_params[] = {"date", "timezone", NULL};
+static const char *const date_string_params[] = {"date", "format", "timezone", "onNull", NULL};
+static const char *const convert_params[] = {"input", "to", "onError", "onNull", NULL};
+static const char *const reduce_params[] = {"input", "initialValue", "in", NULL};
 
 static const expr_op_def_t ops[] = {
     {"$add", op_add_mul, 0, -1, NULL, 0},
@@ -1309,23 +955,42 @@ static const expr_op_def_t ops[] = {
     {"$filter", op_filter_map, -1, -1, filter_params, 3},
     {"$map", op_filter_map, -1, -1, map_params, 5},
     {"$mergeObjects", op_merge_objects, 0, -1, NULL, 0},
-    {"$type", op_type, 1, 1, NULL, 0},
-    {"$isNumber", op_is_number, 1, 1, NULL, 0},
-    {"$toString", op_convert, 1, 1, NULL, 0},
-    {"$toInt", op_convert, 1, 1, NULL, 0},
-    {"$toLong", op_convert, 1, 1, NULL, 0},
-    {"$toDouble", op_convert, 1, 1, NULL, 0},
-    {"$toBool", op_convert, 1, 1, NULL, 0},
-    {"$toObjectId", op_to_object_id, 1, 1, NULL, 0},
-    {"$year", op_date_part, 1, 1, date_params, 1},
-    {"$month", op_date_part, 1, 1, date_params, 1},
-    {"$dayOfMonth", op_date_part, 1, 1, date_params, 1},
-    {"$hour", op_date_part, 1, 1, date_params, 1},
-    {"$minute", op_date_part, 1, 1, date_params, 1},
-    {"$second", op_date_part, 1, 1, date_params, 1},
-    {"$millisecond", op_date_part, 1, 1, date_params, 1},
-    {"$dayOfWeek", op_date_part, 1, 1, date_params, 1},
-    {"$dayOfYear", op_date_part, 1, 1, date_params, 1},
+    {"$type", expr_op_type, 1, 1, NULL, 0},
+    {"$isNumber", expr_op_is_number, 1, 1, NULL, 0},
+    {"$toString", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toInt", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toLong", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toDouble", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toBool", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toDate", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toObjectId", expr_op_to_type, 1, 1, NULL, 0},
+    {"$convert", expr_op_convert, -1, -1, convert_params, 3},
+    {"$year", expr_op_date_part, 1, 1, date_params, 1},
+    {"$month", expr_op_date_part, 1, 1, date_params, 1},
+    {"$dayOfMonth", expr_op_date_part, 1, 1, date_params, 1},
+    {"$hour", expr_op_date_part, 1, 1, date_params, 1},
+    {"$minute", expr_op_date_part, 1, 1, date_params, 1},
+    {"$second", expr_op_date_part, 1, 1, date_params, 1},
+    {"$millisecond", expr_op_date_part, 1, 1, date_params, 1},
+    {"$dayOfWeek", expr_op_date_part, 1, 1, date_params, 1},
+    {"$dayOfYear", expr_op_date_part, 1, 1, date_params, 1},
+    {"$dateToString", expr_op_date_to_string, -1, -1, date_string_params, 1},
+    {"$sum", expr_op_list_acc, 0, -1, NULL, 0},
+    {"$avg", expr_op_list_acc, 0, -1, NULL, 0},
+    {"$min", expr_op_list_acc, 1, -1, NULL, 0},
+    {"$max", expr_op_list_acc, 1, -1, NULL, 0},
+    {"$range", expr_op_range, 2, 3, NULL, 0},
+    {"$indexOfArray", expr_op_index_of_array, 2, 4, NULL, 0},
+    {"$indexOfBytes", expr_op_index_of_bytes, 2, 4, NULL, 0},
+    {"$objectToArray", expr_op_object_to_array, 1, 1, NULL, 0},
+    {"$arrayToObject", expr_op_array_to_object, 1, 1, NULL, 0},
+    {"$reduce", expr_op_reduce, -1, -1, reduce_params, 7},
+    {"$allElementsTrue", expr_op_elements_true, 1, 1, NULL, 0},
+    {"$anyElementTrue", expr_op_elements_true, 1, 1, NULL, 0},
+    {"$exp", op_unary_math, 1, 1, NULL, 0},
+    {"$ln", op_unary_math, 1, 1, NULL, 0},
+    {"$log10", op_unary_math, 1, 1, NULL, 0},
+    {"$pow", op_pow, 2, 2, NULL, 0},
 };
 
 const expr_op_def_t *expr_ops_find(const char *name)
