@@ -34,43 +34,6 @@
 
 #define STOP_BACKSTOP_S 3 /* shutdown ends the loop by then whatever happens */
 
-uint64_t platform_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t platform_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-platform_function_t *platform_find_function(platform_t *p, const char *name)
-{
-    for (size_t i = 0; i < p->n_functions; i++) {
-        if (strcmp(p->functions[i]->spec->name, name) == 0)
-            return p->functions[i];
-    }
-    return NULL;
-}
-
-static size_t live_instances(const platform_t *p)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < p->n_functions; i++)
-        n += p->functions[i]->n_live;
-    return n;
-}
-
-void platform_check_stopped(platform_t *p)
-{
-    if (p->stopping && live_instances(p) == 0)
-        event_base_loopbreak(p->base);
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
