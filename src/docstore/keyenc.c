@@ -442,6 +442,7 @@ int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *
         bool multikey = false;
         if (collect(&root, fields[f], &per[f], &multikey, 0) != 0)
             goto nomem;
+        ks->multikey |= multikey;
         if (per[f].n == 0) {
             bson_value_t null = {.value_type = BSON_TYPE_NULL};
             if (valvec_push(&per[f], &null))

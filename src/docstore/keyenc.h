@@ -62,6 +62,7 @@ typedef struct docstore_keyset {
     size_t nfields;       /* fields in the pattern */
     buf_t *keys;          /* n encoded keys, sorted, distinct */
     bson_value_t *values; /* n * nfields values behind each key (borrowed from the doc) */
+    bool multikey;        /* an array lay on an indexed path: one field, several values */
 } docstore_keyset_t;
 
 /* Builds the keys of doc for fields/descending (nfields each). A missing field

@@ -230,7 +230,10 @@ int st_meta_load(st_db_t *d, docstore_error_t *err)
     }
     st_stmt_done(d, s);
     s = NULL;
-    if (st_stmt(d, "SELECT coll, id, spec FROM _indexes ORDER BY coll, id", &s, err))
+    if (st_stmt(d,
+                "SELECT coll, i.id, spec, m.id IS NOT NULL FROM _indexes i"
+                " LEFT JOIN _multikey m ON m.id = i.id ORDER BY coll, i.id",
+                &s, err))
         goto out;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         st_coll_t *c = st_coll_find(d, (const char *)sqlite3_column_text(s, 0));
@@ -250,6 +253,7 @@ int st_meta_load(st_db_t *d, docstore_error_t *err)
         if (st_index_parse(&spec, ix, err))
             goto out;
         ix->id = sqlite3_column_int64(s, 1);
+        ix->multikey = sqlite3_column_int(s, 3) != 0;
         c->nindexes++;
     }
     if (r != SQLITE_DONE) {
@@ -331,7 +335,8 @@ static int db_open(docstore_storage_t *st, const char *name, st_db_t **out, docs
                 "CREATE TABLE IF NOT EXISTS _catalog(name TEXT PRIMARY KEY, id INTEGER NOT NULL,"
                 " uuid BLOB, options BLOB);"
                 "CREATE TABLE IF NOT EXISTS _indexes(coll TEXT NOT NULL, name TEXT NOT NULL,"
-                " id INTEGER NOT NULL, spec BLOB NOT NULL, PRIMARY KEY(coll, name));",
+                " id INTEGER NOT NULL, spec BLOB NOT NULL, PRIMARY KEY(coll, name));"
+                "CREATE TABLE IF NOT EXISTS _multikey(id INTEGER PRIMARY KEY);",
                 err))
         goto fail;
     if (st_meta_load(d, err))
@@ -642,10 +647,11 @@ int st_coll_create(st_db_t *d, const char *coll, st_coll_t **out, docstore_error
 
 int st_coll_drop(st_db_t *d, st_coll_t *c, docstore_error_t *err)
 {
-    char sql[96];
+    char sql[128];
     st_stmt_clear(d); /* statements on the dropped tables would fail later */
     for (size_t i = 0; i < c->nindexes; i++) {
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld", (long long)c->indexes[i].id);
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
+                 (long long)c->indexes[i].id, (long long)c->indexes[i].id);
         if (st_exec(d, sql, err))
             return -1;
     }

@@ -146,9 +146,23 @@ int st_index_add_doc(st_db_t *d, st_coll_t *c, st_index_t *ix, const bson_t *doc
                               err))
         return -1;
     char sql[80];
-    snprintf(sql, sizeof sql, "INSERT INTO i%lld(k, rid) VALUES (?1, ?2)", (long long)ix->id);
     sqlite3_stmt *s;
     int rc = -1;
+    if (ks.multikey && !ix->multikey) {
+        /* Rolled back with the write if it fails: the catalog reload then
+         * forgets the flag too. */
+        if (st_stmt(d, "INSERT OR IGNORE INTO _multikey(id) VALUES (?1)", &s, err))
+            goto out;
+        sqlite3_bind_int64(s, 1, ix->id);
+        int r = sqlite3_step(s);
+        st_stmt_done(d, s);
+        if (r != SQLITE_DONE) {
+            st_sql_error(d, "multikey", err);
+            goto out;
+        }
+        ix->multikey = true;
+    }
+    snprintf(sql, sizeof sql, "INSERT INTO i%lld(k, rid) VALUES (?1, ?2)", (long long)ix->id);
     if (st_stmt(d, sql, &s, err))
         goto out;
     for (size_t i = 0; i < ks.n; i++) {

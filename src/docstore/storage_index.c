@@ -375,8 +375,9 @@ int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const ch
     for (size_t i = 0; i < c->nindexes && rc == 0; i++) {
         if (!all && strcmp(c->indexes[i].name, name) != 0)
             continue;
-        char sql[64];
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld", (long long)c->indexes[i].id);
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
+                 (long long)c->indexes[i].id, (long long)c->indexes[i].id);
         rc = st_exec(d, sql, err);
         sqlite3_stmt *s;
         if (rc == 0 && (rc = st_stmt(d, "DELETE FROM _indexes WHERE coll = ?1 AND name = ?2", &s,
@@ -470,8 +471,10 @@ static int cmp_bytes(const buf_t *a, const buf_t *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
-/* The ranges for one field's condition; false when it cannot use an index. */
-static bool field_plan(const bson_value_t *cond, bool desc, plan_t *p)
+/* The ranges for one field's condition; false when it cannot use an index.
+ * On a multikey index, $gt and $lt may hold for different elements of one
+ * array, so only the lower bound (else the upper) narrows the scan. */
+static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_t *p)
 {
     if (cond->value_type != BSON_TYPE_DOCUMENT) {
         if (!point_ok(cond))
@@ -518,6 +521,8 @@ static bool field_plan(const bson_value_t *cond, bool desc, plan_t *p)
     }
     if ((lo == NULL && hi == NULL) || desc)
         return false;
+    if (multikey && lo && hi)
+        hi = NULL;
     range_t *r = plan_add(p);
     if (r == NULL)
         return false;
@@ -590,7 +595,8 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
             if (is_id ? strcmp(f, "_id") != 0 : strcmp(ix->fields[0], f) != 0)
                 continue;
             plan_t p = {0};
-            if (!field_plan(cond, is_id ? false : ix->desc[0], &p)) {
+            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey,
+                            &p)) {
                 plan_free(&p);
                 continue;
             }

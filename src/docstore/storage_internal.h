@@ -9,6 +9,10 @@
  *   c<id>(rid INTEGER PRIMARY KEY, id BLOB UNIQUE, doc BLOB)   documents
  *   i<id>(k, rid)                       index entries, WITHOUT ROWID, keyed
  *                                       (k) when unique, else (k, rid)
+ *   _multikey(id)                       indexes that met an array: their
+ *                                       range bounds on one field cannot be
+ *                                       intersected (each may hold for a
+ *                                       different element)
  * Table names carry catalog ids, not collection names, so a rename within a
  * database is a catalog update and any collection name is safe.
  */
@@ -26,6 +30,7 @@ typedef struct st_index {
     bson_t *spec;  /* {v: 2, key, name[, unique]} */
     bson_t *key;   /* the key pattern */
     bool unique;   /* entries keyed by k alone */
+    bool multikey; /* some document had an array on a key path (_multikey row) */
     size_t nfields;
     char **fields; /* dotted paths of the pattern */
     bool *desc;    /* per field: descending */

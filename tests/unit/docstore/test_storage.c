@@ -2,6 +2,7 @@
  * types, unique and multikey indexes, index range scans (and that they do not
  * read the whole collection), DDL, transactions, in memory and on disk. */
 #include "harness.h"
+#include "docstore/match.h"
 #include "docstore/storage.h"
 
 #include <stdlib.h>
@@ -399,9 +400,115 @@ static void test_on_disk(void)
     rmdir(dir);
 }
 
+/* ---- index scans against the matcher: same answers as a full scan ---- */
+
+static const char *const POOL[] = {
+    "1", "2.5", "{\"$numberLong\": \"3\"}", "-1", "0", "1.0", "100", "\"a\"", "\"b\"", "\"\"",
+    "null", "true", "false", "{\"x\": 1}", "{\"x\": \"a\"}", "[]", "[1, \"a\"]", "[2.5, [1]]",
+    "[{\"x\": 1}]", "{\"$date\": {\"$numberLong\": \"5\"}}", "{\"$oid\": \"0123456789ab0123456789ab\"}",
+    "{\"$numberDouble\": \"NaN\"}", "{\"$numberDecimal\": \"2.5\"}", "{\"$minKey\": 1}",
+    "{\"$maxKey\": 1}"};
+#define NPOOL (sizeof POOL / sizeof POOL[0])
+
+typedef struct ids {
+    char buf[4096];
+} ids_t;
+
+static bool ids_cb(void *ctx, const bson_t *doc)
+{
+    void **c = ctx;
+    const docstore_matcher_t *m = c[0];
+    ids_t *out = c[1];
+    if (!docstore_matcher_matches(m, doc, NULL))
+        return true;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "_id")) {
+        size_t n = strlen(out->buf);
+        snprintf(out->buf + n, sizeof out->buf - n, "%d,", bson_iter_int32(&it));
+    }
+    return true;
+}
+
+static void matched_ids(docstore_storage_t *st, const char *coll, const bson_t *f, ids_t *out)
+{
+    docstore_matcher_t *m;
+    docstore_error_t err = {0};
+    out->buf[0] = '\0';
+    if (docstore_matcher_new(f, &m, &err) != 0) {
+        snprintf(out->buf, sizeof out->buf, "error %d", err.code);
+        docstore_error_clear(&err);
+        return;
+    }
+    void *c[2] = {m, out};
+    CHECK_INT(docstore_storage_scan(st, "test", coll, f, ids_cb, c, &err), 0);
+    docstore_matcher_free(m);
+}
+
+static void test_index_agrees_with_matcher(void)
+{
+    docstore_storage_t *st;
+    docstore_error_t err = {0};
+    CHECK_INT(docstore_storage_open(NULL, &st, &err), 0);
+    bool created;
+    const char *specs[] = {"{\"key\": {\"v\": 1}}", "{\"key\": {\"w\": -1}}",
+                           "{\"key\": {\"s.v\": 1, \"w\": 1}}"};
+    for (size_t i = 0; i < 3; i++) {
+        bson_t *spec = json(specs[i]);
+        CHECK_INT(docstore_storage_create_index(st, "test", "indexed", spec, &created, &err), 0);
+        bson_destroy(spec);
+    }
+    int id = 0;
+    for (size_t i = 0; i < NPOOL; i++) {
+        for (size_t j = 0; j < 3; j++) {
+            char doc[512];
+            size_t k = (i * 7 + j * 3) % NPOOL;
+            if (j == 2)
+                snprintf(doc, sizeof doc, "{\"_id\": %d, \"s\": [{\"v\": %s}, {\"v\": %s}]}", id,
+                         POOL[i], POOL[k]);
+            else
+                snprintf(doc, sizeof doc, "{\"_id\": %d, \"v\": %s, \"w\": %s, \"s\": {\"v\": %s}}",
+                         id, POOL[i], POOL[k], POOL[i]);
+            CHECK_INT(insert_json(st, "indexed", doc, &err), 0);
+            CHECK_INT(insert_json(st, "plain", doc, &err), 0);
+            id++;
+        }
+    }
+    CHECK_INT(insert_json(st, "indexed", "{\"_id\": 999}", &err), 0);
+    CHECK_INT(insert_json(st, "plain", "{\"_id\": 999}", &err), 0);
+    static const char *const shapes[][2] = {
+        {"", ""}, {"{\"$eq\": ", "}"}, {"{\"$gt\": ", "}"}, {"{\"$gte\": ", "}"},
+        {"{\"$lt\": ", "}"}, {"{\"$lte\": ", "}"}, {"{\"$in\": [", ", 1, \"a\"]}"},
+        {"{\"$gte\": ", ", \"$lt\": 100}"}};
+    static const char *const fields[] = {"v", "w", "s.v", "_id"};
+    int compared = 0, mismatches = 0;
+    for (size_t f = 0; f < 4; f++) {
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            for (size_t i = 0; i < NPOOL; i++) {
+                char q[512];
+                snprintf(q, sizeof q, "{\"%s\": %s%s%s}", fields[f], shapes[s][0], POOL[i],
+                         shapes[s][1]);
+                bson_t *fq = json(q);
+                if (fq == NULL)
+                    continue;
+                ids_t a, b;
+                matched_ids(st, "indexed", fq, &a);
+                matched_ids(st, "plain", fq, &b);
+                if (strcmp(a.buf, b.buf) != 0 && mismatches++ < 10)
+                    fprintf(stderr, "%s: index [%s] full scan [%s]\n", q, a.buf, b.buf);
+                compared++;
+                bson_destroy(fq);
+            }
+        }
+    }
+    CHECK_INT(mismatches, 0);
+    CHECK(compared > 700);
+    docstore_storage_close(st);
+}
+
 int main(void)
 {
     RUN(test_in_memory);
     RUN(test_on_disk);
+    RUN(test_index_agrees_with_matcher);
     return TEST_REPORT();
 }
