@@ -67,6 +67,7 @@ typedef struct lat {
 
 typedef struct stats {
     double ops_per_s;
+    double server_cpu_us; /* docstore CPU time per operation; < 0 unknown */
     double p50_us;
     double p99_us;
     size_t n;
@@ -228,6 +229,24 @@ static long rss_kb(pid_t pid)
     return kb;
 }
 
+/* utime + stime of pid in microseconds, or -1. */
+static double cpu_us(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ---- libmongoc workloads ---- */
 
 typedef struct worker {
@@ -312,7 +331,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static stats_t run_workload(const char *uri, workload_t wl, int nthreads, double secs, int *errors)
+static stats_t run_workload(const char *uri, pid_t pid, workload_t wl, int nthreads, double secs,
+                            int *errors)
 {
     pthread_t th[MAX_THREADS];
     worker_t w[MAX_THREADS];
@@ -324,6 +344,7 @@ static stats_t run_workload(const char *uri, workload_t wl, int nthreads, double
         pthread_create(&th[i], NULL, worker_main, &w[i]);
     }
     pthread_barrier_wait(&barrier);
+    double cpu0 = pid > 0 ? cpu_us(pid) : -1;
     int64_t t0 = now_ns();
     g_end_ns = t0 + (int64_t)(secs * 1e9);
     pthread_barrier_wait(&barrier);
@@ -337,9 +358,11 @@ static stats_t run_workload(const char *uri, workload_t wl, int nthreads, double
         *errors += w[i].errors;
     }
     double wall = (double)(now_ns() - t0) / 1e9;
+    double cpu1 = pid > 0 ? cpu_us(pid) : -1;
     pthread_barrier_destroy(&barrier);
     stats_t s = lat_stats(&all);
     s.ops_per_s = (double)all.n / wall;
+    s.server_cpu_us = cpu0 >= 0 && cpu1 >= 0 && all.n ? (cpu1 - cpu0) / (double)all.n : -1;
     free(all.ns);
     g_insert_base += 100000000;
     return s;
@@ -454,8 +477,10 @@ static int sqlite_limits(const char *dir, const char *sync, stats_t *ins, stats_
     }
     double wr = (double)(now_ns() - t0) / 1e9;
     *ins = lat_stats(&li);
+    ins->server_cpu_us = -1;
     ins->ops_per_s = (double)li.n / wi;
     *rd = lat_stats(&lr);
+    rd->server_cpu_us = -1;
     rd->ops_per_s = (double)lr.n / wr;
     free(li.ns);
     free(lr.ns);
@@ -556,6 +581,7 @@ static int pingpong(size_t req, size_t rep, stats_t *out)
     pthread_join(th, NULL);
     close(lfd);
     *out = lat_stats(&l);
+    out->server_cpu_us = -1;
     out->ops_per_s = (double)l.n / wall;
     free(l.ns);
     return l.n == (size_t)rounds ? 0 : -1;
@@ -659,6 +685,8 @@ static int idle_connections(int port, int nconns, pid_t pid, int *opened, long *
 static void print_row(const char *name, int clients, const stats_t *s, int errors)
 {
     printf("  %-22s %7d %12.0f %10.1f %10.1f", name, clients, s->ops_per_s, s->p50_us, s->p99_us);
+    if (s->server_cpu_us >= 0)
+        printf(" %12.1f", s->server_cpu_us);
     if (errors)
         printf("   (%d errors)", errors);
     printf("\n");
@@ -744,22 +772,25 @@ int main(int argc, char **argv)
     int status = 0;
     int64_t t_start = now_ns();
 
-    printf("docstore benchmark: %s, libmongoc %s, SQLite %s, %ld CPUs\n",
+    double load[1] = {-1};
+    getloadavg(load, 1);
+    printf("docstore benchmark: %s, libmongoc %s, SQLite %s, %ld CPUs, load average %.1f\n",
            uri_arg ? uri_arg : tether, mongoc_get_version(), sqlite3_libversion(),
-           sysconf(_SC_NPROCESSORS_ONLN));
+           sysconf(_SC_NPROCESSORS_ONLN), load[0]);
     if (preload(uri) != 0) {
         status = 1;
         goto out;
     }
     printf("  %d documents (~170 bytes) in bench.docs with an index on k; %d in bench.c1000;"
            " %.1f s per row\n\n", NDOCS, CURSOR_DOCS, secs);
-    printf("  %-22s %7s %12s %10s %10s\n", "workload", "clients", "ops/s", "p50 us", "p99 us");
+    printf("  %-22s %7s %12s %10s %10s %12s\n", "workload", "clients", "ops/s", "p50 us", "p99 us",
+           "server CPU us/op");
     stats_t find_id1 = {0};
     const int clients[] = {1, 16};
     for (int wl = WL_INSERT; wl <= WL_CURSOR; wl++) {
         for (int k = 0; k < 2; k++) {
             int errors = 0;
-            stats_t s = run_workload(uri, (workload_t)wl, clients[k], secs, &errors);
+            stats_t s = run_workload(uri, pid, (workload_t)wl, clients[k], secs, &errors);
             print_row(workload_names[wl], clients[k], &s, errors);
             if (wl == WL_FIND_ID && k == 0)
                 find_id1 = s;
