@@ -420,7 +420,7 @@ static int sqlite_limits(const char *dir, const char *sync, stats_t *ins, stats_
     sqlite3_stmt *put = NULL, *get = NULL;
     int rc = -1;
     char pragma[128];
-    snprintf(pragma, sizeof pragma, "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;", sync);
+    snprintf(pragma, sizeof pragma, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;", sync);
     if (sqlite3_open(path, &db) != SQLITE_OK ||
         sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "CREATE TABLE docs (id BLOB PRIMARY KEY, doc BLOB NOT NULL) WITHOUT ROWID",
