@@ -279,6 +279,26 @@ static void test_http_framing(void)
     ss_stop(&srv);
 }
 
+static void test_other_statuses(void)
+{
+    ss_server_t srv;
+    reset(&srv);
+    /* an unexpected status on /next: retried after a backoff */
+    ss_add(&srv, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    ss_add(&srv, next_reply("o1", "a", NULL));
+    /* 403 on the answer: logged, the loop goes on */
+    ss_add(&srv, "HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}");
+    ss_add(&srv, next_reply("o2", "b", NULL));
+    /* 502 on the answer: fatal, as any 5xx */
+    ss_add(&srv, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    ss_add(&srv, next_reply("never", "c", NULL));
+    CHECK_INT(tether_run_handler(echo), 1);
+    CHECK_INT(srv.n_records, 5);
+    CHECK_STR(srv.records[2].path, "/2018-06-01/runtime/invocation/o1/response");
+    CHECK_STR(srv.records[4].path, "/2018-06-01/runtime/invocation/o2/response");
+    ss_stop(&srv);
+}
+
 static void test_500_on_next(void)
 {
     ss_server_t srv;
@@ -494,6 +514,7 @@ int main(void)
     RUN(test_malformed_headers);
     RUN(test_dropped_next);
     RUN(test_http_framing);
+    RUN(test_other_statuses);
     RUN(test_500_on_next);
     RUN(test_500_on_response);
     RUN(test_init_error);
