@@ -76,6 +76,12 @@ int docstore_wire_frame(const uint8_t *data, size_t avail, docstore_wire_header_
                            DOCSTORE_WIRE_MAX_MESSAGE);
         return DOCSTORE_WIRE_ERROR;
     }
+    if (hdr->opcode != DOCSTORE_OP_MSG && hdr->opcode != DOCSTORE_OP_QUERY &&
+        hdr->opcode != DOCSTORE_OP_COMPRESSED) {
+        /* Refused at the header: no need to buffer a body nobody will read. */
+        docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR, "unsupported opcode %d", hdr->opcode);
+        return DOCSTORE_WIRE_ERROR;
+    }
     if (avail < (size_t)hdr->length)
         return DOCSTORE_WIRE_NEED_MORE;
     return DOCSTORE_WIRE_DONE;

@@ -66,8 +66,10 @@ enum docstore_wire_status {
  * the header is there and a whole message of hdr->length bytes is available;
  * NEED_MORE when the header or the body is incomplete (hdr is filled once the
  * header is there, so the caller can see how much to wait for); ERROR when
- * the length is impossible (< 16 or > 48,000,000). Stateless, so calling it
- * again after more bytes arrive resumes the framing. */
+ * the length is impossible (< 16 or > 48,000,000) or the opcode is not one we
+ * serve (OP_MSG, OP_QUERY, OP_COMPRESSED). Reads only the first 16 bytes of
+ * data; avail is how many are buffered. Stateless, so calling it again after
+ * more bytes arrive resumes the framing. */
 int docstore_wire_frame(const uint8_t *data, size_t avail, docstore_wire_header_t *hdr /* OUT */,
                         docstore_error_t *err);
 

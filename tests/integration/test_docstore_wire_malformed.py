@@ -161,6 +161,10 @@ expect_closed("bad request with moreToCome", op_msg({"ping": 1}, flags=2))
 # Opcodes.
 expect_closed("unknown opcode", struct.pack("<iiii", 20, 1, 0, 4242) + b"\0\0\0\0")
 expect_closed("removed OP_INSERT", struct.pack("<iiii", 20, 1, 0, 2002) + b"\0\0\0\0")
+s = server.connect()
+s.sendall(struct.pack("<iiii", 40_000_000, 1, 0, 2002))  # refused at the header, not after 40 MB
+check(closed_by_server(s, timeout=5), "unknown opcode refused before its body")
+s.close()
 comp = struct.pack("<iiB", 2013, len(ping) + 5, 1) + b"notsnappy"
 expect_error("OP_COMPRESSED", struct.pack("<iiii", 16 + len(comp), 1, 0, 2012) + comp)
 s = server.connect()

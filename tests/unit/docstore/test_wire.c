@@ -92,8 +92,11 @@ static void test_frame(void)
     CHECK_INT(err.code, DOCSTORE_PROTOCOL_ERROR);
     uint32_t max = DOCSTORE_WIRE_MAX_MESSAGE;
     uint8_t ok[16] = {(uint8_t)max, (uint8_t)(max >> 8), (uint8_t)(max >> 16),
-                      (uint8_t)(max >> 24)};
+                      (uint8_t)(max >> 24), 0, 0, 0, 0, 0, 0, 0, 0, 0xdd, 0x07, 0, 0};
     CHECK_INT(docstore_wire_frame(ok, 16, &h, &err), DOCSTORE_WIRE_NEED_MORE);
+    ok[12] = 0xd2; /* OP_INSERT (2002): refused at the header, body never buffered */
+    ok[13] = 0x07;
+    CHECK_INT(docstore_wire_frame(ok, 16, &h, &err), DOCSTORE_WIRE_ERROR);
 }
 
 static void test_msg_body_and_sequences(void)
