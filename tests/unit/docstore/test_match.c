@@ -426,6 +426,47 @@ static const struct set_case nested_cases[] = {
 };
 
 
+/* MongoDB's null_query_semantics data set (its documents without undefined values,
+ * where 8.0 changed the answers) and the _ids it returns. */
+static const char *const nulls_docs[] = {
+    "{\"_id\": 1, \"a\": {}}",
+    "{\"_id\": 2, \"a\": null}",
+    "{\"_id\": 3, \"a\": 4}",
+    "{\"_id\": 4, \"a\": {\"b\": \"hi\"}}",
+    "{\"_id\": 5, \"a\": {\"b\": null}}",
+    "{\"_id\": 6}",
+    "{\"_id\": 7, \"a\": [[]]}",
+    "{\"_id\": 8, \"a\": []}",
+    "{\"_id\": 9, \"a\": [{\"b\": 1}, {\"b\": 3}, {\"b\": \"string\"}]}",
+    "{\"_id\": 10, \"a\": [{\"b\": null}, {\"b\": 3}, {\"b\": null}]}",
+    "{\"_id\": 11, \"a\": [{\"b\": 3}, {}]}",
+    "{\"_id\": 12, \"a\": [null, null]}",
+    "{\"_id\": 13, \"a\": [1, \"string\", 4]}",
+    "{\"_id\": 14, \"a\": [1, \"string\", null, 4]}",
+};
+
+static const struct set_case nulls_cases[] = {
+    {"{\"a\": {\"$eq\": null}}", "2,6,12,14"},
+    {"{\"a\": {\"$ne\": null}}", "1,3,4,5,7,8,9,10,11,13"},
+    {"{\"a\": {\"$not\": {\"$gte\": null}}}", "1,3,4,5,7,8,9,10,11,13"},
+    {"{\"a\": {\"$in\": [null, 75]}}", "2,6,12,14"},
+    {"{\"$or\": [{\"a\": null}, {\"a\": 75}]}", "2,6,12,14"},
+    {"{\"a\": {\"$nin\": [null, 75]}}", "1,3,4,5,7,8,9,10,11,13"},
+    {"{\"a\": {\"$nin\": [null, []]}}", "1,3,4,5,9,10,11,13"},
+    {"{\"a\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": \"\"}}]}}", "1,3,4,5,7,8,9,10,11"},
+    {"{\"a\": {\"$elemMatch\": {\"$eq\": null}}}", "12,14"},
+    {"{\"a\": {\"$elemMatch\": {\"$ne\": null}}}", "7,9,10,11,13,14"},
+    {"{\"a.b\": {\"$eq\": null}}", "1,2,3,5,6,10,11"},
+    {"{\"a.b\": {\"$ne\": null}}", "4,7,8,9,12,13,14"},
+    {"{\"a.b\": {\"$in\": [null, 75]}}", "1,2,3,5,6,10,11"},
+    {"{\"a.b\": {\"$nin\": [null, 75]}}", "4,7,8,9,12,13,14"},
+    {"{\"a\": {\"$exists\": false}}", "6"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$eq\": null}}}}", "7,10,11"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$ne\": null}}}}", "9,10,11"},
+    {"{\"a.b\": {\"$elemMatch\": {\"$eq\": null}}}", ""},
+    {"{\"a.b\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": \"\"}}]}}", "4,7,8,12,13,14"},
+};
+
 static void run_set(const char *name, const char *const *docs, size_t ndocs,
                     const struct set_case *sc, size_t ncases)
 {
@@ -469,6 +510,7 @@ static void test_mongodb_data_sets(void)
     RUN_SET(numeric);
     RUN_SET(regex);
     RUN_SET(nested);
+    RUN_SET(nulls);
 }
 
 static void test_cases(void)
