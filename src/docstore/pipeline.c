@@ -30,6 +30,9 @@ typedef enum stage_kind {
     ST_UNWIND = 9,       /* $unwind */
     ST_LOOKUP = 10,      /* $lookup, equality form */
     ST_REPLACE_ROOT = 11, /* $replaceRoot / $replaceWith */
+    ST_FACET = 12,       /* $facet */
+    ST_SAMPLE = 13,      /* $sample */
+    ST_UNION_WITH = 14,  /* $unionWith */
 } stage_kind_t;
 
 typedef struct stage {
@@ -49,6 +52,7 @@ typedef struct stage {
     char *from;                  /* $lookup from */
     char *foreign;               /* $lookup foreignField */
     char *as;                    /* $lookup as */
+    docstore_pipeline_t **subs;  /* $facet pipelines (names in paths); $unionWith: [0] */
 } stage_t;
 
 struct docstore_pipeline {
@@ -77,6 +81,11 @@ static void stage_free(stage_t *s)
     free(s->from);
     free(s->foreign);
     free(s->as);
+    if (s->subs != NULL) {
+        for (size_t i = 0; i < s->n; i++)
+            docstore_pipeline_free(s->subs[i]);
+        free(s->subs);
+    }
 }
 
 void docstore_pipeline_free(docstore_pipeline_t *p)
@@ -398,6 +407,7 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
                               docstore_error_t *err)
 {
     const bson_value_t *root = v;
+    bson_value_t found; /* shallow copy, into v's data */
     bson_t d;
     bson_iter_t it;
     if (strcmp(name, "$replaceRoot") == 0) {
@@ -417,7 +427,8 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
                                    bson_iter_key(&it));
                 return -1;
             }
-            root = bson_iter_value(&it);
+            found = *bson_iter_value(&it);
+            root = &found;
         }
         if (root == NULL) {
             docstore_error_set(err, 40414,
@@ -433,9 +444,110 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
     return docstore_expr_new(root, &s->exprs[0], err);
 }
 
+/* A sub-pipeline of $facet or $unionWith; stages that write or nest $facet
+ * are refused inside it. */
+static int parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline_t **out,
+                     docstore_error_t *err)
+{
+    bson_t arr;
+    if (v->value_type != BSON_TYPE_ARRAY ||
+        !bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len)) {
+        docstore_error_set(err, 40170, "%s sub-pipelines must be arrays, found %s", owner,
+                           docstore_type_name(v->value_type));
+        return -1;
+    }
+    bson_iter_t it, st;
+    bson_iter_init(&it, &arr);
+    while (bson_iter_next(&it)) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &st) || !bson_iter_next(&st))
+            continue; /* docstore_pipeline_new reports it */
+        const char *k = bson_iter_key(&st);
+        if (strcmp(k, "$out") == 0 || strcmp(k, "$merge") == 0 ||
+            (strcmp(owner, "$facet") == 0 && strcmp(k, "$facet") == 0)) {
+            docstore_error_set(err, 40600, "%s is not allowed to be used within a %s stage", k,
+                               owner);
+            return -1;
+        }
+    }
+    return docstore_pipeline_new(&arr, out, err);
+}
+
+static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+{
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, 40169, "the $facet specification must be a non-empty object");
+        return -1;
+    }
+    size_t n = bson_count_keys(&d);
+    if (n == 0) {
+        docstore_error_set(err, 40169, "the $facet specification must be a non-empty object");
+        return -1;
+    }
+    s->paths = calloc(n, sizeof *s->paths);
+    s->subs = calloc(n, sizeof *s->subs);
+    if (s->paths == NULL || s->subs == NULL)
+        return oom(err);
+    bson_iter_t it;
+    bson_iter_init(&it, &d);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (k[0] == '$' || k[0] == '\0' || strchr(k, '.') != NULL) {
+            docstore_error_set(err, 40173, "$facet output field name '%.100s' is not valid", k);
+            return -1;
+        }
+        s->paths[s->n] = strdup(k);
+        s->n++;
+        if (s->paths[s->n - 1] == NULL)
+            return oom(err);
+        if (parse_sub(bson_iter_value(&it), "$facet", &s->subs[s->n - 1], err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+{
+    bson_t d;
+    bson_value_t pipe = {.value_type = BSON_TYPE_EOD}; /* shallow, into v's data */
+    if (v->value_type == BSON_TYPE_UTF8) {
+        s->from = strdup(v->value.v_utf8.str);
+    } else if (get_doc(v, &d)) {
+        bson_iter_t it;
+        bson_iter_init(&it, &d);
+        while (bson_iter_next(&it)) {
+            const char *k = bson_iter_key(&it);
+            if (strcmp(k, "coll") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+                free(s->from);
+                s->from = strdup(bson_iter_utf8(&it, NULL));
+                if (s->from == NULL)
+                    return oom(err);
+            } else if (strcmp(k, "pipeline") == 0) {
+                pipe = *bson_iter_value(&it);
+            } else {
+                docstore_error_set(err, 40415, "BSON field '$unionWith.%.100s' is an unknown field.",
+                                   k);
+                return -1;
+            }
+        }
+    }
+    if (s->from == NULL) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "$unionWith requires a collection name: {$unionWith: 'coll'} or "
+                           "{$unionWith: {coll: 'coll', pipeline: [...]}}");
+        return -1;
+    }
+    if (pipe.value_type == BSON_TYPE_EOD)
+        return 0;
+    s->subs = calloc(1, sizeof *s->subs);
+    if (s->subs == NULL)
+        return oom(err);
+    s->n = 1;
+    return parse_sub(&pipe, "$unionWith", &s->subs[0], err);
+}
+
 static const char *const unsupported_stages[] = {
-    "$facet",     "$bucket",       "$bucketAuto",      "$graphLookup", "$sample",
-    "$unionWith", "$redact",       "$densify",         "$fill",        "$setWindowFields",
+    "$bucket",    "$bucketAuto",   "$graphLookup",     "$redact",       "$densify",         "$fill",        "$setWindowFields",
     "$geoNear",   "$collStats",    "$indexStats",      "$currentOp",   "$listSessions",
     "$documents", "$changeStream", "$listLocalSessions", "$planCacheStats", "$search",
     "$searchMeta",
@@ -566,6 +678,32 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$replaceRoot") == 0 || strcmp(name, "$replaceWith") == 0) {
         s->kind = ST_REPLACE_ROOT;
         return parse_replace_root(s, name, v, err);
+    }
+    if (strcmp(name, "$facet") == 0) {
+        s->kind = ST_FACET;
+        return parse_facet(s, v, err);
+    }
+    if (strcmp(name, "$sample") == 0) {
+        s->kind = ST_SAMPLE;
+        bson_iter_t it;
+        if (!get_doc(v, &d) || !bson_iter_init_find(&it, &d, "size") ||
+            bson_count_keys(&d) != 1) {
+            docstore_error_set(err, 28745, "$sample stage must specify a size");
+            return -1;
+        }
+        if (!get_int(bson_iter_value(&it), &s->num)) {
+            docstore_error_set(err, 28746, "size argument to $sample must be a number");
+            return -1;
+        }
+        if (s->num < 0) {
+            docstore_error_set(err, 28747, "size argument to $sample must not be negative");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(name, "$unionWith") == 0) {
+        s->kind = ST_UNION_WITH;
+        return parse_union_with(s, v, err);
     }
     p->n--;
     if (strcmp(name, "$out") == 0 || strcmp(name, "$merge") == 0) {
@@ -786,151 +924,6 @@ static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_docli
     return 0;
 }
 
-/* Values a $lookup field holds, flattening one level of arrays; a missing or
- * empty result is [null], which matches null and missing on the other side. */
-typedef struct value_list {
-    bson_value_t *v;
-    size_t n, cap;
-} value_list_t;
-
-static bool vl_push(value_list_t *l, const bson_value_t *v)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        bson_value_t *p = realloc(l->v, cap * sizeof *p);
-        if (p == NULL)
-            return false;
-        l->v = p;
-        l->cap = cap;
-    }
-    bson_value_copy(v, &l->v[l->n++]);
-    return true;
-}
-
-static void vl_free(value_list_t *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        bson_value_destroy(&l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-static bool lookup_values(const docstore_expr_t *e, const bson_t *doc, value_list_t *out)
-{
-    bson_value_t v;
-    docstore_error_t err = {0};
-    if (docstore_expr_eval(e, doc, NULL, &v, &err) != 0) {
-        docstore_error_clear(&err);
-        return false;
-    }
-    bool ok = true;
-    if (v.value_type == BSON_TYPE_ARRAY) {
-        bson_iter_t it;
-        bson_iter_init_from_data(&it, v.value.v_doc.data, v.value.v_doc.data_len);
-        while (ok && bson_iter_next(&it)) {
-            const bson_value_t *el = bson_iter_value(&it);
-            if (el->value_type == BSON_TYPE_ARRAY) {
-                /* The path's own arrays (from traversal) flatten once more. */
-                bson_iter_t in;
-                bson_iter_init_from_data(&in, el->value.v_doc.data, el->value.v_doc.data_len);
-                while (ok && bson_iter_next(&in))
-                    ok = vl_push(out, bson_iter_value(&in));
-            } else {
-                ok = vl_push(out, el);
-            }
-        }
-    } else if (v.value_type != BSON_TYPE_EOD) {
-        ok = vl_push(out, &v);
-    }
-    if (ok && out->n == 0) {
-        bson_value_t null = {.value_type = BSON_TYPE_NULL};
-        ok = vl_push(out, &null);
-    }
-    bson_value_destroy(&v);
-    return ok;
-}
-
-static bool values_meet(const value_list_t *a, const value_list_t *b)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        for (size_t j = 0; j < b->n; j++) {
-            bool an = a->v[i].value_type == BSON_TYPE_NULL ||
-                      a->v[i].value_type == BSON_TYPE_UNDEFINED;
-            bool bn = b->v[j].value_type == BSON_TYPE_NULL ||
-                      b->v[j].value_type == BSON_TYPE_UNDEFINED;
-            if ((an && bn) || docstore_value_equal(&a->v[i], &b->v[j]))
-                return true;
-        }
-    }
-    return false;
-}
-
-static int run_lookup(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
-                      docstore_collection_reader_fn reader, void *reader_ctx,
-                      docstore_error_t *err)
-{
-    if (reader == NULL) {
-        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "$lookup has no collection reader");
-        return -1;
-    }
-    docstore_doclist_t foreign;
-    docstore_doclist_init(&foreign);
-    if (reader(reader_ctx, s->from, &foreign, err) != 0) {
-        docstore_doclist_free(&foreign);
-        return -1;
-    }
-    int rc = 0;
-    value_list_t *fvals = calloc(foreign.n ? foreign.n : 1, sizeof *fvals);
-    if (fvals == NULL) {
-        docstore_doclist_free(&foreign);
-        return oom(err);
-    }
-    for (size_t j = 0; j < foreign.n && rc == 0; j++) {
-        if (!lookup_values(s->exprs[1], foreign.docs[j], &fvals[j]))
-            rc = oom(err);
-    }
-    for (size_t i = 0; i < docs->n && rc == 0; i++) {
-        value_list_t local = {0};
-        if (!lookup_values(s->exprs[0], docs->docs[i], &local)) {
-            rc = oom(err);
-            break;
-        }
-        bson_t arr = BSON_INITIALIZER;
-        uint32_t k = 0;
-        for (size_t j = 0; j < foreign.n; j++) {
-            if (!values_meet(&local, &fvals[j]))
-                continue;
-            char key[16];
-            const char *kp;
-            bson_uint32_to_string(k++, &kp, key, sizeof key);
-            if (!bson_append_document(&arr, kp, -1, foreign.docs[j])) {
-                rc = oom(err);
-                break;
-            }
-        }
-        vl_free(&local);
-        bson_value_t av;
-        uint32_t len = 0;
-        uint8_t *data = bson_destroy_with_steal(&arr, true, &len);
-        av.value_type = BSON_TYPE_ARRAY;
-        av.value.v_doc.data = data;
-        av.value.v_doc.data_len = len;
-        docstore_mnode_t *root = rc == 0 ? docstore_mnode_from_doc(docs->docs[i]) : NULL;
-        if (rc == 0 && (root == NULL || !pipe_path_set(root, s->as, &av))) {
-            docstore_mnode_free(root);
-            rc = oom(err);
-        } else if (rc == 0) {
-            rc = finish_tree(root, out, err);
-        }
-        bson_value_destroy(&av);
-    }
-    for (size_t j = 0; j < foreign.n; j++)
-        vl_free(&fvals[j]);
-    free(fvals);
-    docstore_doclist_free(&foreign);
-    return rc;
-}
-
 static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
                             docstore_error_t *err)
 {
@@ -953,6 +946,87 @@ static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore
             return oom(err);
     }
     return 0;
+}
+
+static int run_facet(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+                     docstore_collection_reader_fn reader, void *reader_ctx,
+                     docstore_error_t *err)
+{
+    bson_t *r = bson_new();
+    for (size_t f = 0; f < s->n; f++) {
+        docstore_doclist_t copy;
+        docstore_doclist_init(&copy);
+        for (size_t i = 0; i < docs->n; i++) {
+            if (docstore_doclist_push_copy(&copy, docs->docs[i]) != 0) {
+                docstore_doclist_free(&copy);
+                bson_destroy(r);
+                return oom(err);
+            }
+        }
+        if (docstore_pipeline_run(s->subs[f], &copy, reader, reader_ctx, err) != 0) {
+            bson_destroy(r);
+            return -1;
+        }
+        bson_t arr;
+        bool ok = bson_append_array_begin(r, s->paths[f], -1, &arr);
+        for (size_t i = 0; ok && i < copy.n; i++) {
+            char key[16];
+            const char *k;
+            bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+            ok = bson_append_document(&arr, k, -1, copy.docs[i]);
+        }
+        ok = bson_append_array_end(r, &arr) && ok;
+        docstore_doclist_free(&copy);
+        if (!ok || r->len > 16 * 1024 * 1024) {
+            bson_destroy(r);
+            docstore_error_set(err, DOCSTORE_BSON_OBJECT_TOO_LARGE,
+                               "document constructed by $facet exceeds 16777216 bytes");
+            return -1;
+        }
+    }
+    return docstore_doclist_push(out, r) == 0 ? 0 : oom(err);
+}
+
+/* Fisher-Yates over the first n slots; the rest are dropped. */
+static void run_sample(const stage_t *s, docstore_doclist_t *docs)
+{
+    size_t n = (uint64_t)s->num < docs->n ? (size_t)s->num : docs->n;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i + (size_t)arc4random_uniform((uint32_t)(docs->n - i));
+        bson_t *t = docs->docs[i];
+        docs->docs[i] = docs->docs[j];
+        docs->docs[j] = t;
+    }
+    for (size_t i = n; i < docs->n; i++)
+        bson_destroy(docs->docs[i]);
+    docs->n = n;
+}
+
+static int run_union_with(const stage_t *s, docstore_doclist_t *docs,
+                          docstore_collection_reader_fn reader, void *reader_ctx,
+                          docstore_error_t *err)
+{
+    if (reader == NULL) {
+        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "$unionWith has no collection reader");
+        return -1;
+    }
+    docstore_doclist_t other;
+    docstore_doclist_init(&other);
+    if (reader(reader_ctx, s->from, &other, err) != 0) {
+        docstore_doclist_free(&other);
+        return -1;
+    }
+    if (s->subs != NULL && docstore_pipeline_run(s->subs[0], &other, reader, reader_ctx, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < other.n; i++) {
+        if (rc == 0 && docstore_doclist_push(docs, other.docs[i]) != 0)
+            rc = oom(err);
+        else if (rc != 0)
+            bson_destroy(other.docs[i]);
+    }
+    free(other.docs);
+    return rc;
 }
 
 static int run_stage(const stage_t *s, docstore_doclist_t *docs,
@@ -1012,11 +1086,20 @@ static int run_stage(const stage_t *s, docstore_doclist_t *docs,
         rc = run_unwind(s, docs, &out, err);
         break;
     case ST_LOOKUP:
-        rc = run_lookup(s, docs, &out, reader, reader_ctx, err);
+        rc = pipe_lookup_run(s->exprs[0], s->exprs[1], s->from, s->as, docs, &out, reader,
+                             reader_ctx, err);
         break;
     case ST_REPLACE_ROOT:
         rc = run_replace_root(s, docs, &out, err);
         break;
+    case ST_FACET:
+        rc = run_facet(s, docs, &out, reader, reader_ctx, err);
+        break;
+    case ST_SAMPLE:
+        run_sample(s, docs);
+        return 0;
+    case ST_UNION_WITH:
+        return run_union_with(s, docs, reader, reader_ctx, err);
     }
     /* run_match moved its survivors out and left NULL slots. */
     size_t keep = 0;

@@ -11,6 +11,7 @@
 #include "docstore/error.h"
 #include "docstore/expr.h"
 #include "docstore/mdoc.h"
+#include "docstore/pipeline.h"
 
 #include <bson/bson.h>
 #include <stdbool.h>
@@ -41,6 +42,12 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
 void pipe_group_free(pipe_group_t *g);
 /* Replaces docs with one document per group. 0 or -1 (docs then emptied). */
 int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_error_t *err);
+
+/* $lookup (equality form) as a hash join: appends to out one document per
+ * input document, with the matching foreign documents in an array at as. */
+int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign, const char *from,
+                    const char *as, docstore_doclist_t *docs, docstore_doclist_t *out,
+                    docstore_collection_reader_fn reader, void *reader_ctx, docstore_error_t *err);
 
 /* A hash consistent with docstore_value_equal: equal values hash alike
  * (1, 1.0 and 1L too; null, undefined and missing alike). */

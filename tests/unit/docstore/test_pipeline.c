@@ -144,7 +144,27 @@ static const pipe_case_t cases[] = {
     {"unknown stage", SALES, "{\"p\": [{\"$foo\": {}}]}", NULL, 40324},
     {"out", SALES, "{\"p\": [{\"$out\": \"c\"}]}", NULL, 238},
     {"merge", SALES, "{\"p\": [{\"$merge\": {\"into\": \"c\"}}]}", NULL, 238},
-    {"facet unsupported", SALES, "{\"p\": [{\"$facet\": {}}]}", NULL, 238},
+    {"bucket unsupported", SALES, "{\"p\": [{\"$bucket\": {}}]}", NULL, 238},
+    {"facet", SALES,
+     "{\"p\": [{\"$facet\": {\"n\": [{\"$count\": \"c\"}], \"top\": [{\"$sort\": {\"qty\": -1}}, "
+     "{\"$limit\": 1}, {\"$project\": {\"qty\": 1}}], \"none\": [{\"$match\": {\"qty\": 99}}]}}]}",
+     "{\"d\": [{\"n\": [{\"c\": 4}], \"top\": [{\"_id\": 3, \"qty\": 5}], \"none\": []}]}", 0},
+    {"facet empty", SALES, "{\"p\": [{\"$facet\": {}}]}", NULL, 40169},
+    {"facet nested", SALES, "{\"p\": [{\"$facet\": {\"a\": [{\"$facet\": {\"b\": []}}]}}]}", NULL,
+     40600},
+    {"facet with out", SALES, "{\"p\": [{\"$facet\": {\"a\": [{\"$out\": \"x\"}]}}]}", NULL, 40600},
+    {"sample all keeps every document", "{\"d\": [{\"_id\": 1}]}",
+     "{\"p\": [{\"$sample\": {\"size\": 5}}]}", "{\"d\": [{\"_id\": 1}]}", 0},
+    {"sample zero", SALES, "{\"p\": [{\"$sample\": {\"size\": 0}}]}", "{\"d\": []}", 0},
+    {"sample negative", SALES, "{\"p\": [{\"$sample\": {\"size\": -1}}]}", NULL, 28747},
+    {"unionWith", "{\"d\": [{\"_id\": 1}]}",
+     "{\"p\": [{\"$unionWith\": {\"coll\": \"inventory\", \"pipeline\": [{\"$match\": {\"sku\": "
+     "\"b\"}}]}}]}",
+     "{\"d\": [{\"_id\": 1}, {\"_id\": 11, \"sku\": \"b\"}]}", 0},
+    {"unionWith string", "{\"d\": []}", "{\"p\": [{\"$unionWith\": \"inventory\"}, {\"$count\": \"n\"}]}",
+     "{\"d\": [{\"n\": 3}]}", 0},
+    {"unionWith unknown collection", "{\"d\": []}", "{\"p\": [{\"$unionWith\": \"nope\"}]}", NULL,
+     26},
     {"two fields in a stage", SALES, "{\"p\": [{\"$limit\": 1, \"$skip\": 1}]}", NULL, 40323},
     {"stage not a document", SALES, "{\"p\": [1]}", NULL, 14},
     {"negative limit", SALES, "{\"p\": [{\"$limit\": -1}]}", NULL, 15958},
@@ -179,6 +199,16 @@ static int reader(void *ctx, const char *coll, docstore_doclist_t *out, docstore
 {
     (void)ctx;
     reads++;
+    if (strcmp(coll, "many") == 0) {
+        for (int i = 0; i < 5000; i++) {
+            bson_t *d = bson_new();
+            BSON_APPEND_INT32(d, "_id", i);
+            BSON_APPEND_INT32(d, "k", i % 2500);
+            if (docstore_doclist_push(out, d) != 0)
+                return -1;
+        }
+        return 0;
+    }
     if (strcmp(coll, "inventory") != 0) {
         docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "no such collection");
         return -1;
@@ -323,10 +353,45 @@ static void test_large_group(void)
     bson_destroy(g);
 }
 
+static void test_large_lookup(void)
+{
+    /* 5,000 local x 5,000 foreign documents: a hash join, each local matching two. */
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    for (int i = 0; i < 5000; i++) {
+        bson_t *d = bson_new();
+        BSON_APPEND_INT32(d, "_id", i);
+        BSON_APPEND_DOUBLE(d, "k", (double)(i % 2500));
+        CHECK_INT(docstore_doclist_push(&docs, d), 0);
+    }
+    bson_t *spec = from_json("{\"p\": [{\"$lookup\": {\"from\": \"many\", \"localField\": \"k\", "
+                             "\"foreignField\": \"k\", \"as\": \"m\"}}, {\"$project\": {\"n\": "
+                             "{\"$size\": \"$m\"}, \"first\": {\"$first\": \"$m._id\"}}}]}");
+    bson_t stages;
+    CHECK(sub_array(spec, "p", &stages));
+    docstore_pipeline_t *p = NULL;
+    docstore_error_t err = {0};
+    CHECK_INT(docstore_pipeline_new(&stages, &p, &err), 0);
+    CHECK_INT(docstore_pipeline_run(p, &docs, reader, NULL, &err), 0);
+    CHECK_INT(docs.n, 5000);
+    bool ok = true;
+    for (size_t i = 0; i < docs.n; i++) {
+        bson_iter_t it;
+        ok = ok && bson_iter_init_find(&it, docs.docs[i], "n") && bson_iter_int32(&it) == 2 &&
+             bson_iter_init_find(&it, docs.docs[i], "first") &&
+             bson_iter_int32(&it) == (int32_t)(i % 2500);
+    }
+    CHECK(ok);
+    docstore_doclist_free(&docs);
+    docstore_pipeline_free(p);
+    bson_destroy(spec);
+}
+
 int main(void)
 {
     RUN(test_cases);
     RUN(test_leading_match);
     RUN(test_large_group);
+    RUN(test_large_lookup);
     return TEST_REPORT();
 }
