@@ -451,8 +451,8 @@ static void test_index_agrees_with_matcher(void)
     CHECK_INT(docstore_storage_open(NULL, &st, &err), 0);
     bool created;
     const char *specs[] = {"{\"key\": {\"v\": 1}}", "{\"key\": {\"w\": -1}}",
-                           "{\"key\": {\"s.v\": 1, \"w\": 1}}"};
-    for (size_t i = 0; i < 3; i++) {
+                           "{\"key\": {\"s.v\": 1, \"w\": 1}}", "{\"key\": {\"s\": 1}}"};
+    for (size_t i = 0; i < 4; i++) {
         bson_t *spec = json(specs[i]);
         CHECK_INT(docstore_storage_create_index(st, "test", "indexed", spec, &created, &err), 0);
         bson_destroy(spec);
@@ -478,10 +478,12 @@ static void test_index_agrees_with_matcher(void)
     static const char *const shapes[][2] = {
         {"", ""}, {"{\"$eq\": ", "}"}, {"{\"$gt\": ", "}"}, {"{\"$gte\": ", "}"},
         {"{\"$lt\": ", "}"}, {"{\"$lte\": ", "}"}, {"{\"$in\": [", ", 1, \"a\"]}"},
-        {"{\"$gte\": ", ", \"$lt\": 100}"}};
-    static const char *const fields[] = {"v", "w", "s.v", "_id"};
+        {"{\"$gte\": ", ", \"$lt\": 100}"}, {"{\"$in\": [null, ", "]}"},
+        {"{\"$gt\": -5, \"$lte\": ", "}"}, {"{\"$lt\": \"b\", \"$gt\": ", "}"},
+        {"{\"$ne\": ", "}"}, {"{\"$gt\": ", ", \"$eq\": 1}"}};
+    static const char *const fields[] = {"v", "w", "s.v", "_id", "s"};
     int compared = 0, mismatches = 0;
-    for (size_t f = 0; f < 4; f++) {
+    for (size_t f = 0; f < 5; f++) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             for (size_t i = 0; i < NPOOL; i++) {
                 char q[512];
@@ -501,7 +503,14 @@ static void test_index_agrees_with_matcher(void)
         }
     }
     CHECK_INT(mismatches, 0);
-    CHECK(compared > 700);
+    CHECK(compared > 1500);
+    /* The same through $and. */
+    bson_t *fq = json("{\"$and\": [{\"v\": {\"$gte\": 1}}, {\"w\": {\"$lt\": \"b\"}}]}");
+    ids_t a, b;
+    matched_ids(st, "indexed", fq, &a);
+    matched_ids(st, "plain", fq, &b);
+    CHECK_STR(a.buf, b.buf);
+    bson_destroy(fq);
     docstore_storage_close(st);
 }
 
