@@ -501,6 +501,45 @@ async function main() {
         await expectServerError(s.updateOne({ _id: 1 }, { $set: { 'grades.$': 0 } }), 2);
     });
 
+    await check('BSON types round-trip; 15 MB document; driver-split batches', async () => {
+        const { ObjectId, Binary, Decimal128, Timestamp, MinKey, MaxKey, Double, Int32, BSONRegExp, UUID } = require('mongodb');
+        const t = db.collection('types');
+        const doc = {
+            _id: new ObjectId(), i: new Int32(7), l: Long.fromString('9007199254740993'), d: new Double(2.5),
+            dec: Decimal128.fromString('1.10'), s: 'ünïcödé ✓', b: true, n: null, dt: new Date(1700000000123),
+            bin: new Binary(Buffer.from([0, 1, 2, 255]), 0), uuid: new UUID('0123456789abcdef0123456789abcdef'),
+            re: new BSONRegExp('^a.c$', 'im'), ts: new Timestamp({ t: 5, i: 9 }), mn: new MinKey(), mx: new MaxKey(),
+            arr: [1, [2, [3]], { x: [] }], obj: { deep: { deeper: { deepest: 'y' } } }, empty: {},
+        };
+        await t.insertOne(doc);
+        const back = await t.findOne({ _id: doc._id }, { promoteLongs: false, promoteValues: false });
+        const { BSON } = require('mongodb');
+        assert.deepEqual(Buffer.from(BSON.serialize(back)).toString('hex'), Buffer.from(BSON.serialize(doc)).toString('hex'),
+            'the stored document comes back byte for byte');
+        assert.equal((await t.findOne({ l: Long.fromString('9007199254740993') }, { projection: { _id: 1 } }))._id.toString(), doc._id.toString(),
+            'int64 beyond 2^53 matched exactly');
+        assert.equal(await t.countDocuments({ l: Long.fromString('9007199254740992') }), 0);
+        const huge = { _id: 'huge', blob: 'z'.repeat(15 * 1024 * 1024) };
+        await t.insertOne(huge);
+        const hb = await t.findOne({ _id: 'huge' });
+        assert.equal(hb.blob.length, huge.blob.length);
+        let tooBig = null;
+        try {
+            await t.insertOne({ _id: 'toobig', blob: 'z'.repeat(16 * 1024 * 1024) });
+        } catch (e) {
+            tooBig = e;
+        }
+        // The driver may refuse a document over maxBsonObjectSize itself; either way a clear error.
+        assert.ok(tooBig && (tooBig.code === 10334 || /too large|exceeds|BSONObjectTooLarge/i.test(tooBig.message)),
+            `over 16 MiB: ${tooBig && tooBig.message}`);
+        assert.equal(await t.countDocuments({ _id: 'toobig' }), 0);
+        const many = [];
+        for (let k = 0; k < 12000; k++) many.push({ k, pad: 'p'.repeat(4500) });
+        const r = await db.collection('split').insertMany(many);
+        assert.equal(r.insertedCount, 12000, '54 MB of inserts, split by the driver into several messages');
+        assert.equal(await db.collection('split').countDocuments({ k: { $gte: 11990 } }), 10);
+    });
+
     await check('server survives and reports connections', async () => {
         const st = await client.db('admin').command({ serverStatus: 1 });
         assert.ok(st.connections.current >= 1, JSON.stringify(st.connections));
