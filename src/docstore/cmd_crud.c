@@ -289,7 +289,11 @@ static int cmd_insert(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
             const uint8_t *data;
             bson_iter_document(&it, &len, &data);
             bson_t doc, stored = BSON_INITIALIZER;
-            if (bson_init_static(&doc, data, len) &&
+            if (len > 16777216) /* maxBsonObjectSize: the command may be 16 KiB larger, a document not */
+                docstore_error_set(&e, DOCSTORE_BSON_OBJECT_TOO_LARGE,
+                                   "object to insert too large. size in bytes: %u, max size: 16777216",
+                                   len);
+            else if (bson_init_static(&doc, data, len) &&
                 docstore_doc_with_id_first(&doc, &stored, NULL, &e) == 0 &&
                 docstore_storage_insert(ctx->storage, db, coll, &stored, &e) == 0)
                 w.n++;
