@@ -420,7 +420,8 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
                                  size_t len)
 {
     platform_invocation_t *inv = inst->inv;
-    disarm_timer(inst);
+    if (inst->timer_kind == PLATFORM_TIMER_INVOKE)
+        disarm_timer(inst); /* a STOPPING instance keeps its SIGKILL timer */
     drain_pipes(inst);
     log_end(inst);
     inst->inv = NULL;

@@ -111,7 +111,9 @@ void platform_rapi_send_shutdown(platform_instance_t *inst)
 /* The invocation named by id if it is the one in hand and has no result yet. */
 static int current_invocation(platform_instance_t *inst, const char *id)
 {
-    return inst->state == PLATFORM_INSTANCE_BUSY && inst->inv != NULL && !inst->responded &&
+    /* STOPPING too: a runtime told to stop (SIGTERM) finishes the event in hand */
+    return (inst->state == PLATFORM_INSTANCE_BUSY || inst->state == PLATFORM_INSTANCE_STOPPING) &&
+           inst->inv != NULL && inst->inv->delivered_us != 0 && !inst->responded &&
            strcmp(inst->inv->id, id) == 0;
 }
 
