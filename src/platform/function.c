@@ -240,19 +240,45 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
         start_for(fn, inv);
         return 0;
     }
-    if (inv->type == PLATFORM_INVOKE_SYNC || fn->queue_len >= PLATFORM_QUEUE_MAX)
+    if (fn->queue_len >= PLATFORM_QUEUE_MAX)
         return PLATFORM_ERR_THROTTLED;
+    if (inv->type == PLATFORM_INVOKE_SYNC) {
+        /* At the cap, a RequestResponse may wait only for an instance that
+         * has already answered and is on its way back to /next (one waiter
+         * per such instance); with every instance still working it is
+         * throttled at once, as AWS does. */
+        size_t soon = 0;
+        TAILQ_FOREACH(inst, &fn->live, link)
+        {
+            if (inst->state == PLATFORM_INSTANCE_BUSY && inst->responded)
+                soon++;
+        }
+        if (soon <= fn->queued_sync)
+            return PLATFORM_ERR_THROTTLED;
+        fn->queued_sync++;
+    }
     TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
     fn->queue_len++;
     return 0;
 }
 
-void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
+/* Takes the head of the queue. */
+static platform_invocation_t *dequeue(platform_function_t *fn)
 {
     platform_invocation_t *inv = TAILQ_FIRST(&fn->queue);
-    if (inv != NULL && !fn->p->stopping) {
-        TAILQ_REMOVE(&fn->queue, inv, queue_link);
-        fn->queue_len--;
+    if (inv == NULL)
+        return NULL;
+    TAILQ_REMOVE(&fn->queue, inv, queue_link);
+    fn->queue_len--;
+    if (inv->type == PLATFORM_INVOKE_SYNC)
+        fn->queued_sync--;
+    return inv;
+}
+
+void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
+{
+    platform_invocation_t *inv = fn->p->stopping ? NULL : dequeue(fn);
+    if (inv != NULL) {
         platform_instance_deliver(inst, inv);
         return;
     }
@@ -276,23 +302,16 @@ void platform_function_instance_dead(platform_function_t *fn, platform_instance_
         return;
     }
     int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
-    while (fn->queue_len > 0 && running(fn) < (size_t)cap) {
-        platform_invocation_t *inv = TAILQ_FIRST(&fn->queue);
-        TAILQ_REMOVE(&fn->queue, inv, queue_link);
-        fn->queue_len--;
-        start_for(fn, inv);
-    }
+    while (fn->queue_len > 0 && running(fn) < (size_t)cap)
+        start_for(fn, dequeue(fn));
 }
 
 void platform_function_stop(platform_function_t *fn)
 {
     platform_invocation_t *inv;
-    while ((inv = TAILQ_FIRST(&fn->queue)) != NULL) {
-        TAILQ_REMOVE(&fn->queue, inv, queue_link);
-        fn->queue_len--;
+    while ((inv = dequeue(fn)) != NULL)
         platform_invocation_fail(inv, "Runtime.Shutdown", "RequestId: %s Error: the platform stopped",
                                  inv->id);
-    }
     platform_instance_t *inst, *next;
     for (inst = TAILQ_FIRST(&fn->live); inst != NULL; inst = next) {
         next = TAILQ_NEXT(inst, link);

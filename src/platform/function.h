@@ -35,6 +35,7 @@ typedef struct platform_function {
     size_t n_live, n_dead;
     struct platform_invocation_list queue;     /* Event invocations waiting */
     size_t queue_len;
+    size_t queued_sync;                        /* RequestResponse ones among them */
     unsigned next_instance_id;
     uint64_t invocations, throttles, errors, instances_started;
 } platform_function_t;
