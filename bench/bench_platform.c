@@ -5,6 +5,9 @@
  *   - the platform's own share of a warm round trip (round trip minus the
  *     time the function reports it spent between /next and its response, as
  *     "handler_ns" in its answer; "-" when it reports none);
+ *   - tether up's own CPU time per warm invocation (all its threads, from
+ *     /proc/PID/task/TID/schedstat): the platform's cost, barely touched by
+ *     the machine's load;
  *   - cold start: spawn to first response, over several fresh platforms;
  * and, once, tether's own VmRSS with 100 idle (frozen) instances of "idle".
  *
@@ -17,6 +20,7 @@
 #include "common/log.h"
 #include "platform/template.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -323,6 +327,7 @@ typedef struct figures {
     double warm1_p50_us, warm1_p99_us, warm1_rps;
     double warm4_p50_us, warm4_p99_us, warm4_rps;
     double share_p50_us, share_p99_us; /* < 0 when the function reports no handler_ns */
+    double cpu_us;                     /* tether up's own CPU time per warm invocation */
     long throttled;
 } figures_t;
 
@@ -435,6 +440,33 @@ out:
     return rc;
 }
 
+/* CPU time the process has used, every thread (/proc/PID/task/TID/schedstat: ns on CPU). */
+static uint64_t process_cpu_ns(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    uint64_t total = 0;
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sp[320];
+        snprintf(sp, sizeof sp, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *f = fopen(sp, "r");
+        unsigned long long ns = 0;
+        if (f != NULL) {
+            if (fscanf(f, "%llu", &ns) == 1)
+                total += ns;
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return total;
+}
+
 static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_t n, figures_t *f)
 {
     platform_proc_t pp;
@@ -446,9 +478,11 @@ static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_
     if (run_warm(pp.port, fn, 200, 1, &d1, &d2, &f->warm1_rps, &f->share_p50_us, &f->share_p99_us,
                  &f->throttled) != 0)
         goto out;
+    uint64_t cpu0 = process_cpu_ns(pp.pid);
     if (run_warm(pp.port, fn, n, 1, &f->warm1_p50_us, &f->warm1_p99_us, &f->warm1_rps,
                  &f->share_p50_us, &f->share_p99_us, &f->throttled) != 0)
         goto out;
+    f->cpu_us = (double)(process_cpu_ns(pp.pid) - cpu0) / 1000.0 / (double)n;
     double s50, s99;
     if (run_warm(pp.port, fn, 400, 4, &d1, &d2, &f->warm4_rps, &s50, &s99, &f->throttled) != 0)
         goto out;
@@ -691,11 +725,11 @@ int main(int argc, char **argv)
     printf("tether platform benchmark: %s on %s\n", bin, tmpl);
     printf("warm: %zu invocations per figure (1 and 4 callers); cold: %d fresh platforms\n\n", warm,
            cold);
-    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s\n", "function", "cold p50",
+    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s\n", "function", "cold p50",
            "cold max", "1c p50", "1c p99", "1c inv/s", "4c p50", "4c p99", "4c inv/s", "plat p50",
-           "plat p99");
-    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s\n", "", "ms", "ms", "us", "us", "",
-           "us", "us", "", "us", "us");
+           "plat p99", "plat cpu");
+    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s\n", "", "ms", "ms", "us", "us",
+           "", "us", "us", "", "us", "us", "us/inv");
 
     figures_t fig[MAX_FUNCS];
     int ok[MAX_FUNCS] = {0};
@@ -715,9 +749,9 @@ int main(int argc, char **argv)
             snprintf(s50, sizeof s50, "%.0f", f->share_p50_us);
             snprintf(s99, sizeof s99, "%.0f", f->share_p99_us);
         }
-        printf("%-16s %9.1f %9.1f | %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9s %9s\n", fns[i],
-               f->cold_p50_ms, f->cold_max_ms, f->warm1_p50_us, f->warm1_p99_us, f->warm1_rps,
-               f->warm4_p50_us, f->warm4_p99_us, f->warm4_rps, s50, s99);
+        printf("%-16s %9.1f %9.1f | %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9s %9s %9.1f\n",
+               fns[i], f->cold_p50_ms, f->cold_max_ms, f->warm1_p50_us, f->warm1_p99_us,
+               f->warm1_rps, f->warm4_p50_us, f->warm4_p99_us, f->warm4_rps, s50, s99, f->cpu_us);
         if (f->throttled > 0)
             printf("%-16s (%ld throttled answers retried)\n", "", f->throttled);
         fflush(stdout);
