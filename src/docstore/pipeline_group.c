@@ -135,6 +135,9 @@ typedef struct acc_state {
     uint32_t n;        /* elements in arr */
     bson_value_t *set; /* $addToSet: values held, for equality (owned) */
     size_t nset, capset;
+    size_t *slots;     /* $addToSet: open-addressing index into set (+1), by hash */
+    uint64_t *hashes;  /* $addToSet: hash of each value in set */
+    size_t nslots;     /* a power of two, at least twice nset */
 } acc_state_t;
 
 typedef struct group_slot {
@@ -195,6 +198,56 @@ static void arr_append(acc_state_t *s, const bson_value_t *v)
     bson_append_value(s->arr, k, -1, v);
 }
 
+static bool set_rehash(acc_state_t *s, size_t nslots)
+{
+    size_t *slots = calloc(nslots, sizeof *slots);
+    if (slots == NULL)
+        return false;
+    for (size_t i = 0; i < s->nset; i++) {
+        size_t h = (size_t)s->hashes[i] & (nslots - 1);
+        while (slots[h] != 0)
+            h = (h + 1) & (nslots - 1);
+        slots[h] = i + 1;
+    }
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = nslots;
+    return true;
+}
+
+/* Adds v to the set and the output array unless an equal value is there.
+ * 1 added, 0 already present, -1 out of memory. */
+static int set_add(acc_state_t *s, const bson_value_t *v)
+{
+    if ((s->nset + 1) * 2 > s->nslots && !set_rehash(s, s->nslots ? s->nslots * 2 : 16))
+        return -1;
+    uint64_t hash = pipe_value_hash(v);
+    size_t h = (size_t)hash & (s->nslots - 1);
+    while (s->slots[h] != 0) {
+        size_t i = s->slots[h] - 1;
+        if (s->hashes[i] == hash && docstore_value_equal(&s->set[i], v))
+            return 0;
+        h = (h + 1) & (s->nslots - 1);
+    }
+    if (s->nset == s->capset) {
+        size_t cap = s->capset ? s->capset * 2 : 8;
+        bson_value_t *p = realloc(s->set, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        s->set = p;
+        uint64_t *hp = realloc(s->hashes, cap * sizeof *hp);
+        if (hp == NULL)
+            return -1;
+        s->hashes = hp;
+        s->capset = cap;
+    }
+    bson_value_copy(v, &s->set[s->nset]);
+    s->hashes[s->nset] = hash;
+    s->slots[h] = ++s->nset;
+    arr_append(s, v);
+    return 1;
+}
+
 static int acc_update(pipe_acc_op_t op, acc_state_t *s, const bson_value_t *v,
                       docstore_error_t *err)
 {
@@ -242,22 +295,10 @@ static int acc_update(pipe_acc_op_t op, acc_state_t *s, const bson_value_t *v,
     case ACC_ADD_TO_SET:
         if (v->value_type == BSON_TYPE_EOD)
             break;
-        for (size_t i = 0; i < s->nset; i++) {
-            if (docstore_value_equal(&s->set[i], v))
-                return 0;
+        if (set_add(s, v) < 0) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            return -1;
         }
-        if (s->nset == s->capset) {
-            size_t cap = s->capset ? s->capset * 2 : 8;
-            bson_value_t *p = realloc(s->set, cap * sizeof *p);
-            if (p == NULL) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-                return -1;
-            }
-            s->set = p;
-            s->capset = cap;
-        }
-        bson_value_copy(v, &s->set[s->nset++]);
-        arr_append(s, v);
         break;
     case ACC_MERGE: {
         if (is_nullish(v))
@@ -352,6 +393,8 @@ static void acc_free(acc_state_t *s)
     for (size_t i = 0; i < s->nset; i++)
         bson_value_destroy(&s->set[i]);
     free(s->set);
+    free(s->slots);
+    free(s->hashes);
 }
 
 static void table_free(group_table_t *t, size_t nacc)

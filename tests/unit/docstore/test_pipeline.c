@@ -353,6 +353,35 @@ static void test_large_group(void)
     bson_destroy(g);
 }
 
+static void test_large_add_to_set(void)
+{
+    /* 60,000 values, 20,000 distinct (ints and equal doubles mixed), one group. */
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    for (int i = 0; i < 60000; i++) {
+        bson_t *d = bson_new();
+        if (i % 2)
+            BSON_APPEND_INT32(d, "v", i % 20000);
+        else
+            BSON_APPEND_DOUBLE(d, "v", (double)(i % 20000));
+        CHECK_INT(docstore_doclist_push(&docs, d), 0);
+    }
+    bson_t *spec = from_json("{\"p\": [{\"$group\": {\"_id\": null, \"s\": {\"$addToSet\": "
+                             "\"$v\"}}}, {\"$project\": {\"n\": {\"$size\": \"$s\"}}}]}");
+    bson_t stages;
+    CHECK(sub_array(spec, "p", &stages));
+    docstore_pipeline_t *p = NULL;
+    docstore_error_t err = {0};
+    CHECK_INT(docstore_pipeline_new(&stages, &p, &err), 0);
+    CHECK_INT(docstore_pipeline_run(p, &docs, NULL, NULL, &err), 0);
+    bson_iter_t it;
+    CHECK(docs.n == 1 && bson_iter_init_find(&it, docs.docs[0], "n") &&
+          bson_iter_int32(&it) == 20000);
+    docstore_doclist_free(&docs);
+    docstore_pipeline_free(p);
+    bson_destroy(spec);
+}
+
 static void test_large_lookup(void)
 {
     /* 5,000 local x 5,000 foreign documents: a hash join, each local matching two. */
@@ -393,5 +422,6 @@ int main(void)
     RUN(test_leading_match);
     RUN(test_large_group);
     RUN(test_large_lookup);
+    RUN(test_large_add_to_set);
     return TEST_REPORT();
 }
