@@ -116,7 +116,7 @@ enum mode_vote {
 
 struct parse_state {
     docstore_projection_t *p;
-    bool saw_include, saw_exclude, saw_elemmatch;
+    bool saw_include, saw_exclude, saw_elemmatch, saw_slice;
 };
 
 /* Places leaf (owned) at the dotted path full under root. */
@@ -143,7 +143,9 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
             }
         } else if (next->kind != PN_TREE) {
             pnode_free(leaf);
-            docstore_error_set(err, 31250, "Path collision at %s", full);
+            const char *tail = strchr(full, '.');
+            docstore_error_set(err, 31249, "Path collision at %s remaining portion %s", full,
+                               tail ? tail + 1 : full);
             return -1;
         }
         if (leaf->kind == PN_COMPUTED)
@@ -197,41 +199,63 @@ static int vote(struct parse_state *st, const char *path, enum mode_vote v, bool
     return 0;
 }
 
+/* numberInt(): a number as int32, truncated and saturated as MongoDB reads $slice */
+static int64_t as_int32(const bson_value_t *v)
+{
+    double d = 0;
+    docstore_value_as_double(v, &d);
+    if (isnan(d))
+        return 0;
+    return d >= 2147483647.0 ? 2147483647 : (d <= -2147483648.0 ? -2147483648LL : (int64_t)d);
+}
+
+static bool is_number_type(bson_type_t t)
+{
+    return t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64 || t == BSON_TYPE_DOUBLE ||
+           t == BSON_TYPE_DECIMAL128;
+}
+
+/* The find() form of $slice: n or [skip, limit]. */
 static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
 {
-    double d;
-    if (v->value_type == BSON_TYPE_ARRAY) {
-        bson_iter_t it;
-        bson_value_t args[2];
-        int count = 0;
-        if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
-            while (bson_iter_next(&it)) {
-                if (count < 2)
-                    args[count] = *bson_iter_value(&it);
-                count++;
-            }
-        double s, l;
-        if (count != 2 || !docstore_value_as_double(&args[0], &s) ||
-            !docstore_value_as_double(&args[1], &l) || !isfinite(s) || !isfinite(l)) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE,
-                               "$slice only supports numbers and [skip, limit] arrays");
-            return -1;
-        }
-        if (l <= 0) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "$slice limit must be positive");
-            return -1;
-        }
-        n->has_skip = true;
-        n->skip = s > 9e18 ? INT64_MAX : (s < -9e18 ? -INT64_MAX : (int64_t)s);
-        n->limit = l > 9e18 ? INT64_MAX : (int64_t)l;
+    if (is_number_type(v->value_type)) {
+        n->limit = as_int32(v);
         return 0;
     }
-    if (!docstore_value_as_double(v, &d) || isnan(d)) {
-        docstore_error_set(err, DOCSTORE_BAD_VALUE,
-                           "$slice only supports numbers and [skip, limit] arrays");
+    if (v->value_type != BSON_TYPE_ARRAY) {
+        docstore_error_set(err, 31273, "$slice only supports numbers and [skip, limit] arrays");
         return -1;
     }
-    n->limit = d > 9e18 ? INT64_MAX : (d < -9e18 ? -INT64_MAX : (int64_t)d);
+    bson_iter_t it;
+    bson_value_t args[2];
+    int count = 0;
+    if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
+        while (bson_iter_next(&it)) {
+            if (count < 2)
+                args[count] = *bson_iter_value(&it);
+            count++;
+        }
+    if (count != 2) {
+        docstore_error_set(err, 31272, "$slice array argument should be of form [skip, limit]");
+        return -1;
+    }
+    if (!is_number_type(args[0].value_type)) {
+        docstore_error_set(err, 31257, "$slice expects the skip argument to be a number, got %s",
+                           docstore_type_name(args[0].value_type));
+        return -1;
+    }
+    if (!is_number_type(args[1].value_type)) {
+        docstore_error_set(err, 31258, "$slice expects the limit argument to be a number, got %s",
+                           docstore_type_name(args[1].value_type));
+        return -1;
+    }
+    n->has_skip = true;
+    n->skip = as_int32(&args[0]);
+    n->limit = as_int32(&args[1]);
+    if (n->limit <= 0) {
+        docstore_error_set(err, 31259, "$slice limit must be positive, got %lld", (long long)n->limit);
+        return -1;
+    }
     return 0;
 }
 
@@ -257,8 +281,16 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
     }
     double d;
     pnode_t *n = NULL;
-    if (strcmp(last, "$") == 0) {
+    if (strcmp(last, "$") == 0 || strstr(full, ".$.") != NULL) {
         /* "a.$": 1 */
+        if (v->value_type == BSON_TYPE_DOCUMENT) {
+            docstore_error_set(err, 31271, "positional projection cannot be used with an expression or sub object");
+            return -1;
+        }
+        if (v->value_type != BSON_TYPE_BOOL && !value_is_number(v, &d)) {
+            docstore_error_set(err, 31308, "positional projection cannot be used with a literal");
+            return -1;
+        }
         if (last == full) {
             docstore_error_set(err, DOCSTORE_BAD_VALUE, "Positional projection '%s' is invalid", full);
             return -1;
@@ -267,8 +299,22 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             docstore_error_set(err, 31276, "Cannot specify more than one positional projection per query.");
             return -1;
         }
+        if (st->saw_elemmatch) {
+            docstore_error_set(err, 31256, "Cannot specify positional operator and $elemMatch.");
+            return -1;
+        }
+        const char *first = strstr(full, ".$");
+        if (first != NULL && (strstr(first + 2, ".$") != NULL || strcmp(first, ".$.$") == 0)) {
+            docstore_error_set(err, 31287, "Cannot use positional operator twice: %s", full);
+            return -1;
+        }
         if (strstr(full, ".$.") != NULL) {
             docstore_error_set(err, 31394, "As of 4.4, it's illegal to specify positional operator in the middle of a path.Positional projection may only be used at the end, for example: a.b.$. If the query previously used a form like a.b.$.d, remove the parts following the '$' and the results will be equivalent.");
+            return -1;
+        }
+        if (v->value_type == BSON_TYPE_BOOL ? !v->value.v_bool : d == 0) {
+            /* "a.$": 0 is an exclusion of a field named "$", which FieldPath refuses */
+            docstore_error_set(err, 16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
             return -1;
         }
         if (vote(st, full, VOTE_INCLUDE, false, false, err) != 0)
@@ -307,19 +353,40 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             if (n == NULL)
                 return oom(err);
             if (parse_slice(bson_iter_value(&it), n, err) != 0) {
+                /* not the find() form: maybe the aggregation $slice expression */
+                docstore_error_t err2 = {0};
                 pnode_free(n);
-                return -1;
+                n = pnode_new("", 0, PN_COMPUTED);
+                if (n == NULL)
+                    return oom(err);
+                if (docstore_expr_new(v, &n->expr, &err2) != 0) {
+                    docstore_error_clear(&err2);
+                    pnode_free(n);
+                    return -1; /* the find() form's error */
+                }
+                docstore_error_clear(err);
+                if (vote(st, full, VOTE_INCLUDE, false, true, err) != 0) {
+                    pnode_free(n);
+                    return -1;
+                }
+                return insert_path(st->p->root, full, n, err);
             }
+            st->saw_slice = true;
             return insert_path(st->p->root, full, n, err);
         }
         if (strcmp(op, "$elemMatch") == 0) {
-            if (strchr(full, '.') != NULL) {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE, "Cannot use $elemMatch projection on a nested field.");
-                return -1;
-            }
             const bson_value_t *spec = bson_iter_value(&it);
             if (spec->value_type != BSON_TYPE_DOCUMENT) {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE, "elemMatch: Invalid argument, object required.");
+                docstore_error_set(err, 31274, "elemMatch: Invalid argument, object required, but got %s",
+                                   docstore_type_name(spec->value_type));
+                return -1;
+            }
+            if (st->p->positional) {
+                docstore_error_set(err, 31255, "Cannot specify positional operator and $elemMatch.");
+                return -1;
+            }
+            if (strchr(full, '.') != NULL) {
+                docstore_error_set(err, 31275, "Cannot use $elemMatch projection on a nested field.");
                 return -1;
             }
             bson_t filter = BSON_INITIALIZER;
@@ -349,6 +416,17 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         /* an expression object: {$add: [...]} */
     }
     /* a literal or expression: a computed field */
+    if (v->value_type != BSON_TYPE_DOCUMENT && st->saw_exclude) {
+        char *json = NULL;
+        bson_t one = BSON_INITIALIZER;
+        BSON_APPEND_VALUE(&one, last, v);
+        json = bson_as_relaxed_extended_json(&one, NULL);
+        docstore_error_set(err, 31310, "Cannot use an expression %s in an exclusion projection",
+                           json ? json : last);
+        bson_free(json);
+        bson_destroy(&one);
+        return -1;
+    }
     if (vote(st, full, VOTE_INCLUDE, false, true, err) != 0)
         return -1;
     n = pnode_new("", 0, PN_COMPUTED);
@@ -409,8 +487,14 @@ int docstore_projection_new(const bson_t *spec, docstore_projection_t **out, doc
         return -1;
     }
     pnode_t *id = pnode_find(p->root, "_id", 3);
-    p->inclusion = st.saw_include || (!st.saw_exclude && st.saw_elemmatch) ||
-                   (!st.saw_exclude && id != NULL && id->kind == PN_INCLUDE);
+    /* MongoDB's defaults when no field decided: $slice → exclusion, then
+     * $elemMatch → inclusion, then {_id: 1} → inclusion, else exclusion */
+    if (st.saw_include || st.saw_exclude)
+        p->inclusion = st.saw_include;
+    else if (st.saw_slice)
+        p->inclusion = false;
+    else
+        p->inclusion = st.saw_elemmatch || (id != NULL && id->kind == PN_INCLUDE);
     if (p->inclusion && id == NULL) {
         /* _id is included unless excluded (output follows the document's order) */
         pnode_t *n = pnode_new("_id", 3, PN_INCLUDE);

@@ -69,6 +69,11 @@ static const struct proj_case cases[] = {
     {"{\"students\": {\"$elemMatch\": {\"school\": 999}}}", "{\"_id\": 1, \"students\": [{\"school\": 102}]}", "{\"_id\": 1}", -1},
     {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 1}", "{\"_id\": 1, \"s\": [1, 3, 4], \"z\": 0}", "{\"_id\": 1, \"z\": 0, \"s\": [3]}", -1},
     {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 0}", "{\"_id\": 1, \"s\": [1, 3, 4], \"y\": 5, \"z\": 0}", "{\"_id\": 1, \"y\": 5, \"s\": [3]}", -1},
+    /* with no inclusion or exclusion: $slice makes exclusion even with $elemMatch or _id: 1 */
+    {"{\"a\": {\"$slice\": 1}, \"e\": {\"$elemMatch\": {\"$gt\": 0}}}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"e\": [0, 5]}", "{\"_id\": 1, \"a\": [1], \"b\": 2, \"e\": [5]}", -1},
+    {"{\"_id\": 1, \"a\": {\"$slice\": 1}}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2}", "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
+    {"{\"_id\": 1, \"b\": 0}", "{\"_id\": 1, \"a\": 1, \"b\": 2}", "{\"_id\": 1, \"a\": 1}", -1},
+    {"{\"a\": {\"$slice\": 1.9}}", "{\"_id\": 1, \"a\": [1, 2]}", "{\"_id\": 1, \"a\": [1]}", -1},
     /* positional $ with the matcher's index */
     {"{\"grades.$\": 1}", "{\"_id\": 1, \"semester\": 1, \"grades\": [70, 87, 90]}", "{\"_id\": 1, \"grades\": [87]}", 1},
     {"{\"a.b.$\": 1}", "{\"_id\": 1, \"a\": {\"b\": [5, 6], \"c\": 1}}", "{\"_id\": 1, \"a\": {\"b\": [6]}}", 1},
@@ -144,6 +149,8 @@ static const struct proj_case computed[] = {
     {"{\"l\": [1, \"$a\"], \"_id\": 0}", "{\"_id\": 1, \"a\": 5}", "{\"l\": [1, 5]}", -1},
     {"{\"x\": {\"y\": \"$a\", \"z\": 1}}", "{\"_id\": 1, \"a\": 5, \"x\": {\"z\": 2, \"w\": 3}}", "{\"_id\": 1, \"x\": {\"z\": 2, \"y\": 5}}", -1},
     {"{\"lit\": {\"$literal\": 1}, \"_id\": 0}", "{\"_id\": 1}", "{\"lit\": 1}", -1},
+    /* $slice not in the find() form is the aggregation expression (an inclusion) */
+    {"{\"s\": {\"$slice\": [\"$arr\", 1]}}", "{\"_id\": 1, \"arr\": [4, 5], \"b\": 1}", "{\"_id\": 1, \"s\": [4]}", -1},
 };
 
 static void test_computed(void)
@@ -175,17 +182,25 @@ static void test_errors(void)
         {"{\"a\": 0, \"b\": 1}", 31253, "Cannot do inclusion on field b in exclusion projection"},
         {"{\"a\": 0, \"b.c\": 1}", 31253, "Cannot do inclusion on field b.c in exclusion projection"},
         {"{\"a\": {\"x\": 1, \"y\": 0}}", 31254, "Cannot do exclusion on field a.y in inclusion projection"},
-        {"{\"a\": 1, \"a.b\": 1}", 31250, "Path collision at a.b"},
+        {"{\"a\": 1, \"a.b\": 1}", 31249, "Path collision at a.b remaining portion b"},
+        {"{\"x.a\": 1, \"x.a.b.c\": 1}", 31249, "Path collision at x.a.b.c remaining portion a.b.c"},
         {"{\"a.b\": 1, \"a\": 1}", 31250, "Path collision at a"},
         {"{\"a\": {}}", 51270, NULL},
-        {"{\"a\": {\"$slice\": \"x\"}}", 2, "$slice only supports numbers and [skip, limit] arrays"},
-        {"{\"a\": {\"$slice\": [1, 0]}}", 2, "$slice limit must be positive"},
-        {"{\"a.b\": {\"$elemMatch\": {\"x\": 1}}}", 2, "Cannot use $elemMatch projection on a nested field."},
+        {"{\"a\": {\"$slice\": \"x\"}}", 31273, "$slice only supports numbers and [skip, limit] arrays"},
+        {"{\"a\": {\"$slice\": [1]}}", 31272, "$slice array argument should be of form [skip, limit]"},
+        {"{\"a.b\": {\"$elemMatch\": {\"x\": 1}}}", 31275, "Cannot use $elemMatch projection on a nested field."},
+        {"{\"a\": {\"$elemMatch\": 1}}", 31274, "elemMatch: Invalid argument, object required, but got int"},
+        {"{\"a.$\": 1, \"b\": {\"$elemMatch\": {\"x\": 1}}}", 31255, "Cannot specify positional operator and $elemMatch."},
+        {"{\"b\": {\"$elemMatch\": {\"x\": 1}}, \"a.$\": 1}", 31256, "Cannot specify positional operator and $elemMatch."},
+        {"{\"a.$\": {\"$slice\": 1}}", 31271, "positional projection cannot be used with an expression or sub object"},
+        {"{\"a.$\": \"x\"}", 31308, "positional projection cannot be used with a literal"},
+        {"{\"a.$.$\": 1}", 31287, "Cannot use positional operator twice: a.$.$"},
+        {"{\"a\": 0, \"b\": \"x\"}", 31310, "Cannot use an expression { \"b\" : \"x\" } in an exclusion projection"},
         {"{\"a\": {\"$elemMatch\": {\"$foo\": 1}}}", 2, "unknown operator: $foo"},
         {"{\"a.$\": 1, \"b.$\": 1}", 31276, "Cannot specify more than one positional projection per query."},
         {"{\"a\": {\"$meta\": \"textScore\"}}", 238, "$meta projections are not supported by the docstore"},
         {"{\"$a\": 1}", 16410, NULL},
-        {"{\"a\": 0, \"b\": \"$c\"}", 31252, "Cannot use expression other than $meta in exclusion projection"},
+        {"{\"a\": 0, \"b\": {\"$add\": [1, 2]}}", 31252, "Cannot use expression other than $meta in exclusion projection"},
         {"{\"a\": \"$c\", \"b\": 0}", 31254, "Cannot do exclusion on field b in inclusion projection"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
