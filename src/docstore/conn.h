@@ -42,6 +42,7 @@ typedef struct docstore_conn {
     struct bufferevent *bev;        /* the socket, nonblocking */
     struct event *resume_ev;        /* continues messages left over by a bounded wakeup */
     enum docstore_conn_state state; /* I/O state */
+    size_t read_high;               /* input high watermark: 1 MiB, or the message being read */
     int64_t id;                     /* connectionId, from 1 */
     char peer[64];                  /* "ip:port" of the client */
     char who[96];                   /* log prefix: "docstore conn 17 127.0.0.1:5312" */

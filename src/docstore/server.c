@@ -31,6 +31,8 @@
 #define MSGS_PER_WAKEUP 16                /* messages handled before yielding to others */
 #define MAX_SINGLE_READ (256 * 1024)      /* bytes read per read event */
 #define OUTPUT_HIGH (32 * 1024 * 1024)    /* stop reading while this much output waits */
+#define INPUT_HIGH (1024 * 1024)          /* stop reading while this much input waits, unless
+                                             one message needs more */
 #define CURSOR_IDLE_MS (10 * 60 * 1000)   /* cursors idle this long are closed */
 
 /* Commands an OP_QUERY may carry: the handshake, as MongoDB 6 allows. */
@@ -349,8 +351,14 @@ static void conn_process(docstore_conn_t *c)
             conn_close(c, "protocol error");
             return;
         }
-        if (r == DOCSTORE_WIRE_NEED_MORE)
+        if (r == DOCSTORE_WIRE_NEED_MORE) {
+            /* Let the input grow to hold this whole message, no further. */
+            if ((size_t)hdr.length > c->read_high) {
+                c->read_high = (size_t)hdr.length;
+                bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+            }
             return;
+        }
         if (handled == MSGS_PER_WAKEUP) {
             static const struct timeval zero = {0, 0};
             evtimer_add(c->resume_ev, &zero);
@@ -363,6 +371,10 @@ static void conn_process(docstore_conn_t *c)
         }
         int rc = handle_message(c, msg, (size_t)hdr.length);
         evbuffer_drain(in, (size_t)hdr.length);
+        if (c->read_high > INPUT_HIGH) {
+            c->read_high = INPUT_HIGH;
+            bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+        }
         if (rc != 0) {
             conn_close(c, "protocol error");
             return;
@@ -489,6 +501,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     s->total_created++;
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_set_max_single_read(c->bev, MAX_SINGLE_READ);
+    /* Reading keeps pace with processing: input beyond what the next message
+     * needs stays in the kernel, where TCP flow control pushes back. */
+    c->read_high = INPUT_HIGH;
+    bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
     if (s->cfg.idle_timeout_s > 0) {
         struct timeval tv = {s->cfg.idle_timeout_s, 0};
         bufferevent_set_timeouts(c->bev, &tv, NULL);
