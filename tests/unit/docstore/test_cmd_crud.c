@@ -292,6 +292,60 @@ static void test_distinct(void)
     bson_destroy(&r);
 }
 
+static void test_find_aggregate(void)
+{
+    bson_t r;
+    docstore_error_t err = {0};
+    CHECK_INT(run("app", "{\"insert\": \"o\", \"documents\": [{\"_id\": 1, \"item\": \"a\", "
+                         "\"q\": 2}, {\"_id\": 2, \"item\": \"b\", \"q\": 5}, {\"_id\": 3, "
+                         "\"item\": \"a\", \"q\": 1}]}",
+                  &r, &err),
+              0);
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"insert\": \"items\", \"documents\": [{\"_id\": \"a\", \"price\": "
+                         "10}, {\"_id\": \"b\", \"price\": 3}]}",
+                  &r, &err),
+              0);
+    bson_destroy(&r);
+    long n;
+    run_cursor("app", "{\"find\": \"o\", \"filter\": {\"q\": {\"$gte\": 1}}, \"sort\": {\"q\": "
+                      "-1}, \"skip\": 1, \"limit\": -5, \"projection\": {\"_id\": 0, \"q\": 1}}",
+               &r, &n);
+    if (n >= 0) {
+        CHECK_INT(n, 2);
+        CHECK_INT(get_int(&r, "cursor.firstBatch.0.q"), 2);
+        CHECK(!has(&r, "cursor.firstBatch.0._id"));
+        CHECK_INT(get_int(&r, "cursor.id"), 0);
+    }
+    bson_destroy(&r);
+    run_cursor("app", "{\"find\": \"o\", \"batchSize\": 1}", &r, &n);
+    if (n >= 0) {
+        CHECK_INT(n, 1);
+        CHECK(get_int(&r, "cursor.id") != 0);
+    }
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"find\": \"o\", \"min\": {\"q\": 1}}", &r, &err), -1);
+    CHECK_INT(err.code, 238);
+    bson_destroy(&r);
+    run_cursor("app", "{\"aggregate\": \"o\", \"pipeline\": [{\"$match\": {\"item\": \"a\"}}, "
+                      "{\"$lookup\": {\"from\": \"items\", \"localField\": \"item\", "
+                      "\"foreignField\": \"_id\", \"as\": \"it\"}}, {\"$unwind\": \"$it\"}, "
+                      "{\"$group\": {\"_id\": \"$item\", \"total\": {\"$sum\": {\"$multiply\": "
+                      "[\"$q\", \"$it.price\"]}}}}], \"cursor\": {}}",
+               &r, &n);
+    if (n >= 0) {
+        CHECK_INT(n, 1);
+        CHECK_INT(get_int(&r, "cursor.firstBatch.0.total"), 30);
+    }
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"aggregate\": \"o\", \"pipeline\": []}", &r, &err), -1);
+    CHECK_INT(err.code, 9);
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"aggregate\": 1, \"pipeline\": [], \"cursor\": {}}", &r, &err), -1);
+    CHECK_INT(err.code, 238);
+    bson_destroy(&r);
+}
+
 static void test_ddl(void)
 {
     bson_t r;
@@ -396,6 +450,7 @@ int main(void)
     RUN(test_update_delete);
     RUN(test_find_and_modify);
     RUN(test_distinct);
+    RUN(test_find_aggregate);
     RUN(test_ddl);
     if (!cursors_built)
         printf("cursor.c not built yet: find/list checks skipped\n");
