@@ -67,7 +67,7 @@ test('timeout: Task timed out after 1.00 seconds, the instance is killed', async
   assert.equal(r.status, 200, r.body);
   assert.equal(r.headers['x-amz-function-error'], 'Unhandled');
   assert.match(json(r).errorMessage, /Task timed out after 1\.00 seconds/);
-  assert.ok(took >= 1000 && took < 8000, `answered after ${took} ms`);
+  assert.ok(took >= 1000 && took < 20000, `answered after ${took} ms`); // cold init + 1 s
   await L.waitFor('the timed-out instance to be gone', async () =>
     L.instancesOf(await L.status(p.port), 'timeout').length === 0);
   // a fresh instance serves the next one (and it times out again, on time)
