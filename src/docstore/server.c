@@ -223,17 +223,17 @@ static void conn_write(docstore_conn_t *c, uint8_t *msg, size_t len)
     free(msg);
 }
 
-/* Sends reply on the opcode the request used. */
-static void send_reply(docstore_conn_t *c, const docstore_wire_request_t *req, const bson_t *reply)
+/* Sends reply on the opcode the request used; legacy_flags are OP_REPLY's responseFlags. */
+static void send_reply_flags(docstore_conn_t *c, const docstore_wire_request_t *req,
+                             const bson_t *reply, int32_t legacy_flags)
 {
     docstore_server_t *s = c->server;
     int32_t id = ++s->next_request_id;
     if (id <= 0)
         id = s->next_request_id = 1;
     size_t len = 0;
-    uint8_t *msg = req->legacy ? docstore_wire_build_reply(id, req->hdr.request_id,
-                                                           DOCSTORE_REPLY_AWAIT_CAPABLE, reply,
-                                                           &len)
+    uint8_t *msg = req->legacy ? docstore_wire_build_reply(id, req->hdr.request_id, legacy_flags,
+                                                           reply, &len)
                                : docstore_wire_build_msg(id, req->hdr.request_id, 0, reply, &len);
     if (msg == NULL) {
         log_error(c->who, "cannot build a reply of %u bytes", reply->len);
@@ -242,13 +242,27 @@ static void send_reply(docstore_conn_t *c, const docstore_wire_request_t *req, c
     conn_write(c, msg, len);
 }
 
+static void send_reply(docstore_conn_t *c, const docstore_wire_request_t *req, const bson_t *reply)
+{
+    send_reply_flags(c, req, reply, DOCSTORE_REPLY_AWAIT_CAPABLE);
+}
+
 static void send_error(docstore_conn_t *c, const docstore_wire_request_t *req,
                        const docstore_error_t *err)
 {
     bson_t reply = BSON_INITIALIZER;
+    int32_t flags = DOCSTORE_REPLY_AWAIT_CAPABLE;
+    /* A legacy OP_QUERY that is not a command (a find on db.coll, as pymongo
+     * 3.x sends for exhaust cursors) fails as MongoDB fails it: the
+     * QueryFailure flag and a $err field, so the driver raises the error
+     * instead of returning it as a document. */
+    if (req->legacy && err->code == 352) {
+        flags |= DOCSTORE_REPLY_QUERY_FAILURE;
+        BSON_APPEND_UTF8(&reply, "$err", err->msg);
+    }
     BSON_APPEND_DOUBLE(&reply, "ok", 0.0);
     docstore_error_append(err, &reply);
-    send_reply(c, req, &reply);
+    send_reply_flags(c, req, &reply, flags);
     bson_destroy(&reply);
 }
 
