@@ -540,6 +540,26 @@ async function main() {
         assert.equal(await db.collection('split').countDocuments({ k: { $gte: 11990 } }), 10);
     });
 
+    await check('a pool of connections: 64 concurrent operations, compressors offered', async () => {
+        const pooled = new MongoClient(uri + '&compressors=zstd,zlib,snappy', { maxPoolSize: 20 });
+        try {
+            const big = pooled.db('nodesuite').collection('big');
+            const jobs = [];
+            for (let j = 0; j < 64; j++) {
+                jobs.push(j % 2 ? big.findOne({ _id: j }) : big.find({ n: { $lt: 50 } }, { batchSize: 7 }).toArray());
+            }
+            const res = await Promise.all(jobs);
+            for (let j = 0; j < 64; j++) {
+                if (j % 2) assert.equal(res[j]._id, j);
+                else assert.equal(res[j].length, 50);
+            }
+            const st = await pooled.db('admin').command({ serverStatus: 1 });
+            assert.ok(st.connections.current >= 2, 'several pooled connections: ' + JSON.stringify(st.connections));
+        } finally {
+            await pooled.close();
+        }
+    });
+
     await check('server survives and reports connections', async () => {
         const st = await client.db('admin').command({ serverStatus: 1 });
         assert.ok(st.connections.current >= 1, JSON.stringify(st.connections));

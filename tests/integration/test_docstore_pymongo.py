@@ -220,6 +220,16 @@ def _():
     assert len(list(big.find({}, batch_size=7).skip(1230))) == 4
 
 
+@check("exhaust cursor: served, or refused as MongoDB >= 5.1 refuses pymongo 3.11's OP_QUERY find")
+def _():
+    try:
+        docs = list(db["big"].find({}, cursor_type=pymongo.CursorType.EXHAUST).sort("_id", 1).batch_size(7))
+        assert [d.get("_id") for d in docs] == list(range(1234)), docs[:2]
+    except OperationFailure as e:
+        assert e.code == 352, e.details  # UnsupportedOpQueryCommand, never an error returned as a document
+    assert db["big"].find_one({"_id": 5})["n"] == 5, "the client is usable after an exhaust cursor"
+
+
 @check("early close kills the cursor (killCursors)")
 def _():
     big = db["big"]
