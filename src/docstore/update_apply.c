@@ -197,7 +197,7 @@ static int leaf_arith(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         docstore_error_set(ctx->err, DOCSTORE_TYPE_MISMATCH,
                            "Cannot apply %s to a value of non-numeric type. %s has the field "
                            "'%.100s' of non-numeric type %s",
-                           it->op == UPD_INC ? "$inc" : "$mul", id, cur->key,
+                           it->op == UPD_INC ? "$inc" : "$mul", id, it->comps[it->ncomps - 1],
                            docstore_type_name(cur->v.value_type));
         return -1;
     }
@@ -323,7 +323,7 @@ static int leaf_push(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         id_str(ctx, id, sizeof id);
         docstore_error_set(ctx->err, DOCSTORE_BAD_VALUE,
                            "The field '%.100s' must be an array but is of type %s in document %s",
-                           arr->key, docstore_type_name(arr->v.value_type), id);
+                           it->comps[it->ncomps - 1], docstore_type_name(arr->v.value_type), id);
         return -1;
     }
     size_t at = arr->n;
@@ -394,7 +394,7 @@ static int leaf_add_to_set(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         docstore_error_set(ctx->err, DOCSTORE_BAD_VALUE,
                            "Cannot apply $addToSet to non-array field. Field named '%.100s' has "
                            "non-array type %s",
-                           arr->key, docstore_type_name(arr->v.value_type));
+                           it->comps[it->ncomps - 1], docstore_type_name(arr->v.value_type));
         return -1;
     }
     upd_elems_t have;

@@ -458,6 +458,57 @@ static void test_upsert_seed(void)
     }
 }
 
+static void test_messages(void)
+{
+    /* MongoDB's wording, which drivers and users match on. */
+    static const struct {
+        const char *doc, *update, *msg;
+        int32_t pos;
+    } m[] = {
+        {"{\"_id\": 1}", "{\"$set\": {\"a\": 1}, \"$inc\": {\"a\": 1}}",
+         "Updating the path 'a' would create a conflict at 'a'", -1},
+        {"{\"_id\": 1}", "{\"$set\": {\"a.b\": 1}, \"$inc\": {\"a\": 1}}",
+         "Updating the path 'a' would create a conflict at 'a'", -1},
+        {"{\"_id\": 1, \"a\": \"x\"}", "{\"$inc\": {\"a\": 1}}",
+         "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field 'a' of "
+         "non-numeric type string",
+         -1},
+        {"{\"_id\": 1, \"a\": [0, \"x\"]}", "{\"$inc\": {\"a.1\": 1}}",
+         "Cannot apply $inc to a value of non-numeric type. {_id: 1} has the field '1' of "
+         "non-numeric type string",
+         -1},
+        {"{\"_id\": 1}", "{\"$foo\": {\"a\": 1}}",
+         "Unknown modifier: $foo. Expected a valid update modifier or pipeline-style update "
+         "specified as an array",
+         -1},
+        {"{\"_id\": 1}", "{\"$set\": {\"_id\": 2}}",
+         "Performing an update on the path '_id' would modify the immutable field '_id'", -1},
+        {"{\"_id\": 1, \"a\": [1]}", "{\"$set\": {\"a.$\": 2}}",
+         "The positional operator did not find the match needed from the query.", -1},
+        {"{\"_id\": 1, \"a\": 5}", "{\"$set\": {\"a.b\": 1}}",
+         "Cannot create field 'b' in element {a: 5}", -1},
+        {"{\"_id\": 1, \"a\": 5}", "{\"$push\": {\"a\": 1}}",
+         "The field 'a' must be an array but is of type int in document {_id: 1}", -1},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        bson_t *doc = from_json(m[i].doc), *spec = from_json(m[i].update);
+        docstore_update_t *u = NULL;
+        docstore_error_t err = {0};
+        bson_t out = BSON_INITIALIZER;
+        bool changed;
+        int rc = docstore_update_new(spec, NULL, &u, &err);
+        if (rc == 0)
+            rc = docstore_update_apply(u, doc, m[i].pos, false, &out, &changed, &err);
+        CHECK(rc != 0);
+        CHECK_STR(err.msg, m[i].msg);
+        bson_destroy(&out);
+        docstore_update_free(u);
+        docstore_error_clear(&err);
+        bson_destroy(doc);
+        bson_destroy(spec);
+    }
+}
+
 static void test_large_array_bounded(void)
 {
     /* A far index is refused instead of allocating millions of nulls. */
@@ -483,5 +534,6 @@ int main(void)
     RUN(test_current_date);
     RUN(test_upsert_seed);
     RUN(test_large_array_bounded);
+    RUN(test_messages);
     return TEST_REPORT();
 }
