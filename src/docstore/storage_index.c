@@ -406,8 +406,13 @@ typedef struct range {
 typedef struct plan {
     range_t *r;
     size_t n;
-    int score; /* lower is better; 100: unusable */
+    int score;               /* lower is better: rank * 1000 + target; 100000: none */
+    struct plan *branches;   /* a $or: one plan per branch, their union */
+    size_t nbranches;
 } plan_t;
+
+#define PLAN_NONE (100 * 1000)
+#define PLAN_OR   (50 * 1000)
 
 static void plan_free(plan_t *p)
 {
@@ -418,6 +423,11 @@ static void plan_free(plan_t *p)
     free(p->r);
     p->r = NULL;
     p->n = 0;
+    for (size_t i = 0; i < p->nbranches; i++)
+        plan_free(&p->branches[i]);
+    free(p->branches);
+    p->branches = NULL;
+    p->nbranches = 0;
 }
 
 static range_t *plan_add(plan_t *p)
@@ -561,7 +571,48 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     return ok;
 }
 
-/* Considers every top-level condition (and those inside a top-level $and). */
+static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth);
+static void plan_normalize(plan_t *p);
+
+/* A $or whose every branch has an access path reads the union of those. */
+static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
+{
+    plan_t orp = {.score = PLAN_OR};
+    bson_iter_t ai;
+    bool ok = bson_iter_recurse(it, &ai);
+    while (ok && bson_iter_next(&ai)) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_t sub;
+        ok = BSON_ITER_HOLDS_DOCUMENT(&ai);
+        if (ok) {
+            bson_iter_document(&ai, &len, &data);
+            ok = bson_init_static(&sub, data, len);
+        }
+        plan_t b = {.score = PLAN_NONE};
+        if (ok)
+            plan_conditions(&sub, c, &b, depth + 1);
+        ok = ok && b.score < PLAN_NONE;
+        plan_t *nb = ok ? realloc(orp.branches, (orp.nbranches + 1) * sizeof *nb) : NULL;
+        if (nb == NULL) {
+            ok = false;
+            plan_free(&b);
+            break;
+        }
+        orp.branches = nb;
+        plan_normalize(&b);
+        orp.branches[orp.nbranches++] = b;
+    }
+    if (ok && orp.nbranches > 0 && orp.score < best->score) {
+        plan_free(best);
+        *best = orp;
+    } else {
+        plan_free(&orp);
+    }
+}
+
+/* Considers every top-level condition (and those inside a top-level $and,
+ * and the branches of a $or). */
 static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth)
 {
     bson_iter_t it;
@@ -582,6 +633,10 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
                 if (bson_init_static(&sub, data, len))
                     plan_conditions(&sub, c, best, depth + 1);
             }
+            continue;
+        }
+        if (strcmp(f, "$or") == 0 && BSON_ITER_HOLDS_ARRAY(&it)) {
+            plan_or(&it, c, best, depth);
             continue;
         }
         if (f[0] == '$')
@@ -715,63 +770,101 @@ static int rid_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int scan_index_ranges(docstore_storage_t *st, st_db_t *d, st_coll_t *c,
-                             const st_index_t *ix, const plan_t *p, docstore_doc_cb cb, void *ctx,
-                             docstore_error_t *err)
+typedef struct ridvec {
+    int64_t *v;
+    size_t n, cap;
+} ridvec_t;
+
+/* Appends the rids of plan p's ranges over target (an index, or _id). */
+static int collect_rids(st_db_t *d, st_coll_t *c, size_t target, const plan_t *p, ridvec_t *out,
+                        docstore_error_t *err)
 {
-    /* Collect the rids (a multikey document may appear under several keys),
-     * dedupe, then read the documents in rid (insertion) order. */
-    int64_t *rids = NULL;
-    size_t n = 0, cap = 0;
-    int rc = -1;
     char bounded[96], open[96];
-    snprintf(bounded, sizeof bounded, "SELECT rid FROM i%lld WHERE k >= ?1 AND k < ?2",
-             (long long)ix->id);
-    snprintf(open, sizeof open, "SELECT rid FROM i%lld WHERE k >= ?1", (long long)ix->id);
+    if (target == c->nindexes) {
+        snprintf(bounded, sizeof bounded, "SELECT rid FROM c%lld WHERE id >= ?1 AND id < ?2",
+                 (long long)c->id);
+        snprintf(open, sizeof open, "SELECT rid FROM c%lld WHERE id >= ?1", (long long)c->id);
+    } else {
+        long long id = (long long)c->indexes[target].id;
+        snprintf(bounded, sizeof bounded, "SELECT rid FROM i%lld WHERE k >= ?1 AND k < ?2", id);
+        snprintf(open, sizeof open, "SELECT rid FROM i%lld WHERE k >= ?1", id);
+    }
     for (size_t i = 0; i < p->n; i++) {
         sqlite3_stmt *s;
         if (st_stmt(d, p->r[i].hi.len ? bounded : open, &s, err))
-            goto out;
+            return -1;
         bind_range(s, &p->r[i]);
         int r;
         while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                int64_t *q = realloc(rids, cap * sizeof *q);
+            if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 64;
+                int64_t *q = realloc(out->v, cap * sizeof *q);
                 if (q == NULL) {
                     st_stmt_done(d, s);
                     docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
-                    goto out;
+                    return -1;
                 }
-                rids = q;
+                out->v = q;
+                out->cap = cap;
             }
-            rids[n++] = sqlite3_column_int64(s, 0);
+            out->v[out->n++] = sqlite3_column_int64(s, 0);
         }
         st_stmt_done(d, s);
-        if (r != SQLITE_DONE) {
-            st_sql_error(d, "index scan", err);
-            goto out;
-        }
+        if (r != SQLITE_DONE)
+            return st_sql_error(d, "index scan", err);
     }
-    if (n > 1)
-        qsort(rids, n, sizeof *rids, rid_cmp);
+    return 0;
+}
+
+/* Reads the documents of the rids, each once, in rid (insertion) order: a
+ * multikey document may sit under several keys, a $or document under several
+ * branches. */
+static int fetch_rids(docstore_storage_t *st, st_db_t *d, st_coll_t *c, ridvec_t *rids,
+                      docstore_doc_cb cb, void *ctx, docstore_error_t *err)
+{
+    if (rids->n > 1)
+        qsort(rids->v, rids->n, sizeof *rids->v, rid_cmp);
     char sql[64];
     snprintf(sql, sizeof sql, "SELECT doc FROM c%lld WHERE rid = ?1", (long long)c->id);
     bool stop = false;
-    for (size_t i = 0; i < n && !stop; i++) {
-        if (i > 0 && rids[i] == rids[i - 1])
+    for (size_t i = 0; i < rids->n && !stop; i++) {
+        if (i > 0 && rids->v[i] == rids->v[i - 1])
             continue;
         sqlite3_stmt *s;
         if (st_stmt(d, sql, &s, err))
-            goto out;
-        sqlite3_bind_int64(s, 1, rids[i]);
+            return -1;
+        sqlite3_bind_int64(s, 1, rids->v[i]);
         if (sqlite3_step(s) == SQLITE_ROW)
             emit(st, s, 0, cb, ctx, &stop);
         st_stmt_done(d, s);
     }
-    rc = 0;
-out:
-    free(rids);
+    return 0;
+}
+
+/* The rids of a plan: its ranges, or the union of its $or branches. */
+static int collect_plan_rids(st_db_t *d, st_coll_t *c, const plan_t *p, ridvec_t *out,
+                             docstore_error_t *err)
+{
+    if (p->nbranches == 0)
+        return collect_rids(d, c, (size_t)(p->score % 1000), p, out, err);
+    for (size_t i = 0; i < p->nbranches; i++) {
+        if (collect_plan_rids(d, c, &p->branches[i], out, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int scan_plan(docstore_storage_t *st, st_db_t *d, st_coll_t *c, plan_t *p,
+                     docstore_doc_cb cb, void *ctx, docstore_error_t *err)
+{
+    size_t target = (size_t)(p->score % 1000);
+    if (p->nbranches == 0 && target == c->nindexes)
+        return scan_id_ranges(st, d, c, p, cb, ctx, err); /* disjoint: no rid pass */
+    ridvec_t rids = {0};
+    int rc = collect_plan_rids(d, c, p, &rids, err);
+    if (rc == 0)
+        rc = fetch_rids(st, d, c, &rids, cb, ctx, err);
+    free(rids.v);
     return rc;
 }
 
@@ -785,17 +878,12 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
     st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
     if (c == NULL)
         return 0;
-    plan_t best = {.score = 100 * 1000};
+    plan_t best = {.score = PLAN_NONE};
     if (filter)
         plan_conditions(filter, c, &best, 0);
-    int rc;
-    if (best.score < 100 * 1000) {
-        size_t target = (size_t)(best.score % 1000);
+    if (best.score < PLAN_NONE) {
         plan_normalize(&best);
-        if (target == c->nindexes)
-            rc = scan_id_ranges(st, d, c, &best, cb, ctx, err);
-        else
-            rc = scan_index_ranges(st, d, c, &c->indexes[target], &best, cb, ctx, err);
+        int rc = scan_plan(st, d, c, &best, cb, ctx, err);
         plan_free(&best);
         return rc;
     }

@@ -504,6 +504,31 @@ static void test_index_agrees_with_matcher(void)
     }
     CHECK_INT(mismatches, 0);
     CHECK(compared > 1500);
+    /* $or: each branch through its own index, or a full scan when one
+     * branch has none. */
+    static const char *const ors[] = {
+        "{\"$or\": [{\"v\": 1}, {\"w\": \"a\"}]}",
+        "{\"$or\": [{\"v\": {\"$gt\": 2}}, {\"_id\": {\"$in\": [1, 2, 3]}}, {\"s.v\": null}]}",
+        "{\"$or\": [{\"v\": 1}, {\"zz\": 1}]}",
+        "{\"$or\": [{\"$or\": [{\"v\": \"a\"}, {\"w\": true}]}, {\"s\": {\"v\": 1}}]}",
+        "{\"v\": {\"$gte\": 0}, \"$or\": [{\"w\": 1}, {\"w\": \"b\"}]}",
+    };
+    for (size_t i = 0; i < sizeof ors / sizeof ors[0]; i++) {
+        bson_t *oq = json(ors[i]);
+        ids_t x, y;
+        matched_ids(st, "indexed", oq, &x);
+        matched_ids(st, "plain", oq, &y);
+        if (strcmp(x.buf, y.buf) != 0)
+            fprintf(stderr, "%s: index [%s] full scan [%s]\n", ors[i], x.buf, y.buf);
+        CHECK_STR(x.buf, y.buf);
+        bson_destroy(oq);
+    }
+    int64_t before = docstore_storage_docs_examined(st);
+    bson_t *oq = json("{\"$or\": [{\"_id\": 1}, {\"_id\": 2}, {\"v\": \"b\"}]}");
+    ids_t x;
+    matched_ids(st, "indexed", oq, &x);
+    CHECK_INT(docstore_storage_docs_examined(st) - before, 4); /* 1, 2 and the two "b" */
+    bson_destroy(oq);
     /* The same through $and. */
     bson_t *fq = json("{\"$and\": [{\"v\": {\"$gte\": 1}}, {\"w\": {\"$lt\": \"b\"}}]}");
     ids_t a, b;
