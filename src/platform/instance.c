@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,9 +153,9 @@ static void log_frame(platform_instance_t *inst, const char *line)
 static void log_end(platform_instance_t *inst)
 {
     platform_invocation_t *inv = inst->inv;
-    char line[512];
-    snprintf(line, sizeof line, "END RequestId: %s", inv->id);
-    log_frame(inst, line);
+    char end[128], line[512];
+    snprintf(end, sizeof end, "END RequestId: %s", inv->id);
+    platform_invocation_log(inv, end, strlen(end));
     double ms = (double)(platform_now_us() - inv->delivered_us) / 1000.0;
     uint64_t kb = platform_tree_peak_kb(inst->pid);
     int max_mb = (int)((kb + 1023) / 1024);
@@ -163,9 +164,10 @@ static void log_end(platform_instance_t *inst)
         init = inst->init_ms;
         inst->init_reported = 1;
     }
-    platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb, max_mb,
-                           init);
-    log_frame(inst, line);
+    size_t n = platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb,
+                                      max_mb, init);
+    platform_invocation_log(inv, line, n);
+    platform_log_line2(inst->who, end, strlen(end), line, n); /* one write(2) for both */
 }
 
 static void describe_exit(int status, char *out, size_t outlen)
@@ -234,6 +236,65 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+int platform_instance_pidfd_supported(void)
+{
+#ifdef SYS_pidfd_open
+    static int supported = -1;
+    if (supported == -1) {
+        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        supported = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return supported;
+#else
+    return 0;
+#endif
+}
+
+static void exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+    platform_instance_t *inst = arg;
+    (void)fd;
+    (void)what;
+    int status;
+    pid_t r;
+    do {
+        r = waitpid(inst->pid, &status, WNOHANG);
+    } while (r == -1 && errno == EINTR);
+    if (r == inst->pid)
+        platform_instance_on_exit(inst, status); /* frees exit_ev: not persistent */
+    else if (r == 0)
+        event_add(inst->exit_ev, NULL);
+}
+
+/* Watches the process's exit through a pidfd (O_CLOEXEC by the kernel). */
+static void watch_exit(platform_instance_t *inst)
+{
+#ifdef SYS_pidfd_open
+    if (!platform_instance_pidfd_supported())
+        return;
+    inst->pidfd = (int)syscall(SYS_pidfd_open, inst->pid, 0);
+    if (inst->pidfd == -1)
+        return;
+    inst->exit_ev = event_new(inst->fn->p->base, inst->pidfd, EV_READ, exit_cb, inst);
+    if (inst->exit_ev == NULL || event_add(inst->exit_ev, NULL) != 0)
+        log_error(inst->who, "cannot watch the process's exit");
+#endif
+}
+
+static void unwatch_exit(platform_instance_t *inst)
+{
+    if (inst->exit_ev != NULL) {
+        event_free(inst->exit_ev);
+        inst->exit_ev = NULL;
+    }
+    if (inst->pidfd != -1) {
+        close(inst->pidfd);
+        inst->pidfd = -1;
+    }
+}
+
 static int open_pipe(platform_instance_t *inst, platform_pipe_t *pp, int *write_end)
 {
     int fds[2];
@@ -269,6 +330,7 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     inst->id = ++fn->next_instance_id;
     inst->init_ms = -1;
     inst->out.fd = inst->err.fd = -1;
+    inst->pidfd = -1;
     snprintf(inst->who, sizeof inst->who, "%s %u", spec->name, inst->id);
     inst->timer = evtimer_new(p->base, timer_cb, inst);
     if (inst->timer == NULL) {
@@ -285,7 +347,7 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     }
     char api[64], stream[128], hex[33];
     snprintf(api, sizeof api, "127.0.0.1:%d", inst->rapi_port);
-    platform_random_chars(hex, 32, "0123456789abcdef");
+    platform_fast_chars(hex, 32, "0123456789abcdef");
     snprintf(stream, sizeof stream, "%s%s", fn->log_stream_prefix, hex);
     platform_env_input_t in = {
         .spec = spec,
@@ -329,6 +391,7 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     close(out_w);
     close(err_w);
     inst->state = PLATFORM_INSTANCE_INIT;
+    watch_exit(inst);
     arm_timer(inst, PLATFORM_TIMER_INIT, INIT_LIMIT_S);
     TAILQ_INSERT_TAIL(&fn->live, inst, link);
     fn->n_live++;
@@ -422,7 +485,8 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
     platform_invocation_t *inv = inst->inv;
     if (inst->timer_kind == PLATFORM_TIMER_INVOKE)
         disarm_timer(inst); /* a STOPPING instance keeps its SIGKILL timer */
-    drain_pipes(inst);
+    if (inv->want_tail)
+        drain_pipes(inst); /* output written before the result belongs in this tail */
     log_end(inst);
     inst->inv = NULL;
     inst->responded = 1;
@@ -476,6 +540,7 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     char why[96];
     describe_exit(status, why, sizeof why);
     inst->exit_status = status;
+    unwatch_exit(inst);
     drain_pipes(inst);
     close_pipe(inst, &inst->out);
     close_pipe(inst, &inst->err);
@@ -514,6 +579,7 @@ void platform_instance_free(platform_instance_t *inst)
     }
     close_pipe(inst, &inst->out);
     close_pipe(inst, &inst->err);
+    unwatch_exit(inst);
     platform_rapi_stop(inst);
     if (inst->timer != NULL)
         event_free(inst->timer);

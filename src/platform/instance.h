@@ -47,6 +47,8 @@ typedef struct platform_instance {
     unsigned id;                      /* per function, from 1 */
     char who[96];                     /* "NAME ID": the log prefix */
     pid_t pid;                        /* also the process group id (setsid) */
+    int pidfd;                        /* readable when the process exits; -1 if none */
+    struct event *exit_ev;            /* read event on pidfd */
     platform_instance_state_t state;
     struct evhttp *rapi;              /* this instance's Runtime API server */
     int rapi_port;
@@ -98,6 +100,10 @@ void platform_instance_kill(platform_instance_t *inst);
 void platform_instance_on_exit(platform_instance_t *inst, int status);
 /* Releases a DEAD instance. */
 void platform_instance_free(platform_instance_t *inst);
+
+/* 1 when this kernel has pidfd_open: instance exits are then watched per
+ * instance and SIGCHLD is not needed. */
+int platform_instance_pidfd_supported(void);
 
 /* Finds the live instance whose process is pid across the platform's functions. */
 struct platform;

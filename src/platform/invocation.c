@@ -23,8 +23,8 @@
 static void make_trace_id(char *out, size_t outlen)
 {
     char root[25], parent[17];
-    platform_random_chars(root, 24, "0123456789abcdef");
-    platform_random_chars(parent, 16, "0123456789abcdef");
+    platform_fast_chars(root, 24, "0123456789abcdef");
+    platform_fast_chars(parent, 16, "0123456789abcdef");
     snprintf(out, outlen, "Root=1-%08llx-%s;Parent=%s;Sampled=0",
              (unsigned long long)(platform_wall_ms() / 1000), root, parent);
 }

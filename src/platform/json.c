@@ -123,10 +123,44 @@ static void random_bytes(unsigned char *out, size_t n)
     }
 }
 
+/* Ids need uniqueness, not secrecy: a xorshift128+ seeded once from
+ * OpenSSL (whose RAND_bytes costs a getpid(2) per call for fork safety). */
+static void fast_bytes(unsigned char *out, size_t n)
+{
+    static uint64_t s[2];
+    static int seeded;
+    if (!seeded) {
+        random_bytes((unsigned char *)s, sizeof s);
+        s[0] |= 1;
+        seeded = 1;
+    }
+    for (size_t i = 0; i < n;) {
+        uint64_t x = s[0], y = s[1];
+        s[0] = y;
+        x ^= x << 23;
+        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        uint64_t v = s[1] + y;
+        for (int k = 0; k < 8 && i < n; k++, i++, v >>= 8)
+            out[i] = (unsigned char)v;
+    }
+}
+
+void platform_fast_chars(char *out, size_t n, const char *alphabet)
+{
+    size_t alen = strlen(alphabet);
+    unsigned char r[64];
+    for (size_t i = 0; i < n; i++) {
+        if (i % sizeof r == 0)
+            fast_bytes(r, sizeof r);
+        out[i] = alphabet[r[i % sizeof r] % alen];
+    }
+    out[n] = '\0';
+}
+
 void platform_uuid(char out[37])
 {
     unsigned char r[16];
-    random_bytes(r, sizeof r);
+    fast_bytes(r, sizeof r);
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
     snprintf(out, 37,

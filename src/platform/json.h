@@ -23,9 +23,13 @@ __attribute__((warn_unused_result)) int platform_base64_decode(const char *in, s
                                                                unsigned char *out,
                                                                size_t *outlen);
 
-/* A random UUID v4 in lower-case hex with dashes (37 bytes with NUL). */
+/* A UUID v4 in lower-case hex with dashes (37 bytes with NUL), from the fast generator. */
 void platform_uuid(char out[37]);
-/* n random characters from alphabet into out (n + 1 bytes with NUL). */
+/* n characters from alphabet into out (n + 1 bytes with NUL) from a fast
+ * generator seeded once: unique, not secret (request and trace ids). */
+void platform_fast_chars(char *out, size_t n, const char *alphabet);
+/* n random characters from alphabet into out (n + 1 bytes with NUL), from
+ * OpenSSL's generator: for secrets. */
 void platform_random_chars(char *out, size_t n, const char *alphabet);
 
 /* 1 when s (n bytes) is one JSON value (RFC 8259) with optional whitespace. */

@@ -5,6 +5,7 @@
 #include "platform/logs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,20 +82,25 @@ void platform_lines_flush(platform_lines_t *l, platform_line_fn fn, void *arg)
     l->len = 0;
 }
 
-void platform_log_line(const char *who, const char *line, size_t len)
+/* Appends "[who] line\n" at out + n (room for PLATFORM_LINE_MAX + 128); returns the new length. */
+static size_t frame_line(char *out, size_t n, const char *who, const char *line, size_t len)
 {
-    char out[PLATFORM_LINE_MAX + 128];
-    int n = snprintf(out, 120, "[%s] ", who);
-    if (n < 0)
-        return;
-    if (n >= 120)
-        n = 119;
+    int w = snprintf(out + n, 120, "[%s] ", who);
+    if (w < 0)
+        w = 0;
+    if (w >= 120)
+        w = 119;
+    n += (size_t)w;
     if (len > PLATFORM_LINE_MAX)
         len = PLATFORM_LINE_MAX;
     memcpy(out + n, line, len);
-    out[(size_t)n + len] = '\n';
-    const char *p = out;
-    size_t left = (size_t)n + len + 1;
+    n += len;
+    out[n++] = '\n';
+    return n;
+}
+
+static void write_all(const char *p, size_t left)
+{
     while (left > 0) {
         ssize_t w = write(STDERR_FILENO, p, left);
         if (w == -1) {
@@ -105,6 +111,19 @@ void platform_log_line(const char *who, const char *line, size_t len)
         p += w;
         left -= (size_t)w;
     }
+}
+
+void platform_log_line(const char *who, const char *line, size_t len)
+{
+    char out[PLATFORM_LINE_MAX + 128];
+    write_all(out, frame_line(out, 0, who, line, len));
+}
+
+void platform_log_line2(const char *who, const char *a, size_t alen, const char *b, size_t blen)
+{
+    char out[2 * (PLATFORM_LINE_MAX + 128)];
+    size_t n = frame_line(out, 0, who, a, alen);
+    write_all(out, frame_line(out, n, who, b, blen));
 }
 
 size_t platform_report_format(char *out, size_t outlen, const char *request_id, double duration_ms,
@@ -128,23 +147,35 @@ size_t platform_report_format(char *out, size_t outlen, const char *request_id, 
     return (size_t)n;
 }
 
+/* Reads a small /proc file into buf (NUL-terminated); its length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    size_t n = 0;
+    while (n + 1 < len) {
+        ssize_t r = read(fd, buf + n, len - 1 - n);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    return (ssize_t)n;
+}
+
 /* VmHWM of one process, in kB (0 if unreadable). */
 static uint64_t proc_hwm_kb(pid_t pid)
 {
-    char path[64], line[256];
+    char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (f == NULL)
+    if (read_small(path, buf, sizeof buf) <= 0)
         return 0;
-    uint64_t kb = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, "VmHWM:", 6) == 0) {
-            kb = strtoull(line + 6, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return kb;
+    const char *p = strstr(buf, "\nVmHWM:");
+    return p ? strtoull(p + 7, NULL, 10) : 0;
 }
 
 uint64_t platform_tree_peak_kb(pid_t pid)
@@ -152,19 +183,24 @@ uint64_t platform_tree_peak_kb(pid_t pid)
     pid_t todo[64];
     size_t n = 0, done = 0;
     uint64_t total = 0;
+    if (pid <= 0)
+        return 0;
     todo[n++] = pid;
     while (done < n) {
         pid_t p = todo[done++];
         total += proc_hwm_kb(p);
-        char path[64];
+        char path[64], buf[1024];
         snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p, (int)p);
-        FILE *f = fopen(path, "re");
-        if (f == NULL)
+        if (read_small(path, buf, sizeof buf) <= 0)
             continue;
-        long child;
-        while (n < sizeof todo / sizeof todo[0] && fscanf(f, "%ld", &child) == 1)
+        char *s = buf, *end;
+        while (n < sizeof todo / sizeof todo[0]) {
+            long child = strtol(s, &end, 10);
+            if (end == s)
+                break;
             todo[n++] = (pid_t)child;
-        fclose(f);
+            s = end;
+        }
     }
     return total;
 }

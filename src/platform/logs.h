@@ -49,6 +49,9 @@ void platform_lines_flush(platform_lines_t *l, platform_line_fn fn, void *arg);
 /* Writes "[who] line\n" to tether up's stderr in one write(2). */
 void platform_log_line(const char *who, const char *line, size_t len);
 
+/* Writes "[who] a\n[who] b\n" in one write(2). */
+void platform_log_line2(const char *who, const char *a, size_t alen, const char *b, size_t blen);
+
 /* The REPORT line, without a trailing newline, as AWS prints it (tab
  * separated). init_ms < 0 leaves out Init Duration. Returns the length. */
 size_t platform_report_format(char *out, size_t outlen, const char *request_id, double duration_ms,

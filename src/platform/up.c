@@ -433,11 +433,14 @@ int platform_up_main(int argc, char **argv)
         if (spec->role_arn != NULL && platform_creds_for_role(spec->role_arn) == NULL)
             goto out;
     }
-    p->ev_sigchld = evsignal_new(p->base, SIGCHLD, on_sigchld, p);
+    /* Instance exits arrive on a pidfd each where the kernel has them; a
+     * SIGCHLD handler would also be woken by every freeze and thaw. */
+    if (!platform_instance_pidfd_supported())
+        p->ev_sigchld = evsignal_new(p->base, SIGCHLD, on_sigchld, p);
     p->ev_sigint = evsignal_new(p->base, SIGINT, on_sigstop, p);
     p->ev_sigterm = evsignal_new(p->base, SIGTERM, on_sigstop, p);
-    if (p->ev_sigchld == NULL || p->ev_sigint == NULL || p->ev_sigterm == NULL ||
-        evsignal_add(p->ev_sigchld, NULL) != 0 || evsignal_add(p->ev_sigint, NULL) != 0 ||
+    if ((p->ev_sigchld != NULL && evsignal_add(p->ev_sigchld, NULL) != 0) ||
+        p->ev_sigint == NULL || p->ev_sigterm == NULL || evsignal_add(p->ev_sigint, NULL) != 0 ||
         evsignal_add(p->ev_sigterm, NULL) != 0) {
         log_error("platform", "cannot install signal handlers");
         goto out;
