@@ -157,7 +157,14 @@ static void log_end(platform_instance_t *inst)
     snprintf(end, sizeof end, "END RequestId: %s", inv->id);
     platform_invocation_log(inv, end, strlen(end));
     double ms = (double)(platform_now_us() - inv->delivered_us) / 1000.0;
-    uint64_t kb = platform_tree_peak_kb(inst->pid);
+    /* the runtime's own peak on every REPORT; its descendants' (a walk of
+     * /proc) on the first and every 16th, cached in between */
+    uint64_t kb = platform_proc_peak_kb(inst->pid);
+    if (inst->served % 16 == 0) {
+        uint64_t tree = platform_tree_peak_kb(inst->pid);
+        inst->tree_extra_kb = tree > kb ? tree - kb : 0;
+    }
+    kb += inst->tree_extra_kb;
     int max_mb = (int)((kb + 1023) / 1024);
     double init = -1;
     if (!inst->init_reported) {

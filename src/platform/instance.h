@@ -66,6 +66,7 @@ typedef struct platform_instance {
     int init_reported;                /* Init Duration printed in a REPORT already */
     int init_failed;                  /* posted /init/error */
     unsigned served;                  /* invocations completed */
+    uint64_t tree_extra_kb;           /* peak memory of its descendants, refreshed now and then */
     int exit_status;                  /* waitpid status once DEAD */
     TAILQ_ENTRY(platform_instance) link;
 } platform_instance_t;

@@ -168,7 +168,7 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
 }
 
 /* VmHWM of one process, in kB (0 if unreadable). */
-static uint64_t proc_hwm_kb(pid_t pid)
+uint64_t platform_proc_peak_kb(pid_t pid)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -188,7 +188,7 @@ uint64_t platform_tree_peak_kb(pid_t pid)
     todo[n++] = pid;
     while (done < n) {
         pid_t p = todo[done++];
-        total += proc_hwm_kb(p);
+        total += platform_proc_peak_kb(p);
         char path[64], buf[1024];
         snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p, (int)p);
         if (read_small(path, buf, sizeof buf) <= 0)

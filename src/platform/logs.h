@@ -60,5 +60,7 @@ size_t platform_report_format(char *out, size_t outlen, const char *request_id, 
 /* Peak resident memory (VmHWM) of pid and its descendants, in kB; 0 when
  * unknown (the process is gone). Reads /proc; bounded to 64 processes. */
 uint64_t platform_tree_peak_kb(pid_t pid);
+/* Peak resident memory of pid alone, in kB (0 when unknown). */
+uint64_t platform_proc_peak_kb(pid_t pid);
 
 #endif
