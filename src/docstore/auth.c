@@ -143,8 +143,11 @@ static int auth_load_users(docstore_auth_t *a, const char *path, docstore_error_
             rc = -1;
             break;
         }
-        if (auth_parse_roles(&entry, u->db, &u->roles) == -1) {
-            bson_destroy(&u->roles);
+        bson_t roles;
+        int roles_rc = auth_parse_roles(&entry, u->db, &roles);
+        u->roles = roles_rc == 0 ? bson_copy(&roles) : NULL;
+        bson_destroy(&roles);
+        if (u->roles == NULL) {
             docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: user %s: bad \"roles\"", path,
                                u->name);
             rc = -1;
@@ -248,7 +251,7 @@ void docstore_auth_free(docstore_auth_t *a)
     if (a == NULL)
         return;
     for (size_t i = 0; i < a->n_users; i++)
-        bson_destroy(&a->users[i].roles);
+        bson_destroy(a->users[i].roles);
     crypto_cleanse(a->users, a->n_users * sizeof *a->users);
     crypto_cleanse(a->iam, a->n_iam * sizeof *a->iam);
     free(a->users);
@@ -303,7 +306,7 @@ void auth_sasl_succeed(docstore_sasl_t *s, const auth_user_t *user)
     snprintf(s->principal.user, sizeof s->principal.user, "%s", user->name);
     snprintf(s->principal.db, sizeof s->principal.db, "%s", user->db);
     bson_destroy(&s->principal.roles);
-    bson_copy_to(&user->roles, &s->principal.roles);
+    bson_copy_to(user->roles, &s->principal.roles);
 }
 
 int docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanism,

@@ -21,7 +21,8 @@ typedef struct auth_scram_keys {
 typedef struct auth_user {
     char name[256];            /* user name (a role ARN for $external) */
     char db[128];              /* its database */
-    bson_t roles;              /* normalized [{role, db}] */
+    bson_t *roles;             /* owned, normalized [{role, db}]; a pointer because
+                                  users live in a growing array and bson_t may not move */
     bool has_password;         /* SCRAM keys present */
     auth_scram_keys_t sha1;    /* SCRAM-SHA-1 */
     auth_scram_keys_t sha256;  /* SCRAM-SHA-256 */

@@ -258,6 +258,32 @@ static void test_aws(void)
     docstore_auth_free(a);
 }
 
+/* Users live in a growing array: roles must survive it growing (a regression:
+ * the 9th user moved the first eight's roles documents). */
+static void test_many_users(void)
+{
+    char path[64], text[16384];
+    size_t n = (size_t)snprintf(text, sizeof text, "[");
+    for (int i = 0; i < 30; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "%s{\"user\": \"u%d\", \"db\": \"app\", \"password\": \"pw%d\", "
+                              "\"roles\": [\"readWrite\", {\"role\": \"read\", \"db\": "
+                              "\"a-database-with-a-long-name-%d\"}, {\"role\": \"read\", "
+                              "\"db\": \"another-long-database-name-%d\"}]}",
+                              i ? "," : "", i, i, i, i);
+    snprintf(text + n, sizeof text - n, "]");
+    write_file(path, "/tmp/tether-users-many.XXXXXX", text);
+    docstore_error_t err = {0};
+    docstore_auth_t *a = NULL;
+    CHECK(docstore_auth_new(path, NULL, &a, &err) == 0);
+    if (a != NULL) {
+        CHECK_INT(scram_login(a, "SCRAM-SHA-256", "u0", "pw0"), 0);
+        CHECK_INT(scram_login(a, "SCRAM-SHA-1", "u29", "pw29"), 0);
+        docstore_auth_free(a);
+    }
+    unlink(path);
+}
+
 static void test_bad_files(void)
 {
     char bad[64];
@@ -291,6 +317,7 @@ int main(void)
                "\"arn:aws:iam::123456789012:role/orders-fn\"}]");
     RUN(test_scram);
     RUN(test_aws);
+    RUN(test_many_users);
     RUN(test_bad_files);
     unlink(users_path);
     unlink(iam_path);
