@@ -119,7 +119,11 @@ int expr_op_to_type(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
 int expr_op_convert(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_date_part(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_date_to_string(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+/* Defined in expr_regex.c. */
+int expr_op_regex(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
+int expr_op_replace(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 /* Defined in expr_lists.c. */
+int expr_op_set(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_list_acc(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_range(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);
 int expr_op_index_of_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out);

@@ -2,7 +2,9 @@
  * Expression operators over lists and objects: $sum/$avg/$min/$max in their
  * expression forms (one array operand, or several operands), $range,
  * $indexOfArray, $indexOfBytes, $objectToArray, $arrayToObject, $reduce
- * (binding $$value and $$this), $allElementsTrue and $anyElementTrue.
+ * (binding $$value and $$this), $allElementsTrue and $anyElementTrue, and
+ * the set operators ($setUnion ... $setIsSubset; results keep first-seen
+ * order, duplicates removed).
  */
 #include "docstore/expr_internal.h"
 #include "docstore/value.h"
@@ -460,5 +462,108 @@ int expr_op_elements_true(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_
         expr_set_bool(out, result);
     }
     bson_value_destroy(&v);
+    return rc;
+}
+
+/* Distinct values, first-seen order; values borrowed from the operands. */
+typedef struct vset {
+    bson_value_t *own; /* shallow copies of iterator values, kept alive here */
+    size_t n, cap;
+} vset_t;
+
+static bool vset_has(const vset_t *s, const bson_value_t *v)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (docstore_value_equal(&s->own[i], v))
+            return true;
+    }
+    return false;
+}
+
+static bool vset_add(vset_t *s, const bson_value_t *v)
+{
+    if (vset_has(s, v))
+        return true;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        bson_value_t *p = realloc(s->own, cap * sizeof *p);
+        if (p == NULL)
+            return false;
+        s->own = p;
+        s->cap = cap;
+    }
+    s->own[s->n++] = *v;
+    return true;
+}
+
+static bool vset_of(vset_t *s, const bson_value_t *arr)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_from_data(&it, arr->value.v_doc.data, arr->value.v_doc.data_len))
+        return false;
+    while (bson_iter_next(&it)) {
+        if (!vset_add(s, bson_iter_value(&it)))
+            return false;
+    }
+    return true;
+}
+
+int expr_op_set(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
+{
+    const char *n = e->name;
+    bool predicate = strcmp(n, "$setEquals") == 0 || strcmp(n, "$setIsSubset") == 0;
+    bson_value_t *v = expr_eval_vals(ctx, e);
+    if (v == NULL)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < e->n && rc == 0; i++) {
+        if (expr_is_nullish(&v[i]) && !predicate) {
+            expr_set_null(out);
+            expr_vals_free(v, e->n);
+            return 0;
+        }
+        if (v[i].value_type != BSON_TYPE_ARRAY)
+            rc = expr_fail(ctx, 17044, "All operands of %s must be arrays. One argument is of type: %s",
+                           n, expr_type_name(&v[i]));
+    }
+    vset_t acc = {0}, other = {0};
+    bool ok = true, result = true;
+    if (rc == 0 && e->n > 0)
+        ok = vset_of(&acc, &v[0]);
+    for (size_t i = 1; rc == 0 && ok && i < e->n; i++) {
+        other.n = 0;
+        ok = vset_of(&other, &v[i]);
+        if (strcmp(n, "$setUnion") == 0) {
+            for (size_t k = 0; ok && k < other.n; k++)
+                ok = vset_add(&acc, &other.own[k]);
+        } else if (strcmp(n, "$setIntersection") == 0 || strcmp(n, "$setDifference") == 0) {
+            bool keep_common = n[4] == 'I';
+            size_t w = 0;
+            for (size_t k = 0; k < acc.n; k++) {
+                if (vset_has(&other, &acc.own[k]) == keep_common)
+                    acc.own[w++] = acc.own[k];
+            }
+            acc.n = w;
+        } else {
+            /* $setIsSubset: acc within other; $setEquals: same members. */
+            for (size_t k = 0; k < acc.n && result; k++)
+                result = vset_has(&other, &acc.own[k]);
+            if (strcmp(n, "$setEquals") == 0)
+                result = result && other.n == acc.n;
+        }
+    }
+    if (rc == 0 && !ok)
+        rc = expr_fail(ctx, DOCSTORE_INTERNAL_ERROR, "out of memory");
+    if (rc == 0 && predicate) {
+        expr_set_bool(out, result);
+    } else if (rc == 0) {
+        bson_t arr = BSON_INITIALIZER;
+        for (size_t k = 0; k < acc.n; k++)
+            expr_append_indexed(&arr, (uint32_t)k, &acc.own[k]);
+        expr_take_bson(&arr, BSON_TYPE_ARRAY, out);
+    }
+    free(acc.own);
+    free(other.own);
+    expr_vals_free(v, e->n);
     return rc;
 }

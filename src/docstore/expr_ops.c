@@ -903,6 +903,8 @@ static const char *const date_params[] = {"date", "timezone", NULL};
 static const char *const date_string_params[] = {"date", "format", "timezone", "onNull", NULL};
 static const char *const convert_params[] = {"input", "to", "onError", "onNull", NULL};
 static const char *const reduce_params[] = {"input", "initialValue", "in", NULL};
+static const char *const regex_params[] = {"input", "regex", "options", NULL};
+static const char *const replace_params[] = {"input", "find", "replacement", NULL};
 
 static const expr_op_def_t ops[] = {
     {"$add", op_add_mul, 0, -1, NULL, 0},
@@ -991,6 +993,16 @@ static const expr_op_def_t ops[] = {
     {"$ln", op_unary_math, 1, 1, NULL, 0},
     {"$log10", op_unary_math, 1, 1, NULL, 0},
     {"$pow", op_pow, 2, 2, NULL, 0},
+    {"$regexMatch", expr_op_regex, -1, -1, regex_params, 3},
+    {"$regexFind", expr_op_regex, -1, -1, regex_params, 3},
+    {"$regexFindAll", expr_op_regex, -1, -1, regex_params, 3},
+    {"$replaceOne", expr_op_replace, -1, -1, replace_params, 7},
+    {"$replaceAll", expr_op_replace, -1, -1, replace_params, 7},
+    {"$setUnion", expr_op_set, 0, -1, NULL, 0},
+    {"$setIntersection", expr_op_set, 0, -1, NULL, 0},
+    {"$setDifference", expr_op_set, 2, 2, NULL, 0},
+    {"$setEquals", expr_op_set, 2, -1, NULL, 0},
+    {"$setIsSubset", expr_op_set, 2, 2, NULL, 0},
 };
 
 const expr_op_def_t *expr_ops_find(const char *name)

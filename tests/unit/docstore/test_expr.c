@@ -275,6 +275,43 @@ static const expr_case_t cases[] = {
     {NULL, "{\"$ln\": 1}", "0.0", 0},
     {NULL, "{\"$log10\": 1000}", "3.0", 0},
     {NULL, "{\"$log10\": 0}", NULL, 28761},
+    /* regex and replace */
+    {NULL, "{\"$regexMatch\": {\"input\": \"$s\", \"regex\": \"^ *hel\", \"options\": \"i\"}}", "true",
+     0},
+    {NULL, "{\"$regexMatch\": {\"input\": \"$s\", \"regex\": {\"$regularExpression\": {\"pattern\": "
+     "\"LLO\", \"options\": \"i\"}}}}",
+     "true", 0},
+    {NULL, "{\"$regexMatch\": {\"input\": \"$nope\", \"regex\": \"x\"}}", "false", 0},
+    {NULL, "{\"$regexMatch\": {\"input\": 5, \"regex\": \"x\"}}", NULL, 51104},
+    {NULL, "{\"$regexMatch\": {\"input\": \"a\", \"regex\": \"(\"}}", NULL, 51111},
+    {NULL, "{\"$regexMatch\": {\"input\": \"a\", \"regex\": \"a\", \"options\": \"q\"}}", NULL, 51108},
+    {NULL, "{\"$regexFind\": {\"input\": \"h\u00e9llo w\", \"regex\": \"(l+)(x)?o\"}}",
+     "{\"match\": \"llo\", \"idx\": 2, \"captures\": [\"ll\", null]}", 0},
+    {NULL, "{\"$regexFind\": {\"input\": \"abc\", \"regex\": \"z\"}}", "null", 0},
+    {NULL, "{\"$regexFindAll\": {\"input\": \"a1b22\", \"regex\": \"[0-9]+\"}}",
+     "[{\"match\": \"1\", \"idx\": 1, \"captures\": []}, {\"match\": \"22\", \"idx\": 3, "
+     "\"captures\": []}]",
+     0},
+    {NULL, "{\"$regexFindAll\": {\"input\": \"ab\", \"regex\": \"x*\"}}",
+     "[{\"match\": \"\", \"idx\": 0, \"captures\": []}, {\"match\": \"\", \"idx\": 1, \"captures\": "
+     "[]}, {\"match\": \"\", \"idx\": 2, \"captures\": []}]",
+     0},
+    {NULL, "{\"$replaceOne\": {\"input\": \"a-b-c\", \"find\": \"-\", \"replacement\": \"+\"}}",
+     "\"a+b-c\"", 0},
+    {NULL, "{\"$replaceAll\": {\"input\": \"a-b-c\", \"find\": \"-\", \"replacement\": \"\"}}",
+     "\"abc\"", 0},
+    {NULL, "{\"$replaceAll\": {\"input\": \"$n\", \"find\": \"-\", \"replacement\": \"\"}}", "null",
+     0},
+    {NULL, "{\"$replaceAll\": {\"input\": 1, \"find\": \"-\", \"replacement\": \"\"}}", NULL, 51746},
+    /* sets */
+    {NULL, "{\"$setUnion\": [[1, 2, 2], [2.0, 3]]}", "[1, 2, 3]", 0},
+    {NULL, "{\"$setIntersection\": [[1, 2, 3], [3, 1, 9]]}", "[1, 3]", 0},
+    {NULL, "{\"$setDifference\": [[1, 2, 3], [2]]}", "[1, 3]", 0},
+    {NULL, "{\"$setEquals\": [[1, 2, 2], [2, 1]]}", "true", 0},
+    {NULL, "{\"$setEquals\": [[1, 2], [1]]}", "false", 0},
+    {NULL, "{\"$setIsSubset\": [[1], [1, 2]]}", "true", 0},
+    {NULL, "{\"$setUnion\": [[1], \"$nope\"]}", "null", 0},
+    {NULL, "{\"$setUnion\": [[1], 5]}", NULL, 17044},
 };
 
 static bson_t *from_json(const char *json)
