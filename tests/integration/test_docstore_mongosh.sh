@@ -21,7 +21,7 @@ listening() { grep -Eo 'docstore listening on 127\.0\.0\.1:[0-9]+' "$log"; }
 wait_for 20 listening || { cat "$log"; fail "docstore did not report listening"; }
 port=$(listening | head -1 | sed 's/.*://')
 uri="mongodb://127.0.0.1:$port/shsuite?directConnection=true&serverSelectionTimeoutMS=5000"
-sh() { timeout 120 mongosh --quiet --norc "$uri" "$@"; }
+sh() { timeout 240 mongosh --quiet --norc "$uri" "$@"; }
 
 failures=0
 expect_eq() { # NAME EXPECTED ACTUAL
