@@ -6,6 +6,8 @@
  * lists for hello is an int32. Authentication commands answer that auth is not
  * enabled until the auth module provides them.
  */
+#include "docstore/cmd_admin.h"
+
 #include "common/log.h"
 #include "docstore/cmd_auth.h"
 #include "docstore/command.h"
@@ -552,15 +554,31 @@ static void describe_conn(const docstore_server_t *s, const docstore_conn_t *c, 
     append_users(c, op, "effectiveUsers");
 }
 
-static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
-                          docstore_error_t *err)
+int docstore_admin_current_op(docstore_ctx_t *ctx, bool idle_connections,
+                              docstore_doclist_t *out, docstore_error_t *err)
 {
-    (void)db;
     docstore_server_t *s = ctx->server;
     if (s == NULL) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "no server");
         return -1;
     }
+    for (const docstore_conn_t *c = s->conns; c; c = c->next) {
+        if (!idle_connections && !c->active)
+            continue;
+        bson_t *op = bson_new();
+        describe_conn(s, c, op);
+        if (docstore_doclist_push(out, op) != 0) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                          docstore_error_t *err)
+{
+    (void)db;
     bool all = bool_field(cmd, "$all");
     /* The other fields are a filter on the entries, as in MongoDB. */
     bson_t filter = BSON_INITIALIZER;
@@ -579,26 +597,27 @@ static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
         return -1;
     }
     bson_destroy(&filter);
-    bson_t arr;
-    uint32_t i = 0;
-    BSON_APPEND_ARRAY_BEGIN(reply, "inprog", &arr);
-    for (const docstore_conn_t *c = s->conns; c; c = c->next) {
-        if (!all && !c->active)
-            continue;
-        bson_t op = BSON_INITIALIZER;
-        describe_conn(s, c, &op);
-        if (m == NULL || docstore_matcher_matches(m, &op, NULL)) {
+    docstore_doclist_t ops;
+    docstore_doclist_init(&ops);
+    int rc = docstore_admin_current_op(ctx, all, &ops, err);
+    if (rc == 0) {
+        bson_t arr;
+        uint32_t i = 0;
+        BSON_APPEND_ARRAY_BEGIN(reply, "inprog", &arr);
+        for (size_t k = 0; k < ops.n; k++) {
+            if (m != NULL && !docstore_matcher_matches(m, ops.docs[k], NULL))
+                continue;
             char keybuf[16];
             const char *key;
             size_t keylen = bson_uint32_to_string(i++, &key, keybuf, sizeof keybuf);
-            bson_append_document(&arr, key, (int)keylen, &op);
+            bson_append_document(&arr, key, (int)keylen, ops.docs[k]);
         }
-        bson_destroy(&op);
+        bson_append_array_end(reply, &arr);
     }
-    bson_append_array_end(reply, &arr);
+    docstore_doclist_free(&ops);
     if (m != NULL)
         docstore_matcher_free(m);
-    return 0;
+    return rc;
 }
 
 /* ---- sessions ------------------------------------------------------------ */

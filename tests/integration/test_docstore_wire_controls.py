@@ -115,6 +115,8 @@ check(raw_op["client"].startswith("127.0.0.1:"), "peer address")
 check(raw_op["idleMillis"] >= 200, "idle time: %r" % raw_op["idleMillis"])
 check(raw_op["clientMetadata"]["driver"]["name"] == "raw", "client metadata")
 check(raw_op["active"] is False, "idle connection is not active")
+filtered = client.admin.command({"currentOp": 1, "$all": True, "appName": "lambda-orders"})["inprog"]
+check(len(filtered) == 1 and filtered[0]["appName"] == "lambda-orders", "currentOp filter: %r" % filtered)
 only_active = client.admin.command({"currentOp": 1})["inprog"]
 check(all(op["active"] for op in only_active), "without $all only active operations")
 st = client.admin.command("serverStatus")

@@ -1,0 +1,22 @@
+/*
+ * What the admin commands share with other command modules: the currentOp
+ * entries, so an aggregate on admin whose first stage is $currentOp can feed
+ * the same documents into the rest of its pipeline.
+ */
+#ifndef TETHER_DOCSTORE_CMD_ADMIN_H
+#define TETHER_DOCSTORE_CMD_ADMIN_H
+
+#include "docstore/command.h"
+#include "docstore/doclist.h"
+
+#include <stdbool.h>
+
+/* Appends one currentOp entry per connection to out: every connection when
+ * idle_connections ($all: true, or $currentOp's idleConnections), else only
+ * those running a command. 0, or -1 with err. */
+__attribute__((warn_unused_result)) int docstore_admin_current_op(docstore_ctx_t *ctx,
+                                                                  bool idle_connections,
+                                                                  docstore_doclist_t *out,
+                                                                  docstore_error_t *err);
+
+#endif
