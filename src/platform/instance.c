@@ -165,6 +165,9 @@ static void log_end(platform_instance_t *inst)
         inst->tree_extra_kb = tree > kb ? tree - kb : 0;
     }
     kb += inst->tree_extra_kb;
+    if (kb > inst->peak_kb)
+        inst->peak_kb = kb;
+    kb = inst->peak_kb; /* after an exit /proc has nothing left to say */
     int max_mb = (int)((kb + 1023) / 1024);
     double init = -1;
     if (!inst->init_reported) {

@@ -67,6 +67,7 @@ typedef struct platform_instance {
     int init_failed;                  /* posted /init/error */
     unsigned served;                  /* invocations completed */
     uint64_t tree_extra_kb;           /* peak memory of its descendants, refreshed now and then */
+    uint64_t peak_kb;                 /* the largest peak measured (kept once the process is gone) */
     int exit_status;                  /* waitpid status once DEAD */
     TAILQ_ENTRY(platform_instance) link;
 } platform_instance_t;
