@@ -65,6 +65,13 @@ const char *docstore_code_name(int code)
         {DOCSTORE_BSON_OBJECT_TOO_LARGE, "BSONObjectTooLarge"},
         {DOCSTORE_DUPLICATE_KEY, "DuplicateKey"},
         {DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED, "ClientMetadataCannotBeMutated"},
+        /* numbered in place by other modules; named as MongoDB names them */
+        {16, "InvalidLength"},
+        {54, "NotSingleValueField"},
+        {67, "CannotCreateIndex"},
+        {168, "InvalidPipelineOperator"},
+        {171, "CannotIndexParallelArrays"},
+        {352, "UnsupportedOpQueryCommand"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].code == code)
