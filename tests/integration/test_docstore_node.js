@@ -389,6 +389,10 @@ async function main() {
         assert.equal(b.codeName, 'BadValue');
         await expectServerError(c.updateOne({ _id: 1 }, { $bogus: { a: 1 } }), 9);
         await expectServerError(c.aggregate([{ $bogusStage: {} }]).toArray(), 40324);
+        const ex = await expectServerError(c.aggregate([{ $project: { x: { $bogusExpr: 1 } } }]).toArray(), 168);
+        assert.equal(ex.codeName, 'InvalidPipelineOperator');
+        const ci = await expectServerError(db.collection('ix2').createIndex({ '': 1 }), 67);
+        assert.equal(ci.codeName, 'CannotCreateIndex');
         await expectServerError(c.updateOne({ _id: 1 }, { $set: { a: 1 }, $inc: { a: 1 } }), 40);
         await expectServerError(c.updateOne({ _id: 1 }, { $inc: { name: 1 } }), 14);
         // The connection is still good after errors.
