@@ -21,11 +21,12 @@ static double now(void)
 static bson_t *make_doc(int i)
 {
     char js[512];
-    snprintf(js, sizeof js,
-             "{\"_id\": %d, \"name\": \"user%d\", \"age\": %d, \"city\": \"c%d\", \"tags\": [\"t%d\", "
-             "\"t%d\", \"t%d\"], \"addr\": {\"zip\": %d, \"street\": \"s\"}, \"score\": %f, "
-             "\"active\": %s}",
-             i, i, i % 90, i % 50, i % 7, i % 11, i % 13, i % 1000, i * 0.5, (i % 2) ? "true" : "false");
+    snprintf(
+        js, sizeof js,
+        "{\"_id\": %d, \"name\": \"user%d\", \"age\": %d, \"city\": \"c%d\", \"tags\": [\"t%d\", "
+        "\"t%d\", \"t%d\"], \"addr\": {\"zip\": %d, \"street\": \"s\"}, \"score\": %f, "
+        "\"active\": %s}",
+        i, i, i % 90, i % 50, i % 7, i % 11, i % 13, i % 1000, i * 0.5, (i % 2) ? "true" : "false");
     return bson_new_from_json((const uint8_t *)js, -1, NULL);
 }
 
@@ -64,7 +65,8 @@ int main(int argc, char **argv)
             for (int i = 0; i < n; i++)
                 hits += docstore_matcher_matches(m, docs[i], NULL);
         double dt = now() - t0;
-        printf("match %-70s %7.1f ns/doc (%ld matches)\n", filters[f], dt / (5.0 * n) * 1e9, hits / 5);
+        printf("match %-70s %7.1f ns/doc (%ld matches)\n", filters[f], dt / (5.0 * n) * 1e9,
+               hits / 5);
         docstore_matcher_free(m);
         bson_destroy(fb);
     }

@@ -93,8 +93,8 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
         node_free(n);
         return -1;
     }
-    n->expand_leaf = test->kind != MN_SIZE && test->kind != MN_ELEMMATCH_OBJ &&
-                     test->kind != MN_ELEMMATCH_VAL;
+    n->expand_leaf =
+        test->kind != MN_SIZE && test->kind != MN_ELEMMATCH_OBJ && test->kind != MN_ELEMMATCH_VAL;
     n->path_buf = strdup(path);
     size_t count = 1;
     for (const char *p = path; *p; p++)
@@ -115,7 +115,8 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
         n->part_len[i] = (int)strlen(p);
         n->part_index[i] = part_as_index(p, n->part_len[i]);
         if (n->part_len[i] == 0) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "FieldPath field names may not be empty strings.");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "FieldPath field names may not be empty strings.");
             node_free(n);
             return -1;
         }
@@ -126,7 +127,8 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
     return 0;
 }
 
-static int compile_regex(mnode_t *n, const char *pattern, const char *options, docstore_error_t *err)
+static int compile_regex(mnode_t *n, const char *pattern, const char *options,
+                         docstore_error_t *err)
 {
     uint32_t flags = PCRE2_UTF;
     char sorted[8] = {0};
@@ -163,7 +165,8 @@ static int compile_regex(mnode_t *n, const char *pattern, const char *options, d
     if (n->re == NULL) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(ecode, msg, sizeof msg);
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "Regular expression is invalid: %s", (char *)msg);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "Regular expression is invalid: %s",
+                           (char *)msg);
         return -1;
     }
     n->md = pcre2_match_data_create_from_pattern(n->re, NULL);
@@ -240,17 +243,27 @@ static const struct {
     const char *name;
     int code;
 } type_aliases[] = {
-    {"double", BSON_TYPE_DOUBLE},     {"string", BSON_TYPE_UTF8},
-    {"object", BSON_TYPE_DOCUMENT},   {"array", BSON_TYPE_ARRAY},
-    {"binData", BSON_TYPE_BINARY},    {"undefined", BSON_TYPE_UNDEFINED},
-    {"objectId", BSON_TYPE_OID},      {"bool", BSON_TYPE_BOOL},
-    {"date", BSON_TYPE_DATE_TIME},    {"null", BSON_TYPE_NULL},
-    {"regex", BSON_TYPE_REGEX},       {"dbPointer", BSON_TYPE_DBPOINTER},
-    {"javascript", BSON_TYPE_CODE},   {"symbol", BSON_TYPE_SYMBOL},
+    {"double", BSON_TYPE_DOUBLE},
+    {"string", BSON_TYPE_UTF8},
+    {"object", BSON_TYPE_DOCUMENT},
+    {"array", BSON_TYPE_ARRAY},
+    {"binData", BSON_TYPE_BINARY},
+    {"undefined", BSON_TYPE_UNDEFINED},
+    {"objectId", BSON_TYPE_OID},
+    {"bool", BSON_TYPE_BOOL},
+    {"date", BSON_TYPE_DATE_TIME},
+    {"null", BSON_TYPE_NULL},
+    {"regex", BSON_TYPE_REGEX},
+    {"dbPointer", BSON_TYPE_DBPOINTER},
+    {"javascript", BSON_TYPE_CODE},
+    {"symbol", BSON_TYPE_SYMBOL},
     {"javascriptWithScope", BSON_TYPE_CODEWSCOPE},
-    {"int", BSON_TYPE_INT32},         {"timestamp", BSON_TYPE_TIMESTAMP},
-    {"long", BSON_TYPE_INT64},        {"decimal", BSON_TYPE_DECIMAL128},
-    {"minKey", BSON_TYPE_MINKEY},     {"maxKey", BSON_TYPE_MAXKEY},
+    {"int", BSON_TYPE_INT32},
+    {"timestamp", BSON_TYPE_TIMESTAMP},
+    {"long", BSON_TYPE_INT64},
+    {"decimal", BSON_TYPE_DECIMAL128},
+    {"minKey", BSON_TYPE_MINKEY},
+    {"maxKey", BSON_TYPE_MAXKEY},
 };
 
 static void type_set(mnode_t *n, int code)
@@ -294,7 +307,8 @@ static int type_add(mnode_t *n, const bson_value_t *v, docstore_error_t *err)
         type_set(n, (int)code);
         return 0;
     }
-    docstore_error_set(err, DOCSTORE_BAD_VALUE, "Invalid numerical type code: %lld", (long long)code);
+    docstore_error_set(err, DOCSTORE_BAD_VALUE, "Invalid numerical type code: %lld",
+                       (long long)code);
     return -1;
 }
 
@@ -319,8 +333,8 @@ static int type_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t 
     return 0;
 }
 
-static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, int depth,
-                        bool top, docstore_error_t *err);
+static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, int depth, bool top,
+                        docstore_error_t *err);
 static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, int depth,
                      docstore_error_t *err);
 
@@ -354,9 +368,10 @@ static bool is_elemmatch_value_form(const bson_value_t *spec)
         !bson_iter_next(&it))
         return false;
     const char *k = bson_iter_key(&it);
-    return k[0] == '$' && strcmp(k, "$and") != 0 && strcmp(k, "$or") != 0 && strcmp(k, "$nor") != 0 &&
-           strcmp(k, "$expr") != 0 && strcmp(k, "$where") != 0 && strcmp(k, "$comment") != 0 &&
-           strcmp(k, "$alwaysTrue") != 0 && strcmp(k, "$alwaysFalse") != 0;
+    return k[0] == '$' && strcmp(k, "$and") != 0 && strcmp(k, "$or") != 0 &&
+           strcmp(k, "$nor") != 0 && strcmp(k, "$expr") != 0 && strcmp(k, "$where") != 0 &&
+           strcmp(k, "$comment") != 0 && strcmp(k, "$alwaysTrue") != 0 &&
+           strcmp(k, "$alwaysFalse") != 0;
 }
 
 static int elemmatch_node_new(const bson_value_t *spec, mnode_t **out, int depth,
@@ -478,7 +493,8 @@ static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, doc
             }
         }
         if (e->value_type == BSON_TYPE_UNDEFINED) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "InMatchExpression equality cannot be undefined");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "InMatchExpression equality cannot be undefined");
             node_free(n);
             return -1;
         }
@@ -490,6 +506,21 @@ static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, doc
     return 0;
 }
 
+/* A $mod operand as an integer: int32/int64 exactly, others truncated. */
+static bool mod_operand(const bson_value_t *v, int64_t *out)
+{
+    double d;
+    if (v->value_type == BSON_TYPE_INT32 || v->value_type == BSON_TYPE_INT64) {
+        *out = v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64;
+        return true;
+    }
+    if (!docstore_value_as_double(v, &d) || !isfinite(d) || d >= 9223372036854775807.0 ||
+        d < -9223372036854775808.0)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
 static int mod_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t *err)
 {
     if (v->value_type != BSON_TYPE_ARRAY) {
@@ -497,13 +528,12 @@ static int mod_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t *
         return -1;
     }
     bson_iter_t it;
-    const bson_value_t *args[2];
-    bson_value_t copies[2];
+    bson_value_t args[2];
     int count = 0;
     if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
         while (bson_iter_next(&it)) {
             if (count < 2)
-                copies[count] = *bson_iter_value(&it);
+                args[count] = *bson_iter_value(&it);
             count++;
         }
     if (count < 2) {
@@ -514,33 +544,28 @@ static int mod_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t *
         docstore_error_set(err, DOCSTORE_BAD_VALUE, "malformed mod, too many elements");
         return -1;
     }
-    args[0] = &copies[0];
-    args[1] = &copies[1];
-    if (!is_number_type(args[0]->value_type)) {
+    if (!is_number_type(args[0].value_type)) {
         docstore_error_set(err, DOCSTORE_BAD_VALUE, "malformed mod, divisor not a number");
         return -1;
     }
-    if (!is_number_type(args[1]->value_type)) {
+    if (!is_number_type(args[1].value_type)) {
         docstore_error_set(err, DOCSTORE_BAD_VALUE, "malformed mod, remainder not a number");
         return -1;
     }
-    double dd, dr;
-    docstore_value_as_double(args[0], &dd);
-    docstore_value_as_double(args[1], &dr);
-    if (!isfinite(dd) || !isfinite(dr) || fabs(dd) >= 9.2e18 || fabs(dr) >= 9.2e18) {
+    int64_t divisor, remainder;
+    if (!mod_operand(&args[0], &divisor) || !mod_operand(&args[1], &remainder)) {
         docstore_error_set(err, DOCSTORE_BAD_VALUE, "malformed mod, divisor value is invalid");
+        return -1;
+    }
+    if (divisor == 0) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "divisor cannot be 0");
         return -1;
     }
     mnode_t *n = node_new(MN_MOD);
     if (n == NULL)
         return oom(err);
-    n->divisor = args[0]->value_type == BSON_TYPE_INT64 ? args[0]->value.v_int64 : (int64_t)dd;
-    n->remainder = args[1]->value_type == BSON_TYPE_INT64 ? args[1]->value.v_int64 : (int64_t)dr;
-    if (n->divisor == 0) {
-        node_free(n);
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "divisor cannot be 0");
-        return -1;
-    }
+    n->divisor = divisor;
+    n->remainder = remainder;
     *out = n;
     return 0;
 }
@@ -591,8 +616,9 @@ static bool value_truthy_for_exists(const bson_value_t *v)
 }
 
 static const char *const unsupported_ops[] = {
-    "$geoWithin", "$geoIntersects", "$near", "$nearSphere", "$within", "$bitsAllSet",
-    "$bitsAllClear", "$bitsAnySet", "$bitsAnyClear", "$text", "$where", "$jsonSchema", NULL,
+    "$geoWithin",  "$geoIntersects", "$near",       "$nearSphere",   "$within",
+    "$bitsAllSet", "$bitsAllClear",  "$bitsAnySet", "$bitsAnyClear", "$text",
+    "$where",      "$jsonSchema",    NULL,
 };
 
 /* The operators of an operator object ({$gt: 1, $lt: 5}) on path (NULL in the
@@ -601,8 +627,8 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
                      docstore_error_t *err)
 {
     if (depth > MATCH_MAX_DEPTH) {
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "exceeded depth limit of %d when parsing the filter",
-                           MATCH_MAX_DEPTH);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "exceeded depth limit of %d when parsing the filter", MATCH_MAX_DEPTH);
         return -1;
     }
     bson_iter_t it;
@@ -632,7 +658,8 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
         if (regex->value_type == BSON_TYPE_UTF8) {
             pattern = regex->value.v_utf8.str;
             if (strlen(pattern) != regex->value.v_utf8.len) {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE, "Regular expression cannot contain an embedded null byte");
+                docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                                   "Regular expression cannot contain an embedded null byte");
                 return -1;
             }
         } else if (regex->value_type == BSON_TYPE_REGEX) {
@@ -648,7 +675,8 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
                 return -1;
             }
             if (opts[0] != '\0') {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE, "options set in both $regex and $options");
+                docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                                   "options set in both $regex and $options");
                 return -1;
             }
             opts = options->value.v_utf8.str;
@@ -679,8 +707,8 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
                 docstore_error_set(err, DOCSTORE_BAD_VALUE, "cannot compare to undefined");
                 return -1;
             }
-            enum mnode_kind k = op[1] == 'l' ? (op[3] == 'e' ? MN_LTE : MN_LT)
-                                             : (op[3] == 'e' ? MN_GTE : MN_GT);
+            enum mnode_kind k =
+                op[1] == 'l' ? (op[3] == 'e' ? MN_LTE : MN_LT) : (op[3] == 'e' ? MN_GTE : MN_GT);
             rc = value_node_new(k, v, &t, err);
         } else if (strcmp(op, "$in") == 0 || strcmp(op, "$nin") == 0) {
             negate = op[1] == 'n';
@@ -716,7 +744,8 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
                     docstore_error_set(err, DOCSTORE_BAD_VALUE, "$not cannot be empty");
                     rc = -1;
                 } else if (bson_iter_key(&sub)[0] != '$') {
-                    docstore_error_set(err, DOCSTORE_BAD_VALUE, "unknown operator: %s", bson_iter_key(&sub));
+                    docstore_error_set(err, DOCSTORE_BAD_VALUE, "unknown operator: %s",
+                                       bson_iter_key(&sub));
                     rc = -1;
                 } else {
                     rc = parse_ops(v, path, inner, depth + 1, err);
@@ -804,7 +833,8 @@ static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, i
     while (bson_iter_next(&it)) {
         const bson_value_t *e = bson_iter_value(&it);
         if (e->value_type != BSON_TYPE_DOCUMENT) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "$or/$and/$nor entries need to be full objects");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "$or/$and/$nor entries need to be full objects");
             node_free(n);
             return -1;
         }
@@ -826,12 +856,12 @@ static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, i
     return node_add(dest, n, err);
 }
 
-static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, int depth,
-                        bool top, docstore_error_t *err)
+static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, int depth, bool top,
+                        docstore_error_t *err)
 {
     if (depth > MATCH_MAX_DEPTH) {
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "exceeded depth limit of %d when parsing the filter",
-                           MATCH_MAX_DEPTH);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "exceeded depth limit of %d when parsing the filter", MATCH_MAX_DEPTH);
         return -1;
     }
     bson_iter_t it;
@@ -875,7 +905,8 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
                 return -1;
         } else if (strcmp(key, "$where") == 0 || strcmp(key, "$text") == 0 ||
                    strcmp(key, "$jsonSchema") == 0 || strcmp(key, "$sampleRate") == 0) {
-            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "%s is not supported by the docstore", key);
+            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "%s is not supported by the docstore",
+                               key);
             return -1;
         } else {
             docstore_error_set(err, DOCSTORE_BAD_VALUE, "unknown top level operator: %s", key);

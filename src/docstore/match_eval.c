@@ -182,8 +182,8 @@ static bool elemmatch_test(const mnode_t *n, const bson_value_t *v, const bson_t
         if (n->kind == MN_ELEMMATCH_OBJ) {
             if (e->value_type != BSON_TYPE_DOCUMENT && e->value_type != BSON_TYPE_ARRAY)
                 continue;
-            ok = docstore_match_node(n->kids[0], e->value.v_doc.data, e->value.v_doc.data_len,
-                                     root, NULL);
+            ok = docstore_match_node(n->kids[0], e->value.v_doc.data, e->value.v_doc.data_len, root,
+                                     NULL);
         } else {
             ok = all_kids_pass(n, e, root);
         }

@@ -21,14 +21,14 @@
 #include <pcre2.h>
 
 enum mnode_kind {
-    MN_AND = 0,        /* all kids match (no kids: true) */
-    MN_OR = 1,         /* some kid matches */
-    MN_NOR = 2,        /* no kid matches */
-    MN_NOT = 3,        /* kids[0] does not match */
-    MN_PATH = 4,       /* test kids[0] on the values reached through path */
-    MN_EXPR = 5,       /* $expr: the aggregation expression is truthy */
-    MN_TRUE = 6,       /* $alwaysTrue */
-    MN_FALSE = 7,      /* $alwaysFalse, $all: [] */
+    MN_AND = 0,   /* all kids match (no kids: true) */
+    MN_OR = 1,    /* some kid matches */
+    MN_NOR = 2,   /* no kid matches */
+    MN_NOT = 3,   /* kids[0] does not match */
+    MN_PATH = 4,  /* test kids[0] on the values reached through path */
+    MN_EXPR = 5,  /* $expr: the aggregation expression is truthy */
+    MN_TRUE = 6,  /* $alwaysTrue */
+    MN_FALSE = 7, /* $alwaysFalse, $all: [] */
     /* value tests: decide about one value (EOD = missing) */
     MN_EQ = 20,            /* equal to operand (null also matches missing/undefined) */
     MN_LT = 21,            /* less than operand, same type bracket */
@@ -53,25 +53,25 @@ struct mnode {
     mnode_t **kids; /* owned children */
     size_t nkids;
     /* MN_PATH */
-    char *path_buf;      /* owned copy of the path with '.' replaced by '\0' */
-    const char **parts;  /* owned array of nparts pointers into path_buf */
-    int *part_len;       /* owned: length of each part */
-    int *part_index;     /* owned: part as an array index, -1 when not numeric */
+    char *path_buf;     /* owned copy of the path with '.' replaced by '\0' */
+    const char **parts; /* owned array of nparts pointers into path_buf */
+    int *part_len;      /* owned: length of each part */
+    int *part_index;    /* owned: part as an array index, -1 when not numeric */
     size_t nparts;
-    bool expand_leaf;    /* test the elements of an array at the path's end too */
+    bool expand_leaf; /* test the elements of an array at the path's end too */
     /* value tests */
-    bson_value_t operand;          /* borrowed from the matcher's filter copy */
-    bson_value_t *in_vals;         /* MN_IN: owned array of values borrowed from the filter */
+    bson_value_t operand;  /* borrowed from the matcher's filter copy */
+    bson_value_t *in_vals; /* MN_IN: owned array of values borrowed from the filter */
     size_t nin;
-    pcre2_code *re;                /* MN_REGEX: owned */
-    pcre2_match_data *md;          /* MN_REGEX: owned, reused by every match */
-    const char *re_pattern;        /* MN_REGEX: borrowed, to compare with regex values */
-    char re_flags[8];              /* MN_REGEX: the options, sorted */
-    uint32_t types[8];             /* MN_TYPE: bit set indexed by bson_type_t */
-    bool any_number;               /* MN_TYPE: "number" */
-    int64_t size;                  /* MN_SIZE */
-    int64_t divisor, remainder;    /* MN_MOD */
-    docstore_expr_t *expr;         /* MN_EXPR: owned */
+    pcre2_code *re;             /* MN_REGEX: owned */
+    pcre2_match_data *md;       /* MN_REGEX: owned, reused by every match */
+    const char *re_pattern;     /* MN_REGEX: borrowed, to compare with regex values */
+    char re_flags[8];           /* MN_REGEX: the options, sorted */
+    uint32_t types[8];          /* MN_TYPE: bit set indexed by bson_type_t */
+    bool any_number;            /* MN_TYPE: "number" */
+    int64_t size;               /* MN_SIZE */
+    int64_t divisor, remainder; /* MN_MOD */
+    docstore_expr_t *expr;      /* MN_EXPR: owned */
 };
 
 struct docstore_matcher {

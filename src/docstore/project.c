@@ -37,9 +37,9 @@ struct pnode {
     enum pnode_kind kind;
     pnode_t **kids; /* PN_TREE: owned children in spec order */
     size_t nkids;
-    bool has_computed;     /* PN_TREE: a computed field lies below */
-    int64_t skip, limit;   /* PN_SLICE: skip may be negative (from the end) */
-    bool has_skip;         /* PN_SLICE: the [skip, limit] form */
+    bool has_computed;      /* PN_TREE: a computed field lies below */
+    int64_t skip, limit;    /* PN_SLICE: skip may be negative (from the end) */
+    bool has_skip;          /* PN_SLICE: the [skip, limit] form */
     docstore_matcher_t *em; /* PN_ELEMMATCH: {name: {$elemMatch: spec}}, owned */
     docstore_expr_t *expr;  /* PN_COMPUTED: owned */
 };
@@ -131,7 +131,8 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
         size_t len = (size_t)(dot - p);
         if (len == 0) {
             pnode_free(leaf);
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "FieldPath field names may not be empty strings.");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "FieldPath field names may not be empty strings.");
             return -1;
         }
         pnode_t *next = pnode_find(t, p, len);
@@ -155,7 +156,8 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
     }
     if (*p == '\0') {
         pnode_free(leaf);
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "FieldPath field names may not be empty strings.");
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "FieldPath field names may not be empty strings.");
         return -1;
     }
     if (pnode_find(t, p, strlen(p)) != NULL) {
@@ -180,18 +182,18 @@ static int vote(struct parse_state *st, const char *path, enum mode_vote v, bool
     if (v == VOTE_INCLUDE) {
         if (st->saw_exclude) {
             if (computed)
-                docstore_error_set(err, 31252,
-                                   "Cannot use expression other than $meta in exclusion projection");
+                docstore_error_set(
+                    err, 31252, "Cannot use expression other than $meta in exclusion projection");
             else
-                docstore_error_set(err, 31253, "Cannot do inclusion on field %s in exclusion projection",
-                                   path);
+                docstore_error_set(err, 31253,
+                                   "Cannot do inclusion on field %s in exclusion projection", path);
             return -1;
         }
         st->saw_include = true;
     } else {
         if (st->saw_include) {
-            docstore_error_set(err, 31254, "Cannot do exclusion on field %s in inclusion projection",
-                               path);
+            docstore_error_set(err, 31254,
+                               "Cannot do exclusion on field %s in inclusion projection", path);
             return -1;
         }
         st->saw_exclude = true;
@@ -253,7 +255,8 @@ static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
     n->skip = as_int32(&args[0]);
     n->limit = as_int32(&args[1]);
     if (n->limit <= 0) {
-        docstore_error_set(err, 31259, "$slice limit must be positive, got %lld", (long long)n->limit);
+        docstore_error_set(err, 31259, "$slice limit must be positive, got %lld",
+                           (long long)n->limit);
         return -1;
     }
     return 0;
@@ -261,8 +264,7 @@ static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
 
 static bool value_is_number(const bson_value_t *v, double *d)
 {
-    return docstore_value_as_double(v, d) &&
-           (v->value_type != BSON_TYPE_DECIMAL128 || !isnan(*d));
+    return docstore_value_as_double(v, d) && (v->value_type != BSON_TYPE_DECIMAL128 || !isnan(*d));
 }
 
 static int parse_spec(struct parse_state *st, const uint8_t *data, uint32_t len, const char *prefix,
@@ -276,7 +278,9 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
     const char *last = strrchr(full, '.');
     last = last ? last + 1 : full;
     if (last[0] == '$' && strcmp(last, "$") != 0) {
-        docstore_error_set(err, 16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
+        docstore_error_set(
+            err, 16410,
+            "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
         return -1;
     }
     double d;
@@ -284,7 +288,9 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
     if (strcmp(last, "$") == 0 || strstr(full, ".$.") != NULL) {
         /* "a.$": 1 */
         if (v->value_type == BSON_TYPE_DOCUMENT) {
-            docstore_error_set(err, 31271, "positional projection cannot be used with an expression or sub object");
+            docstore_error_set(
+                err, 31271,
+                "positional projection cannot be used with an expression or sub object");
             return -1;
         }
         if (v->value_type != BSON_TYPE_BOOL && !value_is_number(v, &d)) {
@@ -292,11 +298,13 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             return -1;
         }
         if (last == full) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "Positional projection '%s' is invalid", full);
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "Positional projection '%s' is invalid",
+                               full);
             return -1;
         }
         if (st->p->positional) {
-            docstore_error_set(err, 31276, "Cannot specify more than one positional projection per query.");
+            docstore_error_set(err, 31276,
+                               "Cannot specify more than one positional projection per query.");
             return -1;
         }
         if (st->saw_elemmatch) {
@@ -309,12 +317,19 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             return -1;
         }
         if (strstr(full, ".$.") != NULL) {
-            docstore_error_set(err, 31394, "As of 4.4, it's illegal to specify positional operator in the middle of a path.Positional projection may only be used at the end, for example: a.b.$. If the query previously used a form like a.b.$.d, remove the parts following the '$' and the results will be equivalent.");
+            docstore_error_set(
+                err, 31394,
+                "As of 4.4, it's illegal to specify positional operator in the middle of a "
+                "path.Positional projection may only be used at the end, for example: a.b.$. If "
+                "the query previously used a form like a.b.$.d, remove the parts following the '$' "
+                "and the results will be equivalent.");
             return -1;
         }
         if (v->value_type == BSON_TYPE_BOOL ? !v->value.v_bool : d == 0) {
             /* "a.$": 0 is an exclusion of a field named "$", which FieldPath refuses */
-            docstore_error_set(err, 16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
+            docstore_error_set(err, 16410,
+                               "FieldPath field names may not start with '$'. Consider using "
+                               "$getField or $setField.");
             return -1;
         }
         if (vote(st, full, VOTE_INCLUDE, false, false, err) != 0)
@@ -343,8 +358,9 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         bson_iter_t it;
         if (!bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len) ||
             !bson_iter_next(&it)) {
-            docstore_error_set(err, 51270,
-                               "An empty sub-projection is not a valid value. Found empty object at path");
+            docstore_error_set(
+                err, 51270,
+                "An empty sub-projection is not a valid value. Found empty object at path");
             return -1;
         }
         const char *op = bson_iter_key(&it);
@@ -377,16 +393,19 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (strcmp(op, "$elemMatch") == 0) {
             const bson_value_t *spec = bson_iter_value(&it);
             if (spec->value_type != BSON_TYPE_DOCUMENT) {
-                docstore_error_set(err, 31274, "elemMatch: Invalid argument, object required, but got %s",
+                docstore_error_set(err, 31274,
+                                   "elemMatch: Invalid argument, object required, but got %s",
                                    docstore_type_name(spec->value_type));
                 return -1;
             }
             if (st->p->positional) {
-                docstore_error_set(err, 31255, "Cannot specify positional operator and $elemMatch.");
+                docstore_error_set(err, 31255,
+                                   "Cannot specify positional operator and $elemMatch.");
                 return -1;
             }
             if (strchr(full, '.') != NULL) {
-                docstore_error_set(err, 31275, "Cannot use $elemMatch projection on a nested field.");
+                docstore_error_set(err, 31275,
+                                   "Cannot use $elemMatch projection on a nested field.");
                 return -1;
             }
             bson_t filter = BSON_INITIALIZER;
@@ -402,7 +421,8 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             return insert_path(st->p->root, full, n, err);
         }
         if (strcmp(op, "$meta") == 0) {
-            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "$meta projections are not supported by the docstore");
+            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
+                               "$meta projections are not supported by the docstore");
             return -1;
         }
         if (op[0] != '$') {
@@ -411,7 +431,8 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
                 docstore_error_set(err, DOCSTORE_BAD_VALUE, "projection nested too deeply");
                 return -1;
             }
-            return parse_spec(st, v->value.v_doc.data, v->value.v_doc.data_len, full, depth + 1, err);
+            return parse_spec(st, v->value.v_doc.data, v->value.v_doc.data_len, full, depth + 1,
+                              err);
         }
         /* an expression object: {$add: [...]} */
     }
@@ -560,8 +581,8 @@ static void append_slice(const pnode_t *n, const char *key, const bson_value_t *
 }
 
 /* Applies a sub-projection to each element of an array (inclusion drops scalars). */
-static int apply_array(struct apply_ctx *c, const pnode_t *tree, const bson_value_t *v, const char *key,
-                       bson_t *out, int depth)
+static int apply_array(struct apply_ctx *c, const pnode_t *tree, const bson_value_t *v,
+                       const char *key, bson_t *out, int depth)
 {
     if (depth > PROJECT_MAX_DEPTH) {
         /* arrays nested deeper than MongoDB stores: kept as they are */
@@ -597,7 +618,8 @@ static int apply_array(struct apply_ctx *c, const pnode_t *tree, const bson_valu
     return rc;
 }
 
-static int append_positional(struct apply_ctx *c, const char *key, const bson_value_t *v, bson_t *out)
+static int append_positional(struct apply_ctx *c, const char *key, const bson_value_t *v,
+                             bson_t *out)
 {
     if (v->value_type != BSON_TYPE_ARRAY) {
         bson_append_value(out, key, -1, v);

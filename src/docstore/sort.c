@@ -200,7 +200,8 @@ static int field_init(struct sort_field *f, const char *path, int dir, docstore_
         f->part_len[i] = (int)strlen(p);
         f->part_index[i] = part_as_index(p, f->part_len[i]);
         if (f->part_len[i] == 0) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "FieldPath field names may not be empty strings.");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "FieldPath field names may not be empty strings.");
             return -1;
         }
         p = dot ? dot + 1 : p;
@@ -244,14 +245,16 @@ int docstore_sort_new(const bson_t *spec, docstore_sort_t **out, docstore_error_
                                        "$meta sort keys are not supported by the docstore");
                     goto fail;
                 }
-                docstore_error_set(err, DOCSTORE_BAD_VALUE, "Illegal key in $sort specification: %s: %s",
-                                   bson_iter_key(&it), "object");
+                docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                                   "Illegal key in $sort specification: %s: %s", bson_iter_key(&it),
+                                   "object");
                 goto fail;
             }
             int dir = direction_of(v);
             if (dir == 0) {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE,
-                                   "$sort key ordering must be 1 (for ascending) or -1 (for descending)");
+                docstore_error_set(
+                    err, DOCSTORE_BAD_VALUE,
+                    "$sort key ordering must be 1 (for ascending) or -1 (for descending)");
                 goto fail;
             }
             struct sort_field *f = &s->fields[s->nfields++];

@@ -165,7 +165,8 @@ static int cmp_bytes(const void *a, size_t alen, const void *b, size_t blen)
  * stores (its limit is 180 levels), and the recursion must stay bounded. */
 #define VALUE_MAX_DEPTH 200
 
-static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth);
+static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen,
+                        int depth);
 
 static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
 {
@@ -180,9 +181,11 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
         return cmp_numbers(a, b);
     case BSON_TYPE_UTF8:
     case BSON_TYPE_SYMBOL: {
-        const char *sa = a->value_type == BSON_TYPE_UTF8 ? a->value.v_utf8.str : a->value.v_symbol.symbol;
+        const char *sa =
+            a->value_type == BSON_TYPE_UTF8 ? a->value.v_utf8.str : a->value.v_symbol.symbol;
         size_t la = a->value_type == BSON_TYPE_UTF8 ? a->value.v_utf8.len : a->value.v_symbol.len;
-        const char *sb = b->value_type == BSON_TYPE_UTF8 ? b->value.v_utf8.str : b->value.v_symbol.symbol;
+        const char *sb =
+            b->value_type == BSON_TYPE_UTF8 ? b->value.v_utf8.str : b->value.v_symbol.symbol;
         size_t lb = b->value_type == BSON_TYPE_UTF8 ? b->value.v_utf8.len : b->value.v_symbol.len;
         return cmp_bytes(sa, la, sb, lb);
     }
@@ -205,8 +208,10 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
     case BSON_TYPE_DATE_TIME:
         return cmp_int64(a->value.v_datetime, b->value.v_datetime);
     case BSON_TYPE_TIMESTAMP: {
-        uint64_t ta = ((uint64_t)a->value.v_timestamp.timestamp << 32) | a->value.v_timestamp.increment;
-        uint64_t tb = ((uint64_t)b->value.v_timestamp.timestamp << 32) | b->value.v_timestamp.increment;
+        uint64_t ta =
+            ((uint64_t)a->value.v_timestamp.timestamp << 32) | a->value.v_timestamp.increment;
+        uint64_t tb =
+            ((uint64_t)b->value.v_timestamp.timestamp << 32) | b->value.v_timestamp.increment;
         return ta < tb ? -1 : (ta > tb ? 1 : 0);
     }
     case BSON_TYPE_REGEX: {
@@ -252,7 +257,8 @@ static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint3
         bool ma = bson_iter_next(&ia), mb = bson_iter_next(&ib);
         if (!ma || !mb)
             return ma == mb ? 0 : (ma ? 1 : -1);
-        int ra = docstore_type_rank(bson_iter_type(&ia)), rb = docstore_type_rank(bson_iter_type(&ib));
+        int ra = docstore_type_rank(bson_iter_type(&ia)),
+            rb = docstore_type_rank(bson_iter_type(&ib));
         if (ra != rb)
             return ra < rb ? -1 : 1;
         int c = strcmp(bson_iter_key(&ia), bson_iter_key(&ib));

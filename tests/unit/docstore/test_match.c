@@ -16,8 +16,8 @@
 struct match_case {
     const char *filter;
     const char *doc;
-    int want;  /* 1 matches, 0 does not */
-    int pos;   /* expected array_pos, or NOPOS */
+    int want; /* 1 matches, 0 does not */
+    int pos;  /* expected array_pos, or NOPOS */
 };
 
 static const struct match_case cases[] = {
@@ -49,14 +49,18 @@ static const struct match_case cases[] = {
     {"{\"dim.1\": {\"$gt\": 25}}", "{\"dim\": [14, 30]}", 1, NOPOS},
     {"{\"dim.1\": {\"$gt\": 25}}", "{\"dim\": [30, 14]}", 0, NOPOS},
     /* arrays of documents */
-    {"{\"inst\": {\"wh\": \"A\", \"q\": 5}}", "{\"inst\": [{\"wh\": \"A\", \"q\": 5}, {\"wh\": \"C\"}]}", 1, 0},
+    {"{\"inst\": {\"wh\": \"A\", \"q\": 5}}",
+     "{\"inst\": [{\"wh\": \"A\", \"q\": 5}, {\"wh\": \"C\"}]}", 1, 0},
     {"{\"inst\": {\"q\": 5, \"wh\": \"A\"}}", "{\"inst\": [{\"wh\": \"A\", \"q\": 5}]}", 0, NOPOS},
     {"{\"inst.q\": {\"$lte\": 20}}", "{\"inst\": [{\"q\": 50}, {\"q\": 15}]}", 1, 1},
     {"{\"inst.0.q\": {\"$lte\": 20}}", "{\"inst\": [{\"q\": 50}, {\"q\": 15}]}", 0, NOPOS},
     {"{\"inst.1.q\": {\"$lte\": 20}}", "{\"inst\": [{\"q\": 50}, {\"q\": 15}]}", 1, 1},
-    {"{\"inst.q\": 5, \"inst.wh\": \"A\"}", "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 1, NOPOS},
-    {"{\"inst\": {\"$elemMatch\": {\"q\": 5, \"wh\": \"A\"}}}", "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 0, NOPOS},
-    {"{\"inst\": {\"$elemMatch\": {\"q\": 5, \"wh\": \"B\"}}}", "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 1, 1},
+    {"{\"inst.q\": 5, \"inst.wh\": \"A\"}",
+     "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 1, NOPOS},
+    {"{\"inst\": {\"$elemMatch\": {\"q\": 5, \"wh\": \"A\"}}}",
+     "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 0, NOPOS},
+    {"{\"inst\": {\"$elemMatch\": {\"q\": 5, \"wh\": \"B\"}}}",
+     "{\"inst\": [{\"wh\": \"A\", \"q\": 1}, {\"wh\": \"B\", \"q\": 5}]}", 1, 1},
     {"{\"a.b.c\": 3}", "{\"a\": [{\"b\": [{\"c\": 1}, {\"c\": 3}]}, {\"b\": 2}]}", 1, 0},
     {"{\"a.b.c\": 3}", "{\"a\": [{\"b\": 2}, {\"b\": [{\"c\": 1}, {\"c\": 3}]}]}", 1, 1},
     {"{\"a.b\": 1}", "{\"a\": [[{\"b\": 1}]]}", 0, NOPOS},
@@ -114,18 +118,22 @@ static const struct match_case cases[] = {
     {"{\"a\": {\"$gt\": {\"$minKey\": 1}}}", "{\"a\": \"x\"}", 1, NOPOS},
     {"{\"a\": {\"$lt\": {\"$maxKey\": 1}}}", "{\"a\": {\"b\": 1}}", 1, NOPOS},
     {"{\"a\": {\"$gt\": {\"$maxKey\": 1}}}", "{\"a\": 1}", 0, NOPOS},
-    {"{\"a\": {\"$gte\": {\"$date\": {\"$numberLong\": \"0\"}}}}", "{\"a\": {\"$date\": {\"$numberLong\": \"5\"}}}", 1, NOPOS},
+    {"{\"a\": {\"$gte\": {\"$date\": {\"$numberLong\": \"0\"}}}}",
+     "{\"a\": {\"$date\": {\"$numberLong\": \"5\"}}}", 1, NOPOS},
     {"{\"a\": {\"$gte\": {\"$date\": {\"$numberLong\": \"0\"}}}}", "{\"a\": 5}", 0, NOPOS},
     {"{\"a\": {\"$gt\": [1]}}", "{\"a\": [2]}", 1, NOPOS},
     {"{\"a\": {\"$gt\": {\"b\": 1}}}", "{\"a\": {\"b\": 2}}", 1, NOPOS},
     /* numbers: exact across types, NaN */
     {"{\"a\": {\"$numberLong\": \"9007199254740993\"}}", "{\"a\": 9007199254740992.0}", 0, NOPOS},
-    {"{\"a\": {\"$gt\": 9007199254740992.0}}", "{\"a\": {\"$numberLong\": \"9007199254740993\"}}", 1, NOPOS},
+    {"{\"a\": {\"$gt\": 9007199254740992.0}}", "{\"a\": {\"$numberLong\": \"9007199254740993\"}}",
+     1, NOPOS},
     {"{\"a\": {\"$numberDouble\": \"NaN\"}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}", 1, NOPOS},
     {"{\"a\": {\"$lt\": 0}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}", 0, NOPOS},
     {"{\"a\": {\"$gt\": {\"$numberDouble\": \"NaN\"}}}", "{\"a\": 1}", 0, NOPOS},
-    {"{\"a\": {\"$gte\": {\"$numberDouble\": \"NaN\"}}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}", 1, NOPOS},
-    {"{\"a\": {\"$gte\": {\"$numberDouble\": \"-Infinity\"}}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}", 0, NOPOS},
+    {"{\"a\": {\"$gte\": {\"$numberDouble\": \"NaN\"}}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}",
+     1, NOPOS},
+    {"{\"a\": {\"$gte\": {\"$numberDouble\": \"-Infinity\"}}}",
+     "{\"a\": {\"$numberDouble\": \"NaN\"}}", 0, NOPOS},
     /* $eq on arrays and documents, $ne and $nin over arrays */
     {"{\"a\": {\"$eq\": [1, 2]}}", "{\"a\": [1, 2]}", 1, NOPOS},
     {"{\"a\": {\"$eq\": 2}}", "{\"a\": [1, 2]}", 1, 1},
@@ -140,27 +148,63 @@ static const struct match_case cases[] = {
     {"{\"a\": {\"$in\": [5, 6]}}", "{\"a\": [1, 6]}", 1, 1},
     {"{\"a\": {\"$in\": [[1, 6]]}}", "{\"a\": [1, 6]}", 1, -1},
     {"{\"a\": {\"$in\": []}}", "{\"a\": 1}", 0, NOPOS},
-    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^be\", \"options\": \"\"}}, 1]}}", "{\"a\": [\"apple\", \"bean\"]}", 1, 1},
-    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^BE\", \"options\": \"i\"}}]}}", "{\"a\": \"bean\"}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^be\", \"options\": \"\"}}]}}", "{\"a\": \"abe\"}", 0, NOPOS},
-    {"{\"a\": {\"$nin\": [{\"$regularExpression\": {\"pattern\": \"^b\", \"options\": \"\"}}]}}", "{\"a\": \"abe\"}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^be\", \"options\": \"\"}}, 1]}}",
+     "{\"a\": [\"apple\", \"bean\"]}", 1, 1},
+    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^BE\", \"options\": \"i\"}}]}}",
+     "{\"a\": \"bean\"}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [{\"$regularExpression\": {\"pattern\": \"^be\", \"options\": \"\"}}]}}",
+     "{\"a\": \"abe\"}", 0, NOPOS},
+    {"{\"a\": {\"$nin\": [{\"$regularExpression\": {\"pattern\": \"^b\", \"options\": \"\"}}]}}",
+     "{\"a\": \"abe\"}", 1, NOPOS},
     /* $in over many values of mixed types (binary search) */
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": 7}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": 7.0}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": 1.5}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": \"s\"}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": \"t\"}", 0, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": [1]}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": [[1]]}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": {\"x\": 1}}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": {\"x\": 2}}", 0, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": false}", 0, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": [false, -3]}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": {\"$numberDouble\": \"NaN\"}}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": {\"$date\": {\"$numberLong\": \"5\"}}}", 1, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": 5}", 0, NOPOS},
-    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, {\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}", "{\"a\": {\"$numberDecimal\": \"-3\"}}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": 7}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": 7.0}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": 1.5}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": \"s\"}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": \"t\"}", 0, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": [1]}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": [[1]]}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": {\"x\": 1}}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": {\"x\": 2}}", 0, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": false}", 0, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": [false, -3]}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": {\"$numberDouble\": \"NaN\"}}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": {\"$date\": {\"$numberLong\": \"5\"}}}", 1, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": 5}", 0, NOPOS},
+    {"{\"a\": {\"$in\": [\"s\", 1.5, {\"$numberLong\": \"7\"}, [1], {\"x\": 1}, true, null, "
+     "{\"$numberDouble\": \"NaN\"}, {\"$date\": {\"$numberLong\": \"5\"}}, -3]}}",
+     "{\"a\": {\"$numberDecimal\": \"-3\"}}", 1, NOPOS},
     /* $and $or $nor $not */
     {"{\"$and\": [{\"a\": 1}, {\"b\": 2}]}", "{\"a\": 1, \"b\": 2}", 1, NOPOS},
     {"{\"$and\": [{\"a\": 1}, {\"b\": 2}]}", "{\"a\": 1, \"b\": 3}", 0, NOPOS},
@@ -172,18 +216,23 @@ static const struct match_case cases[] = {
     {"{\"price\": {\"$not\": {\"$gt\": 1.99}}}", "{}", 1, NOPOS},
     {"{\"price\": {\"$not\": {\"$gt\": 1.99}}}", "{\"price\": \"x\"}", 1, NOPOS},
     {"{\"price\": {\"$not\": {\"$gt\": 1.99}}}", "{\"price\": [1, 3]}", 0, NOPOS},
-    {"{\"item\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^p.*\", \"options\": \"\"}}}}", "{\"item\": \"pen\"}", 0, NOPOS},
-    {"{\"item\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^p.*\", \"options\": \"\"}}}}", "{\"item\": \"ink\"}", 1, NOPOS},
+    {"{\"item\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^p.*\", \"options\": \"\"}}}}",
+     "{\"item\": \"pen\"}", 0, NOPOS},
+    {"{\"item\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^p.*\", \"options\": \"\"}}}}",
+     "{\"item\": \"ink\"}", 1, NOPOS},
     {"{\"a\": {\"$not\": {\"$gt\": 1, \"$lt\": 5}}}", "{\"a\": 3}", 0, NOPOS},
     {"{\"a\": {\"$not\": {\"$gt\": 1, \"$lt\": 5}}}", "{\"a\": 7}", 1, NOPOS},
     {"{\"$comment\": \"hello\", \"a\": 1}", "{\"a\": 1}", 1, NOPOS},
     {"{\"$alwaysFalse\": 1}", "{\"a\": 1}", 0, NOPOS},
-    {"{\"$and\": [{\"a\": 1}, {\"$or\": [{\"b\": 1}, {\"c\": 1}]}]}", "{\"a\": 1, \"c\": 1}", 1, NOPOS},
+    {"{\"$and\": [{\"a\": 1}, {\"$or\": [{\"b\": 1}, {\"c\": 1}]}]}", "{\"a\": 1, \"c\": 1}", 1,
+     NOPOS},
     {"{\"a\": {\"$elemMatch\": {}}}", "{\"a\": [1, {}]}", 1, 1},
     {"{\"a\": {\"$elemMatch\": {}}}", "{\"a\": [1, 2]}", 0, NOPOS},
     /* $expr (expressions from expr.c) */
-    {"{\"$expr\": {\"$gt\": [\"$spent\", \"$budget\"]}}", "{\"spent\": 400, \"budget\": 320}", 1, NOPOS},
-    {"{\"$expr\": {\"$gt\": [\"$spent\", \"$budget\"]}}", "{\"spent\": 100, \"budget\": 320}", 0, NOPOS},
+    {"{\"$expr\": {\"$gt\": [\"$spent\", \"$budget\"]}}", "{\"spent\": 400, \"budget\": 320}", 1,
+     NOPOS},
+    {"{\"$expr\": {\"$gt\": [\"$spent\", \"$budget\"]}}", "{\"spent\": 100, \"budget\": 320}", 0,
+     NOPOS},
     {"{\"$expr\": {\"$eq\": [\"$a\", 1]}, \"b\": 2}", "{\"a\": 1, \"b\": 2}", 1, NOPOS},
     {"{\"$or\": [{\"$expr\": {\"$lt\": [\"$a\", 0]}}, {\"b\": 1}]}", "{\"a\": -3}", 1, NOPOS},
     {"{\"$expr\": \"$missing\"}", "{\"a\": 1}", 0, NOPOS},
@@ -214,25 +263,34 @@ static const struct match_case cases[] = {
     {"{\"a\": {\"__type\": -1}}", "{\"a\": {\"$minKey\": 1}}", 1, NOPOS},
     {"{\"a\": {\"__type\": \"maxKey\"}}", "{\"a\": {\"$maxKey\": 1}}", 1, NOPOS},
     {"{\"a\": {\"__type\": \"null\"}}", "{}", 0, NOPOS},
-    {"{\"a\": {\"__type\": \"objectId\"}}", "{\"a\": {\"$oid\": \"5f0000000000000000000000\"}}", 1, NOPOS},
+    {"{\"a\": {\"__type\": \"objectId\"}}", "{\"a\": {\"$oid\": \"5f0000000000000000000000\"}}", 1,
+     NOPOS},
     {"{\"a\": {\"__type\": \"decimal\"}}", "{\"a\": {\"$numberDecimal\": \"1\"}}", 1, NOPOS},
     /* $regex and $options; a regex value in equality */
     {"{\"sku\": {\"__regex\": \"789$\"}}", "{\"sku\": \"abc789\"}", 1, NOPOS},
     {"{\"sku\": {\"__regex\": \"^ABC\", \"__options\": \"i\"}}", "{\"sku\": \"abc789\"}", 1, NOPOS},
     {"{\"sku\": {\"__regex\": \"^ABC\"}}", "{\"sku\": \"abc789\"}", 0, NOPOS},
-    {"{\"sku\": {\"$regularExpression\": {\"pattern\": \"^ABC\", \"options\": \"i\"}}}", "{\"sku\": \"abc789\"}", 1, NOPOS},
-    {"{\"d\": {\"__regex\": \"^S\", \"__options\": \"m\"}}", "{\"d\": \"First line\\nSecond line\"}", 1, NOPOS},
+    {"{\"sku\": {\"$regularExpression\": {\"pattern\": \"^ABC\", \"options\": \"i\"}}}",
+     "{\"sku\": \"abc789\"}", 1, NOPOS},
+    {"{\"d\": {\"__regex\": \"^S\", \"__options\": \"m\"}}",
+     "{\"d\": \"First line\\nSecond line\"}", 1, NOPOS},
     {"{\"d\": {\"__regex\": \"^S\"}}", "{\"d\": \"First line\\nSecond line\"}", 0, NOPOS},
-    {"{\"d\": {\"__regex\": \"m.*line\", \"__options\": \"si\"}}", "{\"d\": \"Multiple\\nline\"}", 1, NOPOS},
-    {"{\"d\": {\"__regex\": \"m.*line\", \"__options\": \"i\"}}", "{\"d\": \"Multiple\\nline\"}", 0, NOPOS},
-    {"{\"d\": {\"__regex\": \"a b # comment\\n c\", \"__options\": \"x\"}}", "{\"d\": \"abc\"}", 1, NOPOS},
+    {"{\"d\": {\"__regex\": \"m.*line\", \"__options\": \"si\"}}", "{\"d\": \"Multiple\\nline\"}",
+     1, NOPOS},
+    {"{\"d\": {\"__regex\": \"m.*line\", \"__options\": \"i\"}}", "{\"d\": \"Multiple\\nline\"}", 0,
+     NOPOS},
+    {"{\"d\": {\"__regex\": \"a b # comment\\n c\", \"__options\": \"x\"}}", "{\"d\": \"abc\"}", 1,
+     NOPOS},
     {"{\"d\": {\"__regex\": \"^é\"}}", "{\"d\": \"élan\"}", 1, NOPOS},
     {"{\"d\": {\"__regex\": \"^a\"}}", "{\"d\": 1}", 0, NOPOS},
     {"{\"d\": {\"__regex\": \"^a\"}}", "{\"d\": {\"$symbol\": \"abc\"}}", 1, NOPOS},
     {"{\"d\": {\"__regex\": \"x\"}}", "{\"d\": [\"a\", \"xy\"]}", 1, 1},
-    {"{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}}", "{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}}", 1, NOPOS},
-    {"{\"d\": {\"$eq\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}", "{\"d\": \"a\"}", 0, NOPOS},
-    {"{\"d\": {\"$eq\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}", "{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}", 1, NOPOS},
+    {"{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}}",
+     "{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}}", 1, NOPOS},
+    {"{\"d\": {\"$eq\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}",
+     "{\"d\": \"a\"}", 0, NOPOS},
+    {"{\"d\": {\"$eq\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}",
+     "{\"d\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}", 1, NOPOS},
     /* $size */
     {"{\"a\": {\"$size\": 2}}", "{\"a\": [1, 2]}", 1, NOPOS},
     {"{\"a\": {\"$size\": 1}}", "{\"a\": [[1, 2]]}", 1, NOPOS},
@@ -243,26 +301,43 @@ static const struct match_case cases[] = {
     {"{\"a.b\": {\"$size\": 2}}", "{\"a\": [{\"b\": [1]}, {\"b\": [1, 2]}]}", 1, 1},
     {"{\"a\": {\"$size\": 2.0}}", "{\"a\": [1, 2]}", 1, NOPOS},
     /* $all, with $elemMatch */
-    {"{\"tags\": {\"$all\": [\"ssl\", \"security\"]}}", "{\"tags\": [\"security\", \"x\", \"ssl\"]}", 1, NOPOS},
+    {"{\"tags\": {\"$all\": [\"ssl\", \"security\"]}}",
+     "{\"tags\": [\"security\", \"x\", \"ssl\"]}", 1, NOPOS},
     {"{\"tags\": {\"$all\": [\"ssl\", \"security\"]}}", "{\"tags\": [\"ssl\"]}", 0, NOPOS},
     {"{\"tags\": {\"$all\": [\"ssl\"]}}", "{\"tags\": \"ssl\"}", 1, NOPOS},
-    {"{\"tags\": {\"$all\": [[\"ssl\", \"security\"]]}}", "{\"tags\": [\"ssl\", \"security\"]}", 1, NOPOS},
-    {"{\"tags\": {\"$all\": [[\"ssl\", \"security\"]]}}", "{\"tags\": [[\"ssl\", \"security\"], 1]}", 1, NOPOS},
+    {"{\"tags\": {\"$all\": [[\"ssl\", \"security\"]]}}", "{\"tags\": [\"ssl\", \"security\"]}", 1,
+     NOPOS},
+    {"{\"tags\": {\"$all\": [[\"ssl\", \"security\"]]}}",
+     "{\"tags\": [[\"ssl\", \"security\"], 1]}", 1, NOPOS},
     {"{\"tags\": {\"$all\": []}}", "{\"tags\": []}", 0, NOPOS},
-    {"{\"tags\": {\"$all\": [{\"$regularExpression\": {\"pattern\": \"^s\", \"options\": \"\"}}, \"x\"]}}", "{\"tags\": [\"ssl\", \"x\"]}", 1, NOPOS},
-    {"{\"q\": {\"$all\": [{\"$elemMatch\": {\"size\": \"M\", \"num\": {\"$gt\": 50}}}, {\"$elemMatch\": {\"num\": 100, \"color\": \"green\"}}]}}",
-     "{\"q\": [{\"size\": \"S\", \"num\": 10, \"color\": \"blue\"}, {\"size\": \"M\", \"num\": 100, \"color\": \"green\"}]}", 1, NOPOS},
-    {"{\"q\": {\"$all\": [{\"$elemMatch\": {\"size\": \"M\", \"num\": {\"$gt\": 50}}}, {\"$elemMatch\": {\"num\": 100, \"color\": \"green\"}}]}}",
-     "{\"q\": [{\"size\": \"M\", \"num\": 60, \"color\": \"blue\"}, {\"size\": \"L\", \"num\": 100, \"color\": \"red\"}]}", 0, NOPOS},
+    {"{\"tags\": {\"$all\": [{\"$regularExpression\": {\"pattern\": \"^s\", \"options\": \"\"}}, "
+     "\"x\"]}}",
+     "{\"tags\": [\"ssl\", \"x\"]}", 1, NOPOS},
+    {"{\"q\": {\"$all\": [{\"$elemMatch\": {\"size\": \"M\", \"num\": {\"$gt\": 50}}}, "
+     "{\"$elemMatch\": {\"num\": 100, \"color\": \"green\"}}]}}",
+     "{\"q\": [{\"size\": \"S\", \"num\": 10, \"color\": \"blue\"}, {\"size\": \"M\", \"num\": "
+     "100, \"color\": \"green\"}]}",
+     1, NOPOS},
+    {"{\"q\": {\"$all\": [{\"$elemMatch\": {\"size\": \"M\", \"num\": {\"$gt\": 50}}}, "
+     "{\"$elemMatch\": {\"num\": 100, \"color\": \"green\"}}]}}",
+     "{\"q\": [{\"size\": \"M\", \"num\": 60, \"color\": \"blue\"}, {\"size\": \"L\", \"num\": "
+     "100, \"color\": \"red\"}]}",
+     0, NOPOS},
     /* $elemMatch forms */
-    {"{\"results\": {\"$elemMatch\": {\"$gte\": 80, \"$lt\": 85}}}", "{\"results\": [82, 85, 88]}", 1, 0},
-    {"{\"results\": {\"$elemMatch\": {\"$gte\": 80, \"$lt\": 85}}}", "{\"results\": [75, 88, 89]}", 0, NOPOS},
-    {"{\"results\": {\"$elemMatch\": {\"product\": \"xyz\", \"score\": {\"$gte\": 8}}}}", "{\"results\": [{\"product\": \"abc\", \"score\": 10}, {\"product\": \"xyz\", \"score\": 9}]}", 1, 1},
-    {"{\"results\": {\"$elemMatch\": {\"product\": \"xyz\"}}}", "{\"results\": {\"product\": \"xyz\"}}", 0, NOPOS},
+    {"{\"results\": {\"$elemMatch\": {\"$gte\": 80, \"$lt\": 85}}}", "{\"results\": [82, 85, 88]}",
+     1, 0},
+    {"{\"results\": {\"$elemMatch\": {\"$gte\": 80, \"$lt\": 85}}}", "{\"results\": [75, 88, 89]}",
+     0, NOPOS},
+    {"{\"results\": {\"$elemMatch\": {\"product\": \"xyz\", \"score\": {\"$gte\": 8}}}}",
+     "{\"results\": [{\"product\": \"abc\", \"score\": 10}, {\"product\": \"xyz\", \"score\": 9}]}",
+     1, 1},
+    {"{\"results\": {\"$elemMatch\": {\"product\": \"xyz\"}}}",
+     "{\"results\": {\"product\": \"xyz\"}}", 0, NOPOS},
     {"{\"a\": {\"$elemMatch\": {\"$in\": [1, 2]}}}", "{\"a\": [3, 2]}", 1, 1},
     {"{\"a\": {\"$elemMatch\": {\"$not\": {\"$gt\": 2}}}}", "{\"a\": [3, 2]}", 1, 1},
     {"{\"a\": {\"$elemMatch\": {\"$not\": {\"$gt\": 2}}}}", "{\"a\": [3, 4]}", 0, NOPOS},
-    {"{\"a\": {\"$elemMatch\": {\"$or\": [{\"b\": 1}, {\"c\": 1}]}}}", "{\"a\": [{\"c\": 1}]}", 1, 0},
+    {"{\"a\": {\"$elemMatch\": {\"$or\": [{\"b\": 1}, {\"c\": 1}]}}}", "{\"a\": [{\"c\": 1}]}", 1,
+     0},
     {"{\"a\": {\"$elemMatch\": {\"0\": 5}}}", "{\"a\": [[5, 6]]}", 1, 0},
     {"{\"a\": {\"$elemMatch\": {\"$elemMatch\": {\"$eq\": 5}}}}", "{\"a\": [[1], [4, 5]]}", 1, 1},
     {"{\"a.b\": {\"$elemMatch\": {\"$eq\": 2}}}", "{\"a\": [{\"b\": [1]}, {\"b\": [2]}]}", 1, 1},
@@ -274,7 +349,8 @@ static const struct match_case cases[] = {
     {"{\"qty\": {\"$mod\": [4, -1]}}", "{\"qty\": -5}", 1, NOPOS},
     {"{\"qty\": {\"$mod\": [4, 0]}}", "{\"qty\": \"12\"}", 0, NOPOS},
     {"{\"qty\": {\"$mod\": [4, 0]}}", "{\"qty\": {\"$numberDouble\": \"NaN\"}}", 0, NOPOS},
-    {"{\"qty\": {\"$mod\": [-1, 0]}}", "{\"qty\": {\"$numberLong\": \"-9223372036854775808\"}}", 1, NOPOS},
+    {"{\"qty\": {\"$mod\": [-1, 0]}}", "{\"qty\": {\"$numberLong\": \"-9223372036854775808\"}}", 1,
+     NOPOS},
     /* DBRef-shaped values are equality, not operators */
     {"{\"r\": {\"$ref\": \"c\", \"$id\": 1}}", "{\"r\": {\"$ref\": \"c\", \"$id\": 1}}", 1, NOPOS},
     /* positional index: the first array-traversing predicate */
@@ -338,7 +414,6 @@ static bson_t *parse(const char *json)
     return r;
 }
 
-
 /* A query run over a data set, with the _ids MongoDB returns. */
 struct set_case {
     const char *filter;
@@ -383,13 +458,16 @@ static const char *const numeric_docs[] = {
 
 static const struct set_case numeric_cases[] = {
     {"{\"a.0\": 42}", "1,2,4,5,9"},
-    {"{\"a.0\": {\"$ne\": 42}}", "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a.0\": {\"$ne\": 42}}",
+     "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
     {"{\"a.0.0\": 42}", "3,4,5,6,8,9,10,12,13,17,20,21,25"},
     {"{\"a.0\": {\"$gt\": 41}}", "1,2,4,5,9"},
     {"{\"a.0\": {\"$in\": [41, 42, 43]}}", "1,2,4,5,9"},
-    {"{\"a.0\": {\"$nin\": [41, 42, 43]}}", "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a.0\": {\"$nin\": [41, 42, 43]}}",
+     "0,3,6,7,8,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
     {"{\"a.0\": {\"$exists\": false}}", "0"},
-    {"{\"a.0\": {\"$exists\": true}}", "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
+    {"{\"a.0\": {\"$exists\": true}}",
+     "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30"},
     {"{\"a\": {\"$elemMatch\": {\"0.0\": {\"$eq\": 42}}}}", "7,8,9,10,16,17,20,21"},
     {"{\"_id\": {\"$lt\": 15}, \"a.0\": {\"$gt\": 41}}", "1,2,4,5,9"},
     {"{\"a.0\": {\"$all\": [42]}}", "1,2,4,5,9"},
@@ -407,8 +485,11 @@ static const char *const regex_docs[] = {
 
 static const struct set_case regex_cases[] = {
     {"{\"b.0\": {\"__regex\": \"hello\"}}", "2,3"},
-    {"{\"b.0\": {\"$all\": [{\"$regularExpression\": {\"pattern\": \"^hello\", \"options\": \"\"}}]}}", "2,3"},
-    {"{\"b.0\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^h\", \"options\": \"\"}}}}", "1"},
+    {"{\"b.0\": {\"$all\": [{\"$regularExpression\": {\"pattern\": \"^hello\", \"options\": "
+     "\"\"}}]}}",
+     "2,3"},
+    {"{\"b.0\": {\"$not\": {\"$regularExpression\": {\"pattern\": \"^h\", \"options\": \"\"}}}}",
+     "1"},
 };
 
 static const char *const nested_docs[] = {
@@ -424,7 +505,6 @@ static const struct set_case nested_cases[] = {
     {"{\"f1.0\": {\"$elemMatch\": {\"$eq\": [3, 5]}}}", "3"},
     {"{\"f1.0.1\": {\"$elemMatch\": {\"$eq\": 3}}}", "3"},
 };
-
 
 /* MongoDB's null_query_semantics data set (its documents without undefined values,
  * where 8.0 changed the answers) and the _ids it returns. */
@@ -453,7 +533,9 @@ static const struct set_case nulls_cases[] = {
     {"{\"$or\": [{\"a\": null}, {\"a\": 75}]}", "2,6,12,14"},
     {"{\"a\": {\"$nin\": [null, 75]}}", "1,3,4,5,7,8,9,10,11,13"},
     {"{\"a\": {\"$nin\": [null, []]}}", "1,3,4,5,9,10,11,13"},
-    {"{\"a\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": \"\"}}]}}", "1,3,4,5,7,8,9,10,11"},
+    {"{\"a\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": "
+     "\"\"}}]}}",
+     "1,3,4,5,7,8,9,10,11"},
     {"{\"a\": {\"$elemMatch\": {\"$eq\": null}}}", "12,14"},
     {"{\"a\": {\"$elemMatch\": {\"$ne\": null}}}", "7,9,10,11,13,14"},
     {"{\"a.b\": {\"$eq\": null}}", "1,2,3,5,6,10,11"},
@@ -464,7 +546,9 @@ static const struct set_case nulls_cases[] = {
     {"{\"a\": {\"$elemMatch\": {\"b\": {\"$eq\": null}}}}", "7,10,11"},
     {"{\"a\": {\"$elemMatch\": {\"b\": {\"$ne\": null}}}}", "9,10,11"},
     {"{\"a.b\": {\"$elemMatch\": {\"$eq\": null}}}", ""},
-    {"{\"a.b\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": \"\"}}]}}", "4,7,8,12,13,14"},
+    {"{\"a.b\": {\"$nin\": [null, {\"$regularExpression\": {\"pattern\": \"^str.*\", \"options\": "
+     "\"\"}}]}}",
+     "4,7,8,12,13,14"},
 };
 
 static void run_set(const char *name, const char *const *docs, size_t ndocs,
@@ -482,17 +566,19 @@ static void run_set(const char *name, const char *const *docs, size_t ndocs,
             for (size_t i = 0; i < ndocs; i++) {
                 bson_t *d = parse(docs[i]);
                 bson_iter_t it;
-                if (d != NULL && docstore_matcher_matches(m, d, NULL) && bson_iter_init_find(&it, d, "_id")) {
+                if (d != NULL && docstore_matcher_matches(m, d, NULL) &&
+                    bson_iter_init_find(&it, d, "_id")) {
                     size_t len = strlen(got);
-                    snprintf(got + len, sizeof got - len, "%s%d", len ? "," : "", bson_iter_int32(&it));
+                    snprintf(got + len, sizeof got - len, "%s%d", len ? "," : "",
+                             bson_iter_int32(&it));
                 }
                 if (d != NULL)
                     bson_destroy(d);
             }
             if (strcmp(got, sc[c].want) != 0) {
                 harness_failures++;
-                fprintf(stderr, "%s %zu: %s matched [%s], expected [%s]\n", name, c, sc[c].filter, got,
-                        sc[c].want);
+                fprintf(stderr, "%s %zu: %s matched [%s], expected [%s]\n", name, c, sc[c].filter,
+                        got, sc[c].want);
             }
         }
         docstore_error_clear(&err);
@@ -502,8 +588,9 @@ static void run_set(const char *name, const char *const *docs, size_t ndocs,
     }
 }
 
-#define RUN_SET(n) run_set(#n, n##_docs, sizeof n##_docs / sizeof n##_docs[0], n##_cases, \
-                           sizeof n##_cases / sizeof n##_cases[0])
+#define RUN_SET(n)                                                                                 \
+    run_set(#n, n##_docs, sizeof n##_docs / sizeof n##_docs[0], n##_cases,                         \
+            sizeof n##_cases / sizeof n##_cases[0])
 
 static void test_mongodb_data_sets(void)
 {
@@ -530,8 +617,8 @@ static void test_cases(void)
             bool got = docstore_matcher_matches(m, d, &pos);
             if ((int)got != c->want) {
                 harness_failures++;
-                fprintf(stderr, "case %zu: %s on %s: matched=%d, expected %d\n", i, c->filter, c->doc,
-                        got, c->want);
+                fprintf(stderr, "case %zu: %s on %s: matched=%d, expected %d\n", i, c->filter,
+                        c->doc, got, c->want);
             } else if (c->want && c->pos != NOPOS && pos != c->pos) {
                 harness_failures++;
                 fprintf(stderr, "case %zu: %s on %s: array_pos=%d, expected %d\n", i, c->filter,
@@ -582,15 +669,20 @@ static const struct error_case errors[] = {
     {"{\"a\": {\"__regex\": 1}}", 2, "$regex has to be a string"},
     {"{\"a\": {\"__options\": \"i\"}}", 2, "$options needs a $regex"},
     {"{\"a\": {\"__regex\": \"a\", \"__options\": \"q\"}}", 2, "invalid flag in regex options: q"},
-    {"{\"a\": {\"__regex\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}, \"__options\": \"m\"}}", 2, "options set in both $regex and $options"},
+    {"{\"a\": {\"__regex\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"i\"}}, "
+     "\"__options\": \"m\"}}",
+     2, "options set in both $regex and $options"},
     {"{\"a\": {\"$not\": 1}}", 2, "$not needs a regex or a document"},
     {"{\"a\": {\"$not\": {}}}", 2, "$not cannot be empty"},
     {"{\"a\": {\"$elemMatch\": 1}}", 2, "$elemMatch needs an Object"},
     {"{\"a\": {\"$elemMatch\": {\"b\": {\"$bad\": 1}}}}", 2, "unknown operator: $bad"},
-    {"{\"a\": {\"$all\": [{\"$elemMatch\": {\"b\": 1}}, 1]}}", 2, "$all/$elemMatch has to be consistent"},
+    {"{\"a\": {\"$all\": [{\"$elemMatch\": {\"b\": 1}}, 1]}}", 2,
+     "$all/$elemMatch has to be consistent"},
     {"{\"a\": {\"$eq\": {\"$undefined\": true}}}", 2, "cannot compare to undefined"},
-    {"{\"a\": {\"$elemMatch\": {\"$expr\": true}}}", 2, "$expr can only be applied to the top-level document"},
-    {"{\"a\": {\"$ne\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}", 2, "Can't have regex as arg to $ne."},
+    {"{\"a\": {\"$elemMatch\": {\"$expr\": true}}}", 2,
+     "$expr can only be applied to the top-level document"},
+    {"{\"a\": {\"$ne\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\"}}}}", 2,
+     "Can't have regex as arg to $ne."},
     {"{\"$where\": \"1\"}", 238, "$where is not supported by the docstore"},
     {"{\"a\": {\"$near\": [1, 2]}}", 238, "$near is not supported by the docstore"},
     {"{\"a..b\": 1}", 2, "FieldPath field names may not be empty strings."},

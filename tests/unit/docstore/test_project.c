@@ -20,63 +20,97 @@ struct proj_case {
     int pos;          /* array_pos for positional projections, else -1 */
 };
 
-#define INV "{\"_id\": 1, \"item\": \"journal\", \"status\": \"A\", \"size\": {\"h\": 14, \"w\": 21, \"uom\": \"cm\"}, \"instock\": [{\"wh\": \"A\", \"qty\": 5}, {\"wh\": \"C\", \"qty\": 15}]}"
+#define INV                                                                                        \
+    "{\"_id\": 1, \"item\": \"journal\", \"status\": \"A\", \"size\": {\"h\": 14, \"w\": 21, "     \
+    "\"uom\": \"cm\"}, \"instock\": [{\"wh\": \"A\", \"qty\": 5}, {\"wh\": \"C\", \"qty\": 15}]}"
 
 static const struct proj_case cases[] = {
     {"{}", INV, INV, -1},
     /* inclusion: _id by default, document order kept */
-    {"{\"status\": 1, \"item\": 1}", INV, "{\"_id\": 1, \"item\": \"journal\", \"status\": \"A\"}", -1},
-    {"{\"item\": 1, \"status\": 1, \"_id\": 0}", INV, "{\"item\": \"journal\", \"status\": \"A\"}", -1},
+    {"{\"status\": 1, \"item\": 1}", INV, "{\"_id\": 1, \"item\": \"journal\", \"status\": \"A\"}",
+     -1},
+    {"{\"item\": 1, \"status\": 1, \"_id\": 0}", INV, "{\"item\": \"journal\", \"status\": \"A\"}",
+     -1},
     {"{\"item\": true}", INV, "{\"_id\": 1, \"item\": \"journal\"}", -1},
     {"{\"item\": 5}", INV, "{\"_id\": 1, \"item\": \"journal\"}", -1},
     {"{\"_id\": 1}", INV, "{\"_id\": 1}", -1},
     {"{\"nothere\": 1}", INV, "{\"_id\": 1}", -1},
     /* exclusion, _id excludable */
-    {"{\"status\": 0, \"instock\": 0}", INV, "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"h\": 14, \"w\": 21, \"uom\": \"cm\"}}", -1},
+    {"{\"status\": 0, \"instock\": 0}", INV,
+     "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"h\": 14, \"w\": 21, \"uom\": \"cm\"}}", -1},
     {"{\"_id\": 0}", "{\"_id\": 1, \"a\": 2}", "{\"a\": 2}", -1},
     {"{\"_id\": false, \"a\": false}", "{\"_id\": 1, \"a\": 2, \"b\": 3}", "{\"b\": 3}", -1},
     /* nested paths, both spellings */
-    {"{\"item\": 1, \"size.uom\": 1}", INV, "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"uom\": \"cm\"}}", -1},
-    {"{\"item\": 1, \"size\": {\"uom\": 1}}", INV, "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"uom\": \"cm\"}}", -1},
-    {"{\"size.uom\": 0}", "{\"_id\": 1, \"size\": {\"h\": 14, \"uom\": \"cm\"}}", "{\"_id\": 1, \"size\": {\"h\": 14}}", -1},
-    {"{\"a.b.c\": 1}", "{\"_id\": 1, \"a\": {\"b\": {\"c\": 1, \"d\": 2}, \"e\": 3}}", "{\"_id\": 1, \"a\": {\"b\": {\"c\": 1}}}", -1},
+    {"{\"item\": 1, \"size.uom\": 1}", INV,
+     "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"uom\": \"cm\"}}", -1},
+    {"{\"item\": 1, \"size\": {\"uom\": 1}}", INV,
+     "{\"_id\": 1, \"item\": \"journal\", \"size\": {\"uom\": \"cm\"}}", -1},
+    {"{\"size.uom\": 0}", "{\"_id\": 1, \"size\": {\"h\": 14, \"uom\": \"cm\"}}",
+     "{\"_id\": 1, \"size\": {\"h\": 14}}", -1},
+    {"{\"a.b.c\": 1}", "{\"_id\": 1, \"a\": {\"b\": {\"c\": 1, \"d\": 2}, \"e\": 3}}",
+     "{\"_id\": 1, \"a\": {\"b\": {\"c\": 1}}}", -1},
     {"{\"a.b\": 1}", "{\"_id\": 1, \"a\": 5}", "{\"_id\": 1}", -1},
     {"{\"a.b\": 0}", "{\"_id\": 1, \"a\": 5}", "{\"_id\": 1, \"a\": 5}", -1},
     {"{\"a.b\": 1}", "{\"_id\": 1, \"a\": {\"c\": 1}}", "{\"_id\": 1, \"a\": {}}", -1},
     /* through arrays of documents */
-    {"{\"item\": 1, \"instock.qty\": 1}", INV, "{\"_id\": 1, \"item\": \"journal\", \"instock\": [{\"qty\": 5}, {\"qty\": 15}]}", -1},
-    {"{\"a.b\": 1}", "{\"_id\": 1, \"a\": [{\"b\": 1, \"c\": 2}, 3, {\"c\": 4}, [{\"b\": 5, \"c\": 6}]]}", "{\"_id\": 1, \"a\": [{\"b\": 1}, {}, [{\"b\": 5}]]}", -1},
-    {"{\"a.b\": 0}", "{\"_id\": 1, \"a\": [{\"b\": 1, \"c\": 2}, 3, {\"c\": 4}]}", "{\"_id\": 1, \"a\": [{\"c\": 2}, 3, {\"c\": 4}]}", -1},
+    {"{\"item\": 1, \"instock.qty\": 1}", INV,
+     "{\"_id\": 1, \"item\": \"journal\", \"instock\": [{\"qty\": 5}, {\"qty\": 15}]}", -1},
+    {"{\"a.b\": 1}",
+     "{\"_id\": 1, \"a\": [{\"b\": 1, \"c\": 2}, 3, {\"c\": 4}, [{\"b\": 5, \"c\": 6}]]}",
+     "{\"_id\": 1, \"a\": [{\"b\": 1}, {}, [{\"b\": 5}]]}", -1},
+    {"{\"a.b\": 0}", "{\"_id\": 1, \"a\": [{\"b\": 1, \"c\": 2}, 3, {\"c\": 4}]}",
+     "{\"_id\": 1, \"a\": [{\"c\": 2}, 3, {\"c\": 4}]}", -1},
     /* $slice */
-    {"{\"a\": {\"$slice\": 2}}", "{\"_id\": 1, \"a\": [1, 2, 3], \"b\": 4}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 4}", -1},
-    {"{\"a\": {\"$slice\": -2}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [2, 3]}", -1},
-    {"{\"a\": {\"$slice\": -5}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [1, 2, 3]}", -1},
+    {"{\"a\": {\"$slice\": 2}}", "{\"_id\": 1, \"a\": [1, 2, 3], \"b\": 4}",
+     "{\"_id\": 1, \"a\": [1, 2], \"b\": 4}", -1},
+    {"{\"a\": {\"$slice\": -2}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [2, 3]}",
+     -1},
+    {"{\"a\": {\"$slice\": -5}}", "{\"_id\": 1, \"a\": [1, 2, 3]}",
+     "{\"_id\": 1, \"a\": [1, 2, 3]}", -1},
     {"{\"a\": {\"$slice\": 0}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": []}", -1},
-    {"{\"a\": {\"$slice\": [1, 1]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [2]}", -1},
-    {"{\"a\": {\"$slice\": [-2, 5]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [2, 3]}", -1},
-    {"{\"a\": {\"$slice\": [5, 1]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": []}", -1},
-    {"{\"a\": {\"$slice\": 1}}", "{\"_id\": 1, \"a\": \"str\"}", "{\"_id\": 1, \"a\": \"str\"}", -1},
-    {"{\"a\": {\"$slice\": 1}, \"b\": 1}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"c\": 3}", "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
-    {"{\"a\": {\"$slice\": 1}, \"c\": 0}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"c\": 3}", "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
-    {"{\"x.a\": {\"$slice\": 1}}", "{\"_id\": 1, \"x\": {\"a\": [1, 2], \"b\": 1}}", "{\"_id\": 1, \"x\": {\"a\": [1], \"b\": 1}}", -1},
+    {"{\"a\": {\"$slice\": [1, 1]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": [2]}",
+     -1},
+    {"{\"a\": {\"$slice\": [-2, 5]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}",
+     "{\"_id\": 1, \"a\": [2, 3]}", -1},
+    {"{\"a\": {\"$slice\": [5, 1]}}", "{\"_id\": 1, \"a\": [1, 2, 3]}", "{\"_id\": 1, \"a\": []}",
+     -1},
+    {"{\"a\": {\"$slice\": 1}}", "{\"_id\": 1, \"a\": \"str\"}", "{\"_id\": 1, \"a\": \"str\"}",
+     -1},
+    {"{\"a\": {\"$slice\": 1}, \"b\": 1}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"c\": 3}",
+     "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
+    {"{\"a\": {\"$slice\": 1}, \"c\": 0}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"c\": 3}",
+     "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
+    {"{\"x.a\": {\"$slice\": 1}}", "{\"_id\": 1, \"x\": {\"a\": [1, 2], \"b\": 1}}",
+     "{\"_id\": 1, \"x\": {\"a\": [1], \"b\": 1}}", -1},
     /* $elemMatch: first matching element, field last, inclusion */
     {"{\"students\": {\"$elemMatch\": {\"school\": 102}}}",
-     "{\"_id\": 1, \"zipcode\": \"63109\", \"students\": [{\"name\": \"john\", \"school\": 102, \"age\": 10}, {\"name\": \"jess\", \"school\": 102, \"age\": 11}]}",
+     "{\"_id\": 1, \"zipcode\": \"63109\", \"students\": [{\"name\": \"john\", \"school\": 102, "
+     "\"age\": 10}, {\"name\": \"jess\", \"school\": 102, \"age\": 11}]}",
      "{\"_id\": 1, \"students\": [{\"name\": \"john\", \"school\": 102, \"age\": 10}]}", -1},
     {"{\"students\": {\"$elemMatch\": {\"school\": 102, \"age\": {\"$gt\": 10}}}}",
-     "{\"_id\": 1, \"students\": [{\"name\": \"john\", \"school\": 102, \"age\": 10}, {\"name\": \"jess\", \"school\": 102, \"age\": 11}]}",
+     "{\"_id\": 1, \"students\": [{\"name\": \"john\", \"school\": 102, \"age\": 10}, {\"name\": "
+     "\"jess\", \"school\": 102, \"age\": 11}]}",
      "{\"_id\": 1, \"students\": [{\"name\": \"jess\", \"school\": 102, \"age\": 11}]}", -1},
-    {"{\"students\": {\"$elemMatch\": {\"school\": 999}}}", "{\"_id\": 1, \"students\": [{\"school\": 102}]}", "{\"_id\": 1}", -1},
-    {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 1}", "{\"_id\": 1, \"s\": [1, 3, 4], \"z\": 0}", "{\"_id\": 1, \"z\": 0, \"s\": [3]}", -1},
-    {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 0}", "{\"_id\": 1, \"s\": [1, 3, 4], \"y\": 5, \"z\": 0}", "{\"_id\": 1, \"y\": 5, \"s\": [3]}", -1},
+    {"{\"students\": {\"$elemMatch\": {\"school\": 999}}}",
+     "{\"_id\": 1, \"students\": [{\"school\": 102}]}", "{\"_id\": 1}", -1},
+    {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 1}",
+     "{\"_id\": 1, \"s\": [1, 3, 4], \"z\": 0}", "{\"_id\": 1, \"z\": 0, \"s\": [3]}", -1},
+    {"{\"s\": {\"$elemMatch\": {\"$gt\": 2}}, \"z\": 0}",
+     "{\"_id\": 1, \"s\": [1, 3, 4], \"y\": 5, \"z\": 0}", "{\"_id\": 1, \"y\": 5, \"s\": [3]}",
+     -1},
     /* with no inclusion or exclusion: $slice makes exclusion even with $elemMatch or _id: 1 */
-    {"{\"a\": {\"$slice\": 1}, \"e\": {\"$elemMatch\": {\"$gt\": 0}}}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"e\": [0, 5]}", "{\"_id\": 1, \"a\": [1], \"b\": 2, \"e\": [5]}", -1},
-    {"{\"_id\": 1, \"a\": {\"$slice\": 1}}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2}", "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
+    {"{\"a\": {\"$slice\": 1}, \"e\": {\"$elemMatch\": {\"$gt\": 0}}}",
+     "{\"_id\": 1, \"a\": [1, 2], \"b\": 2, \"e\": [0, 5]}",
+     "{\"_id\": 1, \"a\": [1], \"b\": 2, \"e\": [5]}", -1},
+    {"{\"_id\": 1, \"a\": {\"$slice\": 1}}", "{\"_id\": 1, \"a\": [1, 2], \"b\": 2}",
+     "{\"_id\": 1, \"a\": [1], \"b\": 2}", -1},
     {"{\"_id\": 1, \"b\": 0}", "{\"_id\": 1, \"a\": 1, \"b\": 2}", "{\"_id\": 1, \"a\": 1}", -1},
     {"{\"a\": {\"$slice\": 1.9}}", "{\"_id\": 1, \"a\": [1, 2]}", "{\"_id\": 1, \"a\": [1]}", -1},
     /* positional $ with the matcher's index */
-    {"{\"grades.$\": 1}", "{\"_id\": 1, \"semester\": 1, \"grades\": [70, 87, 90]}", "{\"_id\": 1, \"grades\": [87]}", 1},
-    {"{\"a.b.$\": 1}", "{\"_id\": 1, \"a\": {\"b\": [5, 6], \"c\": 1}}", "{\"_id\": 1, \"a\": {\"b\": [6]}}", 1},
+    {"{\"grades.$\": 1}", "{\"_id\": 1, \"semester\": 1, \"grades\": [70, 87, 90]}",
+     "{\"_id\": 1, \"grades\": [87]}", 1},
+    {"{\"a.b.$\": 1}", "{\"_id\": 1, \"a\": {\"b\": [5, 6], \"c\": 1}}",
+     "{\"_id\": 1, \"a\": {\"b\": [6]}}", 1},
 };
 
 static bson_t *parse(const char *json)
@@ -139,18 +173,22 @@ static void test_cases(void)
 /* Computed fields (find 4.4+): literals other than numbers and booleans, and
  * expressions, evaluated by expr.c; skipped while expressions are not built. */
 static const struct proj_case computed[] = {
-    {"{\"a\": 1, \"c\": \"$b\"}", "{\"_id\": 1, \"a\": 1, \"b\": 2}", "{\"_id\": 1, \"a\": 1, \"c\": 2}", -1},
+    {"{\"a\": 1, \"c\": \"$b\"}", "{\"_id\": 1, \"a\": 1, \"b\": 2}",
+     "{\"_id\": 1, \"a\": 1, \"c\": 2}", -1},
     {"{\"c\": \"lit\", \"_id\": 0}", "{\"_id\": 1, \"a\": 1}", "{\"c\": \"lit\"}", -1},
     {"{\"x.y\": \"$a\", \"_id\": 0}", "{\"_id\": 1, \"a\": 7}", "{\"x\": {\"y\": 7}}", -1},
     {"{\"c\": \"$missing\"}", "{\"_id\": 1}", "{\"_id\": 1}", -1},
-    {"{\"b\": 1, \"sum\": {\"$add\": [\"$a\", \"$b\"]}}", "{\"_id\": 1, \"a\": 2, \"b\": 3}", "{\"_id\": 1, \"b\": 3, \"sum\": 5}", -1},
+    {"{\"b\": 1, \"sum\": {\"$add\": [\"$a\", \"$b\"]}}", "{\"_id\": 1, \"a\": 2, \"b\": 3}",
+     "{\"_id\": 1, \"b\": 3, \"sum\": 5}", -1},
     {"{\"a\": \"$b\", \"_id\": 0}", "{\"_id\": 1, \"a\": 1, \"b\": 2}", "{\"a\": 2}", -1},
     {"{\"n\": null, \"_id\": 0}", "{\"_id\": 1}", "{\"n\": null}", -1},
     {"{\"l\": [1, \"$a\"], \"_id\": 0}", "{\"_id\": 1, \"a\": 5}", "{\"l\": [1, 5]}", -1},
-    {"{\"x\": {\"y\": \"$a\", \"z\": 1}}", "{\"_id\": 1, \"a\": 5, \"x\": {\"z\": 2, \"w\": 3}}", "{\"_id\": 1, \"x\": {\"z\": 2, \"y\": 5}}", -1},
+    {"{\"x\": {\"y\": \"$a\", \"z\": 1}}", "{\"_id\": 1, \"a\": 5, \"x\": {\"z\": 2, \"w\": 3}}",
+     "{\"_id\": 1, \"x\": {\"z\": 2, \"y\": 5}}", -1},
     {"{\"lit\": {\"$literal\": 1}, \"_id\": 0}", "{\"_id\": 1}", "{\"lit\": 1}", -1},
     /* $slice not in the find() form is the aggregation expression (an inclusion) */
-    {"{\"s\": {\"$slice\": [\"$arr\", 1]}}", "{\"_id\": 1, \"arr\": [4, 5], \"b\": 1}", "{\"_id\": 1, \"s\": [4]}", -1},
+    {"{\"s\": {\"$slice\": [\"$arr\", 1]}}", "{\"_id\": 1, \"arr\": [4, 5], \"b\": 1}",
+     "{\"_id\": 1, \"s\": [4]}", -1},
 };
 
 static void test_computed(void)
@@ -180,28 +218,43 @@ static void test_errors(void)
     } errs[] = {
         {"{\"a\": 1, \"b\": 0}", 31254, "Cannot do exclusion on field b in inclusion projection"},
         {"{\"a\": 0, \"b\": 1}", 31253, "Cannot do inclusion on field b in exclusion projection"},
-        {"{\"a\": 0, \"b.c\": 1}", 31253, "Cannot do inclusion on field b.c in exclusion projection"},
-        {"{\"a\": {\"x\": 1, \"y\": 0}}", 31254, "Cannot do exclusion on field a.y in inclusion projection"},
+        {"{\"a\": 0, \"b.c\": 1}", 31253,
+         "Cannot do inclusion on field b.c in exclusion projection"},
+        {"{\"a\": {\"x\": 1, \"y\": 0}}", 31254,
+         "Cannot do exclusion on field a.y in inclusion projection"},
         {"{\"a\": 1, \"a.b\": 1}", 31249, "Path collision at a.b remaining portion b"},
-        {"{\"x.a\": 1, \"x.a.b.c\": 1}", 31249, "Path collision at x.a.b.c remaining portion a.b.c"},
+        {"{\"x.a\": 1, \"x.a.b.c\": 1}", 31249,
+         "Path collision at x.a.b.c remaining portion a.b.c"},
         {"{\"a.b\": 1, \"a\": 1}", 31250, "Path collision at a"},
         {"{\"a\": {}}", 51270, NULL},
-        {"{\"a\": {\"$slice\": \"x\"}}", 31273, "$slice only supports numbers and [skip, limit] arrays"},
-        {"{\"a\": {\"$slice\": [1]}}", 31272, "$slice array argument should be of form [skip, limit]"},
-        {"{\"a.b\": {\"$elemMatch\": {\"x\": 1}}}", 31275, "Cannot use $elemMatch projection on a nested field."},
-        {"{\"a\": {\"$elemMatch\": 1}}", 31274, "elemMatch: Invalid argument, object required, but got int"},
-        {"{\"a.$\": 1, \"b\": {\"$elemMatch\": {\"x\": 1}}}", 31255, "Cannot specify positional operator and $elemMatch."},
-        {"{\"b\": {\"$elemMatch\": {\"x\": 1}}, \"a.$\": 1}", 31256, "Cannot specify positional operator and $elemMatch."},
-        {"{\"a.$\": {\"$slice\": 1}}", 31271, "positional projection cannot be used with an expression or sub object"},
+        {"{\"a\": {\"$slice\": \"x\"}}", 31273,
+         "$slice only supports numbers and [skip, limit] arrays"},
+        {"{\"a\": {\"$slice\": [1]}}", 31272,
+         "$slice array argument should be of form [skip, limit]"},
+        {"{\"a.b\": {\"$elemMatch\": {\"x\": 1}}}", 31275,
+         "Cannot use $elemMatch projection on a nested field."},
+        {"{\"a\": {\"$elemMatch\": 1}}", 31274,
+         "elemMatch: Invalid argument, object required, but got int"},
+        {"{\"a.$\": 1, \"b\": {\"$elemMatch\": {\"x\": 1}}}", 31255,
+         "Cannot specify positional operator and $elemMatch."},
+        {"{\"b\": {\"$elemMatch\": {\"x\": 1}}, \"a.$\": 1}", 31256,
+         "Cannot specify positional operator and $elemMatch."},
+        {"{\"a.$\": {\"$slice\": 1}}", 31271,
+         "positional projection cannot be used with an expression or sub object"},
         {"{\"a.$\": \"x\"}", 31308, "positional projection cannot be used with a literal"},
         {"{\"a.$.$\": 1}", 31287, "Cannot use positional operator twice: a.$.$"},
-        {"{\"a\": 0, \"b\": \"x\"}", 31310, "Cannot use an expression { \"b\" : \"x\" } in an exclusion projection"},
+        {"{\"a\": 0, \"b\": \"x\"}", 31310,
+         "Cannot use an expression { \"b\" : \"x\" } in an exclusion projection"},
         {"{\"a\": {\"$elemMatch\": {\"$foo\": 1}}}", 2, "unknown operator: $foo"},
-        {"{\"a.$\": 1, \"b.$\": 1}", 31276, "Cannot specify more than one positional projection per query."},
-        {"{\"a\": {\"$meta\": \"textScore\"}}", 238, "$meta projections are not supported by the docstore"},
+        {"{\"a.$\": 1, \"b.$\": 1}", 31276,
+         "Cannot specify more than one positional projection per query."},
+        {"{\"a\": {\"$meta\": \"textScore\"}}", 238,
+         "$meta projections are not supported by the docstore"},
         {"{\"$a\": 1}", 16410, NULL},
-        {"{\"a\": 0, \"b\": {\"$add\": [1, 2]}}", 31252, "Cannot use expression other than $meta in exclusion projection"},
-        {"{\"a\": \"$c\", \"b\": 0}", 31254, "Cannot do exclusion on field b in inclusion projection"},
+        {"{\"a\": 0, \"b\": {\"$add\": [1, 2]}}", 31252,
+         "Cannot use expression other than $meta in exclusion projection"},
+        {"{\"a\": \"$c\", \"b\": 0}", 31254,
+         "Cannot do exclusion on field b in inclusion projection"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         bson_t *spec = parse(errs[i].spec);
@@ -211,7 +264,8 @@ static void test_errors(void)
         if (rc != -1 || p != NULL || err.code != errs[i].code ||
             (errs[i].msg != NULL && strcmp(err.msg, errs[i].msg) != 0)) {
             harness_failures++;
-            fprintf(stderr, "error case %s: rc=%d code=%d msg=%s\n", errs[i].spec, rc, err.code, err.msg);
+            fprintf(stderr, "error case %s: rc=%d code=%d msg=%s\n", errs[i].spec, rc, err.code,
+                    err.msg);
         }
         docstore_error_clear(&err);
         docstore_projection_free(p);

@@ -154,7 +154,8 @@ static void test_compare_cases(void)
 static void test_doc_compare_and_equal(void)
 {
     bson_t *a = bson_new_from_json((const uint8_t *)"{\"x\": 1, \"y\": [1, {\"z\": 2}]}", -1, NULL);
-    bson_t *b = bson_new_from_json((const uint8_t *)"{\"x\": 1.0, \"y\": [1, {\"z\": 2}]}", -1, NULL);
+    bson_t *b =
+        bson_new_from_json((const uint8_t *)"{\"x\": 1.0, \"y\": [1, {\"z\": 2}]}", -1, NULL);
     bson_t *c = bson_new_from_json((const uint8_t *)"{\"y\": [1, {\"z\": 2}], \"x\": 1}", -1, NULL);
     CHECK_INT(docstore_doc_compare(a, b), 0);
     CHECK(docstore_doc_compare(a, c) != 0);
