@@ -48,6 +48,23 @@ test('RequestResponse: StatusCode 200, the payload, $LATEST', async () => {
   assert.equal(r.ExecutedVersion, '$LATEST');
 });
 
+test("the handler's context: request id, ARN, deadline, client context, trace id", async () => {
+  const cc = Buffer.from(JSON.stringify({ custom: { tenant: 'acme' }, env: { locale: 'en' } })).toString('base64');
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'context', ClientContext: cc, Payload: enc({}) }));
+  assert.equal(r.StatusCode, 200);
+  const c = dec(r.Payload);
+  assert.match(c.awsRequestId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  if (r.$metadata.requestId) assert.equal(c.awsRequestId, r.$metadata.requestId);
+  assert.match(c.invokedFunctionArn, /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:context$/);
+  assert.equal(c.functionName, 'context');
+  assert.equal(c.functionVersion, '$LATEST');
+  assert.equal(String(c.memoryLimitInMB), '256');
+  assert.equal(c.logGroupName, '/aws/lambda/context');
+  assert.ok(c.remainingMs > 0 && c.remainingMs <= 7000, `remaining ${c.remainingMs} ms of a 7 s timeout`);
+  assert.deepEqual(c.clientContext.Custom || c.clientContext.custom, { tenant: 'acme' });
+  assert.match(c.traceId || '', /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}/);
+});
+
 test('Event: StatusCode 202 at once, and the function runs', async () => {
   const file = path.join(L.TMP, 'event-touch');
   const r = await lambda.send(new InvokeCommand({

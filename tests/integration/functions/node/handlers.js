@@ -99,5 +99,18 @@ exports.logs = async (event) => {
   return { logged: event.tag };
 };
 
+// What aws-lambda-ric put in the context from the Runtime API's /next headers.
+exports.context = async (event, context) => ({
+  awsRequestId: context.awsRequestId,
+  invokedFunctionArn: context.invokedFunctionArn,
+  functionName: context.functionName,
+  functionVersion: context.functionVersion,
+  memoryLimitInMB: context.memoryLimitInMB,
+  logGroupName: context.logGroupName,
+  remainingMs: context.getRemainingTimeInMillis(),
+  clientContext: context.clientContext,
+  traceId: process.env._X_AMZN_TRACE_ID,
+});
+
 // How long ago this module was loaded (cold start checks).
 exports.uptime = async () => ({ pid: process.pid, loadedMsAgo: Date.now() - started });
