@@ -123,15 +123,32 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
     const bson_t *f = has_filter ? &filter : &empty;
     if (docstore_matcher_new(f, &m, err))
         goto out;
-    if (has_sort && !bson_empty(&sort) && docstore_sort_new(&sort, &s, err))
+    /* {$natural: 1|-1}: insertion order (the order scans return) or its reverse. */
+    int natural = 0;
+    bson_iter_t nit;
+    if (has_sort && bson_iter_init(&nit, &sort) && bson_iter_next(&nit) &&
+        strcmp(bson_iter_key(&nit), "$natural") == 0) {
+        natural = bson_iter_as_int64(&nit) < 0 ? -1 : 1;
+        if (bson_iter_next(&nit)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "$natural sort cannot be combined with "
+                                                        "other sort fields");
+            goto out;
+        }
+    }
+    if (!natural && has_sort && !bson_empty(&sort) && docstore_sort_new(&sort, &s, err))
         goto out;
     if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
         goto out;
-    size_t stop = (s == NULL && limit > 0) ? (size_t)(skip + limit) : 0;
+    size_t stop = (s == NULL && natural >= 0 && limit > 0) ? (size_t)(skip + limit) : 0;
     if (find_matching(ctx, db, coll, f, m, stop, &all, err))
         goto out;
     if (s)
         docstore_sort_docs(s, all.docs, all.n);
+    for (size_t i = 0; natural < 0 && i < all.n / 2; i++) {
+        bson_t *t = all.docs[i];
+        all.docs[i] = all.docs[all.n - 1 - i];
+        all.docs[all.n - 1 - i] = t;
+    }
     for (size_t i = 0; i < all.n; i++) {
         if ((int64_t)i < skip || (limit > 0 && (int64_t)i >= skip + limit))
             continue;

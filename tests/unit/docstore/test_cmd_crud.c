@@ -318,6 +318,13 @@ static void test_find_aggregate(void)
         CHECK_INT(get_int(&r, "cursor.id"), 0);
     }
     bson_destroy(&r);
+    run_cursor("app", "{\"find\": \"o\", \"sort\": {\"$natural\": -1}, \"limit\": 2}", &r, &n);
+    if (n >= 0) {
+        CHECK_INT(n, 2);
+        CHECK_INT(get_int(&r, "cursor.firstBatch.0._id"), 3);
+        CHECK_INT(get_int(&r, "cursor.firstBatch.1._id"), 2);
+    }
+    bson_destroy(&r);
     run_cursor("app", "{\"find\": \"o\", \"batchSize\": 1}", &r, &n);
     if (n >= 0) {
         CHECK_INT(n, 1);
