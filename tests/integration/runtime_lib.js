@@ -52,7 +52,23 @@ function example(name) {
   return dir;
 }
 
-module.exports = { BUILD, EXAMPLES, writeTemplate, example };
+// Waits until every live instance of function name is back in /next (idle or
+// frozen), so the next invocation is a warm one on an existing instance: an
+// instance that has answered but not yet asked for the next event is busy, and
+// the platform would start another (as AWS Lambda does).
+async function waitIdle(port, name) {
+  await L.waitFor(`${name}'s instances to be idle`, async () =>
+    L.instancesOf(await L.status(port), name).every((i) => i.state === 'idle' || i.state === 'frozen'),
+  10000, 10);
+}
+
+// invoke(), after waiting for the function's instances to be idle.
+async function invokeWarm(port, name, payload) {
+  await waitIdle(port, name);
+  return L.invoke(port, name, payload);
+}
+
+module.exports = { BUILD, EXAMPLES, writeTemplate, example, waitIdle, invokeWarm };
 
 // Starts `tether db --port 0 [args]` and waits for its listening line.
 // Returns { port, uri, logs(), stop() }.

@@ -52,7 +52,7 @@ test('pattern 1: one connection, opened once, reused by every invocation', async
   const before = await totalCreated();
   let pid;
   for (let i = 1; i <= 5; i++) {
-    const r = await L.invoke(p.port, 'counter', {});
+    const r = await R.invokeWarm(p.port, 'counter', {});
     assert.equal(r.status, 200, r.body);
     assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
     const out = JSON.parse(r.body);
@@ -68,14 +68,14 @@ test('pattern 1: one connection, opened once, reused by every invocation', async
 
 test('pattern 2: three logical functions share one client module', async () => {
   for (const o of [{ id: 1, item: 'tea' }, { id: 2, item: 'cake' }, { id: 3, item: 'jam' }]) {
-    const r = await L.invoke(p.port, 'orders-create', o);
+    const r = await R.invokeWarm(p.port, 'orders-create', o);
     assert.equal(JSON.parse(r.body).created, true, r.body);
   }
-  const g = await L.invoke(p.port, 'orders-get', { id: 2 });
+  const g = await R.invokeWarm(p.port, 'orders-get', { id: 2 });
   assert.deepEqual(JSON.parse(g.body), { id: 2, item: 'cake' });
-  const missing = await L.invoke(p.port, 'orders-get', { id: 99 });
+  const missing = await R.invokeWarm(p.port, 'orders-get', { id: 99 });
   assert.equal(JSON.parse(missing.body).errorType, 'NotFound');
-  const l = await L.invoke(p.port, 'orders-list', {});
+  const l = await R.invokeWarm(p.port, 'orders-list', {});
   assert.deepEqual(JSON.parse(l.body).map((o) => o.item).sort(), ['cake', 'jam', 'tea']);
   for (const fn of ['orders-create', 'orders-get', 'orders-list'])
     assert.equal((await connsOf(fn)).length, 1, `${fn}: one connection`);
@@ -86,7 +86,7 @@ test('a socket closed while the instance was frozen is replaced, the invocation 
   // the docstore closes it after 2 s idle, while the instance is frozen
   await L.waitFor('the docstore to close the idle connection', async () =>
     !(await connsOf('counter')).some((c) => c.connectionId === conn.connectionId), 15000, 100);
-  const r = await L.invoke(p.port, 'counter', {});
+  const r = await R.invokeWarm(p.port, 'counter', {});
   assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
   assert.equal(JSON.parse(r.body).hits, 6);
   const now = await connsOf('counter');

@@ -37,10 +37,10 @@ test('start tether up with the lifecycle functions', async () => {
 });
 
 test('cold then warm: one process, init once, every event field', async () => {
-  const r1 = await L.invoke(p.port, 'info', { n: 1 });
+  const r1 = await R.invokeWarm(p.port, 'info', { n: 1 });
   assert.equal(r1.status, 200, r1.body);
   const a = JSON.parse(r1.body);
-  const r2 = await L.invoke(p.port, 'info', { n: 2 });
+  const r2 = await R.invokeWarm(p.port, 'info', { n: 2 });
   const b = JSON.parse(r2.body);
   assert.equal(b.pid, a.pid, 'the warm invocation ran in the same process');
   assert.equal(a.inits, 1);
@@ -99,7 +99,7 @@ test('an unknown _HANDLER is an init error naming the known handlers', async () 
 });
 
 test('SIGTERM on idle reap: the shutdown callback runs, exit status 0', async () => {
-  const r = await L.invoke(p.port, 'info', {});
+  const r = await R.invokeWarm(p.port, 'info', {});
   const pid = JSON.parse(r.body).pid;
   const line = await L.waitFor('the shutdown callback to write its file', () => {
     try {

@@ -45,27 +45,27 @@ test('start a docstore and tether up with the Node.js examples', async () => {
 });
 
 test('node echo answers its event', async () => {
-  const r = await L.invoke(p.port, 'node-echo', { a: [1, 'two'] });
+  const r = await R.invokeWarm(p.port, 'node-echo', { a: [1, 'two'] });
   assert.equal(r.status, 200, r.body);
   assert.deepEqual(JSON.parse(r.body), { a: [1, 'two'] });
 });
 
 test('pattern 2 in Node: the client module serves two functions', async () => {
-  const c = await L.invoke(p.port, 'node-orders-create', { id: 7, item: 'bread' });
+  const c = await R.invokeWarm(p.port, 'node-orders-create', { id: 7, item: 'bread' });
   assert.deepEqual(JSON.parse(c.body), { created: true }, c.body);
-  const l = await L.invoke(p.port, 'node-orders-list', {});
+  const l = await R.invokeWarm(p.port, 'node-orders-list', {});
   assert.deepEqual(JSON.parse(l.body), [{ id: 7, item: 'bread' }], l.body);
 });
 
 test('the Node.js example (official driver, client outside the handler) reuses its connections', async () => {
-  const r1 = await L.invoke(p.port, 'node-counter', {});
+  const r1 = await R.invokeWarm(p.port, 'node-counter', {});
   assert.equal(r1.status, 200, r1.body);
   assert.equal(r1.headers['x-amz-function-error'], undefined, r1.body);
   const first = JSON.parse(r1.body);
-  await L.invoke(p.port, 'node-counter', {});
+  await R.invokeWarm(p.port, 'node-counter', {});
   const before = await totalCreated();
   const n = (await connsOf('node-counter')).length;
-  const r3 = await L.invoke(p.port, 'node-counter', {});
+  const r3 = await R.invokeWarm(p.port, 'node-counter', {});
   assert.equal(JSON.parse(r3.body).instance, first.instance);
   assert.equal(JSON.parse(r3.body).hits, first.hits + 2);
   assert.equal(await totalCreated(), before, 'no new connection for a warm invocation');
