@@ -361,6 +361,12 @@ static int add_test(mnode_t *dest, const char *path, mnode_t *test, bool negate,
     return node_add(dest, n, err);
 }
 
+/* DBRef fields are field names, not operators ({"$id": 1} in a filter). */
+static bool is_dbref_field(const char *k)
+{
+    return strcmp(k, "$ref") == 0 || strcmp(k, "$id") == 0 || strcmp(k, "$db") == 0;
+}
+
 static bool is_elemmatch_value_form(const bson_value_t *spec)
 {
     bson_iter_t it;
@@ -368,7 +374,7 @@ static bool is_elemmatch_value_form(const bson_value_t *spec)
         !bson_iter_next(&it))
         return false;
     const char *k = bson_iter_key(&it);
-    return k[0] == '$' && strcmp(k, "$and") != 0 && strcmp(k, "$or") != 0 &&
+    return k[0] == '$' && !is_dbref_field(k) && strcmp(k, "$and") != 0 && strcmp(k, "$or") != 0 &&
            strcmp(k, "$nor") != 0 && strcmp(k, "$expr") != 0 && strcmp(k, "$where") != 0 &&
            strcmp(k, "$comment") != 0 && strcmp(k, "$alwaysTrue") != 0 &&
            strcmp(k, "$alwaysFalse") != 0;
@@ -806,8 +812,7 @@ static int parse_field(const char *path, const bson_value_t *v, mnode_t *dest, i
         if (bson_iter_init_from_data(&sub, v->value.v_doc.data, v->value.v_doc.data_len) &&
             bson_iter_next(&sub)) {
             const char *k = bson_iter_key(&sub);
-            bool dbref = strcmp(k, "$ref") == 0 || strcmp(k, "$id") == 0 || strcmp(k, "$db") == 0;
-            if (k[0] == '$' && !dbref)
+            if (k[0] == '$' && !is_dbref_field(k))
                 return parse_ops(v, path, dest, depth, err);
         }
     }
@@ -872,7 +877,7 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
     while (bson_iter_next(&it)) {
         const char *key = bson_iter_key(&it);
         const bson_value_t *v = bson_iter_value(&it);
-        if (key[0] != '$') {
+        if (key[0] != '$' || is_dbref_field(key)) {
             if (parse_field(key, v, and_node, depth, err) != 0)
                 return -1;
             continue;

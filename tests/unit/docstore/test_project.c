@@ -8,6 +8,7 @@
  */
 #include "harness.h"
 #include "docstore/project.h"
+#include "docstore_test_json.h"
 
 #include "docstore/expr.h"
 
@@ -113,16 +114,100 @@ static const struct proj_case cases[] = {
      "{\"_id\": 1, \"a\": {\"b\": [6]}}", 1},
 };
 
-static bson_t *parse(const char *json)
-{
-    bson_error_t e;
-    bson_t *b = bson_new_from_json((const uint8_t *)json, -1, &e);
-    if (b == NULL) {
-        harness_failures++;
-        fprintf(stderr, "bad test JSON %s: %s\n", json, e.message);
-    }
-    return b;
-}
+/* MongoDB's elemmatch_projection test: projection, input, output (its _id removed:
+ * every spec here gets {_id: 0} added unless it names _id). */
+static const struct proj_case elemmatch_cases[] = {
+    {"{\"x\": {\"$elemMatch\": {\"a\": -6}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 4}, {\"a\": -6, \"c\": 3}]}",
+     "{\"x\": [{\"a\": -6, \"c\": 3}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": -6, \"c\": 3}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 4}, {\"a\": -6, \"c\": 3}]}",
+     "{\"x\": [{\"a\": -6, \"c\": 3}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$lt\": 1}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 4}, {\"a\": -6, \"c\": 3}]}",
+     "{\"x\": [{\"a\": -6, \"c\": 3}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$gt\": 0, \"$lt\": 2}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 1}, {\"a\": 1, \"b\": 2}]}",
+     "{\"x\": [{\"a\": 1, \"b\": 1}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$in\": [100, 4, -123]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [1, 2, 3, 4, 5]}", "{\"x\": [4]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$in\": [1]}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 2}, {\"a\": 2, \"c\": 3}, {\"a\": 1, \"d\": 5}]}",
+     "{\"x\": [{\"a\": 1, \"b\": 2}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$nin\": [4, 5, 6]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [1, 2, 3, 4, 5]}", "{\"x\": [1]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$all\": [1]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [1, 2, 3, 4, 5]}", "{\"x\": [1]}", -1},
+    {"{\"x\": {\"$elemMatch\": {}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [\"string\", 123, [1, 2, 3], {\"a\": 1}]}", "{\"x\": [[1, 2, 3]]}", -1},
+    {"{\"x\": {\"$elemMatch\": {}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [\"string\", 123, {\"a\": 1}]}", "{\"x\": [{\"a\": 1}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$elemMatch\": {\"$gt\": 5, \"$lt\": 7}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]}", "{\"x\": [[4, 5, 6]]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": \"string\"}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": \"string\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}, "
+     "{\"a\": {\"$oid\": \"5f0000000000000000000001\"}, \"b\": 1.2345}, {\"a\": \"string2\", "
+     "\"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}",
+     "{\"x\": [{\"a\": \"string\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$regularExpression\": {\"pattern\": \"ring2\", "
+     "\"options\": \"\"}}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": \"string\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}, "
+     "{\"a\": {\"$oid\": \"5f0000000000000000000001\"}, \"b\": 1.2345}, {\"a\": \"string2\", "
+     "\"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}",
+     "{\"x\": [{\"a\": \"string2\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"__type\": 2}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": \"string\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}, "
+     "{\"a\": {\"$oid\": \"5f0000000000000000000001\"}, \"b\": 1.2345}, {\"a\": \"string2\", "
+     "\"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}",
+     "{\"x\": [{\"a\": \"string\", \"b\": {\"$date\": {\"$numberLong\": \"7\"}}}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$ne\": 1}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 2}, {\"a\": 2, \"c\": 3}, {\"a\": 1, \"d\": 5}]}",
+     "{\"x\": [{\"a\": 2, \"c\": 3}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"d\": {\"$exists\": true}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 2}, {\"a\": 2, \"c\": 3}, {\"a\": 1, \"d\": 5}], "
+     "\"y\": [{\"aa\": 1, \"bb\": 2}, {\"aa\": 2, \"cc\": 3}, {\"aa\": 1, \"dd\": 5}]}",
+     "{\"x\": [{\"a\": 1, \"d\": 5}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"a\": {\"$mod\": [2, 0]}}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 2}, {\"a\": 2, \"c\": 3}, {\"a\": 1, \"d\": 5}], "
+     "\"y\": [{\"aa\": 1, \"bb\": 2}, {\"aa\": 2, \"cc\": 3}, {\"aa\": 1, \"dd\": 5}]}",
+     "{\"x\": [{\"a\": 2, \"c\": 3}]}", -1},
+    {"{\"_id\": 0, \"x\": {\"$elemMatch\": {\"a\": 1}}, \"y\": {\"$elemMatch\": {\"c\": 3}}}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1, \"b\": 2}, {\"a\": 3, \"b\": 4}], \"y\": [{\"c\": 1, \"d\": "
+     "2}, {\"c\": 3, \"d\": 4}]}",
+     "{\"x\": [{\"a\": 1, \"b\": 2}], \"y\": [{\"c\": 3, \"d\": 4}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$gt\": 2, \"$lt\": 4}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [1, 2, 4, 3, 5]}", "{\"x\": [3]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$or\": [{\"a\": {\"$eq\": 4}}, {\"$and\": [{\"a\": {\"$mod\": "
+     "[12, 0]}}, {\"a\": {\"$mod\": [15, 0]}}]}]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"a\": 1}, {\"a\": 180}, {\"a\": 4}]}", "{\"x\": [{\"a\": 180}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$id\": \"id0\"}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"$ref\": \"otherCollection\", \"$id\": \"id0\", \"$db\": \"t\"}, "
+     "{\"$ref\": \"otherCollection\", \"$id\": \"id1\", \"$db\": \"t\"}, {\"$ref\": "
+     "\"otherCollection2\", \"$id\": \"id2\", \"$db\": \"t\"}]}",
+     "{\"x\": [{\"$ref\": \"otherCollection\", \"$id\": \"id0\", \"$db\": \"t\"}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$ref\": \"otherCollection2\"}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"$ref\": \"otherCollection\", \"$id\": \"id0\", \"$db\": \"t\"}, "
+     "{\"$ref\": \"otherCollection\", \"$id\": \"id1\", \"$db\": \"t\"}, {\"$ref\": "
+     "\"otherCollection2\", \"$id\": \"id2\", \"$db\": \"t\"}]}",
+     "{\"x\": [{\"$ref\": \"otherCollection2\", \"$id\": \"id2\", \"$db\": \"t\"}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$db\": \"t\"}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [{\"$ref\": \"otherCollection\", \"$id\": \"id0\", \"$db\": \"t\"}, "
+     "{\"$ref\": \"otherCollection\", \"$id\": \"id1\", \"$db\": \"t\"}, {\"$ref\": "
+     "\"otherCollection2\", \"$id\": \"id2\", \"$db\": \"t\"}]}",
+     "{\"x\": [{\"$ref\": \"otherCollection\", \"$id\": \"id0\", \"$db\": \"t\"}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$gt\": 2}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": {\"a\": 123}, \"d\": 456}", "{}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$gt\": 2}}, \"d\": 1, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": {\"a\": 123}, \"d\": 456}", "{\"d\": 456}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$gt\": 2}}, \"d\": 0, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": {\"a\": 123}, \"d\": 456}", "{}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$or\": [{}, {}]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [\"string\", 123, {\"b\": 123}]}", "{\"x\": [{\"b\": 123}]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$or\": [{}, {}]}}, \"_id\": 0}",
+     "{\"_id\": 1, \"x\": [\"string\", 123, [1, 2, 3]]}", "{\"x\": [[1, 2, 3]]}", -1},
+    {"{\"x\": {\"$elemMatch\": {\"$lt\": 0}}, \"_id\": 0}", "{\"_id\": 1, \"x\": [1, 2, 3]}", "{}",
+     -1},
+};
 
 /* Exact equality: same fields, same order, same types. */
 static bool same_doc(const bson_t *a, const bson_t *b)
@@ -168,6 +253,9 @@ static void test_cases(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(i, cases[i].spec, cases[i].doc, cases[i].want, cases[i].pos);
+    for (size_t i = 0; i < sizeof elemmatch_cases / sizeof elemmatch_cases[0]; i++)
+        run_case(200 + i, elemmatch_cases[i].spec, elemmatch_cases[i].doc, elemmatch_cases[i].want,
+                 -1);
 }
 
 /* Computed fields (find 4.4+): literals other than numbers and booleans, and
