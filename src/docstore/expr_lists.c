@@ -345,7 +345,9 @@ int expr_op_array_to_object(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
                 }
             }
         }
-        if (key == NULL || val == NULL || key->value_type != BSON_TYPE_UTF8)
+        if (key == NULL || val == NULL || key->value_type != BSON_TYPE_UTF8 ||
+            strlen(key->value.v_utf8.str) != key->value.v_utf8.len ||
+            !bson_utf8_validate(key->value.v_utf8.str, key->value.v_utf8.len, false))
             rc = expr_fail(ctx, 40398,
                            "$arrayToObject requires each element to be a [k, v] pair or a {k, v} "
                            "document with a string k");

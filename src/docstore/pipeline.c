@@ -111,6 +111,12 @@ static int oom(docstore_error_t *err)
     return -1;
 }
 
+/* A string that will name a field: valid UTF-8 without NUL, as BSON keys are. */
+static bool valid_field_name(const char *s, uint32_t len)
+{
+    return len > 0 && strlen(s) == len && bson_utf8_validate(s, len, false);
+}
+
 static bool get_doc(const bson_value_t *v, bson_t *out)
 {
     return v->value_type == BSON_TYPE_DOCUMENT &&
@@ -258,8 +264,9 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
                 }
                 path = bson_iter_utf8(&it, NULL);
             } else if (strcmp(k, "includeArrayIndex") == 0) {
-                if (!BSON_ITER_HOLDS_UTF8(&it) || bson_iter_utf8(&it, NULL)[0] == '\0' ||
-                    bson_iter_utf8(&it, NULL)[0] == '$') {
+                uint32_t ilen = 0;
+                if (!BSON_ITER_HOLDS_UTF8(&it) || bson_iter_utf8(&it, &ilen)[0] == '$' ||
+                    !valid_field_name(bson_iter_utf8(&it, NULL), ilen)) {
                     docstore_error_set(err, 28810,
                                        "expected a non-empty string for the includeArrayIndex "
                                        "option to $unwind stage");
@@ -333,10 +340,12 @@ static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err
                                "unknown argument to $lookup: %.100s", k);
             return -1;
         }
-        if (!BSON_ITER_HOLDS_UTF8(&it)) {
+        uint32_t slen = 0;
+        const char *str = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, &slen) : NULL;
+        if (str == NULL || !valid_field_name(str, slen)) {
             docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                               "$lookup argument '%s' must be a string, found %s", k,
-                               docstore_type_name(bson_iter_type(&it)));
+                               "$lookup argument '%s' must be a non-empty UTF-8 string, found %s",
+                               k, docstore_type_name(bson_iter_type(&it)));
             return -1;
         }
         free(*slot);
@@ -383,7 +392,8 @@ static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err
 
 static int parse_count(stage_t *s, const bson_value_t *v, docstore_error_t *err)
 {
-    if (v->value_type != BSON_TYPE_UTF8 || v->value.v_utf8.len == 0) {
+    if (v->value_type != BSON_TYPE_UTF8 ||
+        !valid_field_name(v->value.v_utf8.str, v->value.v_utf8.len)) {
         docstore_error_set(err, 40156, "the count field must be a non-empty string");
         return -1;
     }

@@ -550,7 +550,8 @@ static int parse_item(docstore_update_t *u, upd_item_t *it, bson_iter_t *field,
             return -1;
         break;
     case UPD_RENAME: {
-        if (v->value_type != BSON_TYPE_UTF8) {
+        if (v->value_type != BSON_TYPE_UTF8 || strlen(v->value.v_utf8.str) != v->value.v_utf8.len ||
+            !bson_utf8_validate(v->value.v_utf8.str, v->value.v_utf8.len, false)) {
             char buf[128];
             update_fmt_value(v, buf, sizeof buf);
             docstore_error_set(err, DOCSTORE_BAD_VALUE,
@@ -852,6 +853,17 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
         bson_iter_t fields;
         bson_iter_recurse(&it, &fields);
         while (bson_iter_next(&fields)) {
+            if (u->n == total) {
+                /* Never trust the first count over malformed input: grow. */
+                upd_item_t *more = realloc(u->items, (total * 2 + 1) * sizeof *more);
+                if (more == NULL) {
+                    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                    goto fail;
+                }
+                memset(more + total, 0, (total + 1) * sizeof *more);
+                u->items = more;
+                total = total * 2 + 1;
+            }
             upd_item_t *item = &u->items[u->n++];
             item->op = (upd_op_t)op;
             item->order = order++;
@@ -990,6 +1002,13 @@ int docstore_update_apply(const docstore_update_t *u, const bson_t *doc, int32_t
     }
     if (check_size(out, err) != 0)
         return -1;
+    if (!bson_validate(out, BSON_VALIDATE_NONE, NULL)) {
+        /* Only reachable from malformed stored or sent documents (field
+         * names that are not UTF-8): refuse rather than store them. */
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "the updated document would not be valid BSON");
+        return -1;
+    }
     *changed = !(out->len == doc->len &&
                  memcmp(bson_get_data(out), bson_get_data(doc), doc->len) == 0);
     return 0;
