@@ -88,3 +88,20 @@ test('--idle-timeout reaps a frozen instance and its whole group', async () => {
   const r2 = await L.invoke(p.port, 'echo', {});
   assert.equal(r2.status, 200);
 });
+
+test('SIGINT to tether up stops every instance, frozen ones and their children too', async () => {
+  const p = await L.startPlatform();
+  const pidfile = path.join(L.TMP, 'child3.pid');
+  const r1 = await L.invoke(p.port, 'forkexit', { pidfile, exit: false });
+  assert.equal(r1.status, 200, r1.body);
+  const { pid, child } = JSON.parse(r1.body);
+  const r2 = await L.invoke(p.port, 'echo', {});
+  const echoPid = JSON.parse(r2.body).pid;
+  await L.waitFor('both instances frozen', () => allStopped(pid) && allStopped(echoPid));
+  p.proc.kill('SIGINT');
+  const exited = await L.waitFor('tether up to exit on SIGINT', () => p.exited(), 15000);
+  assert.equal(exited.code, 0, JSON.stringify(exited));
+  await L.waitFor('no process of any instance left', () =>
+    [pid, child, echoPid].every((x) => !L.alive(x)) &&
+    L.groupMembers(pid).length === 0 && L.groupMembers(echoPid).length === 0, 5000);
+});
