@@ -280,7 +280,7 @@ static void os_name(char *out, size_t outlen)
                 v++;
                 v[strcspn(v, "\"")] = '\0';
             }
-            snprintf(out, outlen, "%s", v);
+            snprintf(out, outlen, "%.100s", v);
             break;
         }
     }

@@ -45,7 +45,7 @@ typedef struct docstore_conn {
     size_t read_high;               /* input high watermark: 1 MiB, or the message being read */
     int64_t id;                     /* connectionId, from 1 */
     char peer[64];                  /* "ip:port" of the client */
-    char who[96];                   /* log prefix: "docstore conn 17 127.0.0.1:5312" */
+    char who[128];                  /* log prefix: "docstore conn 17 127.0.0.1:5312" */
     int64_t created_ms;             /* wall clock at accept */
     int64_t last_active_ms;         /* monotonic ms of the last complete request */
     bool active;                    /* a command is running right now */

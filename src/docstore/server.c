@@ -339,31 +339,31 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
 /* Works through the complete messages in the input buffer, at most
  * MSGS_PER_WAKEUP of them, then yields: a zero timer brings us back after the
  * loop has polled the other connections. */
-static void conn_process(docstore_conn_t *c)
+static int process_messages(docstore_conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
     struct evbuffer *out = bufferevent_get_output(c->bev);
     for (int handled = 0;; handled++) {
         if (c->state != DOCSTORE_CONN_READING)
-            return;
+            return 0;
         if (evbuffer_get_length(out) > OUTPUT_HIGH) {
             c->state = DOCSTORE_CONN_PAUSED;
             bufferevent_disable(c->bev, EV_READ);
-            return;
+            return 0;
         }
         size_t avail = evbuffer_get_length(in);
         if (avail < DOCSTORE_WIRE_HEADER_LEN)
-            return;
+            return 0;
         uint8_t head[DOCSTORE_WIRE_HEADER_LEN];
         if (evbuffer_copyout(in, head, sizeof head) != (ev_ssize_t)sizeof head)
-            return;
+            return 0;
         docstore_wire_header_t hdr;
         docstore_error_t err = {0};
         int r = docstore_wire_frame(head, avail, &hdr, &err);
         if (r == DOCSTORE_WIRE_ERROR) {
             log_warn(c->who, "protocol error, closing: %s", err.msg);
             conn_close(c, "protocol error");
-            return;
+            return -1;
         }
         if (r == DOCSTORE_WIRE_NEED_MORE) {
             /* Let the input grow to hold this whole message, no further. */
@@ -371,17 +371,17 @@ static void conn_process(docstore_conn_t *c)
                 c->read_high = (size_t)hdr.length;
                 bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
             }
-            return;
+            return 0;
         }
         if (handled == MSGS_PER_WAKEUP) {
             static const struct timeval zero = {0, 0};
             evtimer_add(c->resume_ev, &zero);
-            return;
+            return 0;
         }
         const uint8_t *msg = evbuffer_pullup(in, hdr.length);
         if (msg == NULL) {
             conn_close(c, "out of memory");
-            return;
+            return -1;
         }
         int rc = handle_message(c, msg, (size_t)hdr.length);
         evbuffer_drain(in, (size_t)hdr.length);
@@ -391,9 +391,36 @@ static void conn_process(docstore_conn_t *c)
         }
         if (rc != 0) {
             conn_close(c, "protocol error");
-            return;
+            return -1;
         }
     }
+}
+
+/* Writes the replies of this wakeup straight to the socket: on plain TCP the
+ * write event stays off unless the kernel did not take everything, which
+ * saves two epoll_ctl calls and a wakeup per request. TLS bufferevents write
+ * by themselves. */
+static void conn_flush(docstore_conn_t *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->server->tls != NULL || evbuffer_get_length(out) == 0 ||
+        (bufferevent_get_enabled(c->bev) & EV_WRITE))
+        return;
+    /* A socket bufferevent keeps its output's start frozen except while it
+     * writes itself; do as it does. */
+    evbuffer_unfreeze(out, 1);
+    evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    /* What is left (or an error) goes to libevent: it writes the rest when
+     * the socket is writable, or reports the error to conn_event_cb. */
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void conn_process(docstore_conn_t *c)
+{
+    if (process_messages(c) == 0)
+        conn_flush(c);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -410,6 +437,8 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         conn_close(c, "closed after reply");
         return;
     }
+    if (c->server->tls == NULL)
+        bufferevent_disable(c->bev, EV_WRITE); /* drained: conn_flush writes directly again */
     if (c->state == DOCSTORE_CONN_PAUSED) { /* output drained: read again */
         c->state = DOCSTORE_CONN_READING;
         bufferevent_enable(c->bev, EV_READ);
@@ -523,7 +552,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         struct timeval tv = {s->cfg.idle_timeout_s, 0};
         bufferevent_set_timeouts(c->bev, &tv, NULL);
     }
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* New bufferevents write by default; plain TCP replies go through conn_flush. */
+    if (s->tls == NULL)
+        bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, s->tls != NULL ? EV_READ | EV_WRITE : EV_READ);
     log_info(c->who, "accepted (%d open)", s->current);
 }
 
