@@ -130,8 +130,9 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         strcmp(bson_iter_key(&nit), "$natural") == 0) {
         natural = bson_iter_as_int64(&nit) < 0 ? -1 : 1;
         if (bson_iter_next(&nit)) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "$natural sort cannot be combined with "
-                                                        "other sort fields");
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "$natural sort cannot be combined with "
+                               "other sort fields");
             goto out;
         }
     }
@@ -192,11 +193,11 @@ out:
 /* ---- writes ---- */
 
 typedef struct write_result {
-    int64_t n;            /* inserted / matched / deleted */
-    int64_t n_modified;   /* updates that changed a document */
-    bson_t upserted;      /* [{index, _id}] */
+    int64_t n;          /* inserted / matched / deleted */
+    int64_t n_modified; /* updates that changed a document */
+    bson_t upserted;    /* [{index, _id}] */
     uint32_t n_upserted;
-    bson_t errors;        /* writeErrors */
+    bson_t errors; /* writeErrors */
     uint32_t n_errors;
 } write_result_t;
 
@@ -271,8 +272,7 @@ static int batch_docs(const bson_t *cmd, const char *cmd_name, const char *field
     uint32_t n = bson_count_keys(arr);
     if (n == 0 || n > 100000) {
         docstore_error_set(err, 16 /* InvalidLength */,
-                           "Write batch sizes must be between 1 and 100000. Got %u operations.",
-                           n);
+                           "Write batch sizes must be between 1 and 100000. Got %u operations.", n);
         return -1;
     }
     return 0;
@@ -306,13 +306,14 @@ static int cmd_insert(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
             const uint8_t *data;
             bson_iter_document(&it, &len, &data);
             bson_t doc, stored = BSON_INITIALIZER;
-            if (len > 16777216) /* maxBsonObjectSize: the command may be 16 KiB larger, a document not */
-                docstore_error_set(&e, DOCSTORE_BSON_OBJECT_TOO_LARGE,
-                                   "object to insert too large. size in bytes: %u, max size: 16777216",
-                                   len);
+            if (len >
+                16777216) /* maxBsonObjectSize: the command may be 16 KiB larger, a document not */
+                docstore_error_set(
+                    &e, DOCSTORE_BSON_OBJECT_TOO_LARGE,
+                    "object to insert too large. size in bytes: %u, max size: 16777216", len);
             else if (bson_init_static(&doc, data, len) &&
-                docstore_doc_with_id_first(&doc, &stored, NULL, &e) == 0 &&
-                docstore_storage_insert(ctx->storage, db, coll, &stored, &e) == 0)
+                     docstore_doc_with_id_first(&doc, &stored, NULL, &e) == 0 &&
+                     docstore_storage_insert(ctx->storage, db, coll, &stored, &e) == 0)
                 w.n++;
             bson_destroy(&stored);
         }
@@ -356,8 +357,8 @@ static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
         bson_t out = BSON_INITIALIZER;
         bool changed = false;
         if (docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err) != 0 ||
-            (changed && docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out,
-                                                 err) != 0)) {
+            (changed &&
+             docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out, err) != 0)) {
             bson_destroy(&out);
             return -1;
         }
@@ -391,8 +392,10 @@ static int update_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll
         has_u = bson_init_static(&u, data, len);
     }
     if (!has_q || !has_u) {
-        docstore_error_set(err, 40414, "BSON field 'update.updates.%s' is missing but a required "
-                           "field", has_q ? "u" : "q");
+        docstore_error_set(err, 40414,
+                           "BSON field 'update.updates.%s' is missing but a required "
+                           "field",
+                           has_q ? "u" : "q");
         return -1;
     }
     if (docstore_cmd_has(stmt, "collation"))
@@ -744,8 +747,7 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
         docstore_error_clear(&missing);
     } else {
         if (docstore_matcher_new(filter, &m, err) ||
-            find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs,
-                          err))
+            find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
             goto out;
         total = (int64_t)docs.n;
     }
@@ -831,8 +833,8 @@ static int distinct_collect(distinct_set_t *d, const uint8_t *data, uint32_t len
                     if (distinct_add(d, ev))
                         return -1;
                 } else if (ev->value_type == BSON_TYPE_DOCUMENT) {
-                    if (distinct_collect(d, ev->value.v_doc.data, ev->value.v_doc.data_len,
-                                         dot + 1, depth + 1))
+                    if (distinct_collect(d, ev->value.v_doc.data, ev->value.v_doc.data_len, dot + 1,
+                                         depth + 1))
                         return -1;
                 }
             }

@@ -48,10 +48,18 @@ static int cmd_create(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
     const char *coll;
     if (docstore_cmd_coll(cmd, &coll, err))
         return -1;
-    static const char *const unsupported[] = {
-        "capped", "viewOn", "pipeline", "validator", "timeseries", "clusteredIndex",
-        "collation", "changeStreamPreAndPostImages", "expireAfterSeconds", "storageEngine",
-        "indexOptionDefaults", "encryptedFields"};
+    static const char *const unsupported[] = {"capped",
+                                              "viewOn",
+                                              "pipeline",
+                                              "validator",
+                                              "timeseries",
+                                              "clusteredIndex",
+                                              "collation",
+                                              "changeStreamPreAndPostImages",
+                                              "expireAfterSeconds",
+                                              "storageEngine",
+                                              "indexOptionDefaults",
+                                              "encryptedFields"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
         bson_iter_t it;
         if (bson_iter_init_find(&it, cmd, unsupported[i]) &&
@@ -72,8 +80,7 @@ static int cmd_drop(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         return -1;
     int64_t count, size;
     int32_t nindexes;
-    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes,
-                                          err)) {
+    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes, err)) {
         if (err->code == DOCSTORE_NAMESPACE_NOT_FOUND)
             docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns not found");
         return -1;
@@ -88,8 +95,8 @@ static int cmd_drop(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
     return 0;
 }
 
-static int cmd_drop_database(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                             bson_t *reply, docstore_error_t *err)
+static int cmd_drop_database(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                             docstore_error_t *err)
 {
     (void)cmd;
     if (docstore_storage_drop_database(ctx->storage, db, err))
@@ -98,8 +105,8 @@ static int cmd_drop_database(docstore_ctx_t *ctx, const char *db, const bson_t *
     return 0;
 }
 
-static int cmd_list_databases(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                              bson_t *reply, docstore_error_t *err)
+static int cmd_list_databases(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                              docstore_error_t *err)
 {
     (void)db;
     bson_t filter;
@@ -244,8 +251,7 @@ static int cmd_coll_stats(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
         return -1;
     int64_t count, size, scale = scale_of(cmd);
     int32_t nindexes;
-    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes,
-                                          err)) {
+    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes, err)) {
         if (err->code == DOCSTORE_NAMESPACE_NOT_FOUND)
             docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "Collection [%s.%s] not found.",
                                db, coll);
@@ -343,8 +349,8 @@ static int32_t count_indexes(docstore_ctx_t *ctx, const char *db, const char *co
     return nix;
 }
 
-static int cmd_create_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                              bson_t *reply, docstore_error_t *err)
+static int cmd_create_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                              docstore_error_t *err)
 {
     const char *coll;
     bson_t specs;
@@ -392,8 +398,8 @@ fail:
     return -1;
 }
 
-static int cmd_list_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                            bson_t *reply, docstore_error_t *err)
+static int cmd_list_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err)
 {
     const char *coll;
     bson_t cursor;
@@ -450,8 +456,8 @@ static int index_name_for_key(docstore_ctx_t *ctx, const char *db, const char *c
     return rc;
 }
 
-static int cmd_drop_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                            bson_t *reply, docstore_error_t *err)
+static int cmd_drop_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err)
 {
     const char *coll;
     if (docstore_cmd_coll(cmd, &coll, err))
@@ -508,8 +514,7 @@ static int cmd_drop_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *c
         docstore_doclist_free(&l);
         bson_iter_recurse(&it, &ai);
         while (bson_iter_next(&ai)) {
-            if (docstore_storage_drop_index(ctx->storage, db, coll, bson_iter_utf8(&ai, NULL),
-                                            err))
+            if (docstore_storage_drop_index(ctx->storage, db, coll, bson_iter_utf8(&ai, NULL), err))
                 return -1;
         }
     } else {

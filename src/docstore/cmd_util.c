@@ -10,9 +10,9 @@ int docstore_cmd_coll(const bson_t *cmd, const char **coll, docstore_error_t *er
 {
     bson_iter_t it;
     if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_UTF8(&it)) {
-        docstore_error_set(err, DOCSTORE_INVALID_NAMESPACE,
-                           "collection name has invalid type %s",
-                           bson_iter_key(&it) ? docstore_type_name(bson_iter_type(&it)) : "missing");
+        docstore_error_set(err, DOCSTORE_INVALID_NAMESPACE, "collection name has invalid type %s",
+                           bson_iter_key(&it) ? docstore_type_name(bson_iter_type(&it))
+                                              : "missing");
         return -1;
     }
     uint32_t len;

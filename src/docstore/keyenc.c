@@ -231,8 +231,8 @@ static int put_payload(buf_t *b, const bson_value_t *v, int depth)
     case BSON_TYPE_CODEWSCOPE:
         if (put_escaped(b, v->value.v_codewscope.code, v->value.v_codewscope.code_len))
             return -1;
-        return put_container(b, v->value.v_codewscope.scope_data,
-                             v->value.v_codewscope.scope_len, true, depth);
+        return put_container(b, v->value.v_codewscope.scope_data, v->value.v_codewscope.scope_len,
+                             true, depth);
     }
     return -1;
 }
@@ -295,8 +295,8 @@ static bool all_digits(const char *s, size_t n)
     return true;
 }
 
-static int collect(const bson_value_t *container, const char *path, valvec_t *out,
-                   bool *multikey, int depth);
+static int collect(const bson_value_t *container, const char *path, valvec_t *out, bool *multikey,
+                   int depth);
 
 /* The values of path inside one array element; a null when it gives none, as
  * MongoDB keys an element lacking the field. */
@@ -315,8 +315,8 @@ static int collect_element(const bson_value_t *elem, const char *path, valvec_t 
 }
 
 /* Appends the values at path under container (a document), expanding arrays. */
-static int collect(const bson_value_t *container, const char *path, valvec_t *out,
-                   bool *multikey, int depth)
+static int collect(const bson_value_t *container, const char *path, valvec_t *out, bool *multikey,
+                   int depth)
 {
     if (depth > KEY_MAX_DEPTH)
         return -1;

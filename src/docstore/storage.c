@@ -159,7 +159,6 @@ void st_stmt_clear(st_db_t *d)
 
 /* ---- catalog ---- */
 
-
 void st_index_free(st_index_t *ix)
 {
     free(ix->name);
@@ -319,8 +318,7 @@ static int db_open(docstore_storage_t *st, const char *name, st_db_t **out, docs
             goto nomem;
         rc = sqlite3_open_v2(path, &d->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     } else {
-        rc = sqlite3_open_v2(":memory:", &d->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                             NULL);
+        rc = sqlite3_open_v2(":memory:", &d->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     }
     free(path);
     path = NULL;
@@ -448,8 +446,9 @@ static int64_t db_size(st_db_t *d)
 {
     sqlite3_stmt *s;
     int64_t n = 0;
-    if (sqlite3_prepare_v2(d->sql, "SELECT page_count * page_size FROM pragma_page_count(), "
-                                   "pragma_page_size()",
+    if (sqlite3_prepare_v2(d->sql,
+                           "SELECT page_count * page_size FROM pragma_page_count(), "
+                           "pragma_page_size()",
                            -1, &s, NULL) != SQLITE_OK)
         return 0;
     if (sqlite3_step(s) == SQLITE_ROW)
@@ -465,8 +464,8 @@ int docstore_storage_list_databases(docstore_storage_t *st, docstore_doclist_t *
         /* Open every database file so the listing sees their catalogs. */
         DIR *dh = opendir(st->dir);
         if (dh == NULL) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: cannot read %s: %s",
-                               st->dir, strerror(errno));
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: cannot read %s: %s", st->dir,
+                               strerror(errno));
             return -1;
         }
         struct dirent *e;
@@ -650,7 +649,8 @@ int st_coll_drop(st_db_t *d, st_coll_t *c, docstore_error_t *err)
     char sql[128];
     st_stmt_clear(d); /* statements on the dropped tables would fail later */
     for (size_t i = 0; i < c->nindexes; i++) {
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
                  (long long)c->indexes[i].id, (long long)c->indexes[i].id);
         if (st_exec(d, sql, err))
             return -1;
@@ -831,8 +831,7 @@ int docstore_storage_rename_collection(docstore_storage_t *st, const char *from_
         return -1;
     }
     if (strcmp(from_db, to_db) == 0 && strcmp(from, to) == 0) {
-        docstore_error_set(err, DOCSTORE_ILLEGAL_OPERATION,
-                           "Can't rename a collection to itself");
+        docstore_error_set(err, DOCSTORE_ILLEGAL_OPERATION, "Can't rename a collection to itself");
         return -1;
     }
     if (st_db_get(st, to_db, false, &td, err))

@@ -58,8 +58,7 @@ int docstore_storage_insert(docstore_storage_t *st, const char *db, const char *
                             const bson_t *doc, docstore_error_t *err);
 /* Replaces the document whose _id is old_doc's _id by new_doc (same _id). */
 int docstore_storage_replace(docstore_storage_t *st, const char *db, const char *coll,
-                             const bson_t *old_doc, const bson_t *new_doc,
-                             docstore_error_t *err);
+                             const bson_t *old_doc, const bson_t *new_doc, docstore_error_t *err);
 int docstore_storage_delete(docstore_storage_t *st, const char *db, const char *coll,
                             const bson_t *doc, docstore_error_t *err);
 

@@ -64,8 +64,8 @@ static void fmt_value(buf_t *b, const bson_value_t *v)
 }
 
 /* Fills err with DuplicateKey for index ix (NULL: _id_) and the key values. */
-static int dup_key_error(st_db_t *d, st_coll_t *c, const st_index_t *ix,
-                         const bson_value_t *values, docstore_error_t *err)
+static int dup_key_error(st_db_t *d, st_coll_t *c, const st_index_t *ix, const bson_value_t *values,
+                         docstore_error_t *err)
 {
     static const char *const id_field[] = {"_id"};
     const char *const *fields = ix ? (const char *const *)ix->fields : id_field;
@@ -359,13 +359,11 @@ int docstore_storage_replace(docstore_storage_t *st, const char *db, const char 
             docstore_error_set(err, DOCSTORE_NO_SUCH_KEY, "document to replace not found");
         } else if (remove_in_op(d, c, rid, stored, err) == 0) {
             char sql[80];
-            snprintf(sql, sizeof sql, "UPDATE c%lld SET doc = ?2 WHERE rid = ?1",
-                     (long long)c->id);
+            snprintf(sql, sizeof sql, "UPDATE c%lld SET doc = ?2 WHERE rid = ?1", (long long)c->id);
             sqlite3_stmt *s;
             if (st_stmt(d, sql, &s, err) == 0) {
                 sqlite3_bind_int64(s, 1, rid);
-                sqlite3_bind_blob(s, 2, bson_get_data(new_doc), (int)new_doc->len,
-                                  SQLITE_STATIC);
+                sqlite3_bind_blob(s, 2, bson_get_data(new_doc), (int)new_doc->len, SQLITE_STATIC);
                 int r = sqlite3_step(s);
                 st_stmt_done(d, s);
                 if (r != SQLITE_DONE) {

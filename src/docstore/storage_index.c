@@ -89,8 +89,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
             name = bson_iter_utf8(&it, NULL);
         } else if (strcmp(f, "unique") == 0) {
             ix->unique = bson_iter_as_bool(&it);
-        } else if (strcmp(f, "v") == 0 || strcmp(f, "background") == 0 ||
-                   strcmp(f, "ns") == 0 || strcmp(f, "comment") == 0) {
+        } else if (strcmp(f, "v") == 0 || strcmp(f, "background") == 0 || strcmp(f, "ns") == 0 ||
+                   strcmp(f, "comment") == 0) {
             /* accepted and meaningless here */
         } else if (strcmp(f, "sparse") == 0 && !bson_iter_as_bool(&it)) {
             /* sparse: false is the default */
@@ -134,7 +134,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
             goto fail;
         }
         if (!BSON_ITER_HOLDS_NUMBER(&kit) || bson_iter_as_double(&kit) == 0) {
-            docstore_error_set(err, 67, "Values in the index key pattern can't be 0 or non-numeric");
+            docstore_error_set(err, 67,
+                               "Values in the index key pattern can't be 0 or non-numeric");
             goto fail;
         }
         ix->desc[ix->nfields] = bson_iter_as_double(&kit) < 0;
@@ -256,8 +257,7 @@ static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool
         }
     }
     if (c->nindexes >= 63) {
-        docstore_error_set(err, 67, "add index fails, too many indexes for %s.%s", d->name,
-                           coll);
+        docstore_error_set(err, 67, "add index fails, too many indexes for %s.%s", d->name, coll);
         return -1;
     }
     int64_t id;
@@ -326,8 +326,7 @@ int docstore_storage_list_indexes(docstore_storage_t *st, const char *db, const 
         return -1;
     st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
     if (c == NULL) {
-        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns does not exist: %s.%s", db,
-                           coll);
+        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns does not exist: %s.%s", db, coll);
         return -1;
     }
     bson_t *id = BCON_NEW("v", BCON_INT32(2), "key", "{", "_id", BCON_INT32(1), "}", "name",
@@ -376,12 +375,13 @@ int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const ch
         if (!all && strcmp(c->indexes[i].name, name) != 0)
             continue;
         char sql[128];
-        snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
                  (long long)c->indexes[i].id, (long long)c->indexes[i].id);
         rc = st_exec(d, sql, err);
         sqlite3_stmt *s;
-        if (rc == 0 && (rc = st_stmt(d, "DELETE FROM _indexes WHERE coll = ?1 AND name = ?2", &s,
-                                     err)) == 0) {
+        if (rc == 0 &&
+            (rc = st_stmt(d, "DELETE FROM _indexes WHERE coll = ?1 AND name = ?2", &s, err)) == 0) {
             sqlite3_bind_text(s, 1, coll, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(s, 2, c->indexes[i].name, -1, SQLITE_TRANSIENT);
             if (sqlite3_step(s) != SQLITE_DONE)
@@ -406,8 +406,8 @@ typedef struct range {
 typedef struct plan {
     range_t *r;
     size_t n;
-    int score;               /* lower is better: rank * 1000 + target; 100000: none */
-    struct plan *branches;   /* a $or: one plan per branch, their union */
+    int score;             /* lower is better: rank * 1000 + target; 100000: none */
+    struct plan *branches; /* a $or: one plan per branch, their union */
     size_t nbranches;
 } plan_t;
 
@@ -650,8 +650,7 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
             if (is_id ? strcmp(f, "_id") != 0 : strcmp(ix->fields[0], f) != 0)
                 continue;
             plan_t p = {0};
-            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey,
-                            &p)) {
+            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey, &p)) {
                 plan_free(&p);
                 continue;
             }
@@ -661,11 +660,11 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
                 /* a document condition: points ($eq/$in/embedded doc) or a range */
                 bson_t d;
                 bson_iter_t di;
-                is_range = bson_init_static(&d, cond->value.v_doc.data,
-                                            cond->value.v_doc.data_len) &&
-                           bson_iter_init(&di, &d) && bson_iter_next(&di) &&
-                           bson_iter_key(&di)[0] == '$' && !bson_iter_init_find(&di, &d, "$eq") &&
-                           !bson_iter_init_find(&di, &d, "$in");
+                is_range =
+                    bson_init_static(&d, cond->value.v_doc.data, cond->value.v_doc.data_len) &&
+                    bson_iter_init(&di, &d) && bson_iter_next(&di) &&
+                    bson_iter_key(&di)[0] == '$' && !bson_iter_init_find(&di, &d, "$eq") &&
+                    !bson_iter_init_find(&di, &d, "$in");
             }
             if (is_id)
                 score = is_range ? 3 : 0;

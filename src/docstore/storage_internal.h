@@ -45,18 +45,18 @@ typedef struct st_coll {
 } st_coll_t;
 
 typedef struct st_stmt {
-    char *sql;            /* the cache key */
-    sqlite3_stmt *stmt;   /* prepared once, reset after each use */
+    char *sql;          /* the cache key */
+    sqlite3_stmt *stmt; /* prepared once, reset after each use */
 } st_stmt_t;
 
 typedef struct st_db {
-    char *name;        /* MongoDB database name */
-    sqlite3 *sql;      /* its connection */
-    st_coll_t *colls;  /* catalog, loaded from _catalog/_indexes */
+    char *name;       /* MongoDB database name */
+    sqlite3 *sql;     /* its connection */
+    st_coll_t *colls; /* catalog, loaded from _catalog/_indexes */
     size_t ncolls;
-    st_stmt_t *stmts;  /* prepared statement cache */
+    st_stmt_t *stmts; /* prepared statement cache */
     size_t nstmts;
-    int txn;           /* begin() depth: >0 inside a command's transaction */
+    int txn; /* begin() depth: >0 inside a command's transaction */
     struct st_db *next;
 } st_db_t;
 

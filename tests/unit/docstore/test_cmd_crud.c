@@ -98,16 +98,18 @@ static void test_insert(void)
 {
     bson_t r;
     docstore_error_t err = {0};
-    CHECK_INT(run("app", "{\"insert\": \"c\", \"documents\": [{\"x\": 1}, {\"_id\": 2, \"x\": 2},"
-                         " {\"x\": 3, \"_id\": 3}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"c\", \"documents\": [{\"x\": 1}, {\"_id\": 2, \"x\": 2},"
+                  " {\"x\": 3, \"_id\": 3}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 3);
     CHECK(!has(&r, "writeErrors"));
     bson_destroy(&r);
     /* Ordered: stops at the duplicate. */
-    CHECK_INT(run("app", "{\"insert\": \"c\", \"documents\": [{\"_id\": 4}, {\"_id\": 2.0},"
-                         " {\"_id\": 5}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"c\", \"documents\": [{\"_id\": 4}, {\"_id\": 2.0},"
+                  " {\"_id\": 5}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 1);
@@ -117,8 +119,9 @@ static void test_insert(void)
     CHECK(!has(&r, "writeErrors.1"));
     bson_destroy(&r);
     /* Unordered: goes on. */
-    CHECK_INT(run("app", "{\"insert\": \"c\", \"documents\": [{\"_id\": 2}, {\"_id\": 5},"
-                         " {\"_id\": 3}, {\"_id\": 6}], \"ordered\": false}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"c\", \"documents\": [{\"_id\": 2}, {\"_id\": 5},"
+                  " {\"_id\": 3}, {\"_id\": 6}], \"ordered\": false}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 2);
@@ -128,8 +131,9 @@ static void test_insert(void)
     CHECK_INT(run("app", "{\"count\": \"c\"}", &r, &err), 0);
     CHECK_INT(get_int(&r, "n"), 6);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"count\": \"c\", \"query\": {\"_id\": {\"$gte\": 3}}, \"skip\": 1,"
-                         " \"limit\": 2}",
+    CHECK_INT(run("app",
+                  "{\"count\": \"c\", \"query\": {\"_id\": {\"$gte\": 3}}, \"skip\": 1,"
+                  " \"limit\": 2}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 2);
@@ -145,8 +149,7 @@ static void test_insert(void)
     if (n >= 0) {
         CHECK_INT(n, 1);
         bson_iter_t it, d;
-        CHECK(bson_iter_init(&it, &r) &&
-              bson_iter_find_descendant(&it, "cursor.firstBatch.0", &d));
+        CHECK(bson_iter_init(&it, &r) && bson_iter_find_descendant(&it, "cursor.firstBatch.0", &d));
         bson_iter_t doc;
         bson_iter_recurse(&d, &doc);
         CHECK(bson_iter_next(&doc) && strcmp(bson_iter_key(&doc), "_id") == 0 &&
@@ -159,22 +162,25 @@ static void test_update_delete(void)
 {
     bson_t r;
     docstore_error_t err = {0};
-    CHECK_INT(run("app", "{\"insert\": \"u\", \"documents\": [{\"_id\": 1, \"a\": 1},"
-                         " {\"_id\": 2, \"a\": 2}, {\"_id\": 3, \"a\": 2}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"u\", \"documents\": [{\"_id\": 1, \"a\": 1},"
+                  " {\"_id\": 2, \"a\": 2}, {\"_id\": 3, \"a\": 2}]}",
                   &r, &err),
               0);
     bson_destroy(&r);
     /* nModified counts only documents that changed. */
-    CHECK_INT(run("app", "{\"update\": \"u\", \"updates\": [{\"q\": {}, \"u\": {\"$set\": "
-                         "{\"a\": 2}}, \"multi\": true}]}",
+    CHECK_INT(run("app",
+                  "{\"update\": \"u\", \"updates\": [{\"q\": {}, \"u\": {\"$set\": "
+                  "{\"a\": 2}}, \"multi\": true}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 3);
     CHECK_INT(get_int(&r, "nModified"), 1);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"update\": \"u\", \"updates\": [{\"q\": {\"_id\": 9}, \"u\": {\"$set\": "
-                         "{\"b\": 1}}, \"upsert\": true}, {\"q\": {\"_id\": 1}, \"u\": {\"a\": "
-                         "5}}]}",
+    CHECK_INT(run("app",
+                  "{\"update\": \"u\", \"updates\": [{\"q\": {\"_id\": 9}, \"u\": {\"$set\": "
+                  "{\"b\": 1}}, \"upsert\": true}, {\"q\": {\"_id\": 1}, \"u\": {\"a\": "
+                  "5}}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 2);
@@ -189,15 +195,17 @@ static void test_update_delete(void)
     CHECK_INT(get_int(&r, "n"), 1);
     bson_destroy(&r);
     /* Replacement with multi is refused per statement. */
-    CHECK_INT(run("app", "{\"update\": \"u\", \"updates\": [{\"q\": {}, \"u\": {\"z\": 1}, "
-                         "\"multi\": true}]}",
+    CHECK_INT(run("app",
+                  "{\"update\": \"u\", \"updates\": [{\"q\": {}, \"u\": {\"z\": 1}, "
+                  "\"multi\": true}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "writeErrors.0.code"), 9);
     bson_destroy(&r);
     /* Changing _id is an error; the document stays. */
-    CHECK_INT(run("app", "{\"update\": \"u\", \"updates\": [{\"q\": {\"_id\": 2}, \"u\": "
-                         "{\"$set\": {\"_id\": 7}}}]}",
+    CHECK_INT(run("app",
+                  "{\"update\": \"u\", \"updates\": [{\"q\": {\"_id\": 2}, \"u\": "
+                  "{\"$set\": {\"_id\": 7}}}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "writeErrors.0.code"), 66);
@@ -208,13 +216,11 @@ static void test_update_delete(void)
               0);
     CHECK_INT(get_int(&r, "n"), 1);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"delete\": \"u\", \"deletes\": [{\"q\": {}, \"limit\": 0}]}", &r,
-                  &err),
+    CHECK_INT(run("app", "{\"delete\": \"u\", \"deletes\": [{\"q\": {}, \"limit\": 0}]}", &r, &err),
               0);
     CHECK_INT(get_int(&r, "n"), 3);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"delete\": \"u\", \"deletes\": [{\"q\": {}, \"limit\": 5}]}", &r,
-                  &err),
+    CHECK_INT(run("app", "{\"delete\": \"u\", \"deletes\": [{\"q\": {}, \"limit\": 5}]}", &r, &err),
               0);
     CHECK_INT(get_int(&r, "writeErrors.0.code"), 9);
     bson_destroy(&r);
@@ -227,21 +233,24 @@ static void test_find_and_modify(void)
     CHECK_INT(run("app", "{\"insert\": \"f\", \"documents\": [{\"_id\": 1, \"n\": 1}]}", &r, &err),
               0);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"findAndModify\": \"f\", \"query\": {\"_id\": 1}, \"update\": "
-                         "{\"$inc\": {\"n\": 1}}, \"new\": true}",
+    CHECK_INT(run("app",
+                  "{\"findAndModify\": \"f\", \"query\": {\"_id\": 1}, \"update\": "
+                  "{\"$inc\": {\"n\": 1}}, \"new\": true}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "value.n"), 2);
     CHECK_INT(get_int(&r, "lastErrorObject.n"), 1);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"findAndModify\": \"f\", \"query\": {\"_id\": 1}, \"update\": "
-                         "{\"$inc\": {\"n\": 1}}}",
+    CHECK_INT(run("app",
+                  "{\"findAndModify\": \"f\", \"query\": {\"_id\": 1}, \"update\": "
+                  "{\"$inc\": {\"n\": 1}}}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "value.n"), 2); /* the document before */
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"findAndModify\": \"f\", \"query\": {\"_id\": 5}, \"update\": "
-                         "{\"$set\": {\"n\": 9}}, \"upsert\": true, \"new\": true}",
+    CHECK_INT(run("app",
+                  "{\"findAndModify\": \"f\", \"query\": {\"_id\": 5}, \"update\": "
+                  "{\"$set\": {\"n\": 9}}, \"upsert\": true, \"new\": true}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "value.n"), 9);
@@ -268,9 +277,10 @@ static void test_distinct(void)
 {
     bson_t r;
     docstore_error_t err = {0};
-    CHECK_INT(run("app", "{\"insert\": \"d\", \"documents\": [{\"t\": [1, 2]}, {\"t\": 1.0},"
-                         " {\"t\": \"x\"}, {\"u\": 1}, {\"t\": [[3]]}, {\"s\": {\"t\": 4}},"
-                         " {\"s\": [{\"t\": 5}, {\"t\": 4}]}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"d\", \"documents\": [{\"t\": [1, 2]}, {\"t\": 1.0},"
+                  " {\"t\": \"x\"}, {\"u\": 1}, {\"t\": [[3]]}, {\"s\": {\"t\": 4}},"
+                  " {\"s\": [{\"t\": 5}, {\"t\": 4}]}]}",
                   &r, &err),
               0);
     bson_destroy(&r);
@@ -296,20 +306,23 @@ static void test_find_aggregate(void)
 {
     bson_t r;
     docstore_error_t err = {0};
-    CHECK_INT(run("app", "{\"insert\": \"o\", \"documents\": [{\"_id\": 1, \"item\": \"a\", "
-                         "\"q\": 2}, {\"_id\": 2, \"item\": \"b\", \"q\": 5}, {\"_id\": 3, "
-                         "\"item\": \"a\", \"q\": 1}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"o\", \"documents\": [{\"_id\": 1, \"item\": \"a\", "
+                  "\"q\": 2}, {\"_id\": 2, \"item\": \"b\", \"q\": 5}, {\"_id\": 3, "
+                  "\"item\": \"a\", \"q\": 1}]}",
                   &r, &err),
               0);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"insert\": \"items\", \"documents\": [{\"_id\": \"a\", \"price\": "
-                         "10}, {\"_id\": \"b\", \"price\": 3}]}",
+    CHECK_INT(run("app",
+                  "{\"insert\": \"items\", \"documents\": [{\"_id\": \"a\", \"price\": "
+                  "10}, {\"_id\": \"b\", \"price\": 3}]}",
                   &r, &err),
               0);
     bson_destroy(&r);
     long n;
-    run_cursor("app", "{\"find\": \"o\", \"filter\": {\"q\": {\"$gte\": 1}}, \"sort\": {\"q\": "
-                      "-1}, \"skip\": 1, \"limit\": -5, \"projection\": {\"_id\": 0, \"q\": 1}}",
+    run_cursor("app",
+               "{\"find\": \"o\", \"filter\": {\"q\": {\"$gte\": 1}}, \"sort\": {\"q\": "
+               "-1}, \"skip\": 1, \"limit\": -5, \"projection\": {\"_id\": 0, \"q\": 1}}",
                &r, &n);
     if (n >= 0) {
         CHECK_INT(n, 2);
@@ -334,11 +347,12 @@ static void test_find_aggregate(void)
     CHECK_INT(run("app", "{\"find\": \"o\", \"min\": {\"q\": 1}}", &r, &err), -1);
     CHECK_INT(err.code, 238);
     bson_destroy(&r);
-    run_cursor("app", "{\"aggregate\": \"o\", \"pipeline\": [{\"$match\": {\"item\": \"a\"}}, "
-                      "{\"$lookup\": {\"from\": \"items\", \"localField\": \"item\", "
-                      "\"foreignField\": \"_id\", \"as\": \"it\"}}, {\"$unwind\": \"$it\"}, "
-                      "{\"$group\": {\"_id\": \"$item\", \"total\": {\"$sum\": {\"$multiply\": "
-                      "[\"$q\", \"$it.price\"]}}}}], \"cursor\": {}}",
+    run_cursor("app",
+               "{\"aggregate\": \"o\", \"pipeline\": [{\"$match\": {\"item\": \"a\"}}, "
+               "{\"$lookup\": {\"from\": \"items\", \"localField\": \"item\", "
+               "\"foreignField\": \"_id\", \"as\": \"it\"}}, {\"$unwind\": \"$it\"}, "
+               "{\"$group\": {\"_id\": \"$item\", \"total\": {\"$sum\": {\"$multiply\": "
+               "[\"$q\", \"$it.price\"]}}}}], \"cursor\": {}}",
                &r, &n);
     if (n >= 0) {
         CHECK_INT(n, 1);
@@ -365,25 +379,27 @@ static void test_ddl(void)
     CHECK_INT(run("app", "{\"create\": \"cap\", \"capped\": true, \"size\": 100}", &r, &err), -1);
     CHECK_INT(err.code, 238);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"createIndexes\": \"k2\", \"indexes\": [{\"key\": {\"a\": 1, \"b\": "
-                         "-1}}, {\"key\": {\"e\": 1}, \"name\": \"email\", \"unique\": true}]}",
+    CHECK_INT(run("app",
+                  "{\"createIndexes\": \"k2\", \"indexes\": [{\"key\": {\"a\": 1, \"b\": "
+                  "-1}}, {\"key\": {\"e\": 1}, \"name\": \"email\", \"unique\": true}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "numIndexesBefore"), 1);
     CHECK_INT(get_int(&r, "numIndexesAfter"), 3);
     bson_iter_t it;
-    CHECK(bson_iter_init_find(&it, &r, "createdCollectionAutomatically") &&
-          bson_iter_as_bool(&it));
+    CHECK(bson_iter_init_find(&it, &r, "createdCollectionAutomatically") && bson_iter_as_bool(&it));
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"createIndexes\": \"k\", \"indexes\": [{\"key\": {\"_id\": 1}, "
-                         "\"name\": \"_id_\"}]}",
+    CHECK_INT(run("app",
+                  "{\"createIndexes\": \"k\", \"indexes\": [{\"key\": {\"_id\": 1}, "
+                  "\"name\": \"_id_\"}]}",
                   &r, &err),
               0);
     CHECK_INT(get_int(&r, "numIndexesAfter"), 1);
     CHECK(has(&r, "note"));
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"createIndexes\": \"k2\", \"indexes\": [{\"key\": {\"t\": "
-                         "\"text\"}}]}",
+    CHECK_INT(run("app",
+                  "{\"createIndexes\": \"k2\", \"indexes\": [{\"key\": {\"t\": "
+                  "\"text\"}}]}",
                   &r, &err),
               -1);
     CHECK_INT(err.code, 238);
@@ -427,8 +443,9 @@ static void test_ddl(void)
     bson_destroy(&r);
     CHECK_INT(run("other", "{\"dropDatabase\": 1}", &r, &err), 0);
     bson_destroy(&r);
-    CHECK_INT(run("admin", "{\"listDatabases\": 1, \"nameOnly\": true, \"filter\": {\"name\": "
-                           "\"other\"}}",
+    CHECK_INT(run("admin",
+                  "{\"listDatabases\": 1, \"nameOnly\": true, \"filter\": {\"name\": "
+                  "\"other\"}}",
                   &r, &err),
               0);
     CHECK(!has(&r, "databases.0"));

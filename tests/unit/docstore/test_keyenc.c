@@ -171,11 +171,11 @@ static size_t nkeys(const char *doc_json, const char *f1, const char *f2)
 static void test_keysets(void)
 {
     CHECK_INT(nkeys("{\"a\": 1}", "a", NULL), 1);
-    CHECK_INT(nkeys("{\"b\": 1}", "a", NULL), 1);             /* missing: null */
+    CHECK_INT(nkeys("{\"b\": 1}", "a", NULL), 1);              /* missing: null */
     CHECK_INT(nkeys("{\"a\": [1, 2, 2, 1.0]}", "a", NULL), 2); /* multikey, deduped */
     CHECK_INT(nkeys("{\"a\": []}", "a", NULL), 1);
     CHECK_INT(nkeys("{\"a\": [{\"b\": 1}, {\"b\": [2, 3]}, {\"c\": 1}]}", "a.b", NULL), 4);
-    CHECK_INT(nkeys("{\"a\": [5, 6]}", "a.1", NULL), 2);      /* a.1 is 6; elements give null */
+    CHECK_INT(nkeys("{\"a\": [5, 6]}", "a.1", NULL), 2); /* a.1 is 6; elements give null */
     CHECK_INT(nkeys("{\"a\": [1, 2], \"b\": 3}", "a", "b"), 2);
     CHECK_INT(nkeys("{\"a\": [1, 2], \"b\": [3, 4]}", "a", "b"), (size_t)-1); /* parallel */
 

@@ -148,8 +148,8 @@ static void check_index_scans(docstore_storage_t *st)
     CHECK_INT(docstore_storage_begin(st, "test", &err), 0);
     for (int i = 0; i < 200; i++) {
         char doc[160];
-        snprintf(doc, sizeof doc, "{\"_id\": %d, \"n\": %d, \"s\": \"k%03d\", \"g\": %d}", i, i,
-                 i, i % 10);
+        snprintf(doc, sizeof doc, "{\"_id\": %d, \"n\": %d, \"s\": \"k%03d\", \"g\": %d}", i, i, i,
+                 i % 10);
         CHECK_INT(insert_json(st, "nums", doc, &err), 0);
     }
     CHECK_INT(insert_json(st, "nums", "{\"_id\": 1000, \"n\": \"str\", \"tags\": [1, 2, 3]}", &err),
@@ -282,28 +282,25 @@ static void check_ddl(docstore_storage_t *st)
     bson_t *spec = json("{\"key\": {\"a\": 1}, \"name\": \"a_1\"}");
     CHECK_INT(docstore_storage_create_index(st, "test", "made", spec, &created, &err), 0);
     bson_destroy(spec);
-    CHECK_INT(docstore_storage_rename_collection(st, "test", "made", "test", "renamed", false,
-                                                 &err),
-              0);
+    CHECK_INT(
+        docstore_storage_rename_collection(st, "test", "made", "test", "renamed", false, &err), 0);
     CHECK(!has_coll(st, "test", "made"));
     CHECK(has_coll(st, "test", "renamed"));
     long ex;
     CHECK_INT(scan(st, "renamed", "{\"a\": 5}", &ex), 1);
     CHECK_INT(ex, 1); /* the index came along */
     CHECK_INT(docstore_storage_create_collection(st, "test", "other", false, &err), 0);
-    CHECK_INT(docstore_storage_rename_collection(st, "test", "renamed", "test", "other", false,
-                                                 &err),
-              -1);
+    CHECK_INT(
+        docstore_storage_rename_collection(st, "test", "renamed", "test", "other", false, &err),
+        -1);
     CHECK_INT(err.code, 48);
     docstore_error_clear(&err);
-    CHECK_INT(docstore_storage_rename_collection(st, "test", "renamed", "test", "other", true,
-                                                 &err),
-              0);
+    CHECK_INT(
+        docstore_storage_rename_collection(st, "test", "renamed", "test", "other", true, &err), 0);
     CHECK_INT(scan(st, "other", "{}", NULL), 1);
     /* Across databases: copied with its indexes. */
-    CHECK_INT(docstore_storage_rename_collection(st, "test", "other", "second", "moved", false,
-                                                 &err),
-              0);
+    CHECK_INT(
+        docstore_storage_rename_collection(st, "test", "other", "second", "moved", false, &err), 0);
     CHECK(!has_coll(st, "test", "other"));
     CHECK(has_coll(st, "second", "moved"));
     docstore_doclist_t l;
@@ -402,12 +399,31 @@ static void test_on_disk(void)
 
 /* ---- index scans against the matcher: same answers as a full scan ---- */
 
-static const char *const POOL[] = {
-    "1", "2.5", "{\"$numberLong\": \"3\"}", "-1", "0", "1.0", "100", "\"a\"", "\"b\"", "\"\"",
-    "null", "true", "false", "{\"x\": 1}", "{\"x\": \"a\"}", "[]", "[1, \"a\"]", "[2.5, [1]]",
-    "[{\"x\": 1}]", "{\"$date\": {\"$numberLong\": \"5\"}}", "{\"$oid\": \"0123456789ab0123456789ab\"}",
-    "{\"$numberDouble\": \"NaN\"}", "{\"$numberDecimal\": \"2.5\"}", "{\"$minKey\": 1}",
-    "{\"$maxKey\": 1}"};
+static const char *const POOL[] = {"1",
+                                   "2.5",
+                                   "{\"$numberLong\": \"3\"}",
+                                   "-1",
+                                   "0",
+                                   "1.0",
+                                   "100",
+                                   "\"a\"",
+                                   "\"b\"",
+                                   "\"\"",
+                                   "null",
+                                   "true",
+                                   "false",
+                                   "{\"x\": 1}",
+                                   "{\"x\": \"a\"}",
+                                   "[]",
+                                   "[1, \"a\"]",
+                                   "[2.5, [1]]",
+                                   "[{\"x\": 1}]",
+                                   "{\"$date\": {\"$numberLong\": \"5\"}}",
+                                   "{\"$oid\": \"0123456789ab0123456789ab\"}",
+                                   "{\"$numberDouble\": \"NaN\"}",
+                                   "{\"$numberDecimal\": \"2.5\"}",
+                                   "{\"$minKey\": 1}",
+                                   "{\"$maxKey\": 1}"};
 #define NPOOL (sizeof POOL / sizeof POOL[0])
 
 typedef struct ids {
@@ -475,12 +491,19 @@ static void test_index_agrees_with_matcher(void)
     }
     CHECK_INT(insert_json(st, "indexed", "{\"_id\": 999}", &err), 0);
     CHECK_INT(insert_json(st, "plain", "{\"_id\": 999}", &err), 0);
-    static const char *const shapes[][2] = {
-        {"", ""}, {"{\"$eq\": ", "}"}, {"{\"$gt\": ", "}"}, {"{\"$gte\": ", "}"},
-        {"{\"$lt\": ", "}"}, {"{\"$lte\": ", "}"}, {"{\"$in\": [", ", 1, \"a\"]}"},
-        {"{\"$gte\": ", ", \"$lt\": 100}"}, {"{\"$in\": [null, ", "]}"},
-        {"{\"$gt\": -5, \"$lte\": ", "}"}, {"{\"$lt\": \"b\", \"$gt\": ", "}"},
-        {"{\"$ne\": ", "}"}, {"{\"$gt\": ", ", \"$eq\": 1}"}};
+    static const char *const shapes[][2] = {{"", ""},
+                                            {"{\"$eq\": ", "}"},
+                                            {"{\"$gt\": ", "}"},
+                                            {"{\"$gte\": ", "}"},
+                                            {"{\"$lt\": ", "}"},
+                                            {"{\"$lte\": ", "}"},
+                                            {"{\"$in\": [", ", 1, \"a\"]}"},
+                                            {"{\"$gte\": ", ", \"$lt\": 100}"},
+                                            {"{\"$in\": [null, ", "]}"},
+                                            {"{\"$gt\": -5, \"$lte\": ", "}"},
+                                            {"{\"$lt\": \"b\", \"$gt\": ", "}"},
+                                            {"{\"$ne\": ", "}"},
+                                            {"{\"$gt\": ", ", \"$eq\": 1}"}};
     static const char *const fields[] = {"v", "w", "s.v", "_id", "s"};
     int compared = 0, mismatches = 0;
     for (size_t f = 0; f < 5; f++) {
