@@ -409,6 +409,10 @@ static void test_table_and_sigterm(void)
     CHECK_STR(srv.records[1].path, "/2018-06-01/runtime/invocation/t1/response");
     CHECK_STR(srv.records[1].body, "hello from init");
     CHECK_INT(srv.extension_registers, 1);
+    /* the extension's thread holds /extension/event/next open, as AWS requires */
+    for (int i = 0; i < 200 && srv.extension_nexts == 0; i++)
+        usleep(10 * 1000);
+    CHECK_INT(srv.extension_nexts, 1);
     ss_stop(&srv);
 }
 
