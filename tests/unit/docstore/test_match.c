@@ -502,6 +502,39 @@ static const struct set_case nulls_cases[] = {
      "4,7,8,12,13,14"},
 };
 
+/* MongoDB's elemmatch_value test data set and answers. */
+static const char *const elemvalue_docs[] = {
+    "{\"_id\": 1, \"a\": 5}",
+    "{\"_id\": 2, \"a\": [5]}",
+    "{\"_id\": 3, \"a\": [3, 7]}",
+    "{\"_id\": 4, \"a\": [[5]]}",
+    "{\"_id\": 5, \"a\": [[3, 7]]}",
+    "{\"_id\": 6, \"a\": [[[5]]]}",
+    "{\"_id\": 7, \"a\": [[[3, 7]]]}",
+    "{\"_id\": 8, \"a\": {\"b\": 5}}",
+    "{\"_id\": 9, \"a\": {\"b\": [5]}}",
+    "{\"_id\": 10, \"a\": {\"b\": [3, 7]}}",
+    "{\"_id\": 11, \"a\": [{\"b\": 5}]}",
+    "{\"_id\": 12, \"a\": [{\"b\": 3}, {\"b\": 7}]}",
+    "{\"_id\": 13, \"a\": [{\"b\": [5]}]}",
+    "{\"_id\": 14, \"a\": [{\"b\": [3, 7]}]}",
+    "{\"_id\": 15, \"a\": [[{\"b\": 5}]]}",
+    "{\"_id\": 16, \"a\": [[{\"b\": 3}, {\"b\": 7}]]}",
+    "{\"_id\": 17, \"a\": [[{\"b\": [5]}]]}",
+    "{\"_id\": 18, \"a\": [[{\"b\": [3, 7]}]]}",
+};
+
+static const struct set_case elemvalue_cases[] = {
+    {"{\"a\": {\"$elemMatch\": {\"$lt\": 6, \"$gt\": 4}}}", "2"},
+    {"{\"a.b\": {\"$elemMatch\": {\"$lt\": 6, \"$gt\": 4}}}", "9,13"},
+    {"{\"a\": {\"$elemMatch\": {\"$elemMatch\": {\"$lt\": 6, \"$gt\": 4}}}}", "4"},
+    {"{\"a\": {\"$elemMatch\": {\"__type\": \"number\"}}}", "2,3"},
+    {"{\"a\": {\"$elemMatch\": {\"__type\": \"array\"}}}", "4,5,6,7,15,16,17,18"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$lt\": 6, \"$gt\": 4}}}}", "11,13,14"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$elemMatch\": {\"$lt\": 6, \"$gt\": 4}}}}}", "13"},
+    {"{\"a\": {\"$elemMatch\": {\"$elemMatch\": {\"b\": {\"$lt\": 6, \"$gt\": 4}}}}}", "15,17,18"},
+};
+
 static void run_set(const char *name, const char *const *docs, size_t ndocs,
                     const struct set_case *sc, size_t ncases)
 {
@@ -549,6 +582,7 @@ static void test_mongodb_data_sets(void)
     RUN_SET(regex);
     RUN_SET(nested);
     RUN_SET(nulls);
+    RUN_SET(elemvalue);
 }
 
 static void test_cases(void)
