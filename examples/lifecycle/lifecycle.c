@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 typedef struct lifecycle_state {
-    int inits;       /* how many times init ran in this process: always 1 */
-    long invocations;/* events served by this process */
+    int inits;        /* how many times init ran in this process: always 1 */
+    long invocations; /* events served by this process */
 } lifecycle_state_t;
 
 static lifecycle_state_t state;
@@ -115,8 +115,8 @@ static int lifecycle_work(const tether_event_t *ev, tether_response_t *res, void
 int main(void)
 {
     static const tether_handler_t handlers[] = {
-        {"lifecycle.info", lifecycle_info},     {"lifecycle.deadline", lifecycle_deadline},
-        {"lifecycle.fail", lifecycle_fail},     {"lifecycle.stream", lifecycle_stream},
+        {"lifecycle.info", lifecycle_info}, {"lifecycle.deadline", lifecycle_deadline},
+        {"lifecycle.fail", lifecycle_fail}, {"lifecycle.stream", lifecycle_stream},
         {"lifecycle.work", lifecycle_work},
     };
     static const tether_config_t config = {

@@ -6,8 +6,8 @@ int orders_create(const tether_event_t *event, tether_response_t *res, void *use
 {
     (void)user;
     bson_error_t error;
-    bson_t *doc = bson_new_from_json((const uint8_t *)event->payload, (ssize_t)event->payload_len,
-                                     &error);
+    bson_t *doc =
+        bson_new_from_json((const uint8_t *)event->payload, (ssize_t)event->payload_len, &error);
     if (doc == NULL)
         return tether_response_error(res, "InvalidOrder", "the event is not a JSON object: %s",
                                      error.message);

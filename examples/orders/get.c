@@ -8,8 +8,8 @@ int orders_get(const tether_event_t *event, tether_response_t *res, void *user)
 {
     (void)user;
     bson_error_t error;
-    bson_t *req = bson_new_from_json((const uint8_t *)event->payload, (ssize_t)event->payload_len,
-                                     &error);
+    bson_t *req =
+        bson_new_from_json((const uint8_t *)event->payload, (ssize_t)event->payload_len, &error);
     bson_iter_t it;
     if (req == NULL || !bson_iter_init_find(&it, req, "id")) {
         if (req != NULL)

@@ -31,8 +31,8 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__)
-#define TETHER_API __attribute__((visibility("default")))
-#define TETHER_WARN_UNUSED __attribute__((warn_unused_result))
+#define TETHER_API          __attribute__((visibility("default")))
+#define TETHER_WARN_UNUSED  __attribute__((warn_unused_result))
 #define TETHER_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define TETHER_API
@@ -41,13 +41,13 @@ extern "C" {
 #endif
 
 /* Error codes returned by the functions below (0 is success). */
-#define TETHER_OK 0
-#define TETHER_ERR_NOMEM (-1)   /* an allocation failed */
-#define TETHER_ERR_TOOBIG (-2)  /* a buffered response would pass 6 MB (TETHER_MAX_RESPONSE) */
-#define TETHER_ERR_STATE (-3)   /* called at the wrong time (e.g. set after streaming began) */
-#define TETHER_ERR_IO (-4)      /* the Runtime API connection failed */
-#define TETHER_ERR_ARG (-5)     /* a NULL or invalid argument */
-#define TETHER_ERR_CONFIG (-6)  /* the environment or configuration is unusable */
+#define TETHER_OK         0
+#define TETHER_ERR_NOMEM  (-1) /* an allocation failed */
+#define TETHER_ERR_TOOBIG (-2) /* a buffered response would pass 6 MB (TETHER_MAX_RESPONSE) */
+#define TETHER_ERR_STATE  (-3) /* called at the wrong time (e.g. set after streaming began) */
+#define TETHER_ERR_IO     (-4) /* the Runtime API connection failed */
+#define TETHER_ERR_ARG    (-5) /* a NULL or invalid argument */
+#define TETHER_ERR_CONFIG (-6) /* the environment or configuration is unusable */
 
 /* The largest buffered response AWS Lambda accepts: 6 MB. */
 #define TETHER_MAX_RESPONSE ((size_t)6 * 1024 * 1024)
@@ -63,9 +63,9 @@ typedef struct tether_event {
     const char *request_id;           /* Lambda-Runtime-Aws-Request-Id */
     int64_t deadline_ms;              /* Lambda-Runtime-Deadline-Ms: Unix epoch milliseconds */
     const char *invoked_function_arn; /* Lambda-Runtime-Invoked-Function-Arn */
-    const char *trace_id;             /* Lambda-Runtime-Trace-Id (also in _X_AMZN_TRACE_ID), or NULL */
-    const char *client_context;       /* Lambda-Runtime-Client-Context (JSON), or NULL */
-    const char *cognito_identity;     /* Lambda-Runtime-Cognito-Identity (JSON), or NULL */
+    const char *trace_id;         /* Lambda-Runtime-Trace-Id (also in _X_AMZN_TRACE_ID), or NULL */
+    const char *client_context;   /* Lambda-Runtime-Client-Context (JSON), or NULL */
+    const char *cognito_identity; /* Lambda-Runtime-Cognito-Identity (JSON), or NULL */
 } tether_event_t;
 
 /* Where a handler puts its answer: a buffered body, a stream, or an error.
@@ -101,12 +101,12 @@ typedef struct tether_handler {
 } tether_handler_t;
 
 typedef struct tether_config {
-    tether_init_fn init;             /* may be NULL */
-    tether_shutdown_fn shutdown;     /* may be NULL; setting it opts in to SIGTERM on AWS */
-    const tether_handler_t *handlers;/* the table _HANDLER selects from, or NULL */
-    size_t n_handlers;               /* entries in handlers */
-    tether_handler_fn handler;       /* the single-handler form: used when handlers is NULL,
-                                        whatever _HANDLER says */
+    tether_init_fn init;              /* may be NULL */
+    tether_shutdown_fn shutdown;      /* may be NULL; setting it opts in to SIGTERM on AWS */
+    const tether_handler_t *handlers; /* the table _HANDLER selects from, or NULL */
+    size_t n_handlers;                /* entries in handlers */
+    tether_handler_fn handler;        /* the single-handler form: used when handlers is NULL,
+                                         whatever _HANDLER says */
 } tether_config_t;
 
 /*
@@ -140,7 +140,7 @@ TETHER_API TETHER_WARN_UNUSED int tether_response_set(tether_response_t *res, co
 TETHER_API TETHER_WARN_UNUSED int tether_response_append(tether_response_t *res, const void *data,
                                                          size_t len);
 TETHER_API TETHER_WARN_UNUSED TETHER_PRINTF(2, 3) int tether_response_printf(tether_response_t *res,
-                                                                              const char *fmt, ...);
+                                                                             const char *fmt, ...);
 /* Sets the Content-Type posted with the response (copied). Default: none
  * (Lambda treats the body as JSON). Returns 0 or TETHER_ERR_NOMEM. */
 TETHER_API TETHER_WARN_UNUSED int tether_response_content_type(tether_response_t *res,

@@ -31,7 +31,7 @@
 extern char **environ;
 
 #define PACKAGE_MAX_LIBS 128
-#define PACKAGE_LDD_MAX (1u << 20)
+#define PACKAGE_LDD_MAX  (1u << 20)
 /* Amazon Linux 2023's glibc: a binary needing a newer GLIBC_x.y will not load there. */
 #define PACKAGE_AL2023_GLIBC_MINOR 34
 
@@ -41,30 +41,30 @@ typedef struct package_lib {
 } package_lib_t;
 
 typedef struct package_elf_info {
-    char rpath[1024];       /* DT_RPATH or DT_RUNPATH, "" when none */
-    int has_runpath;        /* the rpath is DT_RUNPATH (applies to direct deps only) */
-    int max_glibc_minor;    /* highest GLIBC_2.N required, 0 when none */
+    char rpath[1024];    /* DT_RPATH or DT_RUNPATH, "" when none */
+    int has_runpath;     /* the rpath is DT_RUNPATH (applies to direct deps only) */
+    int max_glibc_minor; /* highest GLIBC_2.N required, 0 when none */
 } package_elf_info_t;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tether package BOOTSTRAP -o function.zip\n"
-            "\n"
-            "Makes a zip AWS Lambda (provided.al2023, provided.al2) accepts: BOOTSTRAP at\n"
-            "the root as `bootstrap`, and under lib/ the shared libraries it needs that\n"
-            "Amazon Linux does not ship (everything but glibc). Link the bootstrap with\n"
-            "  -Wl,-rpath,'$ORIGIN/lib'\n"
-            "so it finds them. Exit status 0, or 2 with a message.\n");
+    fprintf(out, "usage: tether package BOOTSTRAP -o function.zip\n"
+                 "\n"
+                 "Makes a zip AWS Lambda (provided.al2023, provided.al2) accepts: BOOTSTRAP at\n"
+                 "the root as `bootstrap`, and under lib/ the shared libraries it needs that\n"
+                 "Amazon Linux does not ship (everything but glibc). Link the bootstrap with\n"
+                 "  -Wl,-rpath,'$ORIGIN/lib'\n"
+                 "so it finds them. Exit status 0, or 2 with a message.\n");
 }
 
 /* True for the glibc components every Amazon Linux image has. */
 static int package_is_system_lib(const char *soname)
 {
     static const char *const prefixes[] = {
-        "linux-vdso.so", "linux-gate.so", "ld-linux", "libc.so.", "libm.so.", "libpthread.so.",
-        "libdl.so.", "librt.so.", "libutil.so.", "libresolv.so.", "libanl.so.", "libnss_",
-        "libmvec.so.", "libBrokenLocale.so.", "libthread_db.so.",
+        "linux-vdso.so", "linux-gate.so",       "ld-linux",         "libc.so.",
+        "libm.so.",      "libpthread.so.",      "libdl.so.",        "librt.so.",
+        "libutil.so.",   "libresolv.so.",       "libanl.so.",       "libnss_",
+        "libmvec.so.",   "libBrokenLocale.so.", "libthread_db.so.",
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         if (strncmp(soname, prefixes[i], strlen(prefixes[i])) == 0)
@@ -190,7 +190,8 @@ static int elf_offset(const unsigned char *base, size_t size, const Elf64_Ehdr *
                       Elf64_Addr vaddr, size_t *off)
 {
     for (int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
+        const Elf64_Phdr *ph =
+            (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
         if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && vaddr < ph->p_vaddr + ph->p_filesz) {
             *off = (size_t)(ph->p_offset + (vaddr - ph->p_vaddr));
             return *off < size ? 0 : -1;
@@ -229,7 +230,8 @@ static int package_elf_read(const char *path, package_elf_info_t *info)
         goto out;
     const Elf64_Phdr *dyn_ph = NULL;
     for (int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
+        const Elf64_Phdr *ph =
+            (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
         if (ph->p_type == PT_DYNAMIC)
             dyn_ph = ph;
     }
@@ -247,13 +249,28 @@ static int package_elf_read(const char *path, package_elf_info_t *info)
     int have_rpath = 0, have_runpath = 0;
     for (size_t i = 0; i < n_dyn && dyn[i].d_tag != DT_NULL; i++) {
         switch (dyn[i].d_tag) {
-        case DT_STRTAB: strtab = dyn[i].d_un.d_ptr; break;
-        case DT_STRSZ: strsz = dyn[i].d_un.d_val; break;
-        case DT_RPATH: rpath = dyn[i].d_un.d_val; have_rpath = 1; break;
-        case DT_RUNPATH: runpath = dyn[i].d_un.d_val; have_runpath = 1; break;
-        case DT_VERNEED: verneed = dyn[i].d_un.d_ptr; break;
-        case DT_VERNEEDNUM: verneednum = dyn[i].d_un.d_val; break;
-        default: break;
+        case DT_STRTAB:
+            strtab = dyn[i].d_un.d_ptr;
+            break;
+        case DT_STRSZ:
+            strsz = dyn[i].d_un.d_val;
+            break;
+        case DT_RPATH:
+            rpath = dyn[i].d_un.d_val;
+            have_rpath = 1;
+            break;
+        case DT_RUNPATH:
+            runpath = dyn[i].d_un.d_val;
+            have_runpath = 1;
+            break;
+        case DT_VERNEED:
+            verneed = dyn[i].d_un.d_ptr;
+            break;
+        case DT_VERNEEDNUM:
+            verneednum = dyn[i].d_un.d_val;
+            break;
+        default:
+            break;
         }
     }
     size_t stroff;
@@ -466,8 +483,8 @@ int platform_package_main(int argc, char **argv)
         fprintf(stderr, "tether package: cannot replace %s: %s\n", output, strerror(errno));
         goto out;
     }
-    const char *zip_argv[] = {"zip", "-q", "-r", "-X", out_abs, "bootstrap",
-                              n_libs ? "lib" : NULL, NULL};
+    const char *zip_argv[] = {"zip", "-q", "-r", "-X", out_abs, "bootstrap", n_libs ? "lib" : NULL,
+                              NULL};
     if (package_run(zip_argv, stage, NULL) != 0) {
         fprintf(stderr, "tether package: zip failed (is Debian's zip installed?)\n");
         goto out;

@@ -94,11 +94,21 @@ int runtime_buf_append_json_string(runtime_buf_t *b, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
         char esc[8];
         switch (*p) {
-        case '"': rc = runtime_buf_append(b, "\\\"", 2); break;
-        case '\\': rc = runtime_buf_append(b, "\\\\", 2); break;
-        case '\n': rc = runtime_buf_append(b, "\\n", 2); break;
-        case '\r': rc = runtime_buf_append(b, "\\r", 2); break;
-        case '\t': rc = runtime_buf_append(b, "\\t", 2); break;
+        case '"':
+            rc = runtime_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            rc = runtime_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            rc = runtime_buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            rc = runtime_buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            rc = runtime_buf_append(b, "\\t", 2);
+            break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);

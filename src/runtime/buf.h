@@ -16,7 +16,7 @@ typedef struct runtime_buf {
     size_t max; /* hard cap on len */
 } runtime_buf_t;
 
-#define RUNTIME_BUF_ENOMEM (-1)
+#define RUNTIME_BUF_ENOMEM  (-1)
 #define RUNTIME_BUF_ETOOBIG (-2)
 
 void runtime_buf_init(runtime_buf_t *b, size_t max);

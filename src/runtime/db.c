@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DB_SOCKET_CHECK_MS 1000
+#define DB_SOCKET_CHECK_MS     1000
 #define DB_SERVER_SELECTION_MS 5000
 
 static mongoc_client_t *db_client;

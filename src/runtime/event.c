@@ -44,7 +44,8 @@ int runtime_event_from_reply(const runtime_http_reply_t *reply, tether_event_t *
     if (ev->deadline_ms == 0)
         runtime_log_warn("event %s: missing or malformed Lambda-Runtime-Deadline-Ms",
                          ev->request_id);
-    ev->invoked_function_arn = runtime_http_reply_header(reply, "Lambda-Runtime-Invoked-Function-Arn");
+    ev->invoked_function_arn =
+        runtime_http_reply_header(reply, "Lambda-Runtime-Invoked-Function-Arn");
     if (ev->invoked_function_arn == NULL)
         ev->invoked_function_arn = "";
     ev->trace_id = runtime_http_reply_header(reply, "Lambda-Runtime-Trace-Id");

@@ -9,8 +9,8 @@
 #include "runtime/http.h"
 #include "tether/tether.h"
 
-#define RUNTIME_EVENT_ENOID (-1)      /* no Lambda-Runtime-Aws-Request-Id: cannot answer */
-#define RUNTIME_EVENT_EBADID (-2)     /* a request id unsafe to put in a URL path */
+#define RUNTIME_EVENT_ENOID  (-1) /* no Lambda-Runtime-Aws-Request-Id: cannot answer */
+#define RUNTIME_EVENT_EBADID (-2) /* a request id unsafe to put in a URL path */
 
 /*
  * Fills *ev from reply (headers matched case-insensitively). A missing or

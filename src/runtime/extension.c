@@ -75,7 +75,8 @@ int runtime_extension_start(const char *host_port)
             ok = 1;
         } else {
             runtime_log_info("extension: registration failed (status %ld): SIGTERM may not be "
-                             "delivered before shutdown", rc == 0 ? reply.status : 0L);
+                             "delivered before shutdown",
+                             rc == 0 ? reply.status : 0L);
         }
     }
     runtime_http_reply_free(&reply);

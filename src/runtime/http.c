@@ -28,14 +28,14 @@
 #define HTTP_CONNECT_TIMEOUT_MS 5000
 
 struct runtime_http {
-    char host_header[300];  /* "Host:" value, as AWS_LAMBDA_RUNTIME_API gave it */
-    char host[256];         /* what to resolve (brackets of an IPv6 literal removed) */
+    char host_header[300]; /* "Host:" value, as AWS_LAMBDA_RUNTIME_API gave it */
+    char host[256];        /* what to resolve (brackets of an IPv6 literal removed) */
     char port[16];
-    int fd;                 /* the connection, or -1 */
-    int interrupt_fd;       /* readable means "stop waiting", or -1 */
-    int got_bytes;          /* the current reply has sent at least one byte */
-    int stream_failed;      /* the streamed POST in progress broke */
-    size_t rstart, rend;    /* unread bytes are rbuf[rstart, rend) */
+    int fd;              /* the connection, or -1 */
+    int interrupt_fd;    /* readable means "stop waiting", or -1 */
+    int got_bytes;       /* the current reply has sent at least one byte */
+    int stream_failed;   /* the streamed POST in progress broke */
+    size_t rstart, rend; /* unread bytes are rbuf[rstart, rend) */
     char rbuf[RUNTIME_HTTP_MAX_HEAD];
 };
 
@@ -131,8 +131,8 @@ runtime_http_t *runtime_http_new(const char *host_port, int interrupt_fd)
     h->interrupt_fd = interrupt_fd;
     const char *colon = strrchr(host_port, ':');
     size_t hlen = colon ? (size_t)(colon - host_port) : 0;
-    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof h->port ||
-        hlen == 0 || hlen + 1 > sizeof h->host || strlen(host_port) >= sizeof h->host_header) {
+    if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof h->port || hlen == 0 ||
+        hlen + 1 > sizeof h->host || strlen(host_port) >= sizeof h->host_header) {
         free(h);
         return NULL;
     }
@@ -276,7 +276,8 @@ static int http_fill(runtime_http_t *h, int interruptible)
     if (h->rend == sizeof h->rbuf)
         return RUNTIME_HTTP_ETOOBIG;
     for (;;) {
-        struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN}, {.fd = h->interrupt_fd, .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+                              {.fd = h->interrupt_fd, .events = POLLIN}};
         int watch = interruptible && h->interrupt_fd >= 0;
         int pr = poll(p, watch ? 2 : 1, -1);
         if (pr == -1) {

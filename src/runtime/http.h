@@ -22,12 +22,12 @@
 #include <stddef.h>
 
 #define RUNTIME_HTTP_MAX_HEADERS 64
-#define RUNTIME_HTTP_MAX_HEAD (64 * 1024) /* status line + headers of a reply */
+#define RUNTIME_HTTP_MAX_HEAD    (64 * 1024) /* status line + headers of a reply */
 
-#define RUNTIME_HTTP_ENOMEM (-1)       /* allocation failed */
-#define RUNTIME_HTTP_ETRANSPORT (-2)   /* connect, send or receive failed, or a bad reply: retry */
+#define RUNTIME_HTTP_ENOMEM       (-1) /* allocation failed */
+#define RUNTIME_HTTP_ETRANSPORT   (-2) /* connect, send or receive failed, or a bad reply: retry */
 #define RUNTIME_HTTP_EINTERRUPTED (-3) /* the interrupt descriptor became readable */
-#define RUNTIME_HTTP_ETOOBIG (-4)      /* the reply body passed max_body (headers are kept) */
+#define RUNTIME_HTTP_ETOOBIG      (-4) /* the reply body passed max_body (headers are kept) */
 
 typedef struct runtime_http_header {
     char *name;  /* owned */
@@ -35,11 +35,11 @@ typedef struct runtime_http_header {
 } runtime_http_header_t;
 
 typedef struct runtime_http_reply {
-    long status;                                            /* HTTP status, 0 before one arrived */
-    runtime_buf_t body;                                     /* capped by the request's max_body */
+    long status;                                             /* HTTP status, 0 before one arrived */
+    runtime_buf_t body;                                      /* capped by the request's max_body */
     runtime_http_header_t headers[RUNTIME_HTTP_MAX_HEADERS]; /* in arrival order */
     size_t n_headers;
-    int malformed_headers;                                  /* lines without a colon, ignored */
+    int malformed_headers; /* lines without a colon, ignored */
 } runtime_http_reply_t;
 
 typedef struct runtime_http_request {
@@ -48,8 +48,8 @@ typedef struct runtime_http_request {
     const char *const *headers; /* "Name: value" lines, NULL-terminated, or NULL (caller owns) */
     const void *body;           /* POST body (caller owns), may be NULL */
     size_t body_len;
-    size_t max_body;            /* cap on the reply body */
-    int interruptible;          /* give up when the interrupt descriptor is readable */
+    size_t max_body;   /* cap on the reply body */
+    int interruptible; /* give up when the interrupt descriptor is readable */
 } runtime_http_request_t;
 
 typedef struct runtime_http runtime_http_t;
@@ -69,9 +69,8 @@ const char *runtime_http_reply_header(const runtime_http_reply_t *r, const char 
  * caller with runtime_http_reply_init; emptied first). 0 when a reply arrived
  * (whatever its status), else one of RUNTIME_HTTP_E*.
  */
-__attribute__((warn_unused_result)) int runtime_http_do(runtime_http_t *h,
-                                                        const runtime_http_request_t *req,
-                                                        runtime_http_reply_t *reply);
+__attribute__((warn_unused_result)) int
+runtime_http_do(runtime_http_t *h, const runtime_http_request_t *req, runtime_http_reply_t *reply);
 
 /*
  * A chunked POST whose body the caller produces piece by piece: start it
@@ -80,9 +79,8 @@ __attribute__((warn_unused_result)) int runtime_http_do(runtime_http_t *h,
  * the last chunk; finish reads the reply like runtime_http_do. After a failed
  * start or write, write fails at once and finish returns the error.
  */
-__attribute__((warn_unused_result)) int runtime_http_stream_start(runtime_http_t *h,
-                                                                  const char *path,
-                                                                  const char *const *headers);
+__attribute__((warn_unused_result)) int
+runtime_http_stream_start(runtime_http_t *h, const char *path, const char *const *headers);
 __attribute__((warn_unused_result)) int runtime_http_stream_write(runtime_http_t *h,
                                                                   const void *data, size_t len);
 __attribute__((warn_unused_result)) int runtime_http_stream_finish(runtime_http_t *h,

@@ -22,8 +22,8 @@ void runtime_log(runtime_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define runtime_log_error(...) runtime_log(RUNTIME_LOG_ERROR, __VA_ARGS__)
-#define runtime_log_warn(...) runtime_log(RUNTIME_LOG_WARN, __VA_ARGS__)
-#define runtime_log_info(...) runtime_log(RUNTIME_LOG_INFO, __VA_ARGS__)
+#define runtime_log_warn(...)  runtime_log(RUNTIME_LOG_WARN, __VA_ARGS__)
+#define runtime_log_info(...)  runtime_log(RUNTIME_LOG_INFO, __VA_ARGS__)
 #define runtime_log_debug(...)                                                                     \
     do {                                                                                           \
         if (runtime_log_enabled(RUNTIME_LOG_DEBUG))                                                \

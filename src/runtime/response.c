@@ -15,7 +15,7 @@
 
 #define ERROR_BODY_MAX (256 * 1024) /* error JSON: messages and traces are truncated to fit */
 #define REPLY_BODY_MAX (64 * 1024)  /* what we read of the Runtime API's answers */
-#define POST_ATTEMPTS 4
+#define POST_ATTEMPTS  4
 
 static char *resp_strdup(const char *s)
 {
@@ -270,8 +270,12 @@ static runtime_post_result_t post(runtime_http_t *http, const char *path,
 {
     runtime_http_reply_t reply;
     runtime_http_reply_init(&reply, REPLY_BODY_MAX);
-    runtime_http_request_t req = {.method = "POST", .path = path, .headers = headers,
-                                  .body = body, .body_len = len, .max_body = REPLY_BODY_MAX};
+    runtime_http_request_t req = {.method = "POST",
+                                  .path = path,
+                                  .headers = headers,
+                                  .body = body,
+                                  .body_len = len,
+                                  .max_body = REPLY_BODY_MAX};
     runtime_post_result_t result = RUNTIME_POST_FATAL;
     for (int attempt = 0; attempt < POST_ATTEMPTS; attempt++) {
         int rc = runtime_http_do(http, &req, &reply);

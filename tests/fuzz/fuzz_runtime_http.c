@@ -41,8 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h->fd = sv[0]; /* adopted: http_alive sees a live socket, so no connect */
     runtime_http_reply_t reply;
     runtime_http_reply_init(&reply, 1 << 16);
-    runtime_http_request_t req = {.method = "GET", .path = "/2018-06-01/runtime/invocation/next",
-                                  .max_body = 1 << 16};
+    runtime_http_request_t req = {
+        .method = "GET", .path = "/2018-06-01/runtime/invocation/next", .max_body = 1 << 16};
     int rc = runtime_http_do(h, &req, &reply);
     if (rc == 0 && reply.status == 200) {
         tether_event_t ev;

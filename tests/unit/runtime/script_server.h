@@ -21,10 +21,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SS_MAX_STEPS 32
+#define SS_MAX_STEPS   32
 #define SS_MAX_RECORDS 64
-#define SS_CLOSE NULL /* a step whose reply is SS_CLOSE drops the connection unanswered */
-#define SS_THEN_CLOSE "!close!" /* a reply starting with this is sent, then the connection closed */
+#define SS_CLOSE       NULL /* a step whose reply is SS_CLOSE drops the connection unanswered */
+#define SS_THEN_CLOSE  "!close!" /* a reply starting with this is sent, then the connection closed \
+                                  */
 
 typedef struct ss_record {
     char method[8];

@@ -88,9 +88,10 @@ static void test_client_context(void)
 {
     ss_server_t srv;
     reset(&srv);
-    ss_add(&srv, next_reply("r1", "{}",
-                            "Lambda-Runtime-Client-Context: {\"custom\":{\"k\":\"v:w\"}}\r\n"
-                            "Lambda-Runtime-Cognito-Identity:   {\"cognitoIdentityId\":\"x\"}  \r\n"));
+    ss_add(&srv,
+           next_reply("r1", "{}",
+                      "Lambda-Runtime-Client-Context: {\"custom\":{\"k\":\"v:w\"}}\r\n"
+                      "Lambda-Runtime-Cognito-Identity:   {\"cognitoIdentityId\":\"x\"}  \r\n"));
     ss_add(&srv, ACCEPTED);
     CHECK_INT(tether_run_handler(echo), 1);
     CHECK_STR(seen_cc, "{\"custom\":{\"k\":\"v:w\"}}");
@@ -118,8 +119,9 @@ static void test_handler_error(void)
     char v[256];
     CHECK_STR(ss_header(&srv.records[1], "Lambda-Runtime-Function-Error-Type", v, sizeof v),
               "OrderRejected");
-    CHECK_STR(srv.records[1].body, "{\"errorMessage\":\"order 7: \\\"bad\\\"\\n\",\"errorType\":"
-                                   "\"OrderRejected\",\"stackTrace\":[\"orders.c:42 create_order\"]}");
+    CHECK_STR(srv.records[1].body,
+              "{\"errorMessage\":\"order 7: \\\"bad\\\"\\n\",\"errorType\":"
+              "\"OrderRejected\",\"stackTrace\":[\"orders.c:42 create_order\"]}");
     ss_stop(&srv);
 }
 
@@ -253,13 +255,14 @@ static void test_http_framing(void)
     ss_server_t srv;
     reset(&srv);
     /* a chunked event */
-    ss_add(&srv, "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: c1\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\n");
+    ss_add(&srv,
+           "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: c1\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nX-T: 1\r\n\r\n");
     /* 100 Continue before the real answer */
     ss_add(&srv, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
     /* no length: the body runs to the close */
     ss_add(&srv, SS_THEN_CLOSE "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: c2\r\n"
-                 "Connection: close\r\n\r\nxyz");
+                               "Connection: close\r\n\r\nxyz");
     /* answered, then the kept connection is closed: the next request reconnects */
     ss_add(&srv, SS_THEN_CLOSE ACCEPTED);
     /* a reply that is not HTTP: /next is retried */
@@ -357,8 +360,8 @@ static void test_unknown_handler(void)
     reset(&srv);
     ss_add(&srv, ACCEPTED);
     setenv("_HANDLER", "orders.delete", 1);
-    static const tether_handler_t table[] = {{"orders.create", hello}, {"orders.get", hello},
-                                             {"orders.list", hello}};
+    static const tether_handler_t table[] = {
+        {"orders.create", hello}, {"orders.get", hello}, {"orders.list", hello}};
     tether_config_t cfg = {.handlers = table, .n_handlers = 3};
     CHECK_INT(tether_run(&cfg), 1);
     CHECK_INT(srv.n_records, 1);
@@ -401,8 +404,10 @@ static void test_table_and_sigterm(void)
     ss_add(&srv, next_reply("t2", "x", NULL));
     ss_add(&srv, ACCEPTED);
     setenv("_HANDLER", "orders.get", 1);
-    static const tether_handler_t table[] = {{"orders.create", hello}, {"orders.get", hello_then_term}};
-    tether_config_t cfg = {.init = init_ok, .shutdown = on_shutdown, .handlers = table, .n_handlers = 2};
+    static const tether_handler_t table[] = {{"orders.create", hello},
+                                             {"orders.get", hello_then_term}};
+    tether_config_t cfg = {
+        .init = init_ok, .shutdown = on_shutdown, .handlers = table, .n_handlers = 2};
     CHECK_INT(tether_run(&cfg), 0);
     CHECK_INT(shutdown_calls, 1);
     CHECK_INT(srv.n_records, 2);
@@ -493,8 +498,8 @@ static void test_streaming(void)
     CHECK(strstr(srv.records[1].trailers, "Lambda-Runtime-Function-Error-Type: StreamBroke\r\n") !=
           NULL);
     /* base64 of {"errorMessage":"after 4 bytes",... starts with eyJlcnJvck1lc3NhZ2UiOi */
-    CHECK(strstr(srv.records[1].trailers, "Lambda-Runtime-Function-Error-Body: eyJlcnJvck1lc3NhZ2Ui") !=
-          NULL);
+    CHECK(strstr(srv.records[1].trailers,
+                 "Lambda-Runtime-Function-Error-Body: eyJlcnJvck1lc3NhZ2Ui") != NULL);
     ss_stop(&srv);
 }
 
