@@ -535,6 +535,63 @@ static const struct set_case elemvalue_cases[] = {
     {"{\"a\": {\"$elemMatch\": {\"$elemMatch\": {\"b\": {\"$lt\": 6, \"$gt\": 4}}}}}", "15,17,18"},
 };
 
+/* MongoDB's elemmatch_object test data set and answers. */
+static const char *const elemobj_docs[] = {
+    "{\"_id\": 1, \"a\": {\"b\": 1, \"c\": 4}}",
+    "{\"_id\": 2, \"a\": [{\"b\": 1, \"c\": 4}]}",
+    "{\"_id\": 3, \"a\": [{\"b\": 2, \"c\": 3}]}",
+    "{\"_id\": 4, \"a\": [{\"b\": 1, \"c\": 2}, {\"b\": 3, \"c\": 4}]}",
+    "{\"_id\": 5, \"a\": [{\"b\": 1, \"c\": 2}, {\"b\": 3, \"c\": 4}, {\"b\": 1, \"c\": 4}]}",
+    "{\"_id\": 6, \"a\": [{\"b\": [], \"c\": []}]}",
+    "{\"_id\": 7, \"a\": [{\"b\": [12, 2], \"c\": [13, 3]}]}",
+    "{\"_id\": 8, \"a\": [{\"b\": [11, 1], \"c\": [14, 4]}]}",
+    "{\"_id\": 9, \"a\": [{\"b\": {\"w\": 1, \"x\": 2}, \"c\": {\"y\": 3, \"z\": 4}}]}",
+    "{\"_id\": 10, \"a\": [{\"b\": [{\"w\": 5, \"x\": 6}, {\"w\": 1, \"x\": 2}], \"c\": [{\"y\": "
+    "7, \"z\": 8}, {\"y\": 3, \"z\": 4}]}]}",
+    "{\"_id\": 11, \"a\": [{\"b\": [{\"w\": 5, \"x\": 2}, {\"w\": 1, \"x\": 6}], \"c\": [{\"y\": "
+    "7, \"z\": 4}, {\"y\": 3, \"z\": 8}]}]}",
+    "{\"_id\": 12, \"a\": [{\"b\": [{\"w\": 5, \"x\": 6}, {\"w\": 1, \"x\": 2}], \"c\": [{\"y\": "
+    "7, \"z\": 4}, {\"y\": 3, \"z\": 8}]}]}",
+    "{\"_id\": 13, \"a\": [{\"b\": [{\"w\": [11, 1], \"x\": [12, 2]}], \"c\": [{\"y\": [13, 3], "
+    "\"z\": [14, 4]}]}]}",
+};
+
+static const struct set_case elemobj_cases[] = {
+    {"{\"a\": {\"$elemMatch\": {\"b\": 2}}}", "3,7"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": 1}}}", "2,4,5,8"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": 1, \"c\": 4}}}", "2,5,8"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$elemMatch\": {}}, \"c\": {\"$elemMatch\": {}}}}}",
+     "10,11,12,13"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$elemMatch\": {\"w\": 1, \"x\": 2}}, \"c\": "
+     "{\"$elemMatch\": {}}}}}",
+     "10,12,13"},
+    {"{\"a\": {\"$elemMatch\": {\"b\": {\"$elemMatch\": {\"w\": 1, \"x\": 2}}, \"c\": "
+     "{\"$elemMatch\": {\"y\": 3, \"z\": 4}}}}}",
+     "10,13"},
+};
+
+/* MongoDB's elemmatch_object test data set and answers. */
+static const char *const elemempty_docs[] = {
+    "{\"_id\": 1}",
+    "{\"_id\": 2, \"a\": 1}",
+    "{\"_id\": 3, \"a\": \"foo\"}",
+    "{\"_id\": 4, \"a\": []}",
+    "{\"_id\": 5, \"a\": {}}",
+    "{\"_id\": 6, \"a\": [1]}",
+    "{\"_id\": 7, \"a\": [\"foo\"]}",
+    "{\"_id\": 8, \"a\": [[]]}",
+    "{\"_id\": 9, \"a\": [{}]}",
+    "{\"_id\": 10, \"a\": [[1]]}",
+    "{\"_id\": 11, \"a\": [1, []]}",
+    "{\"_id\": 12, \"a\": [1, {}]}",
+    "{\"_id\": 13, \"a\": [{\"b\": 1}]}",
+};
+
+static const struct set_case elemempty_cases[] = {
+    {"{\"a\": {\"$elemMatch\": {}}}", "8,9,10,11,12,13"},
+    {"{\"a\": {\"$elemMatch\": {\"$or\": [{}, {}]}}}", "8,9,10,11,12,13"},
+};
+
 static void run_set(const char *name, const char *const *docs, size_t ndocs,
                     const struct set_case *sc, size_t ncases)
 {
@@ -583,6 +640,8 @@ static void test_mongodb_data_sets(void)
     RUN_SET(nested);
     RUN_SET(nulls);
     RUN_SET(elemvalue);
+    RUN_SET(elemobj);
+    RUN_SET(elemempty);
 }
 
 static void test_cases(void)
