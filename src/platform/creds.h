@@ -14,8 +14,8 @@
 #include "common/buf.h"
 
 typedef struct platform_creds {
-    char *role_arn;            /* owned: arn:aws:iam::ACCOUNT:role/NAME */
-    char access_key_id[21];    /* "ASIA" + 16 upper-case letters and digits */
+    char *role_arn;         /* owned: arn:aws:iam::ACCOUNT:role/NAME */
+    char access_key_id[21]; /* "ASIA" + 16 upper-case letters and digits */
     char secret_access_key[41];
     char session_token[129];
 } platform_creds_t;

@@ -46,8 +46,7 @@ static char *find_in_path(const char *prog)
 static int ric_in(const char *nm_dir, char **script, char **pkg)
 {
     char cand[PATH_MAX];
-    if (snprintf(cand, sizeof cand, "%s/aws-lambda-ric/bin/index.mjs", nm_dir) >=
-        (int)sizeof cand)
+    if (snprintf(cand, sizeof cand, "%s/aws-lambda-ric/bin/index.mjs", nm_dir) >= (int)sizeof cand)
         return -1;
     if (access(cand, R_OK) != 0)
         return -1;
@@ -310,8 +309,8 @@ void platform_function_stop(platform_function_t *fn)
 {
     platform_invocation_t *inv;
     while ((inv = dequeue(fn)) != NULL)
-        platform_invocation_fail(inv, "Runtime.Shutdown", "RequestId: %s Error: the platform stopped",
-                                 inv->id);
+        platform_invocation_fail(inv, "Runtime.Shutdown",
+                                 "RequestId: %s Error: the platform stopped", inv->id);
     platform_instance_t *inst, *next;
     for (inst = TAILQ_FIRST(&fn->live); inst != NULL; inst = next) {
         next = TAILQ_NEXT(inst, link);

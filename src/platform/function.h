@@ -33,22 +33,21 @@ typedef struct platform_function {
     struct platform_instance_list live;        /* every instance not dead */
     struct platform_instance_list dead;        /* the last few dead, newest last */
     size_t n_live, n_dead;
-    struct platform_invocation_list queue;     /* Event invocations waiting */
+    struct platform_invocation_list queue; /* Event invocations waiting */
     size_t queue_len;
-    size_t queued_sync;                        /* RequestResponse ones among them */
+    size_t queued_sync; /* RequestResponse ones among them */
     unsigned next_instance_id;
     uint64_t invocations, throttles, errors, instances_started;
 } platform_function_t;
 
 #define PLATFORM_ERR_THROTTLED (-2) /* over the concurrency cap (RequestResponse) */
-#define PLATFORM_ERR_SPAWN (-3)     /* could not start an instance */
+#define PLATFORM_ERR_SPAWN     (-3) /* could not start an instance */
 
 /* Makes the function for spec. Node runtimes resolve aws-lambda-ric here; a
  * missing one is an error written to err. */
-__attribute__((warn_unused_result)) int platform_function_new(struct platform *p,
-                                                              const struct platform_function_spec *spec,
-                                                              platform_function_t **out,
-                                                              char *err, size_t errlen);
+__attribute__((warn_unused_result)) int
+platform_function_new(struct platform *p, const struct platform_function_spec *spec,
+                      platform_function_t **out, char *err, size_t errlen);
 void platform_function_free(platform_function_t *fn);
 
 /* Routes inv: delivers it to a parked instance, starts an instance for it, or

@@ -36,11 +36,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define INIT_LIMIT_S 10     /* AWS's init phase limit */
-#define KILL_GRACE_S 2      /* SIGTERM -> SIGKILL */
-#define READ_CHUNK 16384    /* bytes per read(2) of an output pipe */
-#define READS_PER_WAKEUP 4  /* bound the work one chatty instance gets per loop turn */
-#define DRAIN_MAX (1 << 20) /* bytes read synchronously when an invocation ends */
+#define INIT_LIMIT_S     10        /* AWS's init phase limit */
+#define KILL_GRACE_S     2         /* SIGTERM -> SIGKILL */
+#define READ_CHUNK       16384     /* bytes per read(2) of an output pipe */
+#define READS_PER_WAKEUP 4         /* bound the work one chatty instance gets per loop turn */
+#define DRAIN_MAX        (1 << 20) /* bytes read synchronously when an invocation ends */
 
 const char *platform_instance_state_name(platform_instance_state_t s)
 {
@@ -566,7 +566,8 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
             inst->inv = NULL;
         }
         platform_invocation_fail(inv, "Runtime.ExitError",
-                                 "RequestId: %s Error: Runtime exited with error: %s", inv->id, why);
+                                 "RequestId: %s Error: Runtime exited with error: %s", inv->id,
+                                 why);
     }
     if (was == PLATFORM_INSTANCE_STOPPING)
         log_info(inst->who, "stopped (%s)", why);
@@ -584,8 +585,8 @@ void platform_instance_free(platform_instance_t *inst)
     if (inst->inv != NULL) {
         platform_invocation_t *inv = inst->inv;
         inst->inv = NULL;
-        platform_invocation_fail(inv, "Runtime.Shutdown", "RequestId: %s Error: the platform stopped",
-                                 inv->id);
+        platform_invocation_fail(inv, "Runtime.Shutdown",
+                                 "RequestId: %s Error: the platform stopped", inv->id);
     }
     close_pipe(inst, &inst->out);
     close_pipe(inst, &inst->err);

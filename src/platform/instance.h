@@ -19,56 +19,56 @@ struct platform_function;
 struct platform_invocation;
 
 typedef enum platform_instance_state {
-    PLATFORM_INSTANCE_INIT = 0,     /* spawned; runtime init runs until its first /next (10 s limit) */
-    PLATFORM_INSTANCE_IDLE = 1,     /* waiting in /next with nothing to deliver; about to freeze */
-    PLATFORM_INSTANCE_BUSY = 2,     /* an event delivered; until its result and the next /next */
+    PLATFORM_INSTANCE_INIT = 0, /* spawned; runtime init runs until its first /next (10 s limit) */
+    PLATFORM_INSTANCE_IDLE = 1, /* waiting in /next with nothing to deliver; about to freeze */
+    PLATFORM_INSTANCE_BUSY = 2, /* an event delivered; until its result and the next /next */
     PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
     PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
     PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
 } platform_instance_state_t;
 
 typedef enum platform_timer_kind {
-    PLATFORM_TIMER_NONE = 0,    /* no timer armed */
-    PLATFORM_TIMER_INIT = 1,    /* init limit (10 s) */
-    PLATFORM_TIMER_INVOKE = 2,  /* the function's Timeout */
-    PLATFORM_TIMER_IDLE = 3,    /* idle reap (--idle-timeout) */
-    PLATFORM_TIMER_KILL = 4,    /* SIGKILL grace after SIGTERM (2 s) */
+    PLATFORM_TIMER_NONE = 0,   /* no timer armed */
+    PLATFORM_TIMER_INIT = 1,   /* init limit (10 s) */
+    PLATFORM_TIMER_INVOKE = 2, /* the function's Timeout */
+    PLATFORM_TIMER_IDLE = 3,   /* idle reap (--idle-timeout) */
+    PLATFORM_TIMER_KILL = 4,   /* SIGKILL grace after SIGTERM (2 s) */
 } platform_timer_kind_t;
 
 /* One output pipe of the instance (stdout or stderr). */
 typedef struct platform_pipe {
-    int fd;               /* read end, nonblocking; -1 once closed */
-    struct event *ev;     /* read event */
+    int fd;           /* read end, nonblocking; -1 once closed */
+    struct event *ev; /* read event */
     platform_lines_t lines;
 } platform_pipe_t;
 
 typedef struct platform_instance {
     struct platform_function *fn;
-    unsigned id;                      /* per function, from 1 */
-    char who[96];                     /* "NAME ID": the log prefix */
-    pid_t pid;                        /* also the process group id (setsid) */
-    int pidfd;                        /* readable when the process exits; -1 if none */
-    struct event *exit_ev;            /* read event on pidfd */
+    unsigned id;           /* per function, from 1 */
+    char who[96];          /* "NAME ID": the log prefix */
+    pid_t pid;             /* also the process group id (setsid) */
+    int pidfd;             /* readable when the process exits; -1 if none */
+    struct event *exit_ev; /* read event on pidfd */
     platform_instance_state_t state;
-    struct evhttp *rapi;              /* this instance's Runtime API server */
+    struct evhttp *rapi; /* this instance's Runtime API server */
     int rapi_port;
-    struct evhttp_request *next_req;  /* a held GET /next, or NULL */
-    struct platform_invocation *inv;  /* assigned (INIT) or delivered (BUSY), or NULL */
-    int responded;                    /* BUSY: the result is in; waiting for /next */
+    struct evhttp_request *next_req; /* a held GET /next, or NULL */
+    struct platform_invocation *inv; /* assigned (INIT) or delivered (BUSY), or NULL */
+    int responded;                   /* BUSY: the result is in; waiting for /next */
     struct event *timer;
     platform_timer_kind_t timer_kind;
     platform_pipe_t out, err;
-    char ext_id[37];                  /* registered extension's identifier, "" if none */
-    int ext_wants_shutdown;           /* it registered for SHUTDOWN */
+    char ext_id[37];                     /* registered extension's identifier, "" if none */
+    int ext_wants_shutdown;              /* it registered for SHUTDOWN */
     struct evhttp_request *ext_next_req; /* a held GET /extension/event/next */
-    uint64_t spawned_us;              /* monotonic */
-    double init_ms;                   /* init duration; < 0 until the first /next */
-    int init_reported;                /* Init Duration printed in a REPORT already */
-    int init_failed;                  /* posted /init/error */
-    unsigned served;                  /* invocations completed */
-    uint64_t tree_extra_kb;           /* peak memory of its descendants, refreshed now and then */
-    uint64_t peak_kb;                 /* the largest peak measured (kept once the process is gone) */
-    int exit_status;                  /* waitpid status once DEAD */
+    uint64_t spawned_us;                 /* monotonic */
+    double init_ms;                      /* init duration; < 0 until the first /next */
+    int init_reported;                   /* Init Duration printed in a REPORT already */
+    int init_failed;                     /* posted /init/error */
+    unsigned served;                     /* invocations completed */
+    uint64_t tree_extra_kb; /* peak memory of its descendants, refreshed now and then */
+    uint64_t peak_kb;       /* the largest peak measured (kept once the process is gone) */
+    int exit_status;        /* waitpid status once DEAD */
     TAILQ_ENTRY(platform_instance) link;
 } platform_instance_t;
 

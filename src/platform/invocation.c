@@ -29,10 +29,9 @@ static void make_trace_id(char *out, size_t outlen)
              (unsigned long long)(platform_wall_ms() / 1000), root, parent);
 }
 
-platform_invocation_t *platform_invocation_new(platform_function_t *fn,
-                                               platform_invoke_type_t type,
-                                               struct evhttp_request *req,
-                                               struct evbuffer *payload, char *client_context)
+platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform_invoke_type_t type,
+                                               struct evhttp_request *req, struct evbuffer *payload,
+                                               char *client_context)
 {
     platform_invocation_t *inv = calloc(1, sizeof *inv);
     if (inv == NULL) {

@@ -24,17 +24,17 @@ typedef enum platform_invoke_type {
 } platform_invoke_type_t;
 
 typedef struct platform_invocation {
-    char id[37];                      /* request id (UUID) */
-    struct platform_function *fn;     /* the function invoked */
+    char id[37];                  /* request id (UUID) */
+    struct platform_function *fn; /* the function invoked */
     platform_invoke_type_t type;
-    struct evhttp_request *req;       /* the invoker's request (SYNC), NULL for EVENT */
-    struct evbuffer *payload;         /* owned: the event */
-    char *client_context;             /* owned: decoded X-Amz-Client-Context JSON, or NULL */
-    char trace_id[96];                /* Lambda-Runtime-Trace-Id */
-    int want_tail;                    /* X-Amz-Log-Type: Tail */
-    platform_tail_t tail;             /* this invocation's log, last 4 KB */
-    uint64_t created_us;              /* monotonic: accepted */
-    uint64_t delivered_us;            /* monotonic: handed to an instance (0 before) */
+    struct evhttp_request *req; /* the invoker's request (SYNC), NULL for EVENT */
+    struct evbuffer *payload;   /* owned: the event */
+    char *client_context;       /* owned: decoded X-Amz-Client-Context JSON, or NULL */
+    char trace_id[96];          /* Lambda-Runtime-Trace-Id */
+    int want_tail;              /* X-Amz-Log-Type: Tail */
+    platform_tail_t tail;       /* this invocation's log, last 4 KB */
+    uint64_t created_us;        /* monotonic: accepted */
+    uint64_t delivered_us;      /* monotonic: handed to an instance (0 before) */
     TAILQ_ENTRY(platform_invocation) queue_link; /* in the function's queue */
 } platform_invocation_t;
 
@@ -44,8 +44,8 @@ TAILQ_HEAD(platform_invocation_list, platform_invocation);
  * (then payload and client_context are freed). */
 platform_invocation_t *platform_invocation_new(struct platform_function *fn,
                                                platform_invoke_type_t type,
-                                               struct evhttp_request *req,
-                                               struct evbuffer *payload, char *client_context);
+                                               struct evhttp_request *req, struct evbuffer *payload,
+                                               char *client_context);
 
 /* Adds one log line (without '\n') to the invocation's tail. */
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len);
@@ -56,8 +56,8 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
                                 size_t len);
 
 /* Finishes with a platform-made error {"errorType", "errorMessage"} and frees inv. */
-void platform_invocation_fail(platform_invocation_t *inv, const char *error_type,
-                              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void platform_invocation_fail(platform_invocation_t *inv, const char *error_type, const char *fmt,
+                              ...) __attribute__((format(printf, 3, 4)));
 
 /* Answers the invoker with an API error (429, 500...) instead of running, and
  * frees inv. */

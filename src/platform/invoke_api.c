@@ -25,8 +25,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define API_MAX_BODY (16 * 1024 * 1024) /* past this evhttp itself answers 413 */
-#define CLIENT_CONTEXT_MAX 3583         /* AWS's limit on the base64 header */
+#define API_MAX_BODY       (16 * 1024 * 1024) /* past this evhttp itself answers 413 */
+#define CLIENT_CONTEXT_MAX 3583               /* AWS's limit on the base64 header */
 
 void platform_api_send_error(struct evhttp_request *req, int status, const char *error_type,
                              const char *message, const char *reason, const char *request_id)
@@ -170,8 +170,8 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         return;
     }
     if (p->stopping) {
-        platform_api_send_error(req, 503, "ServiceException", "The platform is shutting down",
-                                NULL, NULL);
+        platform_api_send_error(req, 503, "ServiceException", "The platform is shutting down", NULL,
+                                NULL);
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -249,8 +249,8 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
         return;
     }
-    inv->want_tail = kind == PLATFORM_INVOKE_SYNC && log_type != NULL &&
-                     strcmp(log_type, "Tail") == 0;
+    inv->want_tail =
+        kind == PLATFORM_INVOKE_SYNC && log_type != NULL && strcmp(log_type, "Tail") == 0;
     char id[37];
     memcpy(id, inv->id, sizeof id);
     fn->invocations++;
@@ -291,8 +291,7 @@ static void api_cb(struct evhttp_request *req, void *arg)
     case PLATFORM_ROUTE_UNKNOWN:
         break;
     }
-    platform_api_send_error(req, 404, "UnknownOperationException", "Unknown operation", NULL,
-                            NULL);
+    platform_api_send_error(req, 404, "UnknownOperationException", "Unknown operation", NULL, NULL);
 }
 
 int platform_invoke_api_start(platform_t *p)
@@ -303,9 +302,9 @@ int platform_invoke_api_start(platform_t *p)
         return -1;
     }
     evhttp_set_allowed_methods(p->api, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                           EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                           EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+                                           EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                           EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+                                           EVHTTP_REQ_PATCH);
     evhttp_set_max_body_size(p->api, API_MAX_BODY);
     evhttp_set_max_headers_size(p->api, 64 * 1024);
     evhttp_set_timeout(p->api, 3600);

@@ -11,8 +11,8 @@
 struct platform;
 struct evhttp_request;
 
-#define PLATFORM_MAX_REQUEST 6291456   /* Invoke request payload limit (6 MB) */
-#define PLATFORM_MAX_RESPONSE 6291556  /* function response limit, as AWS counts it */
+#define PLATFORM_MAX_REQUEST  6291456 /* Invoke request payload limit (6 MB) */
+#define PLATFORM_MAX_RESPONSE 6291556 /* function response limit, as AWS counts it */
 
 /* Binds the Invoke API on cfg.bind:cfg.port and records the bound port in
  * p->api_port. -1 after logging why. */

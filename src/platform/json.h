@@ -20,8 +20,7 @@ size_t platform_base64_encode(const void *data, size_t n, char *out);
 /* Decodes standard base64 (padding optional, no whitespace); -1 if malformed.
  * out needs 3 * (n / 4) + 3 bytes; *outlen (OUT) gets the decoded length. */
 __attribute__((warn_unused_result)) int platform_base64_decode(const char *in, size_t n,
-                                                               unsigned char *out,
-                                                               size_t *outlen);
+                                                               unsigned char *out, size_t *outlen);
 
 /* A UUID v4 in lower-case hex with dashes (37 bytes with NUL), from the fast generator. */
 void platform_uuid(char out[37]);

@@ -36,15 +36,15 @@ typedef struct platform {
     struct platform_template *tmpl;       /* owned */
     struct platform_function **functions; /* owned array of owned functions */
     size_t n_functions;
-    char *mongodb_uri;                    /* MONGODB_URI for functions; NULL without a db */
-    struct evhttp *api;                   /* the Invoke API server */
-    int api_port;                         /* its bound port */
-    struct docstore_server *db;           /* the embedded docstore, or NULL */
-    char auth_dir[64];                    /* private folder of the docstore's admin-uri, "" if none */
+    char *mongodb_uri;          /* MONGODB_URI for functions; NULL without a db */
+    struct evhttp *api;         /* the Invoke API server */
+    int api_port;               /* its bound port */
+    struct docstore_server *db; /* the embedded docstore, or NULL */
+    char auth_dir[64];          /* private folder of the docstore's admin-uri, "" if none */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
-    struct event *stop_timer;             /* SIGKILL stragglers at shutdown */
-    int stopping;                         /* shutdown begun: no new work */
-    uint64_t started_us;                  /* monotonic time of start */
+    struct event *stop_timer; /* SIGKILL stragglers at shutdown */
+    int stopping;             /* shutdown begun: no new work */
+    uint64_t started_us;      /* monotonic time of start */
 } platform_t;
 
 /* Monotonic microseconds. */

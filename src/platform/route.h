@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #define PLATFORM_NAME_MAX 140 /* FunctionName, ARN forms included */
-#define PLATFORM_ID_MAX 64    /* request ids we accept in a Runtime API path */
+#define PLATFORM_ID_MAX   64  /* request ids we accept in a Runtime API path */
 
 typedef enum platform_api_route {
     PLATFORM_ROUTE_INVOKE = 0,  /* POST /2015-03-31/functions/{name}/invocations */
@@ -39,7 +39,8 @@ typedef enum platform_rapi_route {
 } platform_rapi_route_t;
 
 /* Routes a Runtime API path (no query); id gets the request id of RESPONSE
- * and ERROR ("" when longer than PLATFORM_ID_MAX: no such invocation). *post (OUT) is 1 when the route takes POST, 0 when GET. */
+ * and ERROR ("" when longer than PLATFORM_ID_MAX: no such invocation). *post (OUT) is 1 when the
+ * route takes POST, 0 when GET. */
 platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_ID_MAX + 1],
                                              int *post);
 

@@ -180,8 +180,8 @@ static void error_body(struct evhttp_request *req, buf_t *out)
     if (body != NULL && platform_json_valid(body, len) && buf_append(out, body, len) == 0)
         return;
     buf_reset(out);
-    const char *type =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Lambda-Runtime-Function-Error-Type");
+    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                          "Lambda-Runtime-Function-Error-Type");
     int rc = buf_append_str(out, "{\"errorMessage\":");
     if (rc == 0)
         rc = body ? platform_json_str(out, body, len > 4096 ? 4096 : len)

@@ -68,11 +68,24 @@ const char *platform_env_get(char *const *envp, const char *name)
 }
 
 static const char *const reserved[] = {
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 };
 
 int platform_env_reserved(const char *name)
@@ -86,8 +99,8 @@ int platform_env_reserved(const char *name)
 
 /* Variables of our own environment an instance still needs to run here. */
 static const char *const inherited[] = {
-    "PATH", "HOME", "LANG", "LD_LIBRARY_PATH", "NODE_PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-    "LSAN_OPTIONS", "TETHER_LOG_LEVEL", "TMPDIR",
+    "PATH",         "HOME",          "LANG",         "LD_LIBRARY_PATH",  "NODE_PATH",
+    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TETHER_LOG_LEVEL", "TMPDIR",
 };
 
 char **platform_env_build(const platform_env_input_t *in)

@@ -16,13 +16,13 @@ struct platform_creds;
 
 typedef struct platform_env_input {
     const struct platform_function_spec *spec;
-    const char *runtime_api;  /* "127.0.0.1:PORT" */
-    const char *log_stream;   /* AWS_LAMBDA_LOG_STREAM_NAME */
-    const char *region;       /* AWS_REGION, AWS_DEFAULT_REGION */
-    const char *runtime_dir;  /* LAMBDA_RUNTIME_DIR */
-    const char *mongodb_uri;  /* MONGODB_URI unless the template sets one; may be NULL */
+    const char *runtime_api;            /* "127.0.0.1:PORT" */
+    const char *log_stream;             /* AWS_LAMBDA_LOG_STREAM_NAME */
+    const char *region;                 /* AWS_REGION, AWS_DEFAULT_REGION */
+    const char *runtime_dir;            /* LAMBDA_RUNTIME_DIR */
+    const char *mongodb_uri;            /* MONGODB_URI unless the template sets one; may be NULL */
     const struct platform_creds *creds; /* the Role's credentials, or NULL */
-    int node;                 /* a Node runtime: AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1 */
+    int node; /* a Node runtime: AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1 */
 } platform_env_input_t;
 
 /* The environment for an instance, as a NULL-terminated array of "K=V"
@@ -44,8 +44,7 @@ int platform_env_reserved(const char *name);
  * -1 with the reason (exec's errno included) in err. */
 __attribute__((warn_unused_result)) int platform_spawn(const char *path, char *const argv[],
                                                        char *const envp[], const char *cwd,
-                                                       int out_fd, int err_fd,
-                                                       pid_t *pid /* OUT */, char *err,
-                                                       size_t errlen);
+                                                       int out_fd, int err_fd, pid_t *pid /* OUT */,
+                                                       char *err, size_t errlen);
 
 #endif

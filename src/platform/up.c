@@ -36,12 +36,11 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
-            "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
-            "                 [--idle-timeout SECONDS]\n"
-            "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
-            "Invoke API, with the embedded docstore as their MongoDB.\n");
+    fprintf(out, "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
+                 "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
+                 "                 [--idle-timeout SECONDS]\n"
+                 "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
+                 "Invoke API, with the embedded docstore as their MongoDB.\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -147,8 +146,8 @@ static int write_private_file(const char *dir, const char *name, const char *tex
  * written to a private file for the developer's own tools. The users and IAM
  * files are read at docstore start and deleted at once.
  */
-static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path,
-                           char *iam_path, size_t pathlen, char password[32])
+static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path, char *iam_path,
+                           size_t pathlen, char password[32])
 {
     snprintf(p->auth_dir, sizeof p->auth_dir, "/tmp/tether-up.XXXXXX");
     if (mkdtemp(p->auth_dir) == NULL) {
@@ -168,14 +167,14 @@ static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_pat
     buf_t users, iam;
     buf_init(&users, 1 << 20);
     buf_init(&iam, 1 << 20);
-    int rc = platform_creds_users_json(&users, password) == 0 &&
-                     platform_creds_iam_json(&iam) == 0 &&
-                     write_private_file(p->auth_dir, "users.json", users.data, users.len,
-                                        users_path, pathlen) == 0 &&
-                     write_private_file(p->auth_dir, "iam.json", iam.data, iam.len, iam_path,
-                                        pathlen) == 0
-                 ? 0
-                 : -1;
+    int rc =
+        platform_creds_users_json(&users, password) == 0 && platform_creds_iam_json(&iam) == 0 &&
+                write_private_file(p->auth_dir, "users.json", users.data, users.len, users_path,
+                                   pathlen) == 0 &&
+                write_private_file(p->auth_dir, "iam.json", iam.data, iam.len, iam_path, pathlen) ==
+                    0
+            ? 0
+            : -1;
     crypto_cleanse(users.data, users.len);
     crypto_cleanse(iam.data, iam.len);
     buf_free(&users);
@@ -209,8 +208,7 @@ static int start_database(platform_t *p)
     dc.dir = p->cfg.db_dir;
     char users_path[PATH_MAX], iam_path[PATH_MAX], password[32];
     bool auth = platform_creds_count() > 0;
-    if (auth &&
-        prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
+    if (auth && prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
         return -1;
     docstore_server_t *db = NULL;
     int rc = docstore_server_new(p->base, &dc, &db);
@@ -229,16 +227,15 @@ static int start_database(platform_t *p)
     if (auth)
         crypto_cleanse(password, sizeof password);
     if (rc != 0 || db == NULL) {
-        log_warn("platform",
-                 "the embedded docstore did not start: functions get no MONGODB_URI "
-                 "(use --db URI for an external MongoDB, or --no-db to silence this)");
+        log_warn("platform", "the embedded docstore did not start: functions get no MONGODB_URI "
+                             "(use --db URI for an external MongoDB, or --no-db to silence this)");
         return 0;
     }
     p->db = db;
     if (auth)
         snprintf(uri, sizeof uri,
-                 "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external",
-                 p->cfg.bind, docstore_server_port(db));
+                 "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external", p->cfg.bind,
+                 docstore_server_port(db));
     else
         snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
     p->mongodb_uri = strdup(uri);
@@ -332,11 +329,15 @@ static void platform_free(platform_t *p)
 int platform_up_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"template", required_argument, NULL, 't'}, {"port", required_argument, NULL, 'p'},
-        {"db-port", required_argument, NULL, 'P'},  {"db-dir", required_argument, NULL, 'd'},
-        {"db", required_argument, NULL, 'D'},       {"no-db", no_argument, NULL, 'n'},
+        {"template", required_argument, NULL, 't'},
+        {"port", required_argument, NULL, 'p'},
+        {"db-port", required_argument, NULL, 'P'},
+        {"db-dir", required_argument, NULL, 'd'},
+        {"db", required_argument, NULL, 'D'},
+        {"no-db", no_argument, NULL, 'n'},
         {"idle-timeout", required_argument, NULL, 'i'},
-        {"bind", required_argument, NULL, 'b'},     {"help", no_argument, NULL, 'h'},
+        {"bind", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     platform_t pl;
@@ -347,8 +348,8 @@ int platform_up_main(int argc, char **argv)
     p->cfg.port = 9000;
     p->cfg.db_port = 27017;
     p->cfg.idle_timeout_s = 300;
-    p->cfg.region = getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION")
-                                                                     : "us-east-1";
+    p->cfg.region =
+        getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
     p->cfg.account = "123456789012";
     optind = 1;
     int c;
@@ -449,8 +450,8 @@ int platform_up_main(int argc, char **argv)
         p->ev_sigchld = evsignal_new(p->base, SIGCHLD, on_sigchld, p);
     p->ev_sigint = evsignal_new(p->base, SIGINT, on_sigstop, p);
     p->ev_sigterm = evsignal_new(p->base, SIGTERM, on_sigstop, p);
-    if ((p->ev_sigchld != NULL && evsignal_add(p->ev_sigchld, NULL) != 0) ||
-        p->ev_sigint == NULL || p->ev_sigterm == NULL || evsignal_add(p->ev_sigint, NULL) != 0 ||
+    if ((p->ev_sigchld != NULL && evsignal_add(p->ev_sigchld, NULL) != 0) || p->ev_sigint == NULL ||
+        p->ev_sigterm == NULL || evsignal_add(p->ev_sigint, NULL) != 0 ||
         evsignal_add(p->ev_sigterm, NULL) != 0) {
         log_error("platform", "cannot install signal handlers");
         goto out;

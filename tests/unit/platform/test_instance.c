@@ -78,7 +78,8 @@ static void invoke(size_t f, const char *payload)
 {
     struct evbuffer *b = evbuffer_new();
     evbuffer_add(b, payload, strlen(payload));
-    platform_invocation_t *inv = platform_invocation_new(fn(f), PLATFORM_INVOKE_EVENT, NULL, b, NULL);
+    platform_invocation_t *inv =
+        platform_invocation_new(fn(f), PLATFORM_INVOKE_EVENT, NULL, b, NULL);
     CHECK(inv != NULL);
     CHECK_INT(platform_function_invoke(fn(f), inv), 0);
 }

@@ -41,15 +41,14 @@ static void test_api_routes(void)
     check_api("/2015-03-31/functions/a%2Fb/invocations", NULL, PLATFORM_ROUTE_INVOKE, "", "");
     check_api("/2015-03-31/functions/%zz/invocations", NULL, PLATFORM_ROUTE_INVOKE, "", "");
     check_api("/2015-03-31/functions/%4/invocations", NULL, PLATFORM_ROUTE_INVOKE, "", "");
-    check_api("/2015-03-31/functions/arn:aws:s3:::bucket/invocations", NULL,
-              PLATFORM_ROUTE_INVOKE, "", "");
+    check_api("/2015-03-31/functions/arn:aws:s3:::bucket/invocations", NULL, PLATFORM_ROUTE_INVOKE,
+              "", "");
     check_api("/_tether/status", NULL, PLATFORM_ROUTE_STATUS, NULL, NULL);
     check_api("/", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions//invocations", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions/a/b/invocations", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions/echo", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
-    check_api("/2015-03-31/functions/echo/invocationsX", NULL, PLATFORM_ROUTE_UNKNOWN, NULL,
-              NULL);
+    check_api("/2015-03-31/functions/echo/invocationsX", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     char longp[600];
     snprintf(longp, sizeof longp, "/2015-03-31/functions/%0300d/invocations", 7);
     check_api(longp, NULL, PLATFORM_ROUTE_INVOKE, "", "");
