@@ -240,50 +240,46 @@ static int64_t scale_of(const bson_t *cmd)
     return 1;
 }
 
-/* An estimate: SQLite keeps no per-index byte count cheaply. */
-#define INDEX_ENTRY_BYTES 32
-
 static int cmd_coll_stats(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                           docstore_error_t *err)
 {
     const char *coll;
     if (docstore_cmd_coll(cmd, &coll, err))
         return -1;
-    int64_t count, size, scale = scale_of(cmd);
+    int64_t count, size, storage, ixtotal, scale = scale_of(cmd);
     int32_t nindexes;
-    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes, err)) {
+    bson_t sizes = BSON_INITIALIZER;
+    if (docstore_storage_collection_stats(ctx->storage, db, coll, &count, &size, &nindexes, err) ||
+        docstore_storage_collection_sizes(ctx->storage, db, coll, &storage, &sizes, &ixtotal,
+                                          err)) {
+        bson_destroy(&sizes);
         if (err->code == DOCSTORE_NAMESPACE_NOT_FOUND)
             docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "Collection [%s.%s] not found.",
                                db, coll);
         return -1;
     }
-    docstore_doclist_t ix;
-    docstore_doclist_init(&ix);
-    if (docstore_storage_list_indexes(ctx->storage, db, coll, &ix, err))
-        return -1;
     char ns[NS_MAX];
     docstore_cmd_ns(ns, sizeof ns, db, coll);
-    int64_t ixsize = count * INDEX_ENTRY_BYTES;
     BSON_APPEND_UTF8(reply, "ns", ns);
     BSON_APPEND_INT64(reply, "size", size / scale);
     BSON_APPEND_INT64(reply, "count", count);
     BSON_APPEND_INT64(reply, "avgObjSize", count ? size / count : 0);
-    BSON_APPEND_INT64(reply, "storageSize", size / scale);
+    BSON_APPEND_INT64(reply, "storageSize", storage / scale);
     BSON_APPEND_INT64(reply, "freeStorageSize", 0);
     BSON_APPEND_BOOL(reply, "capped", false);
     BSON_APPEND_INT32(reply, "nindexes", nindexes);
-    BSON_APPEND_INT64(reply, "totalIndexSize", ixsize * nindexes / scale);
-    BSON_APPEND_INT64(reply, "totalSize", (size + ixsize * nindexes) / scale);
-    bson_t sizes;
-    BSON_APPEND_DOCUMENT_BEGIN(reply, "indexSizes", &sizes);
-    for (size_t i = 0; i < ix.n; i++) {
-        bson_iter_t it;
-        if (bson_iter_init_find(&it, ix.docs[i], "name") && BSON_ITER_HOLDS_UTF8(&it))
-            BSON_APPEND_INT64(&sizes, bson_iter_utf8(&it, NULL), ixsize / scale);
+    BSON_APPEND_INT64(reply, "totalIndexSize", ixtotal / scale);
+    BSON_APPEND_INT64(reply, "totalSize", (storage + ixtotal) / scale);
+    bson_t scaled;
+    bson_iter_t it;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "indexSizes", &scaled);
+    if (bson_iter_init(&it, &sizes)) {
+        while (bson_iter_next(&it))
+            BSON_APPEND_INT64(&scaled, bson_iter_key(&it), bson_iter_as_int64(&it) / scale);
     }
-    bson_append_document_end(reply, &sizes);
+    bson_append_document_end(reply, &scaled);
     BSON_APPEND_INT64(reply, "scaleFactor", scale);
-    docstore_doclist_free(&ix);
+    bson_destroy(&sizes);
     return 0;
 }
 
@@ -295,33 +291,39 @@ static int cmd_db_stats(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
     docstore_doclist_init(&l);
     if (docstore_storage_list_collections(ctx->storage, db, &l, err))
         return -1;
-    int64_t objects = 0, data = 0, indexes = 0;
+    int64_t objects = 0, data = 0, indexes = 0, storage = 0, ixsize = 0;
     for (size_t i = 0; i < l.n; i++) {
         bson_iter_t it;
         if (!bson_iter_init_find(&it, l.docs[i], "name"))
             continue;
-        int64_t count, size;
+        const char *name = bson_iter_utf8(&it, NULL);
+        int64_t count, size, st_size, ix_size;
         int32_t nix;
+        bson_t sizes = BSON_INITIALIZER;
         docstore_error_t ignored = {0};
-        if (docstore_storage_collection_stats(ctx->storage, db, bson_iter_utf8(&it, NULL), &count,
-                                              &size, &nix, &ignored) == 0) {
+        if (docstore_storage_collection_stats(ctx->storage, db, name, &count, &size, &nix,
+                                              &ignored) == 0 &&
+            docstore_storage_collection_sizes(ctx->storage, db, name, &st_size, &sizes, &ix_size,
+                                              &ignored) == 0) {
             objects += count;
             data += size;
             indexes += nix;
+            storage += st_size;
+            ixsize += ix_size;
         }
+        bson_destroy(&sizes);
         docstore_error_clear(&ignored);
     }
-    int64_t ixsize = objects * INDEX_ENTRY_BYTES;
     BSON_APPEND_UTF8(reply, "db", db);
     BSON_APPEND_INT64(reply, "collections", (int64_t)l.n);
     BSON_APPEND_INT64(reply, "views", 0);
     BSON_APPEND_INT64(reply, "objects", objects);
     BSON_APPEND_DOUBLE(reply, "avgObjSize", objects ? (double)data / (double)objects : 0.0);
     BSON_APPEND_DOUBLE(reply, "dataSize", (double)(data / scale));
-    BSON_APPEND_DOUBLE(reply, "storageSize", (double)(data / scale));
+    BSON_APPEND_DOUBLE(reply, "storageSize", (double)(storage / scale));
     BSON_APPEND_INT64(reply, "indexes", indexes);
     BSON_APPEND_DOUBLE(reply, "indexSize", (double)(ixsize / scale));
-    BSON_APPEND_DOUBLE(reply, "totalSize", (double)((data + ixsize) / scale));
+    BSON_APPEND_DOUBLE(reply, "totalSize", (double)((storage + ixsize) / scale));
     BSON_APPEND_INT64(reply, "scaleFactor", scale);
     docstore_doclist_free(&l);
     return 0;

@@ -882,3 +882,52 @@ out:
         return -1;
     return rc;
 }
+
+/* Bytes of the pages of one SQLite table or index; 0 when dbstat is missing. */
+static int64_t pages_of(st_db_t *d, const char *name)
+{
+    sqlite3_stmt *s;
+    docstore_error_t ignored = {0};
+    int64_t n = 0;
+    if (st_stmt(d, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = ?1", &s, &ignored) !=
+        0) {
+        docstore_error_clear(&ignored);
+        return 0;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        n = sqlite3_column_int64(s, 0);
+    st_stmt_done(d, s);
+    return n;
+}
+
+int docstore_storage_collection_sizes(docstore_storage_t *st, const char *db, const char *coll,
+                                      int64_t *storage_size, bson_t *index_sizes,
+                                      int64_t *total_index_size, docstore_error_t *err)
+{
+    *storage_size = 0;
+    *total_index_size = 0;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns not found");
+        return -1;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "c%lld", (long long)c->id);
+    *storage_size = pages_of(d, name);
+    /* The UNIQUE constraint on c<id>.id is SQLite's automatic index: _id_. */
+    snprintf(name, sizeof name, "sqlite_autoindex_c%lld_1", (long long)c->id);
+    int64_t n = pages_of(d, name);
+    *total_index_size += n;
+    BSON_APPEND_INT64(index_sizes, "_id_", n);
+    for (size_t i = 0; i < c->nindexes; i++) {
+        snprintf(name, sizeof name, "i%lld", (long long)c->indexes[i].id);
+        n = pages_of(d, name);
+        *total_index_size += n;
+        BSON_APPEND_INT64(index_sizes, c->indexes[i].name, n);
+    }
+    return 0;
+}

@@ -44,6 +44,14 @@ int docstore_storage_collection_stats(docstore_storage_t *st, const char *db, co
                                       int64_t *count /* OUT */, int64_t *size /* OUT */,
                                       int32_t *nindexes /* OUT */, docstore_error_t *err);
 
+/* Bytes on disk (SQLite pages) of the collection's documents, of each index
+ * (appended to index_sizes as name: int64, _id_ first) and of all indexes.
+ * Reads every page of the collection (SQLite's dbstat): for stats commands.
+ * NamespaceNotFound (26) when the collection does not exist. */
+int docstore_storage_collection_sizes(docstore_storage_t *st, const char *db, const char *coll,
+                                      int64_t *storage_size /* OUT */, bson_t *index_sizes,
+                                      int64_t *total_index_size /* OUT */, docstore_error_t *err);
+
 /* Transactions grouping several writes to one database (one write command).
  * Without them each write commits on its own. */
 int docstore_storage_begin(docstore_storage_t *st, const char *db, docstore_error_t *err);

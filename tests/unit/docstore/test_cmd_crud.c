@@ -422,6 +422,8 @@ static void test_ddl(void)
     CHECK_INT(run("app", "{\"collStats\": \"k2\"}", &r, &err), 0);
     CHECK_INT(get_int(&r, "count"), 1);
     CHECK_INT(get_int(&r, "nindexes"), 1);
+    CHECK(get_int(&r, "storageSize") >= 4096); /* SQLite pages, from dbstat */
+    CHECK(get_int(&r, "indexSizes._id_") >= 4096);
     bson_destroy(&r);
     CHECK_INT(run("app", "{\"dbStats\": 1}", &r, &err), 0);
     CHECK(get_int(&r, "collections") >= 2);
