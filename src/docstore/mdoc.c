@@ -4,16 +4,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Array elements all share this empty key instead of allocating one each. */
+static char empty_key[1];
+
+static char *key_dup(const char *key)
+{
+    return key == NULL || key[0] == '\0' ? empty_key : strdup(key);
+}
+
+static void key_free(char *key)
+{
+    if (key != empty_key)
+        free(key);
+}
+
 static docstore_mnode_t *mnode_alloc(const char *key)
 {
     docstore_mnode_t *n = calloc(1, sizeof *n);
     if (n == NULL)
         return NULL;
-    n->key = strdup(key ? key : "");
+    n->key = key_dup(key);
     if (n->key == NULL) {
         free(n);
         return NULL;
     }
+    return n;
+}
+
+/* A node whose value points into a source document that outlives it. */
+static docstore_mnode_t *mnode_borrow(const char *key, const bson_value_t *v)
+{
+    docstore_mnode_t *n = mnode_alloc(key);
+    if (n == NULL)
+        return NULL;
+    n->v = *v;
+    n->borrowed = true;
+    n->packed = docstore_mnode_is_container(n);
     return n;
 }
 
@@ -25,78 +51,80 @@ docstore_mnode_t *docstore_mnode_new_container(const char *key, bson_type_t t)
     return n;
 }
 
-static docstore_mnode_t *mnode_from_iter_children(docstore_mnode_t *n, const uint8_t *data,
-                                                  uint32_t len, int depth);
-
-static docstore_mnode_t *mnode_from_value_depth(const char *key, const bson_value_t *v, int depth)
+docstore_mnode_t *docstore_mnode_from_value(const char *key, const bson_value_t *v)
 {
-    if (depth > DOCSTORE_MDOC_MAX_DEPTH)
-        return NULL;
     docstore_mnode_t *n = mnode_alloc(key);
     if (n == NULL)
         return NULL;
-    if (v->value_type == BSON_TYPE_DOCUMENT || v->value_type == BSON_TYPE_ARRAY) {
-        n->v.value_type = v->value_type;
-        return mnode_from_iter_children(n, v->value.v_doc.data, v->value.v_doc.data_len, depth);
-    }
     bson_value_copy(v, &n->v);
+    n->packed = docstore_mnode_is_container(n);
     return n;
 }
 
-static docstore_mnode_t *mnode_from_iter_children(docstore_mnode_t *n, const uint8_t *data,
-                                                  uint32_t len, int depth)
+bool docstore_mnode_unpack(docstore_mnode_t *n)
 {
+    if (!n->packed)
+        return true;
+    bson_value_t raw = n->v;
+    bool array = raw.value_type == BSON_TYPE_ARRAY, borrowed = n->borrowed;
+    n->packed = false;
+    n->borrowed = false;
+    n->v.value.v_doc.data = NULL;
+    n->v.value.v_doc.data_len = 0;
     bson_iter_t it;
-    if (!bson_iter_init_from_data(&it, data, len)) {
-        docstore_mnode_free(n);
-        return NULL;
-    }
-    while (bson_iter_next(&it)) {
-        docstore_mnode_t *c = mnode_from_value_depth(
-            n->v.value_type == BSON_TYPE_ARRAY ? "" : bson_iter_key(&it), bson_iter_value(&it),
-            depth + 1);
-        if (c == NULL || !docstore_mnode_append(n, c)) {
-            docstore_mnode_free(n);
-            return NULL;
+    bool ok = true;
+    if (bson_iter_init_from_data(&it, raw.value.v_doc.data, raw.value.v_doc.data_len)) {
+        while (ok && bson_iter_next(&it)) {
+            const char *key = array ? "" : bson_iter_key(&it);
+            /* Children of borrowed bytes borrow too; owned bytes are about to go. */
+            docstore_mnode_t *c = borrowed ? mnode_borrow(key, bson_iter_value(&it))
+                                           : docstore_mnode_from_value(key, bson_iter_value(&it));
+            ok = docstore_mnode_append(n, c);
         }
     }
-    return n;
-}
-
-docstore_mnode_t *docstore_mnode_from_value(const char *key, const bson_value_t *v)
-{
-    return mnode_from_value_depth(key, v, 0);
+    if (!borrowed)
+        bson_free(raw.value.v_doc.data);
+    return ok;
 }
 
 docstore_mnode_t *docstore_mnode_from_doc(const bson_t *doc)
 {
-    docstore_mnode_t *n = docstore_mnode_new_container("", BSON_TYPE_DOCUMENT);
-    if (n == NULL)
+    bson_value_t v = {.value_type = BSON_TYPE_DOCUMENT};
+    v.value.v_doc.data = (uint8_t *)(uintptr_t)bson_get_data(doc);
+    v.value.v_doc.data_len = doc->len;
+    docstore_mnode_t *n = mnode_borrow("", &v);
+    if (n != NULL && !docstore_mnode_unpack(n)) {
+        docstore_mnode_free(n);
         return NULL;
-    return mnode_from_iter_children(n, bson_get_data(doc), doc->len, 0);
+    }
+    return n;
 }
 
 void docstore_mnode_free(docstore_mnode_t *n)
 {
     if (n == NULL)
         return;
-    if (docstore_mnode_is_container(n)) {
+    if (n->borrowed) {
+        /* nothing of v is ours */
+    } else if (n->packed) {
+        bson_value_destroy(&n->v);
+    } else if (docstore_mnode_is_container(n)) {
         for (size_t i = 0; i < n->n; i++)
             docstore_mnode_free(n->kids[i]);
         free(n->kids);
     } else {
         bson_value_destroy(&n->v);
     }
-    free(n->key);
+    key_free(n->key);
     free(n);
 }
 
 bool docstore_mnode_set_key(docstore_mnode_t *n, const char *key)
 {
-    char *k = strdup(key);
+    char *k = key_dup(key);
     if (k == NULL)
         return false;
-    free(n->key);
+    key_free(n->key);
     n->key = k;
     return true;
 }
@@ -121,6 +149,8 @@ static bool mnode_children_to(const docstore_mnode_t *n, bson_t *out)
 
 static bool mnode_append_to(const docstore_mnode_t *c, const char *key, bson_t *out)
 {
+    if (c->packed)
+        return bson_append_value(out, key, -1, &c->v);
     if (c->v.value_type == BSON_TYPE_DOCUMENT) {
         bson_t child;
         if (!bson_append_document_begin(out, key, -1, &child))
@@ -145,7 +175,7 @@ bool docstore_mnode_to_doc(const docstore_mnode_t *n, bson_t *out)
 
 bool docstore_mnode_to_value(const docstore_mnode_t *n, bson_value_t *out)
 {
-    if (!docstore_mnode_is_container(n)) {
+    if (n->packed || !docstore_mnode_is_container(n)) {
         bson_value_copy(&n->v, out);
         return true;
     }
@@ -163,8 +193,10 @@ bool docstore_mnode_to_value(const docstore_mnode_t *n, bson_value_t *out)
     return true;
 }
 
-ptrdiff_t docstore_mnode_find(const docstore_mnode_t *n, const char *key)
+ptrdiff_t docstore_mnode_find(docstore_mnode_t *n, const char *key)
 {
+    if (!docstore_mnode_unpack(n))
+        return -1;
     for (size_t i = 0; i < n->n; i++) {
         if (strcmp(n->kids[i]->key, key) == 0)
             return (ptrdiff_t)i;
@@ -196,7 +228,7 @@ bool docstore_mnode_insert(docstore_mnode_t *n, size_t i, docstore_mnode_t *chil
 {
     if (child == NULL)
         return false;
-    if (i > n->n || !mnode_reserve(n, n->n + 1)) {
+    if (!docstore_mnode_unpack(n) || i > n->n || !mnode_reserve(n, n->n + 1)) {
         docstore_mnode_free(child);
         return false;
     }

@@ -46,6 +46,8 @@ static bool path_set(docstore_mnode_t *node, const char *path, const bson_value_
     if (child->v.value_type == BSON_TYPE_DOCUMENT)
         return path_set(child, rest, value, depth + 1);
     if (child->v.value_type == BSON_TYPE_ARRAY) {
+        if (!docstore_mnode_unpack(child))
+            return false;
         for (size_t i = 0; i < child->n; i++) {
             docstore_mnode_t *el = child->kids[i];
             if (el->v.value_type == BSON_TYPE_DOCUMENT) {

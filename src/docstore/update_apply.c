@@ -326,6 +326,8 @@ static int leaf_push(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
                            it->comps[it->ncomps - 1], docstore_type_name(arr->v.value_type), id);
         return -1;
     }
+    if (!docstore_mnode_unpack(arr))
+        return oom(ctx);
     size_t at = arr->n;
     if (it->has_position) {
         if (it->position >= 0)
@@ -397,6 +399,8 @@ static int leaf_add_to_set(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
                            it->comps[it->ncomps - 1], docstore_type_name(arr->v.value_type));
         return -1;
     }
+    if (!docstore_mnode_unpack(arr))
+        return oom(ctx);
     upd_elems_t have;
     if (!elems_init(&have, arr)) {
         elems_free(&have);
@@ -457,6 +461,8 @@ static int leaf_pull(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
                            it->op == UPD_PULL ? "$pull" : "$pullAll");
         return -1;
     }
+    if (!docstore_mnode_unpack(arr))
+        return oom(ctx);
     size_t i = 0;
     while (i < arr->n) {
         bson_value_t v;
@@ -483,6 +489,8 @@ static int leaf_pop(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
                            docstore_type_name(arr->v.value_type));
         return -1;
     }
+    if (!docstore_mnode_unpack(arr))
+        return oom(ctx);
     if (arr->n > 0)
         docstore_mnode_remove(arr, it->pop_first ? 0 : arr->n - 1);
     return 0;
@@ -641,6 +649,8 @@ static int descend(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s, size_t c
 static int walk(upd_ctx_t *ctx, const upd_item_t *it, docstore_mnode_t *node, size_t ci)
 {
     const char *c = it->comps[ci];
+    if (!docstore_mnode_unpack(node))
+        return oom(ctx);
     upd_slot_t s = {.parent = node, .idx = -1, .key = c};
     if (strcmp(c, "$") == 0) {
         if (ctx->matched_pos < 0) {
