@@ -274,6 +274,11 @@ static int parse_spec(struct parse_state *st, const uint8_t *data, uint32_t len,
 static int parse_entry(struct parse_state *st, const char *full, const bson_value_t *v, int depth,
                        docstore_error_t *err)
 {
+    if (!bson_utf8_validate(full, strlen(full), false)) {
+        /* the name would be copied into the result: keep results valid BSON */
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "projection field names must be valid UTF-8");
+        return -1;
+    }
     bool is_id = strcmp(full, "_id") == 0;
     const char *last = strrchr(full, '.');
     last = last ? last + 1 : full;
