@@ -556,8 +556,153 @@ static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t 
     return parse_sub(&pipe, "$unionWith", &s->subs[0], err);
 }
 
+/* $bucket is a $group keyed by a $switch over the boundaries, then a $sort
+ * on _id, as MongoDB itself rewrites it. */
+static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *v,
+                        docstore_error_t *err)
+{
+    bson_t d, bounds, output;
+    bson_value_t group_by = {.value_type = BSON_TYPE_EOD}, dflt = {.value_type = BSON_TYPE_EOD};
+    bool have_bounds = false, have_output = false;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, 40201, "Argument to $bucket stage must be an object");
+        return -1;
+    }
+    bson_iter_t it;
+    bson_iter_init(&it, &d);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "groupBy") == 0) {
+            group_by = *bson_iter_value(&it);
+        } else if (strcmp(k, "boundaries") == 0 && BSON_ITER_HOLDS_ARRAY(&it)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_array(&it, &len, &data);
+            have_bounds = bson_init_static(&bounds, data, len);
+        } else if (strcmp(k, "default") == 0) {
+            dflt = *bson_iter_value(&it);
+        } else if (strcmp(k, "output") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            have_output = bson_init_static(&output, data, len);
+        } else {
+            docstore_error_set(err, 40197, "Unrecognized option to $bucket: %.100s.", k);
+            return -1;
+        }
+    }
+    bool path = group_by.value_type == BSON_TYPE_UTF8 && group_by.value.v_utf8.str[0] == '$';
+    if (!path && group_by.value_type != BSON_TYPE_DOCUMENT) {
+        docstore_error_set(err, 40202,
+                           "The $bucket 'groupBy' field must be defined as a $-prefixed path or "
+                           "an expression object");
+        return -1;
+    }
+    if (!have_bounds || bson_count_keys(&bounds) < 2) {
+        docstore_error_set(err, 40192,
+                           "The $bucket 'boundaries' field must have at least 2 values");
+        return -1;
+    }
+    /* Boundaries ascending, one type bracket; the default outside them. */
+    bson_value_t prev = {.value_type = BSON_TYPE_EOD}, first = prev, last = prev;
+    bson_iter_init(&it, &bounds);
+    while (bson_iter_next(&it)) {
+        bson_value_t cur = *bson_iter_value(&it);
+        if (prev.value_type != BSON_TYPE_EOD &&
+            (docstore_type_rank(cur.value_type) != docstore_type_rank(prev.value_type) ||
+             docstore_value_compare(&prev, &cur) >= 0)) {
+            docstore_error_set(err, 40194,
+                               "The 'boundaries' option to $bucket must be sorted in ascending "
+                               "order, of one type");
+            return -1;
+        }
+        if (first.value_type == BSON_TYPE_EOD)
+            first = cur;
+        prev = last = cur;
+    }
+    if (dflt.value_type != BSON_TYPE_EOD &&
+        docstore_type_rank(dflt.value_type) == docstore_type_rank(first.value_type) &&
+        docstore_value_compare(&dflt, &first) >= 0 && docstore_value_compare(&dflt, &last) < 0) {
+        docstore_error_set(err, 40199,
+                           "The $bucket 'default' field must be less than the lowest boundary or "
+                           "greater than or equal to the highest boundary.");
+        return -1;
+    }
+    /* {_id: {$switch: {branches: [{case: {$and: [{$gte: [g, b_i]}, {$lt: [g, b_i+1]}]},
+     *  then: b_i}, ...], default: d}}, <output or count: {$sum: 1}>} */
+    bson_t *g = bson_new(), id, sw, br, arr;
+    bson_append_document_begin(g, "_id", 3, &id);
+    bson_append_document_begin(&id, "$switch", -1, &sw);
+    bson_append_array_begin(&sw, "branches", -1, &arr);
+    bson_iter_t lo, hi;
+    bson_iter_init(&lo, &bounds);
+    bson_iter_init(&hi, &bounds);
+    bson_iter_next(&hi);
+    uint32_t bi = 0;
+    while (bson_iter_next(&lo) && bson_iter_next(&hi)) {
+        char key[16];
+        const char *kp;
+        bson_uint32_to_string(bi++, &kp, key, sizeof key);
+        bson_t c, and, a0, a1, ge, lt, and_arr;
+        bson_append_document_begin(&arr, kp, -1, &br);
+        bson_append_document_begin(&br, "case", -1, &c);
+        bson_append_array_begin(&c, "$and", -1, &and_arr);
+        bson_append_document_begin(&and_arr, "0", 1, &and);
+        bson_append_array_begin(&and, "$gte", -1, &ge);
+        bson_append_value(&ge, "0", 1, &group_by);
+        bson_append_document_begin(&ge, "1", 1, &a0);
+        bson_append_value(&a0, "$literal", -1, bson_iter_value(&lo));
+        bson_append_document_end(&ge, &a0);
+        bson_append_array_end(&and, &ge);
+        bson_append_document_end(&and_arr, &and);
+        bson_append_document_begin(&and_arr, "1", 1, &and);
+        bson_append_array_begin(&and, "$lt", -1, &lt);
+        bson_append_value(&lt, "0", 1, &group_by);
+        bson_append_document_begin(&lt, "1", 1, &a1);
+        bson_append_value(&a1, "$literal", -1, bson_iter_value(&hi));
+        bson_append_document_end(&lt, &a1);
+        bson_append_array_end(&and, &lt);
+        bson_append_document_end(&and_arr, &and);
+        bson_append_array_end(&c, &and_arr);
+        bson_append_document_end(&br, &c);
+        bson_t then;
+        bson_append_document_begin(&br, "then", -1, &then);
+        bson_append_value(&then, "$literal", -1, bson_iter_value(&lo));
+        bson_append_document_end(&br, &then);
+        bson_append_document_end(&arr, &br);
+    }
+    bson_append_array_end(&sw, &arr);
+    if (dflt.value_type != BSON_TYPE_EOD) {
+        bson_t dl;
+        bson_append_document_begin(&sw, "default", -1, &dl);
+        bson_append_value(&dl, "$literal", -1, &dflt);
+        bson_append_document_end(&sw, &dl);
+    }
+    bson_append_document_end(&id, &sw);
+    bson_append_document_end(g, &id);
+    if (have_output) {
+        bson_concat(g, &output);
+    } else {
+        bson_t sum;
+        bson_append_document_begin(g, "count", -1, &sum);
+        BSON_APPEND_INT32(&sum, "$sum", 1);
+        bson_append_document_end(g, &sum);
+    }
+    int rc = pipe_group_parse(g, &s->group, err);
+    bson_destroy(g);
+    if (rc != 0)
+        return -1;
+    bson_t *sort = BCON_NEW("_id", BCON_INT32(1));
+    stage_t *s2 = &p->stages[p->n++];
+    memset(s2, 0, sizeof *s2);
+    s2->kind = ST_SORT;
+    rc = docstore_sort_new(sort, &s2->sort, err);
+    bson_destroy(sort);
+    return rc;
+}
+
 static const char *const unsupported_stages[] = {
-    "$bucket",    "$bucketAuto",   "$graphLookup",     "$redact",       "$densify",         "$fill",        "$setWindowFields",
+    "$bucketAuto", "$graphLookup",   "$redact",       "$densify",         "$fill",        "$setWindowFields",
     "$geoNear",   "$collStats",    "$indexStats",      "$currentOp",   "$listSessions",
     "$documents", "$changeStream", "$listLocalSessions", "$planCacheStats", "$search",
     "$searchMeta",
@@ -676,6 +821,10 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
         }
         bson_destroy(sort);
         return rc;
+    }
+    if (strcmp(name, "$bucket") == 0) {
+        s->kind = ST_GROUP;
+        return parse_bucket(p, s, v, err);
     }
     if (strcmp(name, "$unwind") == 0) {
         s->kind = ST_UNWIND;
