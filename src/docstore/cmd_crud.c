@@ -157,7 +157,15 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         all.docs[i] = NULL;
         if (p) {
             bson_t *projected = bson_new();
-            int prc = docstore_projection_apply(p, doc, projected, err);
+            int prc;
+            if (docstore_projection_is_positional(p)) {
+                /* "a.$" needs the array index the filter matched in this document */
+                int32_t pos = -1;
+                docstore_matcher_matches(m, doc, &pos);
+                prc = docstore_projection_apply_positional(p, doc, pos, projected, err);
+            } else {
+                prc = docstore_projection_apply(p, doc, projected, err);
+            }
             bson_destroy(doc);
             if (prc) {
                 bson_destroy(projected);

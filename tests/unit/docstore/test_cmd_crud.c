@@ -367,6 +367,32 @@ static void test_find_aggregate(void)
     bson_destroy(&r);
 }
 
+/* find with a positional projection "grades.$" returns the element the filter
+ * matched in each document (it was always error 51246 before). */
+static void test_find_positional(void)
+{
+    bson_t r;
+    docstore_error_t err = {0};
+    CHECK_INT(run("app",
+                  "{\"insert\": \"pos\", \"documents\": [{\"_id\": 1, \"grades\": [70, 85, "
+                  "92]}, {\"_id\": 2, \"grades\": [95, 60]}]}",
+                  &r, &err),
+              0);
+    bson_destroy(&r);
+    long n;
+    run_cursor("app",
+               "{\"find\": \"pos\", \"filter\": {\"grades\": {\"$gte\": 90}}, \"sort\": "
+               "{\"_id\": 1}, \"projection\": {\"grades.$\": 1}}",
+               &r, &n);
+    if (n >= 0) {
+        CHECK_INT(n, 2);
+        CHECK_INT(get_int(&r, "cursor.firstBatch.0.grades.0"), 92);
+        CHECK(!has(&r, "cursor.firstBatch.0.grades.1"));
+        CHECK_INT(get_int(&r, "cursor.firstBatch.1.grades.0"), 95);
+    }
+    bson_destroy(&r);
+}
+
 static void test_ddl(void)
 {
     bson_t r;
@@ -477,6 +503,7 @@ int main(void)
     RUN(test_find_and_modify);
     RUN(test_distinct);
     RUN(test_find_aggregate);
+    RUN(test_find_positional);
     RUN(test_ddl);
     if (!cursors_built)
         printf("cursor.c not built yet: find/list checks skipped\n");
