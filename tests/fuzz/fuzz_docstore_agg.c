@@ -35,7 +35,7 @@ static bool keys_ok(const bson_t *b, int depth)
                 return false;
         }
     }
-    return true;
+    return it.err_off == 0; /* iteration ended at the terminator, not at corruption */
 }
 
 static bool next_doc(const uint8_t **data, size_t *size, bson_t *out)

@@ -37,7 +37,7 @@ static bool keys_ok(const bson_t *b, int depth)
                 return false;
         }
     }
-    return true;
+    return it.err_off == 0; /* iteration ended at the terminator, not at corruption */
 }
 
 /* Takes the next valid BSON document from the input. */
