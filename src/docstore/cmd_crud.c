@@ -6,6 +6,7 @@
  * sent only after that commit. Per-document failures become writeErrors with
  * ok: 1, as MongoDB reports them; ordered batches stop at the first.
  */
+#include "docstore/cmd_admin.h"
 #include "docstore/cmd_util.h"
 #include "docstore/command.h"
 #include "docstore/cursor.h"
@@ -916,19 +917,48 @@ out:
 
 /* ---- aggregate ---- */
 
+/* A collection-less aggregate: the first stage must be {$currentOp: {...}} on
+ * admin. Fills docs with its entries and rest with the stages after it. */
+static int current_op_source(docstore_ctx_t *ctx, const char *db, const bson_t *pipe,
+                             docstore_doclist_t *docs, bson_t *rest, docstore_error_t *err)
+{
+    bson_iter_t it, stage, opt;
+    if (!bson_iter_init(&it, pipe) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &stage) || !bson_iter_next(&stage) ||
+        strcmp(bson_iter_key(&stage), "$currentOp") != 0)
+        return not_supported(err, "aggregate without a collection, other than $currentOp");
+    if (strcmp(db, "admin") != 0) {
+        docstore_error_set(err, 73, "$currentOp must be run against the 'admin' database "
+                                    "with {aggregate: 1}");
+        return -1;
+    }
+    bool idle = false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&stage) && bson_iter_recurse(&stage, &opt) &&
+        bson_iter_find(&opt, "idleConnections"))
+        idle = bson_iter_as_bool(&opt);
+    if (docstore_admin_current_op(ctx, idle, docs, err))
+        return -1;
+    uint32_t i = 0;
+    while (bson_iter_next(&it)) {
+        char k[16];
+        const char *ks;
+        bson_uint32_to_string(i++, &ks, k, sizeof k);
+        bson_append_iter(rest, ks, -1, &it);
+    }
+    return 0;
+}
+
 static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                          docstore_error_t *err)
 {
     bson_iter_t it;
     if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it))
         return -1;
-    if (!BSON_ITER_HOLDS_UTF8(&it))
-        return not_supported(err, "aggregate without a collection ($currentOp, $documents, ...)");
-    const char *coll;
+    const char *coll = NULL;
     bson_t pipe, cursor;
     bool has_pipe, has_cursor;
     int64_t batch = -1;
-    if (docstore_cmd_coll(cmd, &coll, err) ||
+    if ((BSON_ITER_HOLDS_UTF8(&it) && docstore_cmd_coll(cmd, &coll, err)) ||
         docstore_cmd_array(cmd, "aggregate", "pipeline", &pipe, &has_pipe, err) ||
         docstore_cmd_doc(cmd, "aggregate", "cursor", &cursor, &has_cursor, err))
         return -1;
@@ -952,19 +982,30 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
     docstore_pipeline_t *p = NULL;
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
+    bson_t rest = BSON_INITIALIZER;
     int rc = -1;
-    if (docstore_pipeline_new(&pipe, &p, err))
-        goto out;
-    const bson_t *lead = docstore_pipeline_leading_match(p);
-    if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err))
-        goto out;
+    if (coll == NULL) {
+        /* aggregate: 1 — only {$currentOp} on admin as the first stage (mongosh's
+         * db.currentOp()); its documents feed the rest of the pipeline. */
+        if (current_op_source(ctx, db, &pipe, &docs, &rest, err))
+            goto out;
+        if (docstore_pipeline_new(&rest, &p, err))
+            goto out;
+    } else {
+        if (docstore_pipeline_new(&pipe, &p, err))
+            goto out;
+        const bson_t *lead = docstore_pipeline_leading_match(p);
+        if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err))
+            goto out;
+    }
     void *rctx[2] = {ctx, (void *)(uintptr_t)db};
     if (docstore_pipeline_run(p, &docs, reader_cb, rctx, err))
         goto out;
     char ns[NS_MAX];
-    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    docstore_cmd_ns(ns, sizeof ns, db, coll ? coll : "$cmd.aggregate");
     rc = docstore_cursor_reply(ctx, ns, &docs, batch, false, reply, err);
 out:
+    bson_destroy(&rest);
     docstore_doclist_free(&docs);
     if (p)
         docstore_pipeline_free(p);

@@ -33,6 +33,8 @@ expect_eq "eval ping" "1" "$(sh --eval 'db.runCommand({ping: 1}).ok')"
 expect_eq "eval insert and count" "3" "$(sh --eval 'db.ev.insertMany([{a: 1}, {a: 2}, {a: 3}]); db.ev.countDocuments()')"
 expect_eq "eval findOne field" "2" "$(sh --eval 'db.ev.findOne({a: {$gt: 1}}, {_id: 0, a: 1}, {sort: {a: 1}}).a' 2>&1)"
 expect_eq "eval EJSON output" '{"a":3}' "$(sh --eval 'EJSON.stringify(db.ev.find({}, {_id: 0}).sort({a: -1}).limit(1).toArray()[0])')"
+expect_eq "eval db.currentOp() (admin aggregate with \$currentOp)" "true" \
+    "$(sh --eval 'print(db.currentOp(true).inprog.some(o => JSON.stringify(o).includes("mongosh")))')"
 expect_eq "eval unknown command error" "59 CommandNotFound" \
     "$(sh --eval 'try { db.runCommand({noSuchCommand: 1}); print("no error") } catch (e) { print(e.code + " " + e.codeName) }')"
 
