@@ -358,8 +358,10 @@ static void package_rmtree(const char *stage, const package_lib_t *libs, size_t 
 {
     char p[PATH_MAX];
     for (size_t i = 0; i < n_libs; i++) {
-        snprintf(p, sizeof p, "%s/lib/%s", stage, libs[i].soname);
-        unlink(p);
+        /* a truncated path would name another file: skip it */
+        int n = snprintf(p, sizeof p, "%s/lib/%s", stage, libs[i].soname);
+        if (n > 0 && (size_t)n < sizeof p)
+            unlink(p);
     }
     snprintf(p, sizeof p, "%s/lib", stage);
     rmdir(p);
