@@ -450,12 +450,21 @@ out:
     return rc;
 }
 
-static int cmd_update(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
-                      docstore_error_t *err)
+/* One statement of an update or delete batch; its error goes in err. */
+typedef int (*write_stmt_fn)(docstore_ctx_t *ctx, const char *db, const char *coll,
+                             const bson_t *stmt, size_t index, write_result_t *w,
+                             docstore_error_t *err);
+
+/* The batch loop update and delete share: statements from `field` (body array
+ * or kind-1 sequence), one transaction, per-statement errors in writeErrors,
+ * stopping at the first one when ordered. */
+static int run_write_batch(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                           const char *name, const char *field, write_stmt_fn fn,
+                           bool upserts, bson_t *reply, docstore_error_t *err)
 {
     const char *coll;
     bson_t stmts;
-    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, "update", "updates", &stmts, err))
+    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, name, field, &stmts, err))
         return -1;
     bool ordered = docstore_cmd_bool(cmd, "ordered", true);
     if (docstore_storage_begin(ctx->storage, db, err))
@@ -470,11 +479,11 @@ static int cmd_update(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
         uint32_t len;
         const uint8_t *data;
         if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "update statements must be objects");
+            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "%s statements must be objects", name);
         } else {
             bson_iter_document(&it, &len, &data);
             if (bson_init_static(&stmt, data, len))
-                update_one_stmt(ctx, db, coll, &stmt, i, &w, &e);
+                fn(ctx, db, coll, &stmt, i, &w, &e);
         }
         if (e.code) {
             wr_error(&w, i, &e);
@@ -482,14 +491,22 @@ static int cmd_update(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
                 break;
         }
     }
-    int rc = wr_finish(ctx, db, &w, true, reply, err);
+    int rc = wr_finish(ctx, db, &w, upserts, reply, err);
     wr_free(&w);
     return rc;
 }
 
-static int delete_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll,
-                           const bson_t *stmt, write_result_t *w, docstore_error_t *err)
+static int cmd_update(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                      docstore_error_t *err)
 {
+    return run_write_batch(ctx, db, cmd, "update", "updates", update_one_stmt, true, reply, err);
+}
+
+static int delete_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll,
+                           const bson_t *stmt, size_t index, write_result_t *w,
+                           docstore_error_t *err)
+{
+    (void)index;
     bson_t q;
     bool has_q;
     int64_t limit;
@@ -532,38 +549,8 @@ out:
 static int cmd_delete(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                       docstore_error_t *err)
 {
-    const char *coll;
-    bson_t stmts;
-    if (docstore_cmd_coll(cmd, &coll, err) || batch_docs(cmd, "delete", "deletes", &stmts, err))
-        return -1;
-    bool ordered = docstore_cmd_bool(cmd, "ordered", true);
-    if (docstore_storage_begin(ctx->storage, db, err))
-        return -1;
-    write_result_t w;
-    wr_init(&w);
-    bson_iter_t it;
-    bson_iter_init(&it, &stmts);
-    for (size_t i = 0; bson_iter_next(&it); i++) {
-        docstore_error_t e = {0};
-        uint32_t len;
-        const uint8_t *data;
-        bson_t stmt;
-        if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            docstore_error_set(&e, DOCSTORE_TYPE_MISMATCH, "delete statements must be objects");
-        } else {
-            bson_iter_document(&it, &len, &data);
-            if (bson_init_static(&stmt, data, len))
-                delete_one_stmt(ctx, db, coll, &stmt, &w, &e);
-        }
-        if (e.code) {
-            wr_error(&w, i, &e);
-            if (ordered)
-                break;
-        }
-    }
-    int rc = wr_finish(ctx, db, &w, false, reply, err);
-    wr_free(&w);
-    return rc;
+    return run_write_batch(ctx, db, cmd, "delete", "deletes", delete_one_stmt, false, reply,
+                           err);
 }
 
 /* ---- findAndModify ---- */
