@@ -100,7 +100,15 @@ static int auth_parse_roles(const bson_t *entry, const char *user_db, bson_t *ro
     return 0;
 }
 
-static int auth_load_users(docstore_auth_t *a, const char *path, docstore_error_t *err)
+/* Parses one array entry into elem (zeroed); on failure frees what it made. */
+typedef int (*auth_entry_fn)(const char *path, size_t index, const bson_t *entry, void *elem,
+                             docstore_error_t *err);
+
+/* Reads path's JSON array of objects into a growing array of elem_size
+ * records, one per entry, through parse. 0, or -1 with err (the records
+ * parsed so far stay in *arr and count in *n, for the caller to free). */
+static int auth_load_array(const char *path, void **arr, size_t *n, size_t elem_size,
+                           auth_entry_fn parse, docstore_error_t *err)
 {
     bson_t doc;
     if (auth_read_json_array(path, &doc, err) == -1)
@@ -110,8 +118,7 @@ static int auth_load_users(docstore_auth_t *a, const char *path, docstore_error_
     bson_iter_recurse(&it, &ai);
     size_t cap = 0;
     int rc = 0;
-    size_t index = 0;
-    while (rc == 0 && bson_iter_next(&ai)) {
+    for (size_t index = 0; rc == 0 && bson_iter_next(&ai); index++) {
         bson_t entry;
         uint32_t len;
         const uint8_t *data;
@@ -123,110 +130,79 @@ static int auth_load_users(docstore_auth_t *a, const char *path, docstore_error_
         }
         bson_iter_document(&ai, &len, &data);
         bson_init_static(&entry, data, len);
-        if (a->n_users == cap) {
+        if (*n == cap) {
             cap = cap ? cap * 2 : 8;
-            auth_user_t *p = realloc(a->users, cap * sizeof *p);
-            if (p == NULL) {
+            void *grown = realloc(*arr, cap * elem_size);
+            if (grown == NULL) {
                 docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
                 rc = -1;
                 break;
             }
-            a->users = p;
+            *arr = grown;
         }
-        auth_user_t *u = &a->users[a->n_users];
-        memset(u, 0, sizeof *u);
-        const char *password = auth_get_str(&entry, "password");
-        if (!auth_copy_str(u->name, sizeof u->name, auth_get_str(&entry, "user")) ||
-            !auth_copy_str(u->db, sizeof u->db, auth_get_str(&entry, "db"))) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu needs \"user\" and \"db\"",
-                               path, index);
-            rc = -1;
-            break;
-        }
-        bson_t roles;
-        int roles_rc = auth_parse_roles(&entry, u->db, &roles);
-        u->roles = roles_rc == 0 ? bson_copy(&roles) : NULL;
-        bson_destroy(&roles);
-        if (u->roles == NULL) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: user %s: bad \"roles\"", path,
-                               u->name);
-            rc = -1;
-            break;
-        }
-        a->n_users++;
-        if (password != NULL) {
-            if (strcmp(u->db, "$external") == 0) {
-                docstore_error_set(err, DOCSTORE_BAD_VALUE,
-                                   "%s: $external user %s cannot have a password", path, u->name);
-                rc = -1;
-                break;
-            }
-            if (auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA1, &u->sha1) == -1 ||
-                auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA256, &u->sha256) == -1) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "cannot derive SCRAM keys");
-                rc = -1;
-                break;
-            }
-            u->has_password = true;
-        }
-        index++;
+        void *elem = (char *)*arr + *n * elem_size;
+        memset(elem, 0, elem_size);
+        rc = parse(path, index, &entry, elem, err);
+        if (rc == 0)
+            (*n)++;
     }
     bson_destroy(&doc);
     return rc;
 }
 
-static int auth_load_iam(docstore_auth_t *a, const char *path, docstore_error_t *err)
+static int auth_parse_user(const char *path, size_t index, const bson_t *entry, void *elem,
+                           docstore_error_t *err)
 {
-    bson_t doc;
-    if (auth_read_json_array(path, &doc, err) == -1)
+    auth_user_t *u = elem;
+    const char *password = auth_get_str(entry, "password");
+    if (!auth_copy_str(u->name, sizeof u->name, auth_get_str(entry, "user")) ||
+        !auth_copy_str(u->db, sizeof u->db, auth_get_str(entry, "db"))) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu needs \"user\" and \"db\"",
+                           path, index);
         return -1;
-    bson_iter_t it, ai;
-    bson_iter_init_find(&it, &doc, "a");
-    bson_iter_recurse(&it, &ai);
-    size_t cap = 0, index = 0;
-    int rc = 0;
-    while (bson_iter_next(&ai)) {
-        bson_t entry;
-        uint32_t len;
-        const uint8_t *data;
-        if (!BSON_ITER_HOLDS_DOCUMENT(&ai)) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: entry %zu is not an object", path,
-                               index);
-            rc = -1;
-            break;
-        }
-        bson_iter_document(&ai, &len, &data);
-        bson_init_static(&entry, data, len);
-        if (a->n_iam == cap) {
-            cap = cap ? cap * 2 : 8;
-            auth_iam_cred_t *p = realloc(a->iam, cap * sizeof *p);
-            if (p == NULL) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-                rc = -1;
-                break;
-            }
-            a->iam = p;
-        }
-        auth_iam_cred_t *c = &a->iam[a->n_iam];
-        memset(c, 0, sizeof *c);
-        const char *token = auth_get_str(&entry, "sessionToken");
-        if (!auth_copy_str(c->access_key_id, sizeof c->access_key_id,
-                           auth_get_str(&entry, "accessKeyId")) ||
-            !auth_copy_str(c->secret_access_key, sizeof c->secret_access_key,
-                           auth_get_str(&entry, "secretAccessKey")) ||
-            !auth_copy_str(c->arn, sizeof c->arn, auth_get_str(&entry, "arn")) ||
-            (token != NULL && !auth_copy_str(c->session_token, sizeof c->session_token, token))) {
-            docstore_error_set(err, DOCSTORE_BAD_VALUE,
-                               "%s: entry %zu needs accessKeyId, secretAccessKey and arn", path,
-                               index);
-            rc = -1;
-            break;
-        }
-        a->n_iam++;
-        index++;
     }
-    bson_destroy(&doc);
-    return rc;
+    if (password != NULL && strcmp(u->db, "$external") == 0) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: $external user %s cannot have a password",
+                           path, u->name);
+        return -1;
+    }
+    bson_t roles;
+    int roles_rc = auth_parse_roles(entry, u->db, &roles);
+    u->roles = roles_rc == 0 ? bson_copy(&roles) : NULL;
+    bson_destroy(&roles);
+    if (u->roles == NULL) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "%s: user %s: bad \"roles\"", path, u->name);
+        return -1;
+    }
+    if (password != NULL) {
+        if (auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA1, &u->sha1) == -1 ||
+            auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA256, &u->sha256) == -1) {
+            bson_destroy(u->roles);
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "cannot derive SCRAM keys");
+            return -1;
+        }
+        u->has_password = true;
+    }
+    return 0;
+}
+
+static int auth_parse_iam(const char *path, size_t index, const bson_t *entry, void *elem,
+                          docstore_error_t *err)
+{
+    auth_iam_cred_t *c = elem;
+    const char *token = auth_get_str(entry, "sessionToken");
+    if (!auth_copy_str(c->access_key_id, sizeof c->access_key_id,
+                       auth_get_str(entry, "accessKeyId")) ||
+        !auth_copy_str(c->secret_access_key, sizeof c->secret_access_key,
+                       auth_get_str(entry, "secretAccessKey")) ||
+        !auth_copy_str(c->arn, sizeof c->arn, auth_get_str(entry, "arn")) ||
+        (token != NULL && !auth_copy_str(c->session_token, sizeof c->session_token, token))) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "%s: entry %zu needs accessKeyId, secretAccessKey and arn", path,
+                           index);
+        return -1;
+    }
+    return 0;
 }
 
 int docstore_auth_new(const char *users_file, const char *iam_file, docstore_auth_t **out,
@@ -237,8 +213,16 @@ int docstore_auth_new(const char *users_file, const char *iam_file, docstore_aut
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
         return -1;
     }
-    if ((users_file != NULL && auth_load_users(a, users_file, err) == -1) ||
-        (iam_file != NULL && auth_load_iam(a, iam_file, err) == -1)) {
+    void *users = NULL, *iam = NULL;
+    int rc = 0;
+    if (users_file != NULL)
+        rc = auth_load_array(users_file, &users, &a->n_users, sizeof *a->users, auth_parse_user,
+                             err);
+    a->users = users;
+    if (rc == 0 && iam_file != NULL)
+        rc = auth_load_array(iam_file, &iam, &a->n_iam, sizeof *a->iam, auth_parse_iam, err);
+    a->iam = iam;
+    if (rc != 0) {
         docstore_auth_free(a);
         return -1;
     }
