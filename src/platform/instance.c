@@ -159,7 +159,7 @@ static void log_end(platform_instance_t *inst)
     double ms = (double)(platform_now_us() - inv->delivered_us) / 1000.0;
     /* the runtime's own peak on every REPORT; its descendants' (a walk of
      * /proc) on the first and every 16th, cached in between */
-    uint64_t kb = platform_proc_peak_kb(inst->pid);
+    uint64_t kb = platform_status_peak_kb(inst->status_fd);
     if (inst->served % 16 == 0) {
         uint64_t tree = platform_tree_peak_kb(inst->pid);
         inst->tree_extra_kb = tree > kb ? tree - kb : 0;
@@ -303,6 +303,10 @@ static void unwatch_exit(platform_instance_t *inst)
         close(inst->pidfd);
         inst->pidfd = -1;
     }
+    if (inst->status_fd != -1) {
+        close(inst->status_fd); /* a REPORT after the exit uses the peak kept */
+        inst->status_fd = -1;
+    }
 }
 
 static int open_pipe(platform_instance_t *inst, platform_pipe_t *pp, int *write_end)
@@ -341,6 +345,7 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     inst->init_ms = -1;
     inst->out.fd = inst->err.fd = -1;
     inst->pidfd = -1;
+    inst->status_fd = -1;
     snprintf(inst->who, sizeof inst->who, "%s %u", spec->name, inst->id);
     inst->timer = evtimer_new(p->base, timer_cb, inst);
     if (inst->timer == NULL) {
@@ -402,6 +407,10 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     close(err_w);
     inst->state = PLATFORM_INSTANCE_INIT;
     watch_exit(inst);
+    /* kept open: it names this process even if its pid is reused later */
+    char status_path[64];
+    snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)inst->pid);
+    inst->status_fd = open(status_path, O_RDONLY | O_CLOEXEC);
     arm_timer(inst, PLATFORM_TIMER_INIT, INIT_LIMIT_S);
     TAILQ_INSERT_TAIL(&fn->live, inst, link);
     fn->n_live++;

@@ -49,6 +49,7 @@ typedef struct platform_instance {
     pid_t pid;             /* also the process group id (setsid) */
     int pidfd;             /* readable when the process exits; -1 if none */
     struct event *exit_ev; /* read event on pidfd */
+    int status_fd;         /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
     platform_instance_state_t state;
     struct evhttp *rapi; /* this instance's Runtime API server */
     int rapi_port;

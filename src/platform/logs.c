@@ -167,6 +167,13 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
     return (ssize_t)n;
 }
 
+/* VmHWM in a /proc/PID/status text, in kB (0 if absent). */
+static uint64_t status_hwm_kb(const char *buf)
+{
+    const char *p = strstr(buf, "\nVmHWM:");
+    return p ? strtoull(p + 7, NULL, 10) : 0;
+}
+
 /* VmHWM of one process, in kB (0 if unreadable). */
 uint64_t platform_proc_peak_kb(pid_t pid)
 {
@@ -174,8 +181,24 @@ uint64_t platform_proc_peak_kb(pid_t pid)
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     if (read_small(path, buf, sizeof buf) <= 0)
         return 0;
-    const char *p = strstr(buf, "\nVmHWM:");
-    return p ? strtoull(p + 7, NULL, 10) : 0;
+    return status_hwm_kb(buf);
+}
+
+uint64_t platform_status_peak_kb(int fd)
+{
+    /* the kernel formats the whole file (about 1.5 KB) for a read at offset
+     * 0 and VmHWM is in its first half, so one read is enough */
+    char buf[4096];
+    if (fd == -1)
+        return 0;
+    ssize_t n;
+    do {
+        n = pread(fd, buf, sizeof buf - 1, 0);
+    } while (n == -1 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    return status_hwm_kb(buf);
 }
 
 uint64_t platform_tree_peak_kb(pid_t pid)
