@@ -10,6 +10,7 @@
 #include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
+#include "platform/reply.h"
 #include "platform/template.h"
 
 #include <event2/buffer.h>
@@ -98,7 +99,7 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
     if (out == NULL) {
         platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
     } else {
-        evhttp_send_reply(req, 200, "OK", out);
+        platform_reply_send(req, 200, "OK", out);
         evbuffer_free(out);
     }
     invocation_free(inv);

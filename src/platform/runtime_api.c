@@ -11,6 +11,7 @@
 #include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
+#include "platform/reply.h"
 #include "platform/route.h"
 #include "platform/template.h"
 
@@ -89,7 +90,7 @@ void platform_rapi_send_next(platform_instance_t *inst, platform_invocation_t *i
     struct evbuffer *body = inv->payload;
     if (evbuffer_get_length(body) == 0)
         evbuffer_add(body, "{}", 2);
-    evhttp_send_reply(req, 200, "OK", body);
+    platform_reply_send(req, 200, "OK", body);
 }
 
 void platform_rapi_send_shutdown(platform_instance_t *inst)
@@ -166,9 +167,18 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
         free(raw);
         return;
     }
-    reply_accepted(req);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     platform_instance_on_result(inst, 0, body ? body : "", body ? len : 0);
+    /* after the result, which reads req's body: this reply frees req at once */
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        reply_accepted(req);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evbuffer_add(out, "{\"status\":\"OK\"}", 15);
+    platform_reply_send(req, 202, "Accepted", out);
+    evbuffer_free(out);
 }
 
 /* The error document a runtime posted, or one made from its error-type header. */
