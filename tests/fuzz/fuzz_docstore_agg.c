@@ -9,48 +9,13 @@
 #include "docstore/expr.h"
 #include "docstore/pipeline.h"
 
+#include "fuzz_bson_input.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool keys_ok(const bson_t *b, int depth)
-{
-    bson_iter_t it;
-    if (depth > 200 || !bson_iter_init(&it, b))
-        return false;
-    while (bson_iter_next(&it)) {
-        if (!bson_utf8_validate(bson_iter_key(&it), bson_iter_key_len(&it), false))
-            return false;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-            uint32_t len;
-            const uint8_t *data;
-            bson_t sub;
-            if (BSON_ITER_HOLDS_DOCUMENT(&it))
-                bson_iter_document(&it, &len, &data);
-            else
-                bson_iter_array(&it, &len, &data);
-            if (!bson_init_static(&sub, data, len) || !keys_ok(&sub, depth + 1))
-                return false;
-        }
-    }
-    return it.err_off == 0; /* iteration ended at the terminator, not at corruption */
-}
-
-static bool next_doc(const uint8_t **data, size_t *size, bson_t *out)
-{
-    if (*size < 5)
-        return false;
-    uint32_t len;
-    memcpy(&len, *data, 4);
-    len = BSON_UINT32_FROM_LE(len);
-    if (len < 5 || len > *size || !bson_init_static(out, *data, len))
-        return false;
-    *data += len;
-    *size -= len;
-    return bson_validate(out, BSON_VALIDATE_NONE, NULL) && keys_ok(out, 0);
-}
 
 typedef struct inputs {
     bson_t docs[8];
@@ -74,10 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static inputs_t in;
     bson_t pipeline;
-    if (!next_doc(&data, &size, &pipeline))
+    if (!fuzz_next_doc(&data, &size, &pipeline))
         return 0;
     in.n = 0;
-    while (in.n < 8 && next_doc(&data, &size, &in.docs[in.n]))
+    while (in.n < 8 && fuzz_next_doc(&data, &size, &in.docs[in.n]))
         in.n++;
 
     docstore_error_t err = {0};

@@ -8,60 +8,21 @@
  */
 #include "docstore/update.h"
 
+#include "fuzz_bson_input.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Every key, at every depth, is valid UTF-8: libbson's structural validation
- * can pass a malformed nested document whose keys are not, and no engine
- * can be blamed for copying such a key. String values may be anything. */
-static bool keys_ok(const bson_t *b, int depth)
-{
-    bson_iter_t it;
-    if (depth > 200 || !bson_iter_init(&it, b))
-        return false;
-    while (bson_iter_next(&it)) {
-        if (!bson_utf8_validate(bson_iter_key(&it), bson_iter_key_len(&it), false))
-            return false;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-            uint32_t len;
-            const uint8_t *data;
-            bson_t sub;
-            if (BSON_ITER_HOLDS_DOCUMENT(&it))
-                bson_iter_document(&it, &len, &data);
-            else
-                bson_iter_array(&it, &len, &data);
-            if (!bson_init_static(&sub, data, len) || !keys_ok(&sub, depth + 1))
-                return false;
-        }
-    }
-    return it.err_off == 0; /* iteration ended at the terminator, not at corruption */
-}
-
-/* Takes the next valid BSON document from the input. */
-static bool next_doc(const uint8_t **data, size_t *size, bson_t *out)
-{
-    if (*size < 5)
-        return false;
-    uint32_t len;
-    memcpy(&len, *data, 4);
-    len = BSON_UINT32_FROM_LE(len);
-    if (len < 5 || len > *size || !bson_init_static(out, *data, len))
-        return false;
-    *data += len;
-    *size -= len;
-    return bson_validate(out, BSON_VALIDATE_NONE, NULL) && keys_ok(out, 0);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     bson_t spec, doc, filters;
-    if (!next_doc(&data, &size, &spec))
+    if (!fuzz_next_doc(&data, &size, &spec))
         return 0;
-    bool have_doc = next_doc(&data, &size, &doc);
-    bool have_filters = have_doc && next_doc(&data, &size, &filters);
+    bool have_doc = fuzz_next_doc(&data, &size, &doc);
+    bool have_filters = have_doc && fuzz_next_doc(&data, &size, &filters);
     if (!have_doc)
         bson_init(&doc);
 
