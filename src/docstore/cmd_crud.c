@@ -380,26 +380,34 @@ static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
 }
 
 /* One statement of an update command. */
+/* The update spec under key: an operator or replacement document, or a
+ * pipeline (array). Borrowed into out; false when absent or of another type. */
+static bool update_spec(const bson_t *doc, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    uint32_t len;
+    const uint8_t *data;
+    if (!bson_iter_init_find(&it, doc, key))
+        return false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+        bson_iter_document(&it, &len, &data);
+    else if (BSON_ITER_HOLDS_ARRAY(&it))
+        bson_iter_array(&it, &len, &data);
+    else
+        return false;
+    return bson_init_static(out, data, len);
+}
+
 static int update_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll,
                            const bson_t *stmt, size_t index, write_result_t *w,
                            docstore_error_t *err)
 {
     bson_t q, u, filters;
-    bool has_q, has_u = false, has_af;
-    bson_iter_t it;
+    bool has_q, has_af;
     if (docstore_cmd_doc(stmt, "update.updates", "q", &q, &has_q, err) ||
         docstore_cmd_array(stmt, "update.updates", "arrayFilters", &filters, &has_af, err))
         return -1;
-    if (bson_iter_init_find(&it, stmt, "u") &&
-        (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
-        uint32_t len;
-        const uint8_t *data;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it))
-            bson_iter_document(&it, &len, &data);
-        else
-            bson_iter_array(&it, &len, &data);
-        has_u = bson_init_static(&u, data, len);
-    }
+    bool has_u = update_spec(stmt, "u", &u);
     if (!has_q || !has_u) {
         docstore_error_set(err, 40414,
                            "BSON field 'update.updates.%s' is missing but a required "
@@ -574,23 +582,13 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
                    bson_t *reply, docstore_error_t *err)
 {
     bson_t q, sort, fields, upd, filters;
-    bool has_q, has_sort, has_fields, has_upd = false, has_af;
-    bson_iter_t it;
+    bool has_q, has_sort, has_fields, has_af;
     if (docstore_cmd_doc(cmd, "findAndModify", "query", &q, &has_q, err) ||
         docstore_cmd_doc(cmd, "findAndModify", "sort", &sort, &has_sort, err) ||
         docstore_cmd_doc(cmd, "findAndModify", "fields", &fields, &has_fields, err) ||
         docstore_cmd_array(cmd, "findAndModify", "arrayFilters", &filters, &has_af, err))
         return -1;
-    if (bson_iter_init_find(&it, cmd, "update") &&
-        (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it))) {
-        uint32_t len;
-        const uint8_t *data;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it))
-            bson_iter_document(&it, &len, &data);
-        else
-            bson_iter_array(&it, &len, &data);
-        has_upd = bson_init_static(&upd, data, len);
-    }
+    bool has_upd = update_spec(cmd, "update", &upd);
     bool remove = docstore_cmd_bool(cmd, "remove", false);
     bool want_new = docstore_cmd_bool(cmd, "new", false);
     bool upsert = docstore_cmd_bool(cmd, "upsert", false);
