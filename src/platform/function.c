@@ -13,6 +13,7 @@
 #include "platform/template.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,8 @@ int platform_find_ric(const char *dir, char **script_out, char **pkg_dir_out)
     return -1;
 }
 
+static void on_spill(evutil_socket_t fd, short what, void *arg);
+
 int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
                           platform_function_t **out, char *err, size_t errlen)
 {
@@ -117,6 +120,7 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     TAILQ_INIT(&fn->live);
     TAILQ_INIT(&fn->dead);
     TAILQ_INIT(&fn->queue);
+    fn->spill = evtimer_new(p->base, on_spill, fn);
     char arn[512];
     snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:function:%s", p->cfg.region, p->cfg.account,
              spec->name);
@@ -128,7 +132,7 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     snprintf(prefix, sizeof prefix, "%04d/%02d/%02d/[$LATEST]", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday);
     fn->log_stream_prefix = strdup(prefix);
-    if (fn->arn == NULL || fn->log_stream_prefix == NULL) {
+    if (fn->spill == NULL || fn->arn == NULL || fn->log_stream_prefix == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -187,6 +191,8 @@ void platform_function_free(platform_function_t *fn)
         platform_instance_kill(inst);
         platform_instance_free(inst);
     }
+    if (fn->spill != NULL)
+        event_free(fn->spill);
     free(fn->arn);
     free(fn->exec_path);
     free(fn->ric_script);
@@ -222,6 +228,28 @@ static void start_for(platform_function_t *fn, platform_invocation_t *inv)
     platform_instance_deliver(inst, inv);
 }
 
+/* Instances that have answered their invocation and are on their way back to
+ * /next: each will take the head of the queue within microseconds. */
+static size_t returning(const platform_function_t *fn)
+{
+    size_t n = 0;
+    const platform_instance_t *inst;
+    TAILQ_FOREACH(inst, &fn->live, link)
+    {
+        if (inst->state == PLATFORM_INSTANCE_BUSY && inst->responded)
+            n++;
+    }
+    return n;
+}
+
+static void queue(platform_function_t *fn, platform_invocation_t *inv)
+{
+    TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
+    fn->queue_len++;
+    if (inv->type == PLATFORM_INVOKE_SYNC)
+        fn->queued_sync++;
+}
+
 int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
 {
     platform_instance_t *inst;
@@ -234,6 +262,19 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
             return 0;
         }
     }
+    /* An invocation sent right after the previous one was answered usually
+     * arrives before that instance's next /next: wait for the warm instance
+     * (one waiter per returning instance) instead of starting a cold one. If
+     * it does not come back soon, the spill timer starts an instance. */
+    size_t soon = returning(fn);
+    if (soon > fn->queue_len) {
+        queue(fn, inv);
+        if (!evtimer_pending(fn->spill, NULL)) {
+            struct timeval tv = {0, PLATFORM_RETURN_WAIT_MS * 1000};
+            evtimer_add(fn->spill, &tv);
+        }
+        return 0;
+    }
     int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
     if (running(fn) < (size_t)cap) {
         start_for(fn, inv);
@@ -241,23 +282,12 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
     }
     if (fn->queue_len >= PLATFORM_QUEUE_MAX)
         return PLATFORM_ERR_THROTTLED;
-    if (inv->type == PLATFORM_INVOKE_SYNC) {
-        /* At the cap, a RequestResponse may wait only for an instance that
-         * has already answered and is on its way back to /next (one waiter
-         * per such instance); with every instance still working it is
-         * throttled at once, as AWS does. */
-        size_t soon = 0;
-        TAILQ_FOREACH(inst, &fn->live, link)
-        {
-            if (inst->state == PLATFORM_INSTANCE_BUSY && inst->responded)
-                soon++;
-        }
-        if (soon <= fn->queued_sync)
-            return PLATFORM_ERR_THROTTLED;
-        fn->queued_sync++;
-    }
-    TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
-    fn->queue_len++;
+    /* At the cap, a RequestResponse may wait only for an instance that has
+     * already answered (the rule above); with every instance still working it
+     * is throttled at once, as AWS does. Event invocations wait their turn. */
+    if (inv->type == PLATFORM_INVOKE_SYNC)
+        return PLATFORM_ERR_THROTTLED;
+    queue(fn, inv);
     return 0;
 }
 
@@ -272,6 +302,25 @@ static platform_invocation_t *dequeue(platform_function_t *fn)
     if (inv->type == PLATFORM_INVOKE_SYNC)
         fn->queued_sync--;
     return inv;
+}
+
+/* Starts instances for queued invocations while there is room under the cap. */
+static void start_queued(platform_function_t *fn)
+{
+    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
+    while (fn->queue_len > 0 && running(fn) < (size_t)cap)
+        start_for(fn, dequeue(fn));
+}
+
+/* The returning instances were slow to come back to /next (a runtime doing
+ * work after its response): what still waits gets new instances. */
+static void on_spill(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    platform_function_t *fn = arg;
+    if (!fn->p->stopping)
+        start_queued(fn);
 }
 
 void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
@@ -300,9 +349,7 @@ void platform_function_instance_dead(platform_function_t *fn, platform_instance_
         platform_check_stopped(fn->p);
         return;
     }
-    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
-    while (fn->queue_len > 0 && running(fn) < (size_t)cap)
-        start_for(fn, dequeue(fn));
+    start_queued(fn);
 }
 
 void platform_function_stop(platform_function_t *fn)

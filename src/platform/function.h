@@ -1,8 +1,10 @@
 /*
  * A function and its scheduler: the instances that run it, the queue of
- * Event invocations waiting for capacity, and the rule that picks where an
- * invocation goes (a parked instance, else a new instance below the
- * concurrency cap, else the queue (Event) or a 429 (RequestResponse)).
+ * invocations waiting, and the rule that picks where an invocation goes: a
+ * parked instance; else an instance that has answered and is on its way back
+ * to /next (the queue, for at most PLATFORM_RETURN_WAIT_MS); else a new
+ * instance below the concurrency cap; else the queue (Event) or a 429
+ * (RequestResponse).
  */
 #ifndef TETHER_PLATFORM_FUNCTION_H
 #define TETHER_PLATFORM_FUNCTION_H
@@ -16,9 +18,13 @@
 struct platform;
 struct platform_instance;
 struct platform_function_spec;
+struct event;
 
 #define PLATFORM_QUEUE_MAX 100000 /* Event invocations waiting per function */
 #define PLATFORM_DEAD_KEPT 8      /* dead instances kept per function for status */
+/* How long an invocation waits for an instance that has answered and is on its
+ * way back to /next before a new instance is started for it instead. */
+#define PLATFORM_RETURN_WAIT_MS 200
 
 TAILQ_HEAD(platform_instance_list, platform_instance);
 
@@ -36,6 +42,7 @@ typedef struct platform_function {
     struct platform_invocation_list queue; /* Event invocations waiting */
     size_t queue_len;
     size_t queued_sync; /* RequestResponse ones among them */
+    struct event *spill; /* starts instances for work left waiting on a slow returner */
     unsigned next_instance_id;
     uint64_t invocations, throttles, errors, instances_started;
 } platform_function_t;

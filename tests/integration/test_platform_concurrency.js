@@ -110,3 +110,26 @@ test('Event invocations past the cap wait in the queue and all run', async () =>
   assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 12, 'none ran twice');
   assert.deepEqual(pidsOf(await busyInstances()), warmPids, 'served by the same 4 instances');
 });
+
+test('an invocation sent right after an answer waits for that warm instance, not a cold one', async () => {
+  // The instance answers, then works 50 ms before its next /next: the next
+  // invocation, sent as soon as the answer arrives, waits for it (the platform
+  // waits up to 200 ms for a returning instance) instead of cold-starting.
+  const a = await L.invoke(p.port, 'returner', { after_ms: 50 });
+  assert.equal(a.status, 200, a.body);
+  const first = JSON.parse(a.body).pid;
+  const b = await L.invoke(p.port, 'returner', { after_ms: 1 });
+  assert.equal(b.status, 200, b.body);
+  assert.equal(JSON.parse(b.body).pid, first, 'the answered instance served the next invocation');
+  assert.equal(L.instancesOf(await L.status(p.port), 'returner').length, 1, 'no cold start');
+
+  // a runtime that stays away longer than the wait: a new instance takes over
+  const c = await L.invoke(p.port, 'returner', { after_ms: 3000 });
+  assert.equal(c.status, 200, c.body);
+  const t0 = Date.now();
+  const d = await L.invoke(p.port, 'returner', { after_ms: 1 });
+  assert.equal(d.status, 200, d.body);
+  assert.notEqual(JSON.parse(d.body).pid, first, 'a slow returner does not hold the invocation');
+  assert.ok(Date.now() - t0 < 2500, `served by a new instance before the old one came back (${Date.now() - t0} ms)`);
+  assert.equal(L.instancesOf(await L.status(p.port), 'returner').length, 2);
+});
