@@ -8,6 +8,7 @@
 #include "platform/function.h"
 
 #include "common/log.h"
+#include "platform/async.h"
 #include "platform/instance.h"
 #include "platform/platform.h"
 #include "platform/template.h"
@@ -120,6 +121,7 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     TAILQ_INIT(&fn->live);
     TAILQ_INIT(&fn->dead);
     TAILQ_INIT(&fn->queue);
+    TAILQ_INIT(&fn->retry_wait);
     fn->spill = evtimer_new(p->base, on_spill, fn);
     char arn[512];
     snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:function:%s", p->cfg.region, p->cfg.account,
@@ -191,6 +193,7 @@ void platform_function_free(platform_function_t *fn)
         platform_instance_kill(inst);
         platform_instance_free(inst);
     }
+    platform_async_stop(fn);
     if (fn->spill != NULL)
         event_free(fn->spill);
     free(fn->arn);
@@ -291,17 +294,19 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
     return 0;
 }
 
-/* Takes the head of the queue. */
+/* Takes the head of the queue; Events past their maximum age are dropped. */
 static platform_invocation_t *dequeue(platform_function_t *fn)
 {
-    platform_invocation_t *inv = TAILQ_FIRST(&fn->queue);
-    if (inv == NULL)
-        return NULL;
-    TAILQ_REMOVE(&fn->queue, inv, queue_link);
-    fn->queue_len--;
-    if (inv->type == PLATFORM_INVOKE_SYNC)
-        fn->queued_sync--;
-    return inv;
+    platform_invocation_t *inv;
+    while ((inv = TAILQ_FIRST(&fn->queue)) != NULL) {
+        TAILQ_REMOVE(&fn->queue, inv, queue_link);
+        fn->queue_len--;
+        if (inv->type == PLATFORM_INVOKE_SYNC)
+            fn->queued_sync--;
+        if (!platform_async_expire(inv))
+            return inv;
+    }
+    return NULL;
 }
 
 /* Starts instances for queued invocations while there is room under the cap. */
@@ -354,6 +359,7 @@ void platform_function_instance_dead(platform_function_t *fn, platform_instance_
 
 void platform_function_stop(platform_function_t *fn)
 {
+    platform_async_stop(fn);
     platform_invocation_t *inv;
     while ((inv = dequeue(fn)) != NULL)
         platform_invocation_fail(inv, "Runtime.Shutdown",

@@ -42,9 +42,12 @@ typedef struct platform_function {
     struct platform_invocation_list queue; /* Event invocations waiting */
     size_t queue_len;
     size_t queued_sync; /* RequestResponse ones among them */
+    struct platform_invocation_list retry_wait; /* failed Events waiting for a retry (async.c) */
+    size_t retry_waiting;
     struct event *spill; /* starts instances for work left waiting on a slow returner */
     unsigned next_instance_id;
     uint64_t invocations, throttles, errors, instances_started;
+    uint64_t async_retries, async_dropped; /* Event retries scheduled; Events dropped */
 } platform_function_t;
 
 #define PLATFORM_ERR_THROTTLED (-2) /* over the concurrency cap (RequestResponse) */

@@ -6,6 +6,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "platform/async.h"
 #include "platform/function.h"
 #include "platform/invoke_api.h"
 #include "platform/json.h"
@@ -14,6 +15,7 @@
 #include "platform/template.h"
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +51,13 @@ platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform
     inv->client_context = client_context;
     make_trace_id(inv->trace_id, sizeof inv->trace_id);
     inv->created_us = platform_now_us();
+    if (platform_async_prepare(inv) != 0) {
+        if (payload != NULL)
+            evbuffer_free(payload);
+        free(client_context);
+        free(inv);
+        return NULL;
+    }
     return inv;
 }
 
@@ -62,8 +71,16 @@ static void invocation_free(platform_invocation_t *inv)
 {
     if (inv->payload != NULL)
         evbuffer_free(inv->payload);
+    if (inv->retry_timer != NULL)
+        event_free(inv->retry_timer);
+    free(inv->event_copy);
     free(inv->client_context);
     free(inv);
+}
+
+void platform_invocation_discard(platform_invocation_t *inv)
+{
+    invocation_free(inv);
 }
 
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
@@ -72,8 +89,10 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
     if (function_error)
         inv->fn->errors++;
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {
-        if (function_error)
-            log_warn(inv->fn->spec->name, "event %s failed (function error)", inv->id);
+        /* a failed Event runs again later (AWS's retries) or is dropped */
+        if (function_error && inv->type == PLATFORM_INVOKE_EVENT &&
+            platform_async_failed(inv, body, len))
+            return;
         invocation_free(inv);
         return;
     }

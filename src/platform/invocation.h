@@ -16,6 +16,7 @@
 
 struct evhttp_request;
 struct evbuffer;
+struct event;
 struct platform_function;
 
 typedef enum platform_invoke_type {
@@ -35,6 +36,10 @@ typedef struct platform_invocation {
     platform_tail_t tail;       /* this invocation's log, last 4 KB */
     uint64_t created_us;        /* monotonic: accepted */
     uint64_t delivered_us;      /* monotonic: handed to an instance (0 before) */
+    unsigned retries;           /* Event: retries scheduled so far (async.c) */
+    char *event_copy;           /* owned: an Event's payload kept for its retries, or NULL */
+    size_t event_copy_len;
+    struct event *retry_timer;  /* owned: an Event waiting for its retry, or NULL */
     TAILQ_ENTRY(platform_invocation) queue_link; /* in the function's queue */
 } platform_invocation_t;
 
@@ -58,6 +63,9 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
 /* Finishes with a platform-made error {"errorType", "errorMessage"} and frees inv. */
 void platform_invocation_fail(platform_invocation_t *inv, const char *error_type, const char *fmt,
                               ...) __attribute__((format(printf, 3, 4)));
+
+/* Frees an Event invocation without running it (dropped by async.c). */
+void platform_invocation_discard(platform_invocation_t *inv);
 
 /* Answers the invoker with an API error (429, 500...) instead of running, and
  * frees inv. */

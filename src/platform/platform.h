@@ -26,6 +26,7 @@ typedef struct platform_config {
     const char *db_uri;        /* --db: an external MongoDB; no docstore */
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
+    int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
     const char *region;        /* AWS_REGION given to functions */
     const char *account;       /* the account id in ARNs */
 } platform_config_t;

@@ -57,11 +57,15 @@ int platform_status_json(platform_t *p, buf_t *b)
             rc = buf_printf(b,
                             ",\"memory\":%d,\"timeout\":%d,\"concurrency\":%d,\"queue\":%zu,"
                             "\"live\":%zu,\"invocations\":%llu,\"throttles\":%llu,\"errors\":%llu,"
-                            "\"instancesStarted\":%llu,\"instances\":[",
+                            "\"instancesStarted\":%llu,\"maximumRetryAttempts\":%d,"
+                            "\"maximumEventAgeInSeconds\":%d,\"asyncRetries\":%llu,"
+                            "\"asyncDropped\":%llu,\"retryWaiting\":%zu,\"instances\":[",
                             s->memory_mb, s->timeout_s, s->reserved_concurrency, fn->queue_len,
                             fn->n_live, (unsigned long long)fn->invocations,
                             (unsigned long long)fn->throttles, (unsigned long long)fn->errors,
-                            (unsigned long long)fn->instances_started);
+                            (unsigned long long)fn->instances_started, s->event_max_retries,
+                            s->event_max_age_s, (unsigned long long)fn->async_retries,
+                            (unsigned long long)fn->async_dropped, fn->retry_waiting);
         int first = 1;
         const platform_instance_t *inst;
         TAILQ_FOREACH(inst, &fn->live, link)

@@ -265,6 +265,42 @@ static int apply_environment(parse_ctx_t *c, platform_function_spec_t *f, yaml_n
     return 0;
 }
 
+/* EventInvokeConfig: how Event invocations are retried (MaximumRetryAttempts)
+ * and how old they may grow (MaximumEventAgeInSeconds), in AWS's ranges.
+ * Destinations are not run; they and unknown keys are ignored with a warning. */
+static int apply_event_invoke_config(parse_ctx_t *c, platform_function_spec_t *f, yaml_node_t *n)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(c, node_line(n), "EventInvokeConfig must be a mapping");
+    if (map_check_keys(c, n) != 0)
+        return -1;
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = key_string(c->doc, p);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (is_null(v))
+            continue;
+        if (strcmp(k, "MaximumRetryAttempts") == 0) {
+            if (scalar_int(c, "EventInvokeConfig.MaximumRetryAttempts", v, 0, 2,
+                           &f->event_max_retries) != 0)
+                return -1;
+        } else if (strcmp(k, "MaximumEventAgeInSeconds") == 0) {
+            if (scalar_int(c, "EventInvokeConfig.MaximumEventAgeInSeconds", v, 60, 21600,
+                           &f->event_max_age_s) != 0)
+                return -1;
+        } else if (strcmp(k, "DestinationConfig") == 0) {
+            if (c->warn)
+                log_warn(LOG_WHO,
+                         "%s:%d: EventInvokeConfig.DestinationConfig is not supported (no "
+                         "destinations are sent); ignored",
+                         c->name, node_line(v));
+        } else if (c->warn) {
+            log_warn(LOG_WHO, "%s:%d: unknown property 'EventInvokeConfig.%.64s' ignored", c->name,
+                     node_line(v), k);
+        }
+    }
+    return 0;
+}
+
 /* Function names as the Invoke API accepts them: [a-zA-Z0-9-_]{1,64}. */
 static int function_name_ok(const char *s)
 {
@@ -331,6 +367,8 @@ static int apply_property(parse_ctx_t *c, platform_function_spec_t *f, spec_line
     }
     if (strcmp(key, "Environment") == 0)
         return apply_environment(c, f, v);
+    if (strcmp(key, "EventInvokeConfig") == 0)
+        return apply_event_invoke_config(c, f, v);
     if (c->warn)
         log_warn(LOG_WHO, "%s:%d: unknown property '%.64s' ignored", c->name, node_line(v), key);
     return 0;
@@ -437,6 +475,8 @@ static int build_function(parse_ctx_t *c, yaml_node_t *globals_fn, int warn_glob
     f->memory_mb = 128;
     f->timeout_s = 3;
     f->reserved_concurrency = 10;
+    f->event_max_retries = 2;
+    f->event_max_age_s = 21600;
     f->line = line;
     f->logical_id = strdup(logical_id);
     if (f->logical_id == NULL)

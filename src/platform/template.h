@@ -29,6 +29,8 @@ typedef struct platform_function_spec {
     int timeout_s;             /* Timeout; 3 when unset (as SAM) */
     int reserved_concurrency;  /* ReservedConcurrentExecutions; 10 when unset */
     char *role_arn;            /* Role, or NULL */
+    int event_max_retries;     /* EventInvokeConfig.MaximumRetryAttempts (0-2); 2 when unset */
+    int event_max_age_s;       /* EventInvokeConfig.MaximumEventAgeInSeconds; 21600 when unset */
     platform_env_var_t *env;   /* Environment.Variables, Globals first, then the function's */
     size_t n_env;
     int line;                  /* the template line where the resource starts */

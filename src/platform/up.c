@@ -38,7 +38,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
-                 "                 [--idle-timeout SECONDS]\n"
+                 "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB.\n");
 }
@@ -336,6 +336,7 @@ int platform_up_main(int argc, char **argv)
         {"db", required_argument, NULL, 'D'},
         {"no-db", no_argument, NULL, 'n'},
         {"idle-timeout", required_argument, NULL, 'i'},
+        {"retry-delay", required_argument, NULL, 'r'},
         {"bind", required_argument, NULL, 'b'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -348,6 +349,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.port = 9000;
     p->cfg.db_port = 27017;
     p->cfg.idle_timeout_s = 300;
+    p->cfg.retry_delay_ms = 1000; /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
     p->cfg.account = "123456789012";
@@ -382,6 +384,12 @@ int platform_up_main(int argc, char **argv)
         case 'i':
             if (parse_int(optarg, 0, 86400 * 365, &p->cfg.idle_timeout_s) != 0) {
                 fprintf(stderr, "tether up: bad --idle-timeout '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'r':
+            if (parse_int(optarg, 0, 3600 * 1000, &p->cfg.retry_delay_ms) != 0) {
+                fprintf(stderr, "tether up: bad --retry-delay '%s' (milliseconds)\n", optarg);
                 return 2;
             }
             break;

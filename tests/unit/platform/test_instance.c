@@ -199,8 +199,10 @@ int main(void)
     fputs(bootstrap, f);
     fclose(f);
     chmod(path, 0755);
+    /* one attempt per event: the Event retries are test_platform_async.js's */
     static const char yaml[] = "Globals:\n  Function:\n    Runtime: provided.al2023\n"
                                "    CodeUri: .\n    Timeout: 1\n"
+                               "    EventInvokeConfig:\n      MaximumRetryAttempts: 0\n"
                                "Resources:\n  A:\n    Type: AWS::Serverless::Function\n"
                                "    Properties:\n      FunctionName: a\n"
                                "  B:\n    Type: AWS::Serverless::Function\n"

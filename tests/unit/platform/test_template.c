@@ -255,6 +255,68 @@ static void test_malformed(void)
     CHECK(strstr(msg, "no Type") != NULL);
 }
 
+static void test_event_invoke_config(void)
+{
+    /* AWS's defaults: 2 retries, 6 h */
+    platform_template_t *t = parse_ok("Resources:\n  F:\n    Type: AWS::Serverless::Function\n"
+                                      "    Properties:\n      Runtime: provided.al2023\n"
+                                      "      CodeUri: f\n");
+    if (t != NULL) {
+        CHECK_INT(t->functions[0].event_max_retries, 2);
+        CHECK_INT(t->functions[0].event_max_age_s, 21600);
+        platform_template_free(t);
+    }
+    /* Globals apply key by key; the function's own keys win; destinations
+     * and unknown keys are ignored (with a warning) */
+    t = parse_ok("Globals:\n  Function:\n    EventInvokeConfig:\n"
+                 "      MaximumEventAgeInSeconds: 60\n      MaximumRetryAttempts: 1\n"
+                 "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                 "      Runtime: provided.al2023\n      CodeUri: f\n"
+                 "      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n"
+                 "        DestinationConfig:\n          OnFailure: {Type: SQS}\n"
+                 "        Colour: blue\n"
+                 "  G:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                 "      Runtime: provided.al2023\n      CodeUri: f\n"
+                 "      EventInvokeConfig:\n        MaximumEventAgeInSeconds: 21600\n");
+    if (t != NULL) {
+        CHECK_INT(t->functions[0].event_max_retries, 0);
+        CHECK_INT(t->functions[0].event_max_age_s, 60);
+        CHECK_INT(t->functions[1].event_max_retries, 1);
+        CHECK_INT(t->functions[1].event_max_age_s, 21600);
+        platform_template_free(t);
+    }
+    const char *head = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                       "      Runtime: provided.al2023\n      CodeUri: f\n"
+                       "      EventInvokeConfig:\n";
+    char y[1024];
+    snprintf(y, sizeof y, "%s        MaximumRetryAttempts: 3\n", head);
+    const char *msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig.MaximumRetryAttempts must be between 0 and 2, "
+                      "not 3") == msg);
+    snprintf(y, sizeof y, "%s        MaximumRetryAttempts: -1\n", head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig.MaximumRetryAttempts must be between") == msg);
+    snprintf(y, sizeof y, "%s        MaximumRetryAttempts: 1\n        MaximumEventAgeInSeconds: 59\n",
+             head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:9: EventInvokeConfig.MaximumEventAgeInSeconds must be between 60 "
+                      "and 21600, not 59") == msg);
+    snprintf(y, sizeof y, "%s        MaximumEventAgeInSeconds: 21601\n", head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig.MaximumEventAgeInSeconds") == msg);
+    snprintf(y, sizeof y, "%s        MaximumEventAgeInSeconds: soon\n", head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig.MaximumEventAgeInSeconds must be an integer") ==
+          msg);
+    snprintf(y, sizeof y, "%s        - MaximumRetryAttempts: 1\n", head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig must be a mapping") == msg);
+    snprintf(y, sizeof y, "%s        MaximumRetryAttempts: 1\n        MaximumRetryAttempts: 2\n",
+             head);
+    msg = parse_fail(y);
+    CHECK(strstr(msg, "t.yaml:9: duplicate key 'MaximumRetryAttempts'") == msg);
+}
+
 static void test_aliases_and_cycles(void)
 {
     /* An anchor reused by alias works; a self-referencing one does not hang or crash. */
@@ -334,6 +396,7 @@ int main(void)
     RUN(test_runtimes);
     RUN(test_intrinsics);
     RUN(test_malformed);
+    RUN(test_event_invoke_config);
     RUN(test_aliases_and_cycles);
     RUN(test_load_file);
     RUN(test_relative_base_dir);

@@ -114,3 +114,18 @@ exports.context = async (event, context) => ({
 
 // How long ago this module was loaded (cold start checks).
 exports.uptime = async () => ({ pid: process.pid, loadedMsAgo: Date.now() - started });
+
+// Fails its first event.fail attempts, then succeeds: each attempt appends
+// "REQUEST-ID MS-SINCE-EPOCH" to event.file, and the number of lines is the
+// attempt number. event.how: 'throw' (a function error), 'exit' (the runtime
+// crashes), 'hang' (runs past the function's Timeout). Async retry tests use it.
+exports.flaky = async (event, context) => {
+  fs.appendFileSync(event.file, `${context.awsRequestId} ${Date.now()}\n`);
+  const attempts = fs.readFileSync(event.file, 'utf8').trim().split('\n').length;
+  if (attempts > (event.fail || 0)) return { attempts };
+  if (event.how === 'exit') process.exit(5);
+  if (event.how === 'hang') await new Promise((r) => setTimeout(r, 60000));
+  const e = new Error(`attempt ${attempts} fails`);
+  e.name = 'FlakyError';
+  throw e;
+};
