@@ -252,7 +252,8 @@ const auth_user_t *auth_find_user(const docstore_auth_t *a, const char *db, cons
     return NULL;
 }
 
-void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bson_t *reply)
+void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bool scram,
+                                bool aws, bson_t *reply)
 {
     const char *dot = strchr(db_user, '.');
     if (dot == NULL || (size_t)(dot - db_user) >= 128)
@@ -261,18 +262,23 @@ void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, b
     memcpy(db, db_user, (size_t)(dot - db_user));
     db[dot - db_user] = '\0';
     const auth_user_t *u = auth_find_user(a, db, dot + 1);
-    if (u == NULL || !u->has_password)
+    if (u == NULL)
         return;
+    bool external = strcmp(u->db, "$external") == 0;
     bson_t arr;
     bson_append_array_begin(reply, "saslSupportedMechs", -1, &arr);
-    BSON_APPEND_UTF8(&arr, "0", "SCRAM-SHA-1");
-    BSON_APPEND_UTF8(&arr, "1", "SCRAM-SHA-256");
+    if (u->has_password && scram) {
+        BSON_APPEND_UTF8(&arr, "0", "SCRAM-SHA-1");
+        BSON_APPEND_UTF8(&arr, "1", "SCRAM-SHA-256");
+    } else if (external && aws) {
+        BSON_APPEND_UTF8(&arr, "0", "MONGODB-AWS");
+    }
     bson_append_array_end(reply, &arr);
 }
 
 void auth_reply(bson_t *reply, bool done, const void *data, size_t len)
 {
-    BSON_APPEND_INT32(reply, "conversationId", 1);
+    BSON_APPEND_INT32(reply, "conversationId", DOCSTORE_SASL_CONVERSATION_ID);
     BSON_APPEND_BOOL(reply, "done", done);
     bson_append_binary(reply, "payload", -1, BSON_SUBTYPE_BINARY, data, (uint32_t)len);
 }
@@ -310,6 +316,10 @@ int docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanis
                            mechanism);
         return -1;
     }
+    if (strlen(db) >= sizeof((docstore_sasl_t *)0)->db) {
+        docstore_error_set(err, DOCSTORE_AUTHENTICATION_FAILED, "Authentication failed.");
+        return -1;
+    }
     docstore_sasl_t *s = calloc(1, sizeof *s);
     if (s == NULL) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
@@ -318,6 +328,7 @@ int docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanis
     s->auth = a;
     s->mech = mech;
     s->skip_empty_exchange = skip_empty_exchange;
+    snprintf(s->db, sizeof s->db, "%s", db);
     bson_init(&s->principal.roles);
     int rc;
     if (mech == AUTH_MECH_AWS) {
@@ -364,6 +375,11 @@ int docstore_sasl_continue(docstore_sasl_t *s, time_t now, const uint8_t *payloa
 bool docstore_sasl_done(const docstore_sasl_t *s)
 {
     return s->step == AUTH_STEP_DONE || s->step == AUTH_STEP_FINAL_SENT;
+}
+
+const char *docstore_sasl_db(const docstore_sasl_t *s)
+{
+    return s->db;
 }
 
 const docstore_principal_t *docstore_sasl_principal(const docstore_sasl_t *s)

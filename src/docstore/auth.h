@@ -33,8 +33,12 @@ __attribute__((warn_unused_result)) int docstore_auth_new(const char *users_file
                                                           docstore_error_t *err);
 void docstore_auth_free(docstore_auth_t *a);
 
-/* Appends saslSupportedMechs for "db.user" to reply (nothing if no such user). */
-void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bson_t *reply);
+/* Appends saslSupportedMechs for "db.user" to reply, as MongoDB does: nothing
+ * for an unknown user; for a known one the enabled mechanisms it can use
+ * (SCRAM-SHA-1 and SCRAM-SHA-256 for a password user when scram, MONGODB-AWS
+ * for a $external user when aws), possibly none. */
+void docstore_auth_append_mechs(const docstore_auth_t *a, const char *db_user, bool scram,
+                                bool aws, bson_t *reply);
 
 /* Starts a conversation for saslStart on db with mechanism and the client's
  * first payload. Appends {conversationId, done, payload} to reply. A failure
@@ -55,6 +59,8 @@ __attribute__((warn_unused_result)) int docstore_sasl_continue(docstore_sasl_t *
 
 /* After a successful final step: the proven principal (copy it to keep it). */
 bool docstore_sasl_done(const docstore_sasl_t *s);
+/* The database saslStart ran on (saslContinue must stay on it). */
+const char *docstore_sasl_db(const docstore_sasl_t *s);
 const docstore_principal_t *docstore_sasl_principal(const docstore_sasl_t *s);
 const char *docstore_sasl_mechanism(const docstore_sasl_t *s);
 void docstore_sasl_free(docstore_sasl_t *s);
@@ -64,6 +70,17 @@ void docstore_sasl_free(docstore_sasl_t *s);
 bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write);
 void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst);
 void docstore_principal_clear(docstore_principal_t *p);
+
+/* serverStatus.security.authentication.mechanisms.<mechanism>, as MongoDB counts. */
+typedef struct docstore_auth_counters {
+    int64_t received;         /* saslStart (direct or speculative) */
+    int64_t successful;       /* conversations that authenticated */
+    int64_t spec_received;    /* speculativeAuthenticate in a hello */
+    int64_t spec_successful;  /* conversations begun speculatively that authenticated */
+} docstore_auth_counters_t;
+
+/* The conversationId of every conversation: one per connection, as MongoDB. */
+#define DOCSTORE_SASL_CONVERSATION_ID 1
 
 /* Error codes of authentication beyond error.h's. */
 #define DOCSTORE_MECHANISM_UNAVAILABLE 334

@@ -60,6 +60,7 @@ struct docstore_sasl {
     auth_mech_t mech;
     auth_step_t step;
     bool skip_empty_exchange;
+    char db[128];              /* the database saslStart ran on */
     const auth_user_t *user;   /* SCRAM: the user being proven */
     char *auth_message;        /* SCRAM: client-first-bare + "," + server-first */
     char nonce[128];           /* SCRAM: combined nonce */

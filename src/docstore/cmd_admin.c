@@ -3,8 +3,9 @@
  * what drivers, mongosh and operators ask a server about itself (buildInfo,
  * getParameter, serverStatus, currentOp, ...). The docstore presents itself as
  * a standalone MongoDB 6.0 (wire version 17) server; every number DESIGN.md
- * lists for hello is an int32. Authentication commands answer that auth is not
- * enabled until the auth module provides them.
+ * lists for hello is an int32. The authentication parts of hello
+ * (saslSupportedMechs, speculativeAuthenticate) and of serverStatus are
+ * cmd_auth.c's.
  */
 #include "docstore/cmd_admin.h"
 
@@ -125,7 +126,7 @@ static int cmd_hello(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
     BSON_APPEND_BOOL(reply, "readOnly", false);
     /* saslSupportedMechs: MongoDB omits the field for an unknown user. */
     docstore_auth_hello_mechs(ctx, cmd, reply);
-    return 0;
+    return docstore_auth_hello_speculative(ctx, cmd, reply, err);
 }
 
 static int cmd_ping(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
@@ -518,6 +519,7 @@ static int cmd_server_status(docstore_ctx_t *ctx, const char *db, const bson_t *
     BSON_APPEND_BOOL(&sub, "supportsCommittedReads", false);
     BSON_APPEND_BOOL(&sub, "persistent", s->cfg.dir != NULL);
     bson_append_document_end(reply, &sub);
+    docstore_auth_append_status(s, reply);
     return 0;
 }
 

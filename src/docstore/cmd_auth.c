@@ -90,6 +90,19 @@ static bool auth_mode_allows(enum docstore_auth_mode mode, const char *mechanism
     return false;
 }
 
+/* The mechanisms, in the order of docstore_server.auth_counters. */
+static const char *const auth_mech_names[] = {"SCRAM-SHA-1", "SCRAM-SHA-256", "MONGODB-AWS"};
+#define AUTH_N_MECHS (sizeof auth_mech_names / sizeof auth_mech_names[0])
+
+static docstore_auth_counters_t *auth_counters(docstore_server_t *srv, const char *mechanism)
+{
+    for (size_t i = 0; srv != NULL && i < AUTH_N_MECHS; i++) {
+        if (strcmp(auth_mech_names[i], mechanism) == 0)
+            return &srv->auth_counters[i];
+    }
+    return NULL;
+}
+
 static int auth_payload(const bson_t *cmd, const uint8_t **data, uint32_t *len,
                         docstore_error_t *err)
 {
@@ -113,8 +126,8 @@ static int auth_payload(const bson_t *cmd, const uint8_t **data, uint32_t *len,
 static int auth_finish(docstore_conn_t *conn, docstore_error_t *err)
 {
     struct docstore_sasl *s = conn->sasl;
-    if (!docstore_sasl_done(s))
-        return 0;
+    if (!docstore_sasl_done(s) || conn->sasl_finished)
+        return 0; /* under way, or finished at the step before the empty exchange */
     docstore_principal_t *p = calloc(1, sizeof *p);
     if (p == NULL) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
@@ -127,10 +140,16 @@ static int auth_finish(docstore_conn_t *conn, docstore_error_t *err)
     }
     conn->principal = p;
     conn->auth = DOCSTORE_CONN_AUTH_DONE;
+    conn->sasl_finished = true;
     snprintf(conn->user, sizeof conn->user, "%s", p->user);
     snprintf(conn->user_db, sizeof conn->user_db, "%.63s", p->db);
-    log_info(conn->who, "authenticated as %s@%s with %s", p->user, p->db,
-             docstore_sasl_mechanism(s));
+    docstore_auth_counters_t *c = auth_counters(conn->server, docstore_sasl_mechanism(s));
+    if (c != NULL) {
+        c->successful++;
+        c->spec_successful += conn->sasl_speculative;
+    }
+    log_info(conn->who, "authenticated as %s@%s with %s%s", p->user, p->db,
+             docstore_sasl_mechanism(s), conn->sasl_speculative ? " (speculative)" : "");
     return 0;
 }
 
@@ -138,12 +157,17 @@ static void auth_drop_conversation(docstore_conn_t *conn)
 {
     docstore_sasl_free(conn->sasl);
     conn->sasl = NULL;
+    conn->sasl_speculative = false;
+    conn->sasl_finished = false;
     if (conn->auth == DOCSTORE_CONN_AUTH_CONVERSATION)
         conn->auth = DOCSTORE_CONN_AUTH_NONE;
 }
 
-int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
-                            docstore_error_t *err)
+/* saslStart, sent as a command or inside hello's speculativeAuthenticate:
+ * starts a conversation on the connection and appends {conversationId,
+ * done, payload} to reply. 0, or -1 with err. */
+static int auth_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bool speculative,
+                      bson_t *reply, docstore_error_t *err)
 {
     docstore_conn_t *conn = ctx->conn;
     docstore_server_t *srv = ctx->server;
@@ -165,7 +189,14 @@ int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *c
         docstore_error_set(err, DOCSTORE_MECHANISM_UNAVAILABLE,
                            "Received authentication for mechanism %.64s which is not enabled",
                            mechanism);
+        log_warn(conn->who, "%sauthentication with %.64s refused: mechanism not enabled",
+                 speculative ? "speculative " : "", mechanism);
         return -1;
+    }
+    docstore_auth_counters_t *counters = auth_counters(srv, mechanism);
+    if (counters != NULL) {
+        counters->received++;
+        counters->spec_received += speculative;
     }
     bool skip_empty = false;
     bson_iter_t opt;
@@ -180,22 +211,103 @@ int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *c
     struct docstore_sasl *s = NULL;
     if (docstore_sasl_start(srv->auth, db, mechanism, data, len, skip_empty, &s, reply, err) ==
         -1) {
-        log_warn(conn->who, "authentication failed (%.64s on %.64s)", mechanism, db);
+        log_warn(conn->who, "%sauthentication failed (%.64s on %.64s)",
+                 speculative ? "speculative " : "", mechanism, db);
         return -1;
     }
     conn->sasl = s;
+    conn->sasl_speculative = speculative;
     if (conn->auth != DOCSTORE_CONN_AUTH_DONE)
         conn->auth = DOCSTORE_CONN_AUTH_CONVERSATION;
     return auth_finish(conn, err);
 }
 
+int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err)
+{
+    return auth_start(ctx, db, cmd, false, reply, err);
+}
+
+int docstore_auth_hello_speculative(docstore_ctx_t *ctx, const bson_t *cmd, bson_t *reply,
+                                    docstore_error_t *err)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, cmd, "speculativeAuthenticate"))
+        return 0;
+    bson_t spec;
+    uint32_t len;
+    const uint8_t *data;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "hello.speculativeAuthenticate must be an Object");
+        return -1;
+    }
+    bson_iter_document(&it, &len, &data);
+    if (!bson_init_static(&spec, data, len) || bson_empty(&spec)) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                           "hello.speculativeAuthenticate must be a non-empty Object");
+        return -1;
+    }
+    bson_iter_t first;
+    bson_iter_init(&first, &spec);
+    bson_iter_next(&first);
+    const char *name = bson_iter_key(&first);
+    if (strcmp(name, "authenticate") == 0)
+        return 0; /* MONGODB-X509 is not supported: the client falls back and is refused */
+    if (strcmp(name, "saslStart") != 0) {
+        docstore_error_set(err, DOCSTORE_LOCATION_51769,
+                           "hello.speculativeAuthenticate unknown command: %.64s", name);
+        return -1;
+    }
+    /* From here on a failure only leaves the field out: the driver then
+     * authenticates with saslStart, as MongoDB expects it to. */
+    const char *db = NULL;
+    if (bson_iter_init_find(&it, &spec, "db") && BSON_ITER_HOLDS_UTF8(&it))
+        db = bson_iter_utf8(&it, NULL);
+    if (db == NULL || db[0] == '\0')
+        return 0;
+    bson_t out = BSON_INITIALIZER;
+    docstore_error_t serr = {0};
+    if (auth_start(ctx, db, &spec, true, &out, &serr) == 0)
+        BSON_APPEND_DOCUMENT(reply, "speculativeAuthenticate", &out);
+    else if (ctx->conn != NULL)
+        auth_drop_conversation(ctx->conn);
+    docstore_error_clear(&serr);
+    bson_destroy(&out);
+    return 0;
+}
+
 int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply, docstore_error_t *err)
 {
-    (void)db;
     docstore_conn_t *conn = ctx->conn;
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, cmd, "conversationId")) {
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
+                           "BSON field 'saslContinue.conversationId' is missing but a required "
+                           "field");
+        return -1;
+    }
+    if (!BSON_ITER_HOLDS_NUMBER(&it)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                           "BSON field 'saslContinue.conversationId' is the wrong type, expected "
+                           "type 'int'");
+        return -1;
+    }
+    int64_t id = bson_iter_as_int64(&it);
     if (conn == NULL || conn->sasl == NULL) {
         docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR, "No SASL session state found");
+        return -1;
+    }
+    if (strcmp(db, docstore_sasl_db(conn->sasl)) != 0) {
+        docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR,
+                           "Attempt to switch database target during SASL authentication.");
+        auth_drop_conversation(conn);
+        return -1;
+    }
+    if (id != DOCSTORE_SASL_CONVERSATION_ID) {
+        docstore_error_set(err, DOCSTORE_PROTOCOL_ERROR, "sasl: Mismatched conversation id");
+        auth_drop_conversation(conn);
         return -1;
     }
     const uint8_t *data;
@@ -203,7 +315,9 @@ int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t
     if (auth_payload(cmd, &data, &len, err) == -1)
         return -1;
     if (docstore_sasl_continue(conn->sasl, time(NULL), data, len, reply, err) == -1) {
-        log_warn(conn->who, "authentication failed (%s)", docstore_sasl_mechanism(conn->sasl));
+        log_warn(conn->who, "%sauthentication failed (%s)",
+                 conn->sasl_speculative ? "speculative " : "",
+                 docstore_sasl_mechanism(conn->sasl));
         auth_drop_conversation(conn);
         return -1;
     }
@@ -213,8 +327,39 @@ int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t
 void docstore_auth_hello_mechs(docstore_ctx_t *ctx, const bson_t *cmd, bson_t *reply)
 {
     bson_iter_t it;
-    if (ctx->server == NULL || ctx->server->auth == NULL ||
+    docstore_server_t *srv = ctx->server;
+    if (srv == NULL || srv->auth == NULL ||
         !bson_iter_init_find(&it, cmd, "saslSupportedMechs") || !BSON_ITER_HOLDS_UTF8(&it))
         return;
-    docstore_auth_append_mechs(ctx->server->auth, bson_iter_utf8(&it, NULL), reply);
+    srv->sasl_mechs_received++;
+    docstore_auth_append_mechs(srv->auth, bson_iter_utf8(&it, NULL),
+                               auth_mode_allows(srv->cfg.auth, "SCRAM-SHA-256"),
+                               auth_mode_allows(srv->cfg.auth, "MONGODB-AWS"), reply);
+}
+
+void docstore_auth_append_status(const docstore_server_t *srv, bson_t *reply)
+{
+    bson_t sec, authn, mechs, m, sub;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "security", &sec);
+    BSON_APPEND_DOCUMENT_BEGIN(&sec, "authentication", &authn);
+    BSON_APPEND_INT64(&authn, "saslSupportedMechsReceived", srv->sasl_mechs_received);
+    BSON_APPEND_DOCUMENT_BEGIN(&authn, "mechanisms", &mechs);
+    for (size_t i = 0; i < AUTH_N_MECHS; i++) {
+        if (!auth_mode_allows(srv->cfg.auth, auth_mech_names[i]))
+            continue;
+        const docstore_auth_counters_t *c = &srv->auth_counters[i];
+        BSON_APPEND_DOCUMENT_BEGIN(&mechs, auth_mech_names[i], &m);
+        BSON_APPEND_DOCUMENT_BEGIN(&m, "speculativeAuthenticate", &sub);
+        BSON_APPEND_INT64(&sub, "received", c->spec_received);
+        BSON_APPEND_INT64(&sub, "successful", c->spec_successful);
+        bson_append_document_end(&m, &sub);
+        BSON_APPEND_DOCUMENT_BEGIN(&m, "authenticate", &sub);
+        BSON_APPEND_INT64(&sub, "received", c->received);
+        BSON_APPEND_INT64(&sub, "successful", c->successful);
+        bson_append_document_end(&m, &sub);
+        bson_append_document_end(&mechs, &m);
+    }
+    bson_append_document_end(&authn, &mechs);
+    bson_append_document_end(&sec, &authn);
+    bson_append_document_end(reply, &sec);
 }

@@ -13,8 +13,21 @@ int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *c
 int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply, docstore_error_t *err);
 
-/* hello's saslSupportedMechs: "db.user" → the user's mechanisms, when asked. */
+/* hello's saslSupportedMechs: "db.user" → the user's enabled mechanisms, when asked. */
 void docstore_auth_hello_mechs(docstore_ctx_t *ctx, const bson_t *cmd, bson_t *reply);
+
+/* hello's speculativeAuthenticate: a saslStart command document (with the
+ * authentication database in "db") run as saslStart would be; its reply goes
+ * into reply's speculativeAuthenticate. A saslStart that fails leaves the
+ * field out (the driver then authenticates the usual way) and returns 0; a
+ * malformed field (not a document, empty, an unknown command) fails the hello
+ * as MongoDB does: -1 with err. */
+int docstore_auth_hello_speculative(docstore_ctx_t *ctx, const bson_t *cmd, bson_t *reply,
+                                    docstore_error_t *err);
+
+/* serverStatus.security.authentication: saslSupportedMechsReceived and, per
+ * enabled mechanism, {speculativeAuthenticate, authenticate}: {received, successful}. */
+void docstore_auth_append_status(const struct docstore_server *srv, bson_t *reply);
 
 /* May the connection run command c on db? Authentication first (unless c is
  * DOCSTORE_CMD_NO_AUTH), then, for data commands, a role on db that reads or

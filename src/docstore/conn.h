@@ -54,6 +54,8 @@ typedef struct docstore_conn {
     char user[256];                 /* authenticated user name, "" until then */
     char user_db[64];               /* the user's database ("$external" for AWS) */
     struct docstore_sasl *sasl;     /* the SASL conversation under way, or NULL (auth.h) */
+    bool sasl_speculative;          /* that conversation began in hello's speculativeAuthenticate */
+    bool sasl_finished;             /* that conversation has authenticated the connection */
     docstore_principal_t *principal; /* owned, once authenticated */
     int64_t requests;               /* requests answered on this connection */
     struct docstore_conn *prev;     /* in server->conns */
@@ -82,6 +84,9 @@ struct docstore_server {
     int port;                         /* the bound port */
     docstore_storage_t *storage;      /* the documents; NULL while storage is not built */
     docstore_auth_t *auth;            /* users and IAM registry; NULL with --auth none */
+    docstore_auth_counters_t auth_counters[3]; /* per mechanism: SCRAM-SHA-1, SCRAM-SHA-256,
+                                                  MONGODB-AWS (cmd_auth.c) */
+    int64_t sasl_mechs_received;      /* hellos that asked for saslSupportedMechs */
     docstore_cursors_t *cursors;      /* open cursors of every connection */
     struct ssl_ctx_st *tls;           /* TLS context (--tls-cert), NULL for plain TCP */
     docstore_cidr_t *access;          /* the access list, NULL = everyone */

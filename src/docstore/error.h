@@ -47,6 +47,8 @@ enum docstore_code {
     DOCSTORE_NOT_IMPLEMENTED = 238,           /* NotImplemented: what the docstore does not support */
     DOCSTORE_LOCATION_40324 = 40324,          /* Unrecognized pipeline stage name */
     DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED = 186, /* ClientMetadataCannotBeMutated */
+    DOCSTORE_LOCATION_40414 = 40414,          /* a required command field is missing */
+    DOCSTORE_LOCATION_51769 = 51769,          /* hello.speculativeAuthenticate: unknown command */
 };
 
 typedef struct docstore_error {

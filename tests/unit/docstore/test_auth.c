@@ -123,9 +123,60 @@ static void test_scram(void)
     CHECK_INT(scram_login(a, "SCRAM-SHA-1", "app", "wrong"), -1);
     CHECK_INT(scram_login(a, "SCRAM-SHA-256", "nobody", "s3cret"), -1);
     bson_t r = BSON_INITIALIZER;
-    docstore_auth_append_mechs(a, "app.app", &r);
+    docstore_auth_append_mechs(a, "app.app", true, true, &r);
     CHECK(bson_has_field(&r, "saslSupportedMechs"));
     bson_destroy(&r);
+    docstore_auth_free(a);
+}
+
+/* saslSupportedMechs: per user and per enabled mechanism; absent for unknown users. */
+static void check_mechs(docstore_auth_t *a, const char *who, bool scram, bool aws,
+                        const char *expect_json)
+{
+    bson_t r = BSON_INITIALIZER;
+    docstore_auth_append_mechs(a, who, scram, aws, &r);
+    bson_iter_t it;
+    if (expect_json == NULL) {
+        CHECK(!bson_has_field(&r, "saslSupportedMechs"));
+    } else if (bson_iter_init_find(&it, &r, "saslSupportedMechs") && BSON_ITER_HOLDS_ARRAY(&it)) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_array(&it, &len, &data);
+        bson_t arr;
+        CHECK(bson_init_static(&arr, data, len));
+        char *json = bson_array_as_json(&arr, NULL);
+        CHECK_STR(json, expect_json);
+        bson_free(json);
+    } else {
+        CHECK(!"saslSupportedMechs missing");
+    }
+    bson_destroy(&r);
+}
+
+static void test_mechs(void)
+{
+    docstore_error_t err = {0};
+    docstore_auth_t *a = NULL;
+    CHECK(docstore_auth_new(users_path, iam_path, &a, &err) == 0);
+    if (a == NULL)
+        return;
+    check_mechs(a, "app.app", true, true, "[ \"SCRAM-SHA-1\", \"SCRAM-SHA-256\" ]");
+    check_mechs(a, "app.app", false, true, "[ ]");
+    check_mechs(a, "$external.arn:aws:iam::123456789012:role/orders-fn", true, true,
+                "[ \"MONGODB-AWS\" ]");
+    check_mechs(a, "$external.arn:aws:iam::123456789012:role/orders-fn", true, false, "[ ]");
+    check_mechs(a, "app.nobody", true, true, NULL);
+    check_mechs(a, "no-dot", true, true, NULL);
+    /* the conversation remembers its database (saslContinue must stay on it) */
+    const char *first = "n,,n=app,r=abcdef";
+    docstore_sasl_t *s = NULL;
+    bson_t reply = BSON_INITIALIZER;
+    CHECK(docstore_sasl_start(a, "app", "SCRAM-SHA-256", (const uint8_t *)first,
+                              (uint32_t)strlen(first), true, &s, &reply, &err) == 0);
+    if (s != NULL)
+        CHECK_STR(docstore_sasl_db(s), "app");
+    docstore_sasl_free(s);
+    bson_destroy(&reply);
     docstore_auth_free(a);
 }
 
@@ -317,6 +368,7 @@ int main(void)
                "\"arn:aws:iam::123456789012:role/orders-fn\"}]");
     RUN(test_scram);
     RUN(test_aws);
+    RUN(test_mechs);
     RUN(test_many_users);
     RUN(test_bad_files);
     unlink(users_path);
