@@ -9,13 +9,18 @@
  *
  * The library list comes from ldd (the dynamic loader's own resolution); the
  * rpath and the glibc versions the binaries need are read from their ELF
- * headers here. The zip itself is made by Debian's `zip`.
+ * headers (elfinfo.c). Every GLIBC_x.y that the bootstrap or a bundled library
+ * needs must exist in the target's glibc (2.34 on provided.al2023, --glibc to
+ * change it), else the loader there stops at start with "version `GLIBC_2.36'
+ * not found": the package is refused unless --no-glibc-check. The zip itself
+ * is made by Debian's `zip`.
  */
 #include "platform/package.h"
 
 #include "common/buf.h"
+#include "platform/elfinfo.h"
 
-#include <elf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,45 +36,147 @@ extern char **environ;
 
 #define PACKAGE_MAX_LIBS 128
 #define PACKAGE_LDD_MAX  (1u << 20)
-/* Amazon Linux 2023's glibc: a binary needing a newer GLIBC_x.y will not load there. */
-#define PACKAGE_AL2023_GLIBC_MINOR 34
+/* Amazon Linux 2023's glibc, the default target: a newer GLIBC_x.y will not load there. */
+#define PACKAGE_DEFAULT_GLIBC_MAJOR 2
+#define PACKAGE_DEFAULT_GLIBC_MINOR 34
 
 typedef struct package_lib {
     char soname[256]; /* the name the loader looks for: "libcurl.so.4" */
     char path[PATH_MAX];
 } package_lib_t;
 
-typedef struct package_elf_info {
-    char rpath[1024];    /* DT_RPATH or DT_RUNPATH, "" when none */
-    int has_runpath;     /* the rpath is DT_RUNPATH (applies to direct deps only) */
-    int max_glibc_minor; /* highest GLIBC_2.N required, 0 when none */
-} package_elf_info_t;
+typedef struct package_target {
+    int major, minor; /* the target's glibc version */
+    int check;        /* refuse what needs more (0 with --no-glibc-check: only report) */
+} package_target_t;
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tether package BOOTSTRAP -o function.zip\n"
-                 "\n"
-                 "Makes a zip AWS Lambda (provided.al2023, provided.al2) accepts: BOOTSTRAP at\n"
-                 "the root as `bootstrap`, and under lib/ the shared libraries it needs that\n"
-                 "Amazon Linux does not ship (everything but glibc). Link the bootstrap with\n"
-                 "  -Wl,-rpath,'$ORIGIN/lib'\n"
-                 "so it finds them. Exit status 0, or 2 with a message.\n");
+    fprintf(out,
+            "usage: tether package BOOTSTRAP -o function.zip [--glibc X.Y] [--no-glibc-check]\n"
+            "\n"
+            "Makes a zip AWS Lambda (provided.al2023, provided.al2) accepts: BOOTSTRAP at\n"
+            "the root as `bootstrap`, and under lib/ the shared libraries it needs that\n"
+            "Amazon Linux does not ship (everything but glibc). Link the bootstrap with\n"
+            "  -Wl,-rpath,'$ORIGIN/lib'\n"
+            "so it finds them.\n"
+            "\n"
+            "  --glibc X.Y       the target's glibc (default 2.34: provided.al2023;\n"
+            "                    2.26: provided.al2). A bootstrap or library that needs\n"
+            "                    a newer GLIBC_x.y symbol version is refused.\n"
+            "  --no-glibc-check  report such needs as warnings and package anyway.\n"
+            "\n"
+            "Exit status 0, or 2 with a message.\n");
 }
 
-/* True for the glibc components every Amazon Linux image has. */
+/* True for glibc's own libraries (Debian 12's libc6 package: `dpkg -L libc6`),
+ * which every Amazon Linux image has in the version matching its libc.so.6:
+ * a copy from the build machine must never shadow them (they need its exact
+ * ld.so through GLIBC_PRIVATE). */
 static int package_is_system_lib(const char *soname)
 {
     static const char *const prefixes[] = {
-        "linux-vdso.so", "linux-gate.so",       "ld-linux",         "libc.so.",
-        "libm.so.",      "libpthread.so.",      "libdl.so.",        "librt.so.",
-        "libutil.so.",   "libresolv.so.",       "libanl.so.",       "libnss_",
-        "libmvec.so.",   "libBrokenLocale.so.", "libthread_db.so.",
+        "linux-vdso.so",
+        "linux-gate.so",
+        "ld-linux",
+        "libc.so.",
+        "libm.so.",
+        "libpthread.so.",
+        "libdl.so.",
+        "librt.so.",
+        "libutil.so.",
+        "libresolv.so.",
+        "libanl.so.",
+        "libnss_",
+        "libmvec.so.",
+        "libBrokenLocale.so.",
+        "libthread_db.so.",
+        "libnsl.so.1",
+        "libc_malloc_debug.so.",
+        "libmemusage.so",
+        "libpcprofile.so",
     };
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         if (strncmp(soname, prefixes[i], strlen(prefixes[i])) == 0)
             return 1;
     }
     return 0;
+}
+
+/* The runtime a glibc version is known as, for messages: "provided.al2023". */
+static void package_target_name(const package_target_t *t, char *out, size_t cap)
+{
+    if (t->major == 2 && t->minor == 34)
+        snprintf(out, cap, "provided.al2023 (glibc 2.34)");
+    else if (t->major == 2 && t->minor == 26)
+        snprintf(out, cap, "provided.al2 (glibc 2.26)");
+    else
+        snprintf(out, cap, "glibc %d.%d", t->major, t->minor);
+}
+
+/* Parses --glibc's "X.Y" (two numbers, nothing else) into t. */
+static int package_parse_glibc(const char *s, package_target_t *t)
+{
+    char *end;
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    long major = strtol(s, &end, 10);
+    if (*end != '.' || major < 1 || major > 9 || !isdigit((unsigned char)end[1]))
+        return -1;
+    long minor = strtol(end + 1, &end, 10);
+    if (*end != '\0' || minor > 999)
+        return -1;
+    t->major = (int)major;
+    t->minor = (int)minor;
+    return 0;
+}
+
+/*
+ * Checks one binary's glibc needs against the target, printing each problem
+ * (an error, or a warning with --no-glibc-check) naming the file as it will be
+ * in the zip and where it came from. Returns the number of problems.
+ */
+static int package_check_glibc(const char *label, const char *path, const platform_elf_info_t *info,
+                               int bundled, const package_target_t *t)
+{
+    const char *kind = t->check ? "error" : "warning";
+    char target[64];
+    package_target_name(t, target, sizeof target);
+    int problems = 0;
+    if (info->glibc_name[0] != '\0' &&
+        platform_elf_glibc_cmp(info->glibc_major, info->glibc_minor, t->major, t->minor) > 0) {
+        char syms[3 * 64 + 16] = "";
+        for (size_t i = 0; i < info->n_syms && i < PLATFORM_ELF_MAX_SYMS; i++) {
+            size_t len = strlen(syms);
+            snprintf(syms + len, sizeof syms - len, "%s%s", i ? ", " : " (", info->syms[i]);
+        }
+        if (info->n_syms > PLATFORM_ELF_MAX_SYMS) {
+            size_t len = strlen(syms);
+            snprintf(syms + len, sizeof syms - len, ", ...");
+        }
+        if (info->n_syms > 0) {
+            size_t len = strlen(syms);
+            snprintf(syms + len, sizeof syms - len, ")");
+        }
+        fprintf(stderr, "tether package: %s: %s (%s) needs %s%s from %s, newer than %s\n", kind,
+                label, path, info->glibc_name, syms, info->glibc_file, target);
+        problems++;
+    }
+    if (info->unknown[0] != '\0') {
+        fprintf(stderr,
+                "tether package: %s: %s (%s) needs %s, a glibc version tether cannot date: check "
+                "that %s has it\n",
+                kind, label, path, info->unknown, target);
+        problems++;
+    }
+    if (bundled && info->needs_private) {
+        fprintf(stderr,
+                "tether package: %s: %s (%s) needs GLIBC_PRIVATE: it is part of glibc and would "
+                "break the target's own\n",
+                kind, label, path);
+        problems++;
+    }
+    return problems;
 }
 
 /* fork+exec with posix_spawn; see package_run. */
@@ -185,131 +291,6 @@ static int package_parse_ldd(const char *text, package_lib_t *libs, size_t *n_li
     return 0;
 }
 
-/* The file offset of virtual address vaddr, from the PT_LOAD segments. */
-static int elf_offset(const unsigned char *base, size_t size, const Elf64_Ehdr *eh,
-                      Elf64_Addr vaddr, size_t *off)
-{
-    for (int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph =
-            (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
-        if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr && vaddr < ph->p_vaddr + ph->p_filesz) {
-            *off = (size_t)(ph->p_offset + (vaddr - ph->p_vaddr));
-            return *off < size ? 0 : -1;
-        }
-    }
-    return -1;
-}
-
-/*
- * Reads an x86-64/aarch64 ELF64's rpath and the highest GLIBC_2.N version it
- * needs. Every offset is bounds-checked: a truncated or odd file is an error,
- * not a crash.
- */
-static int package_elf_read(const char *path, package_elf_info_t *info)
-{
-    memset(info, 0, sizeof *info);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) == -1 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
-        close(fd);
-        return -1;
-    }
-    size_t size = (size_t)st.st_size;
-    unsigned char *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (base == MAP_FAILED)
-        return -1;
-    int rc = -1;
-    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64)
-        goto out;
-    if (eh->e_phoff > size || (size_t)eh->e_phnum * eh->e_phentsize > size - eh->e_phoff ||
-        eh->e_phentsize < sizeof(Elf64_Phdr))
-        goto out;
-    const Elf64_Phdr *dyn_ph = NULL;
-    for (int i = 0; i < eh->e_phnum; i++) {
-        const Elf64_Phdr *ph =
-            (const Elf64_Phdr *)(base + eh->e_phoff + (size_t)i * eh->e_phentsize);
-        if (ph->p_type == PT_DYNAMIC)
-            dyn_ph = ph;
-    }
-    rc = 0;
-    if (dyn_ph == NULL)
-        goto out; /* static: no rpath, no versions */
-    if (dyn_ph->p_offset > size || dyn_ph->p_filesz > size - dyn_ph->p_offset) {
-        rc = -1;
-        goto out;
-    }
-    const Elf64_Dyn *dyn = (const Elf64_Dyn *)(base + dyn_ph->p_offset);
-    size_t n_dyn = dyn_ph->p_filesz / sizeof(Elf64_Dyn);
-    Elf64_Addr strtab = 0, verneed = 0;
-    Elf64_Xword strsz = 0, verneednum = 0, rpath = 0, runpath = 0;
-    int have_rpath = 0, have_runpath = 0;
-    for (size_t i = 0; i < n_dyn && dyn[i].d_tag != DT_NULL; i++) {
-        switch (dyn[i].d_tag) {
-        case DT_STRTAB:
-            strtab = dyn[i].d_un.d_ptr;
-            break;
-        case DT_STRSZ:
-            strsz = dyn[i].d_un.d_val;
-            break;
-        case DT_RPATH:
-            rpath = dyn[i].d_un.d_val;
-            have_rpath = 1;
-            break;
-        case DT_RUNPATH:
-            runpath = dyn[i].d_un.d_val;
-            have_runpath = 1;
-            break;
-        case DT_VERNEED:
-            verneed = dyn[i].d_un.d_ptr;
-            break;
-        case DT_VERNEEDNUM:
-            verneednum = dyn[i].d_un.d_val;
-            break;
-        default:
-            break;
-        }
-    }
-    size_t stroff;
-    if (strtab == 0 || elf_offset(base, size, eh, strtab, &stroff) != 0 || strsz > size - stroff)
-        goto out;
-    const char *strs = (const char *)base + stroff;
-    Elf64_Xword which = have_runpath ? runpath : rpath;
-    if ((have_runpath || have_rpath) && which < strsz) {
-        snprintf(info->rpath, sizeof info->rpath, "%.*s", (int)(strsz - which), strs + which);
-        info->has_runpath = have_runpath;
-    }
-    size_t vo;
-    if (verneed == 0 || elf_offset(base, size, eh, verneed, &vo) != 0)
-        goto out;
-    for (Elf64_Xword i = 0; i < verneednum && vo + sizeof(Elf64_Verneed) <= size; i++) {
-        const Elf64_Verneed *vn = (const Elf64_Verneed *)(base + vo);
-        size_t ao = vo + vn->vn_aux;
-        for (int j = 0; j < vn->vn_cnt && ao + sizeof(Elf64_Vernaux) <= size; j++) {
-            const Elf64_Vernaux *va = (const Elf64_Vernaux *)(base + ao);
-            if (va->vna_name < strsz) {
-                const char *name = strs + va->vna_name;
-                int major = 0, minor = 0;
-                if (sscanf(name, "GLIBC_%d.%d", &major, &minor) == 2 && major == 2 &&
-                    minor > info->max_glibc_minor)
-                    info->max_glibc_minor = minor;
-            }
-            if (va->vna_next == 0)
-                break;
-            ao += va->vna_next;
-        }
-        if (vn->vn_next == 0)
-            break;
-        vo += vn->vn_next;
-    }
-out:
-    munmap(base, size);
-    return rc;
-}
-
 /* Copies src to dst (following symlinks), mode 0755. */
 static int package_copy(const char *src, const char *dst)
 {
@@ -373,6 +354,7 @@ static void package_rmtree(const char *stage, const package_lib_t *libs, size_t 
 int platform_package_main(int argc, char **argv)
 {
     const char *input = NULL, *output = NULL;
+    package_target_t target = {PACKAGE_DEFAULT_GLIBC_MAJOR, PACKAGE_DEFAULT_GLIBC_MINOR, 1};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
             if (i + 1 >= argc) {
@@ -380,6 +362,14 @@ int platform_package_main(int argc, char **argv)
                 return 2;
             }
             output = argv[++i];
+        } else if (strcmp(argv[i], "--glibc") == 0) {
+            if (i + 1 >= argc || package_parse_glibc(argv[i + 1], &target) != 0) {
+                fprintf(stderr, "tether package: --glibc wants a version such as 2.34\n");
+                return 2;
+            }
+            i++;
+        } else if (strcmp(argv[i], "--no-glibc-check") == 0) {
+            target.check = 0;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
@@ -399,9 +389,10 @@ int platform_package_main(int argc, char **argv)
         fprintf(stderr, "tether package: %s: not a file\n", input);
         return 2;
     }
-    package_elf_info_t info;
-    if (package_elf_read(input, &info) != 0) {
-        fprintf(stderr, "tether package: %s: not a 64-bit ELF executable\n", input);
+    platform_elf_info_t info;
+    char why[256];
+    if (platform_elf_read_file(input, &info, why, sizeof why) != 0) {
+        fprintf(stderr, "tether package: %s: not a 64-bit ELF executable: %s\n", input, why);
         return 2;
     }
 
@@ -433,18 +424,41 @@ int platform_package_main(int argc, char **argv)
                 input, n_libs);
         goto out;
     }
-    int max_minor = info.max_glibc_minor;
+    /* every GLIBC_x.y the loader on the target will be asked for */
+    int problems = package_check_glibc("bootstrap", input, &info, 0, &target);
+    int need_major = info.glibc_major, need_minor = info.glibc_minor;
     for (size_t i = 0; i < n_libs; i++) {
-        package_elf_info_t li;
-        if (package_elf_read(libs[i].path, &li) == 0 && li.max_glibc_minor > max_minor)
-            max_minor = li.max_glibc_minor;
+        platform_elf_info_t li;
+        char label[300];
+        snprintf(label, sizeof label, "lib/%s", libs[i].soname);
+        if (platform_elf_read_file(libs[i].path, &li, why, sizeof why) != 0) {
+            fprintf(stderr, "tether package: %s: cannot read %s: %s\n",
+                    target.check ? "error" : "warning", libs[i].path, why);
+            problems++;
+            continue;
+        }
+        problems += package_check_glibc(label, libs[i].path, &li, 1, &target);
+        if (platform_elf_glibc_cmp(li.glibc_major, li.glibc_minor, need_major, need_minor) > 0) {
+            need_major = li.glibc_major;
+            need_minor = li.glibc_minor;
+        }
     }
-    if (max_minor > PACKAGE_AL2023_GLIBC_MINOR)
-        fprintf(stderr,
-                "tether package: warning: these binaries need GLIBC_2.%d, newer than Amazon Linux "
-                "2023's 2.%d: build on a system with glibc <= 2.%d (e.g. an AL2023 container) "
-                "for AWS\n",
-                max_minor, PACKAGE_AL2023_GLIBC_MINOR, PACKAGE_AL2023_GLIBC_MINOR);
+    char target_name[64];
+    package_target_name(&target, target_name, sizeof target_name);
+    if (problems > 0 && target.check) {
+        fprintf(
+            stderr,
+            "tether package: not packaged: on AWS Lambda the function would stop at start "
+            "(\"version `GLIBC_x.y' not found\").\n"
+            "Build the bootstrap and its libraries on a system whose glibc is %d.%d or older%s "
+            "(see docs/runtime.md, \"Deploying to AWS Lambda\"), or pass --no-glibc-check to "
+            "package it anyway.\n",
+            target.major, target.minor,
+            target.major == 2 && target.minor == 34
+                ? ", such as an Amazon Linux 2023 container or the AWS provided.al2023 base image"
+                : "");
+        goto out;
+    }
 
     if (output[0] == '/') {
         snprintf(out_abs, sizeof out_abs, "%s", output);
@@ -494,7 +508,15 @@ int platform_package_main(int argc, char **argv)
     printf("%s: bootstrap", output);
     for (size_t i = 0; i < n_libs; i++)
         printf("%s lib/%s", i ? "," : " +", libs[i].soname);
-    printf("\n");
+    printf("\n%s: ", output);
+    if (need_major == 0)
+        printf("needs no versioned glibc symbol");
+    else
+        printf("needs glibc \u2265 %d.%d", need_major, need_minor);
+    if (problems == 0)
+        printf(": fine for %s\n", target_name);
+    else
+        printf(": NOT fine for %s, packaged anyway (--no-glibc-check)\n", target_name);
     status = 0;
 out:
     if (staged)

@@ -2,7 +2,12 @@
 // bootstrap (0755) at the root and the non-glibc libraries under lib/;
 // unpacked into an empty directory it runs on tether up against a docstore,
 // and the running instance maps the bundled copies (found through
-// $ORIGIN/lib), not the system's. Bad input gets exit status 2 and a message.
+// $ORIGIN/lib), not the system's. The glibc check: the highest GLIBC_x.y the
+// bootstrap and its bundled libraries need, computed independently here from
+// binutils' readelf, is the figure tether prints; anything newer than the
+// target (provided.al2023's 2.34 by default, --glibc X.Y) is refused with the
+// file and the version named, unless --no-glibc-check. Bad input gets exit
+// status 2 and a message.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -20,21 +25,155 @@ after(async () => {
 
 const zip = path.join(L.TMP, 'function.zip');
 const unpacked = path.join(L.TMP, 'clean', 'fn');
+const GLIBC_LIBS = ['libc.so.6', 'libm.so.6', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1',
+  'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'libresolv.so.2', 'libutil.so.1'];
+// the glibc this test runs on: packaging for it must always pass the check
+const HOST_GLIBC = process.report.getReport().header.glibcVersionRuntime;
 
-test('tether package makes the zip', () => {
-  const r = spawnSync(L.BIN, ['package', path.join(R.example('counter'), 'bootstrap'), '-o', zip],
-    { encoding: 'utf8' });
+function pkg(args) {
+  return spawnSync(L.BIN, ['package', ...args], { encoding: 'utf8' });
+}
+
+// [major, minor] of "2.36"
+function ver(s) {
+  const m = /^(\d+)\.(\d+)/.exec(s);
+  return [Number(m[1]), Number(m[2])];
+}
+function newer(a, b) {
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] > b[1];
+}
+
+// The highest GLIBC_x.y in file's version-needed section, by readelf (binutils).
+function readelfGlibc(file) {
+  const r = spawnSync('readelf', ['-V', '--wide', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const needs = r.stdout.split(/^Version needs section/m)[1] || '';
+  let best = null;
+  for (const m of needs.matchAll(/Name: GLIBC_(\d+)\.(\d+)/g)) {
+    const v = [Number(m[1]), Number(m[2])];
+    if (!best || newer(v, best)) best = v;
+  }
+  return best;
+}
+
+// What tether package should find for bootstrap: the highest need over it and
+// every library ldd resolves (glibc's own excepted), and which file has it.
+function expectedGlibc(bootstrap) {
+  const files = [['bootstrap', bootstrap]];
+  const r = spawnSync('ldd', [bootstrap], { encoding: 'utf8' });
+  for (const m of r.stdout.matchAll(/^\s*(\S+) => (\/\S+)/gm)) {
+    if (!GLIBC_LIBS.includes(m[1])) files.push([`lib/${m[1]}`, m[2]]);
+  }
+  let best = [0, 0], who = [];
+  for (const [label, file] of files) {
+    const v = readelfGlibc(file);
+    if (!v) continue;
+    if (newer(v, best)) { best = v; who = [label]; } else if (v[0] === best[0] && v[1] === best[1]) who.push(label);
+  }
+  return { version: best.join('.'), who };
+}
+
+// A small bootstrap compiled here with the $ORIGIN/lib rpath, linked with libs.
+function buildBootstrap(name, code, libs) {
+  const dir = path.join(L.TMP, name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'main.c'), code);
+  const out = path.join(dir, 'bootstrap');
+  const r = spawnSync('cc', ['-O1', '-o', out, path.join(dir, 'main.c'), '-Wl,-rpath,$ORIGIN/lib',
+    '-Wl,--disable-new-dtags', ...libs], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return out;
+}
+
+test('a bootstrap needing glibc 2.34 with a bundled library is fine for provided.al2023', () => {
+  // libyaml (a build dependency of tether) needs an old glibc; the bootstrap
+  // itself needs GLIBC_2.34 (__libc_start_main), as anything linked on glibc >= 2.34
+  const boot = buildBootstrap('yaml', '#include <stdio.h>\n#include <yaml.h>\n' +
+    'int main(void) { puts(yaml_get_version_string()); return 0; }\n', ['-lyaml']);
+  const want = expectedGlibc(boot);
+  assert.equal(want.version, '2.34', `readelf says ${JSON.stringify(want)}`);
+  const out = path.join(L.TMP, 'yaml.zip');
+  const r = pkg([boot, '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /bootstrap \+ lib\/libyaml-0\.so\.2\n/);
+  assert.ok(r.stdout.includes(`${out}: needs glibc \u2265 2.34: fine for provided.al2023 (glibc 2.34)\n`),
+    r.stdout);
+  assert.equal(r.stderr, '');
+  assert.ok(fs.existsSync(out));
+
+  // the same, for an older target: refused, naming the file and the version
+  const refused = path.join(L.TMP, 'refused.zip');
+  let q = pkg([boot, '-o', refused, '--glibc', '2.17']);
+  assert.equal(q.status, 2, q.stdout);
+  assert.match(q.stderr, /error: bootstrap \(.*\/yaml\/bootstrap\) needs GLIBC_2\.34 \(__libc_start_main[,)].* from libc\.so\.6, newer than glibc 2\.17/);
+  assert.ok(!/lib\/libyaml/.test(q.stderr), 'libyaml needs less than 2.17: not named');
+  assert.match(q.stderr, /not packaged: .*version `GLIBC_x\.y' not found/);
+  assert.match(q.stderr, /--no-glibc-check to package it anyway/);
+  assert.ok(!fs.existsSync(refused), 'nothing written');
+  // and anyway, when asked
+  q = pkg([boot, '-o', refused, '--glibc', '2.17', '--no-glibc-check']);
+  assert.equal(q.status, 0, q.stderr);
+  assert.match(q.stderr, /warning: bootstrap .* needs GLIBC_2\.34/);
+  assert.match(q.stdout, /needs glibc \u2265 2\.34: NOT fine for glibc 2\.17, packaged anyway \(--no-glibc-check\)/);
+  assert.ok(fs.existsSync(refused));
+  // provided.al2 is named as such
+  q = pkg([boot, '-o', refused, '--glibc', '2.26']);
+  assert.equal(q.status, 2);
+  assert.match(q.stderr, /newer than provided\.al2 \(glibc 2\.26\)/);
+});
+
+test('a bundled library needing a newer glibc than 2.34 is refused by name', () => {
+  // Debian 12's libevent uses arc4random, new in glibc 2.36
+  const boot = buildBootstrap('event', '#include <stdio.h>\n#include <event2/event.h>\n' +
+    'int main(void) { puts(event_get_version()); return 0; }\n', ['-levent']);
+  const lib = spawnSync('ldd', [boot], { encoding: 'utf8' }).stdout.match(/(libevent-[^ ]+) => (\S+)/);
+  assert.ok(lib, 'ldd finds libevent');
+  const v = readelfGlibc(lib[2]);
+  assert.ok(newer(v, [2, 34]), `this test needs a libevent newer than glibc 2.34 (readelf: ${v})`);
+  const out = path.join(L.TMP, 'event.zip');
+  let r = pkg([boot, '-o', out]);
+  assert.equal(r.status, 2, r.stdout);
+  const esc = (x) => x.replace(/[.+]/g, '\\$&');
+  const re = new RegExp(`error: lib/${esc(lib[1])} \\(${esc(lib[2])}\\) needs GLIBC_${v.join('\\.')} ` +
+    '\\(([^)]*, )?arc4random[,)].* from libc\\.so\\.6, newer than provided\\.al2023 \\(glibc 2\\.34\\)');
+  assert.match(r.stderr, re);
+  assert.match(r.stderr, /Amazon Linux 2023 container or the AWS provided\.al2023 base image/);
+  assert.ok(!fs.existsSync(out));
+  // targeting this machine's own glibc it passes
+  r = pkg([boot, '-o', out, '--glibc', HOST_GLIBC]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`needs glibc \u2265 ${v.join('\\.')}: fine for glibc ${HOST_GLIBC.replace('.', '\\.')}`));
+});
+
+test('tether package makes the zip of the libmongoc example; the figure matches readelf', () => {
+  const boot = path.join(R.example('counter'), 'bootstrap');
+  const want = expectedGlibc(boot);
+  console.log(`counter bootstrap + libraries need glibc ${want.version} (${want.who.join(', ')})`);
+  // the default target is provided.al2023: refused exactly when something needs more than 2.34
+  const strict = pkg([boot, '-o', zip]);
+  if (newer(ver(want.version), [2, 34])) {
+    assert.equal(strict.status, 2, strict.stdout);
+    for (const who of want.who)
+      assert.match(strict.stderr, new RegExp(`error: ${who.replace(/[.+]/g, '\\$&')} \\(.*\\) needs GLIBC_${want.version.replace('.', '\\.')}`));
+    assert.ok(!fs.existsSync(zip));
+  } else {
+    assert.equal(strict.status, 0, strict.stderr);
+    fs.unlinkSync(zip);
+  }
+  // packaged for this machine's glibc (the local run below)
+  const r = pkg([boot, '-o', zip, '--glibc', HOST_GLIBC]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /bootstrap \+ .*lib\/libmongoc-1\.0\.so\.0/);
+  assert.ok(r.stdout.includes(`needs glibc \u2265 ${want.version}: fine for glibc ${HOST_GLIBC}\n`), r.stdout);
   const list = spawnSync('zipinfo', [zip], { encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
   const entries = list.stdout.split('\n');
-  const boot = entries.find((l) => / bootstrap$/.test(l));
-  assert.ok(boot, list.stdout);
-  assert.match(boot, /^-rwxr-xr-x/, 'bootstrap is executable');
+  const boot0 = entries.find((l) => / bootstrap$/.test(l));
+  assert.ok(boot0, list.stdout);
+  assert.match(boot0, /^-rwxr-xr-x/, 'bootstrap is executable');
   for (const lib of ['libmongoc-1.0.so.0', 'libbson-1.0.so.0', 'libssl.so.3'])
     assert.ok(entries.some((l) => l.endsWith(` lib/${lib}`)), `${lib} is bundled`);
-  for (const sys of ['libc.so.6', 'libm.so.6', 'ld-linux-x86-64.so.2', 'libpthread.so.0', 'libdl.so.2'])
+  for (const sys of GLIBC_LIBS)
     assert.ok(!entries.some((l) => l.endsWith(` lib/${sys}`)), `${sys} must not be bundled`);
 });
 
@@ -73,5 +212,12 @@ test('bad input: exit status 2 with a message', () => {
   r = spawnSync(L.BIN, ['package'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /usage: tether package/);
+  for (const bad of ['2', '2.', 'x.34', '2.34.1', '2.-1', '+2.34', '2.+3', ' 2.34', '0.1', '']) {
+    r = pkg([path.join(R.example('counter'), 'bootstrap'), '-o', path.join(L.TMP, 'x.zip'), '--glibc', bad]);
+    assert.equal(r.status, 2, bad);
+    assert.match(r.stderr, /--glibc wants a version such as 2\.34/);
+  }
+  r = pkg([path.join(R.example('counter'), 'bootstrap'), '-o', path.join(L.TMP, 'x.zip'), '--glibc']);
+  assert.equal(r.status, 2);
   assert.ok(!fs.existsSync(path.join(L.TMP, 'x.zip')));
 });
