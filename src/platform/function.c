@@ -108,6 +108,13 @@ int platform_find_ric(const char *dir, char **script_out, char **pkg_dir_out)
 
 static void on_spill(evutil_socket_t fd, short what, void *arg);
 
+/* Runs on_spill in us microseconds. */
+static void arm_spill(platform_function_t *fn, uint64_t us)
+{
+    struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
+    evtimer_add(fn->spill, &tv);
+}
+
 int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
                           platform_function_t **out, char *err, size_t errlen)
 {
@@ -272,10 +279,8 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
     size_t soon = returning(fn);
     if (soon > fn->queue_len) {
         queue(fn, inv);
-        if (!evtimer_pending(fn->spill, NULL)) {
-            struct timeval tv = {0, PLATFORM_RETURN_WAIT_MS * 1000};
-            evtimer_add(fn->spill, &tv);
-        }
+        if (!evtimer_pending(fn->spill, NULL))
+            arm_spill(fn, (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000);
         return 0;
     }
     int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
@@ -318,14 +323,28 @@ static void start_queued(platform_function_t *fn)
 }
 
 /* The returning instances were slow to come back to /next (a runtime doing
- * work after its response): what still waits gets new instances. */
+ * work after its response): each invocation that has waited its
+ * PLATFORM_RETURN_WAIT_MS gets a new instance, while there is room. The timer
+ * was armed for the oldest waiter, which may have been served since: a later
+ * one gets the rest of its own wait, not what was left of the earlier one's. */
 static void on_spill(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     platform_function_t *fn = arg;
-    if (!fn->p->stopping)
-        start_queued(fn);
+    if (fn->p->stopping)
+        return;
+    const uint64_t wait_us = (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000;
+    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
+    platform_invocation_t *head;
+    while ((head = TAILQ_FIRST(&fn->queue)) != NULL && running(fn) < (size_t)cap) {
+        uint64_t waited = platform_now_us() - head->created_us;
+        if (waited < wait_us) {
+            arm_spill(fn, wait_us - waited);
+            return;
+        }
+        start_for(fn, dequeue(fn));
+    }
 }
 
 void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)

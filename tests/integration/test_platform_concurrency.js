@@ -111,6 +111,26 @@ test('Event invocations past the cap wait in the queue and all run', async () =>
   assert.deepEqual(pidsOf(await busyInstances()), warmPids, 'served by the same 4 instances');
 });
 
+test('each waiter gets its own wait for the returning instance, not what is left of an earlier one', async () => {
+  // b arrives while the instance works 50 ms after answering a: b waits, and
+  // the platform's wait for a returner starts (t0). The instance comes back
+  // at once for b, works 110 ms on it, answers, and works 80 ms more; c, sent
+  // when b's answer arrives (t0 + ~160 ms), must get its own 200 ms, so the
+  // returner (back at t0 + ~240 ms) serves it. A wait that kept counting from
+  // t0 ran out at t0 + 200 ms and cold-started a second instance for c.
+  const a = await L.invoke(p.port, 'returner', { after_ms: 50 });
+  assert.equal(a.status, 200, a.body);
+  const first = JSON.parse(a.body).pid;
+  const b = await L.invoke(p.port, 'returner', { sleep_ms: 110, after_ms: 80 });
+  assert.equal(b.status, 200, b.body);
+  const c = await L.invoke(p.port, 'returner', { after_ms: 1 });
+  assert.equal(c.status, 200, c.body);
+  assert.deepEqual([JSON.parse(b.body).pid, JSON.parse(c.body).pid], [first, first],
+    'the one warm instance served b and c');
+  assert.equal(L.instancesOf(await L.status(p.port), 'returner').length, 1, 'no cold start');
+  await L.waitParked(p.port, 'returner');
+});
+
 test('an invocation sent right after an answer waits for that warm instance, not a cold one', async () => {
   // The instance answers, then works 50 ms before its next /next: the next
   // invocation, sent as soon as the answer arrives, waits for it (the platform
