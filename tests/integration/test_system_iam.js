@@ -49,9 +49,14 @@ L.deadline(120000);
     const dbPort = Number(log.match(/docstore listening on [^\s:]+:(\d+)/)[1]);
     assert.match(log, /counter-norole has no Role: it gets the default execution role arn:aws:iam::210987654321:role\//);
 
-    // warm reuse: three invocations, one instance, one docstore connection
+    // warm reuse: three invocations, one instance, one docstore connection.
+    // Each waits for the instance to be parked in /next again: one sent
+    // before that waits for it only PLATFORM_RETURN_WAIT_MS (200 ms), which a
+    // loaded CI machine can exceed, and then rightly starts a second instance
+    // (test_platform_concurrency.js tests that rule).
     const pids = new Set();
     for (let i = 1; i <= 3; i++) {
+      if (i > 1) await L.waitParked(port, 'counter');
       const r = await L.invoke(port, 'counter', {});
       assert.strictEqual(r.status, 200, r.body);
       assert.strictEqual(r.headers['x-amz-function-error'], undefined, r.body);
