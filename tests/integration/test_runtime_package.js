@@ -17,7 +17,7 @@ const path = require('path');
 const L = require('./platform_lib');
 const R = require('./runtime_lib');
 
-L.deadline(180000); // two compiles, five packagings, two of the 15-library counter under ASan
+L.deadline(180000); // two compiles and eight packagings (two of the 15-library counter) under ASan
 const platforms = [];
 after(async () => {
   for (const p of platforms.reverse()) await p.stop();
