@@ -6,6 +6,7 @@
 #include "docstore/auth_private.h"
 
 #include "common/log.h"
+#include "docstore/saslprep.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -175,8 +176,24 @@ static int auth_parse_user(const char *path, size_t index, const bson_t *entry, 
         return -1;
     }
     if (password != NULL) {
-        if (auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA1, &u->sha1) == -1 ||
-            auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA256, &u->sha256) == -1) {
+        /* SCRAM-SHA-256 derives from the SASLprep'd password, SCRAM-SHA-1 from
+         * the password as given (MongoDB's auth spec). */
+        char *prepared = NULL;
+        const char *why = NULL;
+        if (docstore_saslprep(password, &prepared, &why) == -1) {
+            bson_destroy(u->roles);
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "%s: user %s: the password cannot be prepared for SCRAM-SHA-256 "
+                               "(SASLprep, RFC 4013): %s",
+                               path, u->name, why);
+            return -1;
+        }
+        int rc = auth_scram_derive(u->name, password, AUTH_MECH_SCRAM_SHA1, &u->sha1);
+        if (rc == 0)
+            rc = auth_scram_derive(u->name, prepared, AUTH_MECH_SCRAM_SHA256, &u->sha256);
+        crypto_cleanse(prepared, strlen(prepared));
+        free(prepared);
+        if (rc == -1) {
             bson_destroy(u->roles);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "cannot derive SCRAM keys");
             return -1;

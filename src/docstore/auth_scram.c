@@ -2,7 +2,8 @@
  * SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677) as MongoDB speaks them:
  * SHA-1 hashes hex(MD5(user ":mongo:" password)) instead of the password; the
  * server keeps only {iterations, salt, StoredKey, ServerKey} per user.
- * Passwords are not SASLprep'd: non-ASCII passwords are compared as bytes.
+ * auth.c hands SCRAM-SHA-256 the SASLprep'd password (saslprep.h) and
+ * SCRAM-SHA-1 the password as given, as MongoDB's auth spec has the clients do.
  */
 #include "docstore/auth_private.h"
 

@@ -335,6 +335,35 @@ static void test_many_users(void)
     unlink(path);
 }
 
+/* SCRAM-SHA-256 keys come from the SASLprep'd password, SCRAM-SHA-1 keys from
+ * the password as given; a password SASLprep refuses is a load error that
+ * names the user, not the password. */
+static void test_saslprep_passwords(void)
+{
+    char path[64];
+    write_file(path, "/tmp/tether-users-intl.XXXXXX",
+               "[{\"user\": \"app\", \"db\": \"app\", \"password\": \"\\u2168\\u00a0x\", "
+               "\"roles\": [\"readWrite\"]}]");
+    docstore_error_t err = {0};
+    docstore_auth_t *a = NULL;
+    CHECK(docstore_auth_new(path, NULL, &a, &err) == 0);
+    if (a != NULL) {
+        CHECK_INT(scram_login(a, "SCRAM-SHA-256", "app", "IX x"), 0);
+        CHECK_INT(scram_login(a, "SCRAM-SHA-256", "app", "\xE2\x85\xA8\xC2\xA0x"), -1);
+        CHECK_INT(scram_login(a, "SCRAM-SHA-1", "app", "\xE2\x85\xA8\xC2\xA0x"), 0);
+        CHECK_INT(scram_login(a, "SCRAM-SHA-1", "app", "IX x"), -1);
+        docstore_auth_free(a);
+    }
+    unlink(path);
+    write_file(path, "/tmp/tether-users-intl.XXXXXX",
+               "[{\"user\": \"bob\", \"db\": \"app\", \"password\": \"hush\\u0007hush\"}]");
+    a = NULL;
+    CHECK(docstore_auth_new(path, NULL, &a, &err) == -1);
+    CHECK(strstr(err.msg, "bob") != NULL && strstr(err.msg, "SASLprep") != NULL);
+    CHECK(strstr(err.msg, "hush") == NULL);
+    unlink(path);
+}
+
 static void test_bad_files(void)
 {
     char bad[64];
@@ -370,6 +399,7 @@ int main(void)
     RUN(test_aws);
     RUN(test_mechs);
     RUN(test_many_users);
+    RUN(test_saslprep_passwords);
     RUN(test_bad_files);
     unlink(users_path);
     unlink(iam_path);
