@@ -328,6 +328,7 @@ typedef struct figures {
     double warm4_p50_us, warm4_p99_us, warm4_rps;
     double share_p50_us, share_p99_us; /* < 0 when the function reports no handler_ns */
     double cpu_us;                     /* tether up's own CPU time per warm invocation */
+    double all1_us, all4_us;           /* tether up + its instances, per invocation, 1 / 4 callers */
     long throttled;
 } figures_t;
 
@@ -467,6 +468,22 @@ static uint64_t process_cpu_ns(pid_t pid)
     return total;
 }
 
+/* CPU time of pid and of its children (the instances of a tether up). */
+static uint64_t tree_cpu_ns(pid_t pid)
+{
+    uint64_t total = process_cpu_ns(pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return total;
+    int child;
+    while (fscanf(f, "%d", &child) == 1)
+        total += process_cpu_ns((pid_t)child);
+    fclose(f);
+    return total;
+}
+
 static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_t n, figures_t *f)
 {
     platform_proc_t pp;
@@ -478,17 +495,22 @@ static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_
     if (run_warm(pp.port, fn, 200, 1, &d1, &d2, &f->warm1_rps, &f->share_p50_us, &f->share_p99_us,
                  &f->throttled) != 0)
         goto out;
-    uint64_t cpu0 = process_cpu_ns(pp.pid);
+    uint64_t cpu0 = process_cpu_ns(pp.pid), all0 = tree_cpu_ns(pp.pid);
     if (run_warm(pp.port, fn, n, 1, &f->warm1_p50_us, &f->warm1_p99_us, &f->warm1_rps,
                  &f->share_p50_us, &f->share_p99_us, &f->throttled) != 0)
         goto out;
     f->cpu_us = (double)(process_cpu_ns(pp.pid) - cpu0) / 1000.0 / (double)n;
+    f->all1_us = (double)(tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
     double s50, s99;
     if (run_warm(pp.port, fn, 400, 4, &d1, &d2, &f->warm4_rps, &s50, &s99, &f->throttled) != 0)
         goto out;
+    /* the instances the warm-up started are all there now (a new one would
+     * count only from its start) */
+    all0 = tree_cpu_ns(pp.pid);
     if (run_warm(pp.port, fn, n, 4, &f->warm4_p50_us, &f->warm4_p99_us, &f->warm4_rps, &s50, &s99,
                  &f->throttled) != 0)
         goto out;
+    f->all4_us = (double)(tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
     rc = 0;
 out:
     platform_stop(&pp);
@@ -725,11 +747,11 @@ int main(int argc, char **argv)
     printf("tether platform benchmark: %s on %s\n", bin, tmpl);
     printf("warm: %zu invocations per figure (1 and 4 callers); cold: %d fresh platforms\n\n", warm,
            cold);
-    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s\n", "function", "cold p50",
-           "cold max", "1c p50", "1c p99", "1c inv/s", "4c p50", "4c p99", "4c inv/s", "plat p50",
-           "plat p99", "plat cpu");
-    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s\n", "", "ms", "ms", "us", "us",
-           "", "us", "us", "", "us", "us", "us/inv");
+    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s\n", "function",
+           "cold p50", "cold max", "1c p50", "1c p99", "1c inv/s", "4c p50", "4c p99", "4c inv/s",
+           "plat p50", "plat p99", "plat cpu", "1c +inst", "4c +inst");
+    printf("%-16s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s %9s | %9s %9s\n", "", "ms", "ms",
+           "us", "us", "", "us", "us", "", "us", "us", "us/inv", "us/inv", "us/inv");
 
     figures_t fig[MAX_FUNCS];
     int ok[MAX_FUNCS] = {0};
@@ -749,9 +771,11 @@ int main(int argc, char **argv)
             snprintf(s50, sizeof s50, "%.0f", f->share_p50_us);
             snprintf(s99, sizeof s99, "%.0f", f->share_p99_us);
         }
-        printf("%-16s %9.1f %9.1f | %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9s %9s %9.1f\n",
+        printf("%-16s %9.1f %9.1f | %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9s %9s %9.1f | %9.1f "
+               "%9.1f\n",
                fns[i], f->cold_p50_ms, f->cold_max_ms, f->warm1_p50_us, f->warm1_p99_us,
-               f->warm1_rps, f->warm4_p50_us, f->warm4_p99_us, f->warm4_rps, s50, s99, f->cpu_us);
+               f->warm1_rps, f->warm4_p50_us, f->warm4_p99_us, f->warm4_rps, s50, s99, f->cpu_us,
+               f->all1_us, f->all4_us);
         if (f->throttled > 0)
             printf("%-16s (%ld throttled answers retried)\n", "", f->throttled);
         fflush(stdout);

@@ -2,8 +2,9 @@
  * Instances: process groups running a function's runtime, and the state
  * machine that drives them (see instance.h and docs/platform.md).
  *
- *   spawn -> INIT --first /next--> IDLE -> FROZEN (SIGSTOP) --event--> BUSY
- *   BUSY --result, /next--> IDLE -> FROZEN ...
+ *   spawn -> INIT --first /next--> IDLE --2 ms--> FROZEN (SIGSTOP) --event--> BUSY
+ *   BUSY --result, /next--> IDLE --event within 2 ms--> BUSY (no freeze, no thaw)
+ *   IDLE --2 ms--> FROZEN ...
  *   INIT --/init/error, exit, 10 s--> killed -> DEAD
  *   BUSY --Timeout, exit--> killed -> DEAD
  *   FROZEN --idle timeout / shutdown--> STOPPING (SIGTERM, SIGCONT) --2 s--> SIGKILL -> DEAD
@@ -196,6 +197,19 @@ static void describe_exit(int status, char *out, size_t outlen)
     }
 }
 
+/* The grace after /next is over with nothing delivered: freeze the group and
+ * start counting the idle timeout. */
+static void freeze(platform_instance_t *inst)
+{
+    platform_t *p = inst->fn->p;
+    inst->state = PLATFORM_INSTANCE_FROZEN;
+    signal_group(inst, SIGSTOP);
+    if (p->cfg.idle_timeout_s > 0)
+        arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
+    else
+        disarm_timer(inst);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     platform_instance_t *inst = arg;
@@ -242,6 +256,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     case PLATFORM_TIMER_KILL:
         log_warn(inst->who, "still running %d s after SIGTERM: SIGKILL", KILL_GRACE_S);
         platform_instance_kill(inst);
+        break;
+    case PLATFORM_TIMER_FREEZE:
+        if (inst->state == PLATFORM_INSTANCE_IDLE)
+            freeze(inst);
         break;
     }
 }
@@ -456,12 +474,11 @@ void platform_instance_park(platform_instance_t *inst)
         platform_instance_stop(inst);
         return;
     }
-    inst->state = PLATFORM_INSTANCE_FROZEN;
-    signal_group(inst, SIGSTOP);
-    if (p->cfg.idle_timeout_s > 0)
-        arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
+    inst->state = PLATFORM_INSTANCE_IDLE;
+    if (PLATFORM_FREEZE_GRACE_US > 0)
+        arm_timer(inst, PLATFORM_TIMER_FREEZE, PLATFORM_FREEZE_GRACE_US / 1e6);
     else
-        disarm_timer(inst);
+        freeze(inst);
 }
 
 void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request *req)

@@ -20,12 +20,19 @@ struct platform_invocation;
 
 typedef enum platform_instance_state {
     PLATFORM_INSTANCE_INIT = 0, /* spawned; runtime init runs until its first /next (10 s limit) */
-    PLATFORM_INSTANCE_IDLE = 1, /* waiting in /next with nothing to deliver; about to freeze */
+    PLATFORM_INSTANCE_IDLE = 1, /* waiting in /next with nothing to deliver; frozen after the grace */
     PLATFORM_INSTANCE_BUSY = 2, /* an event delivered; until its result and the next /next */
     PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
     PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
     PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
 } platform_instance_state_t;
+
+/* An instance waiting in /next with nothing to deliver is frozen only after
+ * it has waited this long: under sustained load the next invocation usually
+ * arrives first, and the SIGSTOP/SIGCONT pair (two signals to the group, two
+ * context switches of the runtime, a restarted poll) is skipped. An idle
+ * instance is still frozen 2 ms after its /next. Measured in bench/README.md. */
+#define PLATFORM_FREEZE_GRACE_US 2000
 
 typedef enum platform_timer_kind {
     PLATFORM_TIMER_NONE = 0,   /* no timer armed */
@@ -33,6 +40,7 @@ typedef enum platform_timer_kind {
     PLATFORM_TIMER_INVOKE = 2, /* the function's Timeout */
     PLATFORM_TIMER_IDLE = 3,   /* idle reap (--idle-timeout) */
     PLATFORM_TIMER_KILL = 4,   /* SIGKILL grace after SIGTERM (2 s) */
+    PLATFORM_TIMER_FREEZE = 5, /* IDLE: freeze when nothing came for PLATFORM_FREEZE_GRACE_US */
 } platform_timer_kind_t;
 
 /* One output pipe of the instance (stdout or stderr). */
@@ -85,7 +93,8 @@ __attribute__((warn_unused_result)) int platform_instance_spawn(struct platform_
 /* Hands inv to an instance parked in /next (thawing it) or, in INIT,
  * assigns it for delivery at the first /next. */
 void platform_instance_deliver(platform_instance_t *inst, struct platform_invocation *inv);
-/* Parks an instance waiting in /next: freezes it and arms the idle timer. */
+/* Parks an instance waiting in /next: IDLE, frozen (SIGSTOP) if nothing is
+ * delivered within PLATFORM_FREEZE_GRACE_US, then the idle timer. */
 void platform_instance_park(platform_instance_t *inst);
 
 /* Runtime API events (runtime_api.c calls these). */
