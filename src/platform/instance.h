@@ -66,6 +66,8 @@ typedef struct platform_instance {
     int responded;                   /* BUSY: the result is in; waiting for /next */
     struct event *timer;
     platform_timer_kind_t timer_kind;
+    struct event *start_timer; /* writes a START still pending after 50 ms (instance.c) */
+    char start_line[128];      /* the START line not yet written to stderr, "" if none */
     platform_pipe_t out, err;
     char ext_id[37];                     /* registered extension's identifier, "" if none */
     int ext_wants_shutdown;              /* it registered for SHUTDOWN */

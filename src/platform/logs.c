@@ -126,6 +126,15 @@ void platform_log_line2(const char *who, const char *a, size_t alen, const char 
     write_all(out, frame_line(out, n, who, b, blen));
 }
 
+void platform_log_line3(const char *who, const char *a, size_t alen, const char *b, size_t blen,
+                        const char *c, size_t clen)
+{
+    char out[3 * (PLATFORM_LINE_MAX + 128)];
+    size_t n = frame_line(out, 0, who, a, alen);
+    n = frame_line(out, n, who, b, blen);
+    write_all(out, frame_line(out, n, who, c, clen));
+}
+
 size_t platform_report_format(char *out, size_t outlen, const char *request_id, double duration_ms,
                               int memory_mb, int max_memory_mb, double init_ms)
 {

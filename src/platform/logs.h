@@ -52,6 +52,10 @@ void platform_log_line(const char *who, const char *line, size_t len);
 /* Writes "[who] a\n[who] b\n" in one write(2). */
 void platform_log_line2(const char *who, const char *a, size_t alen, const char *b, size_t blen);
 
+/* Writes "[who] a\n[who] b\n[who] c\n" in one write(2). */
+void platform_log_line3(const char *who, const char *a, size_t alen, const char *b, size_t blen,
+                        const char *c, size_t clen);
+
 /* The REPORT line, without a trailing newline, as AWS prints it (tab
  * separated). init_ms < 0 leaves out Init Duration. Returns the length. */
 size_t platform_report_format(char *out, size_t outlen, const char *request_id, double duration_ms,

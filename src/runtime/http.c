@@ -4,6 +4,11 @@
  * pipe, a 64 KB read buffer for reply heads, chunked or Content-Length bodies
  * with caps, and one transparent retry when a reused connection turns out to
  * have been closed by the platform before it answered.
+ *
+ * System calls are what a warm event costs on a loaded machine, so the hot
+ * path makes few: a connection used within the last second is reused without
+ * a liveness poll (the retry covers one closed under us), and a wait that
+ * need not watch the SIGTERM pipe (a POST's reply) is a plain blocking recv.
  */
 #include "runtime/http.h"
 
@@ -23,9 +28,11 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HTTP_CONNECT_TIMEOUT_MS 5000
+#define HTTP_FRESH_MS           1000 /* a connection used this recently is reused unchecked */
 
 struct runtime_http {
     char host_header[300]; /* "Host:" value, as AWS_LAMBDA_RUNTIME_API gave it */
@@ -35,6 +42,7 @@ struct runtime_http {
     int interrupt_fd;    /* readable means "stop waiting", or -1 */
     int got_bytes;       /* the current reply has sent at least one byte */
     int stream_failed;   /* the streamed POST in progress broke */
+    uint64_t used_ms;    /* when the connection last delivered a whole reply (monotonic) */
     size_t rstart, rend; /* unread bytes are rbuf[rstart, rend) */
     char rbuf[RUNTIME_HTTP_MAX_HEAD];
 };
@@ -212,6 +220,13 @@ static int http_connect(runtime_http_t *h)
     return rc;
 }
 
+static uint64_t http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the vDSO: no system call */
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* True when the kept connection still looks open (no EOF, nothing unread). */
 static int http_alive(runtime_http_t *h)
 {
@@ -219,6 +234,8 @@ static int http_alive(runtime_http_t *h)
         return 0;
     if (h->rstart != h->rend)
         return 0; /* bytes nobody asked for: the stream is out of step */
+    if (http_now_ms() - h->used_ms < HTTP_FRESH_MS)
+        return 1; /* just used: if the platform closed it since, the retry covers it */
     struct pollfd p = {.fd = h->fd, .events = POLLIN};
     if (poll(&p, 1, 0) == 0)
         return 1;
@@ -275,18 +292,20 @@ static int http_fill(runtime_http_t *h, int interruptible)
     }
     if (h->rend == sizeof h->rbuf)
         return RUNTIME_HTTP_ETOOBIG;
+    int watch = interruptible && h->interrupt_fd >= 0;
     for (;;) {
-        struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
-                              {.fd = h->interrupt_fd, .events = POLLIN}};
-        int watch = interruptible && h->interrupt_fd >= 0;
-        int pr = poll(p, watch ? 2 : 1, -1);
-        if (pr == -1) {
-            if (errno == EINTR)
-                continue;
-            return RUNTIME_HTTP_ETRANSPORT;
+        if (watch) { /* else the blocking recv alone waits */
+            struct pollfd p[2] = {{.fd = h->fd, .events = POLLIN},
+                                  {.fd = h->interrupt_fd, .events = POLLIN}};
+            int pr = poll(p, 2, -1);
+            if (pr == -1) {
+                if (errno == EINTR)
+                    continue;
+                return RUNTIME_HTTP_ETRANSPORT;
+            }
+            if (p[1].revents & POLLIN)
+                return RUNTIME_HTTP_EINTERRUPTED;
         }
-        if (watch && (p[1].revents & POLLIN))
-            return RUNTIME_HTTP_EINTERRUPTED;
         ssize_t n = recv(h->fd, h->rbuf + h->rend, sizeof h->rbuf - h->rend, 0);
         if (n == -1) {
             if (errno == EINTR || errno == EAGAIN)
@@ -455,6 +474,8 @@ static int http_read_reply(runtime_http_t *h, int interruptible, runtime_http_re
     }
     if (rc == 0 && close_after)
         http_close(h);
+    else if (rc == 0)
+        h->used_ms = http_now_ms();
     return rc;
 }
 
