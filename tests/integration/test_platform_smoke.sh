@@ -64,8 +64,9 @@ echo "$tail" | grep -q 'REPORT RequestId: .*Billed Duration: .*Max Memory Used: 
   fail "tail has no REPORT with Init Duration: $tail"
 
 # Status: one instance, frozen; its process group stopped in /proc. The
-# runtime is frozen only once it is back in /next, which it may reach after
-# the invoker has its answer, and 2 ms later (the freeze grace): wait for that, then check the whole document.
+# runtime is frozen only 2 ms (the freeze grace) after it is back in /next,
+# which it may reach after the invoker has its answer: wait for that, then
+# check the whole document.
 frozen() { curl -sS "http://127.0.0.1:$port/_tether/status" | grep -q '"state":"frozen"'; }
 wait_for 10 frozen || fail "the instance never parked: $(curl -sS "http://127.0.0.1:$port/_tether/status")"
 st=$(curl -sS "http://127.0.0.1:$port/_tether/status")
