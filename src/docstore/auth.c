@@ -419,7 +419,26 @@ void docstore_sasl_free(docstore_sasl_t *s)
     free(s);
 }
 
-bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write)
+/* The built-in roles the docstore knows, as MongoDB defines them (others
+ * grant nothing). A role on "admin" marked any_db applies to every database. */
+static const struct auth_role {
+    const char *name;
+    bool any_db;           /* only on admin: every database */
+    docstore_access_t max; /* the highest access it grants on its database(s) */
+    bool list_databases;   /* the listDatabases action on the cluster */
+} auth_roles[] = {
+    {"read", false, DOCSTORE_ACCESS_READ, false},
+    {"readWrite", false, DOCSTORE_ACCESS_WRITE, false},
+    {"dbOwner", false, DOCSTORE_ACCESS_DB_ADMIN, false},
+    {"readAnyDatabase", true, DOCSTORE_ACCESS_READ, true},
+    {"readWriteAnyDatabase", true, DOCSTORE_ACCESS_WRITE, true},
+    {"root", true, DOCSTORE_ACCESS_DB_ADMIN, true},
+};
+
+/* Calls fn for each {role, db} of p that is a known role; stops when fn returns true. */
+static bool auth_each_role(const docstore_principal_t *p,
+                           bool (*fn)(const struct auth_role *r, const char *db, void *arg),
+                           void *arg)
 {
     bson_iter_t it;
     if (!bson_iter_init(&it, &p->roles))
@@ -437,19 +456,111 @@ bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool 
         }
         if (role == NULL || rdb == NULL)
             continue;
-        bool any_db = strcmp(rdb, "admin") == 0;
-        if (any_db && (strcmp(role, "root") == 0 || strcmp(role, "readWriteAnyDatabase") == 0))
-            return true;
-        if (any_db && !write && strcmp(role, "readAnyDatabase") == 0)
-            return true;
-        if (strcmp(rdb, db) != 0)
-            continue;
-        if (strcmp(role, "readWrite") == 0 || strcmp(role, "dbOwner") == 0)
-            return true;
-        if (!write && strcmp(role, "read") == 0)
-            return true;
+        for (size_t i = 0; i < sizeof auth_roles / sizeof auth_roles[0]; i++) {
+            const struct auth_role *def = &auth_roles[i];
+            if (strcmp(def->name, role) != 0 || (def->any_db && strcmp(rdb, "admin") != 0))
+                continue;
+            if (fn(def, rdb, arg))
+                return true;
+        }
     }
     return false;
+}
+
+typedef struct auth_allows_arg {
+    const char *db;
+    docstore_access_t level;
+} auth_allows_arg_t;
+
+static bool auth_role_allows(const struct auth_role *r, const char *rdb, void *arg)
+{
+    const auth_allows_arg_t *a = arg;
+    return r->max >= a->level && (r->any_db || strcmp(rdb, a->db) == 0);
+}
+
+bool docstore_principal_allows(const docstore_principal_t *p, const char *db,
+                               docstore_access_t level)
+{
+    auth_allows_arg_t a = {db, level};
+    return auth_each_role(p, auth_role_allows, &a);
+}
+
+bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write)
+{
+    return docstore_principal_allows(p, db, write ? DOCSTORE_ACCESS_WRITE : DOCSTORE_ACCESS_READ);
+}
+
+static bool auth_role_lists(const struct auth_role *r, const char *rdb, void *arg)
+{
+    (void)rdb, (void)arg;
+    return r->list_databases;
+}
+
+bool docstore_principal_lists_databases(const docstore_principal_t *p)
+{
+    return auth_each_role(p, auth_role_lists, NULL);
+}
+
+/* The actions each access level adds, in MongoDB's names (sorted when merged). */
+static const char *const auth_read_actions[] = {
+    "collStats", "dbHash", "dbStats", "find", "killCursors", "listCollections", "listIndexes",
+    NULL,
+};
+static const char *const auth_write_actions[] = {
+    "convertToCapped", "createCollection", "createIndex", "dropCollection", "dropIndex",
+    "insert",          "remove",           "renameCollectionSameDB",        "update",
+    NULL,
+};
+static const char *const auth_db_admin_actions[] = {"dropDatabase", NULL};
+
+static int auth_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool auth_append_privilege(const struct auth_role *r, const char *rdb, void *arg)
+{
+    bson_t *arr = arg, priv, res, acts;
+    const char *list[32];
+    size_t n = 0;
+    const char *const *levels[] = {auth_read_actions, auth_write_actions, auth_db_admin_actions};
+    for (int l = 0; l <= (int)r->max; l++) {
+        for (size_t i = 0; levels[l][i] != NULL && n < 32; i++)
+            list[n++] = levels[l][i];
+    }
+    qsort(list, n, sizeof list[0], auth_cmp_str);
+    char key[16];
+    const char *k;
+    bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
+    BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
+    BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
+    BSON_APPEND_UTF8(&res, "db", r->any_db ? "" : rdb);
+    BSON_APPEND_UTF8(&res, "collection", "");
+    bson_append_document_end(&priv, &res);
+    BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
+    for (size_t i = 0; i < n; i++) {
+        bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+        BSON_APPEND_UTF8(&acts, k, list[i]);
+    }
+    bson_append_array_end(&priv, &acts);
+    bson_append_document_end(arr, &priv);
+    if (r->list_databases) {
+        bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
+        BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
+        BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
+        BSON_APPEND_BOOL(&res, "cluster", true);
+        bson_append_document_end(&priv, &res);
+        BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
+        BSON_APPEND_UTF8(&acts, "0", "listDatabases");
+        bson_append_array_end(&priv, &acts);
+        bson_append_document_end(arr, &priv);
+    }
+    return false;
+}
+
+void docstore_principal_append_privileges(const docstore_principal_t *p, bson_t *arr)
+{
+    auth_each_role(p, auth_append_privilege, arr);
 }
 
 void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst)

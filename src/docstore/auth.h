@@ -65,9 +65,28 @@ const docstore_principal_t *docstore_sasl_principal(const docstore_sasl_t *s);
 const char *docstore_sasl_mechanism(const docstore_sasl_t *s);
 void docstore_sasl_free(docstore_sasl_t *s);
 
-/* May p run a command on db that reads (write=false) or writes? Roles: root,
- * readWriteAnyDatabase, readAnyDatabase, dbOwner, readWrite, read. */
+/* What a command needs on its database. */
+typedef enum docstore_access {
+    DOCSTORE_ACCESS_READ = 0,     /* find, count, listCollections, ...: read */
+    DOCSTORE_ACCESS_WRITE = 1,    /* insert, update, drop, createIndexes, ...: readWrite */
+    DOCSTORE_ACCESS_DB_ADMIN = 2, /* dropDatabase: dbOwner (readWrite lacks it in MongoDB) */
+} docstore_access_t;
+
+/* May p run a command that needs level on db? Roles, as MongoDB's built-in
+ * ones: read, readWrite, dbOwner on a database; readAnyDatabase,
+ * readWriteAnyDatabase, root on admin for every database. Other roles grant
+ * nothing. */
+bool docstore_principal_allows(const docstore_principal_t *p, const char *db,
+                               docstore_access_t level);
+/* docstore_principal_allows with READ (write=false) or WRITE. */
 bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write);
+/* Does p hold the listDatabases action on the cluster (the any-database roles)? */
+bool docstore_principal_lists_databases(const docstore_principal_t *p);
+/* Appends p's privileges to the array arr, as connectionStatus' showPrivileges
+ * lists them: {resource: {db, collection: ""}, actions: [...]} per role
+ * ("" for every database) and {resource: {cluster: true}, actions:
+ * ["listDatabases"]} for the any-database roles. */
+void docstore_principal_append_privileges(const docstore_principal_t *p, bson_t *arr);
 void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst);
 void docstore_principal_clear(docstore_principal_t *p);
 

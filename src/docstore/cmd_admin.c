@@ -411,16 +411,7 @@ static int cmd_connection_status(docstore_ctx_t *ctx, const char *db, const bson
                                  bson_t *reply, docstore_error_t *err)
 {
     (void)db, (void)err;
-    bson_t info, arr;
-    BSON_APPEND_DOCUMENT_BEGIN(reply, "authInfo", &info);
-    append_users(ctx->conn, &info, "authenticatedUsers");
-    BSON_APPEND_ARRAY_BEGIN(&info, "authenticatedUserRoles", &arr);
-    bson_append_array_end(&info, &arr);
-    if (bool_field(cmd, "showPrivileges")) {
-        BSON_APPEND_ARRAY_BEGIN(&info, "authenticatedUserPrivileges", &arr);
-        bson_append_array_end(&info, &arr);
-    }
-    bson_append_document_end(reply, &info);
+    docstore_auth_append_info(ctx, bool_field(cmd, "showPrivileges"), reply);
     return 0;
 }
 

@@ -62,11 +62,16 @@ int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, co
     }
     if (!auth_is_data_command(c))
         return 0;
-    /* listDatabases and the like run on admin for any authenticated user */
+    /* listDatabases runs on admin for any authenticated user and shows what
+     * the user may see (docstore_auth_filter_databases) */
     if (strcmp(c->name, "listDatabases") == 0)
         return 0;
-    bool write = auth_is_write(c);
-    if (!docstore_principal_can(conn->principal, db, write)) {
+    docstore_access_t level = DOCSTORE_ACCESS_READ;
+    if (strcmp(c->name, "dropDatabase") == 0)
+        level = DOCSTORE_ACCESS_DB_ADMIN;
+    else if (auth_is_write(c))
+        level = DOCSTORE_ACCESS_WRITE;
+    if (!docstore_principal_allows(conn->principal, db, level)) {
         docstore_error_set(err, DOCSTORE_UNAUTHORIZED, "not authorized on %.64s to execute command %s",
                            db, c->name);
         return -1;
@@ -362,4 +367,73 @@ void docstore_auth_append_status(const docstore_server_t *srv, bson_t *reply)
     bson_append_document_end(&authn, &mechs);
     bson_append_document_end(&sec, &authn);
     bson_append_document_end(reply, &sec);
+}
+
+/* The authenticated principal of the connection, or NULL (no auth, or not yet). */
+static const docstore_principal_t *auth_principal(const docstore_ctx_t *ctx)
+{
+    const docstore_conn_t *conn = ctx->conn;
+    if (conn == NULL || conn->auth != DOCSTORE_CONN_AUTH_DONE)
+        return NULL;
+    return conn->principal;
+}
+
+int docstore_auth_filter_databases(docstore_ctx_t *ctx, const bson_t *cmd, docstore_doclist_t *l,
+                                   docstore_error_t *err)
+{
+    if (ctx->conn == NULL || ctx->conn->auth == DOCSTORE_CONN_AUTH_OPEN)
+        return 0;
+    const docstore_principal_t *p = auth_principal(ctx);
+    bson_iter_t it;
+    bool has_flag = bson_iter_init_find(&it, cmd, "authorizedDatabases");
+    bool authorized_only = has_flag && bson_iter_as_bool(&it);
+    bool lists = p != NULL && docstore_principal_lists_databases(p);
+    if (has_flag && !authorized_only && !lists) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "not authorized on admin to execute command listDatabases with "
+                           "authorizedDatabases: false");
+        return -1;
+    }
+    if (lists && !authorized_only)
+        return 0;
+    size_t w = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const char *name = NULL;
+        if (bson_iter_init_find(&it, l->docs[i], "name") && BSON_ITER_HOLDS_UTF8(&it))
+            name = bson_iter_utf8(&it, NULL);
+        if (p != NULL && name != NULL && docstore_principal_allows(p, name, DOCSTORE_ACCESS_READ))
+            l->docs[w++] = l->docs[i];
+        else
+            bson_destroy(l->docs[i]);
+    }
+    l->n = w;
+    return 0;
+}
+
+void docstore_auth_append_info(docstore_ctx_t *ctx, bool show_privileges, bson_t *reply)
+{
+    const docstore_principal_t *p = auth_principal(ctx);
+    bson_t info, arr, u;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "authInfo", &info);
+    BSON_APPEND_ARRAY_BEGIN(&info, "authenticatedUsers", &arr);
+    if (p != NULL) {
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &u);
+        BSON_APPEND_UTF8(&u, "user", p->user);
+        BSON_APPEND_UTF8(&u, "db", p->db);
+        bson_append_document_end(&arr, &u);
+    }
+    bson_append_array_end(&info, &arr);
+    if (p != NULL)
+        BSON_APPEND_ARRAY(&info, "authenticatedUserRoles", &p->roles);
+    else {
+        BSON_APPEND_ARRAY_BEGIN(&info, "authenticatedUserRoles", &arr);
+        bson_append_array_end(&info, &arr);
+    }
+    if (show_privileges) {
+        BSON_APPEND_ARRAY_BEGIN(&info, "authenticatedUserPrivileges", &arr);
+        if (p != NULL)
+            docstore_principal_append_privileges(p, &arr);
+        bson_append_array_end(&info, &arr);
+    }
+    bson_append_document_end(reply, &info);
 }

@@ -7,6 +7,7 @@
 #define TETHER_DOCSTORE_CMD_AUTH_H
 
 #include "docstore/command.h"
+#include "docstore/doclist.h"
 
 int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                             docstore_error_t *err);
@@ -34,5 +35,18 @@ void docstore_auth_append_status(const struct docstore_server *srv, bson_t *repl
  * writes. 0, or -1 with Unauthorized (13) in err. */
 int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, const char *db,
                             docstore_error_t *err);
+
+/* listDatabases under --auth, as MongoDB: l holds the databases (documents
+ * with "name"); keeps every one for a user with the listDatabases action on
+ * the cluster (the any-database roles) unless the command says
+ * authorizedDatabases: true, else only those the user holds a role on.
+ * authorizedDatabases: false without the action is -1 with Unauthorized (13).
+ * Without --auth, l is left as it is. */
+int docstore_auth_filter_databases(docstore_ctx_t *ctx, const bson_t *cmd, docstore_doclist_t *l,
+                                   docstore_error_t *err);
+
+/* connectionStatus' authInfo: authenticatedUsers, authenticatedUserRoles
+ * ([{role, db}]) and, with show_privileges, authenticatedUserPrivileges. */
+void docstore_auth_append_info(docstore_ctx_t *ctx, bool show_privileges, bson_t *reply);
 
 #endif

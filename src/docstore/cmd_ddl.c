@@ -4,6 +4,7 @@
  * createIndexes, listIndexes, dropIndexes. Thin layers over storage.h with
  * MongoDB's reply shapes; list commands answer through cursors.
  */
+#include "docstore/cmd_auth.h"
 #include "docstore/cmd_util.h"
 #include "docstore/command.h"
 #include "docstore/cursor.h"
@@ -118,6 +119,7 @@ static int cmd_list_databases(docstore_ctx_t *ctx, const char *db, const bson_t 
     docstore_doclist_init(&l);
     int rc = -1;
     if (docstore_storage_list_databases(ctx->storage, &l, err) ||
+        docstore_auth_filter_databases(ctx, cmd, &l, err) ||
         filter_list(&l, has_filter ? &filter : NULL, err))
         goto out;
     int64_t total = 0;

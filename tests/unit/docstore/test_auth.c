@@ -364,6 +364,56 @@ static void test_saslprep_passwords(void)
     unlink(path);
 }
 
+/* Built-in roles, as MongoDB grants them. */
+static void test_roles(void)
+{
+    docstore_principal_t p;
+    memset(&p, 0, sizeof p);
+    bson_init(&p.roles);
+    bson_t *roles = bson_new_from_json(
+        (const uint8_t *)"{\"0\": {\"role\": \"readWrite\", \"db\": \"app\"}, "
+                         "\"1\": {\"role\": \"read\", \"db\": \"shared\"}, "
+                         "\"2\": {\"role\": \"readAnyDatabase\", \"db\": \"app\"}, "
+                         "\"3\": {\"role\": \"dbOwner\", \"db\": \"own\"}, "
+                         "\"4\": {\"role\": \"madeUp\", \"db\": \"x\"}}",
+        -1, NULL);
+    CHECK(roles != NULL);
+    if (roles == NULL)
+        return;
+    bson_copy_to(roles, &p.roles);
+    bson_destroy(roles);
+    CHECK(docstore_principal_allows(&p, "app", DOCSTORE_ACCESS_WRITE));
+    CHECK(!docstore_principal_allows(&p, "app", DOCSTORE_ACCESS_DB_ADMIN));
+    CHECK(docstore_principal_allows(&p, "shared", DOCSTORE_ACCESS_READ));
+    CHECK(!docstore_principal_allows(&p, "shared", DOCSTORE_ACCESS_WRITE));
+    CHECK(docstore_principal_allows(&p, "own", DOCSTORE_ACCESS_DB_ADMIN));
+    /* readAnyDatabase only counts on admin; unknown roles grant nothing */
+    CHECK(!docstore_principal_allows(&p, "other", DOCSTORE_ACCESS_READ));
+    CHECK(!docstore_principal_allows(&p, "x", DOCSTORE_ACCESS_READ));
+    CHECK(!docstore_principal_lists_databases(&p));
+    bson_t arr = BSON_INITIALIZER;
+    docstore_principal_append_privileges(&p, &arr);
+    CHECK_INT((int)bson_count_keys(&arr), 3);
+    bson_destroy(&arr);
+    docstore_principal_clear(&p);
+    roles = bson_new_from_json(
+        (const uint8_t *)"{\"0\": {\"role\": \"readWriteAnyDatabase\", \"db\": \"admin\"}}",
+        -1, NULL);
+    bson_copy_to(roles, &p.roles);
+    bson_destroy(roles);
+    CHECK(docstore_principal_allows(&p, "anything", DOCSTORE_ACCESS_WRITE));
+    CHECK(!docstore_principal_allows(&p, "anything", DOCSTORE_ACCESS_DB_ADMIN));
+    CHECK(docstore_principal_lists_databases(&p));
+    bson_init(&arr);
+    docstore_principal_append_privileges(&p, &arr);
+    char *json = bson_as_canonical_extended_json(&arr, NULL);
+    CHECK(json != NULL && strstr(json, "\"cluster\" : true") != NULL &&
+          strstr(json, "\"listDatabases\"") != NULL);
+    bson_free(json);
+    bson_destroy(&arr);
+    bson_destroy(&p.roles);
+}
+
 static void test_bad_files(void)
 {
     char bad[64];
@@ -400,6 +450,7 @@ int main(void)
     RUN(test_mechs);
     RUN(test_many_users);
     RUN(test_saslprep_passwords);
+    RUN(test_roles);
     RUN(test_bad_files);
     unlink(users_path);
     unlink(iam_path);
