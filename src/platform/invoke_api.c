@@ -2,11 +2,16 @@
  * The Invoke API (see invoke_api.h). Every answer carries X-Amzn-RequestId and
  * a JSON body; errors are {"Type":"User","message":...} with X-Amzn-ErrorType,
  * the shapes @aws-sdk/client-lambda parses.
+ *
+ * Each connection's input passes through a body guard (body_guard.h) before
+ * evhttp reads it: a body over 6 MB is dropped as it arrives and its request
+ * reaches api_cb small, with a marker header, to be answered with the JSON 413.
  */
 #include "platform/invoke_api.h"
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "platform/body_guard.h"
 #include "platform/function.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
@@ -16,6 +21,7 @@
 #include "platform/template.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <netinet/in.h>
@@ -25,7 +31,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#define API_MAX_BODY       (16 * 1024 * 1024) /* past this evhttp itself answers 413 */
+#define API_MAX_BODY       (16 * 1024 * 1024) /* a backstop: the body guard cuts at 6 MB */
 #define CLIENT_CONTEXT_MAX 3583               /* AWS's limit on the base64 header */
 
 void platform_api_send_error(struct evhttp_request *req, int status, const char *error_type,
@@ -74,6 +80,189 @@ void platform_api_send_error(struct evhttp_request *req, int status, const char 
     if (out != NULL)
         evbuffer_free(out);
     buf_free(&b);
+}
+
+/* One Invoke API connection's body guard, made when its first bytes arrive
+ * and freed by evhttp's close callback for the connection. */
+typedef struct api_conn {
+    platform_guard_t guard;
+    struct bufferevent *bev;
+    struct evbuffer_cb_entry *entry; /* guard_cb on the input buffer */
+    int editing;                     /* our own edits of the input are under way */
+    int fd;                          /* the connection's socket: its place in conns[] */
+    uint64_t chunked_served;         /* chunked requests handed to api_cb */
+    char *in, *out;                  /* the new bytes; the guard's output */
+    size_t in_cap, out_cap;
+} api_conn_t;
+
+/* The guarded connections by socket, for api_cb to find a request's guard
+ * (one Invoke API per process). */
+static api_conn_t **conns;
+static size_t n_conns;
+
+static int conns_set(int fd, api_conn_t *c)
+{
+    if (fd < 0)
+        return -1;
+    if ((size_t)fd >= n_conns) {
+        size_t n = (size_t)fd + 64;
+        api_conn_t **grown = realloc(conns, n * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        memset(grown + n_conns, 0, (n - n_conns) * sizeof *grown);
+        conns = grown;
+        n_conns = n;
+    }
+    conns[fd] = c;
+    return 0;
+}
+
+/* The guard of the connection a request came on, or NULL. */
+static api_conn_t *conn_of(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    int fd = bev != NULL ? (int)bufferevent_getfd(bev) : -1;
+    if (fd < 0 || (size_t)fd >= n_conns || conns[fd] == NULL || conns[fd]->bev != bev)
+        return NULL;
+    return conns[fd];
+}
+
+static void conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    api_conn_t *c = arg;
+    if (c->fd >= 0 && (size_t)c->fd < n_conns && conns[c->fd] == c)
+        conns[c->fd] = NULL;
+    evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->entry);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+/* Grows *p to at least need bytes. */
+static int grow(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    char *grown = realloc(*p, need);
+    if (grown == NULL)
+        return -1;
+    *p = grown;
+    *cap = need;
+    return 0;
+}
+
+/* Replaces the input buffer's last held + n bytes with out (REWRITE) or
+ * drops its last n bytes (DROP_ALL). What precedes stays, unread by evhttp. */
+static int apply_edit(api_conn_t *c, struct evbuffer *buf, size_t n, size_t held, const char *out,
+                      size_t out_len, int rewrite)
+{
+    size_t len = evbuffer_get_length(buf);
+    size_t keep = len - n - held;
+    int rc = 0;
+    c->editing = 1;
+    if (keep == 0) {
+        rc = evbuffer_drain(buf, len);
+    } else {
+        struct evbuffer *front = evbuffer_new();
+        rc = front == NULL ? -1 : evbuffer_remove_buffer(buf, front, keep) == (int)keep ? 0 : -1;
+        if (rc == 0)
+            rc = evbuffer_drain(buf, evbuffer_get_length(buf));
+        if (rc == 0)
+            rc = evbuffer_add_buffer(buf, front);
+        if (front != NULL)
+            evbuffer_free(front);
+    }
+    if (rc == 0 && rewrite && out_len > 0)
+        rc = evbuffer_add(buf, out, out_len);
+    c->editing = 0;
+    return rc;
+}
+
+/* New bytes in a connection's input buffer, before evhttp reads them. */
+static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    api_conn_t *c = arg;
+    if (c->editing || info->n_added == 0)
+        return;
+    size_t len = evbuffer_get_length(buf);
+    size_t n = info->n_added < len ? info->n_added : len;
+    size_t held = 0, out_len = 0;
+    uint64_t refused = c->guard.refused;
+    int r = platform_guard_fast(&c->guard, n);
+    if (r < 0) {
+        if (grow(&c->in, &c->in_cap, n) != 0 ||
+            grow(&c->out, &c->out_cap, platform_guard_out_max(n)) != 0) {
+            log_error("platform", "out of memory guarding an Invoke API connection");
+            c->guard.state = PLATFORM_GUARD_PASS; /* evhttp's own limit still applies */
+            return;
+        }
+        struct evbuffer_ptr pos;
+        if (evbuffer_ptr_set(buf, &pos, len - n, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_copyout_from(buf, &pos, c->in, n) != (ev_ssize_t)n) {
+            c->guard.state = PLATFORM_GUARD_PASS;
+            return;
+        }
+        r = (int)platform_guard_feed(&c->guard, c->in, n, c->out, &out_len, &held);
+    }
+    if (r == PLATFORM_GUARD_KEEP)
+        return;
+    if (apply_edit(c, buf, n, held, c->out, out_len, r == PLATFORM_GUARD_REWRITE) != 0) {
+        log_error("platform", "cannot edit an Invoke API connection's input");
+        c->guard.state = PLATFORM_GUARD_PASS;
+    }
+    if (c->guard.refused != refused)
+        log_debug("platform", "an Invoke API request body over %d bytes is being dropped",
+                  PLATFORM_MAX_REQUEST);
+}
+
+/* A connection's first bytes: its guard starts. evhttp passes its
+ * evhttp_connection as the bufferevent's callback argument (libevent 2.1,
+ * evhttp_connection_base_bufferevent_new): that is where the guard learns
+ * when the connection goes, to free itself. */
+static void guard_first_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    if (info->n_added == 0)
+        return;
+    evbuffer_remove_cb(buf, guard_first_cb, bev);
+    void *evcon = NULL;
+    bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
+    api_conn_t *c = evcon != NULL ? calloc(1, sizeof *c) : NULL;
+    if (c == NULL) {
+        log_error("platform", "out of memory: an Invoke API connection goes unguarded");
+        return;
+    }
+    c->bev = bev;
+    c->fd = (int)bufferevent_getfd(bev);
+    platform_guard_init(&c->guard, PLATFORM_MAX_REQUEST);
+    if (conns_set(c->fd, c) != 0) {
+        free(c);
+        log_error("platform", "out of memory: an Invoke API connection goes unguarded");
+        return;
+    }
+    c->entry = evbuffer_add_cb(buf, guard_cb, c);
+    if (c->entry == NULL) {
+        conns[c->fd] = NULL;
+        free(c);
+        return;
+    }
+    evhttp_connection_set_closecb(evcon, conn_closed, c);
+    guard_cb(buf, info, c);
+}
+
+/* evhttp's bufferevent for a new connection: the same socket bufferevent it
+ * would make itself, with the guard watching its input. */
+static struct bufferevent *api_bevcb(struct event_base *base, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    if (bev != NULL && evbuffer_add_cb(bufferevent_get_input(bev), guard_first_cb, bev) == NULL) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
 }
 
 static void send_json(struct evhttp_request *req, int status, const char *body, size_t len)
@@ -270,9 +459,57 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     }
 }
 
+/* A request whose body the guard dropped (declared: its Content-Length, or
+ * NULL for a chunked one): AWS's 413. */
+static void send_too_large(struct evhttp_request *req, const char *declared)
+{
+    char msg[160];
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *expect = evhttp_find_header(in, "Expect");
+    if (expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+        /* a client waiting for 100-continue may or may not send the body now */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    } else {
+        /* The client is still sending the body, which the guard drops. Were
+         * evhttp to close the connection after this answer (the request asked
+         * for it, or HTTP/1.0), the unread bytes would reset it, and the
+         * client could see the reset before the answer: the connection stays
+         * open for the body to arrive, and the client closes it after. */
+        evhttp_remove_header(in, "Connection");
+        evhttp_add_header(in, "Connection", "keep-alive");
+    }
+    if (declared == NULL)
+        log_info("platform", "request refused (413): a chunked body over %d bytes",
+                 PLATFORM_MAX_REQUEST);
+    else
+        log_info("platform", "request refused (413): a body of %.20s bytes, over %d", declared,
+                 PLATFORM_MAX_REQUEST);
+    snprintf(msg, sizeof msg,
+             "Request must be smaller than %d bytes for the InvokeFunction operation",
+             PLATFORM_MAX_REQUEST);
+    platform_api_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
     platform_t *p = arg;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *large = evhttp_find_header(in, PLATFORM_GUARD_MARKER);
+    if (large != NULL) {
+        send_too_large(req, large);
+        return;
+    }
+    /* a chunked body, as evhttp reads one: was it cut? */
+    const char *te = evhttp_find_header(in, "Transfer-Encoding");
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (te != NULL && strcasecmp(te, "chunked") == 0 &&
+        (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH)) {
+        api_conn_t *c = conn_of(req);
+        if (c != NULL && platform_guard_chunked_cut(&c->guard, ++c->chunked_served)) {
+            send_too_large(req, NULL);
+            return;
+        }
+    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (path == NULL || path[0] == '\0') {
@@ -309,6 +546,7 @@ int platform_invoke_api_start(platform_t *p)
     evhttp_set_max_headers_size(p->api, 64 * 1024);
     evhttp_set_timeout(p->api, 3600);
     evhttp_set_gencb(p->api, api_cb, p);
+    evhttp_set_bevcb(p->api, api_bevcb, NULL);
     struct evhttp_bound_socket *s =
         evhttp_bind_socket_with_handle(p->api, p->cfg.bind, (ev_uint16_t)p->cfg.port);
     if (s == NULL) {
@@ -332,6 +570,9 @@ int platform_invoke_api_start(platform_t *p)
 void platform_invoke_api_stop(platform_t *p)
 {
     if (p->api != NULL)
-        evhttp_free(p->api);
+        evhttp_free(p->api); /* closes every connection: their guards go */
     p->api = NULL;
+    free(conns);
+    conns = NULL;
+    n_conns = 0;
 }

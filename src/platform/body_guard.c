@@ -1,0 +1,363 @@
+/*
+ * The body guard (see body_guard.h): a resumable byte-stream parser that
+ * mirrors evhttp's request framing and edits oversized bodies out of the
+ * stream. Lines are handled as evhttp reads them with EVBUFFER_EOL_CRLF: a
+ * line ends at LF, a CR before it is dropped.
+ */
+#include "platform/body_guard.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CUT_TRAILER "0\r\n\r\n" /* the last chunk, no trailer */
+
+/* The output being built for one feed: never more than out_max bytes. */
+typedef struct out {
+    char *p;
+    size_t len;
+    size_t cap;   /* platform_guard_out_max of the feed */
+    int overflow; /* an add did not fit (cannot happen by the bound; defensive) */
+} out_t;
+
+static void out_add(out_t *o, const void *data, size_t n)
+{
+    if (n > o->cap - o->len) {
+        o->overflow = 1;
+        return;
+    }
+    memcpy(o->p + o->len, data, n);
+    o->len += n;
+}
+
+static void start_head(platform_guard_t *g)
+{
+    g->state = PLATFORM_GUARD_HEAD;
+    g->remaining = 0;
+    g->chunked_total = 0;
+    g->dropping = 0;
+    g->line_no = 0;
+    g->body_method = 0;
+    g->cl_seen = g->cl_bad = 0;
+    g->te_seen = g->chunked = 0;
+    g->last_framing = 0;
+    g->cl = 0;
+}
+
+void platform_guard_init(platform_guard_t *g, uint64_t limit)
+{
+    memset(g, 0, sizeof *g);
+    g->limit = limit;
+    start_head(g);
+}
+
+int platform_guard_chunked_cut(const platform_guard_t *g, uint64_t seq)
+{
+    if (seq == 0 || seq > g->chunked_bodies || g->chunked_bodies - seq >= 64)
+        return 0;
+    return (g->cut_mask >> (seq % 64)) & 1;
+}
+
+size_t platform_guard_out_max(size_t n)
+{
+    /* the held line, then at most 3 bytes out per byte in (a rewritten
+     * Content-Length line is at least 23 bytes and grows by at most 40; a
+     * cut needs a head of its own), and one cut trailer */
+    return PLATFORM_GUARD_LINE_MAX + 3 * n + sizeof CUT_TRAILER + 64;
+}
+
+int platform_guard_fast(platform_guard_t *g, size_t n)
+{
+    switch (g->state) {
+    case PLATFORM_GUARD_PASS:
+        return PLATFORM_GUARD_KEEP;
+    case PLATFORM_GUARD_BODY:
+        if (g->remaining < n)
+            return -1;
+        g->remaining -= n;
+        if (g->remaining == 0)
+            start_head(g);
+        return PLATFORM_GUARD_KEEP;
+    case PLATFORM_GUARD_DROP:
+        if (g->remaining < n)
+            return -1;
+        g->remaining -= n;
+        if (g->remaining == 0)
+            start_head(g);
+        return PLATFORM_GUARD_DROP_ALL;
+    case PLATFORM_GUARD_CHUNK_DATA:
+        if (g->remaining < n)
+            return -1;
+        g->remaining -= n;
+        if (g->remaining == 0)
+            g->state = PLATFORM_GUARD_CHUNK_LINE;
+        return g->dropping ? PLATFORM_GUARD_DROP_ALL : PLATFORM_GUARD_KEEP;
+    case PLATFORM_GUARD_HEAD:
+    case PLATFORM_GUARD_CHUNK_LINE:
+    case PLATFORM_GUARD_TRAILER:
+        break;
+    }
+    return -1;
+}
+
+/* The method of a request line: evhttp reads a body for these only. */
+static int method_has_body(const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+    size_t m = sp != NULL ? (size_t)(sp - line) : len;
+    return (m == 4 && memcmp(line, "POST", 4) == 0) || (m == 3 && memcmp(line, "PUT", 3) == 0) ||
+           (m == 5 && memcmp(line, "PATCH", 5) == 0);
+}
+
+/* Trims as evhttp does a header value: leading spaces, trailing spaces, tabs, CR, LF. */
+static void header_value(char *v, char **start)
+{
+    while (*v == ' ')
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+        v[--n] = '\0';
+    *start = v;
+}
+
+/* One complete header line (content without the line end). 1 when the
+ * line was rewritten in o (it is the last line_total bytes there). */
+static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
+{
+    if (g->line_no++ == 0) {
+        g->body_method = method_has_body(content, strlen(content));
+        return 0;
+    }
+    if (content[0] == ' ' || content[0] == '\t') {
+        /* a continuation line would change the framing header's value */
+        if (g->last_framing)
+            g->state = PLATFORM_GUARD_PASS;
+        return 0;
+    }
+    char *colon = strchr(content, ':');
+    if (colon == NULL) {
+        g->last_framing = 0;
+        return 0; /* evhttp refuses the head and closes the connection */
+    }
+    *colon = '\0';
+    int is_cl = strcasecmp(content, "Content-Length") == 0;
+    int is_te = strcasecmp(content, "Transfer-Encoding") == 0;
+    g->last_framing = is_cl || is_te;
+    if (!g->last_framing)
+        return 0;
+    if (!complete) {
+        g->state = PLATFORM_GUARD_PASS; /* too long to judge or edit */
+        return 0;
+    }
+    char *value;
+    header_value(colon + 1, &value);
+    if (is_te) {
+        if (!g->te_seen) {
+            g->te_seen = 1;
+            g->chunked = strcasecmp(value, "chunked") == 0;
+        }
+        return 0;
+    }
+    if (g->cl_seen)
+        return 0; /* evhttp reads the first one */
+    g->cl_seen = 1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0' || v < 0) {
+        g->cl_bad = 1;
+        return 0;
+    }
+    g->cl = (uint64_t)v;
+    if (!g->body_method || g->cl <= g->limit)
+        return 0;
+    /* evhttp must not read this body: no body for it, and the marker */
+    if (o->len < g->line_total) {
+        o->overflow = 1;
+        return 0;
+    }
+    o->len -= (size_t)g->line_total;
+    char repl[96];
+    int n = snprintf(repl, sizeof repl, "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n",
+                     (unsigned long long)g->cl);
+    out_add(o, repl, (size_t)n);
+    return 1;
+}
+
+/* The head ended (an empty line): where the body goes. */
+static void head_done(platform_guard_t *g)
+{
+    if (!g->body_method) {
+        start_head(g);
+    } else if (g->chunked) {
+        g->chunked_bodies++;
+        g->cut_mask &= ~((uint64_t)1 << (g->chunked_bodies % 64));
+        g->state = PLATFORM_GUARD_CHUNK_LINE;
+        g->chunked_total = 0;
+        g->dropping = 0;
+    } else if (g->cl_seen && g->cl_bad) {
+        g->state = PLATFORM_GUARD_PASS; /* evhttp refuses it and closes */
+    } else if (g->cl_seen && g->cl > g->limit) {
+        g->refused++;
+        g->state = PLATFORM_GUARD_DROP;
+        g->remaining = g->cl;
+    } else if (g->cl_seen && g->cl > 0) {
+        g->state = PLATFORM_GUARD_BODY;
+        g->remaining = g->cl;
+    } else {
+        start_head(g);
+    }
+}
+
+/* One complete chunk-size line. 1 when the body was cut here. */
+static int chunk_line(platform_guard_t *g, const char *content, int complete, out_t *o)
+{
+    if (content[0] == '\0')
+        return 0; /* the line end after chunk data */
+    if (!complete) {
+        g->state = PLATFORM_GUARD_PASS;
+        return 0;
+    }
+    char *end;
+    long long v = strtoll(content, &end, 16);
+    if ((*end != '\0' && *end != ' ') || v < 0) {
+        g->state = PLATFORM_GUARD_PASS; /* evhttp refuses it and closes */
+        return 0;
+    }
+    if (v == 0) {
+        g->state = PLATFORM_GUARD_TRAILER;
+        return 0;
+    }
+    g->state = PLATFORM_GUARD_CHUNK_DATA;
+    g->remaining = (uint64_t)v;
+    if (g->dropping)
+        return 0;
+    if ((uint64_t)v > g->limit - g->chunked_total) {
+        /* end the body before this chunk */
+        g->refused++;
+        g->cut_mask |= (uint64_t)1 << (g->chunked_bodies % 64);
+        g->dropping = 1;
+        if (o->len < g->line_total) {
+            o->overflow = 1;
+            return 0;
+        }
+        o->len -= (size_t)g->line_total;
+        out_add(o, CUT_TRAILER, sizeof CUT_TRAILER - 1);
+        return 1;
+    }
+    g->chunked_total += (uint64_t)v;
+    return 0;
+}
+
+/* A line ended: acts on it in its state. 1 when o was edited. */
+static int line_done(platform_guard_t *g, out_t *o)
+{
+    int complete = g->line_total == g->line_len;
+    char content[PLATFORM_GUARD_LINE_MAX + 1];
+    size_t n = g->line_len;
+    if (complete && n > 0 && g->line[n - 1] == '\n')
+        n--;
+    if (complete && n > 0 && g->line[n - 1] == '\r')
+        n--;
+    memcpy(content, g->line, n);
+    content[n] = '\0';
+    int edited = 0;
+    switch (g->state) {
+    case PLATFORM_GUARD_HEAD:
+        if (complete && n == 0 && g->line_no > 0)
+            head_done(g);
+        else
+            edited = head_line(g, content, complete, o);
+        break;
+    case PLATFORM_GUARD_CHUNK_LINE:
+        edited = chunk_line(g, content, complete, o);
+        break;
+    case PLATFORM_GUARD_TRAILER:
+        if (complete && n == 0)
+            start_head(g);
+        break;
+    case PLATFORM_GUARD_BODY:
+    case PLATFORM_GUARD_DROP:
+    case PLATFORM_GUARD_CHUNK_DATA:
+    case PLATFORM_GUARD_PASS:
+        break;
+    }
+    g->line_len = 0;
+    g->line_total = 0;
+    return edited;
+}
+
+platform_guard_result_t platform_guard_feed(platform_guard_t *g, const char *in, size_t n, char *out,
+                                            size_t *out_len, size_t *held)
+{
+    out_t o = {out, 0, platform_guard_out_max(n), 0};
+    int changed = 0;
+    int fast = platform_guard_fast(g, n);
+    if (fast >= 0)
+        return (platform_guard_result_t)fast;
+    /* the current line, if it started earlier, is still whole in evhttp's
+     * buffer: it joins the output so an edit can replace it */
+    *held = 0;
+    int line_state = g->state == PLATFORM_GUARD_HEAD || g->state == PLATFORM_GUARD_CHUNK_LINE ||
+                     g->state == PLATFORM_GUARD_TRAILER;
+    if (line_state && g->line_total > 0 && g->line_total == g->line_len && !g->dropping) {
+        *held = g->line_len;
+        out_add(&o, g->line, g->line_len);
+    }
+    size_t i = 0;
+    while (i < n) {
+        size_t take;
+        switch (g->state) {
+        case PLATFORM_GUARD_PASS:
+            out_add(&o, in + i, n - i);
+            i = n;
+            break;
+        case PLATFORM_GUARD_BODY:
+        case PLATFORM_GUARD_DROP:
+        case PLATFORM_GUARD_CHUNK_DATA:
+            take = n - i < g->remaining ? n - i : (size_t)g->remaining;
+            if (g->state == PLATFORM_GUARD_DROP ||
+                (g->state == PLATFORM_GUARD_CHUNK_DATA && g->dropping))
+                changed = 1;
+            else
+                out_add(&o, in + i, take);
+            g->remaining -= take;
+            i += take;
+            if (g->remaining == 0 && g->state == PLATFORM_GUARD_CHUNK_DATA)
+                g->state = PLATFORM_GUARD_CHUNK_LINE;
+            else if (g->remaining == 0)
+                start_head(g);
+            break;
+        case PLATFORM_GUARD_HEAD:
+        case PLATFORM_GUARD_CHUNK_LINE:
+        case PLATFORM_GUARD_TRAILER: {
+            const char *lf = memchr(in + i, '\n', n - i);
+            take = lf != NULL ? (size_t)(lf - (in + i)) + 1 : n - i;
+            int drop = g->dropping && g->state != PLATFORM_GUARD_HEAD;
+            if (drop)
+                changed = 1;
+            else
+                out_add(&o, in + i, take);
+            size_t room = sizeof g->line - g->line_len;
+            size_t keep = take < room ? take : room;
+            memcpy(g->line + g->line_len, in + i, keep);
+            g->line_len += keep;
+            g->line_total += take;
+            i += take;
+            if (lf != NULL && line_done(g, &o))
+                changed = 1;
+            break;
+        }
+        }
+    }
+    if (o.overflow) {
+        g->state = PLATFORM_GUARD_PASS; /* evhttp's own limits still apply */
+        return PLATFORM_GUARD_KEEP;
+    }
+    if (!changed)
+        return PLATFORM_GUARD_KEEP;
+    *out_len = o.len;
+    return PLATFORM_GUARD_REWRITE;
+}

@@ -1,0 +1,184 @@
+/*
+ * The Invoke API's body guard: fed a stream of requests in pieces of every
+ * size, what evhttp gets to read must be the stream with oversized bodies
+ * edited out (the head rewritten with the marker, the body dropped, a chunked
+ * body cut), and everything else byte for byte as sent.
+ */
+#include "harness.h"
+#include "platform/body_guard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIMIT 10 /* a small limit keeps the streams readable */
+
+/* What evhttp's input buffer receives: the guard's edits applied as the
+ * Invoke API applies them (evhttp consuming nothing meanwhile). */
+static char *run(const char *stream, size_t len, size_t piece, size_t *out_len)
+{
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    size_t cap = 4 * len + 4096, blen = 0;
+    char *buf = malloc(cap);
+    char *out = malloc(platform_guard_out_max(len) + 1);
+    for (size_t i = 0; i < len; i += piece) {
+        size_t n = len - i < piece ? len - i : piece;
+        size_t held = 0, olen = 0;
+        platform_guard_result_t r = platform_guard_feed(&g, stream + i, n, out, &olen, &held);
+        if (r == PLATFORM_GUARD_KEEP) {
+            memcpy(buf + blen, stream + i, n);
+            blen += n;
+        } else if (r == PLATFORM_GUARD_REWRITE) {
+            CHECK(held <= blen);
+            blen -= held;
+            memcpy(buf + blen, out, olen);
+            blen += olen;
+        }
+    }
+    free(out);
+    buf[blen] = '\0';
+    *out_len = blen;
+    return buf;
+}
+
+/* Every piece size gives expect. */
+static void check_stream(const char *what, const char *stream, const char *expect)
+{
+    size_t len = strlen(stream);
+    for (size_t piece = 1; piece <= len; piece++) {
+        size_t got_len;
+        char *got = run(stream, len, piece, &got_len);
+        if (got_len != strlen(expect) || memcmp(got, expect, got_len) != 0) {
+            fprintf(stderr, "%s, pieces of %zu:\n--- got\n%s\n--- expected\n%s\n", what, piece,
+                    got, expect);
+            CHECK(0);
+            free(got);
+            return;
+        }
+        free(got);
+    }
+    CHECK(1);
+}
+
+#define NEXT "GET /_tether/status HTTP/1.1\r\nHost: x\r\n\r\n"
+
+static void test_small_requests_pass(void)
+{
+    const char *s = "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789" NEXT
+                    "POST /f HTTP/1.1\nContent-Length: 0\n\n" NEXT;
+    check_stream("small bodies", s, s);
+    /* a body may look like a head: it is not read as one */
+    const char *b = "POST /f HTTP/1.1\r\nContent-Length: 8\r\n\r\n\r\n\r\nC:99" NEXT;
+    check_stream("head-like body", b, b);
+    const char *b2 = "PUT /f HTTP/1.1\r\nContent-Length: 10\r\n\r\nCon:\r\n\r\n\r\n" NEXT;
+    check_stream("head-like body 2", b2, b2);
+}
+
+static void test_oversized_content_length(void)
+{
+    check_stream("oversized",
+                 "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nX: y\r\n\r\n"
+                 "0123456789012345678901234" NEXT,
+                 "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER
+                 ": 25\r\nX: y\r\n\r\n" NEXT);
+    /* LF line ends, odd spacing, a sign: read as evhttp reads them */
+    check_stream("LF, spaces", "PATCH /f HTTP/1.1\ncontent-length:   +11  \n\nxxxxxxxxxxx" NEXT,
+                 "PATCH /f HTTP/1.1\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER ": 11\r\n\n" NEXT);
+    /* evhttp reads the first Content-Length only */
+    const char *dup = "POST /f HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 99\r\n\r\nabc" NEXT;
+    check_stream("first of two", dup, dup);
+    /* no body for GET: evhttp reads none, nor does the guard drop any */
+    const char *get = "GET /f HTTP/1.1\r\nContent-Length: 25\r\n\r\n" NEXT;
+    check_stream("GET", get, get);
+    /* at the limit it passes */
+    const char *at = "POST /f HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789" NEXT;
+    check_stream("at the limit", at, at);
+    /* a huge one: the head is edited, the rest of the stream dropped */
+    check_stream("huge", "POST /f HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\nabcdef",
+                 "POST /f HTTP/1.1\r\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER
+                 ": 99999999999\r\n\r\n");
+}
+
+static void test_chunked(void)
+{
+    const char *small = "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "4\r\nabcd\r\n6\r\nefghij\r\n0\r\nT: 1\r\n\r\n" NEXT;
+    check_stream("chunked at the limit", small, small);
+    check_stream("chunked over",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                 "5\r\nhello\r\n8\r\n12345678\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n" NEXT,
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"
+                 "5\r\nhello\r\n0\r\n\r\n" NEXT);
+    /* the first chunk over the limit: an empty body and the marker */
+    check_stream("first chunk over",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n01234567890\r\n0\r\n\r\n" NEXT,
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" NEXT);
+    /* Transfer-Encoding wins over Content-Length, as in evhttp */
+    const char *both = "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+                       "2\r\nab\r\n0\r\n\r\n" NEXT;
+    check_stream("chunked and a length", both, both);
+    /* which chunked bodies were cut, in order */
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    const char *three = "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"
+                        "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nff\r\n";
+    char out[8192];
+    size_t olen, held;
+    CHECK_INT(platform_guard_feed(&g, three, strlen(three), out, &olen, &held),
+              PLATFORM_GUARD_REWRITE);
+    CHECK_INT(g.chunked_bodies, 2);
+    CHECK_INT(platform_guard_chunked_cut(&g, 1), 0);
+    CHECK_INT(platform_guard_chunked_cut(&g, 2), 1);
+    CHECK_INT(platform_guard_chunked_cut(&g, 3), 0);
+    CHECK_INT(platform_guard_chunked_cut(&g, 0), 0);
+}
+
+static void test_gives_up_on_malformed(void)
+{
+    /* a chunk size evhttp refuses: nothing after it is edited */
+    const char *bad = "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+                      "POST /f HTTP/1.1\r\nContent-Length: 99\r\n\r\n";
+    check_stream("bad chunk size", bad, bad);
+    /* a folded Content-Length */
+    const char *fold = "POST /f HTTP/1.1\r\nContent-Length: 99\r\n 1\r\n\r\nab";
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    char out[8192];
+    size_t olen, held;
+    (void)platform_guard_feed(&g, fold, strlen(fold), out, &olen, &held);
+    CHECK_INT(g.state, PLATFORM_GUARD_PASS);
+    /* a Content-Length that does not parse: evhttp refuses it; passed as is */
+    const char *nan = "POST /f HTTP/1.1\r\nContent-Length: 12x\r\n\r\nabc";
+    check_stream("bad length", nan, nan);
+}
+
+static void test_fast_path_and_count(void)
+{
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    char out[8192];
+    size_t olen = 0, held = 0;
+    const char *h = "POST /f HTTP/1.1\r\nContent-Length: 1000\r\n\r\n";
+    CHECK_INT(platform_guard_feed(&g, h, strlen(h), out, &olen, &held), PLATFORM_GUARD_REWRITE);
+    CHECK_INT(g.state, PLATFORM_GUARD_DROP);
+    CHECK_INT(g.refused, 1);
+    CHECK_INT(platform_guard_fast(&g, 600), PLATFORM_GUARD_DROP_ALL);
+    CHECK_INT(platform_guard_fast(&g, 401), -1);
+    CHECK_INT(platform_guard_fast(&g, 400), PLATFORM_GUARD_DROP_ALL);
+    CHECK_INT(g.state, PLATFORM_GUARD_HEAD);
+    const char *ok = "POST /f HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
+    CHECK_INT(platform_guard_feed(&g, ok, strlen(ok), out, &olen, &held), PLATFORM_GUARD_KEEP);
+    CHECK_INT(platform_guard_fast(&g, 5), PLATFORM_GUARD_KEEP);
+    CHECK_INT(g.state, PLATFORM_GUARD_HEAD);
+}
+
+int main(void)
+{
+    RUN(test_small_requests_pass);
+    RUN(test_oversized_content_length);
+    RUN(test_chunked);
+    RUN(test_gives_up_on_malformed);
+    RUN(test_fast_path_and_count);
+    return TEST_REPORT();
+}
