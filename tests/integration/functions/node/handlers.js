@@ -57,10 +57,12 @@ exports.forkexit = async (event) => {
   process.exit(0);
 };
 
-// Busy for event.ms milliseconds of CPU, then answers with the pid and the event id.
+// Busy for event.ms milliseconds of CPU (asleep instead with event.sleep: true),
+// then answers with the pid and the event id.
 exports.busy = async (event) => {
   const ms = event && event.ms ? event.ms : 1000;
   const end = Date.now() + ms;
+  if (event && event.sleep) await new Promise((r) => setTimeout(r, ms));
   while (Date.now() < end) {
     /* spin */
   }
