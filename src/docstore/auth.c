@@ -312,6 +312,7 @@ void auth_sasl_succeed(docstore_sasl_t *s, const auth_user_t *user)
     s->step = AUTH_STEP_DONE;
     snprintf(s->principal.user, sizeof s->principal.user, "%s", user->name);
     snprintf(s->principal.db, sizeof s->principal.db, "%s", user->db);
+    s->principal.uid = (int64_t)(user - s->auth->users) + 1;
     bson_destroy(&s->principal.roles);
     bson_copy_to(user->roles, &s->principal.roles);
 }
@@ -420,19 +421,25 @@ void docstore_sasl_free(docstore_sasl_t *s)
 }
 
 /* The built-in roles the docstore knows, as MongoDB defines them (others
- * grant nothing). A role on "admin" marked any_db applies to every database. */
+ * grant nothing). A role marked admin_only counts only when granted on
+ * "admin"; any_db ones then apply to every database. */
 static const struct auth_role {
     const char *name;
-    bool any_db;           /* only on admin: every database */
-    docstore_access_t max; /* the highest access it grants on its database(s) */
-    bool list_databases;   /* the listDatabases action on the cluster */
+    bool admin_only;              /* only on admin */
+    bool any_db;                  /* its database access covers every database */
+    bool db_access;               /* grants access to databases at all */
+    docstore_access_t max;        /* the highest access it grants there */
+    bool list_databases;          /* the listDatabases action on the cluster */
+    docstore_cluster_t cluster;   /* cluster-wide privileges */
 } auth_roles[] = {
-    {"read", false, DOCSTORE_ACCESS_READ, false},
-    {"readWrite", false, DOCSTORE_ACCESS_WRITE, false},
-    {"dbOwner", false, DOCSTORE_ACCESS_DB_ADMIN, false},
-    {"readAnyDatabase", true, DOCSTORE_ACCESS_READ, true},
-    {"readWriteAnyDatabase", true, DOCSTORE_ACCESS_WRITE, true},
-    {"root", true, DOCSTORE_ACCESS_DB_ADMIN, true},
+    {"read", false, false, true, DOCSTORE_ACCESS_READ, false, DOCSTORE_CLUSTER_NONE},
+    {"readWrite", false, false, true, DOCSTORE_ACCESS_WRITE, false, DOCSTORE_CLUSTER_NONE},
+    {"dbOwner", false, false, true, DOCSTORE_ACCESS_DB_ADMIN, false, DOCSTORE_CLUSTER_NONE},
+    {"readAnyDatabase", true, true, true, DOCSTORE_ACCESS_READ, true, DOCSTORE_CLUSTER_NONE},
+    {"readWriteAnyDatabase", true, true, true, DOCSTORE_ACCESS_WRITE, true,
+     DOCSTORE_CLUSTER_NONE},
+    {"clusterMonitor", true, false, false, DOCSTORE_ACCESS_READ, true, DOCSTORE_CLUSTER_MONITOR},
+    {"root", true, true, true, DOCSTORE_ACCESS_DB_ADMIN, true, DOCSTORE_CLUSTER_ADMIN},
 };
 
 /* Calls fn for each {role, db} of p that is a known role; stops when fn returns true. */
@@ -458,7 +465,7 @@ static bool auth_each_role(const docstore_principal_t *p,
             continue;
         for (size_t i = 0; i < sizeof auth_roles / sizeof auth_roles[0]; i++) {
             const struct auth_role *def = &auth_roles[i];
-            if (strcmp(def->name, role) != 0 || (def->any_db && strcmp(rdb, "admin") != 0))
+            if (strcmp(def->name, role) != 0 || (def->admin_only && strcmp(rdb, "admin") != 0))
                 continue;
             if (fn(def, rdb, arg))
                 return true;
@@ -475,7 +482,7 @@ typedef struct auth_allows_arg {
 static bool auth_role_allows(const struct auth_role *r, const char *rdb, void *arg)
 {
     const auth_allows_arg_t *a = arg;
-    return r->max >= a->level && (r->any_db || strcmp(rdb, a->db) == 0);
+    return r->db_access && r->max >= a->level && (r->any_db || strcmp(rdb, a->db) == 0);
 }
 
 bool docstore_principal_allows(const docstore_principal_t *p, const char *db,
@@ -501,6 +508,17 @@ bool docstore_principal_lists_databases(const docstore_principal_t *p)
     return auth_each_role(p, auth_role_lists, NULL);
 }
 
+static bool auth_role_cluster(const struct auth_role *r, const char *rdb, void *arg)
+{
+    (void)rdb;
+    return r->cluster >= *(const docstore_cluster_t *)arg;
+}
+
+bool docstore_principal_cluster(const docstore_principal_t *p, docstore_cluster_t level)
+{
+    return auth_each_role(p, auth_role_cluster, &level);
+}
+
 /* The actions each access level adds, in MongoDB's names (sorted when merged). */
 static const char *const auth_read_actions[] = {
     "collStats", "dbHash", "dbStats", "find", "killCursors", "listCollections", "listIndexes",
@@ -512,6 +530,13 @@ static const char *const auth_write_actions[] = {
     NULL,
 };
 static const char *const auth_db_admin_actions[] = {"dropDatabase", NULL};
+/* Cluster actions of DOCSTORE_CLUSTER_MONITOR, then those ADMIN adds. */
+static const char *const auth_cluster_monitor_actions[] = {
+    "getCmdLineOpts", "getLog", "getParameter", "hostInfo", "inprog", "serverStatus", NULL,
+};
+static const char *const auth_cluster_admin_actions[] = {"killAnySession", NULL};
+static const char *const *const auth_cluster_actions[] = {auth_cluster_monitor_actions,
+                                                          auth_cluster_admin_actions};
 
 static int auth_cmp_str(const void *a, const void *b)
 {
@@ -523,14 +548,16 @@ static bool auth_append_privilege(const struct auth_role *r, const char *rdb, vo
     bson_t *arr = arg, priv, res, acts;
     const char *list[32];
     size_t n = 0;
+    char key[16];
+    const char *k;
+    if (!r->db_access)
+        goto cluster;
     const char *const *levels[] = {auth_read_actions, auth_write_actions, auth_db_admin_actions};
     for (int l = 0; l <= (int)r->max; l++) {
         for (size_t i = 0; levels[l][i] != NULL && n < 32; i++)
             list[n++] = levels[l][i];
     }
     qsort(list, n, sizeof list[0], auth_cmp_str);
-    char key[16];
-    const char *k;
     bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
     BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
     BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
@@ -544,17 +571,29 @@ static bool auth_append_privilege(const struct auth_role *r, const char *rdb, vo
     }
     bson_append_array_end(&priv, &acts);
     bson_append_document_end(arr, &priv);
-    if (r->list_databases) {
-        bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
-        BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
-        BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
-        BSON_APPEND_BOOL(&res, "cluster", true);
-        bson_append_document_end(&priv, &res);
-        BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
-        BSON_APPEND_UTF8(&acts, "0", "listDatabases");
-        bson_append_array_end(&priv, &acts);
-        bson_append_document_end(arr, &priv);
+cluster:
+    n = 0;
+    if (r->list_databases)
+        list[n++] = "listDatabases";
+    for (int l = 1; l <= (int)r->cluster; l++) {
+        for (size_t i = 0; auth_cluster_actions[l - 1][i] != NULL && n < 32; i++)
+            list[n++] = auth_cluster_actions[l - 1][i];
     }
+    if (n == 0)
+        return false;
+    qsort(list, n, sizeof list[0], auth_cmp_str);
+    bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
+    BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
+    BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
+    BSON_APPEND_BOOL(&res, "cluster", true);
+    bson_append_document_end(&priv, &res);
+    BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
+    for (size_t i = 0; i < n; i++) {
+        bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
+        BSON_APPEND_UTF8(&acts, k, list[i]);
+    }
+    bson_append_array_end(&priv, &acts);
+    bson_append_document_end(arr, &priv);
     return false;
 }
 
@@ -567,6 +606,7 @@ void docstore_principal_copy(const docstore_principal_t *src, docstore_principal
 {
     memcpy(dst->user, src->user, sizeof dst->user);
     memcpy(dst->db, src->db, sizeof dst->db);
+    dst->uid = src->uid;
     bson_copy_to(&src->roles, &dst->roles);
 }
 

@@ -23,6 +23,7 @@ typedef struct docstore_principal {
     char user[256]; /* "app", or a role ARN for $external users */
     char db[128];   /* the user's database ("$external" for MONGODB-AWS) */
     bson_t roles;   /* [{role, db}] */
+    int64_t uid;    /* the user's number in this server run, from 1 (cursors keep it) */
 } docstore_principal_t;
 
 /* Loads users_file and iam_file (either may be NULL). A bad file is an error
@@ -72,20 +73,31 @@ typedef enum docstore_access {
     DOCSTORE_ACCESS_DB_ADMIN = 2, /* dropDatabase: dbOwner (readWrite lacks it in MongoDB) */
 } docstore_access_t;
 
+/* Cluster-wide privileges, beyond any database. */
+typedef enum docstore_cluster {
+    DOCSTORE_CLUSTER_NONE = 0,    /* none */
+    DOCSTORE_CLUSTER_MONITOR = 1, /* serverStatus, currentOp of all users, hostInfo, getLog,
+                                     getCmdLineOpts, getParameter: clusterMonitor, root */
+    DOCSTORE_CLUSTER_ADMIN = 2,   /* also killAllSessions (killAnySession): root */
+} docstore_cluster_t;
+
 /* May p run a command that needs level on db? Roles, as MongoDB's built-in
  * ones: read, readWrite, dbOwner on a database; readAnyDatabase,
- * readWriteAnyDatabase, root on admin for every database. Other roles grant
- * nothing. */
+ * readWriteAnyDatabase, root on admin for every database (clusterMonitor on
+ * admin grants cluster monitoring only). Other roles grant nothing. */
 bool docstore_principal_allows(const docstore_principal_t *p, const char *db,
                                docstore_access_t level);
 /* docstore_principal_allows with READ (write=false) or WRITE. */
 bool docstore_principal_can(const docstore_principal_t *p, const char *db, bool write);
-/* Does p hold the listDatabases action on the cluster (the any-database roles)? */
+/* Does p hold the listDatabases action on the cluster (the any-database
+ * roles, clusterMonitor)? */
 bool docstore_principal_lists_databases(const docstore_principal_t *p);
+/* Does p hold the cluster privileges of level (clusterMonitor, root on admin)? */
+bool docstore_principal_cluster(const docstore_principal_t *p, docstore_cluster_t level);
 /* Appends p's privileges to the array arr, as connectionStatus' showPrivileges
  * lists them: {resource: {db, collection: ""}, actions: [...]} per role
- * ("" for every database) and {resource: {cluster: true}, actions:
- * ["listDatabases"]} for the any-database roles. */
+ * ("" for every database) and {resource: {cluster: true}, actions: [...]}
+ * for the roles with cluster actions (listDatabases, serverStatus, ...). */
 void docstore_principal_append_privileges(const docstore_principal_t *p, bson_t *arr);
 void docstore_principal_copy(const docstore_principal_t *src, docstore_principal_t *dst);
 void docstore_principal_clear(docstore_principal_t *p);

@@ -547,7 +547,7 @@ static void describe_conn(const docstore_server_t *s, const docstore_conn_t *c, 
     append_users(c, op, "effectiveUsers");
 }
 
-int docstore_admin_current_op(docstore_ctx_t *ctx, bool idle_connections,
+int docstore_admin_current_op(docstore_ctx_t *ctx, bool idle_connections, bool all_users,
                               docstore_doclist_t *out, docstore_error_t *err)
 {
     docstore_server_t *s = ctx->server;
@@ -555,8 +555,13 @@ int docstore_admin_current_op(docstore_ctx_t *ctx, bool idle_connections,
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "no server");
         return -1;
     }
+    bool own_only;
+    if (docstore_auth_current_op_scope(ctx, all_users, &own_only, err) != 0)
+        return -1;
     for (const docstore_conn_t *c = s->conns; c; c = c->next) {
         if (!idle_connections && !c->active)
+            continue;
+        if (own_only && !docstore_auth_same_user(ctx, c))
             continue;
         bson_t *op = bson_new();
         describe_conn(s, c, op);
@@ -573,6 +578,7 @@ static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
 {
     (void)db;
     bool all = bool_field(cmd, "$all");
+    bool own_ops = bool_field(cmd, "$ownOps");
     /* The other fields are a filter on the entries, as in MongoDB. */
     bson_t filter = BSON_INITIALIZER;
     bson_iter_t it;
@@ -592,7 +598,7 @@ static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
     bson_destroy(&filter);
     docstore_doclist_t ops;
     docstore_doclist_init(&ops);
-    int rc = docstore_admin_current_op(ctx, all, &ops, err);
+    int rc = docstore_admin_current_op(ctx, all, !own_ops, &ops, err);
     if (rc == 0) {
         bson_t arr;
         uint32_t i = 0;
@@ -715,5 +721,6 @@ const docstore_command_t docstore_admin_commands[] = {
     {"logout", cmd_logout, DOCSTORE_CMD_NO_AUTH},
     {"saslStart", docstore_cmd_sasl_start, DOCSTORE_CMD_NO_AUTH},
     {"saslContinue", docstore_cmd_sasl_continue, DOCSTORE_CMD_NO_AUTH},
+    {"authenticate", docstore_cmd_authenticate, DOCSTORE_CMD_NO_AUTH},
     {NULL, NULL, 0},
 };

@@ -13,9 +13,13 @@
 
 /* Appends one currentOp entry per connection to out: every connection when
  * idle_connections ($all: true, or $currentOp's idleConnections), else only
- * those running a command. 0, or -1 with err. */
+ * those running a command. all_users (currentOp without $ownOps, $currentOp's
+ * allUsers) lists every user's connections and under --auth needs
+ * clusterMonitor or root (else 13); otherwise only the caller's user's. 0, or
+ * -1 with err. */
 __attribute__((warn_unused_result)) int docstore_admin_current_op(docstore_ctx_t *ctx,
                                                                   bool idle_connections,
+                                                                  bool all_users,
                                                                   docstore_doclist_t *out,
                                                                   docstore_error_t *err);
 

@@ -49,8 +49,38 @@ static bool auth_is_write(const docstore_command_t *c)
     return false;
 }
 
+/* Admin commands that need cluster privileges, as MongoDB's actions do;
+ * currentOp checks its own ($ownOps, docstore_auth_sees_all_ops). */
+static docstore_cluster_t auth_cluster_need(const docstore_command_t *c)
+{
+    static const char *const monitor[] = {
+        "serverStatus", "hostInfo", "getCmdLineOpts", "getLog", "getParameter", NULL,
+    };
+    for (size_t i = 0; monitor[i] != NULL; i++) {
+        if (strcmp(monitor[i], c->name) == 0)
+            return DOCSTORE_CLUSTER_MONITOR;
+    }
+    if (strcmp(c->name, "killAllSessions") == 0)
+        return DOCSTORE_CLUSTER_ADMIN;
+    return DOCSTORE_CLUSTER_NONE;
+}
+
+/* The database of the namespace string field of cmd ("db.coll"), into out. */
+static bool auth_ns_db(const bson_t *cmd, const char *field, char *out, size_t cap)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, cmd, field) || !BSON_ITER_HOLDS_UTF8(&it))
+        return false;
+    const char *ns = bson_iter_utf8(&it, NULL), *dot = strchr(ns, '.');
+    if (dot == NULL || dot == ns || (size_t)(dot - ns) >= cap)
+        return false;
+    memcpy(out, ns, (size_t)(dot - ns));
+    out[dot - ns] = '\0';
+    return true;
+}
+
 int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, const char *db,
-                            docstore_error_t *err)
+                            const bson_t *cmd, docstore_error_t *err)
 {
     docstore_conn_t *conn = ctx->conn;
     if (conn == NULL || conn->auth == DOCSTORE_CONN_AUTH_OPEN || (c->flags & DOCSTORE_CMD_NO_AUTH))
@@ -60,12 +90,40 @@ int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, co
                            c->name);
         return -1;
     }
+    docstore_cluster_t cluster = auth_cluster_need(c);
+    if (cluster != DOCSTORE_CLUSTER_NONE &&
+        !docstore_principal_cluster(conn->principal, cluster)) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "not authorized on admin to execute command %s (it needs %s)",
+                           c->name, cluster == DOCSTORE_CLUSTER_ADMIN ? "root" : "clusterMonitor");
+        return -1;
+    }
     if (!auth_is_data_command(c))
         return 0;
     /* listDatabases runs on admin for any authenticated user and shows what
      * the user may see (docstore_auth_filter_databases) */
     if (strcmp(c->name, "listDatabases") == 0)
         return 0;
+    /* renameCollection runs on admin but acts on its two namespaces: it needs
+     * readWrite on both (MongoDB's renameCollectionSameDB, or find/insert/
+     * dropCollection across databases); a malformed one is the handler's error */
+    char from[128], to[128];
+    if (strcmp(c->name, "renameCollection") == 0 && auth_ns_db(cmd, "renameCollection", from,
+                                                               sizeof from) &&
+        auth_ns_db(cmd, "to", to, sizeof to)) {
+        const char *bad = !docstore_principal_allows(conn->principal, from, DOCSTORE_ACCESS_WRITE)
+                              ? from
+                          : !docstore_principal_allows(conn->principal, to, DOCSTORE_ACCESS_WRITE)
+                              ? to
+                              : NULL;
+        if (bad != NULL) {
+            docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                               "not authorized on %.64s to execute command renameCollection",
+                               bad);
+            return -1;
+        }
+        return 0;
+    }
     docstore_access_t level = DOCSTORE_ACCESS_READ;
     if (strcmp(c->name, "dropDatabase") == 0)
         level = DOCSTORE_ACCESS_DB_ADMIN;
@@ -436,4 +494,58 @@ void docstore_auth_append_info(docstore_ctx_t *ctx, bool show_privileges, bson_t
         bson_append_array_end(&info, &arr);
     }
     bson_append_document_end(reply, &info);
+}
+
+int docstore_auth_current_op_scope(docstore_ctx_t *ctx, bool all_users, bool *own_only,
+                                   docstore_error_t *err)
+{
+    *own_only = false;
+    if (ctx->conn == NULL || ctx->conn->auth == DOCSTORE_CONN_AUTH_OPEN)
+        return 0;
+    const docstore_principal_t *p = auth_principal(ctx);
+    if (!all_users) {
+        *own_only = true;
+        return 0;
+    }
+    if (p == NULL || !docstore_principal_cluster(p, DOCSTORE_CLUSTER_MONITOR)) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "not authorized on admin to see the operations of all users "
+                           "(currentOp needs clusterMonitor; use $ownOps: true)");
+        return -1;
+    }
+    return 0;
+}
+
+bool docstore_auth_same_user(const docstore_ctx_t *ctx, const struct docstore_conn *other)
+{
+    const docstore_principal_t *p = auth_principal(ctx);
+    return p != NULL && other->auth == DOCSTORE_CONN_AUTH_DONE && other->principal != NULL &&
+           strcmp(other->principal->user, p->user) == 0 &&
+           strcmp(other->principal->db, p->db) == 0;
+}
+
+int64_t docstore_auth_uid(const docstore_ctx_t *ctx)
+{
+    const docstore_principal_t *p = auth_principal(ctx);
+    return p != NULL ? p->uid : 0;
+}
+
+int docstore_cmd_authenticate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                              bson_t *reply, docstore_error_t *err)
+{
+    (void)ctx, (void)db, (void)reply;
+    bson_iter_t it;
+    const char *mechanism = NULL;
+    if (bson_iter_init_find(&it, cmd, "mechanism") && BSON_ITER_HOLDS_UTF8(&it))
+        mechanism = bson_iter_utf8(&it, NULL);
+    if (mechanism == NULL) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "Auth mechanism not specified");
+        return -1;
+    }
+    docstore_error_set(err, DOCSTORE_MECHANISM_UNAVAILABLE,
+                       "Received authentication for mechanism %.64s which is not enabled "
+                       "(the docstore offers SCRAM-SHA-256, SCRAM-SHA-1 and MONGODB-AWS "
+                       "through saslStart)",
+                       mechanism);
+    return -1;
 }

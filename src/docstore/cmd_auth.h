@@ -11,6 +11,10 @@
 
 int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                             docstore_error_t *err);
+/* The authenticate command (MONGODB-X509, the removed MONGODB-CR): 334
+ * MechanismUnavailable, so a driver configured for X.509 says why. */
+int docstore_cmd_authenticate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                              bson_t *reply, docstore_error_t *err);
 int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply, docstore_error_t *err);
 
@@ -30,11 +34,15 @@ int docstore_auth_hello_speculative(docstore_ctx_t *ctx, const bson_t *cmd, bson
  * enabled mechanism, {speculativeAuthenticate, authenticate}: {received, successful}. */
 void docstore_auth_append_status(const struct docstore_server *srv, bson_t *reply);
 
-/* May the connection run command c on db? Authentication first (unless c is
- * DOCSTORE_CMD_NO_AUTH), then, for data commands, a role on db that reads or
- * writes. 0, or -1 with Unauthorized (13) in err. */
+/* May the connection run command cmd (whose handler is c) on db?
+ * Authentication first (unless c is DOCSTORE_CMD_NO_AUTH); cluster privileges
+ * for the monitoring commands (serverStatus, hostInfo, getLog, getParameter,
+ * getCmdLineOpts: clusterMonitor or root) and killAllSessions (root); for
+ * data commands a role on db that reads, writes or (dropDatabase) owns it;
+ * renameCollection needs readWrite on both its namespaces' databases. 0, or
+ * -1 with Unauthorized (13) in err. */
 int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, const char *db,
-                            docstore_error_t *err);
+                            const bson_t *cmd, docstore_error_t *err);
 
 /* listDatabases under --auth, as MongoDB: l holds the databases (documents
  * with "name"); keeps every one for a user with the listDatabases action on
@@ -48,5 +56,19 @@ int docstore_auth_filter_databases(docstore_ctx_t *ctx, const bson_t *cmd, docst
 /* connectionStatus' authInfo: authenticatedUsers, authenticatedUserRoles
  * ([{role, db}]) and, with show_privileges, authenticatedUserPrivileges. */
 void docstore_auth_append_info(docstore_ctx_t *ctx, bool show_privileges, bson_t *reply);
+
+/* currentOp and $currentOp under --auth: all_users (currentOp without
+ * $ownOps, $currentOp with allUsers) needs clusterMonitor or root, else -1
+ * with Unauthorized; otherwise *own_only says to list only the connections
+ * of the caller's user (docstore_auth_same_user). Without --auth everything
+ * is listed. */
+int docstore_auth_current_op_scope(docstore_ctx_t *ctx, bool all_users, bool *own_only,
+                                   docstore_error_t *err);
+/* Is other authenticated as the same user as the caller? */
+bool docstore_auth_same_user(const docstore_ctx_t *ctx, const struct docstore_conn *other);
+
+/* The authenticated user's number (docstore_principal_t.uid), 0 without one:
+ * a cursor answers getMore and killCursors only for the user that opened it. */
+int64_t docstore_auth_uid(const docstore_ctx_t *ctx);
 
 #endif

@@ -917,11 +917,16 @@ static int current_op_source(docstore_ctx_t *ctx, const char *db, const bson_t *
                                     "with {aggregate: 1}");
         return -1;
     }
-    bool idle = false;
-    if (BSON_ITER_HOLDS_DOCUMENT(&stage) && bson_iter_recurse(&stage, &opt) &&
-        bson_iter_find(&opt, "idleConnections"))
-        idle = bson_iter_as_bool(&opt);
-    if (docstore_admin_current_op(ctx, idle, docs, err))
+    bool idle = false, all_users = false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&stage) && bson_iter_recurse(&stage, &opt)) {
+        while (bson_iter_next(&opt)) {
+            if (strcmp(bson_iter_key(&opt), "idleConnections") == 0)
+                idle = bson_iter_as_bool(&opt);
+            else if (strcmp(bson_iter_key(&opt), "allUsers") == 0)
+                all_users = bson_iter_as_bool(&opt);
+        }
+    }
+    if (docstore_admin_current_op(ctx, idle, all_users, docs, err))
         return -1;
     uint32_t i = 0;
     while (bson_iter_next(&it)) {

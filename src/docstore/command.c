@@ -104,7 +104,7 @@ static int common_checks(docstore_ctx_t *ctx, const docstore_command_t *c, const
         return -1;
     }
     docstore_conn_t *conn = ctx->conn;
-    if (conn != NULL && docstore_auth_authorize(ctx, c, db, err) != 0)
+    if (conn != NULL && docstore_auth_authorize(ctx, c, db, cmd, err) != 0)
         return -1;
     if ((c->flags & DOCSTORE_CMD_ADMIN_ONLY) && strcmp(db, "admin") != 0) {
         docstore_error_set(err, DOCSTORE_UNAUTHORIZED,

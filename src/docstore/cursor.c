@@ -7,6 +7,7 @@
  * 1 s tick frees any cursor idle for 10 minutes. See cursor.h.
  */
 #include "docstore/cursor.h"
+#include "docstore/cmd_auth.h"
 #include "docstore/conn.h"
 
 #include <stdlib.h>
@@ -26,6 +27,7 @@ typedef struct cursor {
     int64_t conn_id;           /* the connection that opened it */
     bool has_lsid;             /* opened inside a session */
     uint8_t lsid[16];          /* that session's id */
+    int64_t owner;             /* the user that opened it (docstore_auth_uid), 0 without auth */
     struct cursor *next;       /* hash chain */
 } cursor_t;
 
@@ -229,6 +231,7 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
         c->conn_id = ctx->conn ? ctx->conn->id : 0;
         c->has_lsid = ctx->has_lsid;
         memcpy(c->lsid, ctx->lsid, sizeof c->lsid);
+        c->owner = docstore_auth_uid(ctx);
         size_t b = (uint64_t)id % NBUCKETS;
         c->next = ctx->cursors->buckets[b];
         ctx->cursors->buckets[b] = c;
@@ -312,6 +315,12 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
                            db, coll, cur->ns);
         return -1;
     }
+    if (cur->owner != docstore_auth_uid(ctx)) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "cursor id %lld was not created by the authenticated user",
+                           (long long)id);
+        return -1;
+    }
     if (cur->has_lsid && !ctx->has_lsid) {
         docstore_error_set(err, 50737,
                            "Cannot run getMore on cursor %lld, which was created in a session, "
@@ -372,8 +381,10 @@ static int cmd_kill_cursors(docstore_ctx_t *ctx, const char *db, const bson_t *c
             return -1;
         }
         cursor_t *cur = ctx->cursors ? find(ctx->cursors, id) : NULL;
+        /* another user's cursor is not theirs to kill: reported not found */
         bool same_ns = cur && strncmp(cur->ns, db, dblen) == 0 && cur->ns[dblen] == '.' &&
-                       strcmp(cur->ns + dblen + 1, coll) == 0;
+                       strcmp(cur->ns + dblen + 1, coll) == 0 &&
+                       cur->owner == docstore_auth_uid(ctx);
         char keybuf[16];
         const char *key;
         if (same_ns) {

@@ -6,6 +6,11 @@ on; the any-database roles see all; authorizedDatabases true/false and
 nameOnly as MongoDB. connectionStatus lists the user's roles and, with
 showPrivileges, the privileges they grant. dropDatabase needs dbOwner (or
 root): readWrite and readWriteAnyDatabase lack it in MongoDB.
+renameCollection needs readWrite on both databases; a cursor serves only the
+user that opened it; serverStatus, hostInfo, getLog, getParameter,
+getCmdLineOpts and currentOp of all users need clusterMonitor or root
+($ownOps lists one's own); killAllSessions needs root; the authenticate
+command (X.509) is 334.
 """
 import json
 import os
@@ -25,6 +30,7 @@ users = [
     {"user": "rwany", "db": "admin", "password": "pw-rwany", "roles": ["readWriteAnyDatabase"]},
     {"user": "root", "db": "admin", "password": "pw-root", "roles": ["root"]},
     {"user": "norole", "db": "app", "password": "pw-norole", "roles": []},
+    {"user": "mon", "db": "admin", "password": "pw-mon", "roles": ["clusterMonitor"]},
 ]
 users_path = os.path.join(TMP, "users.json")
 with open(users_path, "w") as f:
@@ -55,7 +61,7 @@ try:
 
     for user, want in (("app", ["app"]), ("reader", ["app", "shared"]), ("owner", ["app"]),
                        ("rany", everything), ("rwany", everything), ("root", everything),
-                       ("norole", [])):
+                       ("norole", []), ("mon", everything)):
         c = client(user)
         got = sorted(d["name"] for d in c.admin.command("listDatabases")["databases"])
         check(got == want, "listDatabases as %s: %r, want %r" % (user, got, want))
@@ -63,8 +69,10 @@ try:
         check(got == want, "list_database_names as %s: %r" % (user, got))
         got = sorted(d["name"] for d in c.admin.command("listDatabases",
                                                         authorizedDatabases=True)["databases"])
-        check(got == want, "authorizedDatabases: true as %s: %r" % (user, got))
-        lists = user in ("rany", "rwany", "root")
+        # clusterMonitor may list every database but holds privileges on none
+        check(got == ([] if user == "mon" else want),
+              "authorizedDatabases: true as %s: %r" % (user, got))
+        lists = user in ("rany", "rwany", "root", "mon")
         code = code_of(lambda: c.admin.command("listDatabases", authorizedDatabases=False))
         check(code == (0 if lists else 13),
               "authorizedDatabases: false as %s: code %s" % (user, code))
@@ -95,8 +103,10 @@ try:
     check(code_of(lambda: c.drop_database("app")) == 13, "readWrite cannot dropDatabase")
     c.close()
     st = root.admin.command("connectionStatus", showPrivileges=True)["authInfo"]
-    check({"resource": {"cluster": True}, "actions": ["listDatabases"]} in
-          st["authenticatedUserPrivileges"], "root holds listDatabases on the cluster")
+    check(any(p["resource"] == {"cluster": True} and
+              {"listDatabases", "serverStatus", "inprog", "killAnySession"} <= set(p["actions"])
+              for p in st["authenticatedUserPrivileges"]),
+          "root holds the cluster actions: %r" % st["authenticatedUserPrivileges"])
     check(any(p["resource"] == {"db": "", "collection": ""} and "dropDatabase" in p["actions"]
               for p in st["authenticatedUserPrivileges"]), "root privileges on every database")
     rw = client("rwany")
@@ -115,6 +125,67 @@ try:
     check(sorted(root.list_database_names()) == ["other", "shared"], "app is gone")
     o.close()
     root.app.things.insert_one({"db": "app"})
+
+    # renameCollection: readWrite on both databases
+    a = client("app")
+    root.app.torename.insert_one({"x": 1})
+    check(code_of(lambda: a.admin.command("renameCollection", "app.torename",
+                                          to="app.renamed")) == 0, "readWrite renames in its db")
+    check(code_of(lambda: a.admin.command("renameCollection", "app.renamed",
+                                          to="other.renamed")) == 13,
+          "readWrite cannot rename into another database")
+    check(code_of(lambda: root.admin.command("renameCollection", "app.renamed",
+                                             to="other.renamed")) == 0, "root renames across")
+
+    # cursors belong to the user that opened them
+    root.app.many.insert_many([{"i": i} for i in range(10)])
+    first = a.app.command("find", "many", batchSize=2)["cursor"]
+    r = client("rany")
+    check(code_of(lambda: r.app.command("getMore", first["id"], collection="many")) == 13,
+          "another user cannot getMore a cursor")
+    k = r.app.command("killCursors", "many", cursors=[first["id"]])
+    check(k["cursorsNotFound"] == [first["id"]] and k["cursorsKilled"] == [],
+          "another user cannot kill a cursor: %r" % k)
+    more = a.app.command("getMore", first["id"], collection="many", batchSize=100)
+    check(len(more["cursor"]["nextBatch"]) == 8, "the owner still reads its cursor")
+    r.close()
+
+    # cluster monitoring needs clusterMonitor or root
+    mon = client("mon")
+    for cmdname in ("serverStatus", "hostInfo", "getCmdLineOpts"):
+        check(code_of(lambda: a.admin.command(cmdname)) == 13, "%s as readWrite: 13" % cmdname)
+        check(code_of(lambda: mon.admin.command(cmdname)) == 0, "%s as clusterMonitor" % cmdname)
+        check(code_of(lambda: root.admin.command(cmdname)) == 0, "%s as root" % cmdname)
+    check(code_of(lambda: a.admin.command("getLog", "global")) == 13, "getLog as readWrite")
+    check(code_of(lambda: a.admin.command("getParameter", "*")) == 13, "getParameter as readWrite")
+    check(code_of(lambda: mon.app.things.find_one()) == 13, "clusterMonitor reads no data")
+    check(code_of(lambda: a.admin.command("currentOp", **{"$all": True})) == 13,
+          "currentOp of all users as readWrite: 13")
+    a2 = client("app")
+    a2.admin.command("ping")
+    own = a.admin.command("currentOp", **{"$all": True, "$ownOps": True})["inprog"]
+    check(len(own) >= 2 and all(op["effectiveUsers"] == [{"user": "app", "db": "app"}]
+                                for op in own), "$ownOps lists only app's connections: %r"
+          % [op.get("effectiveUsers") for op in own])
+    every = mon.admin.command("currentOp", **{"$all": True})["inprog"]
+    users_seen = {u["user"] for op in every for u in op["effectiveUsers"]}
+    check({"app", "root", "mon"} <= users_seen, "clusterMonitor sees every user: %r" % users_seen)
+    agg = root.admin.aggregate([{"$currentOp": {"idleConnections": True}}])
+    check({u["user"] for op in agg for u in op["effectiveUsers"]} == {"root"},
+          "$currentOp without allUsers lists one's own")
+    agg = root.admin.aggregate([{"$currentOp": {"allUsers": True, "idleConnections": True}}])
+    check({"app", "mon"} <= {u["user"] for op in agg for u in op["effectiveUsers"]},
+          "$currentOp allUsers as root")
+    check(code_of(lambda: a.admin.command("killAllSessions", [])) == 13,
+          "killAllSessions needs root")
+    check(code_of(lambda: root.admin.command("killAllSessions", [])) == 0, "root kills sessions")
+    a2.close()
+    mon.close()
+    a.close()
+    anon = pymongo.MongoClient("127.0.0.1", srv.port, serverSelectionTimeoutMS=5000)
+    check(code_of(lambda: anon.admin.command("authenticate", 1, mechanism="MONGODB-X509")) ==
+          334, "authenticate (X.509) is MechanismUnavailable")
+    anon.close()
 
     # the Node driver and mongosh see the same
     js = """
