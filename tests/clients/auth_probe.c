@@ -3,21 +3,34 @@
  * given (credentials from the URI or, for MONGODB-AWS, from AWS_* variables,
  * as libmongoc reads them), pings, then inserts and reads back one document
  * in DB.COLL. Prints "ok" and exits 0, or prints libmongoc's error and exits 1.
+ * With a fifth argument "pool" the client comes from a mongoc_client_pool_t
+ * (background monitoring threads, authenticated pooled connections).
  */
 #include <mongoc/mongoc.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: auth_probe URI DB COLL\n");
+    bool pooled = argc == 5 && strcmp(argv[4], "pool") == 0;
+    if (argc != 4 && !pooled) {
+        fprintf(stderr, "usage: auth_probe URI DB COLL [pool]\n");
         return 2;
     }
     mongoc_init();
     bson_error_t error;
     int rc = 1;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(argv[1], &error);
-    mongoc_client_t *client = uri ? mongoc_client_new_from_uri(uri) : NULL;
+    mongoc_client_pool_t *pool = uri && pooled ? mongoc_client_pool_new(uri) : NULL;
+    mongoc_client_t *client = NULL;
+    if (pool != NULL) {
+        mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
+        client = mongoc_client_pool_pop(pool);
+    } else if (uri != NULL && !pooled) {
+        client = mongoc_client_new_from_uri(uri);
+        if (client != NULL)
+            mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    }
     mongoc_collection_t *coll = NULL;
     bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
     bson_t *doc = BCON_NEW("probe", BCON_INT32(1));
@@ -26,7 +39,6 @@ int main(int argc, char **argv)
         printf("error: bad uri: %s\n", error.message);
         goto out;
     }
-    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
     if (!mongoc_client_command_simple(client, argv[2], ping, NULL, &reply, &error)) {
         printf("error: ping: %d %s\n", error.code, error.message);
         bson_destroy(&reply);
@@ -52,7 +64,12 @@ out:
     bson_destroy(ping);
     bson_destroy(doc);
     mongoc_collection_destroy(coll);
-    mongoc_client_destroy(client);
+    if (pool != NULL) {
+        mongoc_client_pool_push(pool, client);
+        mongoc_client_pool_destroy(pool);
+    } else {
+        mongoc_client_destroy(client);
+    }
     mongoc_uri_destroy(uri);
     mongoc_cleanup();
     return rc;

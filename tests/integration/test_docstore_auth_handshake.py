@@ -1,7 +1,8 @@
 """Docstore authentication in the handshake, as MongoDB 4.4+ answers it.
 
 - hello's speculativeAuthenticate: pymongo 3.11 (OP_QUERY isMaster), the Node
-  driver 7 (OP_MSG hello) and libmongoc 1.23 each send a SCRAM saslStart inside
+  driver 7 (OP_MSG hello) and libmongoc 1.23 (single-threaded client and pool)
+  each send a SCRAM saslStart inside
   their first hello; serverStatus.security.authentication counters prove that
   every login took the speculative path (no separate saslStart) and succeeded.
 - A speculative saslStart that fails (unknown user, mechanism not enabled, no
@@ -248,13 +249,14 @@ const { MongoClient } = require('mongodb');
             return p.stdout.strip()
         driver_login("node %s" % mech, expect, node_run)
 
-    def mongoc_run():
-        p = subprocess.run([PROBE, "mongodb://app:%s@127.0.0.1:%d/?authSource=app" % (quoted,
-                                                                                    srv.port),
-                            "app", "fromc"], capture_output=True, text=True, timeout=60)
-        check(p.returncode == 0, "libmongoc SCRAM: %s" % p.stdout)
-        return p.stdout.strip()
-    driver_login("libmongoc default", "SCRAM-SHA-256", mongoc_run)
+    for mode in ([], ["pool"]):
+        def mongoc_run(mode=mode):
+            p = subprocess.run([PROBE, "mongodb://app:%s@127.0.0.1:%d/?authSource=app"
+                                % (quoted, srv.port), "app", "fromc"] + mode,
+                               capture_output=True, text=True, timeout=60)
+            check(p.returncode == 0, "libmongoc %s SCRAM: %s" % (mode, p.stdout))
+            return p.stdout.strip()
+        driver_login("libmongoc %s" % (mode or "single"), "SCRAM-SHA-256", mongoc_run)
 
     # a wrong password: the speculative start succeeds, the proof fails with 18
     bad = pymongo.MongoClient("127.0.0.1", srv.port, username="app", password="wrong",
