@@ -63,7 +63,7 @@ struct docstore_sasl {
     char db[128];              /* the database saslStart ran on */
     const auth_user_t *user;   /* SCRAM: the user being proven */
     char *auth_message;        /* SCRAM: client-first-bare + "," + server-first */
-    char nonce[128];           /* SCRAM: combined nonce */
+    char nonce[320];           /* SCRAM: combined nonce (client part up to 255 bytes) */
     uint8_t aws_nonce[64];     /* AWS: client 32 bytes + server 32 bytes */
     docstore_principal_t principal;
 };

@@ -114,7 +114,7 @@ int auth_scram_start(docstore_sasl_t *s, const char *db, const uint8_t *payload,
     if (bare == NULL)
         return auth_fail(s, err);
     bare++;
-    char raw_name[512], name[256], cnonce[64];
+    char raw_name[512], name[256], cnonce[256]; /* drivers send 24-48 random bytes in base64 */
     if (strncmp(bare, "n=", 2) != 0 || !scram_attr(bare, 'n', raw_name, sizeof raw_name) ||
         !scram_unescape_name(raw_name, name, sizeof name) ||
         !scram_attr(bare, 'r', cnonce, sizeof cnonce) || cnonce[0] == '\0')
@@ -131,7 +131,7 @@ int auth_scram_start(docstore_sasl_t *s, const char *db, const uint8_t *payload,
     crypto_base64_encode(rnd, sizeof rnd, snonce);
     crypto_base64_encode(keys->salt, keys->salt_len, salt64);
     snprintf(s->nonce, sizeof s->nonce, "%s%s", cnonce, snonce);
-    char server_first[256];
+    char server_first[512];
     int n = snprintf(server_first, sizeof server_first, "r=%s,s=%s,i=%d", s->nonce, salt64,
                      keys->iterations);
     size_t am = strlen(bare) + (size_t)n + 2;
@@ -153,7 +153,7 @@ int auth_scram_continue(docstore_sasl_t *s, const uint8_t *payload, uint32_t len
     memcpy(msg, payload, len);
     msg[len] = '\0';
     const char *proof_at = strstr(msg, ",p=");
-    char cb[16], nonce[128], proof64[128];
+    char cb[16], nonce[320], proof64[128];
     if (proof_at == NULL || !scram_attr(msg, 'c', cb, sizeof cb) ||
         (strcmp(cb, "biws") != 0 && strcmp(cb, "eSws") != 0) ||
         !scram_attr(msg, 'r', nonce, sizeof nonce) || strcmp(nonce, s->nonce) != 0 ||

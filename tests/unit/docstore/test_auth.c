@@ -177,6 +177,20 @@ static void test_mechs(void)
         CHECK_STR(docstore_sasl_db(s), "app");
     docstore_sasl_free(s);
     bson_destroy(&reply);
+    /* client nonces up to 255 bytes are taken, longer ones refused */
+    char longfirst[400];
+    for (int n = 200; n <= 300; n += 100) {
+        int w = snprintf(longfirst, sizeof longfirst, "n,,n=app,r=");
+        memset(longfirst + w, 'x', (size_t)n);
+        longfirst[w + n] = '\0';
+        s = NULL;
+        bson_init(&reply);
+        int rc = docstore_sasl_start(a, "app", "SCRAM-SHA-256", (const uint8_t *)longfirst,
+                                     (uint32_t)strlen(longfirst), true, &s, &reply, &err);
+        CHECK_INT(rc, n == 200 ? 0 : -1);
+        docstore_sasl_free(s);
+        bson_destroy(&reply);
+    }
     docstore_auth_free(a);
 }
 
