@@ -1,8 +1,11 @@
 /*
- * saslStart / saslContinue on a connection, and authorization of every
- * command against the authenticated principal's roles. The conversation
- * itself (SCRAM, MONGODB-AWS) is auth.c's; this file keeps its state on the
- * connection and enforces the server's --auth mode.
+ * Authentication and authorization on a connection, on top of auth.h:
+ * saslStart / saslContinue and hello's speculativeAuthenticate and
+ * saslSupportedMechs (the conversation itself, SCRAM or MONGODB-AWS, is
+ * auth.c's; this file keeps its state on the connection and enforces the
+ * server's --auth mode); the check of every command against the principal's
+ * roles; what auth changes in other commands' answers (listDatabases,
+ * connectionStatus, currentOp, cursor owners, serverStatus counters).
  */
 #include "docstore/cmd_auth.h"
 
@@ -50,7 +53,7 @@ static bool auth_is_write(const docstore_command_t *c)
 }
 
 /* Admin commands that need cluster privileges, as MongoDB's actions do;
- * currentOp checks its own ($ownOps, docstore_auth_sees_all_ops). */
+ * currentOp checks its own ($ownOps, docstore_auth_current_op_scope). */
 static docstore_cluster_t auth_cluster_need(const docstore_command_t *c)
 {
     static const char *const monitor[] = {

@@ -1,7 +1,9 @@
 /*
- * The authentication commands (saslStart, saslContinue) and the per-command
- * authorization check, on top of auth.h. command.c calls the check for every
- * command; cmd_admin.c's table routes the SASL commands here.
+ * The authentication commands (saslStart, saslContinue, authenticate), hello's
+ * authentication fields and the per-command authorization check, on top of
+ * auth.h. command.c calls the check for every command; cmd_admin.c's table
+ * routes the SASL commands here; hello, serverStatus, connectionStatus,
+ * currentOp, listDatabases and the cursors call the hooks below.
  */
 #ifndef TETHER_DOCSTORE_CMD_AUTH_H
 #define TETHER_DOCSTORE_CMD_AUTH_H
@@ -9,12 +11,16 @@
 #include "docstore/command.h"
 #include "docstore/doclist.h"
 
+/* saslStart: starts a conversation on the connection (replacing one under
+ * way) and appends {conversationId, done, payload}. */
 int docstore_cmd_sasl_start(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
                             docstore_error_t *err);
 /* The authenticate command (MONGODB-X509, the removed MONGODB-CR): 334
  * MechanismUnavailable, so a driver configured for X.509 says why. */
 int docstore_cmd_authenticate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                               bson_t *reply, docstore_error_t *err);
+/* saslContinue: the next step; needs conversationId (40414), a conversation
+ * (17), the same id and database (17); a failure ends the conversation. */
 int docstore_cmd_sasl_continue(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply, docstore_error_t *err);
 
