@@ -15,6 +15,8 @@
 #include "docstore/pipeline.h"
 #include "docstore/project.h"
 #include "docstore/sort.h"
+#include "docstore/sorter.h"
+#include "docstore/storage.h"
 #include "docstore/update.h"
 #include "docstore/value.h"
 
@@ -58,6 +60,160 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
         return -1;
     }
     return 0;
+}
+
+/* ---- sorted reads ---- */
+
+/* A read in sort order through an index (docstore_storage_scan_ordered):
+ * matching documents are appended to out; each run of ties (equal sort keys)
+ * is put in rid order, as the stable in-memory sort of a rid-order scan has
+ * them (MongoDB leaves the order of ties unspecified). */
+typedef struct ordered_ctx {
+    const docstore_matcher_t *m;
+    docstore_doclist_t *out;
+    size_t keep;       /* stop once this many are complete; 0: never */
+    size_t run_start;  /* index in out of the current run of ties */
+    int64_t *rids;     /* rid of out->docs[run_start + i] */
+    size_t nrids, cap; /* rids in use, allocated */
+    bool oom;
+} ordered_ctx_t;
+
+typedef struct rid_doc {
+    int64_t rid;
+    bson_t *doc;
+} rid_doc_t;
+
+static int rid_doc_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const rid_doc_t *)a)->rid, y = ((const rid_doc_t *)b)->rid;
+    return (x > y) - (x < y);
+}
+
+/* Puts the current run of ties in rid order. */
+static void ordered_close_run(ordered_ctx_t *c)
+{
+    size_t n = c->out->n - c->run_start;
+    if (n > 1) {
+        bson_t **docs = c->out->docs + c->run_start;
+        rid_doc_t *rd = malloc(n * sizeof *rd);
+        if (rd == NULL) {
+            c->oom = true;
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            rd[i] = (rid_doc_t){c->rids[i], docs[i]};
+        qsort(rd, n, sizeof *rd, rid_doc_cmp);
+        for (size_t i = 0; i < n; i++)
+            docs[i] = rd[i].doc;
+        free(rd);
+    }
+    c->run_start = c->out->n;
+    c->nrids = 0;
+}
+
+static bool ordered_cb(void *ctx, const bson_t *doc, int64_t rid, bool tie)
+{
+    ordered_ctx_t *c = ctx;
+    if (!tie) {
+        ordered_close_run(c);
+        if (c->keep > 0 && c->out->n >= c->keep)
+            return false; /* the first keep are complete */
+    }
+    if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
+        return true;
+    if (c->nrids == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        int64_t *r = realloc(c->rids, cap * sizeof *r);
+        if (r == NULL) {
+            c->oom = true;
+            return false;
+        }
+        c->rids = r;
+        c->cap = cap;
+    }
+    if (docstore_doclist_push_copy(c->out, doc) != 0) {
+        c->oom = true;
+        return false;
+    }
+    c->rids[c->nrids++] = rid;
+    return true;
+}
+
+typedef struct sorter_ctx {
+    const docstore_matcher_t *m;
+    docstore_sorter_t *sorter;
+    docstore_error_t *err;
+    bool failed; /* err is set */
+} sorter_ctx_t;
+
+static bool sorter_cb(void *ctx, const bson_t *doc)
+{
+    sorter_ctx_t *c = ctx;
+    if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
+        return true;
+    bson_t *copy = bson_copy(doc);
+    if (copy == NULL) {
+        docstore_error_set(c->err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        c->failed = true;
+        return false;
+    }
+    if (docstore_sorter_add(c->sorter, copy, c->err) != 0) {
+        c->failed = true;
+        return false;
+    }
+    return true;
+}
+
+/* Appends to out the first keep (0: all) documents of db.coll matching filter
+ * (m compiled from it) in the order of s: by walking an index that serves the
+ * sort when there is one (no blocking sort, and a limit reads only what it
+ * returns), else through a bounded sorter (top-k with a keep; 292 past
+ * 100 MB). *used_index tells which (may be NULL). 0 or -1. */
+static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, const bson_t *filter,
+                       const docstore_matcher_t *m, const docstore_sort_t *s, size_t keep,
+                       bool disk_use, docstore_sort_origin_t origin, docstore_doclist_t *out,
+                       bool *used_index /* OUT, may be NULL */, docstore_error_t *err)
+{
+    size_t n = docstore_sort_nfields(s);
+    const char *fields[32];
+    int dirs[32];
+    bool ordered = false;
+    if (n <= 32) {
+        for (size_t i = 0; i < n; i++)
+            fields[i] = docstore_sort_field(s, i, &dirs[i]);
+        size_t start = out->n;
+        ordered_ctx_t oc = {.m = m, .out = out, .keep = keep, .run_start = start};
+        int rc = docstore_storage_scan_ordered(ctx->storage, db, coll, filter, fields, dirs, n,
+                                               ordered_cb, &oc, &ordered, err);
+        if (rc == 0 && ordered)
+            ordered_close_run(&oc);
+        free(oc.rids);
+        if (rc == 0 && oc.oom) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
+            rc = -1;
+        }
+        /* Past keep, or (not ordered after all) everything the walk gave. */
+        size_t cut = rc == 0 && ordered ? (keep > 0 ? start + keep : out->n) : start;
+        while (out->n > cut)
+            bson_destroy(out->docs[--out->n]);
+        if (rc != 0)
+            return -1;
+    }
+    if (used_index)
+        *used_index = ordered;
+    if (ordered)
+        return 0;
+    docstore_sorter_t *sorter;
+    if (docstore_sorter_new(s, keep, DOCSTORE_SORT_MEMORY_LIMIT, disk_use, origin, &sorter, err))
+        return -1;
+    sorter_ctx_t sc = {.m = m, .sorter = sorter, .err = err};
+    int rc = docstore_storage_scan(ctx->storage, db, coll, filter, sorter_cb, &sc, err);
+    if (rc == 0 && sc.failed)
+        rc = -1;
+    if (rc == 0)
+        rc = docstore_sorter_finish(sorter, out, err);
+    docstore_sorter_free(sorter);
+    return rc;
 }
 
 static int reader_cb(void *rctx, const char *coll, docstore_doclist_t *out, docstore_error_t *err)
@@ -141,11 +297,16 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         goto out;
     if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
         goto out;
-    size_t stop = (s == NULL && natural >= 0 && limit > 0) ? (size_t)(skip + limit) : 0;
-    if (find_matching(ctx, db, coll, f, m, stop, &all, err))
+    /* skip + limit documents are all a limited find needs, sorted or not. */
+    size_t wanted = limit > 0 && skip <= INT64_MAX - limit ? (size_t)(skip + limit) : 0;
+    if (s) {
+        if (read_sorted(ctx, db, coll, f, m, s, wanted,
+                        docstore_cmd_bool(cmd, "allowDiskUse", false), DOCSTORE_SORT_FIND, &all,
+                        NULL, err))
+            goto out;
+    } else if (find_matching(ctx, db, coll, f, m, natural >= 0 ? wanted : 0, &all, err)) {
         goto out;
-    if (s)
-        docstore_sort_docs(s, all.docs, all.n);
+    }
     for (size_t i = 0; natural < 0 && i < all.n / 2; i++) {
         bson_t *t = all.docs[i];
         all.docs[i] = all.docs[all.n - 1 - i];
@@ -970,6 +1131,9 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
     if (docstore_cmd_has(cmd, "collation"))
         return not_supported(err, "collation");
     docstore_pipeline_t *p = NULL;
+    docstore_matcher_t *m = NULL;
+    const docstore_sort_t *lead_sort = NULL;
+    bool disk_use = docstore_cmd_bool(cmd, "allowDiskUse", false);
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     bson_t rest = BSON_INITIALIZER;
@@ -984,12 +1148,25 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
     } else {
         if (docstore_pipeline_new(&pipe, &p, err))
             goto out;
+        docstore_pipeline_set_disk_use(p, disk_use);
         const bson_t *lead = docstore_pipeline_leading_match(p);
-        if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err))
+        size_t keep = 0;
+        lead_sort = docstore_pipeline_leading_sort(p, &keep);
+        if (lead_sort) {
+            /* [$match] $sort [$limit]: matched and sorted while reading, through
+             * an index or a bounded top-k sort, never the whole collection. */
+            if (lead && docstore_matcher_new(lead, &m, err))
+                goto out;
+            if (read_sorted(ctx, db, coll, lead, m, lead_sort, keep, disk_use,
+                            DOCSTORE_SORT_AGGREGATE, &docs, NULL, err))
+                goto out;
+        } else if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err)) {
             goto out;
+        }
     }
     void *rctx[2] = {ctx, (void *)(uintptr_t)db};
-    if (docstore_pipeline_run(p, &docs, reader_cb, rctx, err))
+    if ((lead_sort ? docstore_pipeline_run_sorted : docstore_pipeline_run)(p, &docs, reader_cb,
+                                                                           rctx, err))
         goto out;
     char ns[NS_MAX];
     docstore_cmd_ns(ns, sizeof ns, db, coll ? coll : "$cmd.aggregate");
@@ -997,6 +1174,8 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
 out:
     bson_destroy(&rest);
     docstore_doclist_free(&docs);
+    if (m)
+        docstore_matcher_free(m);
     if (p)
         docstore_pipeline_free(p);
     return rc;

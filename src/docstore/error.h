@@ -49,6 +49,7 @@ enum docstore_code {
     DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED = 186, /* ClientMetadataCannotBeMutated */
     DOCSTORE_LOCATION_40414 = 40414,          /* a required command field is missing */
     DOCSTORE_LOCATION_51769 = 51769,          /* hello.speculativeAuthenticate: unknown command */
+    DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT = 292, /* QueryExceededMemoryLimitNoDiskUseAllowed */
 };
 
 typedef struct docstore_error {

@@ -12,6 +12,7 @@
 #include "docstore/pipeline_internal.h"
 #include "docstore/project.h"
 #include "docstore/sort.h"
+#include "docstore/sorter.h"
 #include "docstore/value.h"
 
 #include <stdlib.h>
@@ -58,6 +59,7 @@ typedef struct stage {
 struct docstore_pipeline {
     stage_t *stages;
     size_t n;
+    bool disk_use; /* allowDiskUse: true was asked (wording of 292 only) */
 };
 
 static void stage_free(stage_t *s)
@@ -103,6 +105,33 @@ const bson_t *docstore_pipeline_leading_match(const docstore_pipeline_t *p)
     if (p == NULL || p->n == 0 || p->stages[0].kind != ST_MATCH)
         return NULL;
     return p->stages[0].filter;
+}
+
+/* How many sorted documents the stages after stage i (a $sort) use: n for a
+ * following {$limit: n}, s + n for {$skip: s}, {$limit: n}; 0 for all. This
+ * is MongoDB's $sort + $limit coalescence: a top-k sort. */
+static size_t sort_keep(const docstore_pipeline_t *p, size_t i)
+{
+    if (i + 1 < p->n && p->stages[i + 1].kind == ST_LIMIT)
+        return (size_t)p->stages[i + 1].num;
+    if (i + 2 < p->n && p->stages[i + 1].kind == ST_SKIP && p->stages[i + 2].kind == ST_LIMIT &&
+        p->stages[i + 1].num <= INT64_MAX - p->stages[i + 2].num)
+        return (size_t)(p->stages[i + 1].num + p->stages[i + 2].num);
+    return 0;
+}
+
+const docstore_sort_t *docstore_pipeline_leading_sort(const docstore_pipeline_t *p, size_t *keep)
+{
+    size_t i = p->n > 0 && p->stages[0].kind == ST_MATCH ? 1 : 0;
+    if (i >= p->n || p->stages[i].kind != ST_SORT)
+        return NULL;
+    *keep = sort_keep(p, i);
+    return p->stages[i].sort;
+}
+
+void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use)
+{
+    p->disk_use = disk_use;
 }
 
 static int oom(docstore_error_t *err)
@@ -1188,10 +1217,34 @@ static int run_union_with(const stage_t *s, docstore_doclist_t *docs,
     return rc;
 }
 
-static int run_stage(const stage_t *s, docstore_doclist_t *docs,
+/* A $sort stage: a bounded sorter over the list, keeping keep (0: all). */
+static int run_sort(const docstore_pipeline_t *p, const stage_t *s, size_t keep,
+                    docstore_doclist_t *docs, docstore_error_t *err)
+{
+    docstore_sorter_t *st;
+    if (docstore_sorter_new(s->sort, keep, DOCSTORE_SORT_MEMORY_LIMIT, p->disk_use,
+                            DOCSTORE_SORT_AGGREGATE, &st, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < docs->n; i++) {
+        if (rc == 0)
+            rc = docstore_sorter_add(st, docs->docs[i], err);
+        else
+            bson_destroy(docs->docs[i]);
+        docs->docs[i] = NULL;
+    }
+    docs->n = 0;
+    if (rc == 0)
+        rc = docstore_sorter_finish(st, docs, err);
+    docstore_sorter_free(st);
+    return rc;
+}
+
+static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
                      docstore_collection_reader_fn reader, void *reader_ctx,
                      docstore_error_t *err)
 {
+    const stage_t *s = &p->stages[si];
     docstore_doclist_t out;
     docstore_doclist_init(&out);
     int rc = 0;
@@ -1209,8 +1262,7 @@ static int run_stage(const stage_t *s, docstore_doclist_t *docs,
         rc = run_unset(s, docs, &out, err);
         break;
     case ST_SORT:
-        docstore_sort_docs(s->sort, docs->docs, docs->n);
-        return 0;
+        return run_sort(p, s, sort_keep(p, si), docs, err);
     case ST_SKIP:
     case ST_LIMIT: {
         size_t n = docs->n;
@@ -1274,15 +1326,34 @@ static int run_stage(const stage_t *s, docstore_doclist_t *docs,
     return rc;
 }
 
-int docstore_pipeline_run(const docstore_pipeline_t *p, docstore_doclist_t *docs,
-                          docstore_collection_reader_fn reader, void *reader_ctx,
-                          docstore_error_t *err)
+static int run_from(const docstore_pipeline_t *p, size_t skip_sort, docstore_doclist_t *docs,
+                    docstore_collection_reader_fn reader, void *reader_ctx, docstore_error_t *err)
 {
     for (size_t i = 0; i < p->n; i++) {
-        if (run_stage(&p->stages[i], docs, reader, reader_ctx, err) != 0) {
+        if (i + 1 == skip_sort)
+            continue;
+        if (run_stage(p, i, docs, reader, reader_ctx, err) != 0) {
             docstore_doclist_free(docs);
             return -1;
         }
     }
     return 0;
+}
+
+int docstore_pipeline_run(const docstore_pipeline_t *p, docstore_doclist_t *docs,
+                          docstore_collection_reader_fn reader, void *reader_ctx,
+                          docstore_error_t *err)
+{
+    return run_from(p, 0, docs, reader, reader_ctx, err);
+}
+
+int docstore_pipeline_run_sorted(const docstore_pipeline_t *p, docstore_doclist_t *docs,
+                                 docstore_collection_reader_fn reader, void *reader_ctx,
+                                 docstore_error_t *err)
+{
+    size_t keep;
+    if (docstore_pipeline_leading_sort(p, &keep) == NULL)
+        return run_from(p, 0, docs, reader, reader_ctx, err);
+    size_t at = p->stages[0].kind == ST_MATCH ? 1 : 0;
+    return run_from(p, at + 1, docs, reader, reader_ctx, err);
 }

@@ -10,8 +10,11 @@
 
 #include "docstore/doclist.h"
 #include "docstore/error.h"
+#include "docstore/sort.h"
 
 #include <bson/bson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 typedef struct docstore_pipeline docstore_pipeline_t;
 
@@ -37,6 +40,24 @@ __attribute__((warn_unused_result)) int docstore_pipeline_run(const docstore_pip
                                                               docstore_collection_reader_fn reader,
                                                               void *reader_ctx,
                                                               docstore_error_t *err);
+
+/* When the pipeline starts with [$match] $sort: that sort (borrowed), and in
+ * *keep how many of its first documents the stages after it can use (a
+ * $limit, or $skip + $limit, right after it; 0: all). The caller may then
+ * read the input already matched, sorted and cut to *keep, and run the rest
+ * with docstore_pipeline_run_sorted. NULL otherwise. */
+const docstore_sort_t *docstore_pipeline_leading_sort(const docstore_pipeline_t *p,
+                                                      size_t *keep /* OUT */);
+
+/* docstore_pipeline_run without the leading $sort: docs arrive sorted. */
+__attribute__((warn_unused_result)) int
+docstore_pipeline_run_sorted(const docstore_pipeline_t *p, docstore_doclist_t *docs,
+                             docstore_collection_reader_fn reader, void *reader_ctx,
+                             docstore_error_t *err);
+
+/* allowDiskUse: true was asked. The docstore never spills to disk; this only
+ * words the 292 error of a $sort or $group past 100 MB. Default false. */
+void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use);
 
 void docstore_pipeline_free(docstore_pipeline_t *p);
 

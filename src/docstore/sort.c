@@ -24,6 +24,7 @@
 #include <string.h>
 
 struct sort_field {
+    char *path;         /* owned; the dotted path as given */
     char *path_buf;     /* owned; '.' replaced by '\0' */
     const char **parts; /* owned; pointers into path_buf */
     int *part_len;      /* owned */
@@ -158,6 +159,7 @@ static bson_value_t sort_key(const struct sort_field *f, const bson_t *doc)
 
 static void field_free(struct sort_field *f)
 {
+    free(f->path);
     free(f->path_buf);
     free(f->parts);
     free(f->part_len);
@@ -183,11 +185,13 @@ static int field_init(struct sort_field *f, const char *path, int dir, docstore_
     for (const char *p = path; *p; p++)
         count += *p == '.';
     f->dir = dir;
+    f->path = strdup(path);
     f->path_buf = strdup(path);
     f->parts = calloc(count, sizeof *f->parts);
     f->part_len = calloc(count, sizeof *f->part_len);
     f->part_index = calloc(count, sizeof *f->part_index);
-    if (f->path_buf == NULL || f->parts == NULL || f->part_len == NULL || f->part_index == NULL) {
+    if (f->path == NULL || f->path_buf == NULL || f->parts == NULL || f->part_len == NULL ||
+        f->part_index == NULL) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
         return -1;
     }
@@ -373,6 +377,17 @@ void docstore_sort_docs(const docstore_sort_t *s, bson_t **docs, size_t n)
     free(idx);
     free(tmp);
     free(sorted);
+}
+
+size_t docstore_sort_nfields(const docstore_sort_t *s)
+{
+    return s->nfields;
+}
+
+const char *docstore_sort_field(const docstore_sort_t *s, size_t i, int *dir)
+{
+    *dir = s->fields[i].dir;
+    return s->fields[i].path;
 }
 
 void docstore_sort_free(docstore_sort_t *s)

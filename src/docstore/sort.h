@@ -24,6 +24,11 @@ int docstore_sort_compare(const docstore_sort_t *s, const bson_t *a, const bson_
 /* Sorts docs in place, stably. */
 void docstore_sort_docs(const docstore_sort_t *s, bson_t **docs, size_t n);
 
+/* The fields of a sort, in order: the dotted path (borrowed from s) and the
+ * direction (1 or -1) of field i < docstore_sort_nfields(s). */
+size_t docstore_sort_nfields(const docstore_sort_t *s);
+const char *docstore_sort_field(const docstore_sort_t *s, size_t i, int *dir /* OUT */);
+
 void docstore_sort_free(docstore_sort_t *s);
 
 #endif

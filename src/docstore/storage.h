@@ -79,6 +79,27 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
                           const bson_t *filter, docstore_doc_cb cb, void *ctx,
                           docstore_error_t *err);
 
+/* A document of an ordered scan: rid is its row (insertion order); tie is
+ * true when its sort key equals the previous document's (the index orders
+ * ties by its other fields or rid, the caller may reorder them). Returns
+ * false to stop. */
+typedef bool (*docstore_ordered_doc_cb)(void *ctx, const bson_t *doc, int64_t rid, bool tie);
+
+/* Calls cb for each document that may match filter, in the order of a sort on
+ * fields[i] (dotted paths) with dirs[i] (1 or -1), i < n, when an index serves
+ * it: _id for {_id: ±1}, or an index whose key pattern starts with those
+ * fields in those directions (or all of them reversed) and that never held an
+ * array on its paths (not multikey). The filter must use that same index, or
+ * no index. *ordered is false when no index serves the sort (nothing was
+ * read), or when the walk met a sort value whose key cannot order it exactly
+ * (undefined, which keys as null; a decimal128 a double cannot hold): the
+ * documents already given are then to be dropped, and the caller scans and
+ * sorts. */
+int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const char *const *fields, const int *dirs,
+                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
+                                  bool *ordered /* OUT */, docstore_error_t *err);
+
 /* Indexes. spec is the createIndexes entry ({key, name, unique, ...}); an
  * existing identical index is no error (*created false); same name with other
  * keys is IndexKeySpecsConflict (86), same keys other options 85. Building a

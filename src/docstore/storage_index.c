@@ -900,3 +900,209 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
         return st_sql_error(d, "scan", err);
     return 0;
 }
+
+/* ---- ordered scans: a sort served by an index ---- */
+
+/* Whether index ix (NULL: _id) serves a sort on fields/dirs: its pattern
+ * starts with those fields, all in the sort's directions (*reverse false) or
+ * all reversed (*reverse true), and no document ever put an array on its
+ * paths (a multikey index orders documents by each element, not by the
+ * document's sort key). */
+static bool index_serves_sort(const st_index_t *ix, const char *const *fields, const int *dirs,
+                              size_t n, bool *reverse)
+{
+    if (ix == NULL) {
+        *reverse = dirs[0] < 0;
+        return n == 1 && strcmp(fields[0], "_id") == 0;
+    }
+    if (ix->multikey || ix->nfields < n)
+        return false;
+    bool same = true, flipped = true;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ix->fields[i], fields[i]) != 0)
+            return false;
+        bool want_desc = dirs[i] < 0;
+        same = same && ix->desc[i] == want_desc;
+        flipped = flipped && ix->desc[i] != want_desc;
+    }
+    *reverse = !same;
+    return same || flipped;
+}
+
+typedef struct ordered_walk {
+    docstore_storage_t *st;
+    st_db_t *d;
+    st_coll_t *c;
+    const st_index_t *ix;      /* NULL: _id */
+    const char *const *fields; /* the sort's paths: a prefix of ix's */
+    const bool *desc;          /* ix's directions for them */
+    size_t nsort;
+    bool reverse;   /* walk the keys backwards */
+    bool ambiguous; /* met a value its key cannot order exactly: stopped */
+    buf_t prev;     /* the previous document's sort key bytes */
+    bool have_prev;
+    docstore_ordered_doc_cb cb;
+    void *ctx;
+} ordered_walk_t;
+
+/* Whether v's key may equal the key of a value that compares differently:
+ * undefined keys as null (the sort puts it below null), and a decimal128 keys
+ * through its nearest double (the sort compares it through long double). */
+static bool key_is_ambiguous(const bson_value_t *v)
+{
+    if (v->value_type == BSON_TYPE_UNDEFINED)
+        return true;
+    if (v->value_type != BSON_TYPE_DECIMAL128)
+        return false;
+    char s[BSON_DECIMAL128_STRING];
+    bson_decimal128_to_string(&v->value.v_decimal128, s);
+    long double ld = strtold(s, NULL);
+    if (ld != ld)
+        return false; /* NaN keys and sorts lowest */
+    return (long double)(double)ld != ld;
+}
+
+/* The bytes of doc's sort key (the pattern's first nsort fields). Sets
+ * w->ambiguous when a value's key cannot order it exactly. */
+static int walk_key(ordered_walk_t *w, const bson_t *doc, buf_t *out, docstore_error_t *err)
+{
+    buf_reset(out);
+    docstore_keyset_t ks;
+    if (docstore_keyset_build(&ks, doc, w->fields, w->desc, w->nsort, err) != 0)
+        return -1;
+    int rc = 0;
+    if (ks.n != 1) {
+        w->ambiguous = true; /* an array after all: not this walk's order */
+    } else {
+        for (size_t i = 0; i < w->nsort; i++)
+            w->ambiguous = w->ambiguous || key_is_ambiguous(&ks.values[i]);
+        rc = buf_append(out, ks.keys[0].data, ks.keys[0].len);
+    }
+    docstore_keyset_free(&ks);
+    return rc == 0 ? 0 : -1;
+}
+
+static int walk_range(ordered_walk_t *w, const range_t *r, bool *stop, docstore_error_t *err)
+{
+    char sql[320];
+    const char *order = w->reverse ? "DESC" : "ASC";
+    const char *cond;
+    if (w->ix == NULL) {
+        cond = r->hi.len ? " AND id < ?2" : "";
+        snprintf(sql, sizeof sql, "SELECT doc, rid FROM c%lld WHERE id >= ?1%s ORDER BY id %s",
+                 (long long)w->c->id, cond, order);
+    } else {
+        cond = r->hi.len ? " AND i.k < ?2" : "";
+        if (w->ix->unique)
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order);
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s, i.rid %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order, order);
+    }
+    sqlite3_stmt *s;
+    if (st_stmt(w->d, sql, &s, err))
+        return -1;
+    bind_range(s, r);
+    buf_t key;
+    buf_init(&key, DOCSTORE_KEY_MAX);
+    int rc = 0, step = SQLITE_DONE;
+    while (!*stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        bson_t doc;
+        if (!bson_init_static(&doc, sqlite3_column_blob(s, 0),
+                              (size_t)sqlite3_column_bytes(s, 0)))
+            continue;
+        if (walk_key(w, &doc, &key, err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (w->ambiguous) {
+            *stop = true;
+            break;
+        }
+        bool tie = w->have_prev && cmp_bytes(&key, &w->prev) == 0;
+        buf_t t = w->prev;
+        w->prev = key;
+        key = t;
+        w->have_prev = true;
+        w->st->docs_examined++;
+        if (!w->cb(w->ctx, &doc, sqlite3_column_int64(s, 1), tie))
+            *stop = true;
+    }
+    st_stmt_done(w->d, s);
+    buf_free(&key);
+    if (rc == 0 && !*stop && step != SQLITE_DONE)
+        return st_sql_error(w->d, "ordered scan", err);
+    return rc;
+}
+
+int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const char *const *fields, const int *dirs,
+                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
+                                  bool *ordered, docstore_error_t *err)
+{
+    *ordered = false;
+    if (n == 0)
+        return 0;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        *ordered = true; /* no documents: any order */
+        return 0;
+    }
+    plan_t best = {.score = PLAN_NONE};
+    if (filter)
+        plan_conditions(filter, c, &best, 0);
+    size_t target = c->nindexes + 1; /* none yet */
+    bool reverse = false;
+    if (best.score < PLAN_NONE) {
+        /* The filter's access path must be the sort's index. */
+        size_t t = (size_t)(best.score % 1000);
+        if (best.nbranches == 0 &&
+            index_serves_sort(t == c->nindexes ? NULL : &c->indexes[t], fields, dirs, n, &reverse))
+            target = t;
+    } else {
+        for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], fields, dirs, n,
+                                  &reverse))
+                target = i;
+        }
+    }
+    if (target > c->nindexes) {
+        plan_free(&best);
+        return 0;
+    }
+    if (best.score == PLAN_NONE && plan_add(&best) == NULL) { /* one range: every key */
+        plan_free(&best);
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+        return -1;
+    }
+    plan_normalize(&best);
+    static const bool ascending[1] = {false};
+    const st_index_t *ix = target == c->nindexes ? NULL : &c->indexes[target];
+    ordered_walk_t w = {.st = st,
+                        .d = d,
+                        .c = c,
+                        .ix = ix,
+                        .fields = fields,
+                        .desc = ix ? ix->desc : ascending,
+                        .nsort = n,
+                        .reverse = reverse,
+                        .cb = cb,
+                        .ctx = ctx};
+    buf_init(&w.prev, DOCSTORE_KEY_MAX);
+    bool stop = false;
+    int rc = 0;
+    for (size_t i = 0; i < best.n && !stop && rc == 0; i++)
+        rc = walk_range(&w, &best.r[reverse ? best.n - 1 - i : i], &stop, err);
+    *ordered = !w.ambiguous;
+    buf_free(&w.prev);
+    plan_free(&best);
+    return rc;
+}
