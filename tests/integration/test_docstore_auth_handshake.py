@@ -8,8 +8,9 @@
 - A speculative saslStart that fails (unknown user, mechanism not enabled, no
   db) leaves the field out with ok: 1, and a normal saslStart on the same
   connection then succeeds; malformed fields fail the hello as MongoDB does.
-- MONGODB-AWS speculatively (no driver here sends it, so a SigV4 client written
-  here from the auth spec does), and SCRAM done by hand over the raw wire.
+- MONGODB-AWS through the Node driver (the usual way), speculatively through
+  a SigV4 client written here from the auth spec (no driver here sends it),
+  and SCRAM done by hand over the raw wire.
 - saslContinue without a conversation, without or with a wrong
   conversationId, or on another database: ProtocolError / 40414.
 - saslSupportedMechs: per user and per enabled mechanism.
@@ -257,6 +258,29 @@ const { MongoClient } = require('mongodb');
             check(p.returncode == 0, "libmongoc %s SCRAM: %s" % (mode, p.stdout))
             return p.stdout.strip()
         driver_login("libmongoc %s" % (mode or "single"), "SCRAM-SHA-256", mongoc_run)
+
+    # MONGODB-AWS through the Node driver (credentials from AWS_* as on Lambda):
+    # no driver here sends it speculatively, so it takes saslStart + saslContinue
+    aws_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    aws_env.update({"AWS_ACCESS_KEY_ID": "ASIATESTKEY0001", "AWS_SECRET_ACCESS_KEY": SECRET,
+                    "AWS_SESSION_TOKEN": TOKEN, "AWS_REGION": "us-east-1"})
+    for good in (True, False):
+        env = dict(aws_env, **({} if good else {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}))
+        before = auth_counters(admin)
+        p = subprocess.run(["node", "-e", js, "mongodb://127.0.0.1:%d/app?authMechanism="
+                            "MONGODB-AWS&authSource=%%24external" % srv.port],
+                           capture_output=True, text=True, timeout=60, env=env)
+        after = auth_counters(admin)
+        if good:
+            check(p.stdout.strip() == "ok", "node MONGODB-AWS: %s %s" % (p.stdout,
+                                                                        p.stderr[-400:]))
+        else:
+            check(p.stdout.strip().startswith("error 18"),
+                  "node MONGODB-AWS wrong secret: 18: %s" % p.stdout)
+        check(delta(before, after, "MONGODB-AWS", "authenticate", "successful") == int(good) and
+              delta(before, after, "MONGODB-AWS", "authenticate", "received") >= 1,
+              "MONGODB-AWS counted: %r %r" % (before["mechanisms"]["MONGODB-AWS"],
+                                              after["mechanisms"]["MONGODB-AWS"]))
 
     # a wrong password: the speculative start succeeds, the proof fails with 18
     bad = pymongo.MongoClient("127.0.0.1", srv.port, username="app", password="wrong",
