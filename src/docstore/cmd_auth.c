@@ -82,6 +82,12 @@ static bool auth_ns_db(const bson_t *cmd, const char *field, char *out, size_t c
     return true;
 }
 
+static bool auth_flag(const bson_t *cmd, const char *name)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, cmd, name) && bson_iter_as_bool(&it);
+}
+
 int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, const char *db,
                             const bson_t *cmd, docstore_error_t *err)
 {
@@ -127,6 +133,12 @@ int docstore_auth_authorize(docstore_ctx_t *ctx, const docstore_command_t *c, co
         }
         return 0;
     }
+    /* listCollections {nameOnly, authorizedCollections: true} runs without the
+     * listCollections privilege and lists only what the user may see, as
+     * MongoDB's (Compass and the drivers' authorizedCollections option) */
+    if (strcmp(c->name, "listCollections") == 0 && auth_flag(cmd, "authorizedCollections") &&
+        auth_flag(cmd, "nameOnly"))
+        return 0;
     docstore_access_t level = DOCSTORE_ACCESS_READ;
     if (strcmp(c->name, "dropDatabase") == 0)
         level = DOCSTORE_ACCESS_DB_ADMIN;
@@ -551,4 +563,12 @@ int docstore_cmd_authenticate(docstore_ctx_t *ctx, const char *db, const bson_t 
                        "through saslStart)",
                        mechanism);
     return -1;
+}
+
+bool docstore_auth_hides_collections(const docstore_ctx_t *ctx, const char *db)
+{
+    if (ctx->conn == NULL || ctx->conn->auth == DOCSTORE_CONN_AUTH_OPEN)
+        return false;
+    const docstore_principal_t *p = auth_principal(ctx);
+    return p == NULL || !docstore_principal_allows(p, db, DOCSTORE_ACCESS_READ);
 }

@@ -77,4 +77,8 @@ bool docstore_auth_same_user(const docstore_ctx_t *ctx, const struct docstore_co
  * a cursor answers getMore and killCursors only for the user that opened it. */
 int64_t docstore_auth_uid(const docstore_ctx_t *ctx);
 
+/* listCollections with nameOnly and authorizedCollections passes the check
+ * without a role on db (as MongoDB's); then this says to list nothing. */
+bool docstore_auth_hides_collections(const docstore_ctx_t *ctx, const char *db);
+
 #endif

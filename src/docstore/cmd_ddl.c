@@ -169,8 +169,10 @@ static int cmd_list_collections(docstore_ctx_t *ctx, const char *db, const bson_
     docstore_doclist_t l;
     docstore_doclist_init(&l);
     int rc = -1;
-    if (docstore_storage_list_collections(ctx->storage, db, &l, err) ||
-        filter_list(&l, has_filter ? &filter : NULL, err))
+    /* authorizedCollections without a role on db: an empty list (cmd_auth.h) */
+    if (!docstore_auth_hides_collections(ctx, db) &&
+        (docstore_storage_list_collections(ctx->storage, db, &l, err) ||
+         filter_list(&l, has_filter ? &filter : NULL, err)))
         goto out;
     if (name_only) {
         for (size_t i = 0; i < l.n; i++) {

@@ -126,8 +126,21 @@ try:
     o.close()
     root.app.things.insert_one({"db": "app"})
 
-    # renameCollection: readWrite on both databases
+    # listCollections: authorizedCollections lists what one may see, else 13
     a = client("app")
+    lc = lambda db, **kw: sorted(c["name"] for c in a[db].command("listCollections", **kw)
+                                 ["cursor"]["firstBatch"])
+    check("things" in lc("app", nameOnly=True, authorizedCollections=True),
+          "authorizedCollections in one's own db")
+    check(lc("other", nameOnly=True, authorizedCollections=True) == [],
+          "authorizedCollections elsewhere: an empty list")
+    check(code_of(lambda: lc("other", nameOnly=True)) == 13, "listCollections elsewhere: 13")
+    check(code_of(lambda: lc("other", authorizedCollections=True)) == 13,
+          "authorizedCollections needs nameOnly")
+    check(sorted(a.other.list_collection_names(authorizedCollections=True)) == [],
+          "pymongo list_collection_names(authorizedCollections) elsewhere")
+
+    # renameCollection: readWrite on both databases
     root.app.torename.insert_one({"x": 1})
     check(code_of(lambda: a.admin.command("renameCollection", "app.torename",
                                           to="app.renamed")) == 0, "readWrite renames in its db")
@@ -211,6 +224,20 @@ const { MongoClient } = require('mongodb');
                        capture_output=True, text=True, timeout=90)
     check(p.stdout.strip().splitlines()[-1:] == ["app,shared"],
           "mongosh listDatabases as reader: %s %s" % (p.stdout, p.stderr[-300:]))
+    js = """
+const { MongoClient } = require('mongodb');
+(async () => {
+  const c = new MongoClient(process.argv[1], { serverSelectionTimeoutMS: 5000 });
+  const names = async db => (await c.db(db).listCollections({}, { nameOnly: true,
+    authorizedCollections: true }).toArray()).map(x => x.name);
+  console.log(JSON.stringify([(await names('app')).includes('things'), await names('other')]));
+  await c.close();
+})().catch(e => { console.log('error ' + e.message); process.exit(1); });
+"""
+    p = subprocess.run(["node", "-e", js, "mongodb://app:pw-app@127.0.0.1:%d/app" % srv.port],
+                       capture_output=True, text=True, timeout=60)
+    check(p.stdout.strip() == "[true,[]]", "node listCollections authorizedCollections: %s %s"
+          % (p.stdout, p.stderr[-300:]))
     root.close()
 finally:
     srv.stop()
