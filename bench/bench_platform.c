@@ -18,307 +18,20 @@
  */
 #include "common/buf.h"
 #include "common/log.h"
+#include "harness/harness.h"
 #include "platform/template.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_FUNCS     16
 #define IDLE_COUNT    100
-#define RESPONSE_MAX  (8u << 20)
-#define START_TIMEOUT 20.0 /* seconds for tether up to log its port */
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- the platform process ---- */
-
-typedef struct platform_proc {
-    pid_t pid;
-    int port;
-    char log_path[64]; /* its stderr and stdout */
-} platform_proc_t;
-
-/* The Invoke API's port from tether up's log: "platform listening on HOST:PORT"
- * (up.c), else the first "listening" line that is not a Runtime API's (the
- * same rule as tests/integration/platform_lib.js). */
-static int find_port(const char *text)
-{
-    const char *exact = strstr(text, "platform listening on ");
-    if (exact != NULL) {
-        const char *colon = strchr(exact + 22, ':');
-        if (colon != NULL && atoi(colon + 1) > 0)
-            return atoi(colon + 1);
-    }
-    const char *line = text;
-    while (line != NULL && *line != '\0') {
-        const char *end = strchr(line, '\n');
-        size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
-        char l[1024];
-        snprintf(l, sizeof l, "%.*s", (int)(len < sizeof l - 1 ? len : sizeof l - 1), line);
-        if (strcasestr(l, "listening") != NULL && strcasestr(l, "runtime api") == NULL) {
-            const char *keys[] = {"127.0.0.1:", "0.0.0.0:", "localhost:", "port "};
-            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-                const char *p = strcasestr(l, keys[k]);
-                if (p != NULL) {
-                    int port = atoi(p + strlen(keys[k]));
-                    if (port > 0)
-                        return port;
-                }
-            }
-        }
-        line = end != NULL ? end + 1 : NULL;
-    }
-    return 0;
-}
-
-static int platform_start(const char *bin, const char *tmpl, platform_proc_t *pp)
-{
-    snprintf(pp->log_path, sizeof pp->log_path, "/tmp/bench-platform-XXXXXX");
-    int logfd = mkstemp(pp->log_path);
-    if (logfd == -1) {
-        perror("mkstemp");
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == -1) {
-        perror("fork");
-        close(logfd);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(logfd, STDOUT_FILENO);
-        dup2(logfd, STDERR_FILENO);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull != -1)
-            dup2(devnull, STDIN_FILENO);
-        execl(bin, bin, "up", "--port", "0", "--no-db", "--template", tmpl, "--idle-timeout",
-              "3600", (char *)NULL);
-        fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
-    close(logfd);
-    pp->pid = pid;
-    pp->port = 0;
-    uint64_t deadline = now_ns() + (uint64_t)(START_TIMEOUT * 1e9);
-    while (now_ns() < deadline) {
-        FILE *f = fopen(pp->log_path, "r");
-        if (f != NULL) {
-            char text[65536];
-            size_t n = fread(text, 1, sizeof text - 1, f);
-            fclose(f);
-            text[n] = '\0';
-            pp->port = find_port(text);
-            if (pp->port > 0)
-                return 0;
-        }
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "bench: tether up exited; its log is %s\n", pp->log_path);
-            pp->pid = -1;
-            return -1;
-        }
-        usleep(5000);
-    }
-    fprintf(stderr, "bench: no listening line from tether up; its log is %s\n", pp->log_path);
-    return -1;
-}
-
-static void platform_stop(platform_proc_t *pp)
-{
-    if (pp->pid > 0) {
-        kill(pp->pid, SIGTERM);
-        uint64_t deadline = now_ns() + 10000000000ull;
-        int st;
-        while (waitpid(pp->pid, &st, WNOHANG) == 0) {
-            if (now_ns() > deadline) {
-                kill(pp->pid, SIGKILL);
-                waitpid(pp->pid, &st, 0);
-                break;
-            }
-            usleep(5000);
-        }
-        pp->pid = -1;
-    }
-    unlink(pp->log_path);
-}
-
-/* ---- a minimal HTTP/1.1 keep-alive client ---- */
-
-typedef struct conn {
-    int fd;
-    int port;
-    char in[65536]; /* bytes read past the current response */
-    size_t in_len;
-} conn_t;
-
-static int conn_open(conn_t *c)
-{
-    c->in_len = 0;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd == -1)
-        return -1;
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)c->port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) == -1) {
-        close(c->fd);
-        c->fd = -1;
-        return -1;
-    }
-    return 0;
-}
-
-static void conn_close(conn_t *c)
-{
-    if (c->fd != -1)
-        close(c->fd);
-    c->fd = -1;
-    c->in_len = 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* One exchange on an open connection. Returns 0 with *status and body, or -1. */
-static int exchange(conn_t *c, const char *req, size_t req_len, int *status, buf_t *body,
-                    int *close_after)
-{
-    if (write_all(c->fd, req, req_len) != 0)
-        return -1;
-    /* read the head */
-    char *head_end;
-    for (;;) {
-        c->in[c->in_len] = '\0';
-        head_end = strstr(c->in, "\r\n\r\n");
-        if (head_end != NULL)
-            break;
-        if (c->in_len >= sizeof c->in - 1)
-            return -1;
-        ssize_t r = recv(c->fd, c->in + c->in_len, sizeof c->in - 1 - c->in_len, 0);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        c->in_len += (size_t)r;
-    }
-    size_t head_len = (size_t)(head_end - c->in) + 4;
-    if (sscanf(c->in, "HTTP/1.%*d %d", status) != 1)
-        return -1;
-    long clen = -1;
-    *close_after = 0;
-    for (char *h = strstr(c->in, "\r\n"); h != NULL && h < head_end; h = strstr(h + 2, "\r\n")) {
-        if (strncasecmp(h + 2, "Content-Length:", 15) == 0)
-            clen = strtol(h + 17, NULL, 10);
-        else if (strncasecmp(h + 2, "Connection: close", 17) == 0)
-            *close_after = 1;
-        else if (strncasecmp(h + 2, "Transfer-Encoding:", 18) == 0)
-            return -1; /* the platform sends Content-Length */
-    }
-    if (clen < 0)
-        clen = 0;
-    buf_reset(body);
-    size_t have = c->in_len - head_len;
-    size_t take = have < (size_t)clen ? have : (size_t)clen;
-    if (buf_append(body, c->in + head_len, take) != 0)
-        return -1;
-    memmove(c->in, c->in + head_len + take, have - take);
-    c->in_len = have - take;
-    while (body->len < (size_t)clen) {
-        char chunk[65536];
-        size_t want = (size_t)clen - body->len;
-        ssize_t r = recv(c->fd, chunk, want < sizeof chunk ? want : sizeof chunk, 0);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        if (buf_append(body, chunk, (size_t)r) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* A request, reconnecting once if a kept-alive connection was closed under us. */
-static int http_call(conn_t *c, const char *method, const char *path, const char *payload,
-                     int *status, buf_t *body)
-{
-    char req[4096];
-    size_t plen = payload != NULL ? strlen(payload) : 0;
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s", method,
-                     path, plen, payload != NULL ? payload : "");
-    if (n < 0 || (size_t)n >= sizeof req)
-        return -1;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (c->fd == -1 && conn_open(c) != 0)
-            return -1;
-        int close_after = 0;
-        if (exchange(c, req, (size_t)n, status, body, &close_after) == 0) {
-            if (close_after)
-                conn_close(c);
-            return 0;
-        }
-        conn_close(c);
-    }
-    return -1;
-}
-
-/* Invokes fn; retries 429s (counted). Returns 0 with the body, -1 on failure. */
-static int invoke(conn_t *c, const char *fn, const char *payload, buf_t *body, long *throttled)
-{
-    char path[256];
-    snprintf(path, sizeof path, "/2015-03-31/functions/%s/invocations", fn);
-    for (int attempt = 0; attempt < 100000; attempt++) {
-        int status = 0;
-        if (http_call(c, "POST", path, payload, &status, body) != 0)
-            return -1;
-        if (status == 429) {
-            if (throttled != NULL)
-                (*throttled)++;
-            continue;
-        }
-        if (status != 200) {
-            fprintf(stderr, "bench: %s answered %d: %.200s\n", fn, status,
-                    body->data != NULL ? body->data : "");
-            return -1;
-        }
-        return 0;
-    }
-    return -1;
-}
 
 /* ---- measurements ---- */
 
@@ -332,161 +45,32 @@ typedef struct figures {
     long throttled;
 } figures_t;
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double pct_us(uint64_t *v, size_t n, double p)
-{
-    if (n == 0)
-        return -1;
-    qsort(v, n, sizeof *v, cmp_u64);
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return (double)v[i] / 1000.0;
-}
-
-/* "handler_ns":N in an answer, or -1. */
-static long long handler_ns(const buf_t *body)
-{
-    const char *p = body->data != NULL ? strstr(body->data, "\"handler_ns\":") : NULL;
-    return p != NULL ? strtoll(p + 13, NULL, 10) : -1;
-}
-
-typedef struct caller {
-    int port;
-    const char *fn;
-    size_t n;
-    uint64_t *rt;    /* OUT: round trips (ns) */
-    uint64_t *share; /* OUT: round trip minus handler_ns, or NULL */
-    size_t n_share;
-    long throttled;
-    int failed;
-} caller_t;
-
-static void *caller_run(void *arg)
-{
-    caller_t *cl = arg;
-    conn_t *c = calloc(1, sizeof *c);
-    buf_t body;
-    buf_init(&body, RESPONSE_MAX);
-    if (c == NULL) {
-        cl->failed = 1;
-        return NULL;
-    }
-    c->fd = -1;
-    c->port = cl->port;
-    char payload[128];
-    for (size_t i = 0; i < cl->n; i++) {
-        snprintf(payload, sizeof payload, "{\"bench\":true,\"i\":%zu}", i);
-        uint64_t t0 = now_ns();
-        if (invoke(c, cl->fn, payload, &body, &cl->throttled) != 0) {
-            cl->failed = 1;
-            break;
-        }
-        uint64_t rt = now_ns() - t0;
-        cl->rt[i] = rt;
-        long long h = handler_ns(&body);
-        if (h >= 0 && cl->share != NULL && (uint64_t)h <= rt)
-            cl->share[cl->n_share++] = rt - (uint64_t)h;
-    }
-    conn_close(c);
-    free(c);
-    buf_free(&body);
-    return NULL;
-}
-
-/* n invocations split over `callers` threads; fills p50/p99/throughput. */
+/* A warm run's figures (throttled answers add up into *throttled). */
 static int run_warm(int port, const char *fn, size_t n, int callers, double *p50, double *p99,
                     double *rps, double *share50, double *share99, long *throttled)
 {
-    caller_t cl[8];
-    pthread_t th[8];
-    uint64_t *all = calloc(n, sizeof *all), *shares = calloc(n, sizeof *shares);
-    int rc = -1;
-    if (all == NULL || shares == NULL)
-        goto out;
-    size_t per = n / (size_t)callers, off = 0;
-    uint64_t t0 = now_ns();
-    for (int i = 0; i < callers; i++) {
-        cl[i] =
-            (caller_t){.port = port, .fn = fn, .n = per, .rt = all + off, .share = shares + off};
-        off += per;
-        if (pthread_create(&th[i], NULL, caller_run, &cl[i]) != 0)
-            goto out;
-    }
-    size_t n_share = 0, n_rt = off;
-    int failed = 0;
-    for (int i = 0; i < callers; i++) {
-        pthread_join(th[i], NULL);
-        failed |= cl[i].failed;
-        *throttled += cl[i].throttled;
-        /* compact the shares */
-        memmove(shares + n_share, cl[i].share, cl[i].n_share * sizeof *shares);
-        n_share += cl[i].n_share;
-    }
-    double secs = (double)(now_ns() - t0) / 1e9;
-    if (failed)
-        goto out;
-    *rps = (double)n_rt / secs;
-    *p50 = pct_us(all, n_rt, 0.50);
-    *p99 = pct_us(all, n_rt, 0.99);
-    *share50 = n_share == n_rt ? pct_us(shares, n_share, 0.50) : -1;
-    *share99 = n_share == n_rt ? pct_us(shares, n_share, 0.99) : -1;
-    rc = 0;
-out:
-    free(all);
-    free(shares);
-    return rc;
+    bench_warm_t w;
+    if (bench_run_warm(port, fn, n, callers, &w) != 0)
+        return -1;
+    *p50 = w.p50_us;
+    *p99 = w.p99_us;
+    *rps = w.rps;
+    *share50 = w.share_p50_us;
+    *share99 = w.share_p99_us;
+    *throttled += w.throttled;
+    return 0;
 }
 
-/* CPU time the process has used, every thread (/proc/PID/task/TID/schedstat: ns on CPU). */
-static uint64_t process_cpu_ns(pid_t pid)
+/* tether up on tmpl, no database, instances kept an hour */
+static int platform_start(const char *bin, const char *tmpl, bench_platform_t *pp)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    uint64_t total = 0;
-    if (d == NULL)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        char sp[320];
-        snprintf(sp, sizeof sp, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-        FILE *f = fopen(sp, "r");
-        unsigned long long ns = 0;
-        if (f != NULL) {
-            if (fscanf(f, "%llu", &ns) == 1)
-                total += ns;
-            fclose(f);
-        }
-    }
-    closedir(d);
-    return total;
-}
-
-/* CPU time of pid and of its children (the instances of a tether up). */
-static uint64_t tree_cpu_ns(pid_t pid)
-{
-    uint64_t total = process_cpu_ns(pid);
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return total;
-    int child;
-    while (fscanf(f, "%d", &child) == 1)
-        total += process_cpu_ns((pid_t)child);
-    fclose(f);
-    return total;
+    const char *args[] = {"--no-db", "--template", tmpl, "--idle-timeout", "3600", NULL};
+    return bench_platform_start(bin, args, pp);
 }
 
 static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_t n, figures_t *f)
 {
-    platform_proc_t pp;
+    bench_platform_t pp;
     if (platform_start(bin, tmpl, &pp) != 0)
         return -1;
     int rc = -1;
@@ -495,25 +79,25 @@ static int measure_warm(const char *bin, const char *tmpl, const char *fn, size_
     if (run_warm(pp.port, fn, 200, 1, &d1, &d2, &f->warm1_rps, &f->share_p50_us, &f->share_p99_us,
                  &f->throttled) != 0)
         goto out;
-    uint64_t cpu0 = process_cpu_ns(pp.pid), all0 = tree_cpu_ns(pp.pid);
+    uint64_t cpu0 = bench_process_cpu_ns(pp.pid), all0 = bench_tree_cpu_ns(pp.pid);
     if (run_warm(pp.port, fn, n, 1, &f->warm1_p50_us, &f->warm1_p99_us, &f->warm1_rps,
                  &f->share_p50_us, &f->share_p99_us, &f->throttled) != 0)
         goto out;
-    f->cpu_us = (double)(process_cpu_ns(pp.pid) - cpu0) / 1000.0 / (double)n;
-    f->all1_us = (double)(tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
+    f->cpu_us = (double)(bench_process_cpu_ns(pp.pid) - cpu0) / 1000.0 / (double)n;
+    f->all1_us = (double)(bench_tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
     double s50, s99;
     if (run_warm(pp.port, fn, 400, 4, &d1, &d2, &f->warm4_rps, &s50, &s99, &f->throttled) != 0)
         goto out;
     /* the instances the warm-up started are all there now (a new one would
      * count only from its start) */
-    all0 = tree_cpu_ns(pp.pid);
+    all0 = bench_tree_cpu_ns(pp.pid);
     if (run_warm(pp.port, fn, n, 4, &f->warm4_p50_us, &f->warm4_p99_us, &f->warm4_rps, &s50, &s99,
                  &f->throttled) != 0)
         goto out;
-    f->all4_us = (double)(tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
+    f->all4_us = (double)(bench_tree_cpu_ns(pp.pid) - all0) / 1000.0 / (double)n;
     rc = 0;
 out:
-    platform_stop(&pp);
+    bench_platform_stop(&pp);
     return rc;
 }
 
@@ -521,37 +105,37 @@ static int measure_cold(const char *bin, const char *tmpl, const char *fn, int k
 {
     uint64_t *v = calloc((size_t)k, sizeof *v);
     buf_t body;
-    buf_init(&body, RESPONSE_MAX);
+    buf_init(&body, BENCH_RESPONSE_MAX);
     int rc = -1, got = 0;
     if (v == NULL)
         goto out;
     for (int i = 0; i < k; i++) {
-        platform_proc_t pp;
+        bench_platform_t pp;
         if (platform_start(bin, tmpl, &pp) != 0)
             goto out;
-        conn_t *c = calloc(1, sizeof *c);
+        bench_conn_t *c = calloc(1, sizeof *c);
         if (c == NULL) {
-            platform_stop(&pp);
+            bench_platform_stop(&pp);
             goto out;
         }
         c->fd = -1;
         c->port = pp.port;
-        if (conn_open(c) != 0) { /* connect first: measure spawn to first response only */
+        if (bench_conn_open(c) != 0) { /* connect first: measure spawn to first response only */
             free(c);
-            platform_stop(&pp);
+            bench_platform_stop(&pp);
             goto out;
         }
-        uint64_t t0 = now_ns();
-        int ok = invoke(c, fn, "{\"cold\":true}", &body, NULL) == 0;
-        uint64_t t = now_ns() - t0;
-        conn_close(c);
+        uint64_t t0 = bench_now_ns();
+        int ok = bench_invoke(c, fn, "{\"cold\":true}", &body, NULL) == 0;
+        uint64_t t = bench_now_ns() - t0;
+        bench_conn_close(c);
         free(c);
-        platform_stop(&pp);
+        bench_platform_stop(&pp);
         if (!ok)
             goto out;
         v[got++] = t;
     }
-    f->cold_p50_ms = pct_us(v, (size_t)got, 0.5) / 1000.0;
+    f->cold_p50_ms = bench_pct_us(v, (size_t)got, 0.5) / 1000.0;
     f->cold_max_ms = (double)v[got - 1] / 1e6;
     rc = 0;
 out:
@@ -592,9 +176,9 @@ typedef struct hold_arg {
 static void *hold_one(void *arg)
 {
     hold_arg_t *h = arg;
-    conn_t *c = calloc(1, sizeof *c);
+    bench_conn_t *c = calloc(1, sizeof *c);
     buf_t body;
-    buf_init(&body, RESPONSE_MAX);
+    buf_init(&body, BENCH_RESPONSE_MAX);
     if (c == NULL) {
         h->failed = 1;
         return NULL;
@@ -603,9 +187,9 @@ static void *hold_one(void *arg)
     c->port = h->port;
     char path[] = "/2015-03-31/functions/idle/invocations";
     int status = 0;
-    if (http_call(c, "POST", path, "{\"sleep_ms\":1500}", &status, &body) != 0 || status != 200)
+    if (bench_http_call(c, "POST", path, "{\"sleep_ms\":1500}", &status, &body) != 0 || status != 200)
         h->failed = 1;
-    conn_close(c);
+    bench_conn_close(c);
     free(c);
     buf_free(&body);
     return NULL;
@@ -614,15 +198,15 @@ static void *hold_one(void *arg)
 /* tether's VmRSS with no instance, then with IDLE_COUNT frozen instances of "idle". */
 static int measure_rss(const char *bin, const char *tmpl, long *before_kb, long *after_kb)
 {
-    platform_proc_t pp;
+    bench_platform_t pp;
     if (platform_start(bin, tmpl, &pp) != 0)
         return -1;
     int rc = -1;
     hold_arg_t *args = calloc(IDLE_COUNT, sizeof *args);
     pthread_t *th = calloc(IDLE_COUNT, sizeof *th);
     buf_t body;
-    buf_init(&body, RESPONSE_MAX);
-    conn_t *c = calloc(1, sizeof *c);
+    buf_init(&body, BENCH_RESPONSE_MAX);
+    bench_conn_t *c = calloc(1, sizeof *c);
     if (args == NULL || th == NULL || c == NULL)
         goto out;
     c->fd = -1;
@@ -644,11 +228,11 @@ static int measure_rss(const char *bin, const char *tmpl, long *before_kb, long 
         fprintf(stderr, "bench: could not hold %d instances of idle\n", IDLE_COUNT);
         goto out;
     }
-    uint64_t deadline = now_ns() + 30000000000ull;
+    uint64_t deadline = bench_now_ns() + 30000000000ull;
     size_t frozen = 0;
-    while (now_ns() < deadline) {
+    while (bench_now_ns() < deadline) {
         int status = 0;
-        if (http_call(c, "GET", "/_tether/status", NULL, &status, &body) == 0 && status == 200 &&
+        if (bench_http_call(c, "GET", "/_tether/status", NULL, &status, &body) == 0 && status == 200 &&
             body.data != NULL) {
             frozen = count_str(body.data, "\"frozen\"");
             if (frozen >= IDLE_COUNT)
@@ -664,12 +248,12 @@ static int measure_rss(const char *bin, const char *tmpl, long *before_kb, long 
     rc = 0;
 out:
     if (c != NULL)
-        conn_close(c);
+        bench_conn_close(c);
     free(c);
     free(args);
     free(th);
     buf_free(&body);
-    platform_stop(&pp);
+    bench_platform_stop(&pp);
     return rc;
 }
 
