@@ -395,7 +395,7 @@ static double load_average(void)
 
 int main(int argc, char **argv)
 {
-    char bin[PATH_MAX], tmpl[PATH_MAX];
+    char bin[PATH_MAX], tmpl[PATH_MAX], code_buf[PATH_MAX];
     const char *code_dir = NULL, *only = NULL;
     size_t n = 500;
     int callers = 4, timeout_s = 600, positional = 0;
@@ -418,8 +418,14 @@ int main(int argc, char **argv)
             n = (size_t)atol(argv[++i]);
         else if (strcmp(argv[i], "--callers") == 0 && i + 1 < argc)
             callers = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--code") == 0 && i + 1 < argc)
-            code_dir = argv[++i];
+        else if (strcmp(argv[i], "--code") == 0 && i + 1 < argc) {
+            /* absolute: the written template lives elsewhere */
+            if (realpath(argv[++i], code_buf) == NULL) {
+                fprintf(stderr, "bench: %s: %s\n", argv[i], strerror(errno));
+                return 2;
+            }
+            code_dir = code_buf;
+        }
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)

@@ -259,11 +259,14 @@ static int exchange(bench_conn_t *c, const char *req, size_t req_len, int *statu
         return -1;
     long clen = -1;
     *close_after = 0;
+    c->function_error = 0;
     for (char *h = strstr(c->in, "\r\n"); h != NULL && h < head_end; h = strstr(h + 2, "\r\n")) {
         if (strncasecmp(h + 2, "Content-Length:", 15) == 0)
             clen = strtol(h + 17, NULL, 10);
         else if (strncasecmp(h + 2, "Connection: close", 17) == 0)
             *close_after = 1;
+        else if (strncasecmp(h + 2, "X-Amz-Function-Error:", 21) == 0)
+            c->function_error = 1;
         else if (strncasecmp(h + 2, "Transfer-Encoding:", 18) == 0)
             return -1; /* the platform sends Content-Length */
     }
@@ -328,8 +331,9 @@ int bench_invoke(bench_conn_t *c, const char *fn, const char *payload, buf_t *bo
                 (*throttled)++;
             continue;
         }
-        if (status != 200) {
-            fprintf(stderr, "bench: %s answered %d: %.200s\n", fn, status,
+        if (status != 200 || c->function_error) {
+            fprintf(stderr, "bench: %s answered %d%s: %.200s\n", fn, status,
+                    c->function_error ? " with a function error" : "",
                     body->data != NULL ? body->data : "");
             return -1;
         }

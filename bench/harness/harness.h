@@ -57,6 +57,7 @@ typedef struct bench_conn {
     int port;       /* 127.0.0.1:port */
     char in[65536]; /* bytes read past the current response */
     size_t in_len;
+    int function_error; /* the last response had X-Amz-Function-Error */
 } bench_conn_t;
 
 /* Connects c to 127.0.0.1:c->port. Returns 0 or -1. */
@@ -71,7 +72,8 @@ __attribute__((warn_unused_result)) int bench_http_call(bench_conn_t *c, const c
                                                         buf_t *body /* OUT */);
 
 /* Invokes fn, retrying 429s at once (counted into *throttled when not NULL).
- * Returns 0 with the answer in body, -1 on any other failure (said on stderr). */
+ * Returns 0 with the answer in body, -1 on any other failure, a function
+ * error included (said on stderr). */
 __attribute__((warn_unused_result)) int bench_invoke(bench_conn_t *c, const char *fn,
                                                      const char *payload, buf_t *body /* OUT */,
                                                      long *throttled /* OUT, added to */);
