@@ -30,8 +30,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_FUNCS     16
-#define IDLE_COUNT    100
+#define MAX_FUNCS  16
+#define IDLE_COUNT 100
 
 /* ---- measurements ---- */
 
@@ -41,7 +41,7 @@ typedef struct figures {
     double warm4_p50_us, warm4_p99_us, warm4_rps;
     double share_p50_us, share_p99_us; /* < 0 when the function reports no handler_ns */
     double cpu_us;                     /* tether up's own CPU time per warm invocation */
-    double all1_us, all4_us;           /* tether up + its instances, per invocation, 1 / 4 callers */
+    double all1_us, all4_us; /* tether up + its instances, per invocation, 1 / 4 callers */
     long throttled;
 } figures_t;
 
@@ -187,7 +187,8 @@ static void *hold_one(void *arg)
     c->port = h->port;
     char path[] = "/2015-03-31/functions/idle/invocations";
     int status = 0;
-    if (bench_http_call(c, "POST", path, "{\"sleep_ms\":1500}", &status, &body) != 0 || status != 200)
+    if (bench_http_call(c, "POST", path, "{\"sleep_ms\":1500}", &status, &body) != 0 ||
+        status != 200)
         h->failed = 1;
     bench_conn_close(c);
     free(c);
@@ -232,8 +233,8 @@ static int measure_rss(const char *bin, const char *tmpl, long *before_kb, long 
     size_t frozen = 0;
     while (bench_now_ns() < deadline) {
         int status = 0;
-        if (bench_http_call(c, "GET", "/_tether/status", NULL, &status, &body) == 0 && status == 200 &&
-            body.data != NULL) {
+        if (bench_http_call(c, "GET", "/_tether/status", NULL, &status, &body) == 0 &&
+            status == 200 && body.data != NULL) {
             frozen = count_str(body.data, "\"frozen\"");
             if (frozen >= IDLE_COUNT)
                 break;

@@ -45,7 +45,7 @@
 
 #define WARMUP   20
 #define N_MAX    20000
-#define N_FIGS   13
+#define N_FIGS   12
 #define ROLE_ARN "arn:aws:iam::123456789012:role/bench-system"
 
 static const char *const fn_names[2] = {"managed", "naive"};
@@ -67,13 +67,12 @@ static void on_alarm(int sig)
 
 /* One function's figures in one mode. */
 typedef struct fn_figures {
-    bench_warm_t w1, w4;  /* 1 caller, C callers */
-    double cpu1_us;       /* tether up + instances, CPU per invocation, 1 caller */
-    double cpu4_us;       /* the same, C callers */
-    long long created;    /* serverStatus.connections.totalCreated over the window */
-    long long open;       /* connections.current at the end less at the start */
-    size_t invocations;   /* in the window: 1 + WARMUP + N + C WARMUP + N */
-    double cold_ms;       /* the first invocation's round trip */
+    bench_warm_t w1, w4; /* 1 caller, C callers */
+    double cpu1_us;      /* tether up + instances, CPU per invocation, 1 caller */
+    double cpu4_us;      /* the same, C callers */
+    long long created;   /* serverStatus.connections.totalCreated over the window */
+    long long open;      /* connections.current at the end less at the start */
+    size_t invocations;  /* in the window: 1 + WARMUP + N + C WARMUP + N */
 } fn_figures_t;
 
 /* ---- the docstore's connection counters ---- */
@@ -115,7 +114,8 @@ out:
 static int admin_uri(const bench_platform_t *pp, int auth, char *uri, size_t len)
 {
     static char text[65536];
-    const char *at = NULL, *ready = auth ? "admin connection string is in " : "docstore listening on ";
+    const char *at = NULL,
+               *ready = auth ? "admin connection string is in " : "docstore listening on ";
     /* tether up logs the Invoke API's port first, the docstore's lines after */
     uint64_t deadline = bench_now_ns() + 20000000000ull;
     while (bench_now_ns() < deadline) {
@@ -199,8 +199,8 @@ static int write_template(const platform_template_t *t, const char *code_dir, in
 
 /* ---- one mode ---- */
 
-static int measure_fn(const bench_platform_t *pp, mongoc_client_t *admin, const char *fn,
-                      size_t n, int callers, fn_figures_t *f)
+static int measure_fn(const bench_platform_t *pp, mongoc_client_t *admin, const char *fn, size_t n,
+                      int callers, fn_figures_t *f)
 {
     long long created0, current0, created1, current1;
     if (server_connections(admin, &created0, &current0) != 0)
@@ -209,7 +209,6 @@ static int measure_fn(const bench_platform_t *pp, mongoc_client_t *admin, const 
     if (bench_run_warm(pp->port, fn, 1, 1, &cold) != 0 ||
         bench_run_warm(pp->port, fn, WARMUP, 1, &warm) != 0)
         return -1;
-    f->cold_ms = cold.p50_us / 1000.0;
     uint64_t cpu0 = bench_tree_cpu_ns(pp->pid);
     if (bench_run_warm(pp->port, fn, n, 1, &f->w1) != 0)
         return -1;
@@ -289,37 +288,41 @@ typedef struct fig_row {
 } fig_row_t;
 
 static const fig_row_t rows[N_FIGS] = {
-    {"cold first invocation, ms", 1},
-    {"1 caller: p50 us", 0},
-    {"1 caller: p99 us", 0},
-    {"1 caller: inv/s", 0},
-    {"1 caller: handler p50 us", 0},
-    {"1 caller: CPU us/inv", 0},
-    {"C callers: p50 us", 0},
-    {"C callers: p99 us", 0},
-    {"C callers: inv/s", 0},
-    {"C callers: CPU us/inv", 0},
-    {"instances", 0},
-    {"connections created", 0},
-    {"connections open at end", 0},
+    {"1 caller: p50 us", 0},      {"1 caller: p99 us", 0},
+    {"1 caller: inv/s", 0},       {"1 caller: handler p50 us", 0},
+    {"1 caller: CPU us/inv", 0},  {"C callers: p50 us", 0},
+    {"C callers: p99 us", 0},     {"C callers: inv/s", 0},
+    {"C callers: CPU us/inv", 0}, {"instances", 0},
+    {"connections created", 0},   {"connections open at end", 0},
 };
 
 static double fig_value(const fn_figures_t *f, int row)
 {
     switch (row) {
-    case 0: return f->cold_ms;
-    case 1: return f->w1.p50_us;
-    case 2: return f->w1.p99_us;
-    case 3: return f->w1.rps;
-    case 4: return f->w1.handler_p50_us;
-    case 5: return f->cpu1_us;
-    case 6: return f->w4.p50_us;
-    case 7: return f->w4.p99_us;
-    case 8: return f->w4.rps;
-    case 9: return f->cpu4_us;
-    case 10: return (double)(f->w1.instances > f->w4.instances ? f->w1.instances : f->w4.instances);
-    case 11: return (double)f->created;
-    default: return (double)f->open;
+    case 0:
+        return f->w1.p50_us;
+    case 1:
+        return f->w1.p99_us;
+    case 2:
+        return f->w1.rps;
+    case 3:
+        return f->w1.handler_p50_us;
+    case 4:
+        return f->cpu1_us;
+    case 5:
+        return f->w4.p50_us;
+    case 6:
+        return f->w4.p99_us;
+    case 7:
+        return f->w4.rps;
+    case 8:
+        return f->cpu4_us;
+    case 9:
+        return (double)(f->w1.instances > f->w4.instances ? f->w1.instances : f->w4.instances);
+    case 10:
+        return (double)f->created;
+    default:
+        return (double)f->open;
     }
 }
 
@@ -425,8 +428,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             code_dir = code_buf;
-        }
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+        } else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
             timeout_s = atoi(argv[++i]);
@@ -498,8 +500,8 @@ int main(int argc, char **argv)
     }
     if (ok[0] || ok[1])
         print_table(figs, ok, callers);
-    printf("whole run: %.1f s, load average %.1f at the end\n",
-           (double)(bench_now_ns() - t0) / 1e9, load_average());
+    printf("whole run: %.1f s, load average %.1f at the end\n", (double)(bench_now_ns() - t0) / 1e9,
+           load_average());
     mongoc_cleanup();
     platform_template_free(t);
     return status;

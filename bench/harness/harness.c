@@ -317,8 +317,7 @@ int bench_http_call(bench_conn_t *c, const char *method, const char *path, const
     return -1;
 }
 
-int bench_invoke(bench_conn_t *c, const char *fn, const char *payload, buf_t *body,
-                 long *throttled)
+int bench_invoke(bench_conn_t *c, const char *fn, const char *payload, buf_t *body, long *throttled)
 {
     char path[256];
     snprintf(path, sizeof path, "/2015-03-31/functions/%s/invocations", fn);
@@ -360,7 +359,7 @@ typedef struct caller {
     uint64_t *rt;      /* OUT: round trips (ns) */
     uint64_t *handler; /* OUT: handler_ns of each answer that has it */
     size_t n_handler;
-    uint64_t *share; /* OUT: round trip minus handler_ns, same answers */
+    uint64_t *share;                     /* OUT: round trip minus handler_ns, same answers */
     long long pids[BENCH_MAX_INSTANCES]; /* OUT: distinct "instance" values */
     size_t n_pids;
     long throttled;

@@ -40,9 +40,8 @@ typedef struct bench_platform {
  * "listening" line. Returns 0 with *pp filled, or -1 (said on stderr; the
  * child is stopped and its log kept for reading).
  */
-__attribute__((warn_unused_result)) int bench_platform_start(const char *bin,
-                                                             const char *const *args,
-                                                             bench_platform_t *pp);
+__attribute__((warn_unused_result)) int
+bench_platform_start(const char *bin, const char *const *args, bench_platform_t *pp);
 
 /* The first len-1 bytes of its log, NUL-terminated, into text. Returns the length. */
 size_t bench_platform_log(const bench_platform_t *pp, char *text, size_t len);
