@@ -32,8 +32,8 @@ typedef struct saslprep_icu {
                        UChar *dest, int32_t dest_cap, int32_t options, UParseError *perr,
                        UErrorCode *st);
     void (*close)(UStringPrepProfile *prep);
-    UChar *(*from_utf8)(UChar *dest, int32_t cap, int32_t *len, const char *src,
-                        int32_t src_len, UErrorCode *st);
+    UChar *(*from_utf8)(UChar *dest, int32_t cap, int32_t *len, const char *src, int32_t src_len,
+                        UErrorCode *st);
     char *(*to_utf8)(char *dest, int32_t cap, int32_t *len, const UChar *src, int32_t src_len,
                      UErrorCode *st);
 } saslprep_icu_t;

@@ -318,6 +318,14 @@ const { MongoClient } = require('mongodb');
                   % (mech, legacy))
             f = c.msg(find_app())
             check(f.get("ok") == 1.0, "find after a speculative login (legacy=%s): %r" % (legacy, f))
+            st = c.msg(cmd("connectionStatus"))["authInfo"]
+            check(st["authenticatedUsers"] == [{"user": "app", "db": "app"}] and
+                  st["authenticatedUserRoles"] == [{"role": "readWrite", "db": "app"}],
+                  "connectionStatus after a speculative login: %r" % st)
+            c.msg(cmd("logout", db="app"))
+            check(c.msg(find_app()).get("code") == 13, "logout returns to unauthenticated")
+            check(c.msg(cmd("connectionStatus"))["authInfo"]["authenticatedUsers"] == [],
+                  "no user after logout")
             c.close()
 
     # a failed speculative start: ok 1, no field, then saslStart succeeds on the same socket
