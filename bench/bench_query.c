@@ -2,13 +2,20 @@
  * Query engine micro-benchmark: the matcher's cost per scanned document for
  * typical filters, and sorting, on 100,000 in-memory documents. No I/O: this
  * is the CPU floor under every find, count, update and delete that scans.
+ * Then find().sort().limit(10) through the find command on an in-memory
+ * store of the same documents: the old way (every match materialized, then
+ * sorted), the bounded top-k sort (unindexed field) and the index walk.
  *   build/bench/bench_query [documents]
  */
+#include "docstore/command.h"
+#include "docstore/cursor.h"
 #include "docstore/match.h"
 #include "docstore/sort.h"
+#include "docstore/storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void)
@@ -20,13 +27,14 @@ static double now(void)
 
 static bson_t *make_doc(int i)
 {
-    char js[512];
+    char js[640];
     snprintf(
         js, sizeof js,
         "{\"_id\": %d, \"name\": \"user%d\", \"age\": %d, \"city\": \"c%d\", \"tags\": [\"t%d\", "
         "\"t%d\", \"t%d\"], \"addr\": {\"zip\": %d, \"street\": \"s\"}, \"score\": %f, "
-        "\"active\": %s}",
-        i, i, i % 90, i % 50, i % 7, i % 11, i % 13, i % 1000, i * 0.5, (i % 2) ? "true" : "false");
+        "\"active\": %s, \"rank\": %d, \"rank_u\": %d}",
+        i, i, i % 90, i % 50, i % 7, i % 11, i % 13, i % 1000, i * 0.5, (i % 2) ? "true" : "false",
+        (i * 7919) % 100003, (i * 7919) % 100003);
     return bson_new_from_json((const uint8_t *)js, -1, NULL);
 }
 
@@ -39,6 +47,120 @@ static const char *const filters[] = {
     "{\"$or\": [{\"city\": \"c3\"}, {\"tags\": {\"$elemMatch\": {\"$eq\": \"t12\"}}}]}",
     "{\"nothere\": null}",
 };
+
+typedef struct collect {
+    docstore_doclist_t all; /* a copy of every match, as find held them before */
+    size_t bytes;
+} collect_t;
+
+static bool collect_cb(void *ctx, const bson_t *doc)
+{
+    collect_t *c = ctx;
+    c->bytes += doc->len;
+    return docstore_doclist_push_copy(&c->all, doc) == 0;
+}
+
+/* One find command; returns ms per run over runs, and the documents read. */
+static double time_find(docstore_ctx_t *ctx, const char *json, int runs, int64_t *examined)
+{
+    const docstore_command_t *find = NULL;
+    for (const docstore_command_t *c = docstore_crud_commands; c->name; c++) {
+        if (strcmp(c->name, "find") == 0)
+            find = c;
+    }
+    bson_t *cmd = bson_new_from_json((const uint8_t *)json, -1, NULL);
+    if (find == NULL || cmd == NULL)
+        return -1;
+    int64_t before = docstore_storage_docs_examined(ctx->storage);
+    double t0 = now();
+    for (int r = 0; r < runs; r++) {
+        bson_t reply = BSON_INITIALIZER;
+        docstore_error_t e = {0};
+        if (find->fn(ctx, "bench", cmd, &reply, &e) != 0)
+            fprintf(stderr, "%s: %s\n", json, e.msg);
+        bson_destroy(&reply);
+        docstore_error_clear(&e);
+    }
+    double ms = (now() - t0) * 1e3 / runs;
+    *examined = (docstore_storage_docs_examined(ctx->storage) - before) / runs;
+    bson_destroy(cmd);
+    return ms;
+}
+
+/* find().sort({rank: 1}).limit(10) on an indexed and an unindexed field with
+ * the same values, and the old way: every match copied, then a full sort. */
+static int bench_sort_limit(bson_t **docs, int n)
+{
+    docstore_ctx_t ctx = {0};
+    docstore_error_t e = {0};
+    if (docstore_storage_open(NULL, &ctx.storage, &e) != 0 || docstore_cursors_new(&ctx.cursors))
+        return 1;
+    if (docstore_storage_begin(ctx.storage, "bench", &e) != 0)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        if (docstore_storage_insert(ctx.storage, "bench", "c", docs[i], &e) != 0) {
+            fprintf(stderr, "insert: %s\n", e.msg);
+            return 1;
+        }
+    }
+    if (docstore_storage_commit(ctx.storage, "bench", &e) != 0)
+        return 1;
+    bson_t *spec = bson_new_from_json(
+        (const uint8_t *)"{\"key\": {\"rank\": 1}, \"name\": \"rank_1\"}", -1, NULL);
+    bool created;
+    if (docstore_storage_create_index(ctx.storage, "bench", "c", spec, &created, &e) != 0)
+        return 1;
+    bson_destroy(spec);
+
+    /* before: the whole collection copied out, then sorted in memory */
+    bson_t *sspec = bson_new_from_json((const uint8_t *)"{\"rank_u\": 1}", -1, NULL);
+    docstore_sort_t *s = NULL;
+    if (sspec == NULL || docstore_sort_new(sspec, &s, &e) != 0)
+        return 1;
+    const int runs = 5;
+    double t0 = now();
+    size_t bytes = 0;
+    for (int r = 0; r < runs; r++) {
+        collect_t c = {.bytes = 0};
+        docstore_doclist_init(&c.all);
+        if (docstore_storage_scan(ctx.storage, "bench", "c", NULL, collect_cb, &c, &e) != 0)
+            return 1;
+        docstore_sort_docs(s, c.all.docs, c.all.n);
+        bytes = c.bytes;
+        docstore_doclist_free(&c.all);
+    }
+    printf("sort+limit 10, before (all %d matches held, %.1f MB, full sort): %8.2f ms\n", n,
+           (double)bytes / 1e6, (now() - t0) * 1e3 / runs);
+    docstore_sort_free(s);
+    bson_destroy(sspec);
+
+    int64_t ex;
+    double ms =
+        time_find(&ctx, "{\"find\": \"c\", \"sort\": {\"rank_u\": 1}, \"limit\": 10}", runs, &ex);
+    printf("sort+limit 10, unindexed field (top-k sort, 10 held):         %8.2f ms, %lld read\n",
+           ms, (long long)ex);
+    ms = time_find(&ctx, "{\"find\": \"c\", \"sort\": {\"rank\": 1}, \"limit\": 10}", 200, &ex);
+    printf("sort+limit 10, indexed field (index walk, no sort):           %8.3f ms, %lld read\n",
+           ms, (long long)ex);
+    ms = time_find(&ctx, "{\"find\": \"c\", \"sort\": {\"rank\": -1}, \"limit\": 10}", 200, &ex);
+    printf("sort+limit 10, indexed field reversed:                        %8.3f ms, %lld read\n",
+           ms, (long long)ex);
+    ms = time_find(&ctx,
+                   "{\"find\": \"c\", \"filter\": {\"age\": 30}, \"sort\": {\"rank\": 1}, "
+                   "\"limit\": 10}",
+                   20, &ex);
+    printf("sort+limit 10, indexed, filter {age: 30} (1 in 90 match):     %8.3f ms, %lld read\n",
+           ms, (long long)ex);
+    ms = time_find(&ctx,
+                   "{\"find\": \"c\", \"filter\": {\"age\": 30}, \"sort\": {\"rank_u\": 1}, "
+                   "\"limit\": 10}",
+                   runs, &ex);
+    printf("sort+limit 10, unindexed, filter {age: 30}:                   %8.3f ms, %lld read\n",
+           ms, (long long)ex);
+    docstore_cursors_free(ctx.cursors);
+    docstore_storage_close(ctx.storage);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -80,8 +202,9 @@ int main(int argc, char **argv)
     printf("sort {age: 1, score: -1}: %.1f ms\n", (now() - t0) * 1e3);
     docstore_sort_free(s);
     bson_destroy(spec);
+    int rc = bench_sort_limit(docs, n);
     for (int i = 0; i < n; i++)
         bson_destroy(docs[i]);
     free(docs);
-    return 0;
+    return rc;
 }
