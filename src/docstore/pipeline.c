@@ -60,6 +60,7 @@ struct docstore_pipeline {
     stage_t *stages;
     size_t n;
     bool disk_use; /* allowDiskUse: true was asked (wording of 292 only) */
+    size_t mem_limit; /* bytes a blocking $sort or $group may hold */
 };
 
 static void stage_free(stage_t *s)
@@ -132,6 +133,11 @@ const docstore_sort_t *docstore_pipeline_leading_sort(const docstore_pipeline_t 
 void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use)
 {
     p->disk_use = disk_use;
+}
+
+void docstore_pipeline_set_memory_limit(docstore_pipeline_t *p, size_t bytes)
+{
+    p->mem_limit = bytes;
 }
 
 static int oom(docstore_error_t *err)
@@ -916,6 +922,8 @@ int docstore_pipeline_new(const bson_t *pipeline, docstore_pipeline_t **out,
 {
     *out = NULL;
     docstore_pipeline_t *p = calloc(1, sizeof *p);
+    if (p != NULL)
+        p->mem_limit = DOCSTORE_SORT_MEMORY_LIMIT;
     if (p == NULL)
         return oom(err);
     size_t n = bson_count_keys(pipeline);
@@ -1222,7 +1230,7 @@ static int run_sort(const docstore_pipeline_t *p, const stage_t *s, size_t keep,
                     docstore_doclist_t *docs, docstore_error_t *err)
 {
     docstore_sorter_t *st;
-    if (docstore_sorter_new(s->sort, keep, DOCSTORE_SORT_MEMORY_LIMIT, p->disk_use,
+    if (docstore_sorter_new(s->sort, keep, p->mem_limit, p->disk_use,
                             DOCSTORE_SORT_AGGREGATE, &st, err) != 0)
         return -1;
     int rc = 0;
@@ -1292,7 +1300,7 @@ static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t
         }
         break;
     case ST_GROUP:
-        return pipe_group_run(&s->group, docs, err);
+        return pipe_group_run(&s->group, docs, p->mem_limit, p->disk_use, err);
     case ST_UNWIND:
         rc = run_unwind(s, docs, &out, err);
         break;

@@ -3,9 +3,12 @@
  * (a hash table keyed by pipe_value_hash, resolved with MongoDB equality, so
  * 1 and 1.0 share a group and a missing key groups with null), each group
  * carrying one state per accumulator. Groups come out in the order their
- * first document arrived.
+ * first document arrived. The state is charged in bytes as it grows (keys,
+ * held values, $push/$addToSet arrays): past the limit (100 MB, MongoDB's
+ * internalDocumentSourceGroupMaxMemoryBytes) the stage fails with 292.
  */
 #include "docstore/pipeline_internal.h"
+#include "docstore/sorter.h"
 #include "docstore/value.h"
 
 #include <stdlib.h>
@@ -461,10 +464,41 @@ static group_slot_t *table_get(group_table_t *t, bson_value_t *key, size_t nacc)
     return g;
 }
 
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_error_t *err)
+/* Bytes a value holds beyond its bson_value_t. */
+static size_t value_bytes(const bson_value_t *v)
+{
+    switch (v->value_type) {
+    case BSON_TYPE_UTF8:
+        return v->value.v_utf8.len;
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY:
+        return v->value.v_doc.data_len;
+    case BSON_TYPE_BINARY:
+        return v->value.v_binary.data_len;
+    default:
+        return 0;
+    }
+}
+
+/* Bytes an accumulator's state holds: its value, its array, and for
+ * $addToSet the set's own copies, hashes and slots. */
+static size_t acc_bytes(const acc_state_t *s)
+{
+    size_t n = s->has ? value_bytes(&s->v) : 0;
+    if (s->arr != NULL)
+        n += s->arr->len;
+    if (s->set != NULL)
+        n += s->arr != NULL ? s->arr->len : 0;
+    n += s->capset * (sizeof *s->set + sizeof *s->hashes) + s->nslots * sizeof *s->slots;
+    return n;
+}
+
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
+                   bool disk_use, docstore_error_t *err)
 {
     group_table_t t = {0};
     int rc = 0;
+    size_t bytes = 0; /* the groups' state */
     for (size_t d = 0; d < docs->n && rc == 0; d++) {
         bson_value_t key;
         if (docstore_expr_eval(g->id, docs->docs[d], NULL, &key, err) != 0) {
@@ -473,6 +507,7 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_err
         }
         if (key.value_type == BSON_TYPE_EOD || key.value_type == BSON_TYPE_UNDEFINED)
             key.value_type = BSON_TYPE_NULL;
+        size_t ngroups = t.n, key_bytes = value_bytes(&key);
         group_slot_t *slot = table_get(&t, &key, g->n);
         if (slot == NULL) {
             bson_value_destroy(&key);
@@ -480,6 +515,8 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_err
             rc = -1;
             break;
         }
+        if (t.n > ngroups)
+            bytes += sizeof *slot + 2 * sizeof *t.buckets + key_bytes + g->n * sizeof *slot->acc;
         for (size_t a = 0; a < g->n && rc == 0; a++) {
             bson_value_t v = {.value_type = BSON_TYPE_EOD};
             if (g->exprs[a] != NULL &&
@@ -487,8 +524,15 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_err
                 rc = -1;
                 break;
             }
+            size_t before = acc_bytes(&slot->acc[a]);
             rc = acc_update(g->ops[a], &slot->acc[a], &v, err);
             bson_value_destroy(&v);
+            bytes = bytes - before + acc_bytes(&slot->acc[a]);
+        }
+        if (rc == 0 && bytes > mem_limit) {
+            docstore_sort_memory_error(err, "$group", mem_limit, disk_use,
+                                       DOCSTORE_SORT_AGGREGATE);
+            rc = -1;
         }
     }
     docstore_doclist_free(docs);

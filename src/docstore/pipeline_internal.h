@@ -40,8 +40,11 @@ typedef struct pipe_group {
 
 int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err);
 void pipe_group_free(pipe_group_t *g);
-/* Replaces docs with one document per group. 0 or -1 (docs then emptied). */
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, docstore_error_t *err);
+/* Replaces docs with one document per group. 0 or -1 (docs then emptied);
+ * 292 when the groups' state passes mem_limit bytes (disk_use: allowDiskUse
+ * was asked, which only changes the message). */
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
+                   bool disk_use, docstore_error_t *err);
 
 /* $lookup (equality form) as a hash join: appends to out one document per
  * input document, with the matching foreign documents in an array at as. */

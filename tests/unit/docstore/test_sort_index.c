@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "docstore/command.h"
 #include "docstore/cursor.h"
+#include "docstore/pipeline.h"
 #include "docstore/sort.h"
 #include "docstore/sorter.h"
 #include "docstore/storage.h"
@@ -470,6 +471,92 @@ static void test_sorter_memory_bound(void)
     bson_destroy(spec);
 }
 
+/* Runs pipeline_json over 200 documents of ~1 KB under a 50,000-byte limit;
+ * returns the handler result, *n the documents out. */
+static int run_bounded_pipeline(const char *pipeline_json, bool disk_use, size_t *n,
+                                docstore_error_t *err)
+{
+    char pad[1000];
+    memset(pad, 'x', sizeof pad - 1);
+    pad[sizeof pad - 1] = '\0';
+    docstore_doclist_t docs;
+    docstore_doclist_init(&docs);
+    for (int i = 0; i < 200; i++) {
+        pad[0] = (char)('a' + i % 26);
+        pad[1] = (char)('a' + i / 26);
+        CHECK_INT(docstore_doclist_push(&docs, BCON_NEW("v", BCON_INT32(i), "g", BCON_INT32(i % 4),
+                                                        "p", BCON_UTF8(pad))),
+                  0);
+    }
+    bson_t *pipe = from_json(pipeline_json);
+    docstore_pipeline_t *p = NULL;
+    int rc = docstore_pipeline_new(pipe, &p, err);
+    CHECK_INT(rc, 0);
+    if (rc == 0) {
+        docstore_pipeline_set_memory_limit(p, 50000);
+        docstore_pipeline_set_disk_use(p, disk_use);
+        rc = docstore_pipeline_run(p, &docs, NULL, NULL, err);
+        docstore_pipeline_free(p);
+    }
+    *n = docs.n;
+    if (rc == 0 && docs.n > 0) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, docs.docs[0], "v"))
+            *n += 1000 * (size_t)bson_iter_as_int64(&it); /* the first v, for checks */
+    }
+    docstore_doclist_free(&docs);
+    bson_destroy(pipe);
+    return rc;
+}
+
+/* Blocking stages of a pipeline: $sort and $group past the limit are 292;
+ * $sort + $limit is a top-k within it. */
+static void test_pipeline_memory_bound(void)
+{
+    docstore_error_t err = {0};
+    size_t n;
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$sort\": {\"v\": 1}}}", false, &n, &err), -1);
+    CHECK_INT(err.code, 292);
+    CHECK(strstr(err.msg, "Sort exceeded memory limit of 50000 bytes, but did not opt in to "
+                          "external sorting. Aborting operation. Pass allowDiskUse:true to opt "
+                          "in.") != NULL);
+    docstore_error_clear(&err);
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$sort\": {\"v\": -1}}, \"1\": {\"$limit\": 3}}",
+                                   false, &n, &err),
+              0);
+    CHECK_INT(n, 199 * 1000 + 3);
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$sort\": {\"v\": 1}}, \"1\": {\"$skip\": 5}, "
+                                   "\"2\": {\"$limit\": 2}}",
+                                   false, &n, &err),
+              0);
+    CHECK_INT(n, 5 * 1000 + 2);
+    CHECK_INT(
+        run_bounded_pipeline("{\"0\": {\"$group\": {\"_id\": \"$g\", \"p\": {\"$push\": \"$p\"}}}}",
+                             false, &n, &err),
+        -1);
+    CHECK_INT(err.code, 292);
+    CHECK(strstr(err.msg, "Exceeded memory limit for $group, but didn't allow external sort. "
+                          "Pass allowDiskUse:true to opt in.") != NULL);
+    docstore_error_clear(&err);
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$group\": {\"_id\": \"$p\", \"n\": {\"$sum\": 1}}}}",
+                                   true, &n, &err),
+              -1);
+    CHECK_INT(err.code, 292);
+    CHECK(strstr(err.msg, "allowDiskUse is not supported by the docstore") != NULL);
+    docstore_error_clear(&err);
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$group\": {\"_id\": \"$g\", \"s\": {\"$addToSet\": "
+                                   "\"$p\"}}}}",
+                                   false, &n, &err),
+              -1);
+    CHECK_INT(err.code, 292);
+    docstore_error_clear(&err);
+    CHECK_INT(run_bounded_pipeline("{\"0\": {\"$group\": {\"_id\": \"$g\", \"n\": {\"$sum\": 1}, "
+                                   "\"f\": {\"$first\": \"$p\"}, \"m\": {\"$max\": \"$v\"}}}}",
+                                   false, &n, &err),
+              0);
+    CHECK_INT(n % 1000, 4);
+}
+
 int main(void)
 {
     docstore_error_t err = {0};
@@ -481,6 +568,7 @@ int main(void)
         return 1;
     RUN(test_sorter_top_k);
     RUN(test_sorter_memory_bound);
+    RUN(test_pipeline_memory_bound);
     RUN(test_index_sort_matches_memory_sort);
     RUN(test_ambiguous_keys_fall_back);
     RUN(test_multikey_falls_back);
