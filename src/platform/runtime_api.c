@@ -20,6 +20,7 @@
 #include <event2/http.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,11 @@ int platform_rapi_start(platform_instance_t *inst)
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(inst->rapi, "127.0.0.1", 0);
     if (s == NULL)
         return -1;
+    /* accepted connections inherit it: a reply written while the previous
+     * one is still unacknowledged (a runtime that pipelines GET /next behind
+     * its answer sends nothing in between) must not wait for a delayed ACK */
+    int one = 1;
+    (void)setsockopt(evhttp_bound_socket_get_fd(s), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_in sin;
     socklen_t sl = sizeof sin;
     if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sin, &sl) != 0)

@@ -50,6 +50,11 @@ typedef struct runtime_http_request {
     size_t body_len;
     size_t max_body;   /* cap on the reply body */
     int interruptible; /* give up when the interrupt descriptor is readable */
+    /* A POST only: "GET then_get" is sent right behind it, in the same system
+     * call (HTTP/1.1 pipelining). The next runtime_http_do of a GET of that
+     * path then only reads its reply; any other request first closes the
+     * connection, abandoning the GET. NULL: none. */
+    const char *then_get;
 } runtime_http_request_t;
 
 typedef struct runtime_http runtime_http_t;
@@ -58,6 +63,11 @@ typedef struct runtime_http runtime_http_t;
  * on failure (no memory, or no port). Connects lazily. */
 runtime_http_t *runtime_http_new(const char *host_port, int interrupt_fd);
 void runtime_http_free(runtime_http_t *h);
+/* A new client of the same endpoint, with its own connection: for a request
+ * that must not disturb a GET pipelined on h (see then_get). NULL if out of memory. */
+runtime_http_t *runtime_http_sibling(const runtime_http_t *h);
+/* 1 while a pipelined GET's reply is still to be read on h. */
+int runtime_http_pipelined(const runtime_http_t *h);
 
 void runtime_http_reply_init(runtime_http_reply_t *r, size_t max_body);
 void runtime_http_reply_free(runtime_http_reply_t *r);

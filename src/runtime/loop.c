@@ -47,6 +47,11 @@ static void loop_on_signal(int sig)
     errno = saved;
 }
 
+int runtime_loop_terminating(void)
+{
+    return loop_terminate != 0;
+}
+
 static int loop_signals_install(void)
 {
     if (loop_pipe[0] == -1 && pipe2(loop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -81,7 +86,7 @@ typedef enum loop_next_result {
 static loop_next_result_t loop_next(runtime_http_t *http, runtime_http_reply_t *reply)
 {
     runtime_http_request_t req = {.method = "GET",
-                                  .path = "/2018-06-01/runtime/invocation/next",
+                                  .path = RUNTIME_NEXT_PATH,
                                   .max_body = RUNTIME_MAX_EVENT,
                                   .interruptible = 1};
     long backoff = 10;

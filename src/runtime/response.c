@@ -6,6 +6,7 @@
 #include "runtime/response.h"
 
 #include "runtime/log.h"
+#include "runtime/loop.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -266,7 +267,7 @@ static runtime_post_result_t classify(long status, const runtime_http_reply_t *r
 /* POST path with body; retries transport errors with backoff. */
 static runtime_post_result_t post(runtime_http_t *http, const char *path,
                                   const char *const *headers, const void *body, size_t len,
-                                  const char *what)
+                                  const char *what, const char *then_get)
 {
     runtime_http_reply_t reply;
     runtime_http_reply_init(&reply, REPLY_BODY_MAX);
@@ -275,7 +276,8 @@ static runtime_post_result_t post(runtime_http_t *http, const char *path,
                                   .headers = headers,
                                   .body = body,
                                   .body_len = len,
-                                  .max_body = REPLY_BODY_MAX};
+                                  .max_body = REPLY_BODY_MAX,
+                                  .then_get = then_get};
     runtime_post_result_t result = RUNTIME_POST_FATAL;
     for (int attempt = 0; attempt < POST_ATTEMPTS; attempt++) {
         int rc = runtime_http_do(http, &req, &reply);
@@ -298,7 +300,7 @@ out:
 
 static runtime_post_result_t post_error(runtime_http_t *http, const char *path, const char *type,
                                         const char *message, const runtime_buf_t *frames,
-                                        const char *what)
+                                        const char *what, const char *then_get)
 {
     runtime_buf_t body;
     runtime_buf_init(&body, ERROR_BODY_MAX);
@@ -315,7 +317,7 @@ static runtime_post_result_t post_error(runtime_http_t *http, const char *path, 
     char hdr[256];
     snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
     const char *headers[] = {hdr, "Content-Type: application/json", NULL};
-    runtime_post_result_t r = post(http, path, headers, body.data, body.len, what);
+    runtime_post_result_t r = post(http, path, headers, body.data, body.len, what, then_get);
     runtime_buf_free(&body);
     return r;
 }
@@ -325,13 +327,14 @@ runtime_post_result_t runtime_post_invocation_error(runtime_http_t *http, const 
 {
     char path[256];
     snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", request_id);
-    return post_error(http, path, type, message, NULL, "invocation error");
+    return post_error(http, path, type, message, NULL, "invocation error", NULL);
 }
 
 runtime_post_result_t runtime_post_init_error(runtime_http_t *http, const char *type,
                                               const char *message)
 {
-    return post_error(http, "/2018-06-01/runtime/init/error", type, message, NULL, "init error");
+    return post_error(http, "/2018-06-01/runtime/init/error", type, message, NULL, "init error",
+                      NULL);
 }
 
 int tether_stream_begin(tether_response_t *res, const char *content_type)
@@ -429,10 +432,14 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
     }
     if (res->streaming)
         return stream_finish(res, failed, type, message);
+    /* the loop's next GET /next goes out behind the answer (one send, one
+     * wake-up of the platform fewer), unless the loop ends after this event */
+    const char *then_next = runtime_loop_terminating() ? NULL : RUNTIME_NEXT_PATH;
     char path[256];
     if (failed) {
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
-        return post_error(res->http, path, type, message, &res->frames, "invocation error");
+        return post_error(res->http, path, type, message, &res->frames, "invocation error",
+                          then_next);
     }
     snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
     const char *headers[2] = {NULL, NULL};
@@ -442,13 +449,18 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         headers[0] = ctype;
     }
     runtime_post_result_t r =
-        post(res->http, path, headers, res->body.data, res->body.len, "response");
+        post(res->http, path, headers, res->body.data, res->body.len, "response", then_next);
     if (r == RUNTIME_POST_TOO_LARGE) {
         runtime_log_warn("response of %zu bytes refused as too large", res->body.len);
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
-        r = post_error(res->http, path, "Function.ResponseSizeTooLarge",
+        /* the GET /next sent behind the answer waits on the main connection:
+         * the error goes out on a connection of its own */
+        runtime_http_t *side =
+            runtime_http_pipelined(res->http) ? runtime_http_sibling(res->http) : NULL;
+        r = post_error(side != NULL ? side : res->http, path, "Function.ResponseSizeTooLarge",
                        "Response payload size exceeded maximum allowed payload size.", NULL,
-                       "invocation error");
+                       "invocation error", side != NULL ? NULL : then_next);
+        runtime_http_free(side);
     }
     return r;
 }

@@ -14,6 +14,10 @@
 #include "runtime/http.h"
 #include "tether/tether.h"
 
+/* The Runtime API's GET for the next event; an answer's POST sends it right
+ * behind itself (runtime_http_request_t.then_get). */
+#define RUNTIME_NEXT_PATH "/2018-06-01/runtime/invocation/next"
+
 struct tether_response {
     runtime_http_t *http;   /* the Runtime API connection (not owned) */
     const char *request_id; /* the event's (not owned) */
