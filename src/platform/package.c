@@ -429,8 +429,8 @@ int platform_package_main(int argc, char **argv)
     int need_major = info.glibc_major, need_minor = info.glibc_minor;
     for (size_t i = 0; i < n_libs; i++) {
         platform_elf_info_t li;
-        char label[300];
-        snprintf(label, sizeof label, "lib/%s", libs[i].soname);
+        char label[sizeof libs[i].soname + 4]; /* "lib/" + soname */
+        snprintf(label, sizeof label, "lib/%.*s", (int)sizeof libs[i].soname - 1, libs[i].soname);
         if (platform_elf_read_file(libs[i].path, &li, why, sizeof why) != 0) {
             fprintf(stderr, "tether package: %s: cannot read %s: %s\n",
                     target.check ? "error" : "warning", libs[i].path, why);
