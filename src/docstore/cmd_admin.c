@@ -504,6 +504,10 @@ static int cmd_server_status(docstore_ctx_t *ctx, const char *db, const bson_t *
     BSON_APPEND_INT64(&open, "total", docstore_cursors_open(s->cursors));
     bson_append_document_end(&sub2, &open);
     bson_append_document_end(&sub, &sub2);
+    /* Documents read by scans since start: an index-served query reads few. */
+    BSON_APPEND_DOCUMENT_BEGIN(&sub, "queryExecutor", &sub2);
+    BSON_APPEND_INT64(&sub2, "scannedObjects", docstore_storage_docs_examined(ctx->storage));
+    bson_append_document_end(&sub, &sub2);
     bson_append_document_end(reply, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(reply, "storageEngine", &sub);
     BSON_APPEND_UTF8(&sub, "name", "sqlite");
