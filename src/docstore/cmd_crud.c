@@ -151,6 +151,8 @@ static bool sorter_cb(void *ctx, const bson_t *doc)
     sorter_ctx_t *c = ctx;
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
+    if (!docstore_sorter_would_keep(c->sorter, doc))
+        return true;
     bson_t *copy = bson_copy(doc);
     if (copy == NULL) {
         docstore_error_set(c->err, DOCSTORE_INTERNAL_ERROR, "out of memory");

@@ -1235,7 +1235,7 @@ static int run_sort(const docstore_pipeline_t *p, const stage_t *s, size_t keep,
         return -1;
     int rc = 0;
     for (size_t i = 0; i < docs->n; i++) {
-        if (rc == 0)
+        if (rc == 0 && docstore_sorter_would_keep(st, docs->docs[i]))
             rc = docstore_sorter_add(st, docs->docs[i], err);
         else
             bson_destroy(docs->docs[i]);

@@ -21,6 +21,7 @@ struct docstore_sorter {
     bool disk_use;               /* allowDiskUse: true was asked */
     docstore_sort_origin_t origin;
     docstore_doclist_t docs; /* held, in arrival order since the last cut */
+    bool full;               /* a cut left keep documents: docs[keep - 1] is the bar */
     size_t bytes;            /* charged for docs */
     size_t peak;             /* most bytes held at once */
 };
@@ -85,6 +86,14 @@ static void cut(docstore_sorter_t *st)
         st->bytes -= charge(d);
         bson_destroy(d);
     }
+    st->full = st->docs.n == st->keep;
+}
+
+bool docstore_sorter_would_keep(const docstore_sorter_t *st, const bson_t *doc)
+{
+    /* Not before the bar: a later arrival loses ties, as a stable sort has it. */
+    return st->keep == 0 || !st->full ||
+           docstore_sort_compare(st->sort, doc, st->docs.docs[st->keep - 1]) < 0;
 }
 
 int docstore_sorter_add(docstore_sorter_t *st, bson_t *doc, docstore_error_t *err)

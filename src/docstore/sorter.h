@@ -46,6 +46,10 @@ docstore_sorter_new(const docstore_sort_t *s, size_t keep, size_t mem_limit, boo
 __attribute__((warn_unused_result)) int docstore_sorter_add(docstore_sorter_t *st, bson_t *doc,
                                                             docstore_error_t *err);
 
+/* false when doc (borrowed) cannot be among the first keep any more: the
+ * caller may skip copying it. Always true without a keep. */
+bool docstore_sorter_would_keep(const docstore_sorter_t *st, const bson_t *doc);
+
 /* Appends the sorted documents (at most keep) to out; the sorter is then
  * empty. 0 or -1 (out of memory). */
 __attribute__((warn_unused_result)) int

@@ -393,7 +393,9 @@ static void test_sorter_top_k(void)
         rng_state = 99;
         for (size_t i = 0; i < n; i++) {
             all[i] = BCON_NEW("v", BCON_INT32((int32_t)rnd(50)), "i", BCON_INT32((int32_t)i));
-            CHECK_INT(docstore_sorter_add(st, bson_copy(all[i]), &err), 0);
+            /* Half the runs skip what cannot make the cut, as find does. */
+            if (ki % 2 == 0 || docstore_sorter_would_keep(st, all[i]))
+                CHECK_INT(docstore_sorter_add(st, bson_copy(all[i]), &err), 0);
         }
         docstore_sort_docs(s, all, n);
         docstore_doclist_t out;
