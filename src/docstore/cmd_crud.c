@@ -788,10 +788,11 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
         (has_fields && !bson_empty(&fields) && docstore_projection_new(&fields, &p, err)) ||
         (has_upd && docstore_update_new(&upd, has_af ? &filters : NULL, &up, err)))
         goto out;
-    if (find_matching(ctx, db, coll, filter, m, s ? 0 : 1, &docs, err))
+    /* Only the first document in sort order is wanted: an index walk or a
+     * top-1 sort, never every match held. */
+    if (s ? read_sorted(ctx, db, coll, filter, m, s, 1, false, DOCSTORE_SORT_FIND, &docs, NULL, err)
+          : find_matching(ctx, db, coll, filter, m, 1, &docs, err))
         goto out;
-    if (s)
-        docstore_sort_docs(s, docs.docs, docs.n);
     const bson_t *found = docs.n ? docs.docs[0] : NULL;
     bson_t leo;
     if (found == NULL && !upsert) {

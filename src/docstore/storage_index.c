@@ -481,6 +481,52 @@ static int cmp_bytes(const buf_t *a, const buf_t *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
+/* A range on a descending field. Its keys are the ascending encodings
+ * complemented, so the order flips: v >= lo bounds the keys from above
+ * (below prefix_end(~enc(lo)) inclusive, below ~enc(lo) exclusive), v <= hi
+ * from below (from ~enc(hi) inclusive, from prefix_end(~enc(hi)) exclusive),
+ * and a missing side stops at the edge of the other bound's type bracket,
+ * whose keys start with the complemented bracket byte. */
+static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_value_t *hi,
+                            bool hi_incl, plan_t *p)
+{
+    range_t *r = plan_add(p);
+    if (r == NULL)
+        return false;
+    uint8_t lo_rank = docstore_key_rank((lo ? lo : hi)->value_type);
+    uint8_t hi_rank = docstore_key_rank((hi ? hi : lo)->value_type);
+    buf_t tmp;
+    buf_init(&tmp, DOCSTORE_KEY_MAX);
+    bool ok = true;
+    if (hi) {
+        ok = docstore_key_append(&tmp, hi, true) == 0;
+        if (ok && hi_incl)
+            ok = buf_append(&r->lo, tmp.data, tmp.len) == 0;
+        else if (ok)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->lo);
+    } else {
+        uint8_t start = (uint8_t)~lo_rank; /* the start of lo's bracket */
+        ok = buf_append(&r->lo, &start, 1) == 0;
+    }
+    buf_reset(&tmp);
+    if (ok && lo) {
+        ok = docstore_key_append(&tmp, lo, true) == 0;
+        if (ok && lo_incl)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->hi);
+        else if (ok)
+            ok = buf_append(&r->hi, tmp.data, tmp.len) == 0;
+    } else if (ok) {
+        uint8_t end = (uint8_t)((uint8_t)~hi_rank + 1); /* the end of hi's bracket */
+        ok = buf_append(&r->hi, &end, 1) == 0;
+    }
+    if (ok && lo_rank != hi_rank) {
+        buf_reset(&r->hi);
+        ok = buf_append(&r->hi, r->lo.data, r->lo.len) == 0;
+    }
+    buf_free(&tmp);
+    return ok;
+}
+
 /* The ranges for one field's condition; false when it cannot use an index.
  * On a multikey index, $gt and $lt may hold for different elements of one
  * array, so only the lower bound (else the upper) narrows the scan. */
@@ -529,10 +575,12 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
         }
         return true; /* $in: [] reads nothing */
     }
-    if ((lo == NULL && hi == NULL) || desc)
+    if (lo == NULL && hi == NULL)
         return false;
     if (multikey && lo && hi)
         hi = NULL;
+    if (desc)
+        return desc_range_plan(lo, lo_incl, hi, hi_incl, p);
     range_t *r = plan_add(p);
     if (r == NULL)
         return false;
