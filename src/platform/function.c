@@ -254,6 +254,7 @@ static size_t returning(const platform_function_t *fn)
 
 static void queue(platform_function_t *fn, platform_invocation_t *inv)
 {
+    inv->queued_us = platform_now_us();
     TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
     fn->queue_len++;
     if (inv->type == PLATFORM_INVOKE_SYNC)
@@ -324,7 +325,8 @@ static void start_queued(platform_function_t *fn)
 
 /* The returning instances were slow to come back to /next (a runtime doing
  * work after its response): each invocation that has waited its
- * PLATFORM_RETURN_WAIT_MS gets a new instance, while there is room. The timer
+ * PLATFORM_RETURN_WAIT_MS in the queue gets a new instance, while there is
+ * room (a retried Event is queued long after it was created). The timer
  * was armed for the oldest waiter, which may have been served since: a later
  * one gets the rest of its own wait, not what was left of the earlier one's. */
 static void on_spill(evutil_socket_t fd, short what, void *arg)
@@ -338,7 +340,7 @@ static void on_spill(evutil_socket_t fd, short what, void *arg)
     int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
     platform_invocation_t *head;
     while ((head = TAILQ_FIRST(&fn->queue)) != NULL && running(fn) < (size_t)cap) {
-        uint64_t waited = platform_now_us() - head->created_us;
+        uint64_t waited = platform_now_us() - head->queued_us;
         if (waited < wait_us) {
             arm_spill(fn, wait_us - waited);
             return;

@@ -36,6 +36,7 @@ typedef struct platform_invocation {
     platform_tail_t tail;       /* this invocation's log, last 4 KB */
     uint64_t created_us;        /* monotonic: accepted */
     uint64_t delivered_us;      /* monotonic: handed to an instance (0 before) */
+    uint64_t queued_us;         /* monotonic: last put in its function's queue */
     unsigned retries;           /* Event: retries scheduled so far (async.c) */
     char *event_copy;           /* owned: an Event's payload kept for its retries, or NULL */
     size_t event_copy_len;
