@@ -90,7 +90,8 @@ typedef bool (*docstore_ordered_doc_cb)(void *ctx, const bson_t *doc, int64_t ri
  * it: _id for {_id: ±1}, or an index whose key pattern starts with those
  * fields in those directions (or all of them reversed) and that never held an
  * array on its paths (not multikey). The filter must use that same index, or
- * no index. *ordered is false when no index serves the sort (nothing was
+ * no index; a filter that fixes the index's leading field to one value (an
+ * equality) lets the sort be on the fields after it. *ordered is false when no index serves the sort (nothing was
  * read), or when the walk met a sort value whose key cannot order it exactly
  * (undefined, which keys as null; a decimal128 a double cannot hold): the
  * documents already given are then to be dropped, and the caller scans and

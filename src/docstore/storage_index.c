@@ -951,27 +951,28 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
 
 /* ---- ordered scans: a sort served by an index ---- */
 
-/* Whether index ix (NULL: _id) serves a sort on fields/dirs: its pattern
- * starts with those fields, all in the sort's directions (*reverse false) or
- * all reversed (*reverse true), and no document ever put an array on its
- * paths (a multikey index orders documents by each element, not by the
+/* Whether index ix (NULL: _id) serves a sort on fields/dirs from its field
+ * off on (off 1: the filter fixes the leading field to one value): its
+ * pattern there holds those fields, all in the sort's directions (*reverse
+ * false) or all reversed (*reverse true), and no document ever put an array
+ * on its paths (a multikey index orders documents by each element, not by the
  * document's sort key). */
-static bool index_serves_sort(const st_index_t *ix, const char *const *fields, const int *dirs,
-                              size_t n, bool *reverse)
+static bool index_serves_sort(const st_index_t *ix, size_t off, const char *const *fields,
+                              const int *dirs, size_t n, bool *reverse)
 {
     if (ix == NULL) {
         *reverse = dirs[0] < 0;
-        return n == 1 && strcmp(fields[0], "_id") == 0;
+        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0;
     }
-    if (ix->multikey || ix->nfields < n)
+    if (ix->multikey || ix->nfields < off + n)
         return false;
     bool same = true, flipped = true;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(ix->fields[i], fields[i]) != 0)
+        if (strcmp(ix->fields[off + i], fields[i]) != 0)
             return false;
         bool want_desc = dirs[i] < 0;
-        same = same && ix->desc[i] == want_desc;
-        flipped = flipped && ix->desc[i] != want_desc;
+        same = same && ix->desc[off + i] == want_desc;
+        flipped = flipped && ix->desc[off + i] != want_desc;
     }
     *reverse = !same;
     return same || flipped;
@@ -982,7 +983,7 @@ typedef struct ordered_walk {
     st_db_t *d;
     st_coll_t *c;
     const st_index_t *ix;      /* NULL: _id */
-    const char *const *fields; /* the sort's paths: a prefix of ix's */
+    const char *const *fields; /* the sort's paths: ix's, from the first or second on */
     const bool *desc;          /* ix's directions for them */
     size_t nsort;
     bool reverse;   /* walk the keys backwards */
@@ -1108,16 +1109,24 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
     if (filter)
         plan_conditions(filter, c, &best, 0);
     size_t target = c->nindexes + 1; /* none yet */
+    size_t off = 0;                  /* leading index fields the filter fixes */
     bool reverse = false;
+    plan_normalize(&best);
     if (best.score < PLAN_NONE) {
-        /* The filter's access path must be the sort's index. */
+        /* The filter's access path must be the sort's index: the sort on its
+         * first fields, or, when the filter fixes the leading field to one
+         * value ({user: 5} on {user: 1, date: -1}), on the fields after it. */
         size_t t = (size_t)(best.score % 1000);
-        if (best.nbranches == 0 &&
-            index_serves_sort(t == c->nindexes ? NULL : &c->indexes[t], fields, dirs, n, &reverse))
+        int rank = best.score / 1000;
+        const st_index_t *ix = t == c->nindexes ? NULL : &c->indexes[t];
+        if (best.nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, &reverse))
             target = t;
+        else if (best.nbranches == 0 && ix != NULL && (rank == 1 || rank == 2) && best.n == 1 &&
+                 index_serves_sort(ix, 1, fields, dirs, n, &reverse))
+            target = t, off = 1;
     } else {
         for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
-            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], fields, dirs, n,
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
                                   &reverse))
                 target = i;
         }
@@ -1131,7 +1140,6 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
         return -1;
     }
-    plan_normalize(&best);
     static const bool ascending[1] = {false};
     const st_index_t *ix = target == c->nindexes ? NULL : &c->indexes[target];
     ordered_walk_t w = {.st = st,
@@ -1139,7 +1147,7 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
                         .c = c,
                         .ix = ix,
                         .fields = fields,
-                        .desc = ix ? ix->desc : ascending,
+                        .desc = ix ? ix->desc + off : ascending,
                         .nsort = n,
                         .reverse = reverse,
                         .cb = cb,

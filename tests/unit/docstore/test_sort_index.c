@@ -279,6 +279,14 @@ static const char *const queries[] = {
     "{\"find\": \"%s\", \"sort\": {\"n.b\": 1}, \"batchSize\": 100000}",
     "{\"find\": \"%s\", \"sort\": {\"n.b\": -1}, \"limit\": 11}",
     "{\"find\": \"%s\", \"sort\": {\"_id\": -1}, \"limit\": 6}",
+    "{\"find\": \"%s\", \"filter\": {\"b\": 1}, \"sort\": {\"a\": -1, \"n.b\": -1}, "
+    "\"limit\": 15}",
+    "{\"find\": \"%s\", \"filter\": {\"b\": {\"$in\": [3]}}, \"sort\": {\"a\": 1}, "
+    "\"batchSize\": 100000}",
+    "{\"find\": \"%s\", \"filter\": {\"b\": {\"$in\": [1, 2]}}, \"sort\": {\"a\": 1}, "
+    "\"batchSize\": 100000}",
+    "{\"find\": \"%s\", \"filter\": {\"b\": null}, \"sort\": {\"a\": 1, \"n.b\": 1}, "
+    "\"batchSize\": 100000}",
     "{\"find\": \"%s\", \"filter\": {\"n.b\": {\"$gte\": 0}}, \"sort\": {\"n.b\": 1}, "
     "\"limit\": 10}",
     "{\"find\": \"%s\", \"filter\": {\"n.b\": {\"$gt\": \"\", \"$lte\": \"b\"}}, "
@@ -419,6 +427,28 @@ static void test_limit_reads_only_what_it_returns(void)
     CHECK(bson_iter_init(&it, r) && bson_iter_find_descendant(&it, "0.k", &v));
     CHECK_INT(bson_iter_as_int64(&v), 1991);
     CHECK_INT(bson_count_keys(r), 5);
+    bson_destroy(r);
+    /* An equality on the leading field, the sort on the next: {user: 3} sorted
+     * by {t: -1} on {user: 1, t: -1}. */
+    for (int i = 0; i < 2000; i++) {
+        bson_t *d = BCON_NEW("_id", BCON_INT32(i), "user", BCON_INT32(i % 10), "t", BCON_INT32(i));
+        CHECK_INT(docstore_storage_insert(ctx.storage, "t", "ev", d, &err), 0);
+        bson_destroy(d);
+    }
+    create_index("ev", "{\"key\": {\"user\": 1, \"t\": -1}, \"name\": \"user_1_t_-1\"}");
+    before = docstore_storage_docs_examined(ctx.storage);
+    r = batch_of("{\"find\": \"ev\", \"filter\": {\"user\": 3}, \"sort\": {\"t\": -1}, "
+                 "\"limit\": 5}");
+    CHECK(docstore_storage_docs_examined(ctx.storage) - before <= 6);
+    CHECK(bson_iter_init(&it, r) && bson_iter_find_descendant(&it, "4.t", &v));
+    CHECK_INT(bson_iter_as_int64(&v), 1953);
+    bson_destroy(r);
+    before = docstore_storage_docs_examined(ctx.storage);
+    r = batch_of("{\"find\": \"ev\", \"filter\": {\"user\": 3, \"t\": {\"$lt\": 100}}, "
+                 "\"sort\": {\"t\": 1}, \"limit\": 2}");
+    CHECK(docstore_storage_docs_examined(ctx.storage) - before <= 200);
+    CHECK(bson_iter_init(&it, r) && bson_iter_find_descendant(&it, "1.t", &v));
+    CHECK_INT(bson_iter_as_int64(&v), 13);
     bson_destroy(r);
     /* Unindexed: the whole collection is read, but only the top 10 are held. */
     before = docstore_storage_docs_examined(ctx.storage);
