@@ -31,7 +31,7 @@ from bson.timestamp import Timestamp  # noqa: E402
 from pymongo import ASCENDING, DESCENDING, MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-DEADLINE = time.monotonic() + 300
+DEADLINE = time.monotonic() + 480
 failures = []
 
 
