@@ -71,6 +71,7 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
 typedef struct ordered_ctx {
     const docstore_matcher_t *m;
     docstore_doclist_t *out;
+    size_t start;      /* out->n before the read */
     size_t keep;       /* stop once this many are complete; 0: never */
     size_t run_start;  /* index in out of the current run of ties */
     int64_t *rids;     /* rid of out->docs[run_start + i] */
@@ -116,7 +117,7 @@ static bool ordered_cb(void *ctx, const bson_t *doc, int64_t rid, bool tie)
     ordered_ctx_t *c = ctx;
     if (!tie) {
         ordered_close_run(c);
-        if (c->keep > 0 && c->out->n >= c->keep)
+        if (c->keep > 0 && c->out->n - c->start >= c->keep)
             return false; /* the first keep are complete */
     }
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
@@ -184,7 +185,7 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
         for (size_t i = 0; i < n; i++)
             fields[i] = docstore_sort_field(s, i, &dirs[i]);
         size_t start = out->n;
-        ordered_ctx_t oc = {.m = m, .out = out, .keep = keep, .run_start = start};
+        ordered_ctx_t oc = {.m = m, .out = out, .start = start, .keep = keep, .run_start = start};
         int rc = docstore_storage_scan_ordered(ctx->storage, db, coll, filter, fields, dirs, n,
                                                ordered_cb, &oc, &ordered, err);
         if (rc == 0 && ordered)
