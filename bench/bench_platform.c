@@ -272,17 +272,8 @@ int main(int argc, char **argv)
 
     log_set_level(LOG_LEVEL_ERROR);
     /* defaults: ../tether next to this program, bench/template.yaml in the source tree */
-    ssize_t self = readlink("/proc/self/exe", bin, sizeof bin - 20);
-    if (self <= 0) {
-        fprintf(stderr, "bench: cannot find myself\n");
+    if (bench_default_paths(__FILE__, "template.yaml", bin, tmpl) != 0)
         return 2;
-    }
-    bin[self] = '\0';
-    char *slash = strrchr(bin, '/');
-    snprintf(slash != NULL ? slash : bin, 20, "/../tether");
-    snprintf(tmpl, sizeof tmpl, "%s", __FILE__);
-    slash = strrchr(tmpl, '/');
-    snprintf(slash != NULL ? slash + 1 : tmpl, 20, "template.yaml");
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--warm") == 0 && i + 1 < argc)

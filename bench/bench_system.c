@@ -404,17 +404,8 @@ int main(int argc, char **argv)
     int callers = 4, timeout_s = 600, positional = 0;
 
     log_set_level(LOG_LEVEL_ERROR);
-    ssize_t self = readlink("/proc/self/exe", bin, sizeof bin - 20);
-    if (self <= 0) {
-        fprintf(stderr, "bench: cannot find myself\n");
+    if (bench_default_paths(__FILE__, "system.yaml", bin, tmpl) != 0)
         return 2;
-    }
-    bin[self] = '\0';
-    char *slash = strrchr(bin, '/');
-    snprintf(slash != NULL ? slash : bin, 20, "/../tether");
-    snprintf(tmpl, sizeof tmpl, "%s", __FILE__);
-    slash = strrchr(tmpl, '/');
-    snprintf(slash != NULL ? slash + 1 : tmpl, 20, "system.yaml");
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--n") == 0 && i + 1 < argc)

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -514,4 +515,21 @@ uint64_t bench_tree_cpu_ns(pid_t pid)
         total += bench_process_cpu_ns((pid_t)child);
     fclose(f);
     return total;
+}
+
+int bench_default_paths(const char *source_file, const char *template_name, char *bin, char *tmpl)
+{
+    ssize_t self = readlink("/proc/self/exe", bin, PATH_MAX - 20);
+    if (self <= 0) {
+        fprintf(stderr, "bench: cannot find myself\n");
+        return -1;
+    }
+    bin[self] = '\0';
+    char *slash = strrchr(bin, '/');
+    snprintf(slash != NULL ? slash : bin, 20, "/../tether");
+    snprintf(tmpl, PATH_MAX, "%s", source_file);
+    slash = strrchr(tmpl, '/');
+    char *at = slash != NULL ? slash + 1 : tmpl;
+    snprintf(at, (size_t)(tmpl + PATH_MAX - at), "%s", template_name);
+    return 0;
 }

@@ -26,6 +26,13 @@ uint64_t bench_now_ns(void);
 /* The p-th percentile (0..1) of v[0..n) in microseconds; sorts v. -1 when n is 0. */
 double bench_pct_us(uint64_t *v, size_t n, double p);
 
+/* The defaults of a benchmark's first two arguments: the tether executable
+ * next to this program's folder (../tether, PATH_MAX bytes into bin) and
+ * template_name beside the benchmark's source file (pass __FILE__; PATH_MAX
+ * bytes into tmpl). -1 (said on stderr) when /proc/self/exe cannot be read. */
+int bench_default_paths(const char *source_file, const char *template_name, char *bin,
+                        char *tmpl);
+
 /* ---- a tether up child ---- */
 
 typedef struct bench_platform {
