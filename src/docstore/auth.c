@@ -543,26 +543,23 @@ static int auth_cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool auth_append_privilege(const struct auth_role *r, const char *rdb, void *arg)
+/* Appends {resource: <res>, actions: [list sorted]} to the array arr; res
+ * names a database (db, collection "") or, with db NULL, the cluster. */
+static void auth_append_actions(bson_t *arr, const char *db, const char **list, size_t n)
 {
-    bson_t *arr = arg, priv, res, acts;
-    const char *list[32];
-    size_t n = 0;
+    bson_t priv, res, acts;
     char key[16];
     const char *k;
-    if (!r->db_access)
-        goto cluster;
-    const char *const *levels[] = {auth_read_actions, auth_write_actions, auth_db_admin_actions};
-    for (int l = 0; l <= (int)r->max; l++) {
-        for (size_t i = 0; levels[l][i] != NULL && n < 32; i++)
-            list[n++] = levels[l][i];
-    }
     qsort(list, n, sizeof list[0], auth_cmp_str);
     bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
     BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
     BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
-    BSON_APPEND_UTF8(&res, "db", r->any_db ? "" : rdb);
-    BSON_APPEND_UTF8(&res, "collection", "");
+    if (db != NULL) {
+        BSON_APPEND_UTF8(&res, "db", db);
+        BSON_APPEND_UTF8(&res, "collection", "");
+    } else {
+        BSON_APPEND_BOOL(&res, "cluster", true);
+    }
     bson_append_document_end(&priv, &res);
     BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
     for (size_t i = 0; i < n; i++) {
@@ -571,7 +568,22 @@ static bool auth_append_privilege(const struct auth_role *r, const char *rdb, vo
     }
     bson_append_array_end(&priv, &acts);
     bson_append_document_end(arr, &priv);
-cluster:
+}
+
+static bool auth_append_privilege(const struct auth_role *r, const char *rdb, void *arg)
+{
+    bson_t *arr = arg;
+    const char *list[32];
+    size_t n = 0;
+    if (r->db_access) {
+        const char *const *levels[] = {auth_read_actions, auth_write_actions,
+                                       auth_db_admin_actions};
+        for (int l = 0; l <= (int)r->max; l++) {
+            for (size_t i = 0; levels[l][i] != NULL && n < 32; i++)
+                list[n++] = levels[l][i];
+        }
+        auth_append_actions(arr, r->any_db ? "" : rdb, list, n);
+    }
     n = 0;
     if (r->list_databases)
         list[n++] = "listDatabases";
@@ -579,21 +591,8 @@ cluster:
         for (size_t i = 0; auth_cluster_actions[l - 1][i] != NULL && n < 32; i++)
             list[n++] = auth_cluster_actions[l - 1][i];
     }
-    if (n == 0)
-        return false;
-    qsort(list, n, sizeof list[0], auth_cmp_str);
-    bson_uint32_to_string(bson_count_keys(arr), &k, key, sizeof key);
-    BSON_APPEND_DOCUMENT_BEGIN(arr, k, &priv);
-    BSON_APPEND_DOCUMENT_BEGIN(&priv, "resource", &res);
-    BSON_APPEND_BOOL(&res, "cluster", true);
-    bson_append_document_end(&priv, &res);
-    BSON_APPEND_ARRAY_BEGIN(&priv, "actions", &acts);
-    for (size_t i = 0; i < n; i++) {
-        bson_uint32_to_string((uint32_t)i, &k, key, sizeof key);
-        BSON_APPEND_UTF8(&acts, k, list[i]);
-    }
-    bson_append_array_end(&priv, &acts);
-    bson_append_document_end(arr, &priv);
+    if (n > 0)
+        auth_append_actions(arr, NULL, list, n);
     return false;
 }
 
