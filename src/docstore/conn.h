@@ -41,6 +41,7 @@ typedef struct docstore_conn {
     struct docstore_server *server; /* the owner */
     struct bufferevent *bev;        /* the socket, nonblocking */
     struct event *resume_ev;        /* continues messages left over by a bounded wakeup */
+    struct event *read_ev;          /* plain TCP: reads the socket (NULL with TLS, where bev reads) */
     enum docstore_conn_state state; /* I/O state */
     size_t read_high;               /* input high watermark: 1 MiB, or the message being read */
     int64_t id;                     /* connectionId, from 1 */

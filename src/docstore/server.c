@@ -30,6 +30,7 @@
 
 #define MSGS_PER_WAKEUP 16                /* messages handled before yielding to others */
 #define MAX_SINGLE_READ (256 * 1024)      /* bytes read per read event */
+#define READ_CHUNK (16 * 1024)            /* bytes asked of the kernel per read call */
 #define OUTPUT_HIGH (32 * 1024 * 1024)    /* stop reading while this much output waits */
 #define INPUT_HIGH (1024 * 1024)          /* stop reading while this much input waits, unless
                                              one message needs more */
@@ -196,6 +197,8 @@ static void conn_free(docstore_conn_t *c)
     docstore_cursors_conn_closed(s->cursors, c->id);
     if (c->resume_ev)
         event_free(c->resume_ev);
+    if (c->read_ev)
+        event_free(c->read_ev);
     if (c->bev)
         bufferevent_free(c->bev);
     if (c->client_meta)
@@ -348,7 +351,8 @@ static int process_messages(docstore_conn_t *c)
             return 0;
         if (evbuffer_get_length(out) > OUTPUT_HIGH) {
             c->state = DOCSTORE_CONN_PAUSED;
-            bufferevent_disable(c->bev, EV_READ);
+            if (c->read_ev == NULL)
+                bufferevent_disable(c->bev, EV_READ);
             return 0;
         }
         size_t avail = evbuffer_get_length(in);
@@ -417,10 +421,96 @@ static void conn_flush(docstore_conn_t *c)
         bufferevent_enable(c->bev, EV_WRITE);
 }
 
+/* Plain TCP: the read event is on while the connection reads and its input
+ * is under the high watermark, as a bufferevent's would be; off, the bytes
+ * wait in the kernel and TCP flow control pushes back. The idle timeout rides
+ * on it: it runs while the connection waits for a client's bytes. */
+static void conn_read_update(docstore_conn_t *c)
+{
+    if (c->read_ev == NULL)
+        return;
+    bool want = c->state == DOCSTORE_CONN_READING &&
+                evbuffer_get_length(bufferevent_get_input(c->bev)) < c->read_high;
+    bool on = event_pending(c->read_ev, EV_READ, NULL) != 0;
+    if (want && !on) {
+        struct timeval tv = {c->server->cfg.idle_timeout_s, 0};
+        event_add(c->read_ev, c->server->cfg.idle_timeout_s > 0 ? &tv : NULL);
+    } else if (!want && on) {
+        event_del(c->read_ev);
+    }
+}
+
 static void conn_process(docstore_conn_t *c)
 {
-    if (process_messages(c) == 0)
+    if (process_messages(c) == 0) {
         conn_flush(c);
+        conn_read_update(c);
+    }
+}
+
+static void conn_idle_close(docstore_conn_t *c)
+{
+    c->server->idle_closed++;
+    char why[64];
+    snprintf(why, sizeof why, "idle for %d s", c->server->cfg.idle_timeout_s);
+    conn_close(c, why);
+}
+
+/* Plain TCP reads: straight into the input buffer's free space, up to the
+ * watermark and MAX_SINGLE_READ per wakeup. Unlike a socket bufferevent
+ * (evbuffer_read), no ioctl(FIONREAD) first: a read that comes back short
+ * has taken all the kernel had. */
+static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    docstore_conn_t *c = arg;
+    if (what & EV_TIMEOUT) {
+        conn_idle_close(c);
+        return;
+    }
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t total = 0;
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len >= c->read_high || total >= MAX_SINGLE_READ)
+            break;
+        size_t want = c->read_high - len;
+        if (want > READ_CHUNK)
+            want = READ_CHUNK;
+        struct evbuffer_iovec vec;
+        /* A socket bufferevent keeps its input's end frozen except while it
+         * reads itself; do as it does. */
+        evbuffer_unfreeze(in, 0);
+        if (evbuffer_reserve_space(in, (ev_ssize_t)want, &vec, 1) != 1) {
+            evbuffer_freeze(in, 0);
+            conn_close(c, "out of memory");
+            return;
+        }
+        ssize_t n = read(fd, vec.iov_base, want);
+        int e = errno;
+        vec.iov_len = n > 0 ? (size_t)n : 0;
+        evbuffer_commit_space(in, &vec, 1);
+        evbuffer_freeze(in, 0);
+        if (n < 0) {
+            if (e == EAGAIN || e == EWOULDBLOCK || e == EINTR)
+                break;
+            char why[300];
+            snprintf(why, sizeof why, "socket error: %s", strerror(e));
+            conn_close(c, why);
+            return;
+        }
+        if (n == 0) {
+            /* What came before the end is answered first, as before. */
+            if (total == 0 || process_messages(c) == 0) {
+                conn_flush(c);
+                conn_close(c, "end of stream");
+            }
+            return;
+        }
+        total += (size_t)n;
+        if ((size_t)n < want)
+            break; /* the kernel had no more */
+    }
+    conn_process(c);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -441,7 +531,8 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         bufferevent_disable(c->bev, EV_WRITE); /* drained: conn_flush writes directly again */
     if (c->state == DOCSTORE_CONN_PAUSED) { /* output drained: read again */
         c->state = DOCSTORE_CONN_READING;
-        bufferevent_enable(c->bev, EV_READ);
+        if (c->read_ev == NULL)
+            bufferevent_enable(c->bev, EV_READ);
         conn_process(c);
     }
 }
@@ -451,10 +542,7 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     docstore_conn_t *c = arg;
     (void)bev;
     if (what & BEV_EVENT_TIMEOUT) {
-        c->server->idle_closed++;
-        char why[64];
-        snprintf(why, sizeof why, "idle for %d s", c->server->cfg.idle_timeout_s);
-        conn_close(c, why);
+        conn_idle_close(c);
     } else if (what & BEV_EVENT_EOF) {
         conn_close(c, "end of stream");
     } else if (what & BEV_EVENT_ERROR) {
@@ -527,7 +615,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     else if ((c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
         evutil_closesocket(fd);
     c->resume_ev = evtimer_new(s->base, resume_cb, c);
-    if (c->bev == NULL || c->resume_ev == NULL) {
+    if (s->tls == NULL && c->bev != NULL)
+        c->read_ev = event_new(s->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    if (c->bev == NULL || c->resume_ev == NULL || (s->tls == NULL && c->read_ev == NULL)) {
+        if (c->read_ev)
+            event_free(c->read_ev);
         if (c->bev)
             bufferevent_free(c->bev);
         if (c->resume_ev)
@@ -548,14 +640,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
      * needs stays in the kernel, where TCP flow control pushes back. */
     c->read_high = INPUT_HIGH;
     bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
-    if (s->cfg.idle_timeout_s > 0) {
-        struct timeval tv = {s->cfg.idle_timeout_s, 0};
-        bufferevent_set_timeouts(c->bev, &tv, NULL);
+    if (s->tls != NULL) {
+        if (s->cfg.idle_timeout_s > 0) {
+            struct timeval tv = {s->cfg.idle_timeout_s, 0};
+            bufferevent_set_timeouts(c->bev, &tv, NULL);
+        }
+        bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    } else {
+        /* Plain TCP: conn_sock_read_cb reads, conn_flush writes; the
+         * bufferevent holds the buffers and writes only what the kernel did
+         * not take at once. */
+        bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+        conn_read_update(c);
     }
-    /* New bufferevents write by default; plain TCP replies go through conn_flush. */
-    if (s->tls == NULL)
-        bufferevent_disable(c->bev, EV_WRITE);
-    bufferevent_enable(c->bev, s->tls != NULL ? EV_READ | EV_WRITE : EV_READ);
     log_info(c->who, "accepted (%d open)", s->current);
 }
 
