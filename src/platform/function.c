@@ -257,8 +257,6 @@ static void queue(platform_function_t *fn, platform_invocation_t *inv)
     inv->queued_us = platform_now_us();
     TAILQ_INSERT_TAIL(&fn->queue, inv, queue_link);
     fn->queue_len++;
-    if (inv->type == PLATFORM_INVOKE_SYNC)
-        fn->queued_sync++;
 }
 
 int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
@@ -307,8 +305,6 @@ static platform_invocation_t *dequeue(platform_function_t *fn)
     while ((inv = TAILQ_FIRST(&fn->queue)) != NULL) {
         TAILQ_REMOVE(&fn->queue, inv, queue_link);
         fn->queue_len--;
-        if (inv->type == PLATFORM_INVOKE_SYNC)
-            fn->queued_sync--;
         if (!platform_async_expire(inv))
             return inv;
     }

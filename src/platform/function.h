@@ -41,7 +41,6 @@ typedef struct platform_function {
     size_t n_live, n_dead;
     struct platform_invocation_list queue; /* Event invocations waiting */
     size_t queue_len;
-    size_t queued_sync; /* RequestResponse ones among them */
     struct platform_invocation_list retry_wait; /* failed Events waiting for a retry (async.c) */
     size_t retry_waiting;
     struct event *spill; /* starts instances for work left waiting on a slow returner */
