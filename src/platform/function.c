@@ -211,6 +211,12 @@ void platform_function_free(platform_function_t *fn)
     free(fn);
 }
 
+/* ReservedConcurrentExecutions: the template's value, 10 when unset or 0. */
+static size_t concurrency_cap(const platform_function_t *fn)
+{
+    return fn->spec->reserved_concurrency > 0 ? (size_t)fn->spec->reserved_concurrency : 10;
+}
+
 /* Instances that count against the cap: every live one not being stopped. */
 static size_t running(const platform_function_t *fn)
 {
@@ -282,8 +288,8 @@ int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv
             arm_spill(fn, (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000);
         return 0;
     }
-    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
-    if (running(fn) < (size_t)cap) {
+    size_t cap = concurrency_cap(fn);
+    if (running(fn) < cap) {
         start_for(fn, inv);
         return 0;
     }
@@ -314,8 +320,8 @@ static platform_invocation_t *dequeue(platform_function_t *fn)
 /* Starts instances for queued invocations while there is room under the cap. */
 static void start_queued(platform_function_t *fn)
 {
-    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
-    while (fn->queue_len > 0 && running(fn) < (size_t)cap)
+    size_t cap = concurrency_cap(fn);
+    while (fn->queue_len > 0 && running(fn) < cap)
         start_for(fn, dequeue(fn));
 }
 
@@ -333,9 +339,9 @@ static void on_spill(evutil_socket_t fd, short what, void *arg)
     if (fn->p->stopping)
         return;
     const uint64_t wait_us = (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000;
-    int cap = fn->spec->reserved_concurrency > 0 ? fn->spec->reserved_concurrency : 10;
+    size_t cap = concurrency_cap(fn);
     platform_invocation_t *head;
-    while ((head = TAILQ_FIRST(&fn->queue)) != NULL && running(fn) < (size_t)cap) {
+    while ((head = TAILQ_FIRST(&fn->queue)) != NULL && running(fn) < cap) {
         uint64_t waited = platform_now_us() - head->queued_us;
         if (waited < wait_us) {
             arm_spill(fn, wait_us - waited);

@@ -39,7 +39,8 @@ typedef struct platform_function {
     struct platform_instance_list live;        /* every instance not dead */
     struct platform_instance_list dead;        /* the last few dead, newest last */
     size_t n_live, n_dead;
-    struct platform_invocation_list queue; /* Event invocations waiting */
+    struct platform_invocation_list queue; /* invocations waiting: Events past the cap, and
+                                              those waiting for a returning instance */
     size_t queue_len;
     struct platform_invocation_list retry_wait; /* failed Events waiting for a retry (async.c) */
     size_t retry_waiting;
