@@ -591,6 +591,28 @@ static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t 
     return parse_sub(&pipe, "$unionWith", &s->subs[0], err);
 }
 
+/* {key: {$literal: v}} in parent. */
+static void bucket_append_literal(bson_t *parent, const char *key, const bson_value_t *v)
+{
+    bson_t lit;
+    bson_append_document_begin(parent, key, -1, &lit);
+    bson_append_value(&lit, "$literal", -1, v);
+    bson_append_document_end(parent, &lit);
+}
+
+/* {op: [group_by, {$literal: bound}]} as element key of the array arr. */
+static void bucket_append_compare(bson_t *arr, const char *key, const char *op,
+                                  const bson_value_t *group_by, const bson_value_t *bound)
+{
+    bson_t cmp, args;
+    bson_append_document_begin(arr, key, -1, &cmp);
+    bson_append_array_begin(&cmp, op, -1, &args);
+    bson_append_value(&args, "0", 1, group_by);
+    bucket_append_literal(&args, "1", bound);
+    bson_append_array_end(&cmp, &args);
+    bson_append_document_end(arr, &cmp);
+}
+
 /* $bucket is a $group keyed by a $switch over the boundaries, then a $sort
  * on _id, as MongoDB itself rewrites it. */
 static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *v,
@@ -678,41 +700,20 @@ static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *
         char key[16];
         const char *kp;
         bson_uint32_to_string(bi++, &kp, key, sizeof key);
-        bson_t c, and, a0, a1, ge, lt, and_arr;
+        bson_t c, and_arr;
         bson_append_document_begin(&arr, kp, -1, &br);
         bson_append_document_begin(&br, "case", -1, &c);
         bson_append_array_begin(&c, "$and", -1, &and_arr);
-        bson_append_document_begin(&and_arr, "0", 1, &and);
-        bson_append_array_begin(&and, "$gte", -1, &ge);
-        bson_append_value(&ge, "0", 1, &group_by);
-        bson_append_document_begin(&ge, "1", 1, &a0);
-        bson_append_value(&a0, "$literal", -1, bson_iter_value(&lo));
-        bson_append_document_end(&ge, &a0);
-        bson_append_array_end(&and, &ge);
-        bson_append_document_end(&and_arr, &and);
-        bson_append_document_begin(&and_arr, "1", 1, &and);
-        bson_append_array_begin(&and, "$lt", -1, &lt);
-        bson_append_value(&lt, "0", 1, &group_by);
-        bson_append_document_begin(&lt, "1", 1, &a1);
-        bson_append_value(&a1, "$literal", -1, bson_iter_value(&hi));
-        bson_append_document_end(&lt, &a1);
-        bson_append_array_end(&and, &lt);
-        bson_append_document_end(&and_arr, &and);
+        bucket_append_compare(&and_arr, "0", "$gte", &group_by, bson_iter_value(&lo));
+        bucket_append_compare(&and_arr, "1", "$lt", &group_by, bson_iter_value(&hi));
         bson_append_array_end(&c, &and_arr);
         bson_append_document_end(&br, &c);
-        bson_t then;
-        bson_append_document_begin(&br, "then", -1, &then);
-        bson_append_value(&then, "$literal", -1, bson_iter_value(&lo));
-        bson_append_document_end(&br, &then);
+        bucket_append_literal(&br, "then", bson_iter_value(&lo));
         bson_append_document_end(&arr, &br);
     }
     bson_append_array_end(&sw, &arr);
-    if (dflt.value_type != BSON_TYPE_EOD) {
-        bson_t dl;
-        bson_append_document_begin(&sw, "default", -1, &dl);
-        bson_append_value(&dl, "$literal", -1, &dflt);
-        bson_append_document_end(&sw, &dl);
-    }
+    if (dflt.value_type != BSON_TYPE_EOD)
+        bucket_append_literal(&sw, "default", &dflt);
     bson_append_document_end(&id, &sw);
     bson_append_document_end(g, &id);
     if (have_output) {
