@@ -9,8 +9,10 @@
 
 #include "common/log.h"
 #include "platform/async.h"
+#include "platform/code.h"
 #include "platform/instance.h"
 #include "platform/platform.h"
+#include "platform/sandbox.h"
 #include "platform/template.h"
 
 #include <errno.h>
@@ -163,8 +165,11 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     } else {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/bootstrap", spec->code_dir);
-        fn->exec_path = strdup(path);
-        fn->runtime_dir = strdup(spec->code_dir);
+        /* isolated, the code is at /var/task and the runtime's folder is
+         * Lambda's /var/runtime (sandbox.h) */
+        fn->isolated = platform_code_isolated(p, spec);
+        fn->exec_path = strdup(fn->isolated ? PLATFORM_SANDBOX_TASK "/bootstrap" : path);
+        fn->runtime_dir = strdup(fn->isolated ? PLATFORM_SANDBOX_RUNTIME : spec->code_dir);
         if (fn->exec_path == NULL || fn->runtime_dir == NULL) {
             snprintf(err, errlen, "out of memory");
             goto fail;

@@ -36,8 +36,9 @@ typedef struct platform_function {
     char *ric_script;                          /* node: aws-lambda-ric's bin/index.mjs */
     char *runtime_dir;                         /* LAMBDA_RUNTIME_DIR */
     char *log_stream_prefix;                   /* YYYY/MM/DD/[$LATEST] */
-    struct platform_instance_list live;        /* every instance not dead */
-    struct platform_instance_list dead;        /* the last few dead, newest last */
+    int isolated; /* instances run in the sandbox, code at /var/task (sandbox.h) */
+    struct platform_instance_list live; /* every instance not dead */
+    struct platform_instance_list dead; /* the last few dead, newest last */
     size_t n_live, n_dead;
     struct platform_invocation_list queue; /* invocations waiting: Events past the cap, and
                                               those waiting for a returning instance */

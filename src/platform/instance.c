@@ -21,6 +21,7 @@
 #include "platform/platform.h"
 #include "platform/ric_preload.h"
 #include "platform/runtime_api.h"
+#include "platform/sandbox.h"
 #include "platform/spawn.h"
 #include "platform/template.h"
 
@@ -113,8 +114,62 @@ static void on_line(void *arg, const char *line, size_t len)
     platform_instance_t *inst = arg;
     flush_start(inst);
     platform_log_line(inst->who, line, len);
-    if (inst->inv != NULL && inst->inv->delivered_us != 0)
+    if (inst->inv != NULL && inst->inv->delivered_us != 0) {
         platform_invocation_log(inst->inv, line, len);
+    } else if (inst->state == PLATFORM_INSTANCE_INIT) {
+        platform_tail_append(&inst->init_log, line, len);
+        platform_tail_append(&inst->init_log, "\n", 1);
+    }
+}
+
+/* The last line the runtime wrote during init into out ("" if none). */
+static void init_last_line(const platform_instance_t *inst, char *out, size_t outlen)
+{
+    char raw[PLATFORM_TAIL_MAX + 1];
+    size_t n = platform_tail_copy(&inst->init_log, raw);
+    while (n > 0 && raw[n - 1] == '\n')
+        n--;
+    raw[n] = '\0';
+    const char *nl = strrchr(raw, '\n');
+    snprintf(out, outlen, "%s", nl ? nl + 1 : raw);
+}
+
+/* Init failed with inv in hand, never delivered. As Lambda logs it, the tail
+ * of inv gets what the runtime wrote during init (a loader's "error while
+ * loading shared libraries: libX.so.N: ..."), INIT_REPORT, then the
+ * invocation's START, the error line and type, END and REPORT. The init
+ * output is on tether up's stderr already; the rest goes there too. */
+static void log_init_failure(platform_instance_t *inst, platform_invocation_t *inv,
+                             const char *type, const char *message)
+{
+    char raw[PLATFORM_TAIL_MAX];
+    size_t n = platform_tail_copy(&inst->init_log, raw);
+    platform_tail_append(&inv->tail, raw, n);
+    double init_ms = (double)(platform_now_us() - inst->spawned_us) / 1000.0;
+    char line[512];
+    snprintf(line, sizeof line,
+             "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s",
+             init_ms, type);
+    flush_start(inst);
+    platform_log_line(inst->who, line, strlen(line));
+    platform_invocation_log(inv, line, strlen(line));
+    const char *lines[4];
+    char start[128], end[128];
+    snprintf(start, sizeof start, "START RequestId: %s Version: $LATEST", inv->id);
+    snprintf(end, sizeof end, "END RequestId: %s", inv->id);
+    lines[0] = start;
+    lines[1] = message;
+    lines[2] = type;
+    lines[3] = end;
+    for (size_t i = 0; i < 4; i++) {
+        platform_log_line(inst->who, lines[i], strlen(lines[i]));
+        platform_invocation_log(inv, lines[i], strlen(lines[i]));
+    }
+    double ms = (double)(platform_now_us() - inv->created_us) / 1000.0;
+    n = platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb,
+                               (int)((inst->peak_kb + 1023) / 1024), init_ms);
+    platform_log_line(inst->who, line, n);
+    platform_invocation_log(inv, line, n);
 }
 
 static void close_pipe(platform_instance_t *inst, platform_pipe_t *pp)
@@ -263,9 +318,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         if (inst->inv != NULL) {
             platform_invocation_t *inv = inst->inv;
             inst->inv = NULL;
-            platform_invocation_fail(inv, "Sandbox.Timedout",
-                                     "RequestId: %s Error: Init timed out after %d.00 seconds",
-                                     inv->id, INIT_LIMIT_S);
+            char msg[160];
+            snprintf(msg, sizeof msg, "RequestId: %s Error: Init timed out after %d.00 seconds",
+                     inv->id, INIT_LIMIT_S);
+            drain_pipes(inst);
+            log_init_failure(inst, inv, "Sandbox.Timedout", msg);
+            platform_invocation_fail(inv, "Sandbox.Timedout", "%s", msg);
         }
         platform_instance_kill(inst);
         break;
@@ -430,6 +488,8 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         .mongodb_uri = p->mongodb_uri,
         .creds = spec->role_arn ? platform_creds_for_role(spec->role_arn) : NULL,
         .node = spec->kind == PLATFORM_RUNTIME_NODE,
+        .task_root = fn->isolated ? PLATFORM_SANDBOX_TASK : NULL,
+        .isolated = fn->isolated,
     };
     envp = platform_env_build(&in);
     if (envp == NULL) {
@@ -456,8 +516,9 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         argv[1] = NULL;
     }
     inst->spawned_us = platform_now_us();
-    if (platform_spawn(fn->exec_path, argv, envp, spec->code_dir, out_w, err_w, &inst->pid, err,
-                       errlen) != 0)
+    if (platform_spawn(fn->exec_path, argv, envp, fn->isolated ? NULL : spec->code_dir,
+                       fn->isolated ? p->sandbox : NULL, spec->code_dir, out_w, err_w, &inst->pid,
+                       err, errlen) != 0)
         goto fail;
     platform_strv_free(envp);
     close(out_w);
@@ -628,17 +689,24 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     platform_invocation_t *inv = inst->inv;
     inst->inv = NULL;
     if (inv != NULL) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with error: %s", inv->id,
+                 why);
         if (inv->delivered_us != 0) {
             inst->inv = inv;
             log_end(inst);
             inst->inv = NULL;
+        } else if (was == PLATFORM_INSTANCE_INIT) {
+            log_init_failure(inst, inv, "Runtime.ExitError", msg);
         }
-        platform_invocation_fail(inv, "Runtime.ExitError",
-                                 "RequestId: %s Error: Runtime exited with error: %s", inv->id,
-                                 why);
+        platform_invocation_fail(inv, "Runtime.ExitError", "%s", msg);
     }
+    char last[256];
+    init_last_line(inst, last, sizeof last);
     if (was == PLATFORM_INSTANCE_STOPPING)
         log_info(inst->who, "stopped (%s)", why);
+    else if (was == PLATFORM_INSTANCE_INIT && last[0] != '\0') /* say why, not only how */
+        log_warn(inst->who, "exited in state init (%s); its last line: %s", why, last);
     else
         log_warn(inst->who, "exited in state %s (%s)", platform_instance_state_name(was), why);
     platform_rapi_stop(inst);

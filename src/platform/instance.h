@@ -20,8 +20,9 @@ struct platform_invocation;
 
 typedef enum platform_instance_state {
     PLATFORM_INSTANCE_INIT = 0, /* spawned; runtime init runs until its first /next (10 s limit) */
-    PLATFORM_INSTANCE_IDLE = 1, /* waiting in /next with nothing to deliver; frozen after the grace */
-    PLATFORM_INSTANCE_BUSY = 2, /* an event delivered; until its result and the next /next */
+    PLATFORM_INSTANCE_IDLE =
+        1, /* waiting in /next with nothing to deliver; frozen after the grace */
+    PLATFORM_INSTANCE_BUSY = 2,     /* an event delivered; until its result and the next /next */
     PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
     PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
     PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
@@ -77,9 +78,11 @@ typedef struct platform_instance {
     int init_reported;                   /* Init Duration printed in a REPORT already */
     int init_failed;                     /* posted /init/error */
     unsigned served;                     /* invocations completed */
-    uint64_t tree_extra_kb; /* peak memory of its descendants, refreshed now and then */
-    uint64_t peak_kb;       /* the largest peak measured (kept once the process is gone) */
-    int exit_status;        /* waitpid status once DEAD */
+    uint64_t tree_extra_kb;   /* peak memory of its descendants, refreshed now and then */
+    uint64_t peak_kb;         /* the largest peak measured (kept once the process is gone) */
+    int exit_status;          /* waitpid status once DEAD */
+    platform_tail_t init_log; /* its output during init: the log tail of an invocation that
+                                 init failed (a runtime that died at start, as Lambda shows) */
     TAILQ_ENTRY(platform_instance) link;
 } platform_instance_t;
 

@@ -16,6 +16,8 @@ struct evhttp;
 struct platform_function;
 struct platform_template;
 struct docstore_server;
+struct platform_codezip;
+struct platform_sandbox;
 
 typedef struct platform_config {
     const char *template_path; /* --template */
@@ -27,6 +29,8 @@ typedef struct platform_config {
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
+    int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,
+                                  default -1 (zips only); see sandbox.h */
     const char *region;        /* AWS_REGION given to functions */
     const char *account;       /* the account id in ARNs */
 } platform_config_t;
@@ -37,11 +41,13 @@ typedef struct platform {
     struct platform_template *tmpl;       /* owned */
     struct platform_function **functions; /* owned array of owned functions */
     size_t n_functions;
-    char *mongodb_uri;          /* MONGODB_URI for functions; NULL without a db */
-    struct evhttp *api;         /* the Invoke API server */
-    int api_port;               /* its bound port */
-    struct docstore_server *db; /* the embedded docstore, or NULL */
-    char auth_dir[64];          /* private folder of the docstore's admin-uri, "" if none */
+    char *mongodb_uri;                /* MONGODB_URI for functions; NULL without a db */
+    struct evhttp *api;               /* the Invoke API server */
+    int api_port;                     /* its bound port */
+    struct docstore_server *db;       /* the embedded docstore, or NULL */
+    char auth_dir[64];                /* private folder of the docstore's admin-uri, "" if none */
+    struct platform_codezip *zips;    /* unpacked zips and the sandbox skeleton, or NULL */
+    struct platform_sandbox *sandbox; /* isolation, when asked for and available; or NULL */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
     struct event *stop_timer; /* SIGKILL stragglers at shutdown */
     int stopping;             /* shutdown begun: no new work */

@@ -4,6 +4,7 @@
 #include "platform/spawn.h"
 
 #include "platform/creds.h"
+#include "platform/sandbox.h"
 #include "platform/template.h"
 
 #include <errno.h>
@@ -15,6 +16,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Exec-error pipe stages past this one are a sandbox step (sandbox.h) plus it. */
+#define SPAWN_STAGE_SANDBOX 100
 
 /* A growable NULL-terminated string array. */
 typedef struct strv {
@@ -103,16 +107,36 @@ static const char *const inherited[] = {
     "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TETHER_LOG_LEVEL", "TMPDIR",
 };
 
+/* What an isolated instance inherits: nothing that names this machine's
+ * folders (PATH, LD_LIBRARY_PATH, HOME, NODE_PATH, TMPDIR); Lambda's own
+ * values instead (provided.al2023). */
+static const char *const inherited_isolated[] = {
+    "ASAN_OPTIONS",
+    "UBSAN_OPTIONS",
+    "LSAN_OPTIONS",
+    "TETHER_LOG_LEVEL",
+};
+
 char **platform_env_build(const platform_env_input_t *in)
 {
     const platform_function_spec_t *spec = in->spec;
     strv_t s = {0};
     char buf[64];
-    for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++) {
-        const char *v = getenv(inherited[i]);
-        if (strcmp(inherited[i], "PATH") == 0 && v == NULL)
-            v = "/usr/local/bin:/usr/bin:/bin";
-        strv_add(&s, inherited[i], v);
+    if (in->isolated) {
+        for (size_t i = 0; i < sizeof inherited_isolated / sizeof inherited_isolated[0]; i++)
+            strv_add(&s, inherited_isolated[i], getenv(inherited_isolated[i]));
+        strv_add(&s, "PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+        strv_add(&s, "LD_LIBRARY_PATH",
+                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:"
+                 "/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+        strv_add(&s, "LANG", "en_US.UTF-8");
+    } else {
+        for (size_t i = 0; i < sizeof inherited / sizeof inherited[0]; i++) {
+            const char *v = getenv(inherited[i]);
+            if (strcmp(inherited[i], "PATH") == 0 && v == NULL)
+                v = "/usr/local/bin:/usr/bin:/bin";
+            strv_add(&s, inherited[i], v);
+        }
     }
     strv_add(&s, "_HANDLER", spec->handler ? spec->handler : "");
     strv_add(&s, "AWS_LAMBDA_RUNTIME_API", in->runtime_api);
@@ -130,7 +154,7 @@ char **platform_env_build(const platform_env_input_t *in)
     char execenv[128];
     snprintf(execenv, sizeof execenv, "AWS_Lambda_%s", spec->runtime);
     strv_add(&s, "AWS_EXECUTION_ENV", execenv);
-    strv_add(&s, "LAMBDA_TASK_ROOT", spec->code_dir);
+    strv_add(&s, "LAMBDA_TASK_ROOT", in->task_root ? in->task_root : spec->code_dir);
     strv_add(&s, "LAMBDA_RUNTIME_DIR", in->runtime_dir);
     strv_add(&s, "TZ", ":UTC");
     if (in->node)
@@ -169,7 +193,8 @@ char **platform_env_build(const platform_env_input_t *in)
 }
 
 int platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   int out_fd, int err_fd, pid_t *pid, char *err, size_t errlen)
+                   const platform_sandbox_t *sandbox, const char *code_dir, int out_fd, int err_fd,
+                   pid_t *pid, char *err, size_t errlen)
 {
     int ep[2]; /* exec-error pipe: the child writes errno and a stage if exec fails */
     if (pipe2(ep, O_CLOEXEC) == -1) {
@@ -212,6 +237,13 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
         stage = 2;
         if (dup2(devnull, 0) == -1 || dup2(out_fd, 1) == -1 || dup2(err_fd, 2) == -1)
             goto fail;
+        if (sandbox != NULL) {
+            int sst = 0;
+            if (platform_sandbox_enter(sandbox, code_dir, &sst) == -1) {
+                stage = SPAWN_STAGE_SANDBOX + sst;
+                goto fail;
+            }
+        }
         stage = 3;
         if (cwd != NULL && chdir(cwd) == -1)
             goto fail;
@@ -239,7 +271,10 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
     if (r == (ssize_t)sizeof msg) {
         static const char *const stages[] = {"", "setsid", "dup2", "chdir", "exec"};
         int st = msg[0] >= 0 && msg[0] <= 4 ? msg[0] : 0;
-        if (st == 4)
+        if (msg[0] > SPAWN_STAGE_SANDBOX)
+            snprintf(err, errlen, "isolation: %s: %s",
+                     platform_sandbox_stage_name(msg[0] - SPAWN_STAGE_SANDBOX), strerror(msg[1]));
+        else if (st == 4)
             snprintf(err, errlen, "fork/exec %s: %s", path, strerror(msg[1]));
         else if (st == 3)
             snprintf(err, errlen, "chdir %s: %s", cwd, strerror(msg[1]));

@@ -13,6 +13,7 @@
 
 struct platform_function_spec;
 struct platform_creds;
+struct platform_sandbox;
 
 typedef struct platform_env_input {
     const struct platform_function_spec *spec;
@@ -22,7 +23,10 @@ typedef struct platform_env_input {
     const char *runtime_dir;            /* LAMBDA_RUNTIME_DIR */
     const char *mongodb_uri;            /* MONGODB_URI unless the template sets one; may be NULL */
     const struct platform_creds *creds; /* the Role's credentials, or NULL */
-    int node; /* a Node runtime: AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1 */
+    int node;              /* a Node runtime: AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1 */
+    const char *task_root; /* LAMBDA_TASK_ROOT; NULL: the spec's code_dir */
+    int isolated;          /* runs in a sandbox: Lambda's PATH, LD_LIBRARY_PATH, LANG
+                              instead of this machine's (sandbox.h) */
 } platform_env_input_t;
 
 /* The environment for an instance, as a NULL-terminated array of "K=V"
@@ -40,11 +44,14 @@ void platform_strv_free(char **v);
 int platform_env_reserved(const char *name);
 
 /* Forks and execs path with argv and envp in cwd, in a new session, stdin on
- * /dev/null, stdout and stderr on out_fd and err_fd. Returns 0 and *pid, or
- * -1 with the reason (exec's errno included) in err. */
-__attribute__((warn_unused_result)) int platform_spawn(const char *path, char *const argv[],
-                                                       char *const envp[], const char *cwd,
-                                                       int out_fd, int err_fd, pid_t *pid /* OUT */,
-                                                       char *err, size_t errlen);
+ * /dev/null, stdout and stderr on out_fd and err_fd. With a sandbox, the
+ * child first enters it with code_dir at /var/task (sandbox.h; path and cwd
+ * are then seen from inside: cwd NULL leaves it at /var/task). Returns 0 and
+ * *pid, or -1 with the reason (exec's errno, or the sandbox step that failed,
+ * included) in err. */
+__attribute__((warn_unused_result)) int
+platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+               const struct platform_sandbox *sandbox, const char *code_dir, int out_fd, int err_fd,
+               pid_t *pid /* OUT */, char *err, size_t errlen);
 
 #endif

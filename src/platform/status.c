@@ -49,6 +49,17 @@ int platform_status_json(platform_t *p, buf_t *b)
             rc = buf_append_str(b, ",\"handler\":");
         if (rc == 0)
             rc = platform_json_cstr(b, s->handler);
+        if (rc == 0) /* where the code comes from, and whether it runs isolated (sandbox.h) */
+            rc = buf_printf(b,
+                            ",\"codeSource\":\"%s\",\"codeUri\":", s->code_zip ? "zip" : "folder");
+        if (rc == 0)
+            rc = platform_json_cstr(b, s->code_zip ? s->code_zip : s->code_dir);
+        if (rc == 0)
+            rc = buf_append_str(b, ",\"codeDir\":");
+        if (rc == 0)
+            rc = platform_json_cstr(b, s->code_dir);
+        if (rc == 0)
+            rc = buf_printf(b, ",\"isolated\":%s", fn->isolated ? "true" : "false");
         if (rc == 0)
             rc = buf_append_str(b, ",\"arn\":");
         if (rc == 0)

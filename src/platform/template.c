@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -338,7 +339,8 @@ static int apply_property(parse_ctx_t *c, platform_function_spec_t *f, spec_line
     }
     if (strcmp(key, "CodeUri") == 0) {
         if (v->type == YAML_MAPPING_NODE && map_get(c->doc, v, "Bucket") != NULL)
-            return fail_at(c, node_line(v), "CodeUri must be a local folder, not an S3 location");
+            return fail_at(c, node_line(v),
+                           "CodeUri must be a local folder or .zip file, not an S3 location");
         if (scalar_string(c, key, v, &s) != 0)
             return -1;
         if (s[0] == '\0')
@@ -446,6 +448,7 @@ static void function_free_fields(platform_function_spec_t *f)
     free(f->name);
     free(f->runtime);
     free(f->code_dir);
+    free(f->code_zip);
     free(f->handler);
     free(f->role_arn);
     for (size_t i = 0; i < f->n_env; i++) {
@@ -519,7 +522,16 @@ static int build_function(parse_ctx_t *c, yaml_node_t *globals_fn, int warn_glob
     if (abs == NULL)
         return fail_at(c, lines.code_uri, "out of memory");
     free(f->code_dir);
-    f->code_dir = abs;
+    f->code_dir = NULL;
+    /* SAM's CodeUri may name a zip (what `sam deploy` uploads); tether up
+     * unpacks it at start. A folder that happens to end in .zip stays a folder. */
+    size_t n = strlen(abs);
+    struct stat st;
+    if (n > 4 && strcasecmp(abs + n - 4, ".zip") == 0 &&
+        !(stat(abs, &st) == 0 && S_ISDIR(st.st_mode)))
+        f->code_zip = abs;
+    else
+        f->code_dir = abs;
     return 0;
 }
 

@@ -19,21 +19,23 @@ typedef struct platform_env_var {
 } platform_env_var_t;
 
 typedef struct platform_function_spec {
-    char *logical_id;          /* the key under Resources */
-    char *name;                /* FunctionName, else the logical id */
-    char *runtime;             /* as written: "provided.al2023", "nodejs20.x", ... */
+    char *logical_id; /* the key under Resources */
+    char *name;       /* FunctionName, else the logical id */
+    char *runtime;    /* as written: "provided.al2023", "nodejs20.x", ... */
     platform_runtime_kind_t kind;
-    char *code_dir;            /* CodeUri resolved against the template's folder (absolute) */
-    char *handler;             /* Handler, or NULL */
-    int memory_mb;             /* MemorySize; 128 when unset */
-    int timeout_s;             /* Timeout; 3 when unset (as SAM) */
-    int reserved_concurrency;  /* ReservedConcurrentExecutions; 10 when unset */
-    char *role_arn;            /* Role, or NULL */
-    int event_max_retries;     /* EventInvokeConfig.MaximumRetryAttempts (0-2); 2 when unset */
-    int event_max_age_s;       /* EventInvokeConfig.MaximumEventAgeInSeconds; 21600 when unset */
-    platform_env_var_t *env;   /* Environment.Variables, Globals first, then the function's */
+    char *code_dir;           /* CodeUri resolved against the template's folder (absolute);
+                                 NULL for a zip until tether up has unpacked it (codezip.h) */
+    char *code_zip;           /* CodeUri names a .zip file: its absolute path, else NULL */
+    char *handler;            /* Handler, or NULL */
+    int memory_mb;            /* MemorySize; 128 when unset */
+    int timeout_s;            /* Timeout; 3 when unset (as SAM) */
+    int reserved_concurrency; /* ReservedConcurrentExecutions; 10 when unset */
+    char *role_arn;           /* Role, or NULL */
+    int event_max_retries;    /* EventInvokeConfig.MaximumRetryAttempts (0-2); 2 when unset */
+    int event_max_age_s;      /* EventInvokeConfig.MaximumEventAgeInSeconds; 21600 when unset */
+    platform_env_var_t *env;  /* Environment.Variables, Globals first, then the function's */
     size_t n_env;
-    int line;                  /* the template line where the resource starts */
+    int line; /* the template line where the resource starts */
 } platform_function_spec_t;
 
 typedef struct platform_template {
@@ -44,9 +46,8 @@ typedef struct platform_template {
 /* Reads and parses the template at path. Unknown properties are ignored with
  * one warning each (logged). On failure returns -1 and writes a message naming
  * the file and line into err ("template.yaml:12: unknown runtime 'go1.x'"). */
-__attribute__((warn_unused_result)) int platform_template_load(const char *path,
-                                                               platform_template_t **out,
-                                                               char *err, size_t errlen);
+__attribute__((warn_unused_result)) int
+platform_template_load(const char *path, platform_template_t **out, char *err, size_t errlen);
 /* The same from memory; base_dir resolves CodeUri, name labels messages. */
 __attribute__((warn_unused_result)) int
 platform_template_parse(const char *yaml, size_t len, const char *base_dir, const char *name,

@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "docstore/server.h"
+#include "platform/code.h"
 #include "platform/creds.h"
 #include "platform/function.h"
 #include "platform/instance.h"
@@ -39,6 +40,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
+                 "                 [--isolate | --no-isolate]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB.\n");
 }
@@ -301,6 +303,7 @@ static void platform_free(platform_t *p)
     for (size_t i = 0; i < p->n_functions; i++)
         platform_function_free(p->functions[i]);
     free(p->functions);
+    platform_code_release(p); /* unpacked zips: no instance uses them any more */
     platform_invoke_api_stop(p);
     if (p->db != NULL)
         docstore_server_free(p->db);
@@ -338,6 +341,8 @@ int platform_up_main(int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 'i'},
         {"retry-delay", required_argument, NULL, 'r'},
         {"bind", required_argument, NULL, 'b'},
+        {"isolate", no_argument, NULL, 'I'},
+        {"no-isolate", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -353,6 +358,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
     p->cfg.account = "123456789012";
+    p->cfg.isolate = -1; /* zips isolated, folders not */
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -396,6 +402,12 @@ int platform_up_main(int argc, char **argv)
         case 'b':
             p->cfg.bind = optarg;
             break;
+        case 'I':
+            p->cfg.isolate = 1;
+            break;
+        case 'N':
+            p->cfg.isolate = 0;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -432,7 +444,7 @@ int platform_up_main(int argc, char **argv)
         goto out;
     }
     p->started_us = platform_now_us();
-    if (assign_default_roles(p) != 0)
+    if (assign_default_roles(p) != 0 || platform_code_prepare(p) != 0)
         goto out;
     p->functions = calloc(p->tmpl->n_functions ? p->tmpl->n_functions : 1, sizeof *p->functions);
     if (p->functions == NULL)

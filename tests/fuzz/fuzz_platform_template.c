@@ -25,8 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         for (size_t i = 0; i < t->n_functions; i++) {
             /* Every field the platform reads must be set and absolute where promised. */
-            if (t->functions[i].name == NULL || t->functions[i].code_dir == NULL ||
-                t->functions[i].code_dir[0] != '/')
+            /* exactly one of code_dir (a folder) and code_zip (a .zip) */
+            const char *code = t->functions[i].code_dir;
+            if (code == NULL)
+                code = t->functions[i].code_zip;
+            else if (t->functions[i].code_zip != NULL)
+                __builtin_trap();
+            if (t->functions[i].name == NULL || code == NULL || code[0] != '/')
                 __builtin_trap();
         }
     } else if (t != NULL || strncmp(err, "fuzz.yaml:", 10) != 0) {
