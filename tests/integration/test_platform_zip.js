@@ -1,0 +1,203 @@
+// Zips as CodeUri on tether up. The zips are laid out as `tether package`'s
+// self-contained mode makes them (bootstrap: a /bin/sh script that starts
+// bin/NAME through the bundled lib/ld-linux-x86-64.so.2 with --library-path
+// lib; lib/: every library ldd resolves, glibc and the loader included),
+// built here from the test function fsview (tests/integration/functions/c)
+// and the echo example. tether up unpacks each distinct zip once and runs it
+// isolated by default: fsview, asked through @aws-sdk/client-lambda, sees a
+// root holding only bin dev etc opt proc tmp var, no /usr, /lib or /lib64,
+// its code read-only at /var/task (its cwd and LAMBDA_TASK_ROOT), a writable
+// /tmp, and a /bin/sh (busybox-static) that answers. A zip whose lib/ lacks
+// libc.so.6 fails its invocation as AWS reports it (Runtime.ExitError, exit
+// status 127) with the loader's message naming the library in the log tail.
+// --no-isolate runs the same zips on this machine's files; a zip with an
+// entry climbing out of its folder is refused at start; the unpacked files
+// are gone after exit.
+'use strict';
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const L = require('./platform_lib');
+const R = require('./runtime_lib');
+
+// zips of ASan builds (about 20 MB each) and three tether up runs: a bound on a hang
+L.deadline(240000);
+const platforms = [];
+const clients = [];
+after(async () => {
+  for (const c of clients) c.destroy();
+  for (const p of platforms.reverse()) await p.stop();
+});
+
+const FSVIEW = path.join(R.BUILD, 'tests', 'functions', 'fsview', 'bootstrap');
+const dir = path.join(L.TMP, 'zips');
+fs.mkdirSync(dir, { recursive: true });
+
+// Lays out name's zip from the executable bin: bootstrap, bin/NAME, lib/ with
+// every library ldd resolves and the loader, less those named in omit.
+function makeZip(name, bin, omit = []) {
+  const root = path.join(dir, `${name}.d`);
+  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'lib'), { recursive: true });
+  fs.copyFileSync(bin, path.join(root, 'bin', name));
+  fs.chmodSync(path.join(root, 'bin', name), 0o755);
+  const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
+  assert.equal(ldd.status, 0, ldd.stderr);
+  const libs = [];
+  for (const m of ldd.stdout.matchAll(/^\s*(\S+) => (\/\S+)/gm)) libs.push([m[1], m[2]]);
+  const interp = ldd.stdout.match(/^\s*(\/\S*ld-linux[^\s]*)/m);
+  assert.ok(interp, ldd.stdout);
+  libs.push([path.basename(interp[1]), interp[1]]);
+  for (const [soname, file] of libs) {
+    if (omit.includes(soname)) continue;
+    fs.copyFileSync(fs.realpathSync(file), path.join(root, 'lib', soname));
+    fs.chmodSync(path.join(root, 'lib', soname), 0o755);
+  }
+  fs.writeFileSync(path.join(root, 'bootstrap'), '#!/bin/sh\n' +
+    '# started through the bundled loader: nothing of the target but /bin/sh\n' +
+    'd=${0%/*}\n' +
+    `exec "$d/lib/${path.basename(interp[1])}" --library-path "$d/lib" --argv0 "$0" "$d/bin/${name}" "$@"\n`,
+  { mode: 0o755 });
+  const out = path.join(dir, `${name}.zip`);
+  const z = spawnSync('zip', ['-qr', out, '.'], { cwd: root, encoding: 'utf8' });
+  assert.equal(z.status, 0, z.stderr);
+  fs.rmSync(root, { recursive: true });
+  return out;
+}
+
+// A template in dir: one function per [FunctionName, CodeUri relative to dir].
+function writeTemplate(file, fns) {
+  const lines = ['Transform: AWS::Serverless-2016-10-31', 'Globals:', '  Function:',
+    '    Runtime: provided.al2023', '    Timeout: 10', 'Resources:'];
+  fns.forEach(([name, code], i) => lines.push(`  Fn${i}:`, '    Type: AWS::Serverless::Function',
+    '    Properties:', `      FunctionName: ${name}`, `      CodeUri: ${code}`, `      Handler: ${name}`));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
+function client(port) {
+  const c = new LambdaClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDTETHERTEST', secretAccessKey: 'not-a-secret' },
+    maxAttempts: 1,
+  });
+  clients.push(c);
+  return c;
+}
+
+const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
+const dec = (u8) => JSON.parse(new TextDecoder().decode(u8));
+
+function fnStatus(st, name) {
+  const f = st.functions.find((x) => x.name === name);
+  assert.ok(f, JSON.stringify(st));
+  return f;
+}
+
+let template;
+test('the zips are laid out as tether package makes them', () => {
+  assert.ok(fs.existsSync(FSVIEW), `${FSVIEW} is missing: build the tests first`);
+  makeZip('fsview', FSVIEW);
+  makeZip('echo', path.join(R.example('echo'), 'bootstrap'));
+  makeZip('nolibc', FSVIEW, ['libc.so.6']);
+  // two functions on one zip: it is unpacked once
+  template = writeTemplate(path.join(dir, 'template.yaml'), [['fsview', 'fsview.zip'],
+    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip']]);
+});
+
+let isolated;
+test('isolated by default: only the code, /tmp, /proc, /dev and /bin/sh', async () => {
+  const p = await L.startPlatform({ template });
+  platforms.push(p);
+  isolated = p;
+  const lambda = client(p.port);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'fsview', Payload: enc({}) }));
+  assert.equal(r.FunctionError, undefined, new TextDecoder().decode(r.Payload));
+  const v = dec(r.Payload);
+  assert.deepEqual(v.root.sort(), ['bin', 'dev', 'etc', 'opt', 'proc', 'tmp', 'var']);
+  assert.equal(v.usr, false);
+  assert.equal(v.lib, false);
+  assert.equal(v.lib64, false);
+  assert.equal(v.cwd, '/var/task');
+  assert.equal(v.task_root, '/var/task');
+  assert.equal(v.tmp_write, true);
+  assert.equal(v.task_write, 'EROFS', '/var/task is read-only, as on Lambda');
+  assert.equal(v.sh, '42', '/bin/sh (busybox) runs');
+  assert.equal(v.path, '/usr/local/bin:/usr/bin/:/bin:/opt/bin', "Lambda's PATH");
+  // the instance's root is not this machine's (seen from here through /proc)
+  assert.ok(!fs.existsSync(`/proc/${v.pid}/root/usr`));
+  assert.ok(fs.existsSync(`/proc/${v.pid}/root/var/task/bin/fsview`));
+
+  const st = await L.status(p.port);
+  const f = fnStatus(st, 'fsview');
+  assert.equal(f.codeSource, 'zip');
+  assert.equal(f.codeUri, path.join(dir, 'fsview.zip'));
+  assert.equal(f.isolated, true);
+  assert.ok(fs.existsSync(path.join(f.codeDir, 'bin', 'fsview')), f.codeDir);
+  assert.equal(fs.statSync(path.join(f.codeDir, 'bootstrap')).mode & 0o777, 0o755, 'modes kept');
+
+  for (const name of ['echo', 'echo2']) {
+    const e = await lambda.send(new InvokeCommand({ FunctionName: name, Payload: enc({ n: name }) }));
+    assert.equal(e.FunctionError, undefined, new TextDecoder().decode(e.Payload));
+    assert.deepEqual(dec(e.Payload), { n: name });
+  }
+  assert.equal(fnStatus(st, 'echo').codeDir, fnStatus(st, 'echo2').codeDir, 'one zip, unpacked once');
+  assert.equal((p.logs().match(/\[platform zip\] .*echo\.zip: \d+ entries/g) || []).length, 1, p.logs());
+});
+
+test('a zip whose lib/ lacks a library fails as AWS reports it, the loader naming it', async () => {
+  const lambda = client(isolated.port);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'nolibc', Payload: enc({}), LogType: 'Tail' }));
+  assert.equal(r.StatusCode, 200);
+  assert.equal(r.FunctionError, 'Unhandled');
+  const body = dec(r.Payload);
+  assert.equal(body.errorType, 'Runtime.ExitError');
+  assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 127$/);
+  const tail = Buffer.from(r.LogResult, 'base64').toString();
+  assert.match(tail, /\/var\/task\/bootstrap: error while loading shared libraries: libc\.so\.6: cannot open shared object file: No such file or directory\n/);
+  assert.match(tail, /INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: error\tError Type: Runtime\.ExitError\n/);
+  assert.match(tail, /\nRuntime\.ExitError\nEND RequestId: /);
+  await L.waitFor('the exit line naming the library', () =>
+    /\[nolibc 1\] exited in state init \(exit status 127\); its last line: .*libc\.so\.6: cannot open shared object file/.test(isolated.logs()));
+});
+
+test('--no-isolate runs the same zips on this machine\'s files', async () => {
+  const p = await L.startPlatform({ template, args: ['--no-isolate'] });
+  platforms.push(p);
+  const lambda = client(p.port);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'fsview', Payload: enc({}) }));
+  assert.equal(r.FunctionError, undefined, new TextDecoder().decode(r.Payload));
+  const v = dec(r.Payload);
+  const f = fnStatus(await L.status(p.port), 'fsview');
+  assert.equal(f.codeSource, 'zip');
+  assert.equal(f.isolated, false);
+  assert.equal(v.usr, true);
+  assert.equal(v.cwd, f.codeDir);
+  assert.equal(v.task_root, f.codeDir);
+  assert.equal(v.sh, '42');
+  await p.stop();
+  assert.ok(!fs.existsSync(f.codeDir), 'the unpacked zip is removed at exit');
+});
+
+test('a zip with an entry outside its folder is refused at start', async () => {
+  const evil = path.join(dir, 'evil.zip');
+  const py = spawnSync('python3', ['-c', 'import sys, zipfile\n' +
+    'z = zipfile.ZipFile(sys.argv[1], "w")\nz.writestr("bootstrap", "#!/bin/sh\\n")\n' +
+    'z.writestr("../escaped", "x")\nz.close()\n', evil], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const t = writeTemplate(path.join(dir, 'evil.yaml'), [['evil', 'evil.zip']]);
+  const r = spawnSync(L.BIN, ['up', '--port', '0', '--no-db', '--template', t], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /function evil: CodeUri .*evil\.zip: entry '\.\.\/escaped' has a '\.\.' component/);
+  assert.ok(!fs.existsSync(path.join(dir, 'escaped')));
+});
+
+test('the isolated platform\'s unpacked zips are removed at exit', async () => {
+  const f = fnStatus(await L.status(isolated.port), 'fsview');
+  await isolated.stop();
+  assert.ok(!fs.existsSync(path.dirname(f.codeDir)), 'the private folder is gone');
+});
