@@ -296,8 +296,8 @@ static void test_event_invoke_config(void)
     snprintf(y, sizeof y, "%s        MaximumRetryAttempts: -1\n", head);
     msg = parse_fail(y);
     CHECK(strstr(msg, "t.yaml:8: EventInvokeConfig.MaximumRetryAttempts must be between") == msg);
-    snprintf(y, sizeof y, "%s        MaximumRetryAttempts: 1\n        MaximumEventAgeInSeconds: 59\n",
-             head);
+    snprintf(y, sizeof y,
+             "%s        MaximumRetryAttempts: 1\n        MaximumEventAgeInSeconds: 59\n", head);
     msg = parse_fail(y);
     CHECK(strstr(msg, "t.yaml:9: EventInvokeConfig.MaximumEventAgeInSeconds must be between 60 "
                       "and 21600, not 59") == msg);
@@ -388,9 +388,35 @@ static void test_relative_base_dir(void)
     }
 }
 
+/* CodeUri naming a .zip (any case) sets code_zip, resolved like a folder,
+ * and leaves code_dir for tether up to set once unpacked; a folder whose name
+ * ends in .zip stays a folder. */
+static void test_zip_code_uri(void)
+{
+    platform_template_t *t = NULL;
+    const char *y = "Globals:\n  Function:\n    Runtime: provided.al2023\n"
+                    "Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                    "      CodeUri: build/../fn.zip\n"
+                    "  B:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                    "      CodeUri: /abs/FN.ZIP\n"
+                    "  C:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                    "      CodeUri: /\n";
+    int rc = platform_template_parse(y, strlen(y), "/srv/app", "t.yaml", &t, err, sizeof err);
+    CHECK_INT(rc, 0);
+    if (rc != 0)
+        return;
+    CHECK_STR(t->functions[0].code_zip, "/srv/app/fn.zip");
+    CHECK(t->functions[0].code_dir == NULL);
+    CHECK_STR(t->functions[1].code_zip, "/abs/FN.ZIP");
+    CHECK(t->functions[2].code_zip == NULL);
+    CHECK_STR(t->functions[2].code_dir, "/");
+    platform_template_free(t);
+}
+
 int main(void)
 {
     log_set_level(LOG_LEVEL_ERROR);
+    RUN(test_zip_code_uri);
     RUN(test_minimal_defaults);
     RUN(test_all_properties_and_globals);
     RUN(test_runtimes);

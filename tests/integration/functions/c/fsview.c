@@ -104,9 +104,9 @@ static int fsview(const tether_event_t *ev, tether_response_t *res, void *user)
         "\"task_root\":\"%s\",\"tmp_write\":%s,\"task_write\":\"%s\",\"sh\":\"%s\","
         "\"path\":\"%s\"}",
         (int)getpid(), root, access("/usr", F_OK) == 0 ? "true" : "false",
-        access("/lib", F_OK) == 0 ? "true" : "false", access("/lib64", F_OK) == 0 ? "true" : "false",
-        cwd, task ? task : "", tmp_ok ? "true" : "false", task_write, sh,
-        getenv("PATH") ? getenv("PATH") : "");
+        access("/lib", F_OK) == 0 ? "true" : "false",
+        access("/lib64", F_OK) == 0 ? "true" : "false", cwd, task ? task : "",
+        tmp_ok ? "true" : "false", task_write, sh, getenv("PATH") ? getenv("PATH") : "");
 }
 
 int main(void)
