@@ -192,6 +192,19 @@ char **platform_env_build(const platform_env_input_t *in)
     return s.v;
 }
 
+/* 1 when path, seen inside a sandbox (under /var/task), exists in code_dir:
+ * exec's ENOENT was then about its interpreter, not about it. */
+static int entry_exists(const char *path, const char *code_dir)
+{
+    size_t n = strlen(PLATFORM_SANDBOX_TASK);
+    if (code_dir == NULL || strncmp(path, PLATFORM_SANDBOX_TASK, n) != 0 || path[n] != '/')
+        return 0;
+    char host[4096];
+    if (snprintf(host, sizeof host, "%s%s", code_dir, path + n) >= (int)sizeof host)
+        return 0;
+    return access(host, F_OK) == 0;
+}
+
 int platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                    const platform_sandbox_t *sandbox, const char *code_dir, int out_fd, int err_fd,
                    pid_t *pid, char *err, size_t errlen)
@@ -274,6 +287,13 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
         if (msg[0] > SPAWN_STAGE_SANDBOX)
             snprintf(err, errlen, "isolation: %s: %s",
                      platform_sandbox_stage_name(msg[0] - SPAWN_STAGE_SANDBOX), strerror(msg[1]));
+        else if (st == 4 && sandbox != NULL && msg[1] == ENOENT && entry_exists(path, code_dir))
+            snprintf(err, errlen,
+                     "fork/exec %s: %s: its interpreter is not in the isolated root (only the "
+                     "code and /bin/sh): a #! program, or the ELF loader "
+                     "/lib64/ld-linux-x86-64.so.2 of a program without its own glibc; bundle "
+                     "it, or run tether up with --no-isolate",
+                     path, strerror(msg[1]));
         else if (st == 4)
             snprintf(err, errlen, "fork/exec %s: %s", path, strerror(msg[1]));
         else if (st == 3)

@@ -104,9 +104,17 @@ test('the zips are laid out as tether package makes them', () => {
   makeZip('fsview', FSVIEW);
   makeZip('echo', path.join(R.example('echo'), 'bootstrap'));
   makeZip('nolibc', FSVIEW, ['libc.so.6']);
+  // the zip of a bootstrap that relies on the target's glibc and loader (tether
+  // package's glibc-checked mode): the ELF itself, its other libraries in lib/
+  const host = path.join(dir, 'hostlibc.d');
+  fs.mkdirSync(path.join(host, 'lib'), { recursive: true });
+  fs.copyFileSync(path.join(R.example('echo'), 'bootstrap'), path.join(host, 'bootstrap'));
+  fs.chmodSync(path.join(host, 'bootstrap'), 0o755);
+  const z = spawnSync('zip', ['-qr', path.join(dir, 'hostlibc.zip'), '.'], { cwd: host, encoding: 'utf8' });
+  assert.equal(z.status, 0, z.stderr);
   // two functions on one zip: it is unpacked once
   template = writeTemplate(path.join(dir, 'template.yaml'), [['fsview', 'fsview.zip'],
-    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip']]);
+    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip']]);
 });
 
 let isolated;
@@ -165,6 +173,15 @@ test('a zip whose lib/ lacks a library fails as AWS reports it, the loader namin
     /\[nolibc 1\] exited in state init \(exit status 127\); its last line: .*libc\.so\.6: cannot open shared object file/.test(isolated.logs()));
 });
 
+test('a zip that needs the target\'s loader does not start isolated, and the error says why', async () => {
+  const lambda = client(isolated.port);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'hostlibc', Payload: enc({}) }));
+  assert.equal(r.FunctionError, 'Unhandled');
+  const body = dec(r.Payload);
+  assert.equal(body.errorType, 'Runtime.InvalidEntrypoint');
+  assert.match(body.errorMessage, /fork\/exec \/var\/task\/bootstrap: No such file or directory: .*ld-linux-x86-64\.so\.2.*--no-isolate/);
+});
+
 test('--no-isolate runs the same zips on this machine\'s files', async () => {
   const p = await L.startPlatform({ template, args: ['--no-isolate'] });
   platforms.push(p);
@@ -179,6 +196,10 @@ test('--no-isolate runs the same zips on this machine\'s files', async () => {
   assert.equal(v.cwd, f.codeDir);
   assert.equal(v.task_root, f.codeDir);
   assert.equal(v.sh, '42');
+  // this machine's loader and glibc serve the zip that does not bundle them
+  const h = await lambda.send(new InvokeCommand({ FunctionName: 'hostlibc', Payload: enc({ h: 1 }) }));
+  assert.equal(h.FunctionError, undefined, new TextDecoder().decode(h.Payload));
+  assert.deepEqual(dec(h.Payload), { h: 1 });
   await p.stop();
   assert.ok(!fs.existsSync(f.codeDir), 'the unpacked zip is removed at exit');
 });
