@@ -6,6 +6,8 @@
  */
 #include "platform/admin_uri.h"
 
+#include "common/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -75,11 +77,19 @@ int platform_admin_dir_make(int api_port, char *out, size_t outlen, int *lock_fd
     *lock_fd = -1;
     char base[64];
     snprintf(base, sizeof base, "/tmp/tether-up-%lu", (unsigned long)getuid());
-    if (platform_admin_dir_path(api_port, out, outlen) == 0 && make_private_dir(base) == 0 &&
-        make_private_dir(out) == 0 && lock_dir(out, lock_fd) == 0)
+    if (platform_admin_dir_path(api_port, out, outlen) != 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (make_private_dir(base) == 0 && make_private_dir(out) == 0 && lock_dir(out, lock_fd) == 0)
         return 0;
     /* someone else's folder, or a live tether up on this port of another
      * address: a folder of our own that only the log names */
+    log_warn("platform", "%s: %s: the admin connection string goes to a folder of its own instead",
+             out,
+             errno == EWOULDBLOCK ? "in use by another tether up on this port"
+             : errno == EPERM     ? "not a private folder of this user's"
+                                  : strerror(errno));
     if (outlen < sizeof "/tmp/tether-up.XXXXXX") {
         errno = ENAMETOOLONG;
         return -1;

@@ -8,7 +8,8 @@
 //   - two `tether up` at once each have their admin-uri, named by the Invoke
 //     API port (private: 0600 in a 0700 folder), which `tether admin-uri
 //     --port N` prints and mongosh connects with; no password in the log or
-//     /_tether/status; the folder goes at exit.
+//     /_tether/status; the folder goes at exit; a folder left by a killed
+//     tether up is taken back, one others can enter is not trusted.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -61,8 +62,13 @@ function writeTemplate(name, { roles }) {
   return file;
 }
 
-// Starts `tether up --port 0 --db-port 0 ARGS` and waits for its docstore line.
-async function up(template, args = []) {
+// With roles, tether up's last start line: the warning about report's
+// MONGODB_URI (each line is a write of its own: wait for it, not the first).
+const LAST_WITH_ROLES = /WARN +\[platform\] function report: [^\n]*\n/;
+
+// Starts `tether up --port 0 --db-port 0 ARGS` and waits for its docstore
+// line, and for the line last, when given.
+async function up(template, args = [], last = null) {
   const proc = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', template, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -85,8 +91,8 @@ async function up(template, args = []) {
     return log.match(re);
   }, 20000);
   u.port = Number((await wait('platform listening', /platform listening on [^\s:]+:(\d+)/))[1]);
-  u.dbPort = Number((await wait('docstore listening', /\[platform\] docstore listening on [^\s:]+:(\d+)/))[1]);
-  // the auth line (or its absence) comes with the docstore line, in one loop turn
+  u.dbPort = Number((await wait('docstore listening', /\[platform\] docstore listening on [^\s:]+:(\d+) [^\n]*\n/))[1]);
+  if (last) await wait(`the line ${last}`, last);
   return u;
 }
 
@@ -131,7 +137,7 @@ test('without --db-dir the docstore line says the data is in memory; with it, wh
 });
 
 test('a template MONGODB_URI that replaces MONGODB-AWS is warned about, with no password', async () => {
-  const a = await up(writeTemplate('roles', { roles: true }));
+  const a = await up(writeTemplate('roles', { roles: true }), [], LAST_WITH_ROLES);
   const warnings = a.log().split('\n').filter((l) => /WARN.*MONGODB_URI/.test(l));
   assert.equal(warnings.length, 2, a.log());
   // from Globals: the function with the Role
@@ -151,7 +157,7 @@ test('a template MONGODB_URI that replaces MONGODB-AWS is warned about, with no 
 
 test('two tether up: each admin-uri named by its port, private, printed by tether admin-uri', async () => {
   const file = writeTemplate('two', { roles: true });
-  const [a, b] = await Promise.all([up(file), up(file)]);
+  const [a, b] = await Promise.all([up(file, [], LAST_WITH_ROLES), up(file, [], LAST_WITH_ROLES)]);
   const uid = process.getuid();
   for (const u of [a, b]) {
     const dir = `/tmp/tether-up-${uid}/${u.port}`;
@@ -184,6 +190,57 @@ test('two tether up: each admin-uri named by its port, private, printed by tethe
   assert.match(gone.err, new RegExp(`no /tmp/tether-up-${uid}/${a.port}/admin-uri: no tether up serves port ${a.port}`));
   assert.equal((await tether(['admin-uri', '--port', String(b.port)])).code, 0, 'the other is still there');
   await b.stop();
+});
+
+// A port nobody listens on now (the platform binds it right after).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = require('net').createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test('a folder left by a killed tether up is taken back; one open to others is not used', async () => {
+  const file = writeTemplate('stale', { roles: true });
+  const uid = process.getuid();
+  fs.mkdirSync(`/tmp/tether-up-${uid}`, { recursive: true, mode: 0o700 });
+  // left behind: the folder, a stale string, the lock file nobody holds
+  let port = await freePort();
+  let dir = `/tmp/tether-up-${uid}/${port}`;
+  fs.mkdirSync(dir, { mode: 0o700 });
+  fs.writeFileSync(`${dir}/admin-uri`, 'mongodb://stale/\n', { mode: 0o600 });
+  fs.writeFileSync(`${dir}/lock`, '', { mode: 0o600 });
+  let a = await up(file, ['--port', String(port)], LAST_WITH_ROLES);
+  assert.ok(a.log().includes(`an admin connection string is in ${dir}/admin-uri`), a.log());
+  let r = await tether(['admin-uri', '--port', String(port)]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`@127\\.0\\.0\\.1:${a.dbPort}/`));
+  await a.stop();
+  assert.equal(fs.existsSync(dir), false);
+
+  // a folder others can enter is not trusted by either side
+  port = await freePort();
+  dir = `/tmp/tether-up-${uid}/${port}`;
+  fs.mkdirSync(dir);
+  fs.chmodSync(dir, 0o755);
+  try {
+    a = await up(file, ['--port', String(port)], LAST_WITH_ROLES);
+    assert.ok(a.log().includes(`${dir}: not a private folder of this user's`), a.log());
+    const m = a.log().match(/an admin connection string is in (\/tmp\/tether-up\.\w+)\/admin-uri\n/);
+    assert.ok(m, a.log());
+    assert.equal(fs.statSync(m[1]).mode & 0o777, 0o700);
+    r = await tether(['admin-uri', '--port', String(port)]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /not a private folder of yours/);
+    await a.stop();
+    assert.equal(fs.existsSync(m[1]), false, 'the fallback folder goes at exit');
+  } finally {
+    fs.rmdirSync(dir);
+  }
 });
 
 test('tether admin-uri: usage', async () => {
