@@ -42,7 +42,8 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
-                 "Invoke API, with the embedded docstore as their MongoDB.\n");
+                 "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
+                 "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
