@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,25 @@ static int endpoint_port(const char *url)
     return (int)port;
 }
 
+/* When this user has no folder for the port, another user's tether up (one
+ * run with sudo, say) may serve it: its folder is one only that user can
+ * enter, so name the users who have one. */
+static void hint_other_users(void)
+{
+    glob_t g;
+    if (glob("/tmp/tether-up-*", GLOB_NOSORT, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct stat st;
+        if (lstat(g.gl_pathv[i], &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid != getuid())
+            fprintf(stderr,
+                    "tether admin-uri: %s is uid %lu's: if that user's tether up serves the "
+                    "port, run tether admin-uri as that user (sudo, for root)\n",
+                    g.gl_pathv[i], (unsigned long)st.st_uid);
+    }
+    globfree(&g);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tether admin-uri [--port PORT | --endpoint URL]\n"
@@ -203,12 +223,13 @@ int platform_admin_uri_main(int argc, char **argv)
     if (check_private_dir(dir) == 0)
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd == -1) {
-        if (errno == ENOENT)
+        if (errno == ENOENT) {
             fprintf(stderr,
                     "tether admin-uri: no %s: no tether up serves port %d, or its docstore "
                     "requires no authentication (no function in its template has a Role)\n",
                     path, port);
-        else
+            hint_other_users();
+        } else
             fprintf(stderr, "tether admin-uri: %s: %s\n", errno == EPERM ? dir : path,
                     errno == EPERM ? "not a private folder of yours" : strerror(errno));
         return 1;
