@@ -229,9 +229,10 @@ int platform_admin_uri_main(int argc, char **argv)
                     "requires no authentication (no function in its template has a Role)\n",
                     path, port);
             hint_other_users();
-        } else
+        } else {
             fprintf(stderr, "tether admin-uri: %s: %s\n", errno == EPERM ? dir : path,
                     errno == EPERM ? "not a private folder of yours" : strerror(errno));
+        }
         return 1;
     }
     ssize_t n = -1;
