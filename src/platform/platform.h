@@ -42,6 +42,7 @@ typedef struct platform {
     int api_port;               /* its bound port */
     struct docstore_server *db; /* the embedded docstore, or NULL */
     char auth_dir[64];          /* private folder of the docstore's admin-uri, "" if none */
+    int auth_lock_fd;           /* held while auth_dir is the port's named folder, else -1 */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
     struct event *stop_timer; /* SIGKILL stragglers at shutdown */
     int stopping;             /* shutdown begun: no new work */
