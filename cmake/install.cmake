@@ -2,7 +2,8 @@
 # a pkg-config file and a CMake package config (find_package(tether)), plus the
 # tether executable. Both the .pc file and the CMake config are relocatable:
 # `cmake --install build --prefix DIR` works for any DIR.
-#   CMake:      find_package(tether) → tether::tether (shared), tether::tether_static
+#   CMake:      find_package(tether) → tether::tether (shared), tether::tether_static,
+#               and tether_package_target(TARGET) → a TARGET_zip target (tether package)
 #   pkg-config: pkg-config --cflags --libs tether   (add --static for libtether.a)
 set_target_properties(tether_runtime_shared PROPERTIES EXPORT_NAME tether)
 set_target_properties(tether_runtime_static PROPERTIES EXPORT_NAME tether_static)
@@ -14,9 +15,12 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/tether DESTINATION ${CMAKE_INSTA
 install(TARGETS tether RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(EXPORT tetherTargets NAMESPACE tether:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tether)
 include(CMakePackageConfigHelpers)
+# PATH_VARS: tether_package_target() finds PREFIX/bin/tether from the config's
+# own location, so the installed tree stays relocatable
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/tetherConfig.cmake.in
     ${CMAKE_CURRENT_BINARY_DIR}/tetherConfig.cmake
-    INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tether)
+    INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tether
+    PATH_VARS CMAKE_INSTALL_BINDIR)
 write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/tetherConfigVersion.cmake
     COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tetherConfig.cmake

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing tether need, only when missing:
-#   deps.sh build   Debian packages to build and run (make up)
+#   deps.sh build   Debian packages to build and run (make up), and the npm
+#                   packages the Node.js example functions need, pinned in
+#                   examples/node/package-lock.json
 #   deps.sh test    those, plus test peers: Debian python3-pymongo, npm packages
 #                   pinned in tests/package-lock.json
 set -euo pipefail
@@ -8,9 +10,9 @@ mode=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libmongoc-dev libbson-dev libevent-dev
       libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev zip unzip procps
-      busybox-static"
+      busybox-static nodejs npm"
 if [ "$mode" = test ]; then
-  pkgs="$pkgs python3-pymongo nodejs npm clang libclang-rt-14-dev iproute2 curl"
+  pkgs="$pkgs python3-pymongo clang libclang-rt-14-dev iproute2 curl"
 fi
 missing=()
 for p in $pkgs; do
@@ -35,11 +37,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
-if [ "$mode" = test ]; then
-  if [ ! -f "$root/tests/node_modules/.tether-installed" ] ||
-     [ "$root/tests/package-lock.json" -nt "$root/tests/node_modules/.tether-installed" ]; then
-    echo "deps: npm ci in tests/"
-    (cd "$root/tests" && npm ci --ignore-scripts --no-audit --no-fund)
-    touch "$root/tests/node_modules/.tether-installed"
+# npm ci in dir (relative to the repository) unless its lockfile is installed already.
+# Install scripts stay off: aws-lambda-ric's would build a native client that
+# tether up does not use (docs/architecture.md).
+npm_ci() {
+  local dir=$root/$1
+  if [ ! -f "$dir/node_modules/.tether-installed" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.tether-installed" ]; then
+    echo "deps: npm ci in $1/"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund)
+    touch "$dir/node_modules/.tether-installed"
   fi
+}
+npm_ci examples/node
+if [ "$mode" = test ]; then
+  npm_ci tests
 fi

@@ -4,9 +4,11 @@
  *   tether invoke   a client of the platform's Invoke API
  *   tether db       the docstore alone (src/docstore)
  *   tether package  a zip of a bootstrap that AWS Lambda provided.al2023 accepts
+ *   tether admin-uri  the admin connection string of a running tether up's docstore
  */
 #include "common/log.h"
 #include "docstore/server.h"
+#include "platform/admin_uri.h"
 #include "platform/invoke_cli.h"
 #include "platform/package.h"
 #include "platform/up.h"
@@ -25,13 +27,14 @@ static const struct {
     {"invoke", platform_invoke_main, "invoke a function through the Invoke API"},
     {"db", docstore_main, "run the docstore (MongoDB wire protocol on SQLite)"},
     {"package", platform_package_main, "zip a bootstrap and its libraries for AWS Lambda"},
+    {"admin-uri", platform_admin_uri_main, "print the admin connection string of a tether up"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tether COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'tether COMMAND --help' describes a command's options.\n");
 }
 

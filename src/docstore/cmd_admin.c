@@ -2,8 +2,8 @@
  * Administrative commands: the handshake (hello and its legacy forms), and
  * what drivers, mongosh and operators ask a server about itself (buildInfo,
  * getParameter, serverStatus, currentOp, ...). The docstore presents itself as
- * a standalone MongoDB 6.0 (wire version 17) server; every number DESIGN.md
- * lists for hello is an int32. The authentication parts of hello
+ * a standalone MongoDB 6.0 (wire version 17) server; every number in hello
+ * is an int32 (docs/docstore.md, "Admin commands"). The authentication parts of hello
  * (saslSupportedMechs, speculativeAuthenticate) and of serverStatus are
  * cmd_auth.c's.
  */

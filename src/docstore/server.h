@@ -25,7 +25,7 @@ typedef struct docstore_config {
     int max_connections;      /* refuse past this many; 0 = unlimited */
     const char *access_list;  /* "CIDR,CIDR,..."; NULL allows all */
     enum docstore_auth_mode auth;
-    const char *users_file;   /* JSON users (DESIGN.md), NULL for none */
+    const char *users_file;   /* JSON users (docs/docstore.md), NULL for none */
     const char *iam_file;     /* JSON IAM registry, NULL for none */
     int idle_timeout_s;       /* close connections idle this long; 0 = never */
     const char *tls_cert;     /* PEM files; both NULL for plain TCP */

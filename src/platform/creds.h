@@ -25,7 +25,8 @@ typedef struct platform_creds {
 const platform_creds_t *platform_creds_for_role(const char *role_arn);
 /* The credentials whose access key id is akid, or NULL. */
 const platform_creds_t *platform_creds_find_key(const char *akid);
-/* Appends the registry as the docstore's --iam JSON array (DESIGN.md). */
+/* Appends the registry as the docstore's --iam JSON array (docs/docstore.md,
+ * "Authentication": the files). */
 __attribute__((warn_unused_result)) int platform_creds_iam_json(buf_t *out);
 /* Appends the docstore's --users JSON array: one $external user per role
  * (named by its ARN, readWriteAnyDatabase, as an execution role that may use

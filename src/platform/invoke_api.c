@@ -331,10 +331,45 @@ static int decode_client_context(const char *b64, char **out)
     return 0;
 }
 
+/*
+ * Appends to an unknown function's message the functions the caller may have
+ * meant: those whose Handler is name ("orders.create" for orders-create), or
+ * whose logical id is ("OrdersCreate", as `sam local invoke` takes it):
+ * "; did you mean orders-create (Handler orders.create)?". The message stays
+ * one JSON string, so every AWS SDK still reads it as the error's message.
+ */
+static void append_name_hint(platform_t *p, const char *name, char *msg, size_t cap)
+{
+    size_t len = strlen(msg), shown = 0;
+    for (size_t i = 0; i < p->n_functions; i++) {
+        const platform_function_spec_t *s = p->functions[i]->spec;
+        const char *by = NULL, *value = NULL;
+        if (s->handler != NULL && strcmp(s->handler, name) == 0) {
+            by = "Handler";
+            value = s->handler;
+        } else if (s->logical_id != NULL && strcmp(s->logical_id, name) == 0) {
+            by = "logical id";
+            value = s->logical_id;
+        }
+        if (by == NULL)
+            continue;
+        int n = snprintf(msg + len, cap - len, "%s%s (%s %s)", shown ? " or " : "; did you mean ",
+                         s->name, by, value);
+        if (n < 0 || (size_t)n + 2 > cap - len) {
+            msg[len] = '\0'; /* no room: the hint so far, or none */
+            break;
+        }
+        len += (size_t)n;
+        shown++;
+    }
+    if (shown > 0)
+        snprintf(msg + len, cap - len, "?");
+}
+
 static void handle_invoke(platform_t *p, struct evhttp_request *req, const char *name,
                           const char *qualifier)
 {
-    char msg[512];
+    char msg[1024];
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
         platform_api_send_error(req, 405, "MethodNotAllowedException",
@@ -355,6 +390,8 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     if (fn == NULL || (qualifier[0] != '\0' && strcmp(qualifier, "$LATEST") != 0)) {
         snprintf(msg, sizeof msg, "Function not found: arn:aws:lambda:%s:%s:function:%s%s%s",
                  p->cfg.region, p->cfg.account, name, qualifier[0] ? ":" : "", qualifier);
+        if (fn == NULL)
+            append_name_hint(p, name, msg, sizeof msg);
         platform_api_send_error(req, 404, "ResourceNotFoundException", msg, NULL, NULL);
         return;
     }

@@ -46,6 +46,7 @@ typedef struct platform {
     int api_port;                     /* its bound port */
     struct docstore_server *db;       /* the embedded docstore, or NULL */
     char auth_dir[64];                /* private folder of the docstore's admin-uri, "" if none */
+    int auth_lock_fd;                 /* held while auth_dir is the port's named folder, else -1 */
     struct platform_codezip *zips;    /* unpacked zips and the sandbox skeleton, or NULL */
     struct platform_sandbox *sandbox; /* isolation, when asked for and available; or NULL */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;

@@ -38,7 +38,9 @@ int platform_url_decode(const char *src, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-/* A function name AWS accepts: letters, digits, '-' and '_', 1 to 64. */
+/* A name the Invoke API accepts in FunctionName, 1 to 64 of AWS's pattern
+ * [a-zA-Z0-9-_.]: AWS answers a name with '.' (a handler typed for a function,
+ * "orders.create") ResourceNotFoundException, not a validation error. */
 static int valid_name(const char *s)
 {
     size_t n = strlen(s);
@@ -47,7 +49,7 @@ static int valid_name(const char *s)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
+              c == '-' || c == '_' || c == '.'))
             return 0;
     }
     return 1;

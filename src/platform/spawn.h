@@ -1,6 +1,6 @@
 /*
  * Starting a runtime process: the environment AWS Lambda gives a function
- * (DESIGN.md "Environment given to an instance"), and fork+exec into a new
+ * (docs/platform.md, "Processes": the environment), and fork+exec into a new
  * session (so the instance is its own process group) with every descriptor
  * O_CLOEXEC and an exec-error pipe that turns a failed exec into an error
  * message here instead of a silent exit there.

@@ -9,6 +9,7 @@
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/template.h"
+#include "platform/uri.h"
 
 static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
 {
@@ -31,8 +32,13 @@ int platform_status_json(platform_t *p, buf_t *b)
 {
     int rc = buf_printf(b, "{\"port\":%d,\"uptimeMs\":%llu,\"mongodbUri\":", p->api_port,
                         (unsigned long long)((platform_now_us() - p->started_us) / 1000));
+    /* an external MongoDB's URI (--db) may hold a password: its hosts only */
+    char shown[256];
+    if (p->cfg.db_uri != NULL && p->mongodb_uri != NULL)
+        platform_uri_public(p->mongodb_uri, shown, sizeof shown);
     if (rc == 0)
-        rc = platform_json_cstr(b, p->mongodb_uri);
+        rc = platform_json_cstr(
+            b, p->cfg.db_uri != NULL && p->mongodb_uri != NULL ? shown : p->mongodb_uri);
     if (rc == 0)
         rc = buf_append_str(b, ",\"functions\":[");
     for (size_t i = 0; rc == 0 && i < p->n_functions; i++) {

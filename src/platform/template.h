@@ -1,5 +1,5 @@
 /*
- * The AWS SAM template subset tether reads (DESIGN.md "SAM template subset"):
+ * The AWS SAM template subset tether reads (docs/platform.md, "Running functions"):
  * Globals.Function and Resources of Type AWS::Serverless::Function. Parsed
  * with libyaml into plain structs the platform copies what it needs from.
  */

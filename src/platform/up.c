@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "docstore/server.h"
+#include "platform/admin_uri.h"
 #include "platform/code.h"
 #include "platform/creds.h"
 #include "platform/function.h"
@@ -17,6 +18,7 @@
 #include "platform/invoke_api.h"
 #include "platform/platform.h"
 #include "platform/template.h"
+#include "platform/uri.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +44,8 @@ static void usage(FILE *out)
                  "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
-                 "Invoke API, with the embedded docstore as their MongoDB.\n");
+                 "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
+                 "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -151,8 +154,8 @@ static int write_private_file(const char *dir, const char *name, const char *tex
 static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path, char *iam_path,
                            size_t pathlen, char password[32])
 {
-    snprintf(p->auth_dir, sizeof p->auth_dir, "/tmp/tether-up.XXXXXX");
-    if (mkdtemp(p->auth_dir) == NULL) {
+    if (platform_admin_dir_make(p->api_port, p->auth_dir, sizeof p->auth_dir, &p->auth_lock_fd) !=
+        0) {
         p->auth_dir[0] = '\0';
         log_error("platform", "cannot create a private folder for docstore users: %s",
                   strerror(errno));
@@ -189,6 +192,35 @@ static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_pat
     dc->users_file = users_path;
     dc->iam_file = iam_path;
     return 0;
+}
+
+/*
+ * A function whose template sets MONGODB_URI keeps it (spawn.c), also when the
+ * docstore requires authentication: say at start what that function gives up,
+ * naming it, with the template's URI reduced to its hosts (it may hold a
+ * password).
+ */
+static void warn_template_uris(platform_t *p)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        const platform_function_spec_t *s = p->functions[i]->spec;
+        const char *uri = NULL;
+        for (size_t k = 0; k < s->n_env; k++) {
+            if (strcmp(s->env[k].name, "MONGODB_URI") == 0)
+                uri = s->env[k].value; /* the function's own comes after Globals' */
+        }
+        if (uri == NULL || strcmp(uri, p->mongodb_uri) == 0)
+            continue;
+        char shown[160];
+        platform_uri_public(uri, shown, sizeof shown);
+        log_warn("platform",
+                 "function %s: the template's MONGODB_URI (%s) replaces the connection "
+                 "string tether up gives it, so it loses MONGODB-AWS authentication with its "
+                 "role %s to the embedded docstore on %s:%d, which requires authentication; "
+                 "remove MONGODB_URI from its Environment (or Globals) to keep it",
+                 s->name, shown, s->role_arn != NULL ? s->role_arn : "(none)", p->cfg.bind,
+                 docstore_server_port(p->db));
+    }
 }
 
 static int start_database(platform_t *p)
@@ -241,13 +273,27 @@ static int start_database(platform_t *p)
     else
         snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
     p->mongodb_uri = strdup(uri);
-    log_info("platform", "docstore listening on %s:%d", p->cfg.bind, docstore_server_port(db));
-    if (auth)
+    if (p->cfg.db_dir != NULL)
+        log_info("platform", "docstore listening on %s:%d (data in %s)", p->cfg.bind,
+                 docstore_server_port(db), p->cfg.db_dir);
+    else
+        log_info("platform",
+                 "docstore listening on %s:%d (data in memory, lost at exit: --db-dir DIR "
+                 "keeps it)",
+                 p->cfg.bind, docstore_server_port(db));
+    if (p->mongodb_uri == NULL)
+        return -1;
+    if (auth) {
+        char hint[64] = "";
+        if (p->auth_lock_fd != -1)
+            snprintf(hint, sizeof hint, " (`tether admin-uri --port %d` prints it)", p->api_port);
         log_info("platform",
                  "docstore requires authentication: functions use MONGODB-AWS with their "
-                 "role's credentials; an admin connection string is in %s/admin-uri",
-                 p->auth_dir);
-    return p->mongodb_uri ? 0 : -1;
+                 "role's credentials; an admin connection string is in %s/admin-uri%s",
+                 p->auth_dir, hint);
+        warn_template_uris(p);
+    }
+    return 0;
 }
 
 /*
@@ -310,12 +356,8 @@ static void platform_free(platform_t *p)
     if (p->tmpl != NULL)
         platform_template_free(p->tmpl);
     platform_creds_clear();
-    if (p->auth_dir[0] != '\0') {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/admin-uri", p->auth_dir);
-        unlink(path);
-        rmdir(p->auth_dir);
-    }
+    if (p->auth_dir[0] != '\0')
+        platform_admin_dir_remove(p->auth_dir, p->auth_lock_fd);
     free(p->mongodb_uri);
     if (p->ev_sigchld)
         event_free(p->ev_sigchld);
@@ -349,6 +391,7 @@ int platform_up_main(int argc, char **argv)
     platform_t pl;
     memset(&pl, 0, sizeof pl);
     platform_t *p = &pl;
+    p->auth_lock_fd = -1;
     p->cfg.template_path = "template.yaml";
     p->cfg.bind = "127.0.0.1";
     p->cfg.port = 9000;

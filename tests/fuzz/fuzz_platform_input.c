@@ -3,7 +3,8 @@
  * bytes: Invoke API and Runtime API path routing (with a query), URL
  * decoding, the JSON validator, base64 decoding (X-Amz-Client-Context,
  * streamed error bodies), the log line cutter and the tail ring. None may
- * crash, read out of bounds or leave a name that is not a function name.
+ * crash, read out of bounds or leave a name outside AWS's FunctionName
+ * pattern ([a-zA-Z0-9-_.], 1 to 64).
  */
 #include "platform/json.h"
 #include "platform/logs.h"
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (platform_route_api(s, q, name, qual) == PLATFORM_ROUTE_INVOKE) {
         for (const char *c = name; *c; c++) {
             if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
                 __builtin_trap();
         }
         if (strlen(name) > 64 || strlen(qual) > PLATFORM_NAME_MAX)

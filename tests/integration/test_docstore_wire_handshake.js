@@ -1,5 +1,5 @@
 // The real Node driver (mongodb 7.x) against `tether db`: connect, ping, the
-// hello fields and their BSON types (int32 where DESIGN.md says so), the
+// hello fields and their BSON types (int32 where docs/docstore.md says so), the
 // second-hello rule, serverStatus, currentOp with client metadata, and
 // CommandNotFound. Types are checked on the raw reply, not the JS numbers.
 'use strict';

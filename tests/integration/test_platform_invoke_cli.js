@@ -63,6 +63,13 @@ test('API errors: exit 2 with the API\'s message', async () => {
   assert.match(r.err, /RequestTooLargeException/);
 });
 
+test('a handler name for a function name: exit 2, and which function has that Handler', async () => {
+  const r = await tether(['invoke', ...ep(), 'handlers.echo', '{}']);
+  assert.equal(r.code, 2);
+  assert.equal(r.out, '');
+  assert.match(r.err, /^tether invoke: ResourceNotFoundException \(HTTP 404\): Function not found: arn:aws:lambda:[a-z0-9-]+:\d{12}:function:handlers\.echo; did you mean echo \(Handler handlers\.echo\)\?\n$/);
+});
+
 test('usage and transport errors: exit 2', async () => {
   let r = await tether(['invoke']);
   assert.equal(r.code, 2);

@@ -131,7 +131,7 @@ test('a response over 6 MB: a function error, and the platform goes on', async (
   assert.equal(p.exited(), null, 'tether up must still run');
 });
 
-test('the instance gets the environment DESIGN.md lists', async () => {
+test('the instance gets the environment docs/platform.md lists', async () => {
   const r = await L.invoke(p.port, 'env', {});
   assert.equal(r.status, 200, r.body);
   const e = json(r);

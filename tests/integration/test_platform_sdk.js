@@ -124,6 +124,32 @@ test('404: ResourceNotFoundException', async () => {
     'ResourceNotFoundException', 404);
 });
 
+test('404 for a handler name: AWS\'s message plus which function has that Handler', async () => {
+  // 'handlers.echo' is echo's Handler; AWS's pattern allows '.', so this is
+  // not a validation error but an unknown function, and the SDK reads the
+  // hint as part of the error's message
+  const arn = 'arn:aws:lambda:us-east-1:123456789012:function:handlers.echo';
+  let e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'handlers.echo', Payload: enc({}) })),
+    'ResourceNotFoundException', 404);
+  assert.equal(e.message, `Function not found: ${arn}; did you mean echo (Handler handlers.echo)?`);
+  assert.equal(e.Type, 'User');
+  e = await expectError(lambda.send(new InvokeCommand({ FunctionName: arn, InvocationType: 'DryRun' })),
+    'ResourceNotFoundException', 404);
+  assert.equal(e.message, `Function not found: ${arn}; did you mean echo (Handler handlers.echo)?`);
+  // two functions share a Handler: both are named
+  e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'handlers.sleep', Payload: enc({}) })),
+    'ResourceNotFoundException', 404);
+  assert.match(e.message, /; did you mean timeout \(Handler handlers\.sleep\) or sleepy \(Handler handlers\.sleep\)\?$/);
+  // a logical id, as `sam local invoke` takes it
+  e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'Echo', Payload: enc({}) })),
+    'ResourceNotFoundException', 404);
+  assert.match(e.message, /:function:Echo; did you mean echo \(logical id Echo\)\?$/);
+  // a name nothing resembles: AWS's message alone
+  e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'no-such.function', Payload: enc({}) })),
+    'ResourceNotFoundException', 404);
+  assert.match(e.message, /^Function not found: arn:aws:lambda:[a-z0-9-]+:\d{12}:function:no-such\.function$/);
+});
+
 test('413: RequestTooLargeException', async () => {
   const big = new Uint8Array(6 * 1024 * 1024 + 1).fill(0x20);
   await expectError(lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: big })),

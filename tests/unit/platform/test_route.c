@@ -35,6 +35,13 @@ static void test_api_routes(void)
               NULL, PLATFORM_ROUTE_INVOKE, "my-fn_2", "");
     check_api("/2015-03-31/functions/123456789012:function:f:prod/invocations", NULL,
               PLATFORM_ROUTE_INVOKE, "f", "prod");
+    /* a handler typed for a function name: AWS's pattern allows '.', and the
+     * name is looked up (ResourceNotFoundException with a hint), not refused */
+    check_api("/2015-03-31/functions/orders.create/invocations", NULL, PLATFORM_ROUTE_INVOKE,
+              "orders.create", "");
+    check_api("/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:a.b:%24LATEST/"
+              "invocations",
+              NULL, PLATFORM_ROUTE_INVOKE, "a.b", "$LATEST");
     /* conflicting qualifiers, bad names, bad escapes: INVOKE with no name */
     check_api("/2015-03-31/functions/f:a/invocations", "Qualifier=b", PLATFORM_ROUTE_INVOKE, "",
               "a");

@@ -77,7 +77,7 @@ exports.soak = async (event) => {
   return event;
 };
 
-// The environment the platform gave this instance (DESIGN.md's list).
+// The environment the platform gave this instance (docs/platform.md's list).
 exports.env = async () => {
   const names = ['_HANDLER', 'AWS_LAMBDA_RUNTIME_API', 'AWS_LAMBDA_FUNCTION_NAME',
     'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_LOG_GROUP_NAME',
