@@ -1,22 +1,22 @@
-// Zips as CodeUri on tether up. The zips are laid out as `tether package`'s
-// self-contained mode makes them (bootstrap: a /bin/sh script that starts
-// bin/NAME through the bundled lib/ld-linux-x86-64.so.2 with --library-path
-// lib; lib/: every library ldd resolves, glibc and the loader included),
-// built here from the test function fsview (tests/integration/functions/c)
-// and the echo example. tether up unpacks each distinct zip once and runs it
+// Zips as CodeUri on tether up. `tether package` makes them here, self-contained
+// (bootstrap: a /bin/sh script that starts bin/NAME through the bundled
+// lib/ld-linux-x86-64.so.2 with --library-path lib; lib/: every library it
+// loads, glibc included), from the test function fsview
+// (tests/integration/functions/c) and the echo example; one with --host-libc. tether up unpacks each distinct zip once and runs it
 // isolated by default: fsview, asked through @aws-sdk/client-lambda, sees a
 // root holding only bin dev etc opt proc tmp var, no /usr, /lib or /lib64,
 // its code read-only at /var/task (its cwd and LAMBDA_TASK_ROOT), a writable
 // /tmp, and a /bin/sh (busybox-static) that answers. A zip whose lib/ lacks
 // libc.so.6 fails its invocation as AWS reports it (Runtime.ExitError, exit
 // status 127) with the loader's message naming the library in the log tail.
-// --no-isolate runs the same zips on this machine's files; a zip with an
-// entry climbing out of its folder is refused at start; the unpacked files
-// are gone after exit.
+// --no-isolate runs the same zips on this machine's files, --isolate a folder
+// in the sandbox; without CAP_SYS_ADMIN tether up says once that isolation is
+// not available and runs unisolated; a zip with an entry climbing out of its
+// folder is refused at start; the unpacked files are gone after exit.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawnSync } = require('child_process');
+const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
@@ -36,35 +36,21 @@ const FSVIEW = path.join(R.BUILD, 'tests', 'functions', 'fsview', 'bootstrap');
 const dir = path.join(L.TMP, 'zips');
 fs.mkdirSync(dir, { recursive: true });
 
-// Lays out name's zip from the executable bin: bootstrap, bin/NAME, lib/ with
-// every library ldd resolves and the loader, less those named in omit.
-function makeZip(name, bin, omit = []) {
-  const root = path.join(dir, `${name}.d`);
-  fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
-  fs.mkdirSync(path.join(root, 'lib'), { recursive: true });
-  fs.copyFileSync(bin, path.join(root, 'bin', name));
-  fs.chmodSync(path.join(root, 'bin', name), 0o755);
-  const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
-  assert.equal(ldd.status, 0, ldd.stderr);
-  const libs = [];
-  for (const m of ldd.stdout.matchAll(/^\s*(\S+) => (\/\S+)/gm)) libs.push([m[1], m[2]]);
-  const interp = ldd.stdout.match(/^\s*(\/\S*ld-linux[^\s]*)/m);
-  assert.ok(interp, ldd.stdout);
-  libs.push([path.basename(interp[1]), interp[1]]);
-  for (const [soname, file] of libs) {
-    if (omit.includes(soname)) continue;
-    fs.copyFileSync(fs.realpathSync(file), path.join(root, 'lib', soname));
-    fs.chmodSync(path.join(root, 'lib', soname), 0o755);
-  }
-  fs.writeFileSync(path.join(root, 'bootstrap'), '#!/bin/sh\n' +
-    '# started through the bundled loader: nothing of the target but /bin/sh\n' +
-    'd=${0%/*}\n' +
-    `exec "$d/lib/${path.basename(interp[1])}" --library-path "$d/lib" --argv0 "$0" "$d/bin/${name}" "$@"\n`,
-  { mode: 0o755 });
+// tether package's self-contained zip of the executable bin, as name.zip
+// (bootstrap: a sh script starting bin/NAME through lib/'s loader and glibc).
+function pkg(name, bin, extra = []) {
   const out = path.join(dir, `${name}.zip`);
-  const z = spawnSync('zip', ['-qr', out, '.'], { cwd: root, encoding: 'utf8' });
-  assert.equal(z.status, 0, z.stderr);
-  fs.rmSync(root, { recursive: true });
+  const r = spawnSync(L.BIN, ['package', bin, '-o', out, '--name', name, ...extra], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return out;
+}
+
+// The same zip less the entries named (zip -d).
+function without(name, from, entries) {
+  const out = path.join(dir, `${name}.zip`);
+  fs.copyFileSync(from, out);
+  const r = spawnSync('zip', ['-q', '-d', out, ...entries], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
   return out;
 }
 
@@ -99,19 +85,18 @@ function fnStatus(st, name) {
 }
 
 let template;
-test('the zips are laid out as tether package makes them', () => {
+test('tether package makes the zips: self-contained, and one left to the target\'s glibc', () => {
   assert.ok(fs.existsSync(FSVIEW), `${FSVIEW} is missing: build the tests first`);
-  makeZip('fsview', FSVIEW);
-  makeZip('echo', path.join(R.example('echo'), 'bootstrap'));
-  makeZip('nolibc', FSVIEW, ['libc.so.6']);
-  // the zip of a bootstrap that relies on the target's glibc and loader (tether
-  // package's glibc-checked mode): the ELF itself, its other libraries in lib/
-  const host = path.join(dir, 'hostlibc.d');
-  fs.mkdirSync(path.join(host, 'lib'), { recursive: true });
-  fs.copyFileSync(path.join(R.example('echo'), 'bootstrap'), path.join(host, 'bootstrap'));
-  fs.chmodSync(path.join(host, 'bootstrap'), 0o755);
-  const z = spawnSync('zip', ['-qr', path.join(dir, 'hostlibc.zip'), '.'], { cwd: host, encoding: 'utf8' });
-  assert.equal(z.status, 0, z.stderr);
+  const fsview = pkg('fsview', FSVIEW);
+  pkg('echo', path.join(R.example('echo'), 'bootstrap'));
+  const list = spawnSync('unzip', ['-Z1', fsview], { encoding: 'utf8' }).stdout.split('\n');
+  for (const f of ['bootstrap', 'bin/fsview', 'lib/libc.so.6', 'lib/ld-linux-x86-64.so.2'])
+    assert.ok(list.includes(f), `${f} in ${list.join(' ')}`);
+  without('nolibc', fsview, ['lib/libc.so.6']);
+  // the glibc-checked shape: the ELF program is the bootstrap and needs the
+  // target's loader (checked against this machine's glibc, where it runs)
+  const glibc = process.report.getReport().header.glibcVersionRuntime;
+  pkg('hostlibc', path.join(R.example('echo'), 'bootstrap'), ['--host-libc', '--glibc', glibc]);
   // two functions on one zip: it is unpacked once
   template = writeTemplate(path.join(dir, 'template.yaml'), [['fsview', 'fsview.zip'],
     ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip']]);
@@ -202,6 +187,51 @@ test('--no-isolate runs the same zips on this machine\'s files', async () => {
   assert.deepEqual(dec(h.Payload), { h: 1 });
   await p.stop();
   assert.ok(!fs.existsSync(f.codeDir), 'the unpacked zip is removed at exit');
+});
+
+test('--isolate isolates a folder function too', async () => {
+  const folder = path.join(dir, 'fsview-folder');
+  const u = spawnSync('unzip', ['-q', path.join(dir, 'fsview.zip'), '-d', folder], { encoding: 'utf8' });
+  assert.equal(u.status, 0, u.stderr);
+  const t = writeTemplate(path.join(dir, 'folder.yaml'), [['folder', 'fsview-folder']]);
+  const p = await L.startPlatform({ template: t, args: ['--isolate'] });
+  platforms.push(p);
+  const r = await L.invoke(p.port, 'folder', {});
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  const v = JSON.parse(r.body);
+  assert.equal(v.usr, false);
+  assert.equal(v.cwd, '/var/task');
+  const f = fnStatus(await L.status(p.port), 'folder');
+  assert.equal(f.codeSource, 'folder');
+  assert.equal(f.isolated, true);
+  await p.stop();
+});
+
+test('without CAP_SYS_ADMIN (no mount namespace) it says so once and runs unisolated', async () => {
+  // setpriv drops CAP_SYS_ADMIN from the bounding set: unshare(CLONE_NEWNS) then fails with EPERM
+  const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(setpriv, 'setpriv (util-linux) is needed');
+  const proc = spawn(setpriv, ['--bounding-set', '-sys_admin', L.BIN, 'up', '--port', '0', '--no-db',
+    '--template', template], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  let exited = null;
+  proc.on('exit', (code) => { exited = code; });
+  platforms.push({ stop: async () => {
+    if (exited !== null) return;
+    proc.kill('SIGTERM');
+    await L.waitFor('tether up to exit', () => exited !== null);
+  } });
+  const port = await L.waitFor('the listening line', () => {
+    if (exited !== null) throw new Error(`tether up exited: ${log}`);
+    return L.platformPort(log);
+  });
+  assert.equal((log.match(/isolation is not available here/g) || []).length, 1, log);
+  assert.match(log, /WARN .*isolation is not available here \(isolation: unshare\(CLONE_NEWNS\): Operation not permitted; .*functions run unisolated/);
+  const r = await L.invoke(port, 'fsview', {});
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  assert.equal(JSON.parse(r.body).usr, true);
+  assert.equal(fnStatus(await L.status(port), 'fsview').isolated, false);
 });
 
 test('a zip with an entry outside its folder is refused at start', async () => {
