@@ -23,14 +23,15 @@
 #define LOG_WHO     "platform zip"
 
 /* Zip record signatures (little-endian "PK\x05\x06" and friends). */
-#define SIG_EOCD      0x06054b50u /* end of central directory */
-#define SIG_EOCD64    0x06064b50u /* zip64 end of central directory */
-#define SIG_LOC64     0x07064b50u /* zip64 end of central directory locator */
-#define SIG_CENTRAL   0x02014b50u /* central directory file header */
-#define EOCD_LEN      22
-#define CENTRAL_LEN   46
-#define ZIP_MADE_UNIX 3 /* "version made by" high byte: the external attributes hold a Unix mode   \
-                         */
+#define SIG_EOCD    0x06054b50u /* end of central directory */
+#define SIG_EOCD64  0x06064b50u /* zip64 end of central directory */
+#define SIG_LOC64   0x07064b50u /* zip64 end of central directory locator */
+#define SIG_CENTRAL 0x02014b50u /* central directory file header */
+#define EOCD_LEN    22
+#define CENTRAL_LEN 46
+#define ZIP_MADE_UNIX                                                                              \
+    3 /* "version made by" high byte: the external attributes hold a Unix mode                     \
+       */
 
 typedef struct unpacked {
     dev_t dev; /* the zip file's identity: the same zip named twice is unpacked once */
@@ -176,6 +177,11 @@ int platform_codezip_scan_mem(const unsigned char *data, size_t size, uint64_t m
             out->bootstrap_exec = (made_by >> 8) == ZIP_MADE_UNIX && ((ext >> 16) & 0111) != 0;
         }
         p += CENTRAL_LEN + name_len + extra_len + comment_len;
+    }
+    if (p != end) { /* entries the end record does not count: unzip would still see them */
+        snprintf(err, errlen, "corrupt zip (the central directory holds more than %llu entries)",
+                 (unsigned long long)entries);
+        return -1;
     }
     out->entries = entries;
     out->unzipped_bytes = total;

@@ -120,6 +120,12 @@ static void test_good(void)
     CHECK_INT(s.unzipped_bytes, 120 + 20000 + 1900000 + 1);
     CHECK_INT(s.has_bootstrap, 1);
     CHECK_INT(s.bootstrap_exec, 1);
+    /* an end record that counts fewer entries than the directory holds */
+    zbuf_t fewer = z;
+    fewer.data[fewer.len - 12] = 4; /* total entries: 5 -> 4 */
+    fewer.data[fewer.len - 14] = 4;
+    CHECK_INT(scan(&fewer, PLATFORM_ZIP_UNZIPPED_MAX, &s, err, sizeof err), -1);
+    CHECK(strstr(err, "holds more than 4 entries") != NULL);
     /* a bootstrap without x bits, or from a host that stores no Unix mode */
     entry_t e[] = {{"bootstrap", 0100644, 1}};
     build(&z, e, 1);
