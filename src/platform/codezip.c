@@ -88,6 +88,67 @@ static int name_ok(const char *name, size_t len, const char **why)
     return 0;
 }
 
+/* A symbolic link entry: made on Unix with S_IFLNK in its mode. */
+static int is_link(uint16_t made_by, uint32_t ext)
+{
+    return (made_by >> 8) == ZIP_MADE_UNIX && ((ext >> 16) & 0170000) == 0120000;
+}
+
+typedef struct zname {
+    const char *s;
+    size_t len;
+} zname_t;
+
+static int zname_cmp(const void *a, const void *b)
+{
+    const zname_t *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, n);
+    return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Refuses an entry that lies under a link of the same zip ("a" -> /etc, then
+ * "a/x"): unzip would write it through the link, outside the folder. The
+ * central directory at cd (entries of them) was checked already. */
+static int check_links(const unsigned char *cd, uint64_t entries, uint64_t links, char *err,
+                       size_t errlen)
+{
+    zname_t *v = calloc((size_t)links, sizeof *v);
+    if (v == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = 0;
+    const unsigned char *p = cd;
+    for (uint64_t k = 0; k < entries; k++) {
+        size_t name_len = rd16(p + 28), skip = CENTRAL_LEN + name_len + rd16(p + 30) + rd16(p + 32);
+        if (is_link(rd16(p + 4), rd32(p + 38)) && n < links)
+            v[n++] = (zname_t){(const char *)p + CENTRAL_LEN, name_len};
+        p += skip;
+    }
+    qsort(v, n, sizeof *v, zname_cmp);
+    int rc = 0;
+    p = cd;
+    for (uint64_t k = 0; k < entries && rc == 0; k++) {
+        const char *name = (const char *)p + CENTRAL_LEN;
+        size_t name_len = rd16(p + 28);
+        for (size_t i = 1; i < name_len && rc == 0; i++) {
+            if (name[i] != '/')
+                continue;
+            zname_t key = {name, i}; /* each folder on the entry's path */
+            zname_t *hit = bsearch(&key, v, n, sizeof *v, zname_cmp);
+            if (hit != NULL) {
+                snprintf(err, errlen, "entry '%.*s' lies under '%.*s', a link in the same zip",
+                         (int)(name_len > 200 ? 200 : name_len), name, (int)i, name);
+                rc = -1;
+            }
+        }
+        p += CENTRAL_LEN + name_len + rd16(p + 30) + rd16(p + 32);
+    }
+    free(v);
+    return rc;
+}
+
 int platform_codezip_scan_mem(const unsigned char *data, size_t size, uint64_t max_unzipped,
                               platform_zip_summary_t *out, char *err, size_t errlen)
 {
@@ -128,7 +189,7 @@ int platform_codezip_scan_mem(const unsigned char *data, size_t size, uint64_t m
         return -1;
     }
     const unsigned char *p = data + cd_off, *end = p + cd_size;
-    uint64_t total = 0;
+    uint64_t total = 0, links = 0;
     for (uint64_t k = 0; k < entries; k++) {
         if ((size_t)(end - p) < CENTRAL_LEN || rd32(p) != SIG_CENTRAL) {
             snprintf(err, errlen, "corrupt zip (central directory entry %llu)",
@@ -172,6 +233,8 @@ int platform_codezip_scan_mem(const unsigned char *data, size_t size, uint64_t m
                      (unsigned long long)max_unzipped);
             return -1;
         }
+        if (is_link(made_by, ext))
+            links++;
         if (name_len == 9 && memcmp(name, "bootstrap", 9) == 0) {
             out->has_bootstrap = 1;
             out->bootstrap_exec = (made_by >> 8) == ZIP_MADE_UNIX && ((ext >> 16) & 0111) != 0;
@@ -183,6 +246,8 @@ int platform_codezip_scan_mem(const unsigned char *data, size_t size, uint64_t m
                  (unsigned long long)entries);
         return -1;
     }
+    if (links > 0 && check_links(data + cd_off, entries, links, err, errlen) != 0)
+        return -1;
     out->entries = entries;
     out->unzipped_bytes = total;
     return 0;

@@ -160,6 +160,26 @@ static void test_escaping_names(void)
               "entry 'a/../../b' has a '..' component (it would land outside the code folder)");
 }
 
+/* A link, and an entry under it (unzip would write it through the link). */
+static void test_links(void)
+{
+    entry_t ok[] = {
+        {"lib/libx.so", 0120777, 10}, {"lib/libx.so.1", 0100755, 100}, {"bootstrap", 0100755, 1}};
+    zbuf_t z;
+    build(&z, ok, 3);
+    platform_zip_summary_t s;
+    char err[256] = "";
+    CHECK_INT(scan(&z, PLATFORM_ZIP_UNZIPPED_MAX, &s, err, sizeof err), 0);
+    entry_t bad[] = {{"bootstrap", 0100755, 1}, {"a/b/x", 0100644, 5}, {"a/b", 0120777, 4}};
+    build(&z, bad, 3);
+    CHECK_INT(scan(&z, PLATFORM_ZIP_UNZIPPED_MAX, &s, err, sizeof err), -1);
+    CHECK_STR(err, "entry 'a/b/x' lies under 'a/b', a link in the same zip");
+    /* the same names from a host without Unix modes: not links */
+    bad[2].mode = 0;
+    build(&z, bad, 3);
+    CHECK_INT(scan(&z, PLATFORM_ZIP_UNZIPPED_MAX, &s, err, sizeof err), 0);
+}
+
 static void test_size_limit(void)
 {
     entry_t e[] = {{"a", 0100644, 600}, {"b", 0100644, 500}};
@@ -290,6 +310,14 @@ static void write_seeds(const char *dir)
         fwrite(z.data, 1, z.len, f);
         fclose(f);
     }
+    entry_t l[] = {{"bootstrap", 0100755, 1}, {"a/b/x", 0100644, 5}, {"a/b", 0120777, 4}};
+    build(&z, l, 3);
+    snprintf(path, sizeof path, "%s/under-link.zip", dir);
+    f = fopen(path, "wb");
+    if (f != NULL) {
+        fwrite(z.data, 1, z.len, f);
+        fclose(f);
+    }
 }
 
 int main(void)
@@ -299,6 +327,7 @@ int main(void)
         write_seeds(seed_dir);
     RUN(test_good);
     RUN(test_escaping_names);
+    RUN(test_links);
     RUN(test_size_limit);
     RUN(test_truncated);
     RUN(test_unpack);
