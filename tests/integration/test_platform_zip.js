@@ -9,6 +9,8 @@
 // /tmp, and a /bin/sh (busybox-static) that answers. A zip whose lib/ lacks
 // libc.so.6 fails its invocation as AWS reports it (Runtime.ExitError, exit
 // status 127) with the loader's message naming the library in the log tail.
+// The counter example's zip (libmongoc) runs isolated against the embedded
+// docstore with MONGODB-AWS and reuses its one connection.
 // --no-isolate runs the same zips on this machine's files, --isolate a folder
 // in the sandbox; without CAP_SYS_ADMIN tether up says once that isolation is
 // not available and runs unisolated; a zip with an entry climbing out of its
@@ -73,6 +75,31 @@ function client(port) {
   });
   clients.push(c);
   return c;
+}
+
+// Starts `[...prefix] tether up --port 0 ARGS` (no --no-db unless in args) and
+// waits for its listening line: { port, logs(), stop() }, stopped after the tests.
+async function startUp(args, prefix = []) {
+  const argv = [...prefix, L.BIN, 'up', '--port', '0', ...args];
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr.on('data', (d) => { log += d; });
+  let exited = null;
+  proc.on('exit', (code) => { exited = code; });
+  const up = {
+    logs: () => log,
+    async stop() {
+      if (exited !== null) return;
+      proc.kill('SIGTERM');
+      await L.waitFor('tether up to exit', () => exited !== null);
+    },
+  };
+  platforms.push(up);
+  up.port = await L.waitFor('the listening line', () => {
+    if (exited !== null) throw new Error(`tether up exited: ${log}`);
+    return L.platformPort(log);
+  }, 20000);
+  return up;
 }
 
 const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
@@ -211,27 +238,39 @@ test('without CAP_SYS_ADMIN (no mount namespace) it says so once and runs unisol
   // setpriv drops CAP_SYS_ADMIN from the bounding set: unshare(CLONE_NEWNS) then fails with EPERM
   const setpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim();
   assert.ok(setpriv, 'setpriv (util-linux) is needed');
-  const proc = spawn(setpriv, ['--bounding-set', '-sys_admin', L.BIN, 'up', '--port', '0', '--no-db',
-    '--template', template], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr.on('data', (d) => { log += d; });
-  let exited = null;
-  proc.on('exit', (code) => { exited = code; });
-  platforms.push({ stop: async () => {
-    if (exited !== null) return;
-    proc.kill('SIGTERM');
-    await L.waitFor('tether up to exit', () => exited !== null);
-  } });
-  const port = await L.waitFor('the listening line', () => {
-    if (exited !== null) throw new Error(`tether up exited: ${log}`);
-    return L.platformPort(log);
-  });
+  const up = await startUp(['--no-db', '--template', template], [setpriv, '--bounding-set', '-sys_admin']);
+  const log = up.logs();
+  const port = up.port;
   assert.equal((log.match(/isolation is not available here/g) || []).length, 1, log);
   assert.match(log, /WARN .*isolation is not available here \(isolation: unshare\(CLONE_NEWNS\): Operation not permitted; .*functions run unisolated/);
   const r = await L.invoke(port, 'fsview', {});
   assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
   assert.equal(JSON.parse(r.body).usr, true);
   assert.equal(fnStatus(await L.status(port), 'fsview').isolated, false);
+});
+
+test('a database function\'s zip runs isolated against the embedded docstore, one client reused', async () => {
+  // counter (libmongoc) packaged here; its Role makes the docstore require
+  // MONGODB-AWS with the role's credentials, as Atlas would
+  pkg('counter', path.join(R.example('counter'), 'bootstrap'));
+  const t = path.join(dir, 'db.yaml');
+  fs.writeFileSync(t, ['Resources:', '  Counter:', '    Type: AWS::Serverless::Function', '    Properties:',
+    '      FunctionName: counter', '      Runtime: provided.al2023', '      CodeUri: counter.zip',
+    '      Handler: counter', '      Timeout: 10',
+    '      Role: arn:aws:iam::123456789012:role/counter-fn', ''].join('\n'));
+  const up = await startUp(['--db-port', '0', '--template', t]);
+  const first = await L.invoke(up.port, 'counter', {});
+  assert.equal(first.headers['x-amz-function-error'], undefined, first.body);
+  await R.waitIdle(up.port, 'counter');
+  const second = await L.invoke(up.port, 'counter', {});
+  assert.equal(second.headers['x-amz-function-error'], undefined, second.body);
+  const [a, b] = [JSON.parse(first.body), JSON.parse(second.body)];
+  assert.equal(b.hits, a.hits + 1);
+  assert.equal(b.instance, a.instance, 'the same instance');
+  assert.ok(!fs.existsSync(`/proc/${a.instance}/root/usr`), 'isolated');
+  assert.equal((up.logs().match(/\[docstore conn \d+ [^\]]*\] accepted/g) || []).length, 1,
+    'one connection for both events');
+  await up.stop();
 });
 
 test('a zip with an entry outside its folder is refused at start', async () => {
