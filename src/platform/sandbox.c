@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,8 @@ const char *platform_sandbox_stage_name(int stage)
         return "pivot_root";
     case PLATFORM_SANDBOX_CHDIR:
         return "chdir /var/task";
+    case PLATFORM_SANDBOX_USER:
+        return "become sbx_user1051";
     }
     return "sandbox";
 }
@@ -201,6 +204,7 @@ int platform_sandbox_new(const char *dir, platform_sandbox_t **out, char *err, s
         snprintf(sb->dev[i], sizeof sb->dev[i], "%s/dev/%s", sb->root, dev_names[i]);
         snprintf(sb->host_dev[i], sizeof sb->host_dev[i], "/dev/%s", dev_names[i]);
     }
+    sb->as_user = geteuid() == 0;
     if (make_skeleton(sb->root, err, errlen) != 0) {
         free(sb);
         return -1;
@@ -266,6 +270,12 @@ int platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir, i
     }
     *stage = PLATFORM_SANDBOX_CHDIR;
     if (chdir(PLATFORM_SANDBOX_TASK) == -1)
+        return -1;
+    /* Lambda runs a function as sbx_user1051, not root (the caller re-arms
+     * its parent-death signal: a change of credentials clears it) */
+    *stage = PLATFORM_SANDBOX_USER;
+    if (sb->as_user && (setgroups(0, NULL) == -1 || setgid(PLATFORM_SANDBOX_GID) == -1 ||
+                        setuid(PLATFORM_SANDBOX_UID) == -1))
         return -1;
     *stage = PLATFORM_SANDBOX_OK;
     return 0;

@@ -13,8 +13,11 @@
  *
  * and no /lib, /lib64 or /usr: a zip that would not start on Lambda (a
  * library it does not bundle) does not start here either. The root is
- * read-only, as on Lambda. It is a fidelity boundary, not a security one: the
- * instance keeps tether up's user and capabilities.
+ * read-only, as on Lambda, and when tether up is root the instance runs as
+ * Lambda's sbx_user1051 (uid 993), so a file of the zip that is not readable
+ * by others fails here as there. It is a fidelity boundary, not a security
+ * one (no user namespace, no seccomp; tether up's other users' files stay out
+ * of reach only because they are not mounted).
  *
  * tether up makes the skeleton of that root once, in a private folder; the
  * forked child (spawn.c) enters it before exec with platform_sandbox_enter,
@@ -31,6 +34,8 @@
 #define PLATFORM_SANDBOX_RUNTIME  "/var/runtime"
 #define PLATFORM_SANDBOX_N_DEV    5
 #define PLATFORM_SANDBOX_TMP_SIZE "512m" /* Lambda's default /tmp */
+#define PLATFORM_SANDBOX_UID      993    /* Lambda's sbx_user1051 */
+#define PLATFORM_SANDBOX_GID      990
 
 /* The step of platform_sandbox_enter that failed (for the exec-error pipe). */
 typedef enum platform_sandbox_stage {
@@ -46,6 +51,7 @@ typedef enum platform_sandbox_stage {
     PLATFORM_SANDBOX_ROOT_RO = 9,   /* making the root read-only */
     PLATFORM_SANDBOX_PIVOT = 10,    /* pivot_root (or chroot) into it, detaching the old root */
     PLATFORM_SANDBOX_CHDIR = 11,    /* chdir /var/task */
+    PLATFORM_SANDBOX_USER = 12,     /* becoming sbx_user1051 (setgroups, setgid, setuid) */
 } platform_sandbox_stage_t;
 
 /* Host paths of the skeleton and of each mount point in it, built once so the
@@ -58,6 +64,8 @@ typedef struct platform_sandbox {
     char shell[PATH_MAX];                       /* root/bin/busybox */
     char dev[PLATFORM_SANDBOX_N_DEV][PATH_MAX]; /* root/dev/null, ... */
     char host_dev[PLATFORM_SANDBOX_N_DEV][16];  /* /dev/null, ... */
+    int as_user; /* 1: the instance becomes sbx_user1051 (PLATFORM_SANDBOX_UID/GID), as
+                    Lambda runs functions; 0 when tether up is not root and cannot */
 } platform_sandbox_t;
 
 /* Makes the skeleton in dir/root (dir: a private folder removed at exit) and

@@ -256,6 +256,9 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
                 stage = SPAWN_STAGE_SANDBOX + sst;
                 goto fail;
             }
+            prctl(PR_SET_PDEATHSIG, SIGKILL); /* setuid cleared it */
+            if (getppid() != parent)
+                _exit(127);
         }
         stage = 3;
         if (cwd != NULL && chdir(cwd) == -1)

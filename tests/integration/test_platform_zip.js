@@ -8,7 +8,9 @@
 // its code read-only at /var/task (its cwd and LAMBDA_TASK_ROOT), a writable
 // /tmp, and a /bin/sh (busybox-static) that answers. A zip whose lib/ lacks
 // libc.so.6 fails its invocation as AWS reports it (Runtime.ExitError, exit
-// status 127) with the loader's message naming the library in the log tail.
+// status 127) with the loader's message naming the library in the log tail;
+// so does one whose library only its owner may read (the instance runs as
+// Lambda's sbx_user1051).
 // The counter example's zip (libmongoc) runs isolated against the embedded
 // docstore with MONGODB-AWS and reuses its one connection.
 // --no-isolate runs the same zips on this machine's files, --isolate a folder
@@ -120,13 +122,20 @@ test('tether package makes the zips: self-contained, and one left to the target\
   for (const f of ['bootstrap', 'bin/fsview', 'lib/libc.so.6', 'lib/ld-linux-x86-64.so.2'])
     assert.ok(list.includes(f), `${f} in ${list.join(' ')}`);
   without('nolibc', fsview, ['lib/libc.so.6']);
+  // a library readable by its owner only: Lambda, running sbx_user1051, cannot load it
+  const priv = path.join(dir, 'private.d');
+  let r = spawnSync('unzip', ['-q', fsview, '-d', priv], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  fs.chmodSync(path.join(priv, 'lib', 'libc.so.6'), 0o600);
+  r = spawnSync('zip', ['-qr', path.join(dir, 'private.zip'), '.'], { cwd: priv, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
   // the glibc-checked shape: the ELF program is the bootstrap and needs the
   // target's loader (checked against this machine's glibc, where it runs)
   const glibc = process.report.getReport().header.glibcVersionRuntime;
   pkg('hostlibc', path.join(R.example('echo'), 'bootstrap'), ['--host-libc', '--glibc', glibc]);
   // two functions on one zip: it is unpacked once
   template = writeTemplate(path.join(dir, 'template.yaml'), [['fsview', 'fsview.zip'],
-    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip']]);
+    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip'], ['private', 'private.zip']]);
 });
 
 let isolated;
@@ -148,6 +157,7 @@ test('isolated by default: only the code, /tmp, /proc, /dev and /bin/sh', async 
   assert.equal(v.task_write, 'EROFS', '/var/task is read-only, as on Lambda');
   assert.equal(v.sh, '42', '/bin/sh (busybox) runs');
   assert.equal(v.path, '/usr/local/bin:/usr/bin/:/bin:/opt/bin', "Lambda's PATH");
+  assert.equal(v.uid, 993, "Lambda's sbx_user1051, not root");
   // the instance's root is not this machine's (seen from here through /proc)
   assert.ok(!fs.existsSync(`/proc/${v.pid}/root/usr`));
   assert.ok(fs.existsSync(`/proc/${v.pid}/root/var/task/bin/fsview`));
@@ -185,6 +195,15 @@ test('a zip whose lib/ lacks a library fails as AWS reports it, the loader namin
     /\[nolibc 1\] exited in state init \(exit status 127\); its last line: .*libc\.so\.6: cannot open shared object file/.test(isolated.logs()));
 });
 
+test('a library that only its owner may read fails as on Lambda (sbx_user1051 cannot read it)', async () => {
+  const r = await L.invoke(isolated.port, 'private', {}, { 'X-Amz-Log-Type': 'Tail' });
+  assert.equal(r.headers['x-amz-function-error'], 'Unhandled', r.body);
+  assert.equal(JSON.parse(r.body).errorType, 'Runtime.ExitError');
+  const tail = Buffer.from(r.headers['x-amz-log-result'], 'base64').toString();
+  // the loader searched --library-path and reports the last errno of its search
+  assert.match(tail, /error while loading shared libraries: libc\.so\.6: cannot open shared object file/);
+});
+
 test('a zip that needs the target\'s loader does not start isolated, and the error says why', async () => {
   const lambda = client(isolated.port);
   const r = await lambda.send(new InvokeCommand({ FunctionName: 'hostlibc', Payload: enc({}) }));
@@ -205,6 +224,7 @@ test('--no-isolate runs the same zips on this machine\'s files', async () => {
   assert.equal(f.codeSource, 'zip');
   assert.equal(f.isolated, false);
   assert.equal(v.usr, true);
+  assert.equal(v.uid, process.getuid());
   assert.equal(v.cwd, f.codeDir);
   assert.equal(v.task_root, f.codeDir);
   assert.equal(v.sh, '42');
@@ -212,6 +232,9 @@ test('--no-isolate runs the same zips on this machine\'s files', async () => {
   const h = await lambda.send(new InvokeCommand({ FunctionName: 'hostlibc', Payload: enc({ h: 1 }) }));
   assert.equal(h.FunctionError, undefined, new TextDecoder().decode(h.Payload));
   assert.deepEqual(dec(h.Payload), { h: 1 });
+  // and as root, the owner-only library loads: what failed isolated was the user
+  const pr = await lambda.send(new InvokeCommand({ FunctionName: 'private', Payload: enc({}) }));
+  assert.equal(pr.FunctionError, undefined, new TextDecoder().decode(pr.Payload));
   await p.stop();
   assert.ok(!fs.existsSync(f.codeDir), 'the unpacked zip is removed at exit');
 });

@@ -3,7 +3,7 @@
  * test_platform_zip.js: what "/" holds, whether /usr, /lib and /lib64 exist,
  * its working directory and LAMBDA_TASK_ROOT, whether /tmp takes a write and
  * /var/task refuses one (and with which errno), and what /bin/sh answers to
- * `echo $((6*7))`. Built as build/tests/functions/fsview/bootstrap.
+ * `echo $((6*7))`, and its uid. Built as build/tests/functions/fsview/bootstrap.
  */
 #include <tether/tether.h>
 
@@ -102,11 +102,12 @@ static int fsview(const tether_event_t *ev, tether_response_t *res, void *user)
         res,
         "{\"pid\":%d,\"root\":[%s],\"usr\":%s,\"lib\":%s,\"lib64\":%s,\"cwd\":\"%s\","
         "\"task_root\":\"%s\",\"tmp_write\":%s,\"task_write\":\"%s\",\"sh\":\"%s\","
-        "\"path\":\"%s\"}",
+        "\"path\":\"%s\",\"uid\":%d}",
         (int)getpid(), root, access("/usr", F_OK) == 0 ? "true" : "false",
         access("/lib", F_OK) == 0 ? "true" : "false",
         access("/lib64", F_OK) == 0 ? "true" : "false", cwd, task ? task : "",
-        tmp_ok ? "true" : "false", task_write, sh, getenv("PATH") ? getenv("PATH") : "");
+        tmp_ok ? "true" : "false", task_write, sh, getenv("PATH") ? getenv("PATH") : "",
+        (int)getuid());
 }
 
 int main(void)
