@@ -131,7 +131,12 @@ static void init_last_line(const platform_instance_t *inst, char *out, size_t ou
         n--;
     raw[n] = '\0';
     const char *nl = strrchr(raw, '\n');
-    snprintf(out, outlen, "%s", nl ? nl + 1 : raw);
+    const char *last = nl ? nl + 1 : raw;
+    size_t len = strlen(last);
+    if (len >= outlen)
+        len = outlen - 1; /* a long line, cut */
+    memcpy(out, last, len);
+    out[len] = '\0';
 }
 
 /* Init failed with inv in hand, never delivered. As Lambda logs it, the tail
