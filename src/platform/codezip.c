@@ -386,6 +386,9 @@ static int run_unzip(const char *zip, const char *dir, char *err, size_t errlen)
         return -1;
     }
     if (pid == 0) {
+        /* folders the zip does not list get 0755 whatever tether up's umask:
+         * an isolated instance runs as another user and must enter them */
+        umask(022);
         if (dup2(devnull, 0) != -1 && dup2(2, 1) != -1)
             execvp("unzip", argv);
         int e = errno;
@@ -455,7 +458,7 @@ int platform_codezip_unpack(platform_codezip_t *z, const char *zip_path, const c
         snprintf(err, errlen, "the unpack folder's name is too long");
         return -1;
     }
-    if (mkdir(path, 0755) == -1) {
+    if (mkdir(path, 0755) == -1 || chmod(path, 0755) == -1) { /* /var/task: 0755 as on Lambda */
         snprintf(err, errlen, "mkdir %s: %s", path, strerror(errno));
         return -1;
     }

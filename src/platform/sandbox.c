@@ -69,6 +69,12 @@ static int write_file(const char *path, const char *text, size_t len)
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd == -1)
         return -1;
+    if (fchmod(fd, 0644) == -1) { /* not the umask's: the instance's user reads it */
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(fd, text + off, len - off);
@@ -122,12 +128,13 @@ static int make_skeleton(const char *root, char *err, size_t errlen)
         {"dev/stderr", "/proc/self/fd/2"},
     };
     char path[PATH_MAX];
-    if (mkdir(root, 0755) == -1 && errno != EEXIST)
+    if ((mkdir(root, 0755) == -1 && errno != EEXIST) || chmod(root, 0755) == -1)
         goto fail_root;
-    chmod(root, 0755);
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
-        if (mkdir(path, strcmp(dirs[i], "tmp") == 0 ? 01777 : 0755) == -1 && errno != EEXIST)
+        mode_t mode = strcmp(dirs[i], "tmp") == 0 ? 01777 : 0755;
+        /* chmod: whatever tether up's umask, the instance's user must enter them */
+        if ((mkdir(path, mode) == -1 && errno != EEXIST) || chmod(path, mode) == -1)
             goto fail;
     }
     for (size_t i = 0; i < PLATFORM_SANDBOX_N_DEV; i++) {

@@ -137,6 +137,7 @@ int main(void)
     }
     snprintf(code, sizeof code, "%s/code", platform_codezip_dir(zips));
     mkdir(code, 0755);
+    chmod(code, 0755); /* whatever the umask: the instance runs as uid 993 */
     char hello[600];
     snprintf(hello, sizeof hello, "%s/hello", code);
     FILE *f = fopen(hello, "w");
@@ -144,6 +145,7 @@ int main(void)
         fputs("hello from the code\n", f);
         fclose(f);
     }
+    chmod(hello, 0644);
     RUN(test_skeleton);
     if (geteuid() == 0) {
         RUN(test_probe);
