@@ -14,7 +14,7 @@ int orders_create(const tether_event_t *event, tether_response_t *res, void *use
     mongoc_collection_t *coll = orders_collection();
     int rc;
     if (coll == NULL)
-        rc = tether_response_error(res, "DatabaseUnavailable", "no database client");
+        rc = tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     else if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &error))
         rc = tether_response_error(res, "DatabaseError", "%s", error.message);
     else

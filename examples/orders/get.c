@@ -22,7 +22,7 @@ int orders_get(const tether_event_t *event, tether_response_t *res, void *user)
     mongoc_collection_t *coll = orders_collection();
     int rc;
     if (coll == NULL) {
-        rc = tether_response_error(res, "DatabaseUnavailable", "no database client");
+        rc = tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     } else {
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
         const bson_t *doc;

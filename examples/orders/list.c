@@ -8,7 +8,7 @@ int orders_list(const tether_event_t *event, tether_response_t *res, void *user)
     (void)user;
     mongoc_collection_t *coll = orders_collection();
     if (coll == NULL)
-        return tether_response_error(res, "DatabaseUnavailable", "no database client");
+        return tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     bson_t filter = BSON_INITIALIZER;
     bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(0), "}", "limit", BCON_INT64(100));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
