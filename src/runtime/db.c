@@ -194,21 +194,19 @@ static void db_log_handler(mongoc_log_level_t level, const char *domain, const c
 {
     (void)user;
     runtime_log_level_t to = db_log_level(level);
-    if (db_capturing && to <= RUNTIME_LOG_WARN) {
-        size_t used = strlen(db_capture);
-        if (used + 3 < sizeof db_capture) {
-            if (used > 0) {
-                memcpy(db_capture + used, "; ", 3);
-                used += 2;
-            }
-            db_scrub(message, db_capture + used, sizeof db_capture - used);
-        }
-        return;
-    }
-    if (!runtime_log_enabled(to))
+    int keep = db_capturing && to <= RUNTIME_LOG_WARN;
+    if (!keep && !runtime_log_enabled(to))
         return;
     char clean[DB_MSG_MAX];
     db_scrub(message, clean, sizeof clean);
+    size_t n = strlen(clean);
+    while (n > 0 && isspace((unsigned char)clean[n - 1]))
+        clean[--n] = '\0';
+    if (keep) {
+        size_t used = strlen(db_capture);
+        snprintf(db_capture + used, sizeof db_capture - used, "%s%s", used ? "; " : "", clean);
+        return;
+    }
     runtime_log(to, "mongoc %s: %s", domain ? domain : "-", clean);
 }
 
@@ -371,7 +369,8 @@ static int db_parse(const char *uri_string, mongoc_uri_t **out, tether_error_t *
     if (db_capture[0] != '\0') {
         /* libmongoc accepts a URI with an option it does not know and ignores
            the option: a misspelt one would silently do nothing */
-        snprintf(msg, sizeof msg, "MONGODB_URI: %s (libmongoc %s ignores it: correct or remove it)",
+        snprintf(msg, sizeof msg,
+                 "MONGODB_URI: %s: libmongoc %s would ignore it; correct it or remove it",
                  db_capture, MONGOC_VERSION_S);
         mongoc_uri_destroy(uri);
         db_fail(err, msg);
