@@ -31,15 +31,6 @@ const DIR = path.join(L.TMP, 'dberr');
 fs.mkdirSync(DIR, { recursive: true });
 const PASSWORD = 'pw-s3cret-7781';
 
-// A port nothing listens on: bound, then closed.
-async function closedPort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const port = s.address().port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 // A listener that accepts connections and never writes a byte.
 async function silentPeer() {
   const held = [];
@@ -49,12 +40,16 @@ async function silentPeer() {
   return s.address().port;
 }
 
-// A listener with backlog 0 that never accepts, its queue filled by a few
-// connections first: the kernel then drops new SYNs, as a firewall would.
-// (Python: node accepts every connection itself.) Ready when it prints its port.
-async function fullBacklogPeer() {
+// Two ports held by a Python helper (node can neither bind without listening
+// nor stop accepting): "closed", bound but not listening, so a connection is
+// refused and no other process can take the port meanwhile; "backlog", a
+// listener with backlog 0 that never accepts, its queue filled by a few
+// connections first, so the kernel drops new SYNs as a firewall would.
+// Ready when it prints the two ports.
+async function pythonPeers() {
   const py = `
 import socket, sys
+closed = socket.socket(); closed.bind(('127.0.0.1', 0))
 a = socket.socket(); a.bind(('127.0.0.1', 0)); a.listen(0)
 fill = []
 for i in range(8):
@@ -62,14 +57,15 @@ for i in range(8):
     try: s.connect(a.getsockname())
     except BlockingIOError: pass
     fill.append(s)
-print(a.getsockname()[1], flush=True)
+print(closed.getsockname()[1], a.getsockname()[1], flush=True)
 sys.stdin.read()
 `;
   const proc = spawn('/usr/bin/python3', ['-c', py], { stdio: ['pipe', 'pipe', 'inherit'] });
   cleanup.push(() => proc.kill());
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
-  return L.waitFor('the full-backlog listener', () => /^\d+\n/.test(out) && Number(out), 10000);
+  const m = await L.waitFor('the Python peers\' ports', () => out.match(/^(\d+) (\d+)\n/), 10000);
+  return { closed: Number(m[1]), backlog: Number(m[2]) };
 }
 
 // A CA, a server certificate for localhost/127.0.0.1 it signs, and a second CA.
@@ -128,9 +124,8 @@ let tlsDb;
 const ports = {};
 
 test('start the peers, a TLS docstore and tether up', async () => {
-  ports.closed = await closedPort();
+  Object.assign(ports, await pythonPeers());
   ports.silent = await silentPeer();
-  ports.backlog = await fullBacklogPeer();
   certs = makeCerts();
   tlsDb = await R.startDocstore(['--tls-cert', certs.cert, '--tls-key', certs.key]);
   cleanup.push(() => tlsDb.stop());
@@ -139,7 +134,8 @@ test('start the peers, a TLS docstore and tether up', async () => {
   const counter = R.example('counter');
   const orders = R.example('orders');
   const template = R.writeTemplate(DIR, [
-    { name: 'down', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: uri(ports.closed) } },
+    { name: 'down', code: counter, handler: 'counter', timeout: 3,
+      env: { MONGODB_URI: uri(ports.closed), TETHER_LOG_LEVEL: 'info' } },
     { name: 'silent', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: uri(ports.silent) } },
     { name: 'backlog', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: uri(ports.backlog) } },
     { name: 'orders-down', code: orders, handler: 'orders.list', timeout: 3,
@@ -208,6 +204,17 @@ test('TLS: verified with the CA SSL_CERT_FILE names; refused with another CA', a
   assert.equal(bad.errorType, 'DatabaseError');
   assert.ok(bad.errorMessage.includes(`localhost:${tlsDb.port}`), bad.errorMessage);
   assert.match(bad.errorMessage, /TLS handshake failed|certificate verify failed/);
+});
+
+test('the bound chosen follows the rule: each ≤ (left − left/10 − 100 ms) / 2', () => {
+  const m = p.logs().match(/db: client for 127\.0\.0\.1:\d+: serverSelectionTimeoutMS (\d+), connectTimeoutMS (\d+) \((\d+) ms left\)/);
+  assert.ok(m, 'the info line of the down function');
+  const [sst, ct, left] = m.slice(1).map(Number);
+  assert.ok(left > 2000 && left <= 3000, `left ${left}`);
+  const bound = Math.floor((left - Math.floor(left / 10) - 100) / 2);
+  assert.equal(sst, bound);
+  assert.equal(ct, bound);
+  console.log(`# bound: ${left} ms left -> serverSelectionTimeoutMS ${sst}, connectTimeoutMS ${ct}`);
 });
 
 test('no libmongoc debug lines at the default log level, and no password in the log', () => {

@@ -155,6 +155,20 @@ static void test_invalid_uris(void)
     }
 }
 
+static void test_uri_warnings(void)
+{
+    unsetenv("TETHER_LOG_LEVEL");
+    runtime_log_init();
+    /* a warning that is not about an unknown option is logged, not fatal */
+    try_uri = "mongodb://app:s3cret@127.0.0.1:1/?compressors=zlib,lz4";
+    capture_stderr(open_try);
+    CHECK_INT(try_rc, 0);
+    CHECK(strstr(captured, "[tether] WARN db: MONGODB_URI: Unsupported compressor: 'lz4'") != NULL);
+    CHECK(strstr(captured, "s3cret") == NULL);
+    runtime_error_free(&try_err);
+    tether_db_close();
+}
+
 static void test_scrub(void)
 {
     char out[256];
@@ -298,6 +312,7 @@ int main(void)
 {
     RUN(test_open_and_options);
     RUN(test_invalid_uris);
+    RUN(test_uri_warnings);
     RUN(test_scrub);
     RUN(test_tls_ca);
     RUN(test_mongoc_log);
