@@ -44,7 +44,8 @@ static int counter_handler(const tether_event_t *event, tether_response_t *res, 
     mongoc_find_and_modify_opts_set_flags(opts, MONGOC_FIND_AND_MODIFY_UPSERT |
                                                     MONGOC_FIND_AND_MODIFY_RETURN_NEW);
     if (!mongoc_collection_find_and_modify_with_opts(coll, query, opts, &reply, &error)) {
-        rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+        rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                   error.message);
     } else {
         bson_iter_t it;
         int64_t n = 0;

@@ -31,7 +31,8 @@ int orders_get(const tether_event_t *event, tether_response_t *res, void *user)
             rc = tether_response_set(res, json, strlen(json));
             bson_free(json);
         } else if (mongoc_cursor_error(cur, &error)) {
-            rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+            rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                       error.message);
         } else {
             rc = tether_response_error(res, "NotFound", "no such order");
         }

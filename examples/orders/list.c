@@ -21,7 +21,8 @@ int orders_list(const tether_event_t *event, tether_response_t *res, void *user)
         bson_free(json);
     }
     if (rc == 0 && mongoc_cursor_error(cur, &error))
-        rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+        rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                   error.message);
     else if (rc == 0)
         rc = tether_response_printf(res, "]");
     mongoc_cursor_destroy(cur);

@@ -76,6 +76,16 @@ TETHER_API mongoc_client_t *tether_db(void);
 TETHER_API const char *tether_db_error(void);
 
 /*
+ * The database the client is for, for messages: its host list
+ * ("host:port,host:port", or "name (SRV)"), never credentials; "" before
+ * tether_db_open() succeeded. Owned by the runtime, valid until
+ * tether_db_close(). libmongoc's own error messages do not always name the
+ * host (a connection that died mid-command: "Failed to send ... socket error"):
+ * prefix them with this one, as the examples do.
+ */
+TETHER_API const char *tether_db_hosts(void);
+
+/*
  * A collection of the shared client: database db (NULL: the URI's database,
  * else "test"), collection name. The caller owns the result and frees it with
  * mongoc_collection_destroy(). NULL when there is no client (tether_db_error()

@@ -508,6 +508,11 @@ mongoc_client_t *tether_db(void)
     return db_client;
 }
 
+const char *tether_db_hosts(void)
+{
+    return db_uri != NULL ? db_hosts : "";
+}
+
 const char *tether_db_error(void)
 {
     return db_last_error;

@@ -121,6 +121,7 @@ function errorOf(r) {
 let p;
 let certs;
 let tlsDb;
+let goneDb; // a docstore stopped while the function holds a connection to it
 const ports = {};
 
 test('start the peers, a TLS docstore and tether up', async () => {
@@ -129,6 +130,8 @@ test('start the peers, a TLS docstore and tether up', async () => {
   certs = makeCerts();
   tlsDb = await R.startDocstore(['--tls-cert', certs.cert, '--tls-key', certs.key]);
   cleanup.push(() => tlsDb.stop());
+  goneDb = await R.startDocstore();
+  cleanup.push(() => goneDb.stop());
   const uri = (port, opts = '') => `mongodb://app:${PASSWORD}@127.0.0.1:${port}/app${opts}`;
   const tlsUri = `mongodb://localhost:${tlsDb.port}/app?tls=true`;
   const counter = R.example('counter');
@@ -138,6 +141,7 @@ test('start the peers, a TLS docstore and tether up', async () => {
       env: { MONGODB_URI: uri(ports.closed), TETHER_LOG_LEVEL: 'info' } },
     { name: 'silent', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: uri(ports.silent) } },
     { name: 'backlog', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: uri(ports.backlog) } },
+    { name: 'gone', code: counter, handler: 'counter', timeout: 3, env: { MONGODB_URI: goneDb.uri } },
     { name: 'orders-down', code: orders, handler: 'orders.list', timeout: 3,
       env: { MONGODB_URI: uri(ports.closed) } },
     { name: 'badscheme', code: counter, handler: 'counter', env: { MONGODB_URI: `mongdb://app:${PASSWORD}@h/app` } },
@@ -169,7 +173,8 @@ for (const [name, host, cause] of [
       const took = Date.now() - t0;
       const e = errorOf(r);
       assert.equal(e.errorType, 'DatabaseError', `${round}: ${r.body}`);
-      assert.ok(e.errorMessage.includes(`127.0.0.1:${ports[host]}`), `${round}: names the host: ${r.body}`);
+      assert.ok(e.errorMessage.startsWith(`database 127.0.0.1:${ports[host]}: `), `${round}: names the database: ${r.body}`);
+      assert.ok(e.errorMessage.includes(`hello on '127.0.0.1:${ports[host]}'`), `${round}: libmongoc's host: ${r.body}`);
       assert.match(e.errorMessage, cause, `${round}: says why`);
       assert.doesNotMatch(r.body, /timed out after|Task timed out/);
       assert.ok(!r.body.includes(PASSWORD));
@@ -179,6 +184,25 @@ for (const [name, host, cause] of [
     }
   });
 }
+
+test('gone: a database stopped after the first invocation fails the next one in time', async () => {
+  const ok = await R.invokeWarm(p.port, 'gone', {});
+  assert.equal(JSON.parse(ok.body).hits, 1, ok.body);
+  await goneDb.stop();
+  for (const round of ['first', 'second']) {
+    const t0 = Date.now();
+    const r = await R.invokeWarm(p.port, 'gone', {});
+    const took = Date.now() - t0;
+    const e = errorOf(r);
+    assert.equal(e.errorType, 'DatabaseError', r.body);
+    // libmongoc's message for a connection that died mid-command names no
+    // host ("Failed to send ... socket error or timeout"): the example's prefix does
+    assert.ok(e.errorMessage.startsWith(`database 127.0.0.1:${goneDb.port}: `), `names the database: ${r.body}`);
+    assert.match(e.errorMessage, /connection refused|Failed to send|socket error/);
+    assert.ok(took < 3000, `answered in ${took} ms`);
+    console.log(`# gone ${round}: ${took} ms: ${e.errorMessage}`);
+  }
+});
 
 for (const [name, says] of [
   ['badscheme', /must start with mongodb:\/\/ or mongodb\+srv:\/\/, not mongdb:\/\//],
@@ -202,7 +226,7 @@ test('TLS: verified with the CA SSL_CERT_FILE names; refused with another CA', a
   assert.equal(JSON.parse(ok.body).hits, 1);
   const bad = errorOf(await R.invokeWarm(p.port, 'tls-otherca', {}));
   assert.equal(bad.errorType, 'DatabaseError');
-  assert.ok(bad.errorMessage.includes(`localhost:${tlsDb.port}`), bad.errorMessage);
+  assert.ok(bad.errorMessage.startsWith(`database localhost:${tlsDb.port}: `), bad.errorMessage);
   assert.match(bad.errorMessage, /TLS handshake failed|certificate verify failed/);
 });
 

@@ -76,6 +76,7 @@ static void test_open_and_options(void)
     CHECK(strstr(captured, "s3cret") == NULL);
     CHECK(strstr(captured, "127.0.0.1:1,127.0.0.1:2") != NULL);
     CHECK(strstr(captured, "appname orders-fn") != NULL);
+    CHECK_STR(tether_db_hosts(), "127.0.0.1:1,127.0.0.1:2");
 
     mongoc_client_t *c = tether_db();
     CHECK(c != NULL);
@@ -97,6 +98,7 @@ static void test_open_and_options(void)
     }
     tether_db_close();
     tether_db_close(); /* harmless twice */
+    CHECK_STR(tether_db_hosts(), "");
     unsetenv("MONGODB_URI");
     CHECK(tether_db() == NULL);
 }
