@@ -52,7 +52,7 @@ static mongoc_client_t *db_client;     /* created from db_uri at first use */
 static char *db_default_name;          /* the URI's database, or NULL */
 static char db_hosts[256];             /* "host:port,..." or "name (SRV)": for messages */
 static char db_last_error[DB_MSG_MAX]; /* why tether_db() last returned NULL */
-static char *db_secrets[3];            /* the password as written and decoded, a session token */
+static char *db_secrets[5];            /* passwords as written and decoded, a session token */
 static int db_mongoc_inited;
 
 /* libmongoc's log lines while a URI is parsed: they say what is wrong with it */
@@ -96,11 +96,36 @@ static void db_secret_add(const char *s, size_t n)
     }
 }
 
+/* Remembers the password of the userinfo that ends at the last '@' before
+ * end, as written and percent-decoded. */
+static void db_secrets_learn_password(const char *start, const char *end)
+{
+    const char *at = NULL;
+    for (const char *p = start; p < end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+    if (colon == NULL)
+        return;
+    size_t n = (size_t)(at - colon - 1);
+    char decoded[512];
+    db_percent_decode(colon + 1, n, decoded, sizeof decoded);
+    for (size_t i = 0; i < sizeof db_secrets / sizeof db_secrets[0]; i++)
+        if (db_secrets[i] != NULL && strlen(db_secrets[i]) == n &&
+            strncmp(db_secrets[i], colon + 1, n) == 0)
+            return; /* known already */
+    db_secret_add(colon + 1, n);
+    if (strlen(decoded) != n || strncmp(decoded, colon + 1, n) != 0)
+        db_secret_add(decoded, strlen(decoded));
+}
+
 /*
  * Remembers the secrets of a URI string, whether or not libmongoc accepts it:
- * the password of the userinfo (everything between "://" and the last '@'
- * before the options), as written and percent-decoded, and an
- * AWS_SESSION_TOKEN in authMechanismProperties.
+ * the password (the userinfo is everything between "://" and the last '@'
+ * before the options; a malformed URI may have a '?' in its password, so the
+ * last '@' of all counts too), as written and percent-decoded, and an
+ * AWS_SESSION_TOKEN in authMechanismProperties. Scrubbing too much is
+ * harmless; too little is not.
  */
 static void db_secrets_learn(const char *uri)
 {
@@ -109,19 +134,8 @@ static void db_secrets_learn(const char *uri)
     if (start != NULL) {
         start += 3;
         const char *q = strchr(start, '?');
-        const char *end = q ? q : start + strlen(start);
-        const char *at = NULL;
-        for (const char *p = start; p < end; p++)
-            if (*p == '@')
-                at = p;
-        const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-        if (colon != NULL) {
-            db_secret_add(colon + 1, (size_t)(at - colon - 1));
-            char decoded[512];
-            db_percent_decode(colon + 1, (size_t)(at - colon - 1), decoded, sizeof decoded);
-            if (db_secrets[0] == NULL || strcmp(decoded, db_secrets[0]) != 0)
-                db_secret_add(decoded, strlen(decoded));
-        }
+        db_secrets_learn_password(start, q ? q : start + strlen(start));
+        db_secrets_learn_password(start, start + strlen(start));
     }
     const char *tok = strstr(uri, "AWS_SESSION_TOKEN:");
     if (tok != NULL) {

@@ -138,6 +138,7 @@ static void test_invalid_uris(void)
         {"mongodb://app:s3:cret@host/app", "Password \"***\" must not have unescaped chars"},
         {"mongodb://app:s3cret%zz@host/app", "Incorrect URI escapes"},
         {"mongodb://app:s3%3Acret@host/app?tls=maybe&x=s3:cret", "Unsupported value"},
+        {"mongodb://app:s3cret@host/app?appname=a@b&tls=maybe", "Unsupported value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         try_uri = cases[i].uri;
@@ -150,6 +151,7 @@ static void test_invalid_uris(void)
             fprintf(stderr, "%s: message \"%s\" lacks \"%s\"\n", cases[i].uri, m, cases[i].says);
         }
         CHECK(strstr(m, "s3cret") == NULL && strstr(m, "s3:cret") == NULL);
+        CHECK(strstr(m, "s3?cret") == NULL && strstr(captured, "s3?cret") == NULL);
         CHECK(strstr(captured, "s3cret") == NULL && strstr(captured, "s3:cret") == NULL);
         CHECK(strstr(tether_db_error(), "s3cret") == NULL);
         runtime_error_free(&try_err);
@@ -182,6 +184,9 @@ static void test_scrub(void)
     CHECK_STR(out, "password '***' and *** and ***");
     db_scrub("x://anything@y", out, 8); /* truncated, still terminated */
     CHECK(strlen(out) <= 7);
+    db_secrets_learn("mongodb://app:s3?cret@host/app"); /* a '?' in the password */
+    db_scrub("x s3?cret y", out, sizeof out);
+    CHECK_STR(out, "x *** y");
     db_secrets_free();
     db_scrub("no secrets here", out, sizeof out);
     CHECK_STR(out, "no secrets here");
