@@ -6,8 +6,8 @@
 // - an invalid MONGODB_URI with a password in it is an init error that says
 //   what is wrong and does not show the password;
 // - TLS: the client verifies a `tether db --tls-cert` server with the CA found
-//   through SSL_CERT_FILE, and, with tether up in a mount namespace whose
-//   /etc/ssl/certs holds only the test CA, with the CA found at a known place;
+//   through SSL_CERT_FILE, and, with tether up in a mount namespace whose /etc
+//   has the test CA at Amazon Linux 2023's path, with the CA found there;
 //   a server signed by another CA is refused;
 // - no libmongoc debug lines at the default log level.
 // The CA and the server certificate are made here with openssl.
@@ -80,10 +80,12 @@ function makeCerts() {
   fs.writeFileSync(f('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'),
     '-CAcreateserial', '-out', f('server.pem'), '-days', '2', '-extfile', f('san.ext'));
-  fs.mkdirSync(f('certs'));
-  fs.copyFileSync(f('ca.pem'), path.join(f('certs'), 'ca-certificates.crt'));
+  // an overlay for /etc holding the CA where Amazon Linux 2023 keeps its bundle
+  fs.mkdirSync(f('etc-upper/pki/tls/certs'), { recursive: true });
+  fs.mkdirSync(f('etc-work'));
+  fs.copyFileSync(f('ca.pem'), f('etc-upper/pki/tls/certs/ca-bundle.crt'));
   return { ca: f('ca.pem'), otherca: f('otherca.pem'), cert: f('server.pem'), key: f('server.key'),
-    certsDir: f('certs') };
+    etcUpper: f('etc-upper'), etcWork: f('etc-work') };
 }
 
 // Starts tether up with the given args prefix (a wrapper such as unshare),
@@ -249,11 +251,19 @@ test('no libmongoc debug lines at the default log level, and no password in the 
   assert.doesNotMatch(log, /\]:\s+(DEBUG|TRACE|INFO|MESSAGE):\s+\S+: /);
 });
 
-test('TLS: the CA found at a known place (/etc/ssl/certs in a mount namespace holding only the test CA)', async (t) => {
+test('TLS: the CA found at Amazon Linux 2023\'s path (an overlay on /etc in a mount namespace)', async (t) => {
+  // This machine (Debian) has no /etc/pki: tether up runs in a mount namespace
+  // whose /etc is an overlay adding only /etc/pki/tls/certs/ca-bundle.crt =
+  // the test CA. libssl's own default (/usr/lib/ssl/cert.pem, Debian's bundle)
+  // does not hold that CA, so the connection verifies only if the client was
+  // given the file it found.
+  const mount = `mount -t overlay overlay -o "lowerdir=/etc,upperdir=$0,workdir=$1" /etc`;
   try {
-    execFileSync('unshare', ['-m', 'true'], { stdio: 'pipe' });
+    execFileSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c',
+      `${mount} && test -f /etc/pki/tls/certs/ca-bundle.crt`, certs.etcUpper, certs.etcWork],
+    { stdio: 'pipe' });
   } catch (e) {
-    t.skip(`no mount namespaces here (${String(e.message).split('\n')[0]})`);
+    t.skip(`no mount namespace with an overlay on /etc here (${String(e.stderr || e.message).trim()})`);
     return;
   }
   const dir = path.join(DIR, 'found');
@@ -263,14 +273,13 @@ test('TLS: the CA found at a known place (/etc/ssl/certs in a mount namespace ho
     { name: 'tls-found-otherca', code: R.example('counter'), handler: 'counter', timeout: 3,
       env: { MONGODB_URI: `mongodb://localhost:${tlsDb.port}/app?tls=true&tlsCAFile=${certs.otherca}` } },
   ]);
-  const script = `mount --bind "$0" /etc/ssl/certs && exec "$@"`;
-  const q = await startWrappedPlatform(['unshare', '-m', '--propagation', 'private', 'sh', '-c', script,
-    certs.certsDir], template);
+  const q = await startWrappedPlatform(['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+    `${mount} && shift && exec "$@"`, certs.etcUpper, certs.etcWork], template);
   cleanup.push(() => q.stop());
   const r = await R.invokeWarm(q.port, 'tls-found', {});
   assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
   assert.ok(JSON.parse(r.body).hits >= 1, r.body);
-  assert.match(q.logs(), /db: TLS: CA certificates from \/etc\/ssl\/certs\/ca-certificates\.crt/);
+  assert.match(q.logs(), /db: TLS: CA certificates from \/etc\/pki\/tls\/certs\/ca-bundle\.crt/);
   // tlsCAFile in the URI wins over the known places: the other CA does not verify this server
   const bad = errorOf(await R.invokeWarm(q.port, 'tls-found-otherca', {}));
   assert.match(bad.errorMessage, /TLS handshake failed|certificate verify failed/);
