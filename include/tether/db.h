@@ -31,7 +31,8 @@
  * Lambda (and tether up, for a function with a Role) provides: no password in
  * the URI. The URI's credentials are never logged nor put in an error message.
  * libmongoc's own log lines go to the runtime's log at their level (its debug
- * and trace lines only when TETHER_LOG_LEVEL/AWS_LAMBDA_LOG_LEVEL is debug).
+ * lines only when TETHER_LOG_LEVEL/AWS_LAMBDA_LOG_LEVEL is debug; its trace
+ * lines, which dump wire bytes, never).
  *
  * Like the rest of libtether, call these from the runtime's thread only.
  */

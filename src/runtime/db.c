@@ -230,6 +230,8 @@ static void db_mongoc_init(void)
         return;
     mongoc_init(); /* idempotent */
     mongoc_log_set_handler(db_log_handler, NULL);
+    /* trace lines (a libmongoc built with ENABLE_TRACING) hex-dump the wire,
+       authentication included: never, whatever the level */
     mongoc_log_trace_disable();
     db_mongoc_inited = 1;
 }
