@@ -240,7 +240,8 @@ static void db_mongoc_init(void)
  * init error when err is not NULL. msg must hold no credentials. */
 static void db_fail(tether_error_t *err, const char *msg)
 {
-    snprintf(db_last_error, sizeof db_last_error, "%s", msg);
+    /* a longer message is cut here (the log line keeps it whole) */
+    snprintf(db_last_error, sizeof db_last_error, "%.*s", (int)sizeof db_last_error - 1, msg);
     runtime_log_error("db: %s", msg);
     if (err != NULL)
         tether_error_set(err, "DatabaseConfigError", "%s", msg);
