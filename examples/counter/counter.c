@@ -20,8 +20,9 @@
 static int counter_init(void **user, tether_error_t *err)
 {
     (void)user;
-    /* No network I/O yet: a bad URI fails init (posted to /runtime/init/error),
-       an unreachable server fails the first invocation instead. */
+    /* No network I/O yet: a bad URI (or TLS without a CA bundle) fails init,
+       posted to /runtime/init/error; an unreachable server fails the
+       invocation instead, with libmongoc's reason, before the timeout. */
     return tether_db_open(NULL, err);
 }
 
@@ -31,7 +32,7 @@ static int counter_handler(const tether_event_t *event, tether_response_t *res, 
     (void)user;
     mongoc_collection_t *coll = tether_db_collection("app", "counters");
     if (coll == NULL)
-        return tether_response_error(res, "DatabaseUnavailable", "no database client");
+        return tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     bson_t *query = BCON_NEW("_id", BCON_UTF8("hits"));
     bson_t *update = BCON_NEW("$inc", "{", "n", BCON_INT64(1), "}");
     bson_t *fields = BCON_NEW("new", BCON_BOOL(true), "upsert", BCON_BOOL(true));
@@ -43,7 +44,8 @@ static int counter_handler(const tether_event_t *event, tether_response_t *res, 
     mongoc_find_and_modify_opts_set_flags(opts, MONGOC_FIND_AND_MODIFY_UPSERT |
                                                     MONGOC_FIND_AND_MODIFY_RETURN_NEW);
     if (!mongoc_collection_find_and_modify_with_opts(coll, query, opts, &reply, &error)) {
-        rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+        rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                   error.message);
     } else {
         bson_iter_t it;
         int64_t n = 0;

@@ -14,9 +14,10 @@ int orders_create(const tether_event_t *event, tether_response_t *res, void *use
     mongoc_collection_t *coll = orders_collection();
     int rc;
     if (coll == NULL)
-        rc = tether_response_error(res, "DatabaseUnavailable", "no database client");
+        rc = tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     else if (!mongoc_collection_insert_one(coll, doc, NULL, NULL, &error))
-        rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+        rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                   error.message);
     else
         rc = tether_response_printf(res, "{\"created\":true}");
     if (coll != NULL)

@@ -22,7 +22,7 @@ int orders_get(const tether_event_t *event, tether_response_t *res, void *user)
     mongoc_collection_t *coll = orders_collection();
     int rc;
     if (coll == NULL) {
-        rc = tether_response_error(res, "DatabaseUnavailable", "no database client");
+        rc = tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     } else {
         mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
         const bson_t *doc;
@@ -31,7 +31,8 @@ int orders_get(const tether_event_t *event, tether_response_t *res, void *user)
             rc = tether_response_set(res, json, strlen(json));
             bson_free(json);
         } else if (mongoc_cursor_error(cur, &error)) {
-            rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+            rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                       error.message);
         } else {
             rc = tether_response_error(res, "NotFound", "no such order");
         }

@@ -8,7 +8,7 @@ int orders_list(const tether_event_t *event, tether_response_t *res, void *user)
     (void)user;
     mongoc_collection_t *coll = orders_collection();
     if (coll == NULL)
-        return tether_response_error(res, "DatabaseUnavailable", "no database client");
+        return tether_response_error(res, "DatabaseUnavailable", "%s", tether_db_error());
     bson_t filter = BSON_INITIALIZER;
     bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(0), "}", "limit", BCON_INT64(100));
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
@@ -21,7 +21,8 @@ int orders_list(const tether_event_t *event, tether_response_t *res, void *user)
         bson_free(json);
     }
     if (rc == 0 && mongoc_cursor_error(cur, &error))
-        rc = tether_response_error(res, "DatabaseError", "%s", error.message);
+        rc = tether_response_error(res, "DatabaseError", "database %s: %s", tether_db_hosts(),
+                                   error.message);
     else if (rc == 0)
         rc = tether_response_printf(res, "]");
     mongoc_cursor_destroy(cur);

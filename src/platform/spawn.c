@@ -164,13 +164,15 @@ char **platform_env_build(const platform_env_input_t *in)
         strv_add(&s, "AWS_SECRET_ACCESS_KEY", in->creds->secret_access_key);
         strv_add(&s, "AWS_SESSION_TOKEN", in->creds->session_token);
     }
-    int template_sets_uri = 0;
+    int template_sets_uri = 0, template_sets_shm = 0;
     for (size_t i = 0; i < spec->n_env; i++) {
         const char *name = spec->env[i].name;
         if (platform_env_reserved(name))
             continue;
         if (strcmp(name, "MONGODB_URI") == 0)
             template_sets_uri = 1;
+        if (strcmp(name, "MONGOC_DISABLE_SHM") == 0)
+            template_sets_shm = 1;
         /* a later value for the same name (the function's over Globals) wins */
         for (size_t j = 0; j < s.n; j++) {
             size_t nl = strlen(name);
@@ -185,6 +187,11 @@ char **platform_env_build(const platform_env_input_t *in)
     }
     if (!template_sets_uri)
         strv_add(&s, "MONGODB_URI", in->mongodb_uri);
+    /* libmongoc initialises itself when loaded and would keep its counters in
+       /dev/shm/mongoc-PID, which outlives every instance that is killed
+       (timeout, reap, crash); tether package's zips set the same */
+    if (!template_sets_shm)
+        strv_add(&s, "MONGOC_DISABLE_SHM", "1");
     if (s.failed || s.v == NULL) {
         platform_strv_free(s.v);
         return NULL;

@@ -35,6 +35,7 @@ static int level_from_name(const char *v, runtime_log_level_t *out)
 
 void runtime_log_init(void)
 {
+    log_level = RUNTIME_LOG_WARN; /* also when called again, as unit tests do */
     const char *v = getenv("TETHER_LOG_LEVEL");
     if (v == NULL || level_from_name(v, &log_level) != 0) {
         v = getenv("AWS_LAMBDA_LOG_LEVEL");

@@ -32,6 +32,7 @@
 void (*runtime_db_close_hook)(void);
 
 static volatile sig_atomic_t loop_terminate;
+static int64_t loop_deadline; /* see runtime_loop_deadline_ms() */
 static int loop_pipe[2] = {-1, -1};
 
 static void loop_on_signal(int sig)
@@ -45,6 +46,19 @@ static void loop_on_signal(int sig)
         (void)w;
     }
     errno = saved;
+}
+
+/* Unix epoch milliseconds, the clock of Lambda-Runtime-Deadline-Ms. */
+static int64_t loop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t runtime_loop_deadline_ms(void)
+{
+    return loop_deadline;
 }
 
 int runtime_loop_terminating(void)
@@ -133,7 +147,9 @@ static int loop_serve(runtime_http_t *http, runtime_http_reply_t *reply, tether_
     runtime_log_debug("event %s: %zu bytes", ev.request_id, ev.payload_len);
     tether_response_t res;
     runtime_response_init(&res, http, ev.request_id);
+    loop_deadline = ev.deadline_ms;
     int hrc = fn(&ev, &res, user);
+    loop_deadline = 0;
     runtime_post_result_t pr = runtime_response_post(&res, hrc);
     runtime_response_free(&res);
     return pr == RUNTIME_POST_FATAL ? 1 : 0;
@@ -189,7 +205,9 @@ int tether_run(const tether_config_t *cfg)
         goto out;
     }
     if (cfg->init != NULL) {
+        loop_deadline = loop_now_ms() + RUNTIME_INIT_LIMIT_MS;
         int irc = cfg->init(&user, &err);
+        loop_deadline = 0;
         if (irc != 0) {
             const char *type = err.type ? err.type : "InitError";
             char generic[64];

@@ -5,6 +5,8 @@
 #ifndef TETHER_RUNTIME_LOOP_H
 #define TETHER_RUNTIME_LOOP_H
 
+#include <stdint.h>
+
 /* Largest event payload accepted from /next: AWS's 6 MB plus headroom. */
 #define RUNTIME_MAX_EVENT ((size_t)7 * 1024 * 1024)
 
@@ -16,6 +18,18 @@
  * a call, so a function that never uses the database does not link libmongoc.
  */
 extern void (*runtime_db_close_hook)(void);
+
+/* AWS Lambda's limit on the init phase (the init callback included). */
+#define RUNTIME_INIT_LIMIT_MS 10000
+
+/*
+ * The deadline of the phase in progress, in Unix epoch milliseconds: the
+ * event's Lambda-Runtime-Deadline-Ms while a handler runs, tether_run()'s start
+ * plus RUNTIME_INIT_LIMIT_MS while the init callback runs, 0 otherwise (or
+ * when the event carried no deadline). The managed client bounds its timeouts
+ * by it.
+ */
+int64_t runtime_loop_deadline_ms(void);
 
 /* 1 once SIGTERM (or SIGINT) arrived: the loop ends after the event in hand,
  * so its answer does not ask for the next one. */

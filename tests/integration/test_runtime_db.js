@@ -8,6 +8,7 @@
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('fs');
 const path = require('path');
 const { MongoClient } = require('mongodb');
 const L = require('./platform_lib');
@@ -74,6 +75,9 @@ test('pattern 1: one connection, opened once, reused by every invocation', async
   assert.equal(conns[0].clientMetadata.driver.name.includes('mongoc'), true);
   assert.equal(opened(), 1, 'exactly one connection opened for five invocations');
   counterConn = connId;
+  // libmongoc's counters stay in process memory (MONGOC_DISABLE_SHM): a
+  // /dev/shm/mongoc-PID file would outlive an instance that is killed
+  assert.ok(!fs.existsSync(`/dev/shm/mongoc-${pid}`), `/dev/shm/mongoc-${pid} exists`);
 });
 
 test('pattern 2: three logical functions share one client module', async () => {

@@ -5,6 +5,7 @@
  * without a trailer error, SIGTERM, and 500 → tether_run returns 1.
  */
 #include "harness.h"
+#include "runtime/loop.h"
 #include "script_server.h"
 #include "tether/tether.h"
 
@@ -383,6 +384,48 @@ static int hello(const tether_event_t *ev, tether_response_t *res, void *user)
     return tether_response_printf(res, "hello %s", (const char *)user);
 }
 
+/* runtime_loop_deadline_ms(), which bounds the managed client's timeouts:
+ * init's 10 s while the init callback runs, the event's deadline while the
+ * handler runs, 0 between. */
+static int64_t seen_init_left, seen_event_deadline;
+
+static int64_t now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int init_sees_deadline(void **user, tether_error_t *err)
+{
+    (void)user;
+    (void)err;
+    seen_init_left = runtime_loop_deadline_ms() - now_ms();
+    return 0;
+}
+
+static int handler_sees_deadline(const tether_event_t *ev, tether_response_t *res, void *user)
+{
+    (void)user;
+    seen_event_deadline = runtime_loop_deadline_ms() == ev->deadline_ms ? ev->deadline_ms : -1;
+    return tether_response_set(res, "{}", 2);
+}
+
+static void test_phase_deadline(void)
+{
+    ss_server_t srv;
+    reset(&srv);
+    ss_add(&srv, next_reply("r1", "{}", NULL));
+    ss_add(&srv, ACCEPTED);
+    CHECK_INT(runtime_loop_deadline_ms(), 0);
+    tether_config_t cfg = {.init = init_sees_deadline, .handler = handler_sees_deadline};
+    CHECK_INT(tether_run(&cfg), 1); /* the script ends with a 500 */
+    CHECK(seen_init_left > RUNTIME_INIT_LIMIT_MS - 1000 && seen_init_left <= RUNTIME_INIT_LIMIT_MS);
+    CHECK_INT(seen_event_deadline, 4102444800000LL); /* next_reply's */
+    CHECK_INT(runtime_loop_deadline_ms(), 0);
+    ss_stop(&srv);
+}
+
 static void test_unknown_handler(void)
 {
     ss_server_t srv;
@@ -556,6 +599,7 @@ int main(void)
     RUN(test_500_on_next);
     RUN(test_500_on_response);
     RUN(test_init_error);
+    RUN(test_phase_deadline);
     RUN(test_unknown_handler);
     RUN(test_table_and_sigterm);
     RUN(test_sigterm_while_idle);

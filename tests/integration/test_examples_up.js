@@ -1,0 +1,64 @@
+// What `make up` serves: tether up on build/examples/template.yaml with its
+// embedded docstore (authentication on, as the template has Roles), and every
+// example function answering. The Node examples resolve their packages from
+// examples/node/node_modules, which `make up` installs from the examples' own
+// lockfile: NODE_PATH (which run-test points at tests/node_modules) is removed
+// from tether up's environment, so a package missing there fails here as it
+// would on a fresh clone.
+'use strict';
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const L = require('./platform_lib');
+const R = require('./runtime_lib');
+
+L.deadline(240000);
+let up;
+after(async () => {
+  if (up && up.exitCode === null) {
+    up.kill('SIGTERM');
+    await new Promise((r) => up.on('exit', r));
+  }
+});
+
+const TEMPLATE = path.join(R.EXAMPLES, 'template.yaml');
+
+test('every example function in the template answers', async () => {
+  const names = [...fs.readFileSync(TEMPLATE, 'utf8').matchAll(/^\s+FunctionName: (\S+)$/gm)].map((m) => m[1]);
+  assert.ok(names.length >= 11, names.join(' '));
+  const env = { ...process.env };
+  delete env.NODE_PATH;
+  up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let logs = '';
+  up.stdout.on('data', (d) => { logs += d; });
+  up.stderr.on('data', (d) => { logs += d; });
+  await L.waitFor('tether up to serve with its docstore', () => {
+    if (up.exitCode !== null) throw new Error(`tether up exited:\n${logs}`);
+    return /docstore requires authentication/.test(logs);
+  }, 20000);
+  const port = L.platformPort(logs);
+  const payloads = {
+    'orders-create': { id: 7, item: 'book', qty: 2 },
+    'orders-get': { id: 7 },
+  };
+  for (const name of names) {
+    const r = await L.invoke(port, name, payloads[name] || { hello: name });
+    assert.equal(r.status, 200, `${name}: ${r.body}`);
+    if (name === 'lifecycle-fail') {
+      assert.ok(r.headers['x-amz-function-error'], `${name} fails on purpose: ${r.body}`);
+      continue;
+    }
+    assert.equal(r.headers['x-amz-function-error'], undefined, `${name}: ${r.body}\n${logs.slice(-4000)}`);
+    if (name === 'orders-get') assert.match(r.body, /book/);
+  }
+  // the database functions really used it: counters went up, the order is there
+  for (const name of ['counter', 'node-counter']) {
+    const r = await R.invokeWarm(port, name, {});
+    assert.equal(JSON.parse(r.body).hits, 2, `${name}: ${r.body}`);
+  }
+  const list = await L.invoke(port, 'node-orders-list', {});
+  assert.match(list.body, /book/);
+});
