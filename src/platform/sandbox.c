@@ -91,35 +91,52 @@ static int write_file(const char *path, const char *text, size_t len)
     return close(fd);
 }
 
-/* This machine's resolv.conf, so that a function reaches Atlas by name as on
- * Lambda (which gives its own). Empty when unreadable. */
-static int copy_resolv_conf(const char *path)
+/* Copies this machine's file src (at most cap bytes) to path, mode 0644:
+ * empty when src is unreadable. */
+static int copy_host_file(const char *src, const char *path, size_t cap)
 {
-    char text[8192];
+    char *text = malloc(cap);
+    if (text == NULL)
+        return -1;
     size_t n = 0;
-    int fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+    int fd = open(src, O_RDONLY | O_CLOEXEC);
     if (fd != -1) {
-        for (;;) {
-            ssize_t r = read(fd, text + n, sizeof text - n);
+        while (n < cap) {
+            ssize_t r = read(fd, text + n, cap - n);
             if (r == -1 && errno == EINTR)
                 continue;
             if (r <= 0)
                 break;
             n += (size_t)r;
-            if (n == sizeof text)
-                break;
         }
         close(fd);
     }
-    return write_file(path, text, n);
+    int rc = write_file(path, text, n);
+    free(text);
+    return rc;
+}
+
+/* The CA bundle Lambda's images keep at /etc/pki/tls/certs/ca-bundle.crt
+ * (the managed client looks there first), made of this machine's: the
+ * public CAs, so a function reaches Atlas with TLS as on Lambda. */
+static const char *host_ca_bundle(void)
+{
+    static const char *const candidates[] = {"/etc/ssl/certs/ca-certificates.crt",
+                                             "/etc/pki/tls/certs/ca-bundle.crt"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if (access(candidates[i], R_OK) == 0)
+            return candidates[i];
+    }
+    return NULL;
 }
 
 /* Makes each item of the skeleton under root: "d name" folders, "f name"
  * empty files (mount points), "l name target" links. */
 static int make_skeleton(const char *root, char *err, size_t errlen)
 {
-    static const char *const dirs[] = {"bin", "dev", "etc",      "opt",        "proc",
-                                       "tmp", "var", "var/task", "var/runtime"};
+    static const char *const dirs[] = {
+        "bin", "dev",  "etc", "etc/pki", "etc/pki/tls", "etc/pki/tls/certs",
+        "opt", "proc", "tmp", "var",     "var/task",    "var/runtime"};
     static const char *const links[][2] = {
         {"bin/sh", "busybox"},
         {"dev/fd", "/proc/self/fd"},
@@ -164,8 +181,13 @@ static int make_skeleton(const char *root, char *err, size_t errlen)
         if (write_file(path, files[i].text, files[i].len) == -1)
             goto fail;
     }
+    /* so that a function reaches Atlas by name as on Lambda (which gives its own) */
     snprintf(path, sizeof path, "%s/etc/resolv.conf", root);
-    if (copy_resolv_conf(path) == -1)
+    if (copy_host_file("/etc/resolv.conf", path, 8192) == -1)
+        goto fail;
+    const char *ca = host_ca_bundle();
+    snprintf(path, sizeof path, "%s/etc/pki/tls/certs/ca-bundle.crt", root);
+    if (ca != NULL && copy_host_file(ca, path, 4u << 20) == -1)
         goto fail;
     return 0;
 fail_root:

@@ -161,6 +161,9 @@ test('isolated by default: only the code, /tmp, /proc, /dev and /bin/sh', async 
   // the instance's root is not this machine's (seen from here through /proc)
   assert.ok(!fs.existsSync(`/proc/${v.pid}/root/usr`));
   assert.ok(fs.existsSync(`/proc/${v.pid}/root/var/task/bin/fsview`));
+  // the public CAs where Amazon Linux keeps them, as Lambda's image has them
+  const ca = fs.readFileSync(`/proc/${v.pid}/root/etc/pki/tls/certs/ca-bundle.crt`, 'utf8');
+  assert.match(ca, /-----BEGIN CERTIFICATE-----/);
 
   const st = await L.status(p.port);
   const f = fnStatus(st, 'fsview');
