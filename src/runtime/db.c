@@ -15,6 +15,7 @@
  */
 #include "tether/db.h"
 
+#include "runtime/db_network.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
 #include "runtime/response.h"
@@ -427,6 +428,12 @@ int tether_db_open(const char *uri_string, tether_error_t *err)
                                        DB_SERVER_SELECTION_MS);
     if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES))
         mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES, true);
+    char why[DB_MSG_MAX];
+    if (runtime_db_network_check(uri, why, sizeof why) != 0) {
+        mongoc_uri_destroy(uri);
+        db_fail(err, why);
+        return TETHER_ERR_CONFIG;
+    }
     if (db_find_ca(uri, err) != 0) {
         mongoc_uri_destroy(uri);
         return TETHER_ERR_CONFIG;
