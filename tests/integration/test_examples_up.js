@@ -16,6 +16,8 @@ const R = require('./runtime_lib');
 
 L.deadline(240000);
 let up;
+let logs = '';
+const logsOf = () => logs;
 after(async () => {
   if (up && up.exitCode === null) {
     up.kill('SIGTERM');
@@ -32,7 +34,7 @@ test('every example function in the template answers', async () => {
   delete env.NODE_PATH;
   up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let logs = '';
+  logs = '';
   up.stdout.on('data', (d) => { logs += d; });
   up.stderr.on('data', (d) => { logs += d; });
   await L.waitFor('tether up to serve with its docstore', () => {
@@ -51,6 +53,10 @@ test('every example function in the template answers', async () => {
       assert.ok(r.headers['x-amz-function-error'], `${name} fails on purpose: ${r.body}`);
       continue;
     }
+    if (name === 'node-callback-waits') { // MongoDB's Node pitfall, reproduced (below)
+      assert.equal(JSON.parse(r.body).errorType, 'Sandbox.Timedout', r.body);
+      continue;
+    }
     assert.equal(r.headers['x-amz-function-error'], undefined, `${name}: ${r.body}\n${logs.slice(-4000)}`);
     if (name === 'orders-get') assert.match(r.body, /book/);
   }
@@ -61,4 +67,24 @@ test('every example function in the template answers', async () => {
   }
   const list = await L.invoke(port, 'node-orders-list', {});
   assert.match(list.body, /book/);
+});
+
+test("MongoDB's Node pitfall: a callback handler waits for an empty event loop unless told not to", async () => {
+  const port = L.platformPort(logsOf());
+  // callbackWaitsForEmptyEventLoop = false: answers at once, the instance and its client kept
+  const a = JSON.parse((await R.invokeWarm(port, 'node-callback', {})).body);
+  const b = JSON.parse((await R.invokeWarm(port, 'node-callback', {})).body);
+  assert.equal(b.instance, a.instance, 'one instance, its client reused');
+  assert.equal(b.hits, a.hits + 1);
+  // the default: the open client keeps the event loop busy, so the answer
+  // never goes out and the invocation times out, as on Lambda; the instance
+  // (and its connection) is thrown away every time
+  for (let i = 0; i < 2; i++) {
+    const r = await L.invoke(port, 'node-callback-waits', {});
+    const e = JSON.parse(r.body);
+    assert.equal(e.errorType, 'Sandbox.Timedout', r.body);
+    assert.match(e.errorMessage, /Task timed out after 3\.00 seconds/);
+    await L.waitFor('the timed-out instance to be gone', async () =>
+      L.instancesOf(await L.status(port), 'node-callback-waits').length === 0, 10000);
+  }
 });
