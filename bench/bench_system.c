@@ -5,9 +5,11 @@
  * both doing one findOneAndUpdate per invocation on `tether up`'s embedded
  * docstore (bench/system/system_fn.c, bench/system.yaml).
  *
- * Two platforms, one after the other: "plain" (the template without its Roles:
- * no authentication) and "auth" (as written: the Roles turn authentication on
- * and the functions use MONGODB-AWS with their role's credentials). In each,
+ * Three platforms, one after the other: "plain" (the template without its
+ * Roles: no authentication), "auth" (as written: the Roles turn authentication
+ * on and the functions use MONGODB-AWS with their role's credentials) and
+ * "tls" (auth, with tether up --db-tls: the docstore accepts only TLS, as
+ * Atlas does). In each,
  * for managed then naive:
  *   - a cold first invocation and WARMUP warm ones;
  *   - N sequential invocations (1 caller), then (after C x WARMUP to start
@@ -20,7 +22,7 @@
  * Printed side by side with the ratio naive/managed.
  *
  * usage: bench_system [TETHER_BIN [TEMPLATE]] [--n N] [--callers C] [--code DIR]
- *                     [--only plain|auth] [--timeout S]
+ *                     [--only plain|auth|tls] [--timeout S]
  * Defaults: ../tether next to this program, bench/system.yaml, N 500, C 4, the
  * template's CodeUri (--code DIR: the bootstrap's folder instead, e.g. another
  * build's bench/system), 600 s for the whole run (then it stops the platform
@@ -230,9 +232,14 @@ static int measure_fn(const bench_platform_t *pp, mongoc_client_t *admin, const 
     return 0;
 }
 
-static int run_mode(const char *bin, const platform_template_t *t, const char *code_dir, int auth,
+#define N_MODES 3
+/* --only's names, in run order */
+static const char *const mode_names[N_MODES] = {"plain", "auth", "tls"};
+
+static int run_mode(const char *bin, const platform_template_t *t, const char *code_dir, int mode,
                     size_t n, int callers, fn_figures_t figs[2])
 {
+    int auth = mode >= 1, tls = mode == 2;
     char dir[] = "/tmp/bench-system-XXXXXX", path[sizeof dir + 32];
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
@@ -245,7 +252,9 @@ static int run_mode(const char *bin, const platform_template_t *t, const char *c
     char uri[512];
     if (write_template(t, code_dir, auth, path) != 0)
         goto out;
-    const char *args[] = {"--db-port", "0", "--template", path, "--idle-timeout", "3600", NULL};
+    const char *args[] = {
+        "--db-port", "0", "--template", path, "--idle-timeout", "3600", tls ? "--db-tls" : NULL,
+        NULL};
     if (bench_platform_start(bin, args, &pp) != 0)
         goto out;
     running_pid = pp.pid;
@@ -260,7 +269,7 @@ static int run_mode(const char *bin, const platform_template_t *t, const char *c
     mongoc_client_set_error_api(admin, MONGOC_ERROR_API_VERSION_2);
     for (int i = 0; i < 2; i++) {
         if (measure_fn(&pp, admin, fn_names[i], n, callers, &figs[i]) != 0) {
-            fprintf(stderr, "bench: %s (%s) failed\n", fn_names[i], auth ? "auth" : "plain");
+            fprintf(stderr, "bench: %s (%s) failed\n", fn_names[i], mode_names[mode]);
             goto out;
         }
     }
@@ -344,15 +353,16 @@ static void print_ratio(double naive, double managed)
     printf(" %8s", s);
 }
 
-static void print_table(const fn_figures_t figs[2][2], const int ok[2], int callers)
+static void print_table(const fn_figures_t figs[N_MODES][2], const int ok[N_MODES], int callers)
 {
-    static const char *const modes[2] = {"plain", "auth (MONGODB-AWS)"};
+    static const char *const modes[N_MODES] = {"plain", "auth (MONGODB-AWS)",
+                                               "auth + TLS (--db-tls)"};
     printf("%-27s", "");
-    for (int m = 0; m < 2; m++)
+    for (int m = 0; m < N_MODES; m++)
         if (ok[m])
             printf(" | %-30s", modes[m]);
     printf("\n%-27s", "figure");
-    for (int m = 0; m < 2; m++)
+    for (int m = 0; m < N_MODES; m++)
         if (ok[m])
             printf(" | %10s %10s %8s", "managed", "naive", "n/m");
     printf("\n");
@@ -362,7 +372,7 @@ static void print_table(const fn_figures_t figs[2][2], const int ok[2], int call
         if (label[0] == 'C')
             snprintf(label, sizeof label, "%d%s", callers, rows[r].label + 1);
         printf("%-27s", label);
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < N_MODES; m++) {
             if (!ok[m])
                 continue;
             double a = fig_value(&figs[m][0], r), b = fig_value(&figs[m][1], r);
@@ -373,7 +383,7 @@ static void print_table(const fn_figures_t figs[2][2], const int ok[2], int call
         }
         printf("\n");
     }
-    for (int m = 0; m < 2; m++) {
+    for (int m = 0; m < N_MODES; m++) {
         if (!ok[m])
             continue;
         printf("%s: %zu invocations per function; connections created per 1000 invocations: "
@@ -426,7 +436,7 @@ int main(int argc, char **argv)
         else if (argv[i][0] == '-') {
             fprintf(stderr,
                     "usage: %s [TETHER_BIN [TEMPLATE]] [--n N] [--callers C] [--code DIR]\n"
-                    "          [--only plain|auth] [--timeout S]\n",
+                    "          [--only plain|auth|tls] [--timeout S]\n",
                     argv[0]);
             return 2;
         } else if (positional++ == 0) {
@@ -443,8 +453,9 @@ int main(int argc, char **argv)
         callers = 4;
     if (timeout_s < 10)
         timeout_s = 10;
-    if (only != NULL && strcmp(only, "plain") != 0 && strcmp(only, "auth") != 0) {
-        fprintf(stderr, "bench: --only plain or --only auth\n");
+    if (only != NULL && strcmp(only, "plain") != 0 && strcmp(only, "auth") != 0 &&
+        strcmp(only, "tls") != 0) {
+        fprintf(stderr, "bench: --only plain, auth or tls\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -477,19 +488,18 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uint64_t t0 = bench_now_ns();
-    fn_figures_t figs[2][2];
-    int ok[2] = {0, 0}, status = 0;
+    fn_figures_t figs[N_MODES][2];
+    int ok[N_MODES] = {0, 0, 0}, status = 0;
     memset(figs, 0, sizeof figs);
-    for (int m = 0; m < 2; m++) {
-        const char *mode = m == 0 ? "plain" : "auth";
-        if (only != NULL && strcmp(only, mode) != 0)
+    for (int m = 0; m < N_MODES; m++) {
+        if (only != NULL && strcmp(only, mode_names[m]) != 0)
             continue;
         if (run_mode(bin, t, code_dir, m, n, callers, figs[m]) == 0)
             ok[m] = 1;
         else
             status = 1;
     }
-    if (ok[0] || ok[1])
+    if (ok[0] || ok[1] || ok[2])
         print_table(figs, ok, callers);
     printf("whole run: %.1f s, load average %.1f at the end\n", (double)(bench_now_ns() - t0) / 1e9,
            load_average());

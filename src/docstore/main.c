@@ -5,15 +5,18 @@
  * SIGINT or SIGTERM.
  */
 #include "common/log.h"
+#include "common/tlsgen.h"
 #include "docstore/conn.h"
 #include "docstore/server.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *out)
 {
@@ -21,7 +24,7 @@ static void usage(FILE *out)
             "usage: tether db [--port N] [--bind ADDR] [--dir DIR] [--max-connections N]\n"
             "                 [--access-list CIDR,...] [--auth none|scram|aws|both]\n"
             "                 [--users FILE] [--iam FILE] [--idle-timeout SECONDS]\n"
-            "                 [--tls-cert FILE --tls-key FILE]\n"
+            "                 [--tls-cert FILE --tls-key FILE | --tls-local DIR]\n"
             "\n"
             "Runs the docstore, a MongoDB-wire-compatible server on SQLite.\n"
             "  --port N             TCP port (default 27017; 0 picks a free one)\n"
@@ -33,7 +36,9 @@ static void usage(FILE *out)
             "  --users FILE         users for SCRAM (JSON)\n"
             "  --iam FILE           IAM credentials for MONGODB-AWS (JSON)\n"
             "  --idle-timeout S     close connections idle for S seconds (default: never)\n"
-            "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n");
+            "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n"
+            "  --tls-local DIR     every connection uses TLS, with a certificate signed by a\n"
+            "                      CA made at start in DIR (clients verify with DIR/ca.pem)\n");
 }
 
 static int parse_int(const char *opt, const char *v, long min, long max, int *out)
@@ -67,6 +72,8 @@ static int parse_auth(const char *v, enum docstore_auth_mode *out)
     fprintf(stderr, "tether db: --auth is none, scram, aws or both, not '%s'\n", v);
     return -1;
 }
+
+static const char *tls_local_dir; /* --tls-local: where the local CA goes */
 
 /* Parses argv into cfg. 0, 1 for --help, -1 on a usage error (printed). */
 static int parse_args(int argc, char **argv, docstore_config_t *cfg)
@@ -116,6 +123,8 @@ static int parse_args(int argc, char **argv, docstore_config_t *cfg)
             cfg->tls_cert = val;
         else if (strcmp(name, "--tls-key") == 0)
             cfg->tls_key = val;
+        else if (strcmp(name, "--tls-local") == 0)
+            tls_local_dir = val;
         else {
             fprintf(stderr, "tether db: unknown option '%s'\n", name);
             return -1;
@@ -133,6 +142,10 @@ static int check_config(const docstore_config_t *cfg)
         fprintf(stderr, "tether db: --tls-cert and --tls-key go together\n");
         return -1;
     }
+    if (tls_local_dir != NULL && cfg->tls_cert != NULL) {
+        fprintf(stderr, "tether db: --tls-local makes its own certificate: not with --tls-cert\n");
+        return -1;
+    }
     bool scram = cfg->auth == DOCSTORE_AUTH_SCRAM || cfg->auth == DOCSTORE_AUTH_BOTH;
     bool aws = cfg->auth == DOCSTORE_AUTH_AWS || cfg->auth == DOCSTORE_AUTH_BOTH;
     if (cfg->auth == DOCSTORE_AUTH_NONE && (cfg->users_file || cfg->iam_file)) {
@@ -140,9 +153,10 @@ static int check_config(const docstore_config_t *cfg)
         return -1;
     }
     if ((scram || aws) && cfg->users_file == NULL) {
-        fprintf(stderr, "tether db: --auth %s needs --users FILE\n", scram && aws ? "both"
-                                                                     : scram     ? "scram"
-                                                                                 : "aws");
+        fprintf(stderr, "tether db: --auth %s needs --users FILE\n",
+                scram && aws ? "both"
+                : scram      ? "scram"
+                             : "aws");
         return -1;
     }
     if (aws && cfg->iam_file == NULL) {
@@ -184,6 +198,23 @@ int docstore_main(int argc, char **argv)
     docstore_server_t *server = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     int status = 1;
+    static tlsgen_files_t tls_files;
+    if (tls_local_dir != NULL) {
+        char why[256] = "";
+        if (mkdir(tls_local_dir, 0700) == -1 && errno != EEXIST)
+            snprintf(why, sizeof why, "%s", strerror(errno));
+        else if (tlsgen_make(tls_local_dir, cfg.bind_address, &tls_files, why, sizeof why) != 0 &&
+                 why[0] == '\0')
+            snprintf(why, sizeof why, "cannot make the certificates");
+        if (why[0] != '\0') {
+            log_error("docstore", "--tls-local %s: %s", tls_local_dir, why);
+            goto out;
+        }
+        cfg.tls_cert = tls_files.cert;
+        cfg.tls_key = tls_files.key;
+        log_info("docstore", "TLS with a local CA: clients verify the server with %s",
+                 tls_files.ca);
+    }
     if (docstore_server_new(base, &cfg, &server) != 0)
         goto out;
     static char tether_name[] = "tether";

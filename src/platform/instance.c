@@ -495,6 +495,8 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         .node = spec->kind == PLATFORM_RUNTIME_NODE,
         .task_root = fn->isolated ? PLATFORM_SANDBOX_TASK : NULL,
         .isolated = fn->isolated,
+        .ca_bundle = fn->isolated ? NULL : p->db_ca_bundle,
+        .extra_ca = fn->isolated ? NULL : p->db_ca,
     };
     envp = platform_env_build(&in);
     if (envp == NULL) {

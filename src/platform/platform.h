@@ -29,6 +29,7 @@ typedef struct platform_config {
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
+    int db_tls;                /* --db-tls: the embedded docstore accepts only TLS */
     int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,
                                   default -1 (zips only); see sandbox.h */
     const char *region;        /* AWS_REGION given to functions */
@@ -45,6 +46,9 @@ typedef struct platform {
     struct evhttp *api;               /* the Invoke API server */
     int api_port;                     /* its bound port */
     struct docstore_server *db;       /* the embedded docstore, or NULL */
+    char *db_ca;                      /* --db-tls: the local CA's certificate file, or NULL */
+    char *db_ca_bundle;               /* --db-tls: this machine's public CAs and the local CA:
+                                         what unisolated functions verify with, or NULL */
     char auth_dir[64];                /* private folder of the docstore's admin-uri, "" if none */
     int auth_lock_fd;                 /* held while auth_dir is the port's named folder, else -1 */
     struct platform_codezip *zips;    /* unpacked zips and the sandbox skeleton, or NULL */

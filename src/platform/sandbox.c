@@ -328,3 +328,62 @@ int platform_sandbox_probe(const platform_sandbox_t *sb, const char *code_dir, c
     }
     return 0;
 }
+
+/* Appends the file src to the open descriptor fd. 0, or -1 with errno. */
+static int append_file(int fd, const char *src)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in == -1)
+        return -1;
+    char chunk[16384];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(in, chunk, sizeof chunk);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n == 0 ? 0 : -1;
+            break;
+        }
+        for (ssize_t off = 0; off < n && rc == 0;) {
+            ssize_t w = write(fd, chunk + off, (size_t)(n - off));
+            if (w == -1 && errno == EINTR)
+                continue;
+            if (w == -1)
+                rc = -1;
+            else
+                off += w;
+        }
+        if (rc != 0)
+            break;
+    }
+    int e = errno;
+    close(in);
+    errno = e;
+    return rc;
+}
+
+int platform_sandbox_trust(platform_sandbox_t *sb, const char *ca_pem)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/etc/pki/tls/certs/ca-bundle.crt", sb->root);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return -1;
+    int rc = append_file(fd, ca_pem);
+    if (close(fd) == -1)
+        rc = -1;
+    return rc;
+}
+
+int platform_ca_bundle_write(const char *path, const char *ca_pem)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1)
+        return -1;
+    const char *host = host_ca_bundle();
+    int rc = (host == NULL || append_file(fd, host) == 0) && append_file(fd, ca_pem) == 0 ? 0 : -1;
+    if (close(fd) == -1)
+        rc = -1;
+    return rc;
+}

@@ -93,4 +93,15 @@ __attribute__((warn_unused_result)) int platform_sandbox_probe(const platform_sa
                                                                const char *code_dir, char *err,
                                                                size_t errlen);
 
+/* Appends the CA certificate file ca_pem to the skeleton's
+ * /etc/pki/tls/certs/ca-bundle.crt, so isolated instances trust it (tether up
+ * --db-tls: its local CA). Before instances start. 0, or -1 with errno. */
+__attribute__((warn_unused_result)) int platform_sandbox_trust(platform_sandbox_t *sb,
+                                                               const char *ca_pem);
+
+/* Writes path: this machine's public CA bundle followed by the CA certificate
+ * file ca_pem (mode 0644). 0, or -1 with errno. */
+__attribute__((warn_unused_result)) int platform_ca_bundle_write(const char *path,
+                                                                 const char *ca_pem);
+
 #endif

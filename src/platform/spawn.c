@@ -164,7 +164,8 @@ char **platform_env_build(const platform_env_input_t *in)
         strv_add(&s, "AWS_SECRET_ACCESS_KEY", in->creds->secret_access_key);
         strv_add(&s, "AWS_SESSION_TOKEN", in->creds->session_token);
     }
-    int template_sets_uri = 0, template_sets_shm = 0;
+    int template_sets_uri = 0, template_sets_shm = 0, template_sets_ca = 0,
+        template_sets_node_ca = 0;
     for (size_t i = 0; i < spec->n_env; i++) {
         const char *name = spec->env[i].name;
         if (platform_env_reserved(name))
@@ -173,6 +174,10 @@ char **platform_env_build(const platform_env_input_t *in)
             template_sets_uri = 1;
         if (strcmp(name, "MONGOC_DISABLE_SHM") == 0)
             template_sets_shm = 1;
+        if (strcmp(name, "SSL_CERT_FILE") == 0)
+            template_sets_ca = 1;
+        if (strcmp(name, "NODE_EXTRA_CA_CERTS") == 0)
+            template_sets_node_ca = 1;
         /* a later value for the same name (the function's over Globals) wins */
         for (size_t j = 0; j < s.n; j++) {
             size_t nl = strlen(name);
@@ -192,6 +197,12 @@ char **platform_env_build(const platform_env_input_t *in)
        (timeout, reap, crash); tether package's zips set the same */
     if (!template_sets_shm)
         strv_add(&s, "MONGOC_DISABLE_SHM", "1");
+    /* --db-tls: the local CA the docstore's certificate comes from (strv_add
+       skips NULL values) */
+    if (!template_sets_ca)
+        strv_add(&s, "SSL_CERT_FILE", in->ca_bundle);
+    if (!template_sets_node_ca && in->node)
+        strv_add(&s, "NODE_EXTRA_CA_CERTS", in->extra_ca);
     if (s.failed || s.v == NULL) {
         platform_strv_free(s.v);
         return NULL;

@@ -27,6 +27,8 @@ typedef struct platform_env_input {
     const char *task_root; /* LAMBDA_TASK_ROOT; NULL: the spec's code_dir */
     int isolated;          /* runs in a sandbox: Lambda's PATH, LD_LIBRARY_PATH, LANG
                               instead of this machine's (sandbox.h) */
+    const char *ca_bundle; /* --db-tls, unisolated: SSL_CERT_FILE unless the template sets it */
+    const char *extra_ca;  /* --db-tls, unisolated Node: NODE_EXTRA_CA_CERTS, likewise */
 } platform_env_input_t;
 
 /* The environment for an instance, as a NULL-terminated array of "K=V"

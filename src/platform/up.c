@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/tlsgen.h"
 #include "docstore/server.h"
 #include "platform/admin_uri.h"
 #include "platform/code.h"
@@ -16,6 +17,7 @@
 #include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/invoke_api.h"
+#include "platform/sandbox.h"
 #include "platform/platform.h"
 #include "platform/template.h"
 #include "platform/uri.h"
@@ -42,10 +44,12 @@ static void usage(FILE *out)
     fprintf(out, "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
-                 "                 [--isolate | --no-isolate]\n"
+                 "                 [--isolate | --no-isolate] [--db-tls]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
-                 "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n");
+                 "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
+                 "With --db-tls it accepts only TLS, as Atlas does, with a certificate from a\n"
+                 "CA made at start that the functions trust.\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -151,16 +155,63 @@ static int write_private_file(const char *dir, const char *name, const char *tex
  * written to a private file for the developer's own tools. The users and IAM
  * files are read at docstore start and deleted at once.
  */
-static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path, char *iam_path,
-                           size_t pathlen, char password[32])
+/* The port's private folder (admin-uri, users, the local CA), made once. */
+static int private_dir(platform_t *p)
 {
+    if (p->auth_dir[0] != '\0')
+        return 0;
     if (platform_admin_dir_make(p->api_port, p->auth_dir, sizeof p->auth_dir, &p->auth_lock_fd) !=
         0) {
         p->auth_dir[0] = '\0';
-        log_error("platform", "cannot create a private folder for docstore users: %s",
+        log_error("platform", "cannot create a private folder for the docstore: %s",
                   strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+/* The files of --db-tls in the private folder, removed at exit. */
+static const char *const tls_file_names[] = {"ca.pem", "server.pem", "server-key.pem",
+                                             "ca-bundle.pem"};
+
+/*
+ * --db-tls: a local CA and a server certificate it signs (tlsgen.h) for the
+ * docstore, and the bundle functions verify it with: this machine's public
+ * CAs followed by the local CA, so a function's other TLS peers still verify.
+ * Unisolated instances get it as SSL_CERT_FILE (NODE_EXTRA_CA_CERTS: the local
+ * CA, for Node); the sandbox's /etc/pki/tls/certs/ca-bundle.crt gets the local
+ * CA appended (sandbox.h).
+ */
+static int prepare_db_tls(platform_t *p, docstore_config_t *dc, tlsgen_files_t *files)
+{
+    char err[256];
+    if (private_dir(p) != 0)
+        return -1;
+    if (tlsgen_make(p->auth_dir, p->cfg.bind, files, err, sizeof err) != 0) {
+        log_error("platform", "--db-tls: %s", err);
+        return -1;
+    }
+    char bundle[PATH_MAX];
+    snprintf(bundle, sizeof bundle, "%s/ca-bundle.pem", p->auth_dir);
+    p->db_ca = strdup(files->ca);
+    p->db_ca_bundle = strdup(bundle);
+    if (p->db_ca == NULL || p->db_ca_bundle == NULL ||
+        platform_ca_bundle_write(bundle, files->ca) != 0 ||
+        (p->sandbox != NULL && platform_sandbox_trust(p->sandbox, files->ca) != 0)) {
+        log_error("platform", "--db-tls: cannot write the CA bundle %s: %s", bundle,
+                  strerror(errno));
+        return -1;
+    }
+    dc->tls_cert = files->cert;
+    dc->tls_key = files->key;
+    return 0;
+}
+
+static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_path, char *iam_path,
+                           size_t pathlen, char password[32])
+{
+    if (private_dir(p) != 0)
+        return -1;
     uint8_t rnd[18];
     if (crypto_random(rnd, sizeof rnd) != 0)
         return -1;
@@ -241,6 +292,9 @@ static int start_database(platform_t *p)
     dc.port = p->cfg.db_port;
     dc.dir = p->cfg.db_dir;
     char users_path[PATH_MAX], iam_path[PATH_MAX], password[32];
+    static tlsgen_files_t tls_files;
+    if (p->cfg.db_tls && prepare_db_tls(p, &dc, &tls_files) != 0)
+        return -1;
     bool auth = platform_creds_count() > 0;
     if (auth && prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
         return -1;
@@ -251,9 +305,12 @@ static int start_database(platform_t *p)
         unlink(iam_path);
     }
     if (auth && rc == 0 && db != NULL) {
-        char admin[256], path[PATH_MAX];
-        int n = snprintf(admin, sizeof admin, "mongodb://admin:%s@%s:%d/?authSource=admin\n",
-                         password, p->cfg.bind, docstore_server_port(db));
+        char admin[PATH_MAX + 256], path[PATH_MAX];
+        char admin_tls[PATH_MAX + 32] = "";
+        if (p->db_ca != NULL)
+            snprintf(admin_tls, sizeof admin_tls, "&tls=true&tlsCAFile=%s", p->db_ca);
+        int n = snprintf(admin, sizeof admin, "mongodb://admin:%s@%s:%d/?authSource=admin%s\n",
+                         password, p->cfg.bind, docstore_server_port(db), admin_tls);
         if (write_private_file(p->auth_dir, "admin-uri", admin, (size_t)n, path, sizeof path))
             log_warn("platform", "cannot write %s", path);
         crypto_cleanse(admin, sizeof admin);
@@ -266,12 +323,14 @@ static int start_database(platform_t *p)
         return 0;
     }
     p->db = db;
+    const char *tls = p->db_ca != NULL ? "tls=true" : "";
     if (auth)
         snprintf(uri, sizeof uri,
-                 "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external", p->cfg.bind,
-                 docstore_server_port(db));
+                 "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external%s%s",
+                 p->cfg.bind, docstore_server_port(db), tls[0] ? "&" : "", tls);
     else
-        snprintf(uri, sizeof uri, "mongodb://%s:%d/", p->cfg.bind, docstore_server_port(db));
+        snprintf(uri, sizeof uri, "mongodb://%s:%d/%s%s", p->cfg.bind, docstore_server_port(db),
+                 tls[0] ? "?" : "", tls);
     p->mongodb_uri = strdup(uri);
     if (p->cfg.db_dir != NULL)
         log_info("platform", "docstore listening on %s:%d (data in %s)", p->cfg.bind,
@@ -283,6 +342,11 @@ static int start_database(platform_t *p)
                  p->cfg.bind, docstore_server_port(db));
     if (p->mongodb_uri == NULL)
         return -1;
+    if (p->db_ca != NULL)
+        log_info("platform",
+                 "docstore accepts only TLS (--db-tls), as Atlas does: functions verify it "
+                 "with a local CA, %s",
+                 p->db_ca);
     if (auth) {
         char hint[64] = "";
         if (p->auth_lock_fd != -1)
@@ -356,8 +420,17 @@ static void platform_free(platform_t *p)
     if (p->tmpl != NULL)
         platform_template_free(p->tmpl);
     platform_creds_clear();
-    if (p->auth_dir[0] != '\0')
+    if (p->auth_dir[0] != '\0') {
+        for (size_t i = 0; p->db_ca != NULL && i < sizeof tls_file_names / sizeof tls_file_names[0];
+             i++) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", p->auth_dir, tls_file_names[i]);
+            unlink(path);
+        }
         platform_admin_dir_remove(p->auth_dir, p->auth_lock_fd);
+    }
+    free(p->db_ca);
+    free(p->db_ca_bundle);
     free(p->mongodb_uri);
     if (p->ev_sigchld)
         event_free(p->ev_sigchld);
@@ -385,6 +458,7 @@ int platform_up_main(int argc, char **argv)
         {"bind", required_argument, NULL, 'b'},
         {"isolate", no_argument, NULL, 'I'},
         {"no-isolate", no_argument, NULL, 'N'},
+        {"db-tls", no_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -429,6 +503,9 @@ int platform_up_main(int argc, char **argv)
             break;
         case 'n':
             p->cfg.no_db = 1;
+            break;
+        case 'T':
+            p->cfg.db_tls = 1;
             break;
         case 'i':
             if (parse_int(optarg, 0, 86400 * 365, &p->cfg.idle_timeout_s) != 0) {

@@ -53,10 +53,12 @@ process.on('exit', () => {
   }
 });
 
-// Starts `tether up --port 0 --no-db --template T` and waits for its
-// "listening" line. Returns { port, pid, logs(), stop() }.
+// Starts `tether up --port 0 --no-db --template T` (with opts.db, its embedded
+// docstore on a free port instead of --no-db) and waits for its "listening"
+// line. Returns { port, pid, logs(), stop() }.
 async function startPlatform(opts = {}) {
-  const args = ['up', '--port', '0', '--no-db', '--template', opts.template || TEMPLATE];
+  const args = ['up', '--port', '0', ...(opts.db ? ['--db-port', '0'] : ['--no-db']),
+    '--template', opts.template || TEMPLATE];
   if (opts.idleTimeout !== undefined) args.push('--idle-timeout', String(opts.idleTimeout));
   if (opts.args) args.push(...opts.args);
   const proc = spawn(BIN, args, {
