@@ -1,6 +1,8 @@
 // What `make up` serves: tether up on build/examples/template.yaml with its
-// embedded docstore (authentication on, as the template has Roles), and every
-// example function answering. The Node examples resolve their packages from
+// embedded docstore (authentication on, as the template has Roles) and the
+// example database users (--db-users build/examples/db-users.json, as `make
+// up` passes it: each role its own privileges), and every example function
+// answering; every Role the template names has its database user. The Node examples resolve their packages from
 // examples/node/node_modules, which `make up` installs from the examples' own
 // lockfile: NODE_PATH (which run-test points at tests/node_modules) is removed
 // from tether up's environment, so a package missing there fails here as it
@@ -24,21 +26,26 @@ after(async () => {
 });
 
 const TEMPLATE = path.join(R.EXAMPLES, 'template.yaml');
+const DB_USERS = path.join(R.EXAMPLES, 'db-users.json');
 
 test('every example function in the template answers', async () => {
   const names = [...fs.readFileSync(TEMPLATE, 'utf8').matchAll(/^\s+FunctionName: (\S+)$/gm)].map((m) => m[1]);
   assert.ok(names.length >= 11, names.join(' '));
   const env = { ...process.env };
   delete env.NODE_PATH;
-  up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE],
+  // the Makefile's `up` line, on free ports
+  const make = fs.readFileSync(path.join(L.SRC, 'Makefile'), 'utf8');
+  assert.match(make, /build\/tether up --template build\/examples\/template\.yaml --db-users build\/examples\/db-users\.json/);
+  up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE, '--db-users', DB_USERS],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';
   up.stdout.on('data', (d) => { logs += d; });
   up.stderr.on('data', (d) => { logs += d; });
   await L.waitFor('tether up to serve with its docstore', () => {
     if (up.exitCode !== null) throw new Error(`tether up exited:\n${logs}`);
-    return /docstore requires authentication/.test(logs);
+    return /docstore users from [^\n]*\n/.test(logs);
   }, 20000);
+  assert.doesNotMatch(logs, /WARN/, 'every Role the template names has its database user');
   const port = L.platformPort(logs);
   const payloads = {
     'orders-create': { id: 7, item: 'book', qty: 2 },
