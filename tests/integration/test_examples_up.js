@@ -13,6 +13,7 @@ const assert = require('node:assert/strict');
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { MongoClient } = require('mongodb');
 const L = require('./platform_lib');
 const R = require('./runtime_lib');
 
@@ -68,4 +69,28 @@ test('every example function in the template answers', async () => {
   }
   const list = await L.invoke(port, 'node-orders-list', {});
   assert.match(list.body, /book/);
+
+  // least privilege: the orders readers' role (its credentials taken from
+  // orders-get's instance, as the Node driver reads them from AWS_*) reads
+  // app and may not write it
+  const [inst] = L.instancesOf(await L.status(port), 'orders-get');
+  const environ = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
+  const saved = {};
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    saved[k] = process.env[k];
+    process.env[k] = environ.find((e) => e.startsWith(`${k}=`)).slice(k.length + 1);
+  }
+  const dbPort = Number(logs.match(/\[platform\] docstore listening on [^\s:]+:(\d+)/)[1]);
+  const reader = new MongoClient(`mongodb://127.0.0.1:${dbPort}/?authMechanism=MONGODB-AWS&authSource=%24external`,
+    { serverSelectionTimeoutMS: 5000 });
+  try {
+    assert.equal((await reader.db('app').collection('orders').findOne({ id: 7 })).item, 'book');
+    await assert.rejects(reader.db('app').collection('orders').insertOne({ id: 8 }), (e) => e.code === 13);
+  } finally {
+    await reader.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
