@@ -2,11 +2,12 @@
 // embedded docstore (authentication on, as the template has Roles) and the
 // example database users (--db-users build/examples/db-users.json, as `make
 // up` passes it: each role its own privileges), and every example function
-// answering; every Role the template names has its database user. The Node examples resolve their packages from
-// examples/node/node_modules, which `make up` installs from the examples' own
-// lockfile: NODE_PATH (which run-test points at tests/node_modules) is removed
-// from tether up's environment, so a package missing there fails here as it
-// would on a fresh clone.
+// answering; every Role the template names has its database user, and the
+// orders readers' role may read app but not write it. The Node examples
+// resolve their packages from examples/node/node_modules, which `make up`
+// installs from the examples' own lockfile: NODE_PATH (which run-test points
+// at tests/node_modules) is removed from tether up's environment, so a package
+// missing there fails here as it would on a fresh clone.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
