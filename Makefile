@@ -19,7 +19,8 @@ build: deps-build
 	cmake --build build -j $(JOBS)
 
 up: build
-	build/tether up --template build/examples/template.yaml --port 9000 --db-port 27017
+	build/tether up --template build/examples/template.yaml --db-users build/examples/db-users.json \
+	  --port 9000 --db-port 27017
 
 build-test: deps-test
 	cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DTETHER_SANITIZE=ON -DTETHER_WERROR=ON $(CMAKE_FLAGS)

@@ -235,8 +235,17 @@ int auth_aws_continue(docstore_sasl_t *s, time_t now, const uint8_t *payload, ui
     if (!aws_signature_matches(s, &z, cred, d, t))
         return auth_fail(s, err);
     const auth_user_t *u = auth_find_user(s->auth, "$external", cred->arn);
-    if (u == NULL)
-        return auth_fail(s, err);
+    if (u == NULL) {
+        /* The client has proved the role: naming it back tells it nothing new
+         * and tells its developer which database user is missing. */
+        auth_fail(s, err);
+        docstore_error_set(err, DOCSTORE_AUTHENTICATION_FAILED,
+                           "Authentication failed: IAM role %s has no database user; add a "
+                           "$external user named by its ARN (tether up --db-users FILE, "
+                           "tether db --users FILE)",
+                           cred->arn);
+        return -1;
+    }
     auth_sasl_succeed(s, u);
     auth_reply(reply, true, "", 0);
     return 0;

@@ -76,14 +76,49 @@ int platform_creds_iam_json(buf_t *out)
     return rc;
 }
 
-int platform_creds_users_json(buf_t *out, const char *admin_password)
+static int is_json_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The entries of a JSON array's text, without its brackets and the blanks
+ * around them: *len 0 for an empty array. -1 if text is not bracketed. */
+static int array_entries(const char *text, size_t n, const char **start, size_t *len)
+{
+    size_t b = 0, e = n;
+    while (b < e && is_json_blank(text[b]))
+        b++;
+    while (e > b && is_json_blank(text[e - 1]))
+        e--;
+    if (e - b < 2 || text[b] != '[' || text[e - 1] != ']')
+        return -1;
+    for (b++, e--; b < e && is_json_blank(text[b]); b++) {
+    }
+    while (e > b && is_json_blank(text[e - 1]))
+        e--;
+    *start = text + b;
+    *len = e - b;
+    return 0;
+}
+
+int platform_creds_users_json(buf_t *out, const char *admin_password, const char *db_users,
+                              size_t db_users_len)
 {
     int rc = buf_append_str(out, "[{\"user\": \"admin\", \"db\": \"admin\", \"password\": ");
     if (rc == 0)
         rc = platform_json_cstr(out, admin_password);
     if (rc == 0)
         rc = buf_append_str(out, ", \"roles\": [\"root\"]}");
-    for (int i = 0; rc == 0 && i < n_registry; i++) {
+    if (rc == 0 && db_users != NULL) {
+        const char *entries;
+        size_t len;
+        rc = array_entries(db_users, db_users_len, &entries, &len);
+        if (rc == 0 && len > 0)
+            rc = buf_append_str(out, ",\n ");
+        if (rc == 0)
+            rc = buf_append(out, entries, len);
+    }
+    for (int i = 0; rc == 0 && db_users == NULL && i < n_registry; i++) {
         rc = buf_append_str(out, ",\n {\"user\": ");
         if (rc == 0)
             rc = platform_json_cstr(out, registry[i].role_arn);

@@ -28,11 +28,18 @@ const platform_creds_t *platform_creds_find_key(const char *akid);
 /* Appends the registry as the docstore's --iam JSON array (docs/docstore.md,
  * "Authentication": the files). */
 __attribute__((warn_unused_result)) int platform_creds_iam_json(buf_t *out);
-/* Appends the docstore's --users JSON array: one $external user per role
- * (named by its ARN, readWriteAnyDatabase, as an execution role that may use
- * the local database), plus an "admin" root user with admin_password. */
+/* Appends the docstore's --users JSON array: an "admin" root user with
+ * admin_password, then either (db_users NULL) one $external user per role,
+ * named by its ARN, with readWriteAnyDatabase (tether up's default: every
+ * execution role may use the local database), or the entries of db_users as
+ * they are: the text (db_users_len bytes) of a users file that the docstore's
+ * loader has already accepted (tether up --db-users), so a role holds only
+ * the privileges its $external user there gives it. 0, or -1 (out of memory,
+ * or db_users is not a JSON array). */
 __attribute__((warn_unused_result)) int platform_creds_users_json(buf_t *out,
-                                                                  const char *admin_password);
+                                                                  const char *admin_password,
+                                                                  const char *db_users,
+                                                                  size_t db_users_len);
 /* How many roles the registry holds. */
 int platform_creds_count(void);
 /* Forgets every credential. */

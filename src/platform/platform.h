@@ -26,6 +26,8 @@ typedef struct platform_config {
     int db_port;               /* --db-port */
     const char *db_dir;        /* --db-dir; NULL keeps the docstore in memory */
     const char *db_uri;        /* --db: an external MongoDB; no docstore */
+    const char *db_users;      /* --db-users: the docstore users file giving each role its
+                                  privileges; NULL: every role gets readWriteAnyDatabase */
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
@@ -51,6 +53,9 @@ typedef struct platform {
                                          what unisolated functions verify with, or NULL */
     char auth_dir[64];                /* private folder of the docstore's admin-uri, "" if none */
     int auth_lock_fd;                 /* held while auth_dir is the port's named folder, else -1 */
+    char *db_users;                   /* --db-users file's text, checked at start (it may hold
+                                         passwords: cleansed when freed), or NULL */
+    size_t db_users_len;              /* its length */
     struct platform_codezip *zips;    /* unpacked zips and the sandbox skeleton, or NULL */
     struct platform_sandbox *sandbox; /* isolation, when asked for and available; or NULL */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;

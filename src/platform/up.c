@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/tlsgen.h"
+#include "docstore/auth.h"
 #include "docstore/server.h"
 #include "platform/admin_uri.h"
 #include "platform/code.h"
@@ -37,19 +38,22 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define STOP_BACKSTOP_S 3 /* shutdown ends the loop by then whatever happens */
+#define STOP_BACKSTOP_S 3                  /* shutdown ends the loop by then whatever happens */
+#define DB_USERS_MAX    (16 * 1024 * 1024) /* the docstore's own limit on a users file */
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: tether up [--template FILE] [--port 9000] [--bind 127.0.0.1]\n"
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
-                 "                 [--idle-timeout SECONDS] [--retry-delay MS]\n"
+                 "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
-                 "With --db-tls it accepts only TLS, as Atlas does, with a certificate from a\n"
-                 "CA made at start that the functions trust.\n");
+                 "--db-users FILE (the docstore's users file) gives each IAM role the roles of\n"
+                 "its $external user there, as on Atlas; without it every role gets\n"
+                 "readWriteAnyDatabase. With --db-tls the docstore accepts only TLS, as Atlas\n"
+                 "does, with a certificate from a CA made at start that the functions trust.\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -221,16 +225,16 @@ static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_pat
             *c = 'x'; /* keep the password URI-safe */
     }
     buf_t users, iam;
-    buf_init(&users, 1 << 20);
+    buf_init(&users, DB_USERS_MAX + (1 << 20));
     buf_init(&iam, 1 << 20);
-    int rc =
-        platform_creds_users_json(&users, password) == 0 && platform_creds_iam_json(&iam) == 0 &&
-                write_private_file(p->auth_dir, "users.json", users.data, users.len, users_path,
-                                   pathlen) == 0 &&
-                write_private_file(p->auth_dir, "iam.json", iam.data, iam.len, iam_path, pathlen) ==
-                    0
-            ? 0
-            : -1;
+    int rc = platform_creds_users_json(&users, password, p->db_users, p->db_users_len) == 0 &&
+                     platform_creds_iam_json(&iam) == 0 &&
+                     write_private_file(p->auth_dir, "users.json", users.data, users.len,
+                                        users_path, pathlen) == 0 &&
+                     write_private_file(p->auth_dir, "iam.json", iam.data, iam.len, iam_path,
+                                        pathlen) == 0
+                 ? 0
+                 : -1;
     crypto_cleanse(users.data, users.len);
     crypto_cleanse(iam.data, iam.len);
     buf_free(&users);
@@ -295,7 +299,7 @@ static int start_database(platform_t *p)
     static tlsgen_files_t tls_files;
     if (p->cfg.db_tls && prepare_db_tls(p, &dc, &tls_files) != 0)
         return -1;
-    bool auth = platform_creds_count() > 0;
+    bool auth = platform_creds_count() > 0 || p->db_users != NULL;
     if (auth && prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
         return -1;
     docstore_server_t *db = NULL;
@@ -355,6 +359,15 @@ static int start_database(platform_t *p)
                  "docstore requires authentication: functions use MONGODB-AWS with their "
                  "role's credentials; an admin connection string is in %s/admin-uri%s",
                  p->auth_dir, hint);
+        if (p->db_users != NULL)
+            log_info("platform",
+                     "docstore users from %s: each role has the roles of its $external user "
+                     "there; a role without one fails authentication, as on Atlas",
+                     p->cfg.db_users);
+        else
+            log_info("platform",
+                     "docstore: every function's role gets readWriteAnyDatabase (--db-users FILE "
+                     "gives each role only its own privileges, as on Atlas)");
         warn_template_uris(p);
     }
     return 0;
@@ -385,7 +398,7 @@ static int assign_default_roles(platform_t *p)
     bool any = false;
     for (size_t i = 0; i < t->n_functions; i++)
         any = any || t->functions[i].role_arn != NULL;
-    if (!any || p->cfg.db_uri != NULL || p->cfg.no_db)
+    if ((!any && p->cfg.db_users == NULL) || p->cfg.db_uri != NULL || p->cfg.no_db)
         return 0;
     if (account == NULL) {
         account = "123456789012";
@@ -405,6 +418,165 @@ static int assign_default_roles(platform_t *p)
                  f->name, arn);
     }
     return 0;
+}
+
+/* Reads path into out (at most out->max bytes). 0, or -1 with errno set. */
+static int read_small_file(const char *path, buf_t *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    char chunk[8192];
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = n == 0 ? 0 : -1;
+            break;
+        }
+        if (buf_append(out, chunk, (size_t)n) != 0) {
+            errno = EFBIG;
+            rc = -1;
+            break;
+        }
+    }
+    crypto_cleanse(chunk, sizeof chunk);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Does a hold a user named user in db? The docstore's saslSupportedMechs
+ * lookup answers exactly that: nothing for an unknown user. */
+static bool db_users_has(const docstore_auth_t *a, const char *db, const char *user)
+{
+    char key[1024];
+    if (snprintf(key, sizeof key, "%s.%s", db, user) >= (int)sizeof key)
+        return false;
+    bson_t reply = BSON_INITIALIZER;
+    docstore_auth_append_mechs(a, key, true, true, &reply);
+    bool found = bson_has_field(&reply, "saslSupportedMechs");
+    bson_destroy(&reply);
+    return found;
+}
+
+/* Appends ", name" (or name first) to a list for a log line. */
+static void list_add(buf_t *list, const char *name)
+{
+    int rc = buf_printf(list, "%s%s", list->len ? ", " : "", name);
+    (void)rc; /* past the buffer's cap the list is cut short: it is only for a log line */
+}
+
+/* Was f's role given by assign_default_roles (SAM's LOGICALID-role-tether)? */
+static bool has_default_role(const platform_function_spec_t *f)
+{
+    char tail[300];
+    int n = snprintf(tail, sizeof tail, ":role/%s-role-tether", f->logical_id);
+    size_t len = strlen(f->role_arn);
+    return n > 0 && (size_t)n < sizeof tail && len >= (size_t)n &&
+           strcmp(f->role_arn + len - (size_t)n, tail) == 0;
+}
+
+/*
+ * Names, at start, each role of the template that has no $external user in
+ * the --db-users file: its functions will fail MONGODB-AWS authentication to
+ * the docstore (as on Atlas), so say which user to add. A Role the template
+ * names is warned about, one line per role; the default execution roles of
+ * functions without a Role (most of which never use a database) share one
+ * line.
+ */
+static void report_roles_without_user(platform_t *p, const docstore_auth_t *a)
+{
+    const platform_template_t *t = p->tmpl;
+    buf_t defaults, names;
+    buf_init(&defaults, 1024);
+    buf_init(&names, 1024);
+    for (size_t i = 0; i < t->n_functions; i++) {
+        const platform_function_spec_t *f = &t->functions[i];
+        if (f->role_arn == NULL || db_users_has(a, "$external", f->role_arn))
+            continue;
+        if (has_default_role(f)) {
+            list_add(&defaults, f->name);
+            continue;
+        }
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = t->functions[k].role_arn != NULL &&
+                   strcmp(t->functions[k].role_arn, f->role_arn) == 0;
+        if (seen)
+            continue; /* named with the first function that has it */
+        buf_reset(&names);
+        int n = 0;
+        for (size_t k = i; k < t->n_functions; k++) {
+            const platform_function_spec_t *g = &t->functions[k];
+            if (g->role_arn != NULL && strcmp(g->role_arn, f->role_arn) == 0) {
+                list_add(&names, g->name);
+                n++;
+            }
+        }
+        log_warn("platform",
+                 "role %s (%s) has no $external user in %s: %s MONGODB-AWS authentication "
+                 "to the docstore, as on Atlas; add {\"user\": \"%s\", \"db\": \"$external\", "
+                 "\"roles\": [...]} to %s",
+                 f->role_arn, names.data ? names.data : f->name, p->cfg.db_users,
+                 n > 1 ? "these functions fail" : "the function fails", f->role_arn,
+                 p->cfg.db_users);
+    }
+    if (defaults.len > 0)
+        log_info("platform",
+                 "functions without a Role (%s) run with default execution roles that have no "
+                 "$external user in %s: they cannot use the docstore",
+                 defaults.data, p->cfg.db_users);
+    buf_free(&defaults);
+    buf_free(&names);
+}
+
+/*
+ * --db-users FILE: the developer's database users, as on Atlas, where each
+ * IAM role is a $external user with its own roles. The docstore's own loader
+ * checks the file now (a bad entry stops tether up, naming the file and the
+ * entry, never a secret); its text is kept for the users file written at
+ * docstore start, after tether up's own admin user, and the template's roles
+ * without a user are named.
+ */
+static int load_db_users(platform_t *p)
+{
+    const char *path = p->cfg.db_users;
+    docstore_auth_t *a = NULL;
+    docstore_error_t derr;
+    memset(&derr, 0, sizeof derr);
+    if (docstore_auth_new(path, NULL, &a, &derr) != 0) {
+        fprintf(stderr, "tether up: --db-users: %s\n", derr.msg);
+        docstore_error_clear(&derr);
+        return -1;
+    }
+    int rc = -1;
+    buf_t text;
+    buf_init(&text, DB_USERS_MAX);
+    if (db_users_has(a, "admin", "admin")) {
+        fprintf(stderr,
+                "tether up: --db-users: %s: user admin (db admin) is tether up's own "
+                "administrator (its admin-uri): give yours another name\n",
+                path);
+        goto out;
+    }
+    if (read_small_file(path, &text) != 0) {
+        fprintf(stderr, "tether up: --db-users: cannot read %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    report_roles_without_user(p, a);
+    p->db_users_len = text.len;
+    p->db_users = buf_steal(&text, NULL);
+    rc = p->db_users != NULL ? 0 : -1; /* the loader refuses an empty file */
+out:
+    if (text.data != NULL)
+        crypto_cleanse(text.data, text.len);
+    buf_free(&text);
+    docstore_auth_free(a);
+    return rc;
 }
 
 static void platform_free(platform_t *p)
@@ -432,6 +604,10 @@ static void platform_free(platform_t *p)
     free(p->db_ca);
     free(p->db_ca_bundle);
     free(p->mongodb_uri);
+    if (p->db_users != NULL) {
+        crypto_cleanse(p->db_users, p->db_users_len);
+        free(p->db_users);
+    }
     if (p->ev_sigchld)
         event_free(p->ev_sigchld);
     if (p->ev_sigint)
@@ -453,6 +629,7 @@ int platform_up_main(int argc, char **argv)
         {"db-dir", required_argument, NULL, 'd'},
         {"db", required_argument, NULL, 'D'},
         {"no-db", no_argument, NULL, 'n'},
+        {"db-users", required_argument, NULL, 'u'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"retry-delay", required_argument, NULL, 'r'},
         {"bind", required_argument, NULL, 'b'},
@@ -507,6 +684,9 @@ int platform_up_main(int argc, char **argv)
         case 'T':
             p->cfg.db_tls = 1;
             break;
+        case 'u':
+            p->cfg.db_users = optarg;
+            break;
         case 'i':
             if (parse_int(optarg, 0, 86400 * 365, &p->cfg.idle_timeout_s) != 0) {
                 fprintf(stderr, "tether up: bad --idle-timeout '%s'\n", optarg);
@@ -541,6 +721,11 @@ int platform_up_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (p->cfg.db_users != NULL && (p->cfg.db_uri != NULL || p->cfg.no_db)) {
+        fprintf(stderr, "tether up: --db-users is for the embedded docstore: not with %s\n",
+                p->cfg.no_db ? "--no-db" : "--db");
+        return 2;
+    }
     int status = 1;
     char err[1024];
     signal(SIGPIPE, SIG_IGN);
@@ -564,7 +749,8 @@ int platform_up_main(int argc, char **argv)
         goto out;
     }
     p->started_us = platform_now_us();
-    if (assign_default_roles(p) != 0 || platform_code_prepare(p) != 0)
+    if (assign_default_roles(p) != 0 || (p->cfg.db_users != NULL && load_db_users(p) != 0) ||
+        platform_code_prepare(p) != 0)
         goto out;
     p->functions = calloc(p->tmpl->n_functions ? p->tmpl->n_functions : 1, sizeof *p->functions);
     if (p->functions == NULL)

@@ -1,16 +1,20 @@
 // What `make up` serves: tether up on build/examples/template.yaml with its
-// embedded docstore (authentication on, as the template has Roles), and every
-// example function answering. The Node examples resolve their packages from
-// examples/node/node_modules, which `make up` installs from the examples' own
-// lockfile: NODE_PATH (which run-test points at tests/node_modules) is removed
-// from tether up's environment, so a package missing there fails here as it
-// would on a fresh clone.
+// embedded docstore (authentication on, as the template has Roles) and the
+// example database users (--db-users build/examples/db-users.json, as `make
+// up` passes it: each role its own privileges), and every example function
+// answering; every Role the template names has its database user, and the
+// orders readers' role may read app but not write it. The Node examples
+// resolve their packages from examples/node/node_modules, which `make up`
+// installs from the examples' own lockfile: NODE_PATH (which run-test points
+// at tests/node_modules) is removed from tether up's environment, so a package
+// missing there fails here as it would on a fresh clone.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { MongoClient } = require('mongodb');
 const L = require('./platform_lib');
 const R = require('./runtime_lib');
 
@@ -26,21 +30,26 @@ after(async () => {
 });
 
 const TEMPLATE = path.join(R.EXAMPLES, 'template.yaml');
+const DB_USERS = path.join(R.EXAMPLES, 'db-users.json');
 
 test('every example function in the template answers', async () => {
   const names = [...fs.readFileSync(TEMPLATE, 'utf8').matchAll(/^\s+FunctionName: (\S+)$/gm)].map((m) => m[1]);
   assert.ok(names.length >= 11, names.join(' '));
   const env = { ...process.env };
   delete env.NODE_PATH;
-  up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE],
+  // the Makefile's `up` line, on free ports
+  const make = fs.readFileSync(path.join(L.SRC, 'Makefile'), 'utf8');
+  assert.match(make, /build\/tether up --template build\/examples\/template\.yaml --db-users build\/examples\/db-users\.json/);
+  up = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE, '--db-users', DB_USERS],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   logs = '';
   up.stdout.on('data', (d) => { logs += d; });
   up.stderr.on('data', (d) => { logs += d; });
   await L.waitFor('tether up to serve with its docstore', () => {
     if (up.exitCode !== null) throw new Error(`tether up exited:\n${logs}`);
-    return /docstore requires authentication/.test(logs);
+    return /docstore users from [^\n]*\n/.test(logs);
   }, 20000);
+  assert.doesNotMatch(logs, /WARN/, 'every Role the template names has its database user');
   const port = L.platformPort(logs);
   const payloads = {
     'orders-create': { id: 7, item: 'book', qty: 2 },
@@ -67,6 +76,30 @@ test('every example function in the template answers', async () => {
   }
   const list = await L.invoke(port, 'node-orders-list', {});
   assert.match(list.body, /book/);
+
+  // least privilege: the orders readers' role (its credentials taken from
+  // orders-get's instance, as the Node driver reads them from AWS_*) reads
+  // app and may not write it
+  const [inst] = L.instancesOf(await L.status(port), 'orders-get');
+  const environ = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
+  const saved = {};
+  for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+    saved[k] = process.env[k];
+    process.env[k] = environ.find((e) => e.startsWith(`${k}=`)).slice(k.length + 1);
+  }
+  const dbPort = Number(logs.match(/\[platform\] docstore listening on [^\s:]+:(\d+)/)[1]);
+  const reader = new MongoClient(`mongodb://127.0.0.1:${dbPort}/?authMechanism=MONGODB-AWS&authSource=%24external`,
+    { serverSelectionTimeoutMS: 5000 });
+  try {
+    assert.equal((await reader.db('app').collection('orders').findOne({ id: 7 })).item, 'book');
+    await assert.rejects(reader.db('app').collection('orders').insertOne({ id: 8 }), (e) => e.code === 13);
+  } finally {
+    await reader.close();
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 });
 
 test("MongoDB's Node pitfall: a callback handler waits for an empty event loop unless told not to", async () => {
