@@ -32,6 +32,30 @@ after(async () => {
 const TEMPLATE = path.join(R.EXAMPLES, 'template.yaml');
 const DB_USERS = path.join(R.EXAMPLES, 'db-users.json');
 
+// Invokes every function of names once on port: each answers, lifecycle-fail
+// and node-callback-waits (MongoDB's Node pitfall, reproduced below) with the
+// error they are made to give; orders-get finds the order orders-create made.
+async function invokeAll(port, names, logsOf) {
+  const payloads = {
+    'orders-create': { id: 7, item: 'book', qty: 2 },
+    'orders-get': { id: 7 },
+  };
+  for (const name of names) {
+    const r = await L.invoke(port, name, payloads[name] || { hello: name });
+    assert.equal(r.status, 200, `${name}: ${r.body}`);
+    if (name === 'lifecycle-fail') {
+      assert.ok(r.headers['x-amz-function-error'], `${name} fails on purpose: ${r.body}`);
+      continue;
+    }
+    if (name === 'node-callback-waits') {
+      assert.equal(JSON.parse(r.body).errorType, 'Sandbox.Timedout', r.body);
+      continue;
+    }
+    assert.equal(r.headers['x-amz-function-error'], undefined, `${name}: ${r.body}\n${logsOf().slice(-4000)}`);
+    if (name === 'orders-get') assert.match(r.body, /book/);
+  }
+}
+
 test('every example function in the template answers', async () => {
   const names = [...fs.readFileSync(TEMPLATE, 'utf8').matchAll(/^\s+FunctionName: (\S+)$/gm)].map((m) => m[1]);
   assert.ok(names.length >= 11, names.join(' '));
@@ -51,24 +75,7 @@ test('every example function in the template answers', async () => {
   }, 20000);
   assert.doesNotMatch(logs, /WARN/, 'every Role the template names has its database user');
   const port = L.platformPort(logs);
-  const payloads = {
-    'orders-create': { id: 7, item: 'book', qty: 2 },
-    'orders-get': { id: 7 },
-  };
-  for (const name of names) {
-    const r = await L.invoke(port, name, payloads[name] || { hello: name });
-    assert.equal(r.status, 200, `${name}: ${r.body}`);
-    if (name === 'lifecycle-fail') {
-      assert.ok(r.headers['x-amz-function-error'], `${name} fails on purpose: ${r.body}`);
-      continue;
-    }
-    if (name === 'node-callback-waits') { // MongoDB's Node pitfall, reproduced (below)
-      assert.equal(JSON.parse(r.body).errorType, 'Sandbox.Timedout', r.body);
-      continue;
-    }
-    assert.equal(r.headers['x-amz-function-error'], undefined, `${name}: ${r.body}\n${logs.slice(-4000)}`);
-    if (name === 'orders-get') assert.match(r.body, /book/);
-  }
+  await invokeAll(port, names, () => logs);
   // the database functions really used it: counters went up, the order is there
   for (const name of ['counter', 'node-counter']) {
     const r = await R.invokeWarm(port, name, {});
@@ -119,5 +126,32 @@ test("MongoDB's Node pitfall: a callback handler waits for an empty event loop u
     assert.match(e.errorMessage, /Task timed out after 3\.00 seconds/);
     await L.waitFor('the timed-out instance to be gone', async () =>
       L.instancesOf(await L.status(port), 'node-callback-waits').length === 0, 10000);
+  }
+});
+
+test('with --db-tls every example function works over TLS, and a plaintext client is refused', async () => {
+  const names = [...fs.readFileSync(TEMPLATE, 'utf8').matchAll(/^\s+FunctionName: (\S+)$/gm)].map((m) => m[1])
+    .filter((n) => n !== 'node-callback-waits'); // its timeout is shown above
+  const env = { ...process.env };
+  delete env.NODE_PATH;
+  const tlsUp = spawn(L.BIN, ['up', '--port', '0', '--db-port', '0', '--template', TEMPLATE, '--db-users', DB_USERS,
+    '--db-tls'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  tlsUp.stdout.on('data', (d) => { text += d; });
+  tlsUp.stderr.on('data', (d) => { text += d; });
+  try {
+    await L.waitFor('tether up --db-tls to serve', () => {
+      if (tlsUp.exitCode !== null) throw new Error(`tether up exited:\n${text}`);
+      return /docstore users from [^\n]*\n/.test(text);
+    }, 20000);
+    assert.match(text, /docstore accepts only TLS \(--db-tls\)/);
+    await invokeAll(L.platformPort(text), names, () => text);
+    const dbPort = Number(text.match(/\[platform\] docstore listening on [^\s:]+:(\d+)/)[1]);
+    const plain = new MongoClient(`mongodb://127.0.0.1:${dbPort}/`, { serverSelectionTimeoutMS: 1500 });
+    await assert.rejects(plain.connect());
+    await plain.close();
+  } finally {
+    tlsUp.kill('SIGTERM');
+    await new Promise((r) => (tlsUp.exitCode !== null ? r() : tlsUp.on('exit', r)));
   }
 });
