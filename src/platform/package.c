@@ -25,6 +25,7 @@
 #include "platform/package.h"
 
 #include "common/buf.h"
+#include "common/fileio.h"
 #include "platform/elfinfo.h"
 
 #include <ctype.h>
@@ -369,50 +370,6 @@ out:
     return status;
 }
 
-/* Copies src to dst (following symlinks), mode 0755. */
-static int package_copy(const char *src, const char *dst)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in == -1)
-        return -1;
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (out == -1) {
-        close(in);
-        return -1;
-    }
-    char chunk[65536];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, chunk, sizeof chunk);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n == -1) {
-            rc = -1;
-            break;
-        }
-        if (n == 0)
-            break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, chunk + off, (size_t)(n - off));
-            if (w == -1 && errno == EINTR)
-                continue;
-            if (w == -1) {
-                rc = -1;
-                break;
-            }
-            off += w;
-        }
-        if (rc != 0)
-            break;
-    }
-    close(in);
-    if (fchmod(out, 0755) == -1)
-        rc = -1;
-    if (close(out) == -1)
-        rc = -1;
-    return rc;
-}
-
 static int package_rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st;
@@ -559,7 +516,7 @@ static int package_stage(const package_opts_t *o, const package_libs_t *libs, co
     } else {
         snprintf(p, sizeof p, "%s/bootstrap", stage);
     }
-    if (package_copy(o->input, p) != 0) {
+    if (fileio_copy(o->input, p, 0755) != 0) {
         fprintf(stderr, "tether package: cannot copy %s\n", o->input);
         return -1;
     }
@@ -577,7 +534,7 @@ static int package_stage(const package_opts_t *o, const package_libs_t *libs, co
     }
     if (self_contained && libs->loader[0] != '\0') {
         snprintf(p, sizeof p, "%s/lib/%s", stage, libs->loader_name);
-        if (package_copy(libs->loader, p) != 0) {
+        if (fileio_copy(libs->loader, p, 0755) != 0) {
             fprintf(stderr, "tether package: cannot copy %s\n", libs->loader);
             return -1;
         }
@@ -586,7 +543,7 @@ static int package_stage(const package_opts_t *o, const package_libs_t *libs, co
         if (!self_contained && libs->v[i].is_glibc)
             continue;
         snprintf(p, sizeof p, "%s/lib/%s", stage, libs->v[i].soname);
-        if (package_copy(libs->v[i].path, p) != 0) {
+        if (fileio_copy(libs->v[i].path, p, 0755) != 0) {
             fprintf(stderr, "tether package: cannot copy %s\n", libs->v[i].path);
             return -1;
         }

@@ -5,6 +5,7 @@
  */
 #include "platform/sandbox.h"
 
+#include "common/fileio.h"
 #include "platform/elfinfo.h"
 #include "platform/spawn.h"
 
@@ -63,57 +64,20 @@ const char *platform_sandbox_stage_name(int stage)
     return "sandbox";
 }
 
-/* Writes len bytes of text to path (mode 0644). 0 or -1 (errno set). */
+/* Writes len bytes of text to path (mode 0644, not the umask's: the
+ * instance's user reads it). 0 or -1 (errno set). */
 static int write_file(const char *path, const char *text, size_t len)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd == -1)
-        return -1;
-    if (fchmod(fd, 0644) == -1) { /* not the umask's: the instance's user reads it */
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
+    return fileio_write(path, text, len, 0644);
 }
 
-/* Copies this machine's file src (at most cap bytes) to path, mode 0644:
- * empty when src is unreadable. */
-static int copy_host_file(const char *src, const char *path, size_t cap)
+/* Copies this machine's file src to path, mode 0644: empty when src is
+ * unreadable. */
+static int copy_host_file(const char *src, const char *path)
 {
-    char *text = malloc(cap);
-    if (text == NULL)
-        return -1;
-    size_t n = 0;
-    int fd = open(src, O_RDONLY | O_CLOEXEC);
-    if (fd != -1) {
-        while (n < cap) {
-            ssize_t r = read(fd, text + n, cap - n);
-            if (r == -1 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            n += (size_t)r;
-        }
-        close(fd);
-    }
-    int rc = write_file(path, text, n);
-    free(text);
-    return rc;
+    if (fileio_copy(src, path, 0644) == 0)
+        return 0;
+    return write_file(path, "", 0);
 }
 
 /* The CA bundle Lambda's images keep at /etc/pki/tls/certs/ca-bundle.crt
@@ -183,11 +147,11 @@ static int make_skeleton(const char *root, char *err, size_t errlen)
     }
     /* so that a function reaches Atlas by name as on Lambda (which gives its own) */
     snprintf(path, sizeof path, "%s/etc/resolv.conf", root);
-    if (copy_host_file("/etc/resolv.conf", path, 8192) == -1)
+    if (copy_host_file("/etc/resolv.conf", path) == -1)
         goto fail;
     const char *ca = host_ca_bundle();
     snprintf(path, sizeof path, "%s/etc/pki/tls/certs/ca-bundle.crt", root);
-    if (ca != NULL && copy_host_file(ca, path, 4u << 20) == -1)
+    if (ca != NULL && copy_host_file(ca, path) == -1)
         goto fail;
     return 0;
 fail_root:
@@ -329,40 +293,6 @@ int platform_sandbox_probe(const platform_sandbox_t *sb, const char *code_dir, c
     return 0;
 }
 
-/* Appends the file src to the open descriptor fd. 0, or -1 with errno. */
-static int append_file(int fd, const char *src)
-{
-    int in = open(src, O_RDONLY | O_CLOEXEC);
-    if (in == -1)
-        return -1;
-    char chunk[16384];
-    int rc = 0;
-    for (;;) {
-        ssize_t n = read(in, chunk, sizeof chunk);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            rc = n == 0 ? 0 : -1;
-            break;
-        }
-        for (ssize_t off = 0; off < n && rc == 0;) {
-            ssize_t w = write(fd, chunk + off, (size_t)(n - off));
-            if (w == -1 && errno == EINTR)
-                continue;
-            if (w == -1)
-                rc = -1;
-            else
-                off += w;
-        }
-        if (rc != 0)
-            break;
-    }
-    int e = errno;
-    close(in);
-    errno = e;
-    return rc;
-}
-
 int platform_sandbox_trust(platform_sandbox_t *sb, const char *ca_pem)
 {
     char path[PATH_MAX];
@@ -370,7 +300,7 @@ int platform_sandbox_trust(platform_sandbox_t *sb, const char *ca_pem)
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd == -1)
         return -1;
-    int rc = append_file(fd, ca_pem);
+    int rc = fileio_append_file(fd, ca_pem);
     if (close(fd) == -1)
         rc = -1;
     return rc;
@@ -382,7 +312,10 @@ int platform_ca_bundle_write(const char *path, const char *ca_pem)
     if (fd == -1)
         return -1;
     const char *host = host_ca_bundle();
-    int rc = (host == NULL || append_file(fd, host) == 0) && append_file(fd, ca_pem) == 0 ? 0 : -1;
+    int rc =
+        (host == NULL || fileio_append_file(fd, host) == 0) && fileio_append_file(fd, ca_pem) == 0
+            ? 0
+            : -1;
     if (close(fd) == -1)
         rc = -1;
     return rc;

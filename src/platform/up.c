@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/crypto.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/tlsgen.h"
 #include "docstore/auth.h"
@@ -135,21 +136,7 @@ static int write_private_file(const char *dir, const char *name, const char *tex
                               char *path, size_t pathlen)
 {
     snprintf(path, pathlen, "%s/%s", dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd == -1)
-        return -1;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w == -1 && errno == EINTR)
-            continue;
-        if (w == -1) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
+    return fileio_write(path, text, len, 0600);
 }
 
 /*
