@@ -9,7 +9,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/log.h"
-#include "docstore/server.h"
+#include "docstore/net/server.h"
 #include "platform/admin_uri.h"
 #include "platform/code.h"
 #include "platform/creds.h"
