@@ -7,6 +7,7 @@
  * (saslSupportedMechs, speculativeAuthenticate) and of serverStatus are
  * cmd_auth.c's.
  */
+#include "docstore/base/clock.h"
 #include "docstore/cmd/cmd_admin.h"
 
 #include "common/log.h"

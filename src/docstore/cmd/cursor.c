@@ -6,6 +6,7 @@
  * cursors, a closed connection frees its session-less ones, and the server's
  * 1 s tick frees any cursor idle for 10 minutes. See cursor.h.
  */
+#include "docstore/base/clock.h"
 #include "docstore/cmd/cursor.h"
 #include "docstore/cmd/cmd_auth.h"
 #include "docstore/net/conn.h"

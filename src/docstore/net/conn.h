@@ -109,10 +109,6 @@ struct docstore_server {
     bson_t *argv;                     /* getCmdLineOpts.argv, owned; may be NULL */
 };
 
-/* Monotonic and wall-clock milliseconds. */
-int64_t docstore_now_ms(void);
-int64_t docstore_wall_ms(void);
-
 /* Parses "CIDR,CIDR,..." (IPv4 and IPv6, a bare address is /32 or /128) into
  * a new array (free() it). 0, or -1 with a message naming the bad entry. */
 __attribute__((warn_unused_result)) int docstore_access_parse(const char *list,

@@ -6,6 +6,7 @@
  * that expires idle cursors. Runs on a libevent base it is given; see server.h.
  */
 #include "common/log.h"
+#include "docstore/base/clock.h"
 #include "docstore/cmd/command.h"
 #include "docstore/net/conn.h"
 #include "docstore/net/tls.h"
@@ -41,20 +42,6 @@ static const char *const legacy_commands[] = {
     "hello", "isMaster", "ismaster", "saslStart", "saslContinue", "authenticate",
     "buildinfo", "buildInfo", "ping", "whatsmyuri", "getnonce", NULL,
 };
-
-int64_t docstore_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t docstore_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void docstore_config_init(docstore_config_t *cfg)
 {
