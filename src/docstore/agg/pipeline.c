@@ -140,12 +140,6 @@ void docstore_pipeline_set_memory_limit(docstore_pipeline_t *p, size_t bytes)
     p->mem_limit = bytes;
 }
 
-static int oom(docstore_error_t *err)
-{
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-    return -1;
-}
-
 /* A string that will name a field: valid UTF-8 without NUL, as BSON keys are. */
 static bool valid_field_name(const char *s, uint32_t len)
 {
@@ -200,7 +194,7 @@ static int add_fields_collect(stage_t *s, const bson_t *spec, const char *prefix
         }
         char *path = NULL;
         if (asprintf(&path, "%s%s%s", prefix, prefix[0] ? "." : "", k) < 0)
-            return oom(err);
+            return docstore_error_oom(err);
         bson_t sub;
         bson_iter_t first;
         if (get_doc(bson_iter_value(&it), &sub) && !bson_empty(&sub) &&
@@ -215,13 +209,13 @@ static int add_fields_collect(stage_t *s, const bson_t *spec, const char *prefix
         char **paths = realloc(s->paths, (s->n + 1) * sizeof *paths);
         if (paths == NULL) {
             free(path);
-            return oom(err);
+            return docstore_error_oom(err);
         }
         s->paths = paths;
         docstore_expr_t **exprs = realloc(s->exprs, (s->n + 1) * sizeof *exprs);
         if (exprs == NULL) {
             free(path);
-            return oom(err);
+            return docstore_error_oom(err);
         }
         s->exprs = exprs;
         s->paths[s->n] = path;
@@ -261,7 +255,7 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     }
     s->paths = calloc(n, sizeof *s->paths);
     if (s->paths == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     if (v->value_type == BSON_TYPE_UTF8) {
         s->paths[s->n++] = strdup(v->value.v_utf8.str);
     } else {
@@ -271,7 +265,7 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     }
     for (size_t i = 0; i < s->n; i++) {
         if (s->paths[i] == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         if (s->paths[i][0] == '$' || s->paths[i][0] == '\0') {
             docstore_error_set(err, 16410, "FieldPath field names may not start with '$'.");
             return -1;
@@ -310,7 +304,7 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
                 free(s->index_field);
                 s->index_field = strdup(bson_iter_utf8(&it, NULL));
                 if (s->index_field == NULL)
-                    return oom(err);
+                    return docstore_error_oom(err);
             } else if (strcmp(k, "preserveNullAndEmptyArrays") == 0) {
                 if (!BSON_ITER_HOLDS_BOOL(&it)) {
                     docstore_error_set(err, 28809,
@@ -343,7 +337,7 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
         return -1;
     }
     s->path = strdup(path + 1);
-    return s->path ? 0 : oom(err);
+    return s->path ? 0 : docstore_error_oom(err);
 }
 
 static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err)
@@ -386,7 +380,7 @@ static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err
         free(*slot);
         *slot = strdup(bson_iter_utf8(&it, NULL));
         if (*slot == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
     }
     if (s->from == NULL) {
         docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
@@ -407,13 +401,13 @@ static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err
     /* The two fields as field-path expressions, for traversal through arrays. */
     s->exprs = calloc(2, sizeof *s->exprs);
     if (s->exprs == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     s->n = 2;
     const char *fields[2] = {s->path, s->foreign};
     for (int i = 0; i < 2; i++) {
         char *spec = NULL;
         if (asprintf(&spec, "$%s", fields[i]) < 0)
-            return oom(err);
+            return docstore_error_oom(err);
         bson_value_t sv = {.value_type = BSON_TYPE_UTF8};
         sv.value.v_utf8.str = spec;
         sv.value.v_utf8.len = (uint32_t)strlen(spec);
@@ -443,7 +437,7 @@ static int parse_count(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     }
     s->paths = calloc(1, sizeof *s->paths);
     if (s->paths == NULL || (s->paths[0] = strdup(name)) == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     s->n = 1;
     return 0;
 }
@@ -484,7 +478,7 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
     }
     s->exprs = calloc(1, sizeof *s->exprs);
     if (s->exprs == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     s->n = 1;
     return docstore_expr_new(root, &s->exprs[0], err);
 }
@@ -532,7 +526,7 @@ static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     s->paths = calloc(n, sizeof *s->paths);
     s->subs = calloc(n, sizeof *s->subs);
     if (s->paths == NULL || s->subs == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     bson_iter_t it;
     bson_iter_init(&it, &d);
     while (bson_iter_next(&it)) {
@@ -544,7 +538,7 @@ static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
         s->paths[s->n] = strdup(k);
         s->n++;
         if (s->paths[s->n - 1] == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         if (parse_sub(bson_iter_value(&it), "$facet", &s->subs[s->n - 1], err) != 0)
             return -1;
     }
@@ -566,7 +560,7 @@ static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t 
                 free(s->from);
                 s->from = strdup(bson_iter_utf8(&it, NULL));
                 if (s->from == NULL)
-                    return oom(err);
+                    return docstore_error_oom(err);
             } else if (strcmp(k, "pipeline") == 0) {
                 pipe = *bson_iter_value(&it);
             } else {
@@ -586,7 +580,7 @@ static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t 
         return 0;
     s->subs = calloc(1, sizeof *s->subs);
     if (s->subs == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     s->n = 1;
     return parse_sub(&pipe, "$unionWith", &s->subs[0], err);
 }
@@ -759,7 +753,7 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
         }
         s->filter = bson_copy(&d);
         if (s->filter == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         return docstore_matcher_new(s->filter, &s->matcher, err);
     }
     if (strcmp(name, "$project") == 0) {
@@ -926,13 +920,13 @@ int docstore_pipeline_new(const bson_t *pipeline, docstore_pipeline_t **out,
     if (p != NULL)
         p->mem_limit = DOCSTORE_SORT_MEMORY_LIMIT;
     if (p == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     size_t n = bson_count_keys(pipeline);
     /* Room for $sortByCount's two stages. */
     p->stages = calloc(n * 2 + 1, sizeof *p->stages);
     if (p->stages == NULL) {
         free(p);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     bson_iter_t it;
     if (!bson_iter_init(&it, pipeline)) {
@@ -973,7 +967,7 @@ static int run_match(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
         if (docstore_matcher_matches(s->matcher, docs->docs[i], NULL)) {
             if (docstore_doclist_push(out, docs->docs[i]) != 0) {
                 docs->docs[i] = NULL;
-                return oom(err);
+                return docstore_error_oom(err);
             }
             docs->docs[i] = NULL;
         }
@@ -991,7 +985,7 @@ static int run_project(const stage_t *s, docstore_doclist_t *docs, docstore_docl
             return -1;
         }
         if (docstore_doclist_push(out, r) != 0)
-            return oom(err);
+            return docstore_error_oom(err);
     }
     return 0;
 }
@@ -1007,7 +1001,7 @@ static int finish_tree(docstore_mnode_t *root, docstore_doclist_t *out, docstore
                            "document produced by the pipeline is too large");
         return -1;
     }
-    return docstore_doclist_push(out, r) == 0 ? 0 : oom(err);
+    return docstore_doclist_push(out, r) == 0 ? 0 : docstore_error_oom(err);
 }
 
 static int run_add_fields(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
@@ -1016,7 +1010,7 @@ static int run_add_fields(const stage_t *s, docstore_doclist_t *docs, docstore_d
     for (size_t i = 0; i < docs->n; i++) {
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         for (size_t f = 0; f < s->n; f++) {
             bson_value_t v;
             /* Every expression sees the input document, not earlier fields. */
@@ -1028,7 +1022,7 @@ static int run_add_fields(const stage_t *s, docstore_doclist_t *docs, docstore_d
             bson_value_destroy(&v);
             if (!ok) {
                 docstore_mnode_free(root);
-                return oom(err);
+                return docstore_error_oom(err);
             }
         }
         if (finish_tree(root, out, err) != 0)
@@ -1043,7 +1037,7 @@ static int run_unset(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
     for (size_t i = 0; i < docs->n; i++) {
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         for (size_t f = 0; f < s->n; f++)
             pipe_path_unset(root, s->paths[f]);
         if (finish_tree(root, out, err) != 0)
@@ -1077,7 +1071,7 @@ static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_docli
                     (s->index_field && !pipe_path_set(root, s->index_field, &ix))) {
                     docstore_mnode_free(root);
                     bson_value_destroy(&arr);
-                    return oom(err);
+                    return docstore_error_oom(err);
                 }
                 if (finish_tree(root, out, err) != 0) {
                     bson_value_destroy(&arr);
@@ -1090,11 +1084,11 @@ static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_docli
             /* An empty array, preserved: the field goes away. */
             docstore_mnode_t *root = docstore_mnode_from_doc(doc);
             if (root == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             pipe_path_unset(root, s->path);
             if (s->index_field && !pipe_path_set(root, s->index_field, &null)) {
                 docstore_mnode_free(root);
-                return oom(err);
+                return docstore_error_oom(err);
             }
             if (finish_tree(root, out, err) != 0)
                 return -1;
@@ -1107,13 +1101,13 @@ static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_docli
         /* A non-array value unwinds to itself; null/missing only when preserved. */
         if (s->index_field == NULL) {
             if (docstore_doclist_push_copy(out, doc) != 0)
-                return oom(err);
+                return docstore_error_oom(err);
             continue;
         }
         docstore_mnode_t *root = docstore_mnode_from_doc(doc);
         if (root == NULL || !pipe_path_set(root, s->index_field, &null)) {
             docstore_mnode_free(root);
-            return oom(err);
+            return docstore_error_oom(err);
         }
         if (finish_tree(root, out, err) != 0)
             return -1;
@@ -1140,7 +1134,7 @@ static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore
         bson_t *r = bson_new_from_data(v.value.v_doc.data, v.value.v_doc.data_len);
         bson_value_destroy(&v);
         if (r == NULL || docstore_doclist_push(out, r) != 0)
-            return oom(err);
+            return docstore_error_oom(err);
     }
     return 0;
 }
@@ -1157,7 +1151,7 @@ static int run_facet(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
             if (docstore_doclist_push_copy(&copy, docs->docs[i]) != 0) {
                 docstore_doclist_free(&copy);
                 bson_destroy(r);
-                return oom(err);
+                return docstore_error_oom(err);
             }
         }
         if (docstore_pipeline_run(s->subs[f], &copy, reader, reader_ctx, err) != 0) {
@@ -1181,7 +1175,7 @@ static int run_facet(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
             return -1;
         }
     }
-    return docstore_doclist_push(out, r) == 0 ? 0 : oom(err);
+    return docstore_doclist_push(out, r) == 0 ? 0 : docstore_error_oom(err);
 }
 
 /* Fisher-Yates over the first n slots; the rest are dropped. */
@@ -1218,7 +1212,7 @@ static int run_union_with(const stage_t *s, docstore_doclist_t *docs,
     int rc = 0;
     for (size_t i = 0; i < other.n; i++) {
         if (rc == 0 && docstore_doclist_push(docs, other.docs[i]) != 0)
-            rc = oom(err);
+            rc = docstore_error_oom(err);
         else if (rc != 0)
             bson_destroy(other.docs[i]);
     }
@@ -1297,7 +1291,7 @@ static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t
                 BSON_APPEND_INT64(r, s->paths[0], (int64_t)docs->n);
             else
                 BSON_APPEND_INT32(r, s->paths[0], (int32_t)docs->n);
-            rc = docstore_doclist_push(&out, r) == 0 ? 0 : oom(err);
+            rc = docstore_doclist_push(&out, r) == 0 ? 0 : docstore_error_oom(err);
         }
         break;
     case ST_GROUP:

@@ -45,7 +45,7 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
     g->ops = calloc(n ? n : 1, sizeof *g->ops);
     g->exprs = calloc(n ? n : 1, sizeof *g->exprs);
     if (g->names == NULL || g->ops == NULL || g->exprs == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     bson_iter_t it;
@@ -93,7 +93,7 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
         g->ops[i] = (pipe_acc_op_t)found;
         g->n++;
         if (g->names[i] == NULL) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             return -1;
         }
         if (found == ACC_COUNT) {
@@ -299,7 +299,7 @@ static int acc_update(pipe_acc_op_t op, acc_state_t *s, const bson_value_t *v,
         if (v->value_type == BSON_TYPE_EOD)
             break;
         if (set_add(s, v) < 0) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             return -1;
         }
         break;
@@ -511,7 +511,7 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_l
         group_slot_t *slot = table_get(&t, &key, g->n);
         if (slot == NULL) {
             bson_value_destroy(&key);
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             rc = -1;
             break;
         }
@@ -542,7 +542,7 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_l
         for (size_t a = 0; a < g->n; a++)
             acc_result(g->ops[a], &t.groups[i].acc[a], g->names[a], out);
         if (docstore_doclist_push(docs, out) != 0) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             rc = -1;
         }
     }

@@ -74,7 +74,7 @@ static bool field_values(const docstore_expr_t *e, const bson_t *doc, value_list
     }
     bson_value_destroy(&v);
     if (!ok)
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
     return ok;
 }
 
@@ -147,13 +147,13 @@ int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign
         t.nbuckets *= 2;
     t.buckets = calloc(t.nbuckets, sizeof *t.buckets);
     if (fvals == NULL || hits == NULL || stamp == NULL || t.buckets == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         rc = -1;
     }
     for (size_t j = 0; rc == 0 && j < fdocs.n; j++) {
         for (size_t k = 0; k < fvals[j].n && rc == 0; k++) {
             if (!join_add(&t, &fvals[j].v[k], j)) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                docstore_error_oom(err);
                 rc = -1;
             }
         }
@@ -209,7 +209,7 @@ int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign
                 bson_destroy(r);
                 rc = -1;
             } else if (docstore_doclist_push(out, r) != 0) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                docstore_error_oom(err);
                 rc = -1;
             }
             docstore_mnode_free(root);

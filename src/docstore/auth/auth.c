@@ -135,7 +135,7 @@ static int auth_load_array(const char *path, void **arr, size_t *n, size_t elem_
             cap = cap ? cap * 2 : 8;
             void *grown = realloc(*arr, cap * elem_size);
             if (grown == NULL) {
-                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                docstore_error_oom(err);
                 rc = -1;
                 break;
             }
@@ -227,7 +227,7 @@ int docstore_auth_new(const char *users_file, const char *iam_file, docstore_aut
 {
     docstore_auth_t *a = calloc(1, sizeof *a);
     if (a == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     void *users = NULL, *iam = NULL;
@@ -307,7 +307,7 @@ int docstore_sasl_start(docstore_auth_t *a, const char *db, const char *mechanis
     }
     docstore_sasl_t *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     s->auth = a;

@@ -15,6 +15,12 @@ void docstore_error_set(docstore_error_t *err, int code, const char *fmt, ...)
     va_end(ap);
 }
 
+int docstore_error_oom(docstore_error_t *err)
+{
+    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+    return -1;
+}
+
 void docstore_error_clear(docstore_error_t *err)
 {
     if (err == NULL)

@@ -61,6 +61,9 @@ typedef struct docstore_error {
 /* Sets code and message (printf-style). Keeps any extra already attached. */
 void docstore_error_set(docstore_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sets InternalError "out of memory", the docstore's one out-of-memory report.
+ * Returns -1 so that a failing path can `return docstore_error_oom(err);`. */
+int docstore_error_oom(docstore_error_t *err);
 /* Frees extra and zeroes the error; safe on a zeroed or already cleared error. */
 void docstore_error_clear(docstore_error_t *err);
 /* The codeName MongoDB sends for code ("Location<code>" for unnamed codes). */

@@ -571,7 +571,7 @@ int docstore_admin_current_op(docstore_ctx_t *ctx, bool idle_connections, bool a
         bson_t *op = bson_new();
         describe_conn(s, c, op);
         if (docstore_doclist_push(out, op) != 0) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             return -1;
         }
     }

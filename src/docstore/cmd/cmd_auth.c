@@ -208,7 +208,7 @@ static int auth_finish(docstore_conn_t *conn, docstore_error_t *err)
         return 0; /* under way, or finished at the step before the empty exchange */
     docstore_principal_t *p = calloc(1, sizeof *p);
     if (p == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     docstore_principal_copy(docstore_sasl_principal(s), p);

@@ -156,7 +156,7 @@ static bool sorter_cb(void *ctx, const bson_t *doc)
         return true;
     bson_t *copy = bson_copy(doc);
     if (copy == NULL) {
-        docstore_error_set(c->err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(c->err);
         c->failed = true;
         return false;
     }
@@ -339,7 +339,7 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
             doc = projected;
         }
         if (docstore_doclist_push(&out, doc)) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             goto out;
         }
     }

@@ -341,7 +341,7 @@ toobig:
     docstore_error_set(err, DOCSTORE_BSON_OBJECT_TOO_LARGE, "command too large");
     return -1;
 nomem:
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+    docstore_error_oom(err);
     return -1;
 }
 

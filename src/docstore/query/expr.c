@@ -334,12 +334,6 @@ static docstore_expr_t *expr_alloc(expr_kind_t kind, size_t n, bool keys)
     return e;
 }
 
-static int oom(docstore_error_t *err)
-{
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-    return -1;
-}
-
 static bool valid_var_name(const char *s, bool user)
 {
     if (s[0] == '\0')
@@ -358,7 +352,7 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
 {
     docstore_expr_t *e = expr_alloc(EXPR_VAR, 0, false);
     if (e == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     const char *rest;
     if (s[1] == '$') {
         const char *name = s + 2;
@@ -383,7 +377,7 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
     }
     if (e->var == NULL) {
         docstore_expr_free(e);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     if (rest != NULL) {
         /* Path components: non-empty, no leading $. */
@@ -413,7 +407,7 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
         e->path = strdup(rest);
         if (e->path == NULL) {
             docstore_expr_free(e);
-            return oom(err);
+            return docstore_error_oom(err);
         }
     }
     *out = e;
@@ -428,7 +422,7 @@ static int compile_args(const expr_op_def_t *def, const bson_value_t *arg, int d
     bson_iter_t it;
     if (arg->value_type == BSON_TYPE_ARRAY) {
         if (!bson_iter_init_from_data(&it, arg->value.v_doc.data, arg->value.v_doc.data_len))
-            return oom(err);
+            return docstore_error_oom(err);
         n = 0;
         while (bson_iter_next(&it))
             n++;
@@ -453,7 +447,7 @@ static int compile_args(const expr_op_def_t *def, const bson_value_t *arg, int d
     if (n > 0) {
         e->args = calloc(n, sizeof *e->args);
         if (e->args == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
     }
     if (arg->value_type != BSON_TYPE_ARRAY) {
         e->n = 1;
@@ -476,7 +470,7 @@ static int compile_params(const expr_op_def_t *def, const bson_value_t *arg, int
         np++;
     e->args = calloc(np, sizeof *e->args);
     if (e->args == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     e->n = np;
     bson_iter_t it;
     bson_iter_init_from_data(&it, arg->value.v_doc.data, arg->value.v_doc.data_len);
@@ -502,7 +496,7 @@ static int compile_params(const expr_op_def_t *def, const bson_value_t *arg, int
             free(e->as);
             e->as = strdup(bson_iter_utf8(&it, NULL));
             if (e->as == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             continue;
         }
         docstore_expr_free(e->args[i]);
@@ -554,7 +548,7 @@ static int compile_let(const bson_value_t *arg, int depth, docstore_expr_t *e,
     e->args = calloc(nvars + 1, sizeof *e->args);
     e->keys = calloc(nvars + 1, sizeof *e->keys);
     if (e->args == NULL || e->keys == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     e->n = 1;
     bson_iter_init_from_data(&it, arg->value.v_doc.data, arg->value.v_doc.data_len);
     while (bson_iter_next(&it)) {
@@ -572,7 +566,7 @@ static int compile_let(const bson_value_t *arg, int depth, docstore_expr_t *e,
             }
             e->keys[e->n] = strdup(name);
             if (e->keys[e->n] == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             if (compile(bson_iter_value(&vars), depth + 1, &e->args[e->n++], err) != 0)
                 return -1;
         }
@@ -616,7 +610,7 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
     /* args: case0, then0, case1, then1, ..., default (NULL when absent). */
     e->args = calloc(nb * 2 + 1, sizeof *e->args);
     if (e->args == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     e->n = nb * 2 + 1;
     bson_iter_init_from_data(&it, arg->value.v_doc.data, arg->value.v_doc.data_len);
     size_t b = 0;
@@ -672,7 +666,7 @@ static int compile_op(const char *name, const bson_value_t *arg, int depth, docs
     if (strcmp(name, "$literal") == 0) {
         docstore_expr_t *e = expr_alloc(EXPR_LITERAL, 0, false);
         if (e == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         bson_value_copy(arg, &e->lit);
         *out = e;
         return 0;
@@ -684,7 +678,7 @@ static int compile_op(const char *name, const bson_value_t *arg, int depth, docs
     }
     docstore_expr_t *e = expr_alloc(EXPR_OP, 0, false);
     if (e == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     e->name = def->name;
     e->fn = def->fn;
     *out = e;
@@ -737,7 +731,7 @@ static int compile_object(const bson_value_t *spec, int depth, docstore_expr_t *
     }
     docstore_expr_t *e = expr_alloc(EXPR_OBJECT, n, true);
     if (e == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     *out = e;
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
@@ -755,7 +749,7 @@ static int compile_object(const bson_value_t *spec, int depth, docstore_expr_t *
         }
         e->keys[e->n] = strdup(k);
         if (e->keys[e->n] == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         if (compile(bson_iter_value(&it), depth + 1, &e->args[e->n++], err) != 0)
             return -1;
     }
@@ -782,7 +776,7 @@ static int compile(const bson_value_t *spec, int depth, docstore_expr_t **out,
             n++;
         docstore_expr_t *e = expr_alloc(EXPR_ARRAY, n, false);
         if (e == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         *out = e;
         bson_iter_init_from_data(&it, spec->value.v_doc.data, spec->value.v_doc.data_len);
         while (bson_iter_next(&it)) {
@@ -793,7 +787,7 @@ static int compile(const bson_value_t *spec, int depth, docstore_expr_t **out,
     }
     docstore_expr_t *e = expr_alloc(EXPR_LITERAL, 0, false);
     if (e == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     bson_value_copy(spec, &e->lit);
     *out = e;
     return 0;

@@ -53,32 +53,12 @@ static int node_add(mnode_t *n, mnode_t *kid, docstore_error_t *err)
     mnode_t **k = realloc(n->kids, (n->nkids + 1) * sizeof *k);
     if (k == NULL) {
         node_free(kid);
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     n->kids = k;
     n->kids[n->nkids++] = kid;
     return 0;
-}
-
-static int oom(docstore_error_t *err)
-{
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-    return -1;
-}
-
-/* A path component as an array index: canonical decimal digits, else -1. */
-static int part_as_index(const char *s, int len)
-{
-    if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
-        return -1;
-    int v = 0;
-    for (int i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
 }
 
 /* A PATH node over path testing test (owned, also on failure). */
@@ -87,7 +67,7 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
     mnode_t *n = node_new(MN_PATH);
     if (n == NULL) {
         node_free(test);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     if (node_add(n, test, err) != 0) {
         node_free(n);
@@ -104,7 +84,7 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
     n->part_index = calloc(count, sizeof *n->part_index);
     if (n->path_buf == NULL || n->parts == NULL || n->part_len == NULL || n->part_index == NULL) {
         node_free(n);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     char *p = n->path_buf;
     for (size_t i = 0; i < count; i++) {
@@ -113,7 +93,7 @@ static int path_node_new(const char *path, mnode_t *test, mnode_t **out, docstor
             *dot = '\0';
         n->parts[i] = p;
         n->part_len[i] = (int)strlen(p);
-        n->part_index[i] = part_as_index(p, n->part_len[i]);
+        n->part_index[i] = docstore_path_part_index(p, n->part_len[i]);
         if (n->part_len[i] == 0) {
             docstore_error_set(err, DOCSTORE_BAD_VALUE,
                                "FieldPath field names may not be empty strings.");
@@ -171,7 +151,7 @@ static int compile_regex(mnode_t *n, const char *pattern, const char *options,
     }
     n->md = pcre2_match_data_create_from_pattern(n->re, NULL);
     if (n->md == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     n->re_pattern = pattern;
     return 0;
 }
@@ -182,7 +162,7 @@ static int regex_node_new(const char *pattern, const char *options, mnode_t **ou
 {
     mnode_t *n = node_new(MN_REGEX);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     if (compile_regex(n, pattern, options ? options : "", err) != 0) {
         node_free(n);
         return -1;
@@ -196,7 +176,7 @@ static int value_node_new(enum mnode_kind kind, const bson_value_t *v, mnode_t *
 {
     mnode_t *n = node_new(kind);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     n->operand = *v;
     *out = n;
     return 0;
@@ -316,7 +296,7 @@ static int type_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t 
 {
     mnode_t *n = node_new(MN_TYPE);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     if (v->value_type == BSON_TYPE_ARRAY) {
         bson_iter_t it;
         if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
@@ -350,7 +330,7 @@ static int add_test(mnode_t *dest, const char *path, mnode_t *test, bool negate,
         mnode_t *neg = node_new(path != NULL ? MN_NOT : MN_VNOT);
         if (neg == NULL) {
             node_free(n);
-            return oom(err);
+            return docstore_error_oom(err);
         }
         if (node_add(neg, n, err) != 0) {
             node_free(neg);
@@ -390,13 +370,13 @@ static int elemmatch_node_new(const bson_value_t *spec, mnode_t **out, int depth
     bool value_form = is_elemmatch_value_form(spec);
     mnode_t *n = node_new(value_form ? MN_ELEMMATCH_VAL : MN_ELEMMATCH_OBJ);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     int rc;
     if (value_form) {
         rc = parse_ops(spec, NULL, n, depth + 1, err);
     } else {
         mnode_t *sub = node_new(MN_AND);
-        rc = sub == NULL ? oom(err) : node_add(n, sub, err);
+        rc = sub == NULL ? docstore_error_oom(err) : node_add(n, sub, err);
         if (rc == 0)
             rc = parse_filter(spec->value.v_doc.data, spec->value.v_doc.data_len, sub, depth + 1,
                               false, err);
@@ -446,7 +426,7 @@ static int all_node(const bson_value_t *v, const char *path, mnode_t *dest, int 
         /* $all: [] matches no document */
         mnode_t *f = node_new(path != NULL ? MN_FALSE : MN_VNOT);
         if (f == NULL)
-            return oom(err);
+            return docstore_error_oom(err);
         return node_add(dest, f, err);
     }
     return 0;
@@ -465,7 +445,7 @@ static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, doc
     }
     mnode_t *n = node_new(MN_IN);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     bson_iter_t it;
     size_t count = 0;
     if (bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
@@ -474,7 +454,7 @@ static int in_node_new(const bson_value_t *v, const char *op, mnode_t **out, doc
     n->in_vals = calloc(count ? count : 1, sizeof *n->in_vals);
     if (n->in_vals == NULL) {
         node_free(n);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len);
     while (bson_iter_next(&it)) {
@@ -569,7 +549,7 @@ static int mod_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t *
     }
     mnode_t *n = node_new(MN_MOD);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     n->divisor = divisor;
     n->remainder = remainder;
     *out = n;
@@ -593,7 +573,7 @@ static int size_node_new(const bson_value_t *v, mnode_t **out, docstore_error_t 
     }
     mnode_t *n = node_new(MN_SIZE);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     n->size = size;
     *out = n;
     return 0;
@@ -722,7 +702,7 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
         } else if (strcmp(op, "$exists") == 0) {
             negate = !value_truthy_for_exists(v);
             t = node_new(MN_EXISTS);
-            rc = t == NULL ? oom(err) : 0;
+            rc = t == NULL ? docstore_error_oom(err) : 0;
         } else if (strcmp(op, "$type") == 0) {
             rc = type_node_new(v, &t, err);
         } else if (strcmp(op, "$size") == 0) {
@@ -738,7 +718,7 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
         } else if (strcmp(op, "$not") == 0) {
             mnode_t *inner = node_new(MN_AND);
             if (inner == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             if (v->value_type == BSON_TYPE_REGEX) {
                 rc = regex_node_new(v->value.v_regex.regex, v->value.v_regex.options, &t, err);
                 if (rc == 0)
@@ -767,7 +747,7 @@ static int parse_ops(const bson_value_t *ops, const char *path, mnode_t *dest, i
             mnode_t *neg = node_new(path != NULL ? MN_NOT : MN_VNOT);
             if (neg == NULL) {
                 node_free(inner);
-                return oom(err);
+                return docstore_error_oom(err);
             }
             if (path != NULL) {
                 if (node_add(neg, inner, err) != 0) {
@@ -834,7 +814,7 @@ static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, i
     }
     mnode_t *n = node_new(kind);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     while (bson_iter_next(&it)) {
         const bson_value_t *e = bson_iter_value(&it);
         if (e->value_type != BSON_TYPE_DOCUMENT) {
@@ -848,7 +828,7 @@ static int parse_logical(const char *op, const bson_value_t *v, mnode_t *dest, i
             parse_filter(e->value.v_doc.data, e->value.v_doc.data_len, clause, depth + 1, top,
                          err) != 0) {
             if (clause == NULL)
-                oom(err);
+                docstore_error_oom(err);
             node_free(n);
             return -1;
         }
@@ -890,7 +870,7 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
         } else if (strcmp(key, "$alwaysTrue") == 0 || strcmp(key, "$alwaysFalse") == 0) {
             mnode_t *n = node_new(key[7] == 'T' ? MN_TRUE : MN_FALSE);
             if (n == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             if (node_add(and_node, n, err) != 0)
                 return -1;
         } else if (strcmp(key, "$expr") == 0) {
@@ -901,7 +881,7 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
             }
             mnode_t *n = node_new(MN_EXPR);
             if (n == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             if (docstore_expr_new(v, &n->expr, err) != 0) {
                 node_free(n);
                 return -1;
@@ -926,12 +906,12 @@ int docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstor
     *out = NULL;
     docstore_matcher_t *m = calloc(1, sizeof *m);
     if (m == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     m->filter = filter != NULL ? bson_copy(filter) : bson_new();
     m->root = node_new(MN_AND);
     if (m->filter == NULL || m->root == NULL) {
         docstore_matcher_free(m);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     if (parse_filter(bson_get_data(m->filter), m->filter->len, m->root, 0, true, err) != 0) {
         docstore_matcher_free(m);

@@ -89,18 +89,12 @@ static pnode_t *pnode_find(const pnode_t *tree, const char *name, size_t len)
     return NULL;
 }
 
-static int oom(docstore_error_t *err)
-{
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-    return -1;
-}
-
 static int pnode_add(pnode_t *tree, pnode_t *kid, docstore_error_t *err)
 {
     pnode_t **k = realloc(tree->kids, (tree->nkids + 1) * sizeof *k);
     if (k == NULL) {
         pnode_free(kid);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     tree->kids = k;
     tree->kids[tree->nkids++] = kid;
@@ -140,7 +134,7 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
             next = pnode_new(p, len, PN_TREE);
             if (next == NULL || pnode_add(t, next, err) != 0) {
                 pnode_free(leaf);
-                return next == NULL ? oom(err) : -1;
+                return next == NULL ? docstore_error_oom(err) : -1;
             }
         } else if (next->kind != PN_TREE) {
             pnode_free(leaf);
@@ -169,7 +163,7 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
     leaf->name = strdup(p);
     if (leaf->name == NULL) {
         pnode_free(leaf);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     return pnode_add(t, leaf, err);
 }
@@ -346,7 +340,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (path == NULL || n == NULL) {
             free(path);
             pnode_free(n);
-            return oom(err);
+            return docstore_error_oom(err);
         }
         int rc = insert_path(st->p->root, path, n, err);
         free(path);
@@ -357,7 +351,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (vote(st, full, include ? VOTE_INCLUDE : VOTE_EXCLUDE, is_id, false, err) != 0)
             return -1;
         n = pnode_new("", 0, include ? PN_INCLUDE : PN_EXCLUDE);
-        return n == NULL ? oom(err) : insert_path(st->p->root, full, n, err);
+        return n == NULL ? docstore_error_oom(err) : insert_path(st->p->root, full, n, err);
     }
     if (v->value_type == BSON_TYPE_DOCUMENT) {
         bson_iter_t it;
@@ -372,14 +366,14 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (strcmp(op, "$slice") == 0) {
             n = pnode_new("", 0, PN_SLICE);
             if (n == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             if (parse_slice(bson_iter_value(&it), n, err) != 0) {
                 /* not the find() form: maybe the aggregation $slice expression */
                 docstore_error_t err2 = {0};
                 pnode_free(n);
                 n = pnode_new("", 0, PN_COMPUTED);
                 if (n == NULL)
-                    return oom(err);
+                    return docstore_error_oom(err);
                 if (docstore_expr_new(v, &n->expr, &err2) != 0) {
                     docstore_error_clear(&err2);
                     pnode_free(n);
@@ -416,7 +410,8 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             bson_t filter = BSON_INITIALIZER;
             BSON_APPEND_VALUE(&filter, full, v);
             n = pnode_new("", 0, PN_ELEMMATCH);
-            int rc = n == NULL ? oom(err) : docstore_matcher_new(&filter, &n->em, err);
+            int rc =
+                n == NULL ? docstore_error_oom(err) : docstore_matcher_new(&filter, &n->em, err);
             bson_destroy(&filter);
             if (rc != 0) {
                 pnode_free(n);
@@ -457,7 +452,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         return -1;
     n = pnode_new("", 0, PN_COMPUTED);
     if (n == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     if (docstore_expr_new(v, &n->expr, err) != 0) {
         pnode_free(n);
         return -1;
@@ -480,7 +475,7 @@ static int parse_spec(struct parse_state *st, const uint8_t *data, uint32_t len,
             size_t n = strlen(prefix) + 1 + strlen(key) + 1;
             full = malloc(n);
             if (full == NULL)
-                return oom(err);
+                return docstore_error_oom(err);
             snprintf(full, n, "%s.%s", prefix, key);
         }
         int rc = parse_entry(st, full ? full : key, bson_iter_value(&it), depth, err);
@@ -496,11 +491,11 @@ int docstore_projection_new(const bson_t *spec, docstore_projection_t **out, doc
     *out = NULL;
     docstore_projection_t *p = calloc(1, sizeof *p);
     if (p == NULL)
-        return oom(err);
+        return docstore_error_oom(err);
     p->root = pnode_new("", 0, PN_TREE);
     if (p->root == NULL) {
         free(p);
-        return oom(err);
+        return docstore_error_oom(err);
     }
     if (spec == NULL || bson_empty(spec)) {
         p->empty = true;
@@ -526,7 +521,7 @@ int docstore_projection_new(const bson_t *spec, docstore_projection_t **out, doc
         pnode_t *n = pnode_new("_id", 3, PN_INCLUDE);
         if (n == NULL || pnode_add(p->root, n, err) != 0) {
             docstore_projection_free(p);
-            return n == NULL ? oom(err) : -1;
+            return n == NULL ? docstore_error_oom(err) : -1;
         }
     }
     *out = p;
@@ -667,7 +662,7 @@ static int apply_tree(struct apply_ctx *c, const pnode_t *tree, const uint8_t *d
     bool done_stack[64];
     bool *done = tree->nkids <= 64 ? done_stack : calloc(tree->nkids, sizeof *done);
     if (done == NULL)
-        return oom(c->err);
+        return docstore_error_oom(c->err);
     memset(done, 0, tree->nkids * sizeof *done);
     int rc = 0;
     if (bson_iter_init_from_data(&it, data, len)) {

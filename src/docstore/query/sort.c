@@ -166,19 +166,6 @@ static void field_free(struct sort_field *f)
     free(f->part_index);
 }
 
-static int part_as_index(const char *s, int len)
-{
-    if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
-        return -1;
-    int v = 0;
-    for (int i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 static int field_init(struct sort_field *f, const char *path, int dir, docstore_error_t *err)
 {
     size_t count = 1;
@@ -192,7 +179,7 @@ static int field_init(struct sort_field *f, const char *path, int dir, docstore_
     f->part_index = calloc(count, sizeof *f->part_index);
     if (f->path == NULL || f->path_buf == NULL || f->parts == NULL || f->part_len == NULL ||
         f->part_index == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     char *p = f->path_buf;
@@ -202,7 +189,7 @@ static int field_init(struct sort_field *f, const char *path, int dir, docstore_
             *dot = '\0';
         f->parts[i] = p;
         f->part_len[i] = (int)strlen(p);
-        f->part_index[i] = part_as_index(p, f->part_len[i]);
+        f->part_index[i] = docstore_path_part_index(p, f->part_len[i]);
         if (f->part_len[i] == 0) {
             docstore_error_set(err, DOCSTORE_BAD_VALUE,
                                "FieldPath field names may not be empty strings.");
@@ -228,14 +215,14 @@ int docstore_sort_new(const bson_t *spec, docstore_sort_t **out, docstore_error_
     *out = NULL;
     docstore_sort_t *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     uint32_t n = spec != NULL ? bson_count_keys(spec) : 0;
     s->fields = calloc(n ? n : 1, sizeof *s->fields);
     if (s->fields == NULL) {
         free(s);
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     bson_iter_t it;

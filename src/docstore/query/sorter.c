@@ -64,7 +64,7 @@ int docstore_sorter_new(const docstore_sort_t *s, size_t keep, size_t mem_limit,
 {
     docstore_sorter_t *st = calloc(1, sizeof *st);
     if (st == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     st->sort = s;
@@ -110,7 +110,7 @@ int docstore_sorter_add(docstore_sorter_t *st, bson_t *doc, docstore_error_t *er
         return -1;
     }
     if (docstore_doclist_push(&st->docs, doc) != 0) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     st->bytes += c;
@@ -128,7 +128,7 @@ int docstore_sorter_finish(docstore_sorter_t *st, docstore_doclist_t *out, docst
     int rc = 0;
     for (size_t i = 0; i < st->docs.n; i++) {
         if (rc == 0 && docstore_doclist_push(out, st->docs.docs[i]) != 0) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             rc = -1; /* push destroyed it */
         } else if (rc != 0) {
             bson_destroy(st->docs.docs[i]);

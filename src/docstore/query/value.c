@@ -285,6 +285,19 @@ int docstore_doc_compare(const bson_t *a, const bson_t *b)
     return cmp_raw_docs(bson_get_data(a), a->len, bson_get_data(b), b->len, 0);
 }
 
+int docstore_path_part_index(const char *s, int len)
+{
+    if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
+        return -1;
+    int v = 0;
+    for (int i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out)
 {
     bson_iter_t it;

@@ -30,6 +30,10 @@ int docstore_doc_compare(const bson_t *a, const bson_t *b);
  * traversal. On success *out is positioned on the value (borrowed from doc). */
 bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out /* OUT */);
 
+/* A dotted path's component s[0..len) as an array index: canonical decimal
+ * digits (no leading zero, at most 9 digits), else -1. */
+int docstore_path_part_index(const char *s, int len);
+
 /* The numeric value as a double; false if v is not a number. */
 bool docstore_value_as_double(const bson_value_t *v, double *out /* OUT */);
 

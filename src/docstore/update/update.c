@@ -38,35 +38,6 @@ static const struct {
     {"$pullAll", UPD_PULL_ALL},
 };
 
-void update_fmt_value(const bson_value_t *v, char *buf, size_t size)
-{
-    bson_t tmp = BSON_INITIALIZER;
-    buf[0] = '\0';
-    if (v->value_type == BSON_TYPE_EOD || !bson_append_value(&tmp, "v", 1, v)) {
-        snprintf(buf, size, "(missing)");
-        bson_destroy(&tmp);
-        return;
-    }
-    size_t len = 0;
-    char *json = bson_as_relaxed_extended_json(&tmp, &len);
-    bson_destroy(&tmp);
-    if (json == NULL) {
-        snprintf(buf, size, "?");
-        return;
-    }
-    /* json is { "v" : X }: keep X. */
-    const char *p = strstr(json, ": ");
-    const char *s = p ? p + 2 : json;
-    size_t n = strlen(s);
-    if (n >= 2 && s[n - 1] == '}' && s[n - 2] == ' ')
-        n -= 2;
-    if (n >= size)
-        n = size - 1;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    bson_free(json);
-}
-
 /* --- paths ------------------------------------------------------------------ */
 
 static void comps_free(char **comps, size_t n)
@@ -118,7 +89,7 @@ int update_split_path(const char *path, char ***out, size_t *n, docstore_error_t
     *n = count;
     return 0;
 oom:
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+    docstore_error_oom(err);
     return -1;
 }
 
@@ -207,7 +178,7 @@ static int parse_filters(docstore_update_t *u, const bson_t *array_filters, docs
     size_t count = bson_count_keys(array_filters);
     u->filters = calloc(count ? count : 1, sizeof *u->filters);
     if (u->filters == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     while (bson_iter_next(&it)) {
@@ -272,7 +243,7 @@ static int parse_filters(docstore_update_t *u, const bson_t *array_filters, docs
         upd_filter_t *flt = &u->filters[u->nfilters];
         flt->id = strdup(id);
         if (flt->id == NULL) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             return -1;
         }
         u->nfilters++;
@@ -477,7 +448,7 @@ static int parse_item(docstore_update_t *u, upd_item_t *it, bson_iter_t *field,
     const bson_value_t *v = bson_iter_value(field);
     it->path = strdup(path);
     if (it->path == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     bson_value_copy(v, &it->arg);
@@ -563,7 +534,7 @@ static int parse_item(docstore_update_t *u, upd_item_t *it, bson_iter_t *field,
         it->from = it->path;
         it->path = strdup(v->value.v_utf8.str);
         if (it->path == NULL) {
-            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+            docstore_error_oom(err);
             return -1;
         }
         if (update_split_path(it->from, &it->from_comps, &it->nfrom, err) != 0)
@@ -637,7 +608,7 @@ static int check_conflicts(docstore_update_t *u, docstore_error_t *err)
         return 0;
     upd_touch_t *t = calloc(n, sizeof *t);
     if (t == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     size_t k = 0;
@@ -690,7 +661,7 @@ static int compile_replacement(docstore_update_t *u, const bson_t *spec, docstor
     u->replacement = true;
     u->repl = bson_copy(spec);
     if (u->repl == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     return 0;
@@ -750,7 +721,7 @@ static int apply_pipeline(const docstore_update_t *u, const bson_t *doc, bson_t 
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     if (docstore_doclist_push_copy(&docs, doc) != 0) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     if (docstore_pipeline_run(u->pipeline, &docs, NULL, NULL, err) != 0)
@@ -786,7 +757,7 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
     *out = NULL;
     docstore_update_t *u = calloc(1, sizeof *u);
     if (u == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     bson_iter_t it;
@@ -822,7 +793,7 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
     }
     u->items = calloc(total ? total : 1, sizeof *u->items);
     if (u->items == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         goto fail;
     }
     size_t order = 0;
@@ -857,7 +828,7 @@ int docstore_update_new(const bson_t *spec, const bson_t *array_filters, docstor
                 /* Never trust the first count over malformed input: grow. */
                 upd_item_t *more = realloc(u->items, (total * 2 + 1) * sizeof *more);
                 if (more == NULL) {
-                    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+                    docstore_error_oom(err);
                     goto fail;
                 }
                 memset(more + total, 0, (total + 1) * sizeof *more);
@@ -1057,7 +1028,7 @@ static int seed_set(docstore_mnode_t *root, const char *path, const bson_value_t
     rc = 0;
     goto out;
 oom:
-    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+    docstore_error_oom(err);
 out:
     comps_free(comps, n);
     return rc;
@@ -1131,7 +1102,7 @@ int docstore_update_upsert_seed(const bson_t *filter, bson_t *out, docstore_erro
 {
     docstore_mnode_t *root = docstore_mnode_new_container("", BSON_TYPE_DOCUMENT);
     if (root == NULL) {
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory");
+        docstore_error_oom(err);
         return -1;
     }
     int rc = seed_from(root, filter, 0, err);

@@ -53,12 +53,6 @@ static void node_str(const docstore_mnode_t *n, char *buf, size_t size)
     bson_value_destroy(&v);
 }
 
-static int oom(upd_ctx_t *ctx)
-{
-    docstore_error_set(ctx->err, DOCSTORE_INTERNAL_ERROR, "out of memory");
-    return -1;
-}
-
 /* Where a leaf operator acts: an existing child, or a place for a new one. */
 typedef struct upd_slot {
     docstore_mnode_t *parent; /* a document or an array */
@@ -76,9 +70,11 @@ static docstore_mnode_t *slot_node(const upd_slot_t *s)
 static int slot_set(upd_ctx_t *ctx, upd_slot_t *s, docstore_mnode_t *node)
 {
     if (node == NULL)
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     if (s->idx >= 0)
-        return docstore_mnode_replace(s->parent, (size_t)s->idx, node) ? 0 : oom(ctx);
+        return docstore_mnode_replace(s->parent, (size_t)s->idx, node)
+                   ? 0
+                   : docstore_error_oom(ctx->err);
     if (s->parent->v.value_type == BSON_TYPE_ARRAY) {
         if (s->arr_idx > UPD_MAX_PAD) {
             docstore_mnode_free(node);
@@ -90,19 +86,19 @@ static int slot_set(upd_ctx_t *ctx, upd_slot_t *s, docstore_mnode_t *node)
         while (s->parent->n < s->arr_idx) {
             if (!docstore_mnode_append(s->parent, docstore_mnode_from_value("", &null))) {
                 docstore_mnode_free(node);
-                return oom(ctx);
+                return docstore_error_oom(ctx->err);
             }
         }
         if (!docstore_mnode_set_key(node, "")) {
             docstore_mnode_free(node);
-            return oom(ctx);
+            return docstore_error_oom(ctx->err);
         }
     } else if (!docstore_mnode_set_key(node, s->key)) {
         docstore_mnode_free(node);
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     }
     if (!docstore_mnode_append(s->parent, node))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     s->idx = (ptrdiff_t)s->parent->n - 1;
     return 0;
 }
@@ -289,13 +285,13 @@ static int push_sort(upd_ctx_t *ctx, const upd_item_t *it, docstore_mnode_t *arr
     if (e == NULL || tmp == NULL) {
         free(e);
         free(tmp);
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     }
     size_t built = 0;
     for (; built < n; built++) {
         e[built].node = arr->kids[built];
         if (!docstore_mnode_to_value(arr->kids[built], &e[built].val)) {
-            rc = oom(ctx);
+            rc = docstore_error_oom(ctx->err);
             break;
         }
     }
@@ -327,7 +323,7 @@ static int leaf_push(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         return -1;
     }
     if (!docstore_mnode_unpack(arr))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     size_t at = arr->n;
     if (it->has_position) {
         if (it->position >= 0)
@@ -343,11 +339,11 @@ static int leaf_push(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
             while (bson_iter_next(&each)) {
                 if (!docstore_mnode_insert(arr, at++,
                                            docstore_mnode_from_value("", bson_iter_value(&each))))
-                    return oom(ctx);
+                    return docstore_error_oom(ctx->err);
             }
         }
     } else if (!docstore_mnode_insert(arr, at, docstore_mnode_from_value("", &it->arg))) {
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     }
     if ((it->sort != NULL || it->sort_dir != 0) && push_sort(ctx, it, arr) != 0)
         return -1;
@@ -376,10 +372,10 @@ static int add_one(upd_ctx_t *ctx, docstore_mnode_t *arr, upd_elems_t *have, con
             return 0;
     }
     if (!docstore_mnode_append(arr, docstore_mnode_from_value("", v)))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     bson_value_t *grown = realloc(have->v, (have->n + 1) * sizeof *grown);
     if (grown == NULL)
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     have->v = grown;
     bson_value_copy(v, &have->v[have->n++]);
     return 0;
@@ -400,11 +396,11 @@ static int leaf_add_to_set(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         return -1;
     }
     if (!docstore_mnode_unpack(arr))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     upd_elems_t have;
     if (!elems_init(&have, arr)) {
         elems_free(&have);
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     }
     int rc = 0;
     if (it->each) {
@@ -462,12 +458,12 @@ static int leaf_pull(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         return -1;
     }
     if (!docstore_mnode_unpack(arr))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     size_t i = 0;
     while (i < arr->n) {
         bson_value_t v;
         if (!docstore_mnode_to_value(arr->kids[i], &v))
-            return oom(ctx);
+            return docstore_error_oom(ctx->err);
         bool hit = pull_matches(it, &v);
         bson_value_destroy(&v);
         if (hit)
@@ -490,7 +486,7 @@ static int leaf_pop(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         return -1;
     }
     if (!docstore_mnode_unpack(arr))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     if (arr->n > 0)
         docstore_mnode_remove(arr, it->pop_first ? 0 : arr->n - 1);
     return 0;
@@ -503,7 +499,7 @@ static int leaf_minmax(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
         return slot_set(ctx, s, docstore_mnode_from_value("", &it->arg));
     bson_value_t v;
     if (!docstore_mnode_to_value(cur, &v))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     int c = docstore_value_compare(&it->arg, &v);
     bson_value_destroy(&v);
     if ((it->op == UPD_MIN && c < 0) || (it->op == UPD_MAX && c > 0))
@@ -650,7 +646,7 @@ static int walk(upd_ctx_t *ctx, const upd_item_t *it, docstore_mnode_t *node, si
 {
     const char *c = it->comps[ci];
     if (!docstore_mnode_unpack(node))
-        return oom(ctx);
+        return docstore_error_oom(ctx->err);
     upd_slot_t s = {.parent = node, .idx = -1, .key = c};
     if (strcmp(c, "$") == 0) {
         if (ctx->matched_pos < 0) {
@@ -743,7 +739,7 @@ static int apply_rename(upd_ctx_t *ctx, const upd_item_t *it)
             if (!docstore_mnode_append(dst, docstore_mnode_new_container(it->comps[i],
                                                                          BSON_TYPE_DOCUMENT))) {
                 docstore_mnode_free(moved);
-                return oom(ctx);
+                return docstore_error_oom(ctx->err);
             }
             d = (ptrdiff_t)dst->n - 1;
         }
