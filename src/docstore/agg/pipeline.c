@@ -189,7 +189,8 @@ static int add_fields_collect(stage_t *s, const bson_t *spec, const char *prefix
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (k[0] == '$' || k[0] == '\0') {
-            docstore_error_set(err, 16410, "FieldPath field names may not start with '$'.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16410,
+                               "FieldPath field names may not start with '$'.");
             return -1;
         }
         char *path = NULL;
@@ -236,7 +237,7 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
         n = 0;
         while (bson_iter_next(&it)) {
             if (!BSON_ITER_HOLDS_UTF8(&it)) {
-                docstore_error_set(err, 31120,
+                docstore_error_set(err, DOCSTORE_LOCATION_31120,
                                    "$unset specification must be a string or an array "
                                    "containing only string values");
                 return -1;
@@ -244,11 +245,12 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
             n++;
         }
     } else if (v->value_type != BSON_TYPE_UTF8) {
-        docstore_error_set(err, 31002, "$unset specification must be a string or an array");
+        docstore_error_set(err, DOCSTORE_LOCATION_31002,
+                           "$unset specification must be a string or an array");
         return -1;
     }
     if (n == 0) {
-        docstore_error_set(err, 31119,
+        docstore_error_set(err, DOCSTORE_LOCATION_31119,
                            "$unset specification must be a string or an array with at least "
                            "one field");
         return -1;
@@ -267,7 +269,8 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
         if (s->paths[i] == NULL)
             return docstore_error_oom(err);
         if (s->paths[i][0] == '$' || s->paths[i][0] == '\0') {
-            docstore_error_set(err, 16410, "FieldPath field names may not start with '$'.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16410,
+                               "FieldPath field names may not start with '$'.");
             return -1;
         }
     }
@@ -287,7 +290,7 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
             const char *k = bson_iter_key(&it);
             if (strcmp(k, "path") == 0) {
                 if (!BSON_ITER_HOLDS_UTF8(&it)) {
-                    docstore_error_set(err, 28808,
+                    docstore_error_set(err, DOCSTORE_LOCATION_28808,
                                        "expected a string as the path for $unwind stage");
                     return -1;
                 }
@@ -296,7 +299,7 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
                 uint32_t ilen = 0;
                 if (!BSON_ITER_HOLDS_UTF8(&it) || bson_iter_utf8(&it, &ilen)[0] == '$' ||
                     !valid_field_name(bson_iter_utf8(&it, NULL), ilen)) {
-                    docstore_error_set(err, 28810,
+                    docstore_error_set(err, DOCSTORE_LOCATION_28810,
                                        "expected a non-empty string for the includeArrayIndex "
                                        "option to $unwind stage");
                     return -1;
@@ -307,31 +310,31 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
                     return docstore_error_oom(err);
             } else if (strcmp(k, "preserveNullAndEmptyArrays") == 0) {
                 if (!BSON_ITER_HOLDS_BOOL(&it)) {
-                    docstore_error_set(err, 28809,
+                    docstore_error_set(err, DOCSTORE_LOCATION_28809,
                                        "expected a boolean for the preserveNullAndEmptyArrays "
                                        "option to $unwind stage");
                     return -1;
                 }
                 s->preserve = bson_iter_bool(&it);
             } else {
-                docstore_error_set(err, 28811, "unrecognized option to $unwind stage: %.100s",
-                                   k);
+                docstore_error_set(err, DOCSTORE_LOCATION_28811,
+                                   "unrecognized option to $unwind stage: %.100s", k);
                 return -1;
             }
         }
         if (path == NULL) {
-            docstore_error_set(err, 28812, "no path specified to $unwind stage");
+            docstore_error_set(err, DOCSTORE_LOCATION_28812, "no path specified to $unwind stage");
             return -1;
         }
     } else {
-        docstore_error_set(err, 15981,
+        docstore_error_set(err, DOCSTORE_LOCATION_15981,
                            "expected either a string or an object as specification for $unwind "
                            "stage, got %s",
                            docstore_type_name(v->value_type));
         return -1;
     }
     if (path[0] != '$' || path[1] == '\0' || path[1] == '$') {
-        docstore_error_set(err, 28818,
+        docstore_error_set(err, DOCSTORE_LOCATION_28818,
                            "path option to $unwind stage should be prefixed with a '$': %.100s",
                            path);
         return -1;
@@ -423,16 +426,18 @@ static int parse_count(stage_t *s, const bson_value_t *v, docstore_error_t *err)
 {
     if (v->value_type != BSON_TYPE_UTF8 ||
         !valid_field_name(v->value.v_utf8.str, v->value.v_utf8.len)) {
-        docstore_error_set(err, 40156, "the count field must be a non-empty string");
+        docstore_error_set(err, DOCSTORE_LOCATION_40156,
+                           "the count field must be a non-empty string");
         return -1;
     }
     const char *name = v->value.v_utf8.str;
     if (name[0] == '$') {
-        docstore_error_set(err, 40158, "the count field cannot be a $-prefixed path");
+        docstore_error_set(err, DOCSTORE_LOCATION_40158,
+                           "the count field cannot be a $-prefixed path");
         return -1;
     }
     if (strchr(name, '.') != NULL) {
-        docstore_error_set(err, 40160, "the count field cannot contain '.'");
+        docstore_error_set(err, DOCSTORE_LOCATION_40160, "the count field cannot contain '.'");
         return -1;
     }
     s->paths = calloc(1, sizeof *s->paths);
@@ -451,7 +456,7 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
     bson_iter_t it;
     if (strcmp(name, "$replaceRoot") == 0) {
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 40229,
+            docstore_error_set(err, DOCSTORE_LOCATION_40229,
                                "expected an object as specification for $replaceRoot stage, got "
                                "%s",
                                docstore_type_name(v->value_type));
@@ -461,7 +466,7 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
         root = NULL;
         while (bson_iter_next(&it)) {
             if (strcmp(bson_iter_key(&it), "newRoot") != 0) {
-                docstore_error_set(err, 40415,
+                docstore_error_set(err, DOCSTORE_LOCATION_40415,
                                    "BSON field '$replaceRoot.%.100s' is an unknown field.",
                                    bson_iter_key(&it));
                 return -1;
@@ -470,7 +475,7 @@ static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *
             root = &found;
         }
         if (root == NULL) {
-            docstore_error_set(err, 40414,
+            docstore_error_set(err, DOCSTORE_LOCATION_40414,
                                "BSON field '$replaceRoot.newRoot' is missing but a required "
                                "field");
             return -1;
@@ -491,7 +496,8 @@ static int parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline
     bson_t arr;
     if (v->value_type != BSON_TYPE_ARRAY ||
         !bson_init_static(&arr, v->value.v_doc.data, v->value.v_doc.data_len)) {
-        docstore_error_set(err, 40170, "%s sub-pipelines must be arrays, found %s", owner,
+        docstore_error_set(err, DOCSTORE_LOCATION_40170,
+                           "%s sub-pipelines must be arrays, found %s", owner,
                            docstore_type_name(v->value_type));
         return -1;
     }
@@ -503,8 +509,8 @@ static int parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline
         const char *k = bson_iter_key(&st);
         if (strcmp(k, "$out") == 0 || strcmp(k, "$merge") == 0 ||
             (strcmp(owner, "$facet") == 0 && strcmp(k, "$facet") == 0)) {
-            docstore_error_set(err, 40600, "%s is not allowed to be used within a %s stage", k,
-                               owner);
+            docstore_error_set(err, DOCSTORE_LOCATION_40600,
+                               "%s is not allowed to be used within a %s stage", k, owner);
             return -1;
         }
     }
@@ -515,12 +521,14 @@ static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
 {
     bson_t d;
     if (!get_doc(v, &d)) {
-        docstore_error_set(err, 40169, "the $facet specification must be a non-empty object");
+        docstore_error_set(err, DOCSTORE_LOCATION_40169,
+                           "the $facet specification must be a non-empty object");
         return -1;
     }
     size_t n = bson_count_keys(&d);
     if (n == 0) {
-        docstore_error_set(err, 40169, "the $facet specification must be a non-empty object");
+        docstore_error_set(err, DOCSTORE_LOCATION_40169,
+                           "the $facet specification must be a non-empty object");
         return -1;
     }
     s->paths = calloc(n, sizeof *s->paths);
@@ -532,7 +540,8 @@ static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (k[0] == '$' || k[0] == '\0' || strchr(k, '.') != NULL) {
-            docstore_error_set(err, 40173, "$facet output field name '%.100s' is not valid", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40173,
+                               "$facet output field name '%.100s' is not valid", k);
             return -1;
         }
         s->paths[s->n] = strdup(k);
@@ -564,8 +573,8 @@ static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t 
             } else if (strcmp(k, "pipeline") == 0) {
                 pipe = *bson_iter_value(&it);
             } else {
-                docstore_error_set(err, 40415, "BSON field '$unionWith.%.100s' is an unknown field.",
-                                   k);
+                docstore_error_set(err, DOCSTORE_LOCATION_40415,
+                                   "BSON field '$unionWith.%.100s' is an unknown field.", k);
                 return -1;
             }
         }
@@ -616,7 +625,8 @@ static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *
     bson_value_t group_by = {.value_type = BSON_TYPE_EOD}, dflt = {.value_type = BSON_TYPE_EOD};
     bool have_bounds = false, have_output = false;
     if (!get_doc(v, &d)) {
-        docstore_error_set(err, 40201, "Argument to $bucket stage must be an object");
+        docstore_error_set(err, DOCSTORE_LOCATION_40201,
+                           "Argument to $bucket stage must be an object");
         return -1;
     }
     bson_iter_t it;
@@ -638,19 +648,20 @@ static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *
             bson_iter_document(&it, &len, &data);
             have_output = bson_init_static(&output, data, len);
         } else {
-            docstore_error_set(err, 40197, "Unrecognized option to $bucket: %.100s.", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40197,
+                               "Unrecognized option to $bucket: %.100s.", k);
             return -1;
         }
     }
     bool path = group_by.value_type == BSON_TYPE_UTF8 && group_by.value.v_utf8.str[0] == '$';
     if (!path && group_by.value_type != BSON_TYPE_DOCUMENT) {
-        docstore_error_set(err, 40202,
+        docstore_error_set(err, DOCSTORE_LOCATION_40202,
                            "The $bucket 'groupBy' field must be defined as a $-prefixed path or "
                            "an expression object");
         return -1;
     }
     if (!have_bounds || bson_count_keys(&bounds) < 2) {
-        docstore_error_set(err, 40192,
+        docstore_error_set(err, DOCSTORE_LOCATION_40192,
                            "The $bucket 'boundaries' field must have at least 2 values");
         return -1;
     }
@@ -662,7 +673,7 @@ static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *
         if (prev.value_type != BSON_TYPE_EOD &&
             (docstore_type_rank(cur.value_type) != docstore_type_rank(prev.value_type) ||
              docstore_value_compare(&prev, &cur) >= 0)) {
-            docstore_error_set(err, 40194,
+            docstore_error_set(err, DOCSTORE_LOCATION_40194,
                                "The 'boundaries' option to $bucket must be sorted in ascending "
                                "order, of one type");
             return -1;
@@ -674,7 +685,7 @@ static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *
     if (dflt.value_type != BSON_TYPE_EOD &&
         docstore_type_rank(dflt.value_type) == docstore_type_rank(first.value_type) &&
         docstore_value_compare(&dflt, &first) >= 0 && docstore_value_compare(&dflt, &last) < 0) {
-        docstore_error_set(err, 40199,
+        docstore_error_set(err, DOCSTORE_LOCATION_40199,
                            "The $bucket 'default' field must be less than the lowest boundary or "
                            "greater than or equal to the highest boundary.");
         return -1;
@@ -748,7 +759,8 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$match") == 0) {
         s->kind = ST_MATCH;
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 15959, "the match filter must be an expression in an object");
+            docstore_error_set(err, DOCSTORE_LOCATION_15959,
+                               "the match filter must be an expression in an object");
             return -1;
         }
         s->filter = bson_copy(&d);
@@ -759,11 +771,13 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$project") == 0) {
         s->kind = ST_PROJECT;
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 15969, "$project specification must be an object");
+            docstore_error_set(err, DOCSTORE_LOCATION_15969,
+                               "$project specification must be an object");
             return -1;
         }
         if (bson_empty(&d)) {
-            docstore_error_set(err, 51272, "projection specification must have at least one field");
+            docstore_error_set(err, DOCSTORE_LOCATION_51272,
+                               "projection specification must have at least one field");
             return -1;
         }
         return docstore_projection_new(&d, &s->proj, err);
@@ -771,8 +785,9 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$addFields") == 0 || strcmp(name, "$set") == 0) {
         s->kind = ST_ADD_FIELDS;
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 40272, "%s specification stage must be an object, got %s",
-                               name, docstore_type_name(v->value_type));
+            docstore_error_set(err, DOCSTORE_LOCATION_40272,
+                               "%s specification stage must be an object, got %s", name,
+                               docstore_type_name(v->value_type));
             return -1;
         }
         return add_fields_collect(s, &d, "", 0, err);
@@ -784,11 +799,13 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$sort") == 0) {
         s->kind = ST_SORT;
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 15973, "the $sort key specification must be an object");
+            docstore_error_set(err, DOCSTORE_LOCATION_15973,
+                               "the $sort key specification must be an object");
             return -1;
         }
         if (bson_empty(&d)) {
-            docstore_error_set(err, 15976, "$sort stage must have at least one sort key");
+            docstore_error_set(err, DOCSTORE_LOCATION_15976,
+                               "$sort stage must have at least one sort key");
             return -1;
         }
         return docstore_sort_new(&d, &s->sort, err);
@@ -797,19 +814,19 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
         bool skip = name[2] == 'k';
         s->kind = skip ? ST_SKIP : ST_LIMIT;
         if (!get_int(v, &s->num)) {
-            docstore_error_set(err, skip ? 15972 : 15957,
+            docstore_error_set(err, skip ? DOCSTORE_LOCATION_15972 : DOCSTORE_LOCATION_15957,
                                "invalid argument to %s stage: Expected an integer: %s", name,
                                docstore_type_name(v->value_type));
             return -1;
         }
         if (skip && s->num < 0) {
-            docstore_error_set(err, 5107200,
+            docstore_error_set(err, DOCSTORE_LOCATION_5107200,
                                "invalid argument to $skip stage: Expected a non-negative "
                                "number");
             return -1;
         }
         if (!skip && s->num <= 0) {
-            docstore_error_set(err, 15958, "the limit must be positive");
+            docstore_error_set(err, DOCSTORE_LOCATION_15958, "the limit must be positive");
             return -1;
         }
         return 0;
@@ -821,7 +838,8 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
     if (strcmp(name, "$group") == 0) {
         s->kind = ST_GROUP;
         if (!get_doc(v, &d)) {
-            docstore_error_set(err, 15947, "a group's fields must be specified in an object");
+            docstore_error_set(err, DOCSTORE_LOCATION_15947,
+                               "a group's fields must be specified in an object");
             return -1;
         }
         return pipe_group_parse(&d, &s->group, err);
@@ -831,7 +849,7 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
         s->kind = ST_GROUP;
         if (!((v->value_type == BSON_TYPE_UTF8 && v->value.v_utf8.str[0] == '$') ||
               (get_doc(v, &d) && !bson_empty(&d)))) {
-            docstore_error_set(err, 40148,
+            docstore_error_set(err, DOCSTORE_LOCATION_40148,
                                "the sortByCount field must be defined as a $-prefixed path or "
                                "an expression inside an object");
             return -1;
@@ -877,15 +895,17 @@ static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_valu
         bson_iter_t it;
         if (!get_doc(v, &d) || !bson_iter_init_find(&it, &d, "size") ||
             bson_count_keys(&d) != 1) {
-            docstore_error_set(err, 28745, "$sample stage must specify a size");
+            docstore_error_set(err, DOCSTORE_LOCATION_28745, "$sample stage must specify a size");
             return -1;
         }
         if (!get_int(bson_iter_value(&it), &s->num)) {
-            docstore_error_set(err, 28746, "size argument to $sample must be a number");
+            docstore_error_set(err, DOCSTORE_LOCATION_28746,
+                               "size argument to $sample must be a number");
             return -1;
         }
         if (s->num < 0) {
-            docstore_error_set(err, 28747, "size argument to $sample must not be negative");
+            docstore_error_set(err, DOCSTORE_LOCATION_28747,
+                               "size argument to $sample must not be negative");
             return -1;
         }
         return 0;
@@ -942,7 +962,7 @@ int docstore_pipeline_new(const bson_t *pipeline, docstore_pipeline_t **out,
         }
         bson_iter_t si;
         if (bson_count_keys(&stage) != 1 || !bson_iter_init(&si, &stage) || !bson_iter_next(&si)) {
-            docstore_error_set(err, 40323,
+            docstore_error_set(err, DOCSTORE_LOCATION_40323,
                                "A pipeline stage specification object must contain exactly one "
                                "field.");
             goto fail;
@@ -1123,7 +1143,7 @@ static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore
         if (docstore_expr_eval(s->exprs[0], docs->docs[i], NULL, &v, err) != 0)
             return -1;
         if (v.value_type != BSON_TYPE_DOCUMENT) {
-            docstore_error_set(err, 40228,
+            docstore_error_set(err, DOCSTORE_LOCATION_40228,
                                "'newRoot' expression must evaluate to an object, but resulting "
                                "value was of type: '%s'",
                                v.value_type == BSON_TYPE_EOD ? "missing"

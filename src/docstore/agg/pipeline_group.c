@@ -60,22 +60,25 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
             continue;
         }
         if (strchr(k, '.') != NULL) {
-            docstore_error_set(err, 40235, "The field name '%.100s' cannot contain '.'", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40235,
+                               "The field name '%.100s' cannot contain '.'", k);
             return -1;
         }
         if (k[0] == '$') {
-            docstore_error_set(err, 40236, "The field name '%.100s' cannot be an operator name",
-                               k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40236,
+                               "The field name '%.100s' cannot be an operator name", k);
             return -1;
         }
         if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-            docstore_error_set(err, 40234, "The field '%.100s' must be an accumulator object", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40234,
+                               "The field '%.100s' must be an accumulator object", k);
             return -1;
         }
         bson_iter_t acc;
         bson_iter_recurse(&it, &acc);
         if (!bson_iter_next(&acc)) {
-            docstore_error_set(err, 40238, "The field '%.100s' must specify one accumulator", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40238,
+                               "The field '%.100s' must specify one accumulator", k);
             return -1;
         }
         const char *op = bson_iter_key(&acc);
@@ -85,7 +88,7 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
                 found = (int)acc_names[i].op;
         }
         if (found < 0) {
-            docstore_error_set(err, 15952, "unknown group operator '%.100s'", op);
+            docstore_error_set(err, DOCSTORE_LOCATION_15952, "unknown group operator '%.100s'", op);
             return -1;
         }
         size_t i = g->n;
@@ -114,12 +117,14 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
             return -1;
         }
         if (bson_iter_next(&acc)) {
-            docstore_error_set(err, 40238, "The field '%.100s' must specify one accumulator", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40238,
+                               "The field '%.100s' must specify one accumulator", k);
             return -1;
         }
     }
     if (!have_id) {
-        docstore_error_set(err, 15955, "a group specification must include an _id");
+        docstore_error_set(err, DOCSTORE_LOCATION_15955,
+                           "a group specification must include an _id");
         return -1;
     }
     return 0;
@@ -307,7 +312,7 @@ static int acc_update(pipe_acc_op_t op, acc_state_t *s, const bson_value_t *v,
         if (is_nullish(v))
             break;
         if (v->value_type != BSON_TYPE_DOCUMENT) {
-            docstore_error_set(err, 40400,
+            docstore_error_set(err, DOCSTORE_LOCATION_40400,
                                "$mergeObjects requires object inputs, but input is of type %s",
                                docstore_type_name(v->value_type));
             return -1;

@@ -72,13 +72,12 @@ const char *docstore_code_name(int code)
         {DOCSTORE_BSON_OBJECT_TOO_LARGE, "BSONObjectTooLarge"},
         {DOCSTORE_DUPLICATE_KEY, "DuplicateKey"},
         {DOCSTORE_CLIENT_METADATA_CANNOT_BE_MUTATED, "ClientMetadataCannotBeMutated"},
-        /* numbered in place by other modules; named as MongoDB names them */
-        {16, "InvalidLength"},
-        {54, "NotSingleValueField"},
-        {67, "CannotCreateIndex"},
-        {168, "InvalidPipelineOperator"},
-        {171, "CannotIndexParallelArrays"},
-        {352, "UnsupportedOpQueryCommand"},
+        {DOCSTORE_INVALID_LENGTH, "InvalidLength"},
+        {DOCSTORE_NOT_SINGLE_VALUE_FIELD, "NotSingleValueField"},
+        {DOCSTORE_CANNOT_CREATE_INDEX, "CannotCreateIndex"},
+        {DOCSTORE_INVALID_PIPELINE_OPERATOR, "InvalidPipelineOperator"},
+        {DOCSTORE_CANNOT_INDEX_PARALLEL_ARRAYS, "CannotIndexParallelArrays"},
+        {DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND, "UnsupportedOpQueryCommand"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (names[i].code == code)

@@ -255,12 +255,13 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
     if (docstore_cmd_has(cmd, "collation"))
         return not_supported(err, "collation");
     if (skip < 0) {
-        docstore_error_set(err, 51024, "BSON field 'skip' value must be >= 0, actual value '%lld'",
+        docstore_error_set(err, DOCSTORE_LOCATION_51024,
+                           "BSON field 'skip' value must be >= 0, actual value '%lld'",
                            (long long)skip);
         return -1;
     }
     if (docstore_cmd_has(cmd, "batchSize") && batch < 0) {
-        docstore_error_set(err, 51024,
+        docstore_error_set(err, DOCSTORE_LOCATION_51024,
                            "BSON field 'batchSize' value must be >= 0, actual value '%lld'",
                            (long long)batch);
         return -1;
@@ -438,13 +439,13 @@ static int batch_docs(const bson_t *cmd, const char *cmd_name, const char *field
     if (docstore_cmd_array(cmd, cmd_name, field, arr, &present, err))
         return -1;
     if (!present) {
-        docstore_error_set(err, 40414, "BSON field '%s.%s' is missing but a required field",
-                           cmd_name, field);
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
+                           "BSON field '%s.%s' is missing but a required field", cmd_name, field);
         return -1;
     }
     uint32_t n = bson_count_keys(arr);
     if (n == 0 || n > 100000) {
-        docstore_error_set(err, 16 /* InvalidLength */,
+        docstore_error_set(err, DOCSTORE_INVALID_LENGTH,
                            "Write batch sizes must be between 1 and 100000. Got %u operations.", n);
         return -1;
     }
@@ -573,7 +574,7 @@ static int update_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll
         return -1;
     bool has_u = update_spec(stmt, "u", &u);
     if (!has_q || !has_u) {
-        docstore_error_set(err, 40414,
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'update.updates.%s' is missing but a required "
                            "field",
                            has_q ? "u" : "q");
@@ -686,7 +687,7 @@ static int delete_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll
         docstore_cmd_int64(stmt, "delete.deletes", "limit", 0, &limit, err))
         return -1;
     if (!has_q) {
-        docstore_error_set(err, 40414,
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'delete.deletes.q' is missing but a required field");
         return -1;
     }
@@ -1078,8 +1079,9 @@ static int current_op_source(docstore_ctx_t *ctx, const char *db, const bson_t *
         strcmp(bson_iter_key(&stage), "$currentOp") != 0)
         return not_supported(err, "aggregate without a collection, other than $currentOp");
     if (strcmp(db, "admin") != 0) {
-        docstore_error_set(err, 73, "$currentOp must be run against the 'admin' database "
-                                    "with {aggregate: 1}");
+        docstore_error_set(err, DOCSTORE_INVALID_NAMESPACE,
+                           "$currentOp must be run against the 'admin' database "
+                           "with {aggregate: 1}");
         return -1;
     }
     bool idle = false, all_users = false;
@@ -1120,7 +1122,7 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
     if (docstore_cmd_bool(cmd, "explain", false))
         return not_supported(err, "explain");
     if (!has_pipe) {
-        docstore_error_set(err, 40414,
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'aggregate.pipeline' is missing but a required field");
         return -1;
     }

@@ -475,7 +475,7 @@ static int cmd_drop_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *c
     int32_t was = count_indexes(ctx, db, coll);
     bson_iter_t it;
     if (!bson_iter_init_find(&it, cmd, "index")) {
-        docstore_error_set(err, 40414,
+        docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'dropIndexes.index' is missing but a required field");
         return -1;
     }

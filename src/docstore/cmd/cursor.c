@@ -323,14 +323,14 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
         return -1;
     }
     if (cur->has_lsid && !ctx->has_lsid) {
-        docstore_error_set(err, 50737,
+        docstore_error_set(err, DOCSTORE_LOCATION_50737,
                            "Cannot run getMore on cursor %lld, which was created in a session, "
                            "without an lsid",
                            (long long)id);
         return -1;
     }
     if (cur->has_lsid && memcmp(cur->lsid, ctx->lsid, 16) != 0) {
-        docstore_error_set(err, 50738,
+        docstore_error_set(err, DOCSTORE_LOCATION_50738,
                            "Cannot run getMore on cursor %lld, which was created in another "
                            "session",
                            (long long)id);

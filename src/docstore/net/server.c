@@ -246,7 +246,7 @@ static void send_error(docstore_conn_t *c, const docstore_wire_request_t *req,
      * 3.x sends for exhaust cursors) fails as MongoDB fails it: the
      * QueryFailure flag and a $err field, so the driver raises the error
      * instead of returning it as a document. */
-    if (req->legacy && err->code == 352) {
+    if (req->legacy && err->code == DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND) {
         flags |= DOCSTORE_REPLY_QUERY_FAILURE;
         BSON_APPEND_UTF8(&reply, "$err", err->msg);
     }
@@ -299,7 +299,7 @@ static int handle_message(docstore_conn_t *c, const uint8_t *msg, size_t len)
     c->requests++;
     const char *name = "";
     if (req.legacy && !legacy_allowed(req.cmd, &name)) {
-        docstore_error_set(&err, 352,
+        docstore_error_set(&err, DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND,
                            "Unsupported OP_QUERY command: %.64s. The client driver may require "
                            "an upgrade.",
                            name);

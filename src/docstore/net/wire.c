@@ -297,14 +297,15 @@ static int merge_sequences(const bson_t *body, const sequence_t *seqs, int nseq,
     for (int i = 0; i < nseq; i++) {
         bson_iter_t it;
         if (bson_iter_init_find(&it, body, seqs[i].id)) {
-            docstore_error_set(err, 40413,
+            docstore_error_set(err, DOCSTORE_LOCATION_40413,
                                "duplicate field '%s' in the body and a document sequence",
                                seqs[i].id);
             return -1;
         }
         for (int j = 0; j < i; j++) {
             if (strcmp(seqs[i].id, seqs[j].id) == 0) {
-                docstore_error_set(err, 40431, "duplicate document sequence '%s'", seqs[i].id);
+                docstore_error_set(err, DOCSTORE_LOCATION_40431, "duplicate document sequence '%s'",
+                                   seqs[i].id);
                 return -1;
             }
         }
@@ -390,7 +391,8 @@ static int parse_msg(const uint8_t *msg, size_t len, docstore_wire_request_t *re
             }
             size_t n = le32(msg + pos);
             if (body != NULL) {
-                docstore_error_set(&e, 40430, "OP_MSG has more than one body section");
+                docstore_error_set(&e, DOCSTORE_LOCATION_40430,
+                                   "OP_MSG has more than one body section");
                 note_reply_error(&content, &e);
             } else if (check_doc(msg + pos, n, &e) != 0) {
                 note_reply_error(&content, &e);
@@ -455,7 +457,7 @@ static int parse_msg(const uint8_t *msg, size_t len, docstore_wire_request_t *re
         return DOCSTORE_WIRE_REPLY;
     }
     if (body == NULL) {
-        docstore_error_set(err, 40587, "OP_MSG has no body section");
+        docstore_error_set(err, DOCSTORE_LOCATION_40587, "OP_MSG has no body section");
         return DOCSTORE_WIRE_REPLY;
     }
     bson_t b;
@@ -465,7 +467,7 @@ static int parse_msg(const uint8_t *msg, size_t len, docstore_wire_request_t *re
     }
     bson_iter_t it;
     if (!bson_iter_init_find(&it, &b, "$db") || !BSON_ITER_HOLDS_UTF8(&it)) {
-        docstore_error_set(err, 40571, "OP_MSG requests require a $db argument");
+        docstore_error_set(err, DOCSTORE_LOCATION_40571, "OP_MSG requests require a $db argument");
         return DOCSTORE_WIRE_REPLY;
     }
     uint32_t dblen;
@@ -512,7 +514,7 @@ static int parse_query(const uint8_t *msg, size_t len, docstore_wire_request_t *
         return DOCSTORE_WIRE_REPLY;
     const char *dot = strchr(ns, '.');
     if (dot == NULL || strcmp(dot, ".$cmd") != 0) {
-        docstore_error_set(err, 352,
+        docstore_error_set(err, DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND,
                            "OP_QUERY is only supported for commands on <db>.$cmd; the client "
                            "driver may require an upgrade");
         return DOCSTORE_WIRE_REPLY;

@@ -360,15 +360,18 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
         e->var = strndup(name, len);
         rest = name[len] == '.' ? name + len + 1 : NULL;
         if (e->var != NULL && !valid_var_name(e->var, false)) {
-            docstore_error_set(err, 16870, "FieldPath field names may not be empty strings.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16870,
+                               "FieldPath field names may not be empty strings.");
             if (len != 0)
-                docstore_error_set(err, 31325, "Invalid variable name '%.100s'", e->var);
+                docstore_error_set(err, DOCSTORE_LOCATION_31325, "Invalid variable name '%.100s'",
+                                   e->var);
             docstore_expr_free(e);
             return -1;
         }
     } else {
         if (s[1] == '\0') {
-            docstore_error_set(err, 16872, "'$' by itself is not a valid FieldPath");
+            docstore_error_set(err, DOCSTORE_LOCATION_16872,
+                               "'$' by itself is not a valid FieldPath");
             docstore_expr_free(e);
             return -1;
         }
@@ -384,12 +387,14 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
         for (const char *p = rest; *p;) {
             size_t len = strcspn(p, ".");
             if (len == 0) {
-                docstore_error_set(err, 15998, "FieldPath field names may not be empty strings.");
+                docstore_error_set(err, DOCSTORE_LOCATION_15998,
+                                   "FieldPath field names may not be empty strings.");
                 docstore_expr_free(e);
                 return -1;
             }
             if (p[0] == '$') {
-                docstore_error_set(err, 16410, "FieldPath field names may not start with '$'.");
+                docstore_error_set(err, DOCSTORE_LOCATION_16410,
+                                   "FieldPath field names may not start with '$'.");
                 docstore_expr_free(e);
                 return -1;
             }
@@ -397,7 +402,7 @@ static int compile_string(const char *s, docstore_expr_t **out, docstore_error_t
             if (*p == '.') {
                 p++;
                 if (*p == '\0') {
-                    docstore_error_set(err, 15998,
+                    docstore_error_set(err, DOCSTORE_LOCATION_15998,
                                        "FieldPath field names may not be empty strings.");
                     docstore_expr_free(e);
                     return -1;
@@ -429,16 +434,16 @@ static int compile_args(const expr_op_def_t *def, const bson_value_t *arg, int d
     }
     if ((int)n < def->min_args || (def->max_args >= 0 && (int)n > def->max_args)) {
         if (def->min_args == def->max_args)
-            docstore_error_set(err, 16020,
+            docstore_error_set(err, DOCSTORE_LOCATION_16020,
                                "Expression %s takes exactly %d arguments. %zu were passed in.",
                                def->name, def->min_args, n);
         else if ((int)n < def->min_args)
-            docstore_error_set(err, 16020,
+            docstore_error_set(err, DOCSTORE_LOCATION_16020,
                                "Expression %s takes at least %d arguments, and %zu were passed "
                                "in.",
                                def->name, def->min_args, n);
         else
-            docstore_error_set(err, 16020,
+            docstore_error_set(err, DOCSTORE_LOCATION_16020,
                                "Expression %s takes at most %d arguments, and %zu were passed "
                                "in.",
                                def->name, def->max_args, n);
@@ -520,7 +525,8 @@ static int compile_let(const bson_value_t *arg, int depth, docstore_expr_t *e,
     bson_iter_t it, vars;
     bool have_vars = false, have_in = false;
     if (arg->value_type != BSON_TYPE_DOCUMENT) {
-        docstore_error_set(err, 16874, "$let only supports an object as its argument");
+        docstore_error_set(err, DOCSTORE_LOCATION_16874,
+                           "$let only supports an object as its argument");
         return -1;
     }
     bson_iter_init_from_data(&it, arg->value.v_doc.data, arg->value.v_doc.data_len);
@@ -534,14 +540,14 @@ static int compile_let(const bson_value_t *arg, int depth, docstore_expr_t *e,
         } else if (strcmp(bson_iter_key(&it), "in") == 0) {
             have_in = true;
         } else {
-            docstore_error_set(err, 16875, "Unrecognized field in $let: %.100s",
+            docstore_error_set(err, DOCSTORE_LOCATION_16875, "Unrecognized field in $let: %.100s",
                                bson_iter_key(&it));
             return -1;
         }
     }
     if (!have_vars || !have_in) {
-        docstore_error_set(err, have_vars ? 16877 : 16876, "Missing '%s' parameter to $let",
-                           have_vars ? "in" : "vars");
+        docstore_error_set(err, have_vars ? DOCSTORE_LOCATION_16877 : DOCSTORE_LOCATION_16876,
+                           "Missing '%s' parameter to $let", have_vars ? "in" : "vars");
         return -1;
     }
     /* args[0] is "in"; args[1..] the variables, named by keys[1..]. */
@@ -561,7 +567,8 @@ static int compile_let(const bson_value_t *arg, int depth, docstore_expr_t *e,
         while (bson_iter_next(&vars)) {
             const char *name = bson_iter_key(&vars);
             if (!valid_var_name(name, true)) {
-                docstore_error_set(err, 31325, "Invalid variable name '%.100s'", name);
+                docstore_error_set(err, DOCSTORE_LOCATION_31325, "Invalid variable name '%.100s'",
+                                   name);
                 return -1;
             }
             e->keys[e->n] = strdup(name);
@@ -578,7 +585,8 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
                           docstore_error_t *err)
 {
     if (arg->value_type != BSON_TYPE_DOCUMENT) {
-        docstore_error_set(err, 40060, "$switch requires an object as an argument, found: %s",
+        docstore_error_set(err, DOCSTORE_LOCATION_40060,
+                           "$switch requires an object as an argument, found: %s",
                            docstore_type_name(arg->value_type));
         return -1;
     }
@@ -590,7 +598,8 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
         const char *k = bson_iter_key(&it);
         if (strcmp(k, "branches") == 0) {
             if (!BSON_ITER_HOLDS_ARRAY(&it)) {
-                docstore_error_set(err, 40061, "$switch expected an array for 'branches'");
+                docstore_error_set(err, DOCSTORE_LOCATION_40061,
+                                   "$switch expected an array for 'branches'");
                 return -1;
             }
             bson_iter_recurse(&it, &br);
@@ -599,12 +608,13 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
         } else if (strcmp(k, "default") == 0) {
             have_default = true;
         } else {
-            docstore_error_set(err, 40067, "$switch found an unknown argument: %.100s", k);
+            docstore_error_set(err, DOCSTORE_LOCATION_40067,
+                               "$switch found an unknown argument: %.100s", k);
             return -1;
         }
     }
     if (nb == 0) {
-        docstore_error_set(err, 40068, "$switch requires at least one branch.");
+        docstore_error_set(err, DOCSTORE_LOCATION_40068, "$switch requires at least one branch.");
         return -1;
     }
     /* args: case0, then0, case1, then1, ..., default (NULL when absent). */
@@ -624,7 +634,8 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
         while (bson_iter_next(&br)) {
             bson_iter_t f;
             if (!BSON_ITER_HOLDS_DOCUMENT(&br)) {
-                docstore_error_set(err, 40062, "$switch expected each branch to be an object");
+                docstore_error_set(err, DOCSTORE_LOCATION_40062,
+                                   "$switch expected each branch to be an object");
                 return -1;
             }
             bson_iter_recurse(&br, &f);
@@ -639,8 +650,9 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
                     slot = b * 2 + 1;
                     has_then = true;
                 } else {
-                    docstore_error_set(err, 40063, "$switch found an unknown argument to a "
-                                                   "branch: %.100s",
+                    docstore_error_set(err, DOCSTORE_LOCATION_40063,
+                                       "$switch found an unknown argument to a "
+                                       "branch: %.100s",
                                        k);
                     return -1;
                 }
@@ -648,7 +660,8 @@ static int compile_switch(const bson_value_t *arg, int depth, docstore_expr_t *e
                     return -1;
             }
             if (!has_case || !has_then) {
-                docstore_error_set(err, has_case ? 40065 : 40064,
+                docstore_error_set(err,
+                                   has_case ? DOCSTORE_LOCATION_40065 : DOCSTORE_LOCATION_40064,
                                    "$switch requires each branch have a '%s' expression",
                                    has_case ? "then" : "case");
                 return -1;
@@ -673,7 +686,8 @@ static int compile_op(const char *name, const bson_value_t *arg, int depth, docs
     }
     const expr_op_def_t *def = expr_ops_find(name);
     if (def == NULL) {
-        docstore_error_set(err, 168, "Unrecognized expression '%.100s'", name);
+        docstore_error_set(err, DOCSTORE_INVALID_PIPELINE_OPERATOR,
+                           "Unrecognized expression '%.100s'", name);
         return -1;
     }
     docstore_expr_t *e = expr_alloc(EXPR_OP, 0, false);
@@ -720,7 +734,7 @@ static int compile_object(const bson_value_t *spec, int depth, docstore_expr_t *
     bson_iter_init_from_data(&it, spec->value.v_doc.data, spec->value.v_doc.data_len);
     if (first_op) {
         if (n != 1) {
-            docstore_error_set(err, 15983,
+            docstore_error_set(err, DOCSTORE_LOCATION_15983,
                                "an expression specification must contain exactly one field, the "
                                "name of the expression. Found %zu fields",
                                n);
@@ -736,15 +750,18 @@ static int compile_object(const bson_value_t *spec, int depth, docstore_expr_t *
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
         if (k[0] == '$') {
-            docstore_error_set(err, 16410, "FieldPath field names may not start with '$'.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16410,
+                               "FieldPath field names may not start with '$'.");
             return -1;
         }
         if (strchr(k, '.') != NULL) {
-            docstore_error_set(err, 16412, "FieldPath field names may not contain '.'.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16412,
+                               "FieldPath field names may not contain '.'.");
             return -1;
         }
         if (k[0] == '\0') {
-            docstore_error_set(err, 16411, "FieldPath field names may not be empty strings.");
+            docstore_error_set(err, DOCSTORE_LOCATION_16411,
+                               "FieldPath field names may not be empty strings.");
             return -1;
         }
         e->keys[e->n] = strdup(k);
@@ -886,7 +903,7 @@ static int eval_var(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
         else if (ctx->vars != NULL && bson_iter_init_find(&it, ctx->vars, e->var))
             base = bson_iter_value(&it);
         else
-            return expr_fail(ctx, 17276, "Use of undefined variable: %s", e->var);
+            return expr_fail(ctx, DOCSTORE_LOCATION_17276, "Use of undefined variable: %s", e->var);
     }
     return path_eval(base, e->path, 0, out);
 }
@@ -927,7 +944,7 @@ int expr_eval(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             rc = expr_eval(ctx, e->args[i], &v);
             if (rc == 0 && v.value_type != BSON_TYPE_EOD &&
                 !bson_append_value(&doc, e->keys[i], -1, &v))
-                rc = expr_fail(ctx, 10334, "object too large");
+                rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "object too large");
             bson_value_destroy(&v);
         }
         if (rc == 0)
@@ -1082,7 +1099,7 @@ int expr_op_switch(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             return expr_eval(ctx, e->args[b * 2 + 1], out);
     }
     if (e->args[e->n - 1] == NULL)
-        return expr_fail(ctx, 40066,
+        return expr_fail(ctx, DOCSTORE_LOCATION_40066,
                          "$switch could not find a matching branch for an input, and no default "
                          "was specified.");
     return expr_eval(ctx, e->args[e->n - 1], out);

@@ -380,7 +380,7 @@ int expr_op_date_part(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
     else if (v[0].value_type == BSON_TYPE_OID)
         ms = (int64_t)bson_oid_get_time_t(&v[0].value.v_oid) * 1000;
     else {
-        rc = expr_fail(ctx, 16006, "can't convert from BSON type %s to Date",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_16006, "can't convert from BSON type %s to Date",
                        expr_type_name(&v[0]));
         goto out;
     }
@@ -443,8 +443,9 @@ int expr_op_date_to_string(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value
         goto out;
     if (e->args[1] != NULL) {
         if (v[1].value_type != BSON_TYPE_UTF8) {
-            rc = expr_fail(ctx, 18533, "$dateToString requires that 'format' be a string, "
-                                       "found: %s",
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_18533,
+                           "$dateToString requires that 'format' be a string, "
+                           "found: %s",
                            expr_type_name(&v[1]));
             goto out;
         }
@@ -459,7 +460,7 @@ int expr_op_date_to_string(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value
     }
     if (v[0].value_type != BSON_TYPE_DATE_TIME && v[0].value_type != BSON_TYPE_TIMESTAMP &&
         v[0].value_type != BSON_TYPE_OID) {
-        rc = expr_fail(ctx, 16006, "can't convert from BSON type %s to Date",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_16006, "can't convert from BSON type %s to Date",
                        expr_type_name(&v[0]));
         goto out;
     }
@@ -497,8 +498,8 @@ int expr_op_date_to_string(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value
         case 'Z': n = snprintf(buf + at, 16, "0"); break;
         case '%': n = snprintf(buf + at, 16, "%%"); break;
         default:
-            rc = expr_fail(ctx, 18536, "Invalid format character '%%%c' in format string",
-                           *p ? *p : ' ');
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_18536,
+                           "Invalid format character '%%%c' in format string", *p ? *p : ' ');
             goto out;
         }
         at += (size_t)n;

@@ -154,19 +154,22 @@ int expr_op_range(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     int64_t start, end, step = 1;
     int rc = 0;
     if (!is_int32(&v[0], &start))
-        rc = expr_fail(ctx, 34443, "$range requires a starting value that can be represented "
-                                   "as a 32-bit integer, found value: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_34443,
+                       "$range requires a starting value that can be represented "
+                       "as a 32-bit integer, found value: %s",
                        expr_type_name(&v[0]));
     else if (!is_int32(&v[1], &end))
-        rc = expr_fail(ctx, 34445, "$range requires an ending value that can be represented as "
-                                   "a 32-bit integer, found value: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_34445,
+                       "$range requires an ending value that can be represented as "
+                       "a 32-bit integer, found value: %s",
                        expr_type_name(&v[1]));
     else if (e->n > 2 && !is_int32(&v[2], &step))
-        rc = expr_fail(ctx, 34447, "$range requires a step value that can be represented as a "
-                                   "32-bit integer, found value: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_34447,
+                       "$range requires a step value that can be represented as a "
+                       "32-bit integer, found value: %s",
                        expr_type_name(&v[2]));
     else if (step == 0)
-        rc = expr_fail(ctx, 34449, "$range requires a non-zero step value");
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_34449, "$range requires a non-zero step value");
     if (rc == 0) {
         bson_t arr = BSON_INITIALIZER;
         uint32_t k = 0;
@@ -174,7 +177,7 @@ int expr_op_range(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             bson_value_t iv = {.value_type = BSON_TYPE_INT32, .value.v_int32 = (int32_t)x};
             expr_append_indexed(&arr, k++, &iv);
             if (arr.len > LIST_MAX_BYTES) {
-                rc = expr_fail(ctx, 5508500, "$range would use too much memory");
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_5508500, "$range would use too much memory");
                 break;
             }
         }
@@ -196,9 +199,9 @@ static int index_bounds(expr_ctx_t *ctx, const docstore_expr_t *e, const bson_va
     for (size_t i = 2; i < e->n; i++) {
         int64_t x;
         if (!is_int32(&v[i], &x) || x < 0)
-            return expr_fail(ctx, 40097,
-                             "%s requires a non-negative integral index value, found %s",
-                             e->name, expr_type_name(&v[i]));
+            return expr_fail(ctx, DOCSTORE_LOCATION_40097,
+                             "%s requires a non-negative integral index value, found %s", e->name,
+                             expr_type_name(&v[i]));
         if (i == 2)
             *from = x;
         else if (x < *to)
@@ -216,7 +219,7 @@ int expr_op_index_of_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value
     if (expr_is_nullish(&v[0])) {
         expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, 40090,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40090,
                        "$indexOfArray requires an array as a first argument, found: %s",
                        expr_type_name(&v[0]));
     } else {
@@ -245,11 +248,11 @@ int expr_op_index_of_bytes(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value
     if (expr_is_nullish(&v[0])) {
         expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 40091,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40091,
                        "$indexOfBytes requires a string as the first argument, found: %s",
                        expr_type_name(&v[0]));
     } else if (v[1].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 40092,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40092,
                        "$indexOfBytes requires a string as the second argument, found: %s",
                        expr_type_name(&v[1]));
     } else {
@@ -276,8 +279,8 @@ int expr_op_object_to_array(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
     if (expr_is_nullish(&v)) {
         expr_set_null(out);
     } else if (v.value_type != BSON_TYPE_DOCUMENT) {
-        rc = expr_fail(ctx, 40390, "$objectToArray requires a document input, found: %s",
-                       expr_type_name(&v));
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40390,
+                       "$objectToArray requires a document input, found: %s", expr_type_name(&v));
     } else {
         bson_t arr = BSON_INITIALIZER;
         bson_iter_t it;
@@ -310,8 +313,8 @@ int expr_op_array_to_object(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
         return 0;
     }
     if (v.value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, 40386, "$arrayToObject requires an array input, found: %s",
-                       expr_type_name(&v));
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40386,
+                       "$arrayToObject requires an array input, found: %s", expr_type_name(&v));
         bson_value_destroy(&v);
         return rc;
     }
@@ -348,11 +351,11 @@ int expr_op_array_to_object(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
         if (key == NULL || val == NULL || key->value_type != BSON_TYPE_UTF8 ||
             strlen(key->value.v_utf8.str) != key->value.v_utf8.len ||
             !bson_utf8_validate(key->value.v_utf8.str, key->value.v_utf8.len, false))
-            rc = expr_fail(ctx, 40398,
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_40398,
                            "$arrayToObject requires each element to be a [k, v] pair or a {k, v} "
                            "document with a string k");
         else if (strchr(key->value.v_utf8.str, '.') != NULL || key->value.v_utf8.str[0] == '$')
-            rc = expr_fail(ctx, 4940400,
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_4940400,
                            "$arrayToObject found a key with '.' or starting with '$': %.100s",
                            key->value.v_utf8.str);
         else {
@@ -397,7 +400,8 @@ int expr_op_reduce(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         return 0;
     }
     if (input.value_type != BSON_TYPE_ARRAY) {
-        int rc = expr_fail(ctx, 40080, "$reduce requires that 'input' be an array, found: %s",
+        int rc = expr_fail(ctx, DOCSTORE_LOCATION_40080,
+                           "$reduce requires that 'input' be an array, found: %s",
                            expr_type_name(&input));
         bson_value_destroy(&input);
         return rc;
@@ -421,7 +425,7 @@ int expr_op_reduce(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             acc = next;
             if (acc.value_type == BSON_TYPE_DOCUMENT || acc.value_type == BSON_TYPE_ARRAY) {
                 if (acc.value.v_doc.data_len > LIST_MAX_BYTES)
-                    rc = expr_fail(ctx, 10334, "$reduce value too large");
+                    rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "$reduce value too large");
             }
         }
     }
@@ -444,7 +448,7 @@ int expr_op_elements_true(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_
         return -1;
     int rc = 0;
     if (v.value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, all ? 17040 : 17041,
+        rc = expr_fail(ctx, all ? DOCSTORE_LOCATION_17040 : DOCSTORE_LOCATION_17041,
                        "%s's argument must be an array, but is %s", e->name, expr_type_name(&v));
     } else {
         bool result = all;
@@ -525,8 +529,9 @@ int expr_op_set(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             return 0;
         }
         if (v[i].value_type != BSON_TYPE_ARRAY)
-            rc = expr_fail(ctx, 17044, "All operands of %s must be arrays. One argument is of type: %s",
-                           n, expr_type_name(&v[i]));
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_17044,
+                           "All operands of %s must be arrays. One argument is of type: %s", n,
+                           expr_type_name(&v[i]));
     }
     vset_t acc = {0}, other = {0};
     bool ok = true, result = true;

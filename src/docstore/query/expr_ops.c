@@ -74,15 +74,17 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
             null = true;
         } else if (v->value_type == BSON_TYPE_DATE_TIME && !mul) {
             if (is_date)
-                rc = expr_fail(ctx, 16612, "only one date allowed in an $add expression");
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_16612,
+                               "only one date allowed in an $add expression");
             is_date = true;
             bson_value_t ms = {.value_type = BSON_TYPE_INT64};
             ms.value.v_int64 = v->value.v_datetime;
             acc_add(&acc, &ms, false);
         } else if (!expr_is_number(v)) {
-            rc = mul ? expr_fail(ctx, 16555, "$multiply only supports numeric types, not %s",
-                                 expr_type_name(v))
-                     : expr_fail(ctx, 16554, "$add only supports numeric or date types, not %s",
+            rc = mul ? expr_fail(ctx, DOCSTORE_LOCATION_16555,
+                                 "$multiply only supports numeric types, not %s", expr_type_name(v))
+                     : expr_fail(ctx, DOCSTORE_LOCATION_16554,
+                                 "$add only supports numeric or date types, not %s",
                                  expr_type_name(v));
         } else {
             rc = expr_no_decimal(ctx, v, e->name);
@@ -150,8 +152,8 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
             acc_result(&acc, out);
         }
     } else {
-        rc = expr_fail(ctx, 16556, "can't $subtract %s from %s", expr_type_name(&v[1]),
-                       expr_type_name(&v[0]));
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_16556, "can't $subtract %s from %s",
+                       expr_type_name(&v[1]), expr_type_name(&v[0]));
     }
     expr_vals_free(v, e->n);
     return rc;
@@ -167,12 +169,13 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
         expr_set_null(out);
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
-        rc = expr_fail(ctx, mod ? 16611 : 16609, "%s only supports numeric types, not %s and %s",
-                       e->name, expr_type_name(&v[0]), expr_type_name(&v[1]));
+        rc = expr_fail(ctx, mod ? DOCSTORE_LOCATION_16611 : DOCSTORE_LOCATION_16609,
+                       "%s only supports numeric types, not %s and %s", e->name,
+                       expr_type_name(&v[0]), expr_type_name(&v[1]));
     } else if (expr_no_decimal(ctx, &v[0], e->name) || expr_no_decimal(ctx, &v[1], e->name)) {
         rc = -1;
     } else if (expr_as_double(&v[1]) == 0.0) {
-        rc = mod ? expr_fail(ctx, 16610, "can't $mod by zero")
+        rc = mod ? expr_fail(ctx, DOCSTORE_LOCATION_16610, "can't $mod by zero")
                  : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");
     } else if (!mod) {
         expr_set_double(out, expr_as_double(&v[0]) / expr_as_double(&v[1]));
@@ -202,8 +205,8 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         if (!expr_is_nullish(&v[1]) &&
             (!expr_is_number(&v[1]) || expr_as_double(&v[1]) != floor(expr_as_double(&v[1])) ||
              expr_as_double(&v[1]) < -20 || expr_as_double(&v[1]) >= 100)) {
-            rc = expr_fail(ctx, 51082, "%s's place argument must be an integer in [-20, 100)",
-                           n);
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_51082,
+                           "%s's place argument must be an integer in [-20, 100)", n);
             goto out;
         }
         place = (int64_t)expr_as_double(&v[1]);
@@ -211,7 +214,7 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     if (expr_is_nullish(&v[0]) || (e->n > 1 && expr_is_nullish(&v[1]))) {
         expr_set_null(out);
     } else if (!expr_is_number(&v[0])) {
-        rc = expr_fail(ctx, 28765, "%s only supports numeric types, not %s", n,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_28765, "%s only supports numeric types, not %s", n,
                        expr_type_name(&v[0]));
     } else if (expr_no_decimal(ctx, &v[0], n)) {
         rc = -1;
@@ -219,7 +222,7 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         if (v[0].value_type == BSON_TYPE_DOUBLE)
             expr_set_double(out, fabs(v[0].value.v_double));
         else if (v[0].value_type == BSON_TYPE_INT64 && v[0].value.v_int64 == INT64_MIN)
-            rc = expr_fail(ctx, 28680, "can't take $abs of long long min");
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28680, "can't take $abs of long long min");
         else
             expr_set_int(out, llabs(expr_as_int64(&v[0])), v[0].value_type == BSON_TYPE_INT32);
     } else if (v[0].value_type != BSON_TYPE_DOUBLE && !transcendental) {
@@ -247,13 +250,14 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
             expr_set_double(out, exp(x));
         else if (strcmp(n, "$ln") == 0 || strcmp(n, "$log10") == 0) {
             if (x <= 0)
-                rc = expr_fail(ctx, n[2] == 'n' ? 28766 : 28761,
+                rc = expr_fail(ctx, n[2] == 'n' ? DOCSTORE_LOCATION_28766 : DOCSTORE_LOCATION_28761,
                                "%s's argument must be a positive number, but is %g", n, x);
             else
                 expr_set_double(out, n[2] == 'n' ? log(x) : log10(x));
         } else if (strcmp(n, "$sqrt") == 0) {
             if (x < 0)
-                rc = expr_fail(ctx, 28714, "$sqrt's argument must be greater than or equal to 0");
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_28714,
+                               "$sqrt's argument must be greater than or equal to 0");
             else
                 expr_set_double(out, sqrt(x));
         } else if (isnan(x) || isinf(x))
@@ -277,7 +281,7 @@ static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
         expr_set_null(out);
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
-        rc = expr_fail(ctx, 28762, "$pow's base must be numeric, not %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_28762, "$pow's base must be numeric, not %s",
                        expr_type_name(expr_is_number(&v[0]) ? &v[1] : &v[0]));
     } else if (expr_no_decimal(ctx, &v[0], "$pow") || expr_no_decimal(ctx, &v[1], "$pow")) {
         rc = -1;
@@ -285,7 +289,8 @@ static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         double b = expr_as_double(&v[0]), x = expr_as_double(&v[1]);
         bool ints = v[0].value_type != BSON_TYPE_DOUBLE && v[1].value_type != BSON_TYPE_DOUBLE;
         if (b == 0 && x < 0) {
-            rc = expr_fail(ctx, 28764, "$pow cannot take a base of 0 and a negative exponent");
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28764,
+                           "$pow cannot take a base of 0 and a negative exponent");
         } else if (ints && x >= 0) {
             /* Integral powers stay integral while they fit, as MongoDB's do. */
             int64_t base = expr_as_int64(&v[0]), r = 1;
@@ -326,14 +331,14 @@ static int op_concat(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
         if (expr_is_nullish(&v[i]))
             null = true;
         else if (v[i].value_type != BSON_TYPE_UTF8) {
-            rc = expr_fail(ctx, 16702, "$concat only supports strings, not %s",
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_16702, "$concat only supports strings, not %s",
                            expr_type_name(&v[i]));
             break;
         } else
             total += v[i].value.v_utf8.len;
     }
     if (rc == 0 && total > 16 * 1024 * 1024)
-        rc = expr_fail(ctx, 16493, "string too long");
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_16493, "string too long");
     if (rc == 0 && null) {
         expr_set_null(out);
     } else if (rc == 0) {
@@ -358,8 +363,8 @@ static int coerce_string(expr_ctx_t *ctx, const char *op, const bson_value_t *v,
         return 0;
     }
     if (!expr_to_string(v, s))
-        return expr_fail(ctx, 16007, "%s: can't convert from BSON type %s to String", op,
-                         expr_type_name(v));
+        return expr_fail(ctx, DOCSTORE_LOCATION_16007,
+                         "%s: can't convert from BSON type %s to String", op, expr_type_name(v));
     return 0;
 }
 
@@ -398,11 +403,11 @@ static int op_substr(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
     char *s = NULL;
     int rc = coerce_string(ctx, e->name, &v[0], &s);
     if (rc == 0 && !expr_is_number(&v[1]))
-        rc = expr_fail(ctx, cp ? 34450 : 16034,
+        rc = expr_fail(ctx, cp ? DOCSTORE_LOCATION_34450 : DOCSTORE_LOCATION_16034,
                        "%s: starting index must be a numeric type (is BSON type %s)", e->name,
                        expr_type_name(&v[1]));
     if (rc == 0 && !expr_is_number(&v[2]))
-        rc = expr_fail(ctx, cp ? 34452 : 16035,
+        rc = expr_fail(ctx, cp ? DOCSTORE_LOCATION_34452 : DOCSTORE_LOCATION_16035,
                        "%s: length must be a numeric type (is BSON type %s)", e->name,
                        expr_type_name(&v[2]));
     if (rc == 0) {
@@ -410,11 +415,11 @@ static int op_substr(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
         size_t slen = strlen(s);
         if (start < 0 && (cp || start < 0)) {
             if (cp) {
-                rc = expr_fail(ctx, 34455, "%s: the starting index must be nonnegative integer.",
-                               e->name);
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_34455,
+                               "%s: the starting index must be nonnegative integer.", e->name);
             } else {
-                rc = expr_fail(ctx, 50752, "%s: starting index must be non-negative (got: %g)",
-                               e->name, start);
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_50752,
+                               "%s: starting index must be non-negative (got: %g)", e->name, start);
             }
         } else if (cp) {
             /* Code points: walk characters. */
@@ -437,11 +442,11 @@ static int op_substr(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
             size_t b = start >= (double)slen ? slen : (size_t)start;
             size_t end = len < 0 || (double)b + len >= (double)slen ? slen : b + (size_t)len;
             if (b < slen && utf8_cont((unsigned char)s[b]))
-                rc = expr_fail(ctx, 28656,
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_28656,
                                "%s:  Invalid range, starting index is a UTF-8 continuation byte.",
                                e->name);
             else if (end < slen && utf8_cont((unsigned char)s[end]))
-                rc = expr_fail(ctx, 28657,
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_28657,
                                "%s:  Invalid range, ending index is in the middle of a UTF-8 "
                                "character.",
                                e->name);
@@ -462,8 +467,8 @@ static int op_strlen(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
         return -1;
     int rc = 0;
     if (v.value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, cp ? 34471 : 34473, "%s requires a string argument, found: %s",
-                       e->name, expr_type_name(&v));
+        rc = expr_fail(ctx, cp ? DOCSTORE_LOCATION_34471 : DOCSTORE_LOCATION_34473,
+                       "%s requires a string argument, found: %s", e->name, expr_type_name(&v));
     } else {
         int64_t n = v.value.v_utf8.len;
         if (cp) {
@@ -486,17 +491,17 @@ static int op_split(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
     if (expr_is_nullish(&v[0]) || expr_is_nullish(&v[1])) {
         expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 40085,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40085,
                        "$split requires an expression that evaluates to a string as a first "
                        "argument, found: %s",
                        expr_type_name(&v[0]));
     } else if (v[1].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 40086,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40086,
                        "$split requires an expression that evaluates to a string as a second "
                        "argument, found: %s",
                        expr_type_name(&v[1]));
     } else if (v[1].value.v_utf8.len == 0) {
-        rc = expr_fail(ctx, 40087, "$split requires a non-empty separator");
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40087, "$split requires a non-empty separator");
     } else {
         bson_t arr = BSON_INITIALIZER;
         const char *s = v[0].value.v_utf8.str, *end = s + v[0].value.v_utf8.len;
@@ -534,8 +539,8 @@ static int op_trim(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         goto out;
     }
     if (v[0].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 50699, "%s requires its input to be a string, got %s", e->name,
-                       expr_type_name(&v[0]));
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_50699, "%s requires its input to be a string, got %s",
+                       e->name, expr_type_name(&v[0]));
         goto out;
     }
     if (e->args[1] != NULL) {
@@ -544,7 +549,8 @@ static int op_trim(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
             goto out;
         }
         if (v[1].value_type != BSON_TYPE_UTF8) {
-            rc = expr_fail(ctx, 50700, "%s requires 'chars' to be a string, got %s", e->name,
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_50700,
+                           "%s requires 'chars' to be a string, got %s", e->name,
                            expr_type_name(&v[1]));
             goto out;
         }
@@ -592,7 +598,7 @@ static int op_size(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         return -1;
     int rc = 0;
     if (v.value_type != BSON_TYPE_ARRAY)
-        rc = expr_fail(ctx, 17124,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_17124,
                        "The argument to $size must be an array. Type of argument is: %s",
                        expr_type_name(&v));
     else
@@ -613,21 +619,23 @@ static int op_elem_at(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
         expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_ARRAY) {
         if (first || last)
-            rc = expr_fail(ctx, 28689, "%s's argument must be an array, but is %s", e->name,
-                           expr_type_name(&v[0]));
+            rc =
+                expr_fail(ctx, DOCSTORE_LOCATION_28689, "%s's argument must be an array, but is %s",
+                          e->name, expr_type_name(&v[0]));
         else
-            rc = expr_fail(ctx, 28689, "$arrayElemAt's first argument must be an array, but is %s",
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28689,
+                           "$arrayElemAt's first argument must be an array, but is %s",
                            expr_type_name(&v[0]));
     } else if (first || last) {
         expr_array_at(&v[0], first ? 0 : -1, out);
     } else if (!expr_is_number(&v[1])) {
-        rc = expr_fail(ctx, 28690,
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_28690,
                        "$arrayElemAt's second argument must be a numeric value, but is %s",
                        expr_type_name(&v[1]));
     } else {
         double d = expr_as_double(&v[1]);
         if (d != floor(d) || d < INT32_MIN || d > INT32_MAX)
-            rc = expr_fail(ctx, 28691,
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28691,
                            "$arrayElemAt's second argument must be representable as a 32-bit "
                            "integer: %g",
                            d);
@@ -645,7 +653,8 @@ static int op_in(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         return -1;
     int rc = 0;
     if (v[1].value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, 40081, "$in requires an array as a second argument, found: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_40081,
+                       "$in requires an array as a second argument, found: %s",
                        expr_type_name(&v[1]));
     } else {
         bool found = false;
@@ -680,8 +689,8 @@ static int op_concat_arrays(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
         if (expr_is_nullish(&v[i]))
             null = true;
         else if (v[i].value_type != BSON_TYPE_ARRAY)
-            rc = expr_fail(ctx, 28664, "$concatArrays only supports arrays, not %s",
-                           expr_type_name(&v[i]));
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28664,
+                           "$concatArrays only supports arrays, not %s", expr_type_name(&v[i]));
     }
     if (rc == 0 && null) {
         expr_set_null(out);
@@ -709,8 +718,9 @@ static int op_reverse(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
     if (expr_is_nullish(&v)) {
         expr_set_null(out);
     } else if (v.value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, 34435, "The argument to $reverseArray must be an array, but was of "
-                                   "type: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_34435,
+                       "The argument to $reverseArray must be an array, but was of "
+                       "type: %s",
                        expr_type_name(&v));
     } else {
         /* Shallow copies: iterator values point into v's data, alive until the end. */
@@ -747,10 +757,12 @@ static int op_slice(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
     if (null) {
         expr_set_null(out);
     } else if (v[0].value_type != BSON_TYPE_ARRAY) {
-        rc = expr_fail(ctx, 28724, "First argument to $slice must be an array, but is of type: %s",
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_28724,
+                       "First argument to $slice must be an array, but is of type: %s",
                        expr_type_name(&v[0]));
     } else if (!expr_is_number(&v[1]) || (e->n == 3 && !expr_is_number(&v[2]))) {
-        rc = expr_fail(ctx, 28725, "Second argument to $slice must be a numeric value");
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_28725,
+                       "Second argument to $slice must be a numeric value");
     } else {
         int64_t len = (int64_t)expr_array_len(&v[0]);
         int64_t start, count;
@@ -762,9 +774,8 @@ static int op_slice(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
             int64_t p = (int64_t)expr_as_double(&v[1]);
             count = (int64_t)expr_as_double(&v[2]);
             if (count <= 0) {
-                rc = expr_fail(ctx, 28729,
-                               "Third argument to $slice must be positive: %lld",
-                               (long long)count);
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_28729,
+                               "Third argument to $slice must be positive: %lld", (long long)count);
                 goto out;
             }
             start = p >= 0 ? p : (len + p < 0 ? 0 : len + p);
@@ -800,7 +811,7 @@ static int op_filter_map(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         }
         if (!expr_is_nullish(&limit)) {
             if (!expr_is_number(&limit) || expr_as_double(&limit) < 1) {
-                rc = expr_fail(ctx, 327391,
+                rc = expr_fail(ctx, DOCSTORE_LOCATION_327391,
                                "$filter: limit must be greater than 0");
                 goto out;
             }
@@ -812,10 +823,10 @@ static int op_filter_map(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         goto out;
     }
     if (input.value_type != BSON_TYPE_ARRAY) {
-        rc = map ? expr_fail(ctx, 16883, "input to $map must be an array not %s",
+        rc = map ? expr_fail(ctx, DOCSTORE_LOCATION_16883, "input to $map must be an array not %s",
                              expr_type_name(&input))
-                 : expr_fail(ctx, 28651, "input to $filter must be an array not %s",
-                             expr_type_name(&input));
+                 : expr_fail(ctx, DOCSTORE_LOCATION_28651,
+                             "input to $filter must be an array not %s", expr_type_name(&input));
         goto out;
     }
     bson_t arr = BSON_INITIALIZER;
@@ -860,9 +871,9 @@ static int op_merge_objects(expr_ctx_t *ctx, const docstore_expr_t *e, bson_valu
         if (expr_is_nullish(&v[i]))
             continue;
         if (v[i].value_type != BSON_TYPE_DOCUMENT) {
-            rc = expr_fail(ctx, 40400,
-                           "$mergeObjects requires object inputs, but input %s is of type %s",
-                           "?", expr_type_name(&v[i]));
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_40400,
+                           "$mergeObjects requires object inputs, but input %s is of type %s", "?",
+                           expr_type_name(&v[i]));
             break;
         }
         /* Later fields win, in the position of their first appearance. */

@@ -34,13 +34,15 @@ static int rx_compile(expr_ctx_t *ctx, const char *op, const bson_value_t *regex
         pattern = regex->value.v_regex.regex;
         flags = regex->value.v_regex.options ? regex->value.v_regex.options : "";
     } else {
-        return expr_fail(ctx, 51105, "%s needs 'regex' to be of type string or regex", op);
+        return expr_fail(ctx, DOCSTORE_LOCATION_51105,
+                         "%s needs 'regex' to be of type string or regex", op);
     }
     if (!expr_is_nullish(opts)) {
         if (opts->value_type != BSON_TYPE_UTF8)
-            return expr_fail(ctx, 51106, "%s needs 'options' to be of type string", op);
+            return expr_fail(ctx, DOCSTORE_LOCATION_51106,
+                             "%s needs 'options' to be of type string", op);
         if (flags[0] != '\0' && opts->value.v_utf8.len > 0)
-            return expr_fail(ctx, 51075,
+            return expr_fail(ctx, DOCSTORE_LOCATION_51075,
                              "%s: regex option(s) specified in both 'regex' and 'option' fields",
                              op);
         flags = opts->value.v_utf8.str;
@@ -54,7 +56,8 @@ static int rx_compile(expr_ctx_t *ctx, const char *op, const bson_value_t *regex
         case 'x': f |= PCRE2_EXTENDED; break;
         case 'u': break;
         default:
-            return expr_fail(ctx, 51108, "%s invalid flag in regex options: %c", op, *p);
+            return expr_fail(ctx, DOCSTORE_LOCATION_51108, "%s invalid flag in regex options: %c",
+                             op, *p);
         }
     }
     int ecode;
@@ -63,7 +66,8 @@ static int rx_compile(expr_ctx_t *ctx, const char *op, const bson_value_t *regex
     if (out->re == NULL) {
         PCRE2_UCHAR msg[120];
         pcre2_get_error_message(ecode, msg, sizeof msg);
-        return expr_fail(ctx, 51111, "Invalid Regex in %s: %s", op, (const char *)msg);
+        return expr_fail(ctx, DOCSTORE_LOCATION_51111, "Invalid Regex in %s: %s", op,
+                         (const char *)msg);
     }
     out->md = pcre2_match_data_create_from_pattern(out->re, NULL);
     if (out->md == NULL)
@@ -123,7 +127,7 @@ int expr_op_regex(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         goto out;
     }
     if (v[0].value_type != BSON_TYPE_UTF8) {
-        rc = expr_fail(ctx, 51104, "%s needs 'input' to be of type string", n);
+        rc = expr_fail(ctx, DOCSTORE_LOCATION_51104, "%s needs 'input' to be of type string", n);
         goto out;
     }
     if ((rc = rx_compile(ctx, n, &v[1], &v[2], &r)) != 0)
@@ -154,7 +158,7 @@ int expr_op_regex(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
         bson_value_destroy(&d);
         if (arr.len > 16 * 1024 * 1024) {
             bson_destroy(&arr);
-            rc = expr_fail(ctx, 10334, "$regexFindAll result too large");
+            rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "$regexFindAll result too large");
             goto out;
         }
         /* An empty match advances by one character so the scan ends. */
@@ -208,8 +212,9 @@ int expr_op_replace(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
         if (expr_is_nullish(&v[i]))
             null = true;
         else if (v[i].value_type != BSON_TYPE_UTF8)
-            rc = expr_fail(ctx, 51746, "%s requires that '%s' be a string, found: %s", e->name,
-                           names[i], expr_type_name(&v[i]));
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_51746,
+                           "%s requires that '%s' be a string, found: %s", e->name, names[i],
+                           expr_type_name(&v[i]));
     }
     if (rc == 0 && null) {
         expr_set_null(out);
@@ -223,7 +228,7 @@ int expr_op_replace(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
             if (hit == NULL)
                 break;
             if (!buf_add(&b, s, (size_t)(hit - s)) || !buf_add(&b, r, rlen)) {
-                rc = expr_fail(ctx, 10334, "%s result too large", e->name);
+                rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "%s result too large", e->name);
                 break;
             }
             s = hit + flen;
@@ -234,14 +239,15 @@ int expr_op_replace(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
                 if (s == end)
                     break;
                 if (!buf_add(&b, s, 1)) {
-                    rc = expr_fail(ctx, 10334, "%s result too large", e->name);
+                    rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "%s result too large",
+                                   e->name);
                     break;
                 }
                 s++;
             }
         }
         if (rc == 0 && s < end && !buf_add(&b, s, (size_t)(end - s)))
-            rc = expr_fail(ctx, 10334, "%s result too large", e->name);
+            rc = expr_fail(ctx, DOCSTORE_BSON_OBJECT_TOO_LARGE, "%s result too large", e->name);
         if (rc == 0)
             expr_set_utf8(out, b.p ? b.p : "", b.n);
         free(b.p);

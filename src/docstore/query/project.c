@@ -139,7 +139,8 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
         } else if (next->kind != PN_TREE) {
             pnode_free(leaf);
             const char *tail = strchr(full, '.');
-            docstore_error_set(err, 31249, "Path collision at %s remaining portion %s", full,
+            docstore_error_set(err, DOCSTORE_LOCATION_31249,
+                               "Path collision at %s remaining portion %s", full,
                                tail ? tail + 1 : full);
             return -1;
         }
@@ -156,7 +157,7 @@ static int insert_path(pnode_t *root, const char *full, pnode_t *leaf, docstore_
     }
     if (pnode_find(t, p, strlen(p)) != NULL) {
         pnode_free(leaf);
-        docstore_error_set(err, 31250, "Path collision at %s", full);
+        docstore_error_set(err, DOCSTORE_LOCATION_31250, "Path collision at %s", full);
         return -1;
     }
     free(leaf->name);
@@ -177,16 +178,17 @@ static int vote(struct parse_state *st, const char *path, enum mode_vote v, bool
         if (st->saw_exclude) {
             if (computed)
                 docstore_error_set(
-                    err, 31252, "Cannot use expression other than $meta in exclusion projection");
+                    err, DOCSTORE_LOCATION_31252,
+                    "Cannot use expression other than $meta in exclusion projection");
             else
-                docstore_error_set(err, 31253,
+                docstore_error_set(err, DOCSTORE_LOCATION_31253,
                                    "Cannot do inclusion on field %s in exclusion projection", path);
             return -1;
         }
         st->saw_include = true;
     } else {
         if (st->saw_include) {
-            docstore_error_set(err, 31254,
+            docstore_error_set(err, DOCSTORE_LOCATION_31254,
                                "Cannot do exclusion on field %s in inclusion projection", path);
             return -1;
         }
@@ -219,7 +221,8 @@ static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
         return 0;
     }
     if (v->value_type != BSON_TYPE_ARRAY) {
-        docstore_error_set(err, 31273, "$slice only supports numbers and [skip, limit] arrays");
+        docstore_error_set(err, DOCSTORE_LOCATION_31273,
+                           "$slice only supports numbers and [skip, limit] arrays");
         return -1;
     }
     bson_iter_t it;
@@ -232,16 +235,19 @@ static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
             count++;
         }
     if (count != 2) {
-        docstore_error_set(err, 31272, "$slice array argument should be of form [skip, limit]");
+        docstore_error_set(err, DOCSTORE_LOCATION_31272,
+                           "$slice array argument should be of form [skip, limit]");
         return -1;
     }
     if (!is_number_type(args[0].value_type)) {
-        docstore_error_set(err, 31257, "$slice expects the skip argument to be a number, got %s",
+        docstore_error_set(err, DOCSTORE_LOCATION_31257,
+                           "$slice expects the skip argument to be a number, got %s",
                            docstore_type_name(args[0].value_type));
         return -1;
     }
     if (!is_number_type(args[1].value_type)) {
-        docstore_error_set(err, 31258, "$slice expects the limit argument to be a number, got %s",
+        docstore_error_set(err, DOCSTORE_LOCATION_31258,
+                           "$slice expects the limit argument to be a number, got %s",
                            docstore_type_name(args[1].value_type));
         return -1;
     }
@@ -249,7 +255,7 @@ static int parse_slice(const bson_value_t *v, pnode_t *n, docstore_error_t *err)
     n->skip = as_int32(&args[0]);
     n->limit = as_int32(&args[1]);
     if (n->limit <= 0) {
-        docstore_error_set(err, 31259, "$slice limit must be positive, got %lld",
+        docstore_error_set(err, DOCSTORE_LOCATION_31259, "$slice limit must be positive, got %lld",
                            (long long)n->limit);
         return -1;
     }
@@ -278,7 +284,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
     last = last ? last + 1 : full;
     if (last[0] == '$' && strcmp(last, "$") != 0) {
         docstore_error_set(
-            err, 16410,
+            err, DOCSTORE_LOCATION_16410,
             "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
         return -1;
     }
@@ -288,12 +294,13 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         /* "a.$": 1 */
         if (v->value_type == BSON_TYPE_DOCUMENT) {
             docstore_error_set(
-                err, 31271,
+                err, DOCSTORE_LOCATION_31271,
                 "positional projection cannot be used with an expression or sub object");
             return -1;
         }
         if (v->value_type != BSON_TYPE_BOOL && !value_is_number(v, &d)) {
-            docstore_error_set(err, 31308, "positional projection cannot be used with a literal");
+            docstore_error_set(err, DOCSTORE_LOCATION_31308,
+                               "positional projection cannot be used with a literal");
             return -1;
         }
         if (last == full) {
@@ -302,22 +309,24 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
             return -1;
         }
         if (st->p->positional) {
-            docstore_error_set(err, 31276,
+            docstore_error_set(err, DOCSTORE_LOCATION_31276,
                                "Cannot specify more than one positional projection per query.");
             return -1;
         }
         if (st->saw_elemmatch) {
-            docstore_error_set(err, 31256, "Cannot specify positional operator and $elemMatch.");
+            docstore_error_set(err, DOCSTORE_LOCATION_31256,
+                               "Cannot specify positional operator and $elemMatch.");
             return -1;
         }
         const char *first = strstr(full, ".$");
         if (first != NULL && (strstr(first + 2, ".$") != NULL || strcmp(first, ".$.$") == 0)) {
-            docstore_error_set(err, 31287, "Cannot use positional operator twice: %s", full);
+            docstore_error_set(err, DOCSTORE_LOCATION_31287,
+                               "Cannot use positional operator twice: %s", full);
             return -1;
         }
         if (strstr(full, ".$.") != NULL) {
             docstore_error_set(
-                err, 31394,
+                err, DOCSTORE_LOCATION_31394,
                 "As of 4.4, it's illegal to specify positional operator in the middle of a "
                 "path.Positional projection may only be used at the end, for example: a.b.$. If "
                 "the query previously used a form like a.b.$.d, remove the parts following the '$' "
@@ -326,7 +335,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         }
         if (v->value_type == BSON_TYPE_BOOL ? !v->value.v_bool : d == 0) {
             /* "a.$": 0 is an exclusion of a field named "$", which FieldPath refuses */
-            docstore_error_set(err, 16410,
+            docstore_error_set(err, DOCSTORE_LOCATION_16410,
                                "FieldPath field names may not start with '$'. Consider using "
                                "$getField or $setField.");
             return -1;
@@ -358,7 +367,7 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (!bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len) ||
             !bson_iter_next(&it)) {
             docstore_error_set(
-                err, 51270,
+                err, DOCSTORE_LOCATION_51270,
                 "An empty sub-projection is not a valid value. Found empty object at path");
             return -1;
         }
@@ -392,18 +401,18 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         if (strcmp(op, "$elemMatch") == 0) {
             const bson_value_t *spec = bson_iter_value(&it);
             if (spec->value_type != BSON_TYPE_DOCUMENT) {
-                docstore_error_set(err, 31274,
+                docstore_error_set(err, DOCSTORE_LOCATION_31274,
                                    "elemMatch: Invalid argument, object required, but got %s",
                                    docstore_type_name(spec->value_type));
                 return -1;
             }
             if (st->p->positional) {
-                docstore_error_set(err, 31255,
+                docstore_error_set(err, DOCSTORE_LOCATION_31255,
                                    "Cannot specify positional operator and $elemMatch.");
                 return -1;
             }
             if (strchr(full, '.') != NULL) {
-                docstore_error_set(err, 31275,
+                docstore_error_set(err, DOCSTORE_LOCATION_31275,
                                    "Cannot use $elemMatch projection on a nested field.");
                 return -1;
             }
@@ -442,7 +451,8 @@ static int parse_entry(struct parse_state *st, const char *full, const bson_valu
         bson_t one = BSON_INITIALIZER;
         BSON_APPEND_VALUE(&one, last, v);
         json = bson_as_relaxed_extended_json(&one, NULL);
-        docstore_error_set(err, 31310, "Cannot use an expression %s in an exclusion projection",
+        docstore_error_set(err, DOCSTORE_LOCATION_31310,
+                           "Cannot use an expression %s in an exclusion projection",
                            json ? json : last);
         bson_free(json);
         bson_destroy(&one);
@@ -637,7 +647,7 @@ static int append_positional(struct apply_ctx *c, const char *key, const bson_va
                 return 0;
             }
         }
-    docstore_error_set(c->err, 51246,
+    docstore_error_set(c->err, DOCSTORE_LOCATION_51246,
                        "positional operator '.$' couldn't find a matching element in the array");
     return -1;
 }

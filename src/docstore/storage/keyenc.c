@@ -450,7 +450,8 @@ int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *
         }
         if (per[f].n > 1) {
             if (multi_field != nfields) {
-                docstore_error_set(err, 171, "cannot index parallel arrays [%s] [%s]", fields[f],
+                docstore_error_set(err, DOCSTORE_CANNOT_INDEX_PARALLEL_ARRAYS,
+                                   "cannot index parallel arrays [%s] [%s]", fields[f],
                                    fields[multi_field]);
                 goto out;
             }
@@ -472,7 +473,8 @@ int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *
             const bson_value_t *v = &per[f].v[per[f].n > 1 ? k : 0];
             e->vals[f] = *v;
             if (docstore_key_append(&e->key, v, descending[f]) != 0) {
-                docstore_error_set(err, 17280, "index key too large or too deeply nested");
+                docstore_error_set(err, DOCSTORE_LOCATION_17280,
+                                   "index key too large or too deeply nested");
                 goto out;
             }
         }

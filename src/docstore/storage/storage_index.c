@@ -110,11 +110,11 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
         goto bad;
     size_t n = bson_count_keys(ix->key);
     if (n == 0) {
-        docstore_error_set(err, 67, "Index keys cannot be empty.");
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "Index keys cannot be empty.");
         goto fail;
     }
     if (n > 32) {
-        docstore_error_set(err, 13103, "too many fields in index key");
+        docstore_error_set(err, DOCSTORE_LOCATION_13103, "too many fields in index key");
         goto fail;
     }
     ix->fields = calloc(n, sizeof *ix->fields);
@@ -124,7 +124,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
     while (bson_iter_next(&kit)) {
         const char *f = bson_iter_key(&kit);
         if (f[0] == '\0' || f[0] == '$' || strstr(f, "..") != NULL || f[strlen(f) - 1] == '.') {
-            docstore_error_set(err, 67, "Index key contains an illegal field name: '%s'", f);
+            docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                               "Index key contains an illegal field name: '%s'", f);
             goto fail;
         }
         if (BSON_ITER_HOLDS_UTF8(&kit)) {
@@ -134,7 +135,7 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
             goto fail;
         }
         if (!BSON_ITER_HOLDS_NUMBER(&kit) || bson_iter_as_double(&kit) == 0) {
-            docstore_error_set(err, 67,
+            docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
                                "Values in the index key pattern can't be 0 or non-numeric");
             goto fail;
         }
@@ -151,7 +152,7 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
         name = gen;
     }
     if (name[0] == '\0') {
-        docstore_error_set(err, 67, "The index name cannot be empty");
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "The index name cannot be empty");
         goto fail;
     }
     if (strcmp(name, "_id_") == 0 || (n == 1 && strcmp(ix->fields[0], "_id") == 0)) {
@@ -257,7 +258,8 @@ static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool
         }
     }
     if (c->nindexes >= 63) {
-        docstore_error_set(err, 67, "add index fails, too many indexes for %s.%s", d->name, coll);
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                           "add index fails, too many indexes for %s.%s", d->name, coll);
         return -1;
     }
     int64_t id;

@@ -865,7 +865,7 @@ fail:
 static int check_size(const bson_t *out, docstore_error_t *err)
 {
     if (out->len > 16 * 1024 * 1024) {
-        docstore_error_set(err, 17419,
+        docstore_error_set(err, DOCSTORE_LOCATION_17419,
                            "Resulting document after update is larger than 16777216");
         return -1;
     }
@@ -898,7 +898,7 @@ static int apply_replacement(const docstore_update_t *u, const bson_t *doc, bson
         if (strcmp(bson_iter_key(&it), "_id") == 0)
             continue;
         if (!bson_append_value(out, bson_iter_key(&it), -1, bson_iter_value(&it))) {
-            docstore_error_set(err, 17419,
+            docstore_error_set(err, DOCSTORE_LOCATION_17419,
                                "Resulting document after update is larger than 16777216");
             return -1;
         }
@@ -941,7 +941,8 @@ int docstore_update_apply(const docstore_update_t *u, const bson_t *doc, int32_t
     for (size_t i = 0; i < u->n && rc == 0; i++)
         rc = update_apply_item(&ctx, &u->items[i]);
     if (rc == 0 && !docstore_mnode_to_doc(root, out)) {
-        docstore_error_set(err, 17419, "Resulting document after update is larger than 16777216");
+        docstore_error_set(err, DOCSTORE_LOCATION_17419,
+                           "Resulting document after update is larger than 16777216");
         rc = -1;
     }
     docstore_mnode_free(root);
@@ -1000,7 +1001,7 @@ static int seed_set(docstore_mnode_t *root, const char *path, const bson_value_t
         ptrdiff_t k = docstore_mnode_find(node, comps[i]);
         if (i + 1 == n) {
             if (k >= 0) {
-                docstore_error_set(err, 54,
+                docstore_error_set(err, DOCSTORE_NOT_SINGLE_VALUE_FIELD,
                                    "cannot infer query fields to set, path '%.200s' is matched "
                                    "twice",
                                    path);
@@ -1019,7 +1020,7 @@ static int seed_set(docstore_mnode_t *root, const char *path, const bson_value_t
         }
         node = node->kids[k];
         if (node->v.value_type != BSON_TYPE_DOCUMENT) {
-            docstore_error_set(err, 54,
+            docstore_error_set(err, DOCSTORE_NOT_SINGLE_VALUE_FIELD,
                                "cannot infer query fields to set, path '%.200s' is matched twice",
                                path);
             goto out;
