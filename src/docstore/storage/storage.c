@@ -2,8 +2,11 @@
  * Storage, part 1: databases (one SQLite connection each, a file
  * <dir>/<db>.sqlite or an in-memory database), the catalog of collections and
  * indexes, prepared statements, transactions, and collection DDL.
+ * Index specs are parsed here too, since the catalog loads them.
  * storage_docs.c writes documents; storage_index.c creates indexes and plans
- * scans. See storage.h for the contract and storage_internal.h for the schema.
+ * scans; storage_rename.c renames collections (copying across databases).
+ * Nothing here calls into those files, so they all depend on this one. See storage.h for the
+ * contract and storage_internal.h for the schema.
  *
  * Durability: WAL with synchronous=NORMAL. A COMMIT returns once its frames
  * are written to the WAL file (in the OS page cache), so an acknowledged write
@@ -791,98 +794,6 @@ int docstore_storage_collection_stats(docstore_storage_t *st, const char *db, co
     return rc;
 }
 
-/* Copies every document and index of from into a new collection to. */
-static int copy_collection(docstore_storage_t *st, st_db_t *fd, st_coll_t *from, const char *to_db,
-                           const char *to, docstore_error_t *err)
-{
-    if (docstore_storage_create_collection(st, to_db, to, true, err))
-        return -1;
-    for (size_t i = 0; i < from->nindexes; i++) {
-        bool created;
-        if (docstore_storage_create_index(st, to_db, to, from->indexes[i].spec, &created, err))
-            return -1;
-    }
-    char sql[64];
-    snprintf(sql, sizeof sql, "SELECT doc FROM c%lld ORDER BY rid", (long long)from->id);
-    sqlite3_stmt *s;
-    if (st_stmt(fd, sql, &s, err))
-        return -1;
-    int r, rc = 0;
-    while (rc == 0 && (r = sqlite3_step(s)) == SQLITE_ROW) {
-        bson_t doc;
-        if (!bson_init_static(&doc, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0)))
-            continue;
-        rc = docstore_storage_insert(st, to_db, to, &doc, err);
-    }
-    st_stmt_done(fd, s);
-    return rc;
-}
-
-int docstore_storage_rename_collection(docstore_storage_t *st, const char *from_db,
-                                       const char *from, const char *to_db, const char *to,
-                                       bool drop_target, docstore_error_t *err)
-{
-    st_db_t *fd, *td;
-    if (st_check_coll_name(to_db, to, err) || st_db_get(st, from_db, false, &fd, err))
-        return -1;
-    st_coll_t *c = fd ? st_coll_find(fd, from) : NULL;
-    if (c == NULL) {
-        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "source namespace does not exist");
-        return -1;
-    }
-    if (strcmp(from_db, to_db) == 0 && strcmp(from, to) == 0) {
-        docstore_error_set(err, DOCSTORE_ILLEGAL_OPERATION, "Can't rename a collection to itself");
-        return -1;
-    }
-    if (st_db_get(st, to_db, false, &td, err))
-        return -1;
-    if (td != NULL && st_coll_find(td, to) != NULL) {
-        if (!drop_target) {
-            docstore_error_set(err, DOCSTORE_NAMESPACE_EXISTS, "target namespace exists");
-            return -1;
-        }
-        if (docstore_storage_drop_collection(st, to_db, to, NULL, err))
-            return -1;
-        c = st_coll_find(fd, from); /* the catalog was reloaded if same db */
-    }
-    if (strcmp(from_db, to_db) != 0) {
-        /* Across files: copy, then drop the source (not atomic: documented). */
-        if (copy_collection(st, fd, c, to_db, to, err)) {
-            docstore_storage_drop_collection(st, to_db, to, NULL, NULL);
-            return -1;
-        }
-        return docstore_storage_drop_collection(st, from_db, from, NULL, err);
-    }
-    if (st_op_begin(fd, err))
-        return -1;
-    sqlite3_stmt *s = NULL;
-    int rc = -1;
-    if (st_stmt(fd, "UPDATE _catalog SET name = ?2 WHERE name = ?1", &s, err))
-        goto out;
-    sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        st_sql_error(fd, "rename", err);
-        goto out;
-    }
-    st_stmt_done(fd, s);
-    s = NULL;
-    if (st_stmt(fd, "UPDATE _indexes SET coll = ?2 WHERE coll = ?1", &s, err))
-        goto out;
-    sqlite3_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        st_sql_error(fd, "rename", err);
-        goto out;
-    }
-    rc = st_meta_load(fd, err);
-out:
-    st_stmt_done(fd, s);
-    if (st_op_end(fd, rc == 0, err) != 0)
-        return -1;
-    return rc;
-}
-
 /* Bytes of the pages of one SQLite table or index; 0 when dbstat is missing. */
 static int64_t pages_of(st_db_t *d, const char *name)
 {
@@ -930,4 +841,172 @@ int docstore_storage_collection_sizes(docstore_storage_t *st, const char *db, co
         BSON_APPEND_INT64(index_sizes, c->indexes[i].name, n);
     }
     return 0;
+}
+
+/* ---- specs ---- */
+
+static int gen_name(const bson_t *key, buf_t *out)
+{
+    bson_iter_t it;
+    if (!bson_iter_init(&it, key))
+        return -1;
+    bool first = true;
+    while (bson_iter_next(&it)) {
+        int rc;
+        if (!first && buf_append_str(out, "_") != 0)
+            return -1;
+        first = false;
+        if (buf_append_str(out, bson_iter_key(&it)) != 0)
+            return -1;
+        switch (bson_iter_type(&it)) {
+        case BSON_TYPE_INT32:
+            rc = buf_printf(out, "_%d", bson_iter_int32(&it));
+            break;
+        case BSON_TYPE_INT64:
+            rc = buf_printf(out, "_%lld", (long long)bson_iter_int64(&it));
+            break;
+        case BSON_TYPE_DOUBLE:
+            rc = buf_printf(out, "_%g", bson_iter_double(&it));
+            break;
+        case BSON_TYPE_UTF8:
+            rc = buf_printf(out, "_%s", bson_iter_utf8(&it, NULL));
+            break;
+        default:
+            rc = buf_append_str(out, "_1");
+            break;
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int docstore_index_default_name(const bson_t *key, char *out, size_t n)
+{
+    buf_t b;
+    buf_init(&b, 1024);
+    int rc = gen_name(key, &b);
+    if (rc == 0)
+        snprintf(out, n, "%s", b.data ? b.data : "");
+    buf_free(&b);
+    return rc;
+}
+
+int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
+{
+    memset(ix, 0, sizeof *ix);
+    bson_iter_t it, kit;
+    const uint8_t *kdata = NULL;
+    uint32_t klen = 0;
+    const char *name = NULL;
+    if (!bson_iter_init(&it, spec))
+        goto bad;
+    while (bson_iter_next(&it)) {
+        const char *f = bson_iter_key(&it);
+        if (strcmp(f, "key") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                                   "The field 'key' must be an object");
+                return -1;
+            }
+            bson_iter_document(&it, &klen, &kdata);
+        } else if (strcmp(f, "name") == 0) {
+            if (!BSON_ITER_HOLDS_UTF8(&it)) {
+                docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                                   "The field 'name' must be a string");
+                return -1;
+            }
+            name = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(f, "unique") == 0) {
+            ix->unique = bson_iter_as_bool(&it);
+        } else if (strcmp(f, "v") == 0 || strcmp(f, "background") == 0 || strcmp(f, "ns") == 0 ||
+                   strcmp(f, "comment") == 0) {
+            /* accepted and meaningless here */
+        } else if (strcmp(f, "sparse") == 0 && !bson_iter_as_bool(&it)) {
+            /* sparse: false is the default */
+        } else {
+            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
+                               "index option '%s' is not supported by the docstore", f);
+            return -1;
+        }
+    }
+    if (kdata == NULL) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "The 'key' field is a required property of an index specification");
+        return -1;
+    }
+    ix->key = bson_new_from_data(kdata, klen);
+    if (ix->key == NULL || !bson_iter_init(&kit, ix->key))
+        goto bad;
+    size_t n = bson_count_keys(ix->key);
+    if (n == 0) {
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "Index keys cannot be empty.");
+        goto fail;
+    }
+    if (n > 32) {
+        docstore_error_set(err, DOCSTORE_LOCATION_13103, "too many fields in index key");
+        goto fail;
+    }
+    ix->fields = calloc(n, sizeof *ix->fields);
+    ix->desc = calloc(n, sizeof *ix->desc);
+    if (ix->fields == NULL || ix->desc == NULL)
+        goto nomem;
+    while (bson_iter_next(&kit)) {
+        const char *f = bson_iter_key(&kit);
+        if (f[0] == '\0' || f[0] == '$' || strstr(f, "..") != NULL || f[strlen(f) - 1] == '.') {
+            docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                               "Index key contains an illegal field name: '%s'", f);
+            goto fail;
+        }
+        if (BSON_ITER_HOLDS_UTF8(&kit)) {
+            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
+                               "index type '%s' is not supported by the docstore",
+                               bson_iter_utf8(&kit, NULL));
+            goto fail;
+        }
+        if (!BSON_ITER_HOLDS_NUMBER(&kit) || bson_iter_as_double(&kit) == 0) {
+            docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                               "Values in the index key pattern can't be 0 or non-numeric");
+            goto fail;
+        }
+        ix->desc[ix->nfields] = bson_iter_as_double(&kit) < 0;
+        ix->fields[ix->nfields] = strdup(f);
+        if (ix->fields[ix->nfields] == NULL)
+            goto nomem;
+        ix->nfields++;
+    }
+    char gen[1024];
+    if (name == NULL) {
+        if (docstore_index_default_name(ix->key, gen, sizeof gen))
+            goto nomem;
+        name = gen;
+    }
+    if (name[0] == '\0') {
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "The index name cannot be empty");
+        goto fail;
+    }
+    if (strcmp(name, "_id_") == 0 || (n == 1 && strcmp(ix->fields[0], "_id") == 0)) {
+        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
+                           "the _id index exists always; another index on _id alone is not "
+                           "supported by the docstore");
+        goto fail;
+    }
+    ix->name = strdup(name);
+    ix->spec = bson_new();
+    if (ix->name == NULL || ix->spec == NULL)
+        goto nomem;
+    BSON_APPEND_INT32(ix->spec, "v", 2);
+    BSON_APPEND_DOCUMENT(ix->spec, "key", ix->key);
+    BSON_APPEND_UTF8(ix->spec, "name", ix->name);
+    if (ix->unique)
+        BSON_APPEND_BOOL(ix->spec, "unique", true);
+    return 0;
+bad:
+    docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE, "invalid index specification");
+    goto fail;
+nomem:
+    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+fail:
+    st_index_free(ix);
+    return -1;
 }
