@@ -133,9 +133,7 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
 /* --- running ------------------------------------------------------------------ */
 
 typedef struct acc_state {
-    int kind;          /* sums: 0 int32, 1 int64, 2 double */
-    int64_t i;         /* integer sum */
-    double d;          /* double sum */
+    docstore_sum_t sum; /* $sum/$avg/$count */
     int64_t count;     /* $avg: numbers seen */
     bool has;          /* min/max/first/last/merge: a value is held */
     bson_value_t v;    /* min/max/first/last value (owned) */
@@ -163,25 +161,9 @@ typedef struct group_table {
 
 static void sum_add(acc_state_t *s, const bson_value_t *v)
 {
-    int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
-    if (s->kind < 2 && k < 2) {
-        int64_t x = v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64, r;
-        if (!__builtin_add_overflow(s->i, x, &r)) {
-            s->i = r;
-            if (k > s->kind)
-                s->kind = k;
-            if (s->kind == 0 && (r < INT32_MIN || r > INT32_MAX))
-                s->kind = 1;
-            return;
-        }
-    }
-    if (s->kind < 2) {
-        s->d = (double)s->i;
-        s->kind = 2;
-    }
-    double x;
-    if (docstore_value_as_double(v, &x))
-        s->d += x;
+    double x = 0;
+    docstore_value_as_double(v, &x);
+    docstore_sum_add(&s->sum, v, x);
 }
 
 static bool is_number(const bson_value_t *v)
@@ -347,19 +329,19 @@ static void acc_result(pipe_acc_op_t op, const acc_state_t *s, const char *name,
     switch (op) {
     case ACC_SUM:
     case ACC_COUNT:
-        if (s->kind == 2)
-            BSON_APPEND_DOUBLE(out, name, s->d);
-        else if (s->kind == 1)
-            BSON_APPEND_INT64(out, name, s->i);
+        if (s->sum.kind == 2)
+            BSON_APPEND_DOUBLE(out, name, s->sum.d);
+        else if (s->sum.kind == 1)
+            BSON_APPEND_INT64(out, name, s->sum.i);
         else
-            BSON_APPEND_INT32(out, name, (int32_t)s->i);
+            BSON_APPEND_INT32(out, name, (int32_t)s->sum.i);
         break;
     case ACC_AVG:
         if (s->count == 0)
             BSON_APPEND_NULL(out, name);
         else
             BSON_APPEND_DOUBLE(out, name,
-                               (s->kind == 2 ? s->d : (double)s->i) / (double)s->count);
+                               (s->sum.kind == 2 ? s->sum.d : (double)s->sum.i) / (double)s->count);
         break;
     case ACC_MIN:
     case ACC_MAX:

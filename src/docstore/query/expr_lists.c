@@ -36,10 +36,8 @@ static void for_each_operand(const docstore_expr_t *e, const bson_value_t *vals,
 }
 
 typedef struct sum_state {
-    int kind;      /* 0 int32, 1 int64, 2 double */
-    int64_t i;
-    double d;
-    int64_t count; /* numbers seen */
+    docstore_sum_t sum;       /* $sum/$avg */
+    int64_t count;            /* numbers seen */
     const bson_value_t *best; /* $min/$max: borrowed */
     bool want_min;
 } sum_state_t;
@@ -50,22 +48,7 @@ static void sum_one(void *p, const bson_value_t *v)
     if (!expr_is_number(v))
         return;
     s->count++;
-    int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
-    if (s->kind < 2 && k < 2) {
-        int64_t r;
-        if (!__builtin_add_overflow(s->i, expr_as_int64(v), &r)) {
-            s->i = r;
-            s->kind = k > s->kind ? k : s->kind;
-            if (s->kind == 0 && (r < INT32_MIN || r > INT32_MAX))
-                s->kind = 1;
-            return;
-        }
-    }
-    if (s->kind < 2) {
-        s->d = (double)s->i;
-        s->kind = 2;
-    }
-    s->d += expr_as_double(v);
+    docstore_sum_add(&s->sum, v, expr_as_double(v));
 }
 
 static void minmax_one(void *p, const bson_value_t *v)
@@ -126,11 +109,11 @@ int expr_op_list_acc(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
         if (s.count == 0)
             expr_set_null(out);
         else
-            expr_set_double(out, (s.kind == 2 ? s.d : (double)s.i) / (double)s.count);
-    } else if (s.kind == 2) {
-        expr_set_double(out, s.d);
+            expr_set_double(out, (s.sum.kind == 2 ? s.sum.d : (double)s.sum.i) / (double)s.count);
+    } else if (s.sum.kind == 2) {
+        expr_set_double(out, s.sum.d);
     } else {
-        expr_set_int(out, s.i, s.kind == 0);
+        expr_set_int(out, s.sum.i, s.sum.kind == 0);
     }
     return 0;
 }

@@ -324,6 +324,27 @@ bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out)
     }
 }
 
+void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x)
+{
+    int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
+    if (s->kind < 2 && k < 2) {
+        int64_t n = v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64, r;
+        if (!__builtin_add_overflow(s->i, n, &r)) {
+            s->i = r;
+            if (k > s->kind)
+                s->kind = k;
+            if (s->kind == 0 && (r < INT32_MIN || r > INT32_MAX))
+                s->kind = 1;
+            return;
+        }
+    }
+    if (s->kind < 2) {
+        s->d = (double)s->i;
+        s->kind = 2;
+    }
+    s->d += x;
+}
+
 bool docstore_value_as_double(const bson_value_t *v, double *out)
 {
     switch (v->value_type) {

@@ -34,6 +34,21 @@ bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out /* 
  * digits (no leading zero, at most 9 digits), else -1. */
 int docstore_path_part_index(const char *s, int len);
 
+/* A running $sum, as $group's $sum/$avg/$count and the expression forms of
+ * $sum/$avg add: integers stay int32, then int64, while the sum fits, and
+ * the sum widens to double on a double, a decimal128 or an int64 overflow.
+ * Zero-initialise; result: kind 2 -> d, kind 1 -> i as int64, kind 0 -> i
+ * as int32. */
+typedef struct docstore_sum {
+    int kind;  /* 0 int32, 1 int64, 2 double */
+    int64_t i; /* the integer sum while kind < 2 */
+    double d;  /* the sum once kind == 2 */
+} docstore_sum_t;
+
+/* Adds the number v. x is v as a double, converted by the caller (the
+ * expression and $group paths convert decimal128 each their own way). */
+void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x);
+
 /* The numeric value as a double; false if v is not a number. */
 bool docstore_value_as_double(const bson_value_t *v, double *out /* OUT */);
 
