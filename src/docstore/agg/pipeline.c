@@ -228,8 +228,11 @@ static int add_fields_collect(stage_t *s, const bson_t *spec, const char *prefix
     return 0;
 }
 
-static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_unset(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                       docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     size_t n = 1;
     bson_iter_t it;
     if (v->value_type == BSON_TYPE_ARRAY) {
@@ -277,8 +280,11 @@ static int parse_unset(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     return 0;
 }
 
-static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_unwind(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                        docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     const char *path = NULL;
     bson_t d;
     if (v->value_type == BSON_TYPE_UTF8) {
@@ -343,8 +349,11 @@ static int parse_unwind(stage_t *s, const bson_value_t *v, docstore_error_t *err
     return s->path ? 0 : docstore_error_oom(err);
 }
 
-static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_lookup(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                        docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     bson_t d;
     if (!get_doc(v, &d)) {
         docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
@@ -422,34 +431,38 @@ static int parse_lookup(stage_t *s, const bson_value_t *v, docstore_error_t *err
     return 0;
 }
 
-static int parse_count(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_count(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                       docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     if (v->value_type != BSON_TYPE_UTF8 ||
         !valid_field_name(v->value.v_utf8.str, v->value.v_utf8.len)) {
         docstore_error_set(err, DOCSTORE_LOCATION_40156,
                            "the count field must be a non-empty string");
         return -1;
     }
-    const char *name = v->value.v_utf8.str;
-    if (name[0] == '$') {
+    const char *field = v->value.v_utf8.str;
+    if (field[0] == '$') {
         docstore_error_set(err, DOCSTORE_LOCATION_40158,
                            "the count field cannot be a $-prefixed path");
         return -1;
     }
-    if (strchr(name, '.') != NULL) {
+    if (strchr(field, '.') != NULL) {
         docstore_error_set(err, DOCSTORE_LOCATION_40160, "the count field cannot contain '.'");
         return -1;
     }
     s->paths = calloc(1, sizeof *s->paths);
-    if (s->paths == NULL || (s->paths[0] = strdup(name)) == NULL)
+    if (s->paths == NULL || (s->paths[0] = strdup(field)) == NULL)
         return docstore_error_oom(err);
     s->n = 1;
     return 0;
 }
 
-static int parse_replace_root(stage_t *s, const char *name, const bson_value_t *v,
-                              docstore_error_t *err)
+static int parse_replace_root(docstore_pipeline_t *p, stage_t *s, const char *name,
+                              const bson_value_t *v, docstore_error_t *err)
 {
+    (void)p;
     const bson_value_t *root = v;
     bson_value_t found; /* shallow copy, into v's data */
     bson_t d;
@@ -517,8 +530,11 @@ static int parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline
     return docstore_pipeline_new(&arr, out, err);
 }
 
-static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_facet(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                       docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     bson_t d;
     if (!get_doc(v, &d)) {
         docstore_error_set(err, DOCSTORE_LOCATION_40169,
@@ -554,8 +570,11 @@ static int parse_facet(stage_t *s, const bson_value_t *v, docstore_error_t *err)
     return 0;
 }
 
-static int parse_union_with(stage_t *s, const bson_value_t *v, docstore_error_t *err)
+static int parse_union_with(docstore_pipeline_t *p, stage_t *s, const char *name,
+                            const bson_value_t *v, docstore_error_t *err)
 {
+    (void)p;
+    (void)name;
     bson_t d;
     bson_value_t pipe = {.value_type = BSON_TYPE_EOD}; /* shallow, into v's data */
     if (v->value_type == BSON_TYPE_UTF8) {
@@ -618,9 +637,10 @@ static void bucket_append_compare(bson_t *arr, const char *key, const char *op,
 
 /* $bucket is a $group keyed by a $switch over the boundaries, then a $sort
  * on _id, as MongoDB itself rewrites it. */
-static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const bson_value_t *v,
+static int parse_bucket(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
                         docstore_error_t *err)
 {
+    (void)name;
     bson_t d, bounds, output;
     bson_value_t group_by = {.value_type = BSON_TYPE_EOD}, dflt = {.value_type = BSON_TYPE_EOD};
     bool have_bounds = false, have_output = false;
@@ -749,175 +769,212 @@ static const char *const unsupported_stages[] = {
     "$searchMeta",
 };
 
+static int parse_match(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                       docstore_error_t *err)
+{
+    (void)p;
+    (void)name;
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15959,
+                           "the match filter must be an expression in an object");
+        return -1;
+    }
+    s->filter = bson_copy(&d);
+    if (s->filter == NULL)
+        return docstore_error_oom(err);
+    return docstore_matcher_new(s->filter, &s->matcher, err);
+}
+
+static int parse_project(docstore_pipeline_t *p, stage_t *s, const char *name,
+                         const bson_value_t *v, docstore_error_t *err)
+{
+    (void)p;
+    (void)name;
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15969,
+                           "$project specification must be an object");
+        return -1;
+    }
+    if (bson_empty(&d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_51272,
+                           "projection specification must have at least one field");
+        return -1;
+    }
+    return docstore_projection_new(&d, &s->proj, err);
+}
+
+static int parse_add_fields(docstore_pipeline_t *p, stage_t *s, const char *name,
+                            const bson_value_t *v, docstore_error_t *err)
+{
+    (void)p;
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_40272,
+                           "%s specification stage must be an object, got %s", name,
+                           docstore_type_name(v->value_type));
+        return -1;
+    }
+    return add_fields_collect(s, &d, "", 0, err);
+}
+
+static int parse_sort(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                      docstore_error_t *err)
+{
+    (void)p;
+    (void)name;
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15973,
+                           "the $sort key specification must be an object");
+        return -1;
+    }
+    if (bson_empty(&d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15976,
+                           "$sort stage must have at least one sort key");
+        return -1;
+    }
+    return docstore_sort_new(&d, &s->sort, err);
+}
+
+static int parse_skip_limit(docstore_pipeline_t *p, stage_t *s, const char *name,
+                            const bson_value_t *v, docstore_error_t *err)
+{
+    (void)p;
+    bool skip = s->kind == ST_SKIP;
+    if (!get_int(v, &s->num)) {
+        docstore_error_set(err, skip ? DOCSTORE_LOCATION_15972 : DOCSTORE_LOCATION_15957,
+                           "invalid argument to %s stage: Expected an integer: %s", name,
+                           docstore_type_name(v->value_type));
+        return -1;
+    }
+    if (skip && s->num < 0) {
+        docstore_error_set(err, DOCSTORE_LOCATION_5107200,
+                           "invalid argument to $skip stage: Expected a non-negative "
+                           "number");
+        return -1;
+    }
+    if (!skip && s->num <= 0) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15958, "the limit must be positive");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_group(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                       docstore_error_t *err)
+{
+    (void)p;
+    (void)name;
+    bson_t d;
+    if (!get_doc(v, &d)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_15947,
+                           "a group's fields must be specified in an object");
+        return -1;
+    }
+    return pipe_group_parse(&d, &s->group, err);
+}
+
+/* {$group: {_id: <expr>, count: {$sum: 1}}}, {$sort: {count: -1}} */
+static int parse_sort_by_count(docstore_pipeline_t *p, stage_t *s, const char *name,
+                               const bson_value_t *v, docstore_error_t *err)
+{
+    (void)name;
+    bson_t d;
+    if (!((v->value_type == BSON_TYPE_UTF8 && v->value.v_utf8.str[0] == '$') ||
+          (get_doc(v, &d) && !bson_empty(&d)))) {
+        docstore_error_set(err, DOCSTORE_LOCATION_40148,
+                           "the sortByCount field must be defined as a $-prefixed path or "
+                           "an expression inside an object");
+        return -1;
+    }
+    bson_t *g = bson_new(), *sum = bson_new(), *sort = BCON_NEW("count", BCON_INT32(-1));
+    BSON_APPEND_VALUE(g, "_id", v);
+    BSON_APPEND_INT32(sum, "$sum", 1);
+    BSON_APPEND_DOCUMENT(g, "count", sum);
+    int rc = pipe_group_parse(g, &s->group, err);
+    bson_destroy(g);
+    bson_destroy(sum);
+    if (rc == 0) {
+        stage_t *s2 = &p->stages[p->n++];
+        memset(s2, 0, sizeof *s2);
+        s2->kind = ST_SORT;
+        rc = docstore_sort_new(sort, &s2->sort, err);
+    }
+    bson_destroy(sort);
+    return rc;
+}
+
+static int parse_sample(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                        docstore_error_t *err)
+{
+    (void)p;
+    (void)name;
+    bson_t d;
+    bson_iter_t it;
+    if (!get_doc(v, &d) || !bson_iter_init_find(&it, &d, "size") || bson_count_keys(&d) != 1) {
+        docstore_error_set(err, DOCSTORE_LOCATION_28745, "$sample stage must specify a size");
+        return -1;
+    }
+    if (!get_int(bson_iter_value(&it), &s->num)) {
+        docstore_error_set(err, DOCSTORE_LOCATION_28746,
+                           "size argument to $sample must be a number");
+        return -1;
+    }
+    if (s->num < 0) {
+        docstore_error_set(err, DOCSTORE_LOCATION_28747,
+                           "size argument to $sample must not be negative");
+        return -1;
+    }
+    return 0;
+}
+
+/* The stages by name: the kind each becomes and its parser (which may add a
+ * second stage, as $sortByCount and $bucket add a $sort). How each kind runs
+ * is stage_runs below. */
+static const struct stage_def {
+    const char *name;
+    stage_kind_t kind;
+    int (*parse)(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
+                 docstore_error_t *err);
+} stage_defs[] = {
+    {"$match", ST_MATCH, parse_match},
+    {"$project", ST_PROJECT, parse_project},
+    {"$addFields", ST_ADD_FIELDS, parse_add_fields},
+    {"$set", ST_ADD_FIELDS, parse_add_fields},
+    {"$unset", ST_UNSET, parse_unset},
+    {"$sort", ST_SORT, parse_sort},
+    {"$skip", ST_SKIP, parse_skip_limit},
+    {"$limit", ST_LIMIT, parse_skip_limit},
+    {"$count", ST_COUNT, parse_count},
+    {"$group", ST_GROUP, parse_group},
+    {"$sortByCount", ST_GROUP, parse_sort_by_count},
+    {"$bucket", ST_GROUP, parse_bucket},
+    {"$unwind", ST_UNWIND, parse_unwind},
+    {"$lookup", ST_LOOKUP, parse_lookup},
+    {"$replaceRoot", ST_REPLACE_ROOT, parse_replace_root},
+    {"$replaceWith", ST_REPLACE_ROOT, parse_replace_root},
+    {"$facet", ST_FACET, parse_facet},
+    {"$sample", ST_SAMPLE, parse_sample},
+    {"$unionWith", ST_UNION_WITH, parse_union_with},
+};
+
 static int parse_stage(docstore_pipeline_t *p, const char *name, const bson_value_t *v,
                        docstore_error_t *err)
 {
-    stage_t *s = &p->stages[p->n];
-    memset(s, 0, sizeof *s);
-    p->n++;
-    bson_t d;
-    if (strcmp(name, "$match") == 0) {
-        s->kind = ST_MATCH;
-        if (!get_doc(v, &d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15959,
-                               "the match filter must be an expression in an object");
-            return -1;
-        }
-        s->filter = bson_copy(&d);
-        if (s->filter == NULL)
-            return docstore_error_oom(err);
-        return docstore_matcher_new(s->filter, &s->matcher, err);
+    for (size_t i = 0; i < sizeof stage_defs / sizeof stage_defs[0]; i++) {
+        if (strcmp(name, stage_defs[i].name) != 0)
+            continue;
+        stage_t *s = &p->stages[p->n];
+        memset(s, 0, sizeof *s);
+        p->n++;
+        s->kind = stage_defs[i].kind;
+        return stage_defs[i].parse(p, s, name, v, err);
     }
-    if (strcmp(name, "$project") == 0) {
-        s->kind = ST_PROJECT;
-        if (!get_doc(v, &d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15969,
-                               "$project specification must be an object");
-            return -1;
-        }
-        if (bson_empty(&d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_51272,
-                               "projection specification must have at least one field");
-            return -1;
-        }
-        return docstore_projection_new(&d, &s->proj, err);
-    }
-    if (strcmp(name, "$addFields") == 0 || strcmp(name, "$set") == 0) {
-        s->kind = ST_ADD_FIELDS;
-        if (!get_doc(v, &d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_40272,
-                               "%s specification stage must be an object, got %s", name,
-                               docstore_type_name(v->value_type));
-            return -1;
-        }
-        return add_fields_collect(s, &d, "", 0, err);
-    }
-    if (strcmp(name, "$unset") == 0) {
-        s->kind = ST_UNSET;
-        return parse_unset(s, v, err);
-    }
-    if (strcmp(name, "$sort") == 0) {
-        s->kind = ST_SORT;
-        if (!get_doc(v, &d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15973,
-                               "the $sort key specification must be an object");
-            return -1;
-        }
-        if (bson_empty(&d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15976,
-                               "$sort stage must have at least one sort key");
-            return -1;
-        }
-        return docstore_sort_new(&d, &s->sort, err);
-    }
-    if (strcmp(name, "$skip") == 0 || strcmp(name, "$limit") == 0) {
-        bool skip = name[2] == 'k';
-        s->kind = skip ? ST_SKIP : ST_LIMIT;
-        if (!get_int(v, &s->num)) {
-            docstore_error_set(err, skip ? DOCSTORE_LOCATION_15972 : DOCSTORE_LOCATION_15957,
-                               "invalid argument to %s stage: Expected an integer: %s", name,
-                               docstore_type_name(v->value_type));
-            return -1;
-        }
-        if (skip && s->num < 0) {
-            docstore_error_set(err, DOCSTORE_LOCATION_5107200,
-                               "invalid argument to $skip stage: Expected a non-negative "
-                               "number");
-            return -1;
-        }
-        if (!skip && s->num <= 0) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15958, "the limit must be positive");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(name, "$count") == 0) {
-        s->kind = ST_COUNT;
-        return parse_count(s, v, err);
-    }
-    if (strcmp(name, "$group") == 0) {
-        s->kind = ST_GROUP;
-        if (!get_doc(v, &d)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_15947,
-                               "a group's fields must be specified in an object");
-            return -1;
-        }
-        return pipe_group_parse(&d, &s->group, err);
-    }
-    if (strcmp(name, "$sortByCount") == 0) {
-        /* {$group: {_id: <expr>, count: {$sum: 1}}}, {$sort: {count: -1}} */
-        s->kind = ST_GROUP;
-        if (!((v->value_type == BSON_TYPE_UTF8 && v->value.v_utf8.str[0] == '$') ||
-              (get_doc(v, &d) && !bson_empty(&d)))) {
-            docstore_error_set(err, DOCSTORE_LOCATION_40148,
-                               "the sortByCount field must be defined as a $-prefixed path or "
-                               "an expression inside an object");
-            return -1;
-        }
-        bson_t *g = bson_new(), *sum = bson_new(), *sort = BCON_NEW("count", BCON_INT32(-1));
-        BSON_APPEND_VALUE(g, "_id", v);
-        BSON_APPEND_INT32(sum, "$sum", 1);
-        BSON_APPEND_DOCUMENT(g, "count", sum);
-        int rc = pipe_group_parse(g, &s->group, err);
-        bson_destroy(g);
-        bson_destroy(sum);
-        if (rc == 0) {
-            stage_t *s2 = &p->stages[p->n++];
-            memset(s2, 0, sizeof *s2);
-            s2->kind = ST_SORT;
-            rc = docstore_sort_new(sort, &s2->sort, err);
-        }
-        bson_destroy(sort);
-        return rc;
-    }
-    if (strcmp(name, "$bucket") == 0) {
-        s->kind = ST_GROUP;
-        return parse_bucket(p, s, v, err);
-    }
-    if (strcmp(name, "$unwind") == 0) {
-        s->kind = ST_UNWIND;
-        return parse_unwind(s, v, err);
-    }
-    if (strcmp(name, "$lookup") == 0) {
-        s->kind = ST_LOOKUP;
-        return parse_lookup(s, v, err);
-    }
-    if (strcmp(name, "$replaceRoot") == 0 || strcmp(name, "$replaceWith") == 0) {
-        s->kind = ST_REPLACE_ROOT;
-        return parse_replace_root(s, name, v, err);
-    }
-    if (strcmp(name, "$facet") == 0) {
-        s->kind = ST_FACET;
-        return parse_facet(s, v, err);
-    }
-    if (strcmp(name, "$sample") == 0) {
-        s->kind = ST_SAMPLE;
-        bson_iter_t it;
-        if (!get_doc(v, &d) || !bson_iter_init_find(&it, &d, "size") ||
-            bson_count_keys(&d) != 1) {
-            docstore_error_set(err, DOCSTORE_LOCATION_28745, "$sample stage must specify a size");
-            return -1;
-        }
-        if (!get_int(bson_iter_value(&it), &s->num)) {
-            docstore_error_set(err, DOCSTORE_LOCATION_28746,
-                               "size argument to $sample must be a number");
-            return -1;
-        }
-        if (s->num < 0) {
-            docstore_error_set(err, DOCSTORE_LOCATION_28747,
-                               "size argument to $sample must not be negative");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(name, "$unionWith") == 0) {
-        s->kind = ST_UNION_WITH;
-        return parse_union_with(s, v, err);
-    }
-    p->n--;
     if (strcmp(name, "$out") == 0 || strcmp(name, "$merge") == 0) {
-        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
-                           "%s is not supported by the docstore", name);
+        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "%s is not supported by the docstore",
+                           name);
         return -1;
     }
     for (size_t i = 0; i < sizeof unsupported_stages / sizeof unsupported_stages[0]; i++) {
@@ -979,9 +1036,19 @@ fail:
 
 /* --- running ------------------------------------------------------------------ */
 
-static int run_match(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+/* What a stage's runner is given besides the documents. */
+typedef struct stage_run {
+    const docstore_pipeline_t *p;         /* the pipeline */
+    size_t si;                            /* the stage's index in p */
+    const stage_t *s;                     /* &p->stages[si] */
+    docstore_collection_reader_fn reader; /* $lookup, $facet, $unionWith read through it */
+    void *reader_ctx;
+} stage_run_t;
+
+static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                      docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     (void)err;
     for (size_t i = 0; i < docs->n; i++) {
         if (docstore_matcher_matches(s->matcher, docs->docs[i], NULL)) {
@@ -995,9 +1062,10 @@ static int run_match(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
     return 0;
 }
 
-static int run_project(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+static int run_project(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                        docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         bson_t *r = bson_new();
         if (docstore_projection_apply(s->proj, docs->docs[i], r, err) != 0) {
@@ -1024,9 +1092,10 @@ static int finish_tree(docstore_mnode_t *root, docstore_doclist_t *out, docstore
     return docstore_doclist_push(out, r) == 0 ? 0 : docstore_error_oom(err);
 }
 
-static int run_add_fields(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+static int run_add_fields(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                           docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
@@ -1051,9 +1120,10 @@ static int run_add_fields(const stage_t *s, docstore_doclist_t *docs, docstore_d
     return 0;
 }
 
-static int run_unset(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+static int run_unset(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                      docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
@@ -1066,9 +1136,10 @@ static int run_unset(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
     return 0;
 }
 
-static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
+static int run_unwind(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                       docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         const bson_t *doc = docs->docs[i];
         bson_iter_t it;
@@ -1135,9 +1206,10 @@ static int run_unwind(const stage_t *s, docstore_doclist_t *docs, docstore_docli
     return 0;
 }
 
-static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
-                            docstore_error_t *err)
+static int run_replace_root(const stage_run_t *sr, docstore_doclist_t *docs,
+                            docstore_doclist_t *out, docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         bson_value_t v;
         if (docstore_expr_eval(s->exprs[0], docs->docs[i], NULL, &v, err) != 0)
@@ -1159,10 +1231,12 @@ static int run_replace_root(const stage_t *s, docstore_doclist_t *docs, docstore
     return 0;
 }
 
-static int run_facet(const stage_t *s, docstore_doclist_t *docs, docstore_doclist_t *out,
-                     docstore_collection_reader_fn reader, void *reader_ctx,
+static int run_facet(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                      docstore_error_t *err)
 {
+    const stage_t *s = sr->s;
+    docstore_collection_reader_fn reader = sr->reader;
+    void *reader_ctx = sr->reader_ctx;
     bson_t *r = bson_new();
     for (size_t f = 0; f < s->n; f++) {
         docstore_doclist_t copy;
@@ -1199,8 +1273,12 @@ static int run_facet(const stage_t *s, docstore_doclist_t *docs, docstore_doclis
 }
 
 /* Fisher-Yates over the first n slots; the rest are dropped. */
-static void run_sample(const stage_t *s, docstore_doclist_t *docs)
+static int run_sample(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                      docstore_error_t *err)
 {
+    (void)out;
+    (void)err;
+    const stage_t *s = sr->s;
     size_t n = (uint64_t)s->num < docs->n ? (size_t)s->num : docs->n;
     for (size_t i = 0; i < n; i++) {
         size_t j = i + (size_t)arc4random_uniform((uint32_t)(docs->n - i));
@@ -1211,12 +1289,16 @@ static void run_sample(const stage_t *s, docstore_doclist_t *docs)
     for (size_t i = n; i < docs->n; i++)
         bson_destroy(docs->docs[i]);
     docs->n = n;
+    return 0;
 }
 
-static int run_union_with(const stage_t *s, docstore_doclist_t *docs,
-                          docstore_collection_reader_fn reader, void *reader_ctx,
+static int run_union_with(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                           docstore_error_t *err)
 {
+    (void)out;
+    const stage_t *s = sr->s;
+    docstore_collection_reader_fn reader = sr->reader;
+    void *reader_ctx = sr->reader_ctx;
     if (reader == NULL) {
         docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED, "$unionWith has no collection reader");
         return -1;
@@ -1241,9 +1323,13 @@ static int run_union_with(const stage_t *s, docstore_doclist_t *docs,
 }
 
 /* A $sort stage: a bounded sorter over the list, keeping keep (0: all). */
-static int run_sort(const docstore_pipeline_t *p, const stage_t *s, size_t keep,
-                    docstore_doclist_t *docs, docstore_error_t *err)
+static int run_sort(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                    docstore_error_t *err)
 {
+    (void)out;
+    const docstore_pipeline_t *p = sr->p;
+    const stage_t *s = sr->s;
+    size_t keep = sort_keep(p, sr->si);
     docstore_sorter_t *st;
     if (docstore_sorter_new(s->sort, keep, p->mem_limit, p->disk_use,
                             DOCSTORE_SORT_AGGREGATE, &st, err) != 0)
@@ -1263,78 +1349,94 @@ static int run_sort(const docstore_pipeline_t *p, const stage_t *s, size_t keep,
     return rc;
 }
 
+static int run_skip_limit(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                          docstore_error_t *err)
+{
+    (void)out;
+    (void)err;
+    const stage_t *s = sr->s;
+    size_t n = docs->n;
+    size_t from = 0, to = n;
+    if (s->kind == ST_SKIP)
+        from = (uint64_t)s->num < n ? (size_t)s->num : n;
+    else
+        to = (uint64_t)s->num < n ? (size_t)s->num : n;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= from && i < to) {
+            docs->docs[i - from] = docs->docs[i];
+        } else {
+            bson_destroy(docs->docs[i]);
+        }
+    }
+    docs->n = to - from;
+    return 0;
+}
+
+static int run_count(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                     docstore_error_t *err)
+{
+    const stage_t *s = sr->s;
+    if (docs->n == 0)
+        return 0;
+    bson_t *b = bson_new();
+    if (docs->n > INT32_MAX)
+        BSON_APPEND_INT64(b, s->paths[0], (int64_t)docs->n);
+    else
+        BSON_APPEND_INT32(b, s->paths[0], (int32_t)docs->n);
+    return docstore_doclist_push(out, b) == 0 ? 0 : docstore_error_oom(err);
+}
+
+static int run_group(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                     docstore_error_t *err)
+{
+    (void)out;
+    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, err);
+}
+
+static int run_lookup(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+                      docstore_error_t *err)
+{
+    const stage_t *s = sr->s;
+    return pipe_lookup_run(s->exprs[0], s->exprs[1], s->from, s->as, docs, out, sr->reader,
+                           sr->reader_ctx, err);
+}
+
+/* How each kind runs. in_place: the runner rewrites docs itself; otherwise
+ * it appends its output to out (moving documents out of docs leaves NULL
+ * slots), and docs becomes out. */
+static const struct stage_runner {
+    int (*run)(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
+               docstore_error_t *err);
+    bool in_place;
+} stage_runs[] = {
+    [ST_MATCH] = {run_match, false},
+    [ST_PROJECT] = {run_project, false},
+    [ST_ADD_FIELDS] = {run_add_fields, false},
+    [ST_UNSET] = {run_unset, false},
+    [ST_SORT] = {run_sort, true},
+    [ST_SKIP] = {run_skip_limit, true},
+    [ST_LIMIT] = {run_skip_limit, true},
+    [ST_COUNT] = {run_count, false},
+    [ST_GROUP] = {run_group, true},
+    [ST_UNWIND] = {run_unwind, false},
+    [ST_LOOKUP] = {run_lookup, false},
+    [ST_REPLACE_ROOT] = {run_replace_root, false},
+    [ST_FACET] = {run_facet, false},
+    [ST_SAMPLE] = {run_sample, true},
+    [ST_UNION_WITH] = {run_union_with, true},
+};
+
 static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
                      docstore_collection_reader_fn reader, void *reader_ctx,
                      docstore_error_t *err)
 {
-    const stage_t *s = &p->stages[si];
+    const stage_run_t sr = {p, si, &p->stages[si], reader, reader_ctx};
+    const struct stage_runner *run = &stage_runs[sr.s->kind];
     docstore_doclist_t out;
     docstore_doclist_init(&out);
-    int rc = 0;
-    switch (s->kind) {
-    case ST_MATCH:
-        rc = run_match(s, docs, &out, err);
-        break;
-    case ST_PROJECT:
-        rc = run_project(s, docs, &out, err);
-        break;
-    case ST_ADD_FIELDS:
-        rc = run_add_fields(s, docs, &out, err);
-        break;
-    case ST_UNSET:
-        rc = run_unset(s, docs, &out, err);
-        break;
-    case ST_SORT:
-        return run_sort(p, s, sort_keep(p, si), docs, err);
-    case ST_SKIP:
-    case ST_LIMIT: {
-        size_t n = docs->n;
-        size_t from = 0, to = n;
-        if (s->kind == ST_SKIP)
-            from = (uint64_t)s->num < n ? (size_t)s->num : n;
-        else
-            to = (uint64_t)s->num < n ? (size_t)s->num : n;
-        for (size_t i = 0; i < n; i++) {
-            if (i >= from && i < to) {
-                docs->docs[i - from] = docs->docs[i];
-            } else {
-                bson_destroy(docs->docs[i]);
-            }
-        }
-        docs->n = to - from;
-        return 0;
-    }
-    case ST_COUNT:
-        if (docs->n > 0) {
-            bson_t *r = bson_new();
-            if (docs->n > INT32_MAX)
-                BSON_APPEND_INT64(r, s->paths[0], (int64_t)docs->n);
-            else
-                BSON_APPEND_INT32(r, s->paths[0], (int32_t)docs->n);
-            rc = docstore_doclist_push(&out, r) == 0 ? 0 : docstore_error_oom(err);
-        }
-        break;
-    case ST_GROUP:
-        return pipe_group_run(&s->group, docs, p->mem_limit, p->disk_use, err);
-    case ST_UNWIND:
-        rc = run_unwind(s, docs, &out, err);
-        break;
-    case ST_LOOKUP:
-        rc = pipe_lookup_run(s->exprs[0], s->exprs[1], s->from, s->as, docs, &out, reader,
-                             reader_ctx, err);
-        break;
-    case ST_REPLACE_ROOT:
-        rc = run_replace_root(s, docs, &out, err);
-        break;
-    case ST_FACET:
-        rc = run_facet(s, docs, &out, reader, reader_ctx, err);
-        break;
-    case ST_SAMPLE:
-        run_sample(s, docs);
-        return 0;
-    case ST_UNION_WITH:
-        return run_union_with(s, docs, reader, reader_ctx, err);
-    }
+    if (run->in_place)
+        return run->run(&sr, docs, &out, err);
+    int rc = run->run(&sr, docs, &out, err);
     /* run_match moved its survivors out and left NULL slots. */
     size_t keep = 0;
     for (size_t i = 0; i < docs->n; i++) {
