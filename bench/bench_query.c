@@ -7,11 +7,11 @@
  * sorted), the bounded top-k sort (unindexed field) and the index walk.
  *   build/bench/bench_query [documents]
  */
-#include "docstore/command.h"
-#include "docstore/cursor.h"
-#include "docstore/match.h"
-#include "docstore/sort.h"
-#include "docstore/storage.h"
+#include "docstore/cmd/command.h"
+#include "docstore/cmd/cursor.h"
+#include "docstore/query/match.h"
+#include "docstore/query/sort.h"
+#include "docstore/storage/storage.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  *   tether admin-uri  the admin connection string of a running tether up's docstore
  */
 #include "common/log.h"
-#include "docstore/server.h"
+#include "docstore/net/server.h"
 #include "platform/admin_uri.h"
 #include "platform/invoke_cli.h"
 #include "platform/package.h"

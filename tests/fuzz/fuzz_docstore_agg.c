@@ -6,8 +6,8 @@
  * an error, and run to valid BSON or an error; the value of the pipeline
  * document's first field is also compiled and evaluated as an expression.
  */
-#include "docstore/expr.h"
-#include "docstore/pipeline.h"
+#include "docstore/query/expr.h"
+#include "docstore/agg/pipeline.h"
 
 #include "fuzz_bson_input.h"
 

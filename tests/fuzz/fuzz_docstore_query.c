@@ -5,10 +5,10 @@
  * or fail with an error, never crash; whatever compiles is applied to both
  * documents, and the comparisons must be antisymmetric.
  */
-#include "docstore/match.h"
-#include "docstore/project.h"
-#include "docstore/sort.h"
-#include "docstore/value.h"
+#include "docstore/query/match.h"
+#include "docstore/query/project.h"
+#include "docstore/query/sort.h"
+#include "docstore/query/value.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * never crash; a successful apply must produce valid BSON, report "changed"
  * exactly when the bytes differ, and the upsert seed must be valid too.
  */
-#include "docstore/update.h"
+#include "docstore/update/update.h"
 
 #include "fuzz_bson_input.h"
 

@@ -4,9 +4,9 @@
  * that parses is dispatched when it names an admin or cursor command (the
  * handlers this part owns), so replies are built from hostile commands too.
  */
-#include "docstore/command.h"
-#include "docstore/cursor.h"
-#include "docstore/wire.h"
+#include "docstore/cmd/command.h"
+#include "docstore/cmd/cursor.h"
+#include "docstore/net/wire.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include "harness.h"
 
 #include "common/crypto.h"
-#include "docstore/auth.h"
+#include "docstore/auth/auth.h"
 
 #include <stdio.h>
 #include <stdlib.h>

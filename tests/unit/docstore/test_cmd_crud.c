@@ -3,9 +3,9 @@
  * that need a module still a placeholder (cursors, sort, projection,
  * pipeline) skip with a note until it lands. */
 #include "harness.h"
-#include "docstore/command.h"
-#include "docstore/cursor.h"
-#include "docstore/storage.h"
+#include "docstore/cmd/command.h"
+#include "docstore/cmd/cursor.h"
+#include "docstore/storage/storage.h"
 
 #include <stdlib.h>
 

@@ -4,9 +4,9 @@
  * namespace and session checks, killCursors' reply, expiry, connection close,
  * session ends, and the dispatcher's reply shapes.
  */
-#include "docstore/command.h"
-#include "docstore/conn.h"
-#include "docstore/cursor.h"
+#include "docstore/cmd/command.h"
+#include "docstore/net/conn.h"
+#include "docstore/cmd/cursor.h"
 #include "harness.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * exact value (type included: 3 and 3.0 differ here), that the result is
  * missing, or the MongoDB error code. */
 #include "harness.h"
-#include "docstore/expr.h"
+#include "docstore/query/expr.h"
 
 #include <stdlib.h>
 

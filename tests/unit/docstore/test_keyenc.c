@@ -1,7 +1,7 @@
 /* Unit tests of the order-preserving key encoding and index key sets. */
 #include "harness.h"
-#include "docstore/keyenc.h"
-#include "docstore/value.h"
+#include "docstore/storage/keyenc.h"
+#include "docstore/query/value.h"
 
 #include <math.h>
 #include <stdlib.h>

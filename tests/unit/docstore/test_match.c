@@ -7,7 +7,7 @@
  * equals null).
  */
 #include "harness.h"
-#include "docstore/match.h"
+#include "docstore/query/match.h"
 #include "docstore_test_json.h"
 
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * documents (order, field order and types included) or the error code. The
  * $lookup cases read the "inventory" collection through the reader callback. */
 #include "harness.h"
-#include "docstore/pipeline.h"
+#include "docstore/agg/pipeline.h"
 
 #include <stdlib.h>
 

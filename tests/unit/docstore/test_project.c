@@ -7,10 +7,10 @@
  * Computed fields need expr.c; those cases run once expressions compile.
  */
 #include "harness.h"
-#include "docstore/project.h"
+#include "docstore/query/project.h"
 #include "docstore_test_json.h"
 
-#include "docstore/expr.h"
+#include "docstore/query/expr.h"
 
 #include <stdlib.h>
 

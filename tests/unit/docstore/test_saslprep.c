@@ -6,7 +6,7 @@
  */
 #include "harness.h"
 
-#include "docstore/saslprep.h"
+#include "docstore/auth/saslprep.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
  * ties keep their input order (stable).
  */
 #include "harness.h"
-#include "docstore/sort.h"
+#include "docstore/query/sort.h"
 
 #include <stdlib.h>
 

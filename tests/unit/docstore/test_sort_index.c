@@ -5,12 +5,12 @@
  * bytes, over mixed BSON types, missing fields, null/undefined, decimals a
  * double cannot tell apart, and (once the index turned multikey) arrays. */
 #include "harness.h"
-#include "docstore/command.h"
-#include "docstore/cursor.h"
-#include "docstore/pipeline.h"
-#include "docstore/sort.h"
-#include "docstore/sorter.h"
-#include "docstore/storage.h"
+#include "docstore/cmd/command.h"
+#include "docstore/cmd/cursor.h"
+#include "docstore/agg/pipeline.h"
+#include "docstore/query/sort.h"
+#include "docstore/query/sorter.h"
+#include "docstore/storage/storage.h"
 
 #include <stdlib.h>
 

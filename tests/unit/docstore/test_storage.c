@@ -2,8 +2,8 @@
  * types, unique and multikey indexes, index range scans (and that they do not
  * read the whole collection), DDL, transactions, in memory and on disk. */
 #include "harness.h"
-#include "docstore/match.h"
-#include "docstore/storage.h"
+#include "docstore/query/match.h"
+#include "docstore/storage/storage.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

@@ -2,7 +2,7 @@
  * with the document, the update, and either the exact resulting document
  * (field order included) or the MongoDB error code it must fail with. */
 #include "harness.h"
-#include "docstore/update.h"
+#include "docstore/update/update.h"
 
 #include <stdlib.h>
 

@@ -6,7 +6,7 @@
  * documents them.
  */
 #include "harness.h"
-#include "docstore/value.h"
+#include "docstore/query/value.h"
 
 #include <stdlib.h>
 

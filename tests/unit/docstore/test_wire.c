@@ -3,7 +3,7 @@
  * (sections, checksums, flag bits, $db), OP_QUERY unwrapping, the BSON
  * structure and depth check, and the reply builders.
  */
-#include "docstore/wire.h"
+#include "docstore/net/wire.h"
 #include "harness.h"
 
 #include <stdlib.h>

@@ -1,0 +1,66 @@
+/*
+ * Internals shared by pipeline.c (stage parsing and the simple stages),
+ * pipeline_group.c ($group and its accumulators) and pipeline_fields.c
+ * (setting and removing dotted paths for $addFields/$unset/$unwind/$lookup,
+ * and the value hash that groups and lookups use).
+ */
+#ifndef TETHER_DOCSTORE_PIPELINE_INTERNAL_H
+#define TETHER_DOCSTORE_PIPELINE_INTERNAL_H
+
+#include "docstore/base/doclist.h"
+#include "docstore/base/error.h"
+#include "docstore/query/expr.h"
+#include "docstore/base/mdoc.h"
+#include "docstore/agg/pipeline.h"
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum pipe_acc_op {
+    ACC_SUM = 0,        /* $sum */
+    ACC_AVG = 1,        /* $avg */
+    ACC_MIN = 2,        /* $min */
+    ACC_MAX = 3,        /* $max */
+    ACC_FIRST = 4,      /* $first */
+    ACC_LAST = 5,       /* $last */
+    ACC_PUSH = 6,       /* $push */
+    ACC_ADD_TO_SET = 7, /* $addToSet */
+    ACC_COUNT = 8,      /* $count: {} */
+    ACC_MERGE = 9,      /* $mergeObjects */
+} pipe_acc_op_t;
+
+typedef struct pipe_group {
+    docstore_expr_t *id;     /* the group key expression */
+    size_t n;                /* accumulators */
+    char **names;            /* output field per accumulator */
+    pipe_acc_op_t *ops;
+    docstore_expr_t **exprs; /* operand per accumulator (NULL for $count) */
+} pipe_group_t;
+
+int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err);
+void pipe_group_free(pipe_group_t *g);
+/* Replaces docs with one document per group. 0 or -1 (docs then emptied);
+ * 292 when the groups' state passes mem_limit bytes (disk_use: allowDiskUse
+ * was asked, which only changes the message). */
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
+                   bool disk_use, docstore_error_t *err);
+
+/* $lookup (equality form) as a hash join: appends to out one document per
+ * input document, with the matching foreign documents in an array at as. */
+int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign, const char *from,
+                    const char *as, docstore_doclist_t *docs, docstore_doclist_t *out,
+                    docstore_collection_reader_fn reader, void *reader_ctx, docstore_error_t *err);
+
+/* A hash consistent with docstore_value_equal: equal values hash alike
+ * (1, 1.0 and 1L too; null, undefined and missing alike). */
+uint64_t pipe_value_hash(const bson_value_t *v);
+
+/* Sets value (NULL or EOD: removes) at a dotted path below root, creating
+ * documents and descending into every document of an array on the way, as
+ * $addFields does. false when out of memory or too deep. */
+bool pipe_path_set(docstore_mnode_t *root, const char *path, const bson_value_t *value);
+/* Removes a dotted path below root, through arrays of documents. */
+void pipe_path_unset(docstore_mnode_t *root, const char *path);
+
+#endif

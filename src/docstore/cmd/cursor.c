@@ -1,0 +1,416 @@
+/*
+ * Cursors: the rest of a result set, materialized, waiting for getMore. One
+ * table per server (a getMore may come on another pooled connection), keyed
+ * by a random 63-bit id. A cursor records the connection that opened it and
+ * the session (lsid) it belongs to: endSessions/killSessions free a session's
+ * cursors, a closed connection frees its session-less ones, and the server's
+ * 1 s tick frees any cursor idle for 10 minutes. See cursor.h.
+ */
+#include "docstore/base/clock.h"
+#include "docstore/cmd/cursor.h"
+#include "docstore/cmd/cmd_auth.h"
+#include "docstore/net/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define NBUCKETS 1024
+#define FIRST_BATCH_DEFAULT 101
+#define BATCH_MAX_BYTES (16 * 1024 * 1024) /* documents in one batch */
+
+typedef struct cursor {
+    int64_t id;                /* never 0 */
+    char *ns;                  /* "db.collection", owned */
+    docstore_doclist_t docs;   /* the result set; docs before pos are already sent (NULL) */
+    size_t pos;                /* next document to send */
+    int64_t last_used_ms;      /* monotonic ms of the last batch */
+    int64_t conn_id;           /* the connection that opened it */
+    bool has_lsid;             /* opened inside a session */
+    uint8_t lsid[16];          /* that session's id */
+    int64_t owner;             /* the user that opened it (docstore_auth_uid), 0 without auth */
+    struct cursor *next;       /* hash chain */
+} cursor_t;
+
+struct docstore_cursors {
+    cursor_t *buckets[NBUCKETS]; /* chains by id */
+    int64_t open;                /* cursors in the table */
+    int64_t timed_out;           /* closed by idle expiry since start */
+    uint64_t rng;                /* splitmix64 state for ids */
+};
+
+int docstore_cursors_new(docstore_cursors_t **out)
+{
+    docstore_cursors_t *c = calloc(1, sizeof *c);
+    *out = c;
+    if (c == NULL)
+        return -1;
+    if (getrandom(&c->rng, sizeof c->rng, 0) != (ssize_t)sizeof c->rng)
+        c->rng = (uint64_t)docstore_wall_ms() * 0x9E3779B97F4A7C15ull;
+    return 0;
+}
+
+static void cursor_free(cursor_t *cur)
+{
+    for (size_t i = cur->pos; i < cur->docs.n; i++)
+        bson_destroy(cur->docs.docs[i]);
+    free(cur->docs.docs);
+    free(cur->ns);
+    free(cur);
+}
+
+void docstore_cursors_free(docstore_cursors_t *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        while (c->buckets[b]) {
+            cursor_t *cur = c->buckets[b];
+            c->buckets[b] = cur->next;
+            cursor_free(cur);
+        }
+    }
+    free(c);
+}
+
+/* Removes every cursor for which pred says so; returns how many. */
+typedef bool (*cursor_pred)(const cursor_t *cur, const void *arg);
+
+static int64_t remove_if(docstore_cursors_t *c, cursor_pred pred, const void *arg)
+{
+    int64_t n = 0;
+    if (c == NULL)
+        return 0;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        cursor_t **pp = &c->buckets[b];
+        while (*pp) {
+            cursor_t *cur = *pp;
+            if (pred(cur, arg)) {
+                *pp = cur->next;
+                cursor_free(cur);
+                c->open--;
+                n++;
+            } else {
+                pp = &cur->next;
+            }
+        }
+    }
+    return n;
+}
+
+static bool idle_pred(const cursor_t *cur, const void *arg)
+{
+    return cur->last_used_ms < *(const int64_t *)arg;
+}
+
+void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms)
+{
+    int64_t cutoff = docstore_now_ms() - idle_ms;
+    if (c != NULL)
+        c->timed_out += remove_if(c, idle_pred, &cutoff);
+}
+
+static bool conn_pred(const cursor_t *cur, const void *arg)
+{
+    return !cur->has_lsid && cur->conn_id == *(const int64_t *)arg;
+}
+
+void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id)
+{
+    remove_if(c, conn_pred, &conn_id);
+}
+
+static bool session_pred(const cursor_t *cur, const void *arg)
+{
+    return arg == NULL || (cur->has_lsid && memcmp(cur->lsid, arg, 16) == 0);
+}
+
+void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid)
+{
+    remove_if(c, session_pred, uuid);
+}
+
+int64_t docstore_cursors_open(const docstore_cursors_t *c)
+{
+    return c ? c->open : 0;
+}
+
+int64_t docstore_cursors_timed_out(const docstore_cursors_t *c)
+{
+    return c ? c->timed_out : 0;
+}
+
+static cursor_t *find(docstore_cursors_t *c, int64_t id)
+{
+    for (cursor_t *cur = c->buckets[(uint64_t)id % NBUCKETS]; cur; cur = cur->next) {
+        if (cur->id == id)
+            return cur;
+    }
+    return NULL;
+}
+
+static void unlink_cursor(docstore_cursors_t *c, cursor_t *target)
+{
+    for (cursor_t **pp = &c->buckets[(uint64_t)target->id % NBUCKETS]; *pp; pp = &(*pp)->next) {
+        if (*pp == target) {
+            *pp = target->next;
+            c->open--;
+            return;
+        }
+    }
+}
+
+static int64_t new_id(docstore_cursors_t *c)
+{
+    for (;;) {
+        uint64_t z = (c->rng += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        int64_t id = (int64_t)(z & INT64_MAX);
+        if (id != 0 && find(c, id) == NULL)
+            return id;
+    }
+}
+
+/* Appends documents from docs[*pos] to the array arr: at most max (0 = no
+ * count limit), stopping before BATCH_MAX_BYTES (at least one document). Sent
+ * documents are freed and their slots set to NULL. */
+static void fill_batch(bson_t *arr, docstore_doclist_t *docs, size_t *pos, int64_t max)
+{
+    size_t bytes = 0;
+    uint32_t idx = 0;
+    while (*pos < docs->n) {
+        if (max > 0 && idx >= (uint64_t)max)
+            break;
+        bson_t *d = docs->docs[*pos];
+        if (idx > 0 && bytes + d->len > BATCH_MAX_BYTES)
+            break;
+        char keybuf[16];
+        const char *key;
+        size_t keylen = bson_uint32_to_string(idx, &key, keybuf, sizeof keybuf);
+        bson_append_document(arr, key, (int)keylen, d);
+        bytes += d->len + keylen + 2;
+        bson_destroy(d);
+        docs->docs[*pos] = NULL;
+        (*pos)++;
+        idx++;
+    }
+}
+
+int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_t *docs,
+                          int64_t batch_size, bool single_batch, bson_t *reply,
+                          docstore_error_t *err)
+{
+    docstore_doclist_t all = *docs;
+    docstore_doclist_init(docs);
+    size_t pos = 0;
+    bson_t cur, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
+    BSON_APPEND_ARRAY_BEGIN(&cur, "firstBatch", &arr);
+    if (batch_size != 0)
+        fill_batch(&arr, &all, &pos, batch_size < 0 ? FIRST_BATCH_DEFAULT : batch_size);
+    bson_append_array_end(&cur, &arr);
+    int64_t id = 0;
+    if (pos < all.n && !single_batch && ctx->cursors != NULL) {
+        cursor_t *c = calloc(1, sizeof *c);
+        char *nsc = strdup(ns);
+        if (c == NULL || nsc == NULL) {
+            free(c);
+            free(nsc);
+            for (size_t i = pos; i < all.n; i++)
+                bson_destroy(all.docs[i]);
+            free(all.docs);
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
+            return -1;
+        }
+        c->id = id = new_id(ctx->cursors);
+        c->ns = nsc;
+        c->docs = all;
+        c->pos = pos;
+        c->last_used_ms = docstore_now_ms();
+        c->conn_id = ctx->conn ? ctx->conn->id : 0;
+        c->has_lsid = ctx->has_lsid;
+        memcpy(c->lsid, ctx->lsid, sizeof c->lsid);
+        c->owner = docstore_auth_uid(ctx);
+        size_t b = (uint64_t)id % NBUCKETS;
+        c->next = ctx->cursors->buckets[b];
+        ctx->cursors->buckets[b] = c;
+        ctx->cursors->open++;
+    } else {
+        for (size_t i = pos; i < all.n; i++)
+            bson_destroy(all.docs[i]);
+        free(all.docs);
+    }
+    BSON_APPEND_INT64(&cur, "id", id);
+    BSON_APPEND_UTF8(&cur, "ns", ns);
+    bson_append_document_end(reply, &cur);
+    return 0;
+}
+
+/* ---- getMore and killCursors ------------------------------------------------- */
+
+static bool iter_int64(const bson_iter_t *it, int64_t *v)
+{
+    if (BSON_ITER_HOLDS_INT64(it))
+        *v = bson_iter_int64(it);
+    else if (BSON_ITER_HOLDS_INT32(it))
+        *v = bson_iter_int32(it);
+    else
+        return false;
+    return true;
+}
+
+static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                        docstore_error_t *err)
+{
+    bson_iter_t it;
+    int64_t id = 0;
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !iter_int64(&it, &id)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH, "Field 'getMore' must be of type long");
+        return -1;
+    }
+    const char *coll = NULL;
+    int64_t batch_size = 0;
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "collection") == 0) {
+            if (!BSON_ITER_HOLDS_UTF8(&it)) {
+                docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                                   "Field 'collection' must be of type string");
+                return -1;
+            }
+            coll = bson_iter_utf8(&it, NULL);
+        } else if (strcmp(k, "batchSize") == 0) {
+            if (!BSON_ITER_HOLDS_NUMBER(&it)) {
+                docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                                   "Field 'batchSize' must be a number");
+                return -1;
+            }
+            batch_size = bson_iter_as_int64(&it);
+            if (batch_size < 0) {
+                docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                                   "Batch size for getMore must be positive, but received: %lld",
+                                   (long long)batch_size);
+                return -1;
+            }
+        }
+    }
+    if (coll == NULL) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "getMore: BSON field 'collection' is missing but a required field");
+        return -1;
+    }
+    cursor_t *cur = ctx->cursors ? find(ctx->cursors, id) : NULL;
+    if (cur == NULL) {
+        docstore_error_set(err, DOCSTORE_CURSOR_NOT_FOUND, "cursor id %lld not found",
+                           (long long)id);
+        return -1;
+    }
+    size_t dblen = strlen(db);
+    if (strncmp(cur->ns, db, dblen) != 0 || cur->ns[dblen] != '.' ||
+        strcmp(cur->ns + dblen + 1, coll) != 0) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "Requested getMore on namespace '%.100s.%.100s', but cursor belongs to "
+                           "a different namespace %.200s",
+                           db, coll, cur->ns);
+        return -1;
+    }
+    if (cur->owner != docstore_auth_uid(ctx)) {
+        docstore_error_set(err, DOCSTORE_UNAUTHORIZED,
+                           "cursor id %lld was not created by the authenticated user",
+                           (long long)id);
+        return -1;
+    }
+    if (cur->has_lsid && !ctx->has_lsid) {
+        docstore_error_set(err, DOCSTORE_LOCATION_50737,
+                           "Cannot run getMore on cursor %lld, which was created in a session, "
+                           "without an lsid",
+                           (long long)id);
+        return -1;
+    }
+    if (cur->has_lsid && memcmp(cur->lsid, ctx->lsid, 16) != 0) {
+        docstore_error_set(err, DOCSTORE_LOCATION_50738,
+                           "Cannot run getMore on cursor %lld, which was created in another "
+                           "session",
+                           (long long)id);
+        return -1;
+    }
+    bson_t doc, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &doc);
+    BSON_APPEND_ARRAY_BEGIN(&doc, "nextBatch", &arr);
+    fill_batch(&arr, &cur->docs, &cur->pos, batch_size);
+    bson_append_array_end(&doc, &arr);
+    bool done = cur->pos >= cur->docs.n;
+    BSON_APPEND_INT64(&doc, "id", done ? 0 : id);
+    BSON_APPEND_UTF8(&doc, "ns", cur->ns);
+    bson_append_document_end(reply, &doc);
+    cur->last_used_ms = docstore_now_ms();
+    if (done) {
+        unlink_cursor(ctx->cursors, cur);
+        cursor_free(cur);
+    }
+    return 0;
+}
+
+static int cmd_kill_cursors(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err)
+{
+    bson_iter_t it, ids;
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_UTF8(&it)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                           "Field 'killCursors' must be of type string");
+        return -1;
+    }
+    const char *coll = bson_iter_utf8(&it, NULL);
+    if (!bson_iter_init_find(&it, cmd, "cursors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
+        !bson_iter_recurse(&it, &ids)) {
+        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                           "killCursors: BSON field 'cursors' is missing or not an array");
+        return -1;
+    }
+    bson_t killed = BSON_INITIALIZER, not_found = BSON_INITIALIZER;
+    uint32_t nk = 0, nn = 0;
+    size_t dblen = strlen(db);
+    while (bson_iter_next(&ids)) {
+        int64_t id;
+        if (!iter_int64(&ids, &id)) {
+            bson_destroy(&killed);
+            bson_destroy(&not_found);
+            docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                               "killCursors: cursor ids must be of type long");
+            return -1;
+        }
+        cursor_t *cur = ctx->cursors ? find(ctx->cursors, id) : NULL;
+        /* another user's cursor is not theirs to kill: reported not found */
+        bool same_ns = cur && strncmp(cur->ns, db, dblen) == 0 && cur->ns[dblen] == '.' &&
+                       strcmp(cur->ns + dblen + 1, coll) == 0 &&
+                       cur->owner == docstore_auth_uid(ctx);
+        char keybuf[16];
+        const char *key;
+        if (same_ns) {
+            bson_uint32_to_string(nk++, &key, keybuf, sizeof keybuf);
+            BSON_APPEND_INT64(&killed, key, id);
+            unlink_cursor(ctx->cursors, cur);
+            cursor_free(cur);
+        } else {
+            bson_uint32_to_string(nn++, &key, keybuf, sizeof keybuf);
+            BSON_APPEND_INT64(&not_found, key, id);
+        }
+    }
+    bson_t empty = BSON_INITIALIZER;
+    BSON_APPEND_ARRAY(reply, "cursorsKilled", &killed);
+    BSON_APPEND_ARRAY(reply, "cursorsNotFound", &not_found);
+    BSON_APPEND_ARRAY(reply, "cursorsAlive", &empty);
+    BSON_APPEND_ARRAY(reply, "cursorsUnknown", &empty);
+    bson_destroy(&killed);
+    bson_destroy(&not_found);
+    bson_destroy(&empty);
+    return 0;
+}
+
+const docstore_command_t docstore_cursor_commands[] = {
+    {"getMore", cmd_get_more, DOCSTORE_CMD_NONE},
+    {"killCursors", cmd_kill_cursors, DOCSTORE_CMD_NONE},
+    {NULL, NULL, 0},
+};

@@ -1,0 +1,42 @@
+/*
+ * Cursors: a result set larger than one batch stays here, materialized, until
+ * getMore drains it, killCursors or the connection's end closes it, or it is
+ * idle for 10 minutes. Replies are {cursor: {id, ns, firstBatch|nextBatch}}.
+ */
+#ifndef TETHER_DOCSTORE_CURSOR_H
+#define TETHER_DOCSTORE_CURSOR_H
+
+#include "docstore/cmd/command.h"
+#include "docstore/base/doclist.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct docstore_cursors docstore_cursors_t;
+
+__attribute__((warn_unused_result)) int docstore_cursors_new(docstore_cursors_t **out);
+void docstore_cursors_free(docstore_cursors_t *c);
+/* Closes cursors idle for longer than idle_ms; call from a timer. */
+void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms);
+/* A connection closed: frees the cursors it opened outside a session (with an
+ * lsid, a cursor outlives its connection as in MongoDB, until its session
+ * ends, it is killed, or it expires). */
+void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id);
+/* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID
+ * (endSessions, killSessions); all cursors when uuid is NULL (killAllSessions). */
+void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid);
+/* Open cursors, and cursors closed by idle expiry since start (serverStatus). */
+int64_t docstore_cursors_open(const docstore_cursors_t *c);
+int64_t docstore_cursors_timed_out(const docstore_cursors_t *c);
+
+/* Appends {cursor: {firstBatch, id, ns}} to reply. Takes the documents of docs
+ * (the list is left empty). batch_size < 0 means the default (101 for the
+ * first batch); a batch also ends before 16 MiB. When documents remain and
+ * !single_batch, they become a cursor owned by ctx->conn's session; else id 0.
+ * 0 or -1 with err. */
+__attribute__((warn_unused_result)) int
+docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_t *docs,
+                      int64_t batch_size, bool single_batch, bson_t *reply,
+                      docstore_error_t *err);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The query matcher: compiles a MongoDB filter document once, then tests
+ * documents against it with MongoDB's semantics (implicit array traversal on
+ * dotted paths, null matching missing, type bracketing of comparisons).
+ * Operators: $eq $ne $gt $gte $lt $lte $in $nin $and $or $nor $not $exists
+ * $type $regex $options $size $all $elemMatch $mod $expr $comment.
+ */
+#ifndef TETHER_DOCSTORE_MATCH_H
+#define TETHER_DOCSTORE_MATCH_H
+
+#include "docstore/base/error.h"
+
+#include <bson/bson.h>
+#include <stdbool.h>
+
+typedef struct docstore_matcher docstore_matcher_t;
+
+/* Compiles filter (copied; the caller keeps ownership). An unknown operator is
+ * BadValue "unknown operator: $foo"; a bad $regex is BadValue too. Returns 0
+ * and *out, or -1 with err set. */
+__attribute__((warn_unused_result)) int
+docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstore_error_t *err);
+
+/* Does doc match? array_pos (may be NULL) receives the index of the array
+ * element that satisfied the first array-traversing predicate, for the
+ * positional $ update/projection operator, or -1 when none did. */
+bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc,
+                              int32_t *array_pos /* OUT, may be NULL */);
+
+/* True when the filter is empty (matches everything). */
+bool docstore_matcher_is_empty(const docstore_matcher_t *m);
+
+void docstore_matcher_free(docstore_matcher_t *m);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * Storage: databases, collections, documents and indexes in SQLite (WAL), one
+ * file per MongoDB database under a folder, or in memory. Documents are keyed
+ * by an order-preserving encoding of _id; secondary indexes are SQLite tables
+ * of (encoded key, _id key), so equality and range predicates on an indexed
+ * field read only the matching range. Every write call returns after its
+ * SQLite transaction committed, unless it runs inside begin/commit.
+ */
+#ifndef TETHER_DOCSTORE_STORAGE_H
+#define TETHER_DOCSTORE_STORAGE_H
+
+#include "docstore/base/doclist.h"
+#include "docstore/base/error.h"
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct docstore_storage docstore_storage_t;
+
+/* Opens (creating) the store in dir, or in memory when dir is NULL. 0 or -1. */
+__attribute__((warn_unused_result)) int
+docstore_storage_open(const char *dir, docstore_storage_t **out, docstore_error_t *err);
+void docstore_storage_close(docstore_storage_t *st);
+
+/* Databases: {name, sizeOnDisk, empty} per database. */
+int docstore_storage_list_databases(docstore_storage_t *st, docstore_doclist_t *out,
+                                    docstore_error_t *err);
+int docstore_storage_drop_database(docstore_storage_t *st, const char *db, docstore_error_t *err);
+
+/* Collections: {name, type: "collection", options: {}, info: {readOnly: false,
+ * uuid}, idIndex: {v: 2, key: {_id: 1}, name: "_id_"}} per collection. */
+int docstore_storage_list_collections(docstore_storage_t *st, const char *db,
+                                      docstore_doclist_t *out, docstore_error_t *err);
+/* Creates coll; when it exists: 0 if !must_not_exist, else NamespaceExists (48). */
+int docstore_storage_create_collection(docstore_storage_t *st, const char *db, const char *coll,
+                                       bool must_not_exist, docstore_error_t *err);
+int docstore_storage_drop_collection(docstore_storage_t *st, const char *db, const char *coll,
+                                     bool *existed /* OUT, may be NULL */, docstore_error_t *err);
+int docstore_storage_rename_collection(docstore_storage_t *st, const char *from_db,
+                                       const char *from, const char *to_db, const char *to,
+                                       bool drop_target, docstore_error_t *err);
+int docstore_storage_collection_stats(docstore_storage_t *st, const char *db, const char *coll,
+                                      int64_t *count /* OUT */, int64_t *size /* OUT */,
+                                      int32_t *nindexes /* OUT */, docstore_error_t *err);
+
+/* Bytes on disk (SQLite pages) of the collection's documents, of each index
+ * (appended to index_sizes as name: int64, _id_ first) and of all indexes.
+ * Reads every page of the collection (SQLite's dbstat): for stats commands.
+ * NamespaceNotFound (26) when the collection does not exist. */
+int docstore_storage_collection_sizes(docstore_storage_t *st, const char *db, const char *coll,
+                                      int64_t *storage_size /* OUT */, bson_t *index_sizes,
+                                      int64_t *total_index_size /* OUT */, docstore_error_t *err);
+
+/* Transactions grouping several writes to one database (one write command).
+ * Without them each write commits on its own. */
+int docstore_storage_begin(docstore_storage_t *st, const char *db, docstore_error_t *err);
+int docstore_storage_commit(docstore_storage_t *st, const char *db, docstore_error_t *err);
+void docstore_storage_rollback(docstore_storage_t *st, const char *db);
+
+/* Inserts doc, which has an _id first. Creates the collection when missing.
+ * A unique index violation (including _id) is DuplicateKey (11000) with
+ * err->extra = {keyPattern, keyValue} and MongoDB's errmsg
+ * "E11000 duplicate key error collection: db.coll index: name dup key: { ... }". */
+int docstore_storage_insert(docstore_storage_t *st, const char *db, const char *coll,
+                            const bson_t *doc, docstore_error_t *err);
+/* Replaces the document whose _id is old_doc's _id by new_doc (same _id). */
+int docstore_storage_replace(docstore_storage_t *st, const char *db, const char *coll,
+                             const bson_t *old_doc, const bson_t *new_doc, docstore_error_t *err);
+int docstore_storage_delete(docstore_storage_t *st, const char *db, const char *coll,
+                            const bson_t *doc, docstore_error_t *err);
+
+/* Calls cb for each document that may match filter: a superset the caller
+ * filters with the matcher. Uses an index when filter has an equality or range
+ * predicate on an index's leading field, or on _id. doc is borrowed for the
+ * call; cb returns false to stop. A missing collection has no documents. */
+typedef bool (*docstore_doc_cb)(void *ctx, const bson_t *doc);
+int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *coll,
+                          const bson_t *filter, docstore_doc_cb cb, void *ctx,
+                          docstore_error_t *err);
+
+/* A document of an ordered scan: rid is its row (insertion order); tie is
+ * true when its sort key equals the previous document's (the index orders
+ * ties by its other fields or rid, the caller may reorder them). Returns
+ * false to stop. */
+typedef bool (*docstore_ordered_doc_cb)(void *ctx, const bson_t *doc, int64_t rid, bool tie);
+
+/* Calls cb for each document that may match filter, in the order of a sort on
+ * fields[i] (dotted paths) with dirs[i] (1 or -1), i < n, when an index serves
+ * it: _id for {_id: ±1}, or an index whose key pattern starts with those
+ * fields in those directions (or all of them reversed) and that never held an
+ * array on its paths (not multikey). The filter must use that same index, or
+ * no index; a filter that fixes the index's leading field to one value (an
+ * equality) lets the sort be on the fields after it. *ordered is false when no index serves the sort (nothing was
+ * read), or when the walk met a sort value whose key cannot order it exactly
+ * (undefined, which keys as null; a decimal128 a double cannot hold): the
+ * documents already given are then to be dropped, and the caller scans and
+ * sorts. */
+int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const char *const *fields, const int *dirs,
+                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
+                                  bool *ordered /* OUT */, docstore_error_t *err);
+
+/* Indexes. spec is the createIndexes entry ({key, name, unique, ...}); an
+ * existing identical index is no error (*created false); same name with other
+ * keys is IndexKeySpecsConflict (86), same keys other options 85. Building a
+ * unique index over duplicates fails with 11000. */
+int docstore_storage_create_index(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *spec, bool *created /* OUT */,
+                                  docstore_error_t *err);
+/* {v: 2, key, name[, unique]} per index, _id_ first. NamespaceNotFound (26)
+ * when the collection does not exist. */
+int docstore_storage_list_indexes(docstore_storage_t *st, const char *db, const char *coll,
+                                  docstore_doclist_t *out, docstore_error_t *err);
+/* Drops the named index ("*": all but _id_). IndexNotFound (27); dropping
+ * _id_ is InvalidOptions (72). */
+int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const char *coll,
+                                const char *name, docstore_error_t *err);
+
+/* The name MongoDB gives an index with key pattern key: "a_1_b_-1". 0 or -1. */
+int docstore_index_default_name(const bson_t *key, char *out, size_t n);
+
+/* Documents handed to scan callbacks since open: lets tests (and explain-like
+ * diagnostics) check that an indexed lookup did not read the whole collection. */
+int64_t docstore_storage_docs_examined(const docstore_storage_t *st);
+
+#endif

@@ -1,0 +1,999 @@
+/*
+ * Storage, part 3: secondary indexes (create, list, drop; their specs are
+ * parsed in storage.c, which loads them from the catalog) and the scan
+ * planner. A scan looks at the filter's top-level conditions (and those of a
+ * top-level $and) for equality, $in or range predicates on _id or on the
+ * leading field of an index, turns them into byte ranges of encoded keys and
+ * reads only those ranges; the matcher still filters what comes back. Ranges
+ * stay inside the bound's type bracket, as MongoDB's index bounds do: $gt: 5
+ * covers numbers above 5, not strings.
+ */
+#include "docstore/storage/storage_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int st_index_create_tables(st_db_t *d, int64_t id, bool unique, docstore_error_t *err)
+{
+    char sql[160];
+    if (unique)
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE i%lld(k BLOB PRIMARY KEY, rid INTEGER NOT NULL) WITHOUT ROWID",
+                 (long long)id);
+    else
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE i%lld(k BLOB NOT NULL, rid INTEGER NOT NULL, PRIMARY KEY(k, rid))"
+                 " WITHOUT ROWID",
+                 (long long)id);
+    return st_exec(d, sql, err);
+}
+
+static bool same_key(const bson_t *a, const bson_t *b)
+{
+    /* Key patterns match when fields and directions match ({a: 1} == {a: 1.0}). */
+    bson_iter_t x, y;
+    if (!bson_iter_init(&x, a) || !bson_iter_init(&y, b))
+        return false;
+    for (;;) {
+        bool nx = bson_iter_next(&x), ny = bson_iter_next(&y);
+        if (!nx || !ny)
+            return nx == ny;
+        if (strcmp(bson_iter_key(&x), bson_iter_key(&y)) != 0)
+            return false;
+        if ((bson_iter_as_double(&x) < 0) != (bson_iter_as_double(&y) < 0))
+            return false;
+    }
+}
+
+static int build_index(st_db_t *d, st_coll_t *c, st_index_t *ix, docstore_error_t *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT rid, doc FROM c%lld", (long long)c->id);
+    sqlite3_stmt *s;
+    if (st_stmt(d, sql, &s, err))
+        return -1;
+    int r, rc = 0;
+    while (rc == 0 && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        bson_t doc;
+        if (!bson_init_static(&doc, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)))
+            continue;
+        rc = st_index_add_doc(d, c, ix, &doc, sqlite3_column_int64(s, 0), err);
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = st_sql_error(d, "index build", err);
+    st_stmt_done(d, s);
+    return rc;
+}
+
+static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool *created,
+                              docstore_error_t *err)
+{
+    st_coll_t *c = st_coll_find(d, coll);
+    if (c == NULL && st_coll_create(d, coll, &c, err))
+        return -1;
+    for (size_t i = 0; i < c->nindexes; i++) {
+        st_index_t *o = &c->indexes[i];
+        bool key_eq = same_key(o->key, ix->key);
+        if (strcmp(o->name, ix->name) == 0) {
+            if (key_eq && o->unique == ix->unique)
+                return 0; /* already there */
+            docstore_error_set(err, DOCSTORE_INDEX_KEY_SPECS_CONFLICT,
+                               "An existing index has the same name as the requested index. "
+                               "Requested index: %s, existing index: %s",
+                               ix->name, o->name);
+            return -1;
+        }
+        if (key_eq) {
+            docstore_error_set(err, DOCSTORE_INDEX_OPTIONS_CONFLICT,
+                               "Index already exists with a different name: %s", o->name);
+            return -1;
+        }
+    }
+    if (c->nindexes >= 63) {
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                           "add index fails, too many indexes for %s.%s", d->name, coll);
+        return -1;
+    }
+    int64_t id;
+    if (st_next_id(d, &id, err) || st_index_create_tables(d, id, ix->unique, err))
+        return -1;
+    ix->id = id;
+    sqlite3_stmt *s;
+    if (st_stmt(d, "INSERT INTO _indexes(coll, name, id, spec) VALUES (?1, ?2, ?3, ?4)", &s, err))
+        return -1;
+    sqlite3_bind_text(s, 1, coll, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, ix->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, id);
+    sqlite3_bind_blob(s, 4, bson_get_data(ix->spec), (int)ix->spec->len, SQLITE_TRANSIENT);
+    int r = sqlite3_step(s);
+    st_stmt_done(d, s);
+    if (r != SQLITE_DONE)
+        return st_sql_error(d, "create index", err);
+    if (build_index(d, c, ix, err))
+        return -1;
+    *created = true;
+    return st_meta_load(d, err);
+}
+
+/* {key: {_id: 1}} (named _id_ or unnamed): the index every collection has. */
+static bool is_id_index(const bson_t *spec)
+{
+    bson_iter_t it, k;
+    if (!bson_iter_init_find(&it, spec, "key") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &k) || !bson_iter_next(&k) || strcmp(bson_iter_key(&k), "_id") ||
+        !BSON_ITER_HOLDS_NUMBER(&k) || bson_iter_as_double(&k) != 1 || bson_iter_next(&k))
+        return false;
+    if (bson_iter_init_find(&it, spec, "unique") && bson_iter_as_bool(&it))
+        return false;
+    return !bson_iter_init_find(&it, spec, "name") ||
+           (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0);
+}
+
+int docstore_storage_create_index(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *spec, bool *created, docstore_error_t *err)
+{
+    *created = false;
+    st_db_t *d;
+    st_index_t ix;
+    if (is_id_index(spec))
+        return docstore_storage_create_collection(st, db, coll, false, err); /* _id_ exists */
+    if (st_check_coll_name(db, coll, err) || st_index_parse(spec, &ix, err))
+        return -1;
+    int rc = -1;
+    if (st_db_get(st, db, true, &d, err) || st_op_begin(d, err))
+        goto out;
+    rc = create_index_in_op(d, coll, &ix, created, err);
+    if (st_op_end(d, rc == 0, err) != 0)
+        rc = -1;
+    if (rc != 0)
+        *created = false;
+out:
+    st_index_free(&ix);
+    return rc;
+}
+
+int docstore_storage_list_indexes(docstore_storage_t *st, const char *db, const char *coll,
+                                  docstore_doclist_t *out, docstore_error_t *err)
+{
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns does not exist: %s.%s", db, coll);
+        return -1;
+    }
+    bson_t *id = BCON_NEW("v", BCON_INT32(2), "key", "{", "_id", BCON_INT32(1), "}", "name",
+                          BCON_UTF8("_id_"));
+    if (docstore_doclist_push(out, id))
+        goto nomem;
+    for (size_t i = 0; i < c->nindexes; i++) {
+        if (docstore_doclist_push_copy(out, c->indexes[i].spec))
+            goto nomem;
+    }
+    return 0;
+nomem:
+    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+    return -1;
+}
+
+int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const char *coll,
+                                const char *name, docstore_error_t *err)
+{
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns not found %s.%s", db, coll);
+        return -1;
+    }
+    if (strcmp(name, "_id_") == 0) {
+        docstore_error_set(err, DOCSTORE_INVALID_OPTIONS, "cannot drop _id index");
+        return -1;
+    }
+    bool all = strcmp(name, "*") == 0, found = false;
+    for (size_t i = 0; i < c->nindexes; i++)
+        found |= all || strcmp(c->indexes[i].name, name) == 0;
+    if (!found) {
+        if (all)
+            return 0;
+        docstore_error_set(err, DOCSTORE_INDEX_NOT_FOUND, "index not found with name [%s]", name);
+        return -1;
+    }
+    if (st_op_begin(d, err))
+        return -1;
+    st_stmt_clear(d);
+    int rc = 0;
+    for (size_t i = 0; i < c->nindexes && rc == 0; i++) {
+        if (!all && strcmp(c->indexes[i].name, name) != 0)
+            continue;
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 "DROP TABLE IF EXISTS i%lld; DELETE FROM _multikey WHERE id = %lld",
+                 (long long)c->indexes[i].id, (long long)c->indexes[i].id);
+        rc = st_exec(d, sql, err);
+        sqlite3_stmt *s;
+        if (rc == 0 &&
+            (rc = st_stmt(d, "DELETE FROM _indexes WHERE coll = ?1 AND name = ?2", &s, err)) == 0) {
+            sqlite3_bind_text(s, 1, coll, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 2, c->indexes[i].name, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                rc = st_sql_error(d, "drop index", err);
+            st_stmt_done(d, s);
+        }
+    }
+    if (rc == 0)
+        rc = st_meta_load(d, err);
+    if (st_op_end(d, rc == 0, err) != 0)
+        return -1;
+    return rc;
+}
+
+/* ---- scan planning ---- */
+
+typedef struct range {
+    buf_t lo; /* inclusive; empty: from the start */
+    buf_t hi; /* exclusive; empty: to the end */
+} range_t;
+
+typedef struct plan {
+    range_t *r;
+    size_t n;
+    int score;             /* lower is better: rank * 1000 + target; 100000: none */
+    struct plan *branches; /* a $or: one plan per branch, their union */
+    size_t nbranches;
+} plan_t;
+
+#define PLAN_NONE (100 * 1000)
+#define PLAN_OR   (50 * 1000)
+
+static void plan_free(plan_t *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        buf_free(&p->r[i].lo);
+        buf_free(&p->r[i].hi);
+    }
+    free(p->r);
+    p->r = NULL;
+    p->n = 0;
+    for (size_t i = 0; i < p->nbranches; i++)
+        plan_free(&p->branches[i]);
+    free(p->branches);
+    p->branches = NULL;
+    p->nbranches = 0;
+}
+
+static range_t *plan_add(plan_t *p)
+{
+    range_t *r = realloc(p->r, (p->n + 1) * sizeof *r);
+    if (r == NULL)
+        return NULL;
+    p->r = r;
+    range_t *x = &p->r[p->n++];
+    buf_init(&x->lo, DOCSTORE_KEY_MAX);
+    buf_init(&x->hi, DOCSTORE_KEY_MAX);
+    return x;
+}
+
+static bool point_ok(const bson_value_t *v)
+{
+    return v->value_type != BSON_TYPE_ARRAY && v->value_type != BSON_TYPE_REGEX;
+}
+
+static bool bound_ok(const bson_value_t *v)
+{
+    switch (v->value_type) {
+    case BSON_TYPE_ARRAY:
+    case BSON_TYPE_REGEX:
+    case BSON_TYPE_NULL:
+    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_MINKEY:
+    case BSON_TYPE_MAXKEY:
+    case BSON_TYPE_EOD:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Every key whose leading component is v: [enc(v), prefix_end(enc(v))). */
+static int add_point(plan_t *p, const bson_value_t *v, bool desc)
+{
+    range_t *r = plan_add(p);
+    if (r == NULL || docstore_key_append(&r->lo, v, desc) != 0)
+        return -1;
+    if (!docstore_key_prefix_end((const uint8_t *)r->lo.data, r->lo.len, &r->hi))
+        buf_reset(&r->hi);
+    return 0;
+}
+
+static int cmp_bytes(const buf_t *a, const buf_t *b)
+{
+    size_t n = a->len < b->len ? a->len : b->len;
+    int c = n ? memcmp(a->data, b->data, n) : 0;
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* A range on a descending field. Its keys are the ascending encodings
+ * complemented, so the order flips: v >= lo bounds the keys from above
+ * (below prefix_end(~enc(lo)) inclusive, below ~enc(lo) exclusive), v <= hi
+ * from below (from ~enc(hi) inclusive, from prefix_end(~enc(hi)) exclusive),
+ * and a missing side stops at the edge of the other bound's type bracket,
+ * whose keys start with the complemented bracket byte. */
+static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_value_t *hi,
+                            bool hi_incl, plan_t *p)
+{
+    range_t *r = plan_add(p);
+    if (r == NULL)
+        return false;
+    uint8_t lo_rank = docstore_key_rank((lo ? lo : hi)->value_type);
+    uint8_t hi_rank = docstore_key_rank((hi ? hi : lo)->value_type);
+    buf_t tmp;
+    buf_init(&tmp, DOCSTORE_KEY_MAX);
+    bool ok = true;
+    if (hi) {
+        ok = docstore_key_append(&tmp, hi, true) == 0;
+        if (ok && hi_incl)
+            ok = buf_append(&r->lo, tmp.data, tmp.len) == 0;
+        else if (ok)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->lo);
+    } else {
+        uint8_t start = (uint8_t)~lo_rank; /* the start of lo's bracket */
+        ok = buf_append(&r->lo, &start, 1) == 0;
+    }
+    buf_reset(&tmp);
+    if (ok && lo) {
+        ok = docstore_key_append(&tmp, lo, true) == 0;
+        if (ok && lo_incl)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->hi);
+        else if (ok)
+            ok = buf_append(&r->hi, tmp.data, tmp.len) == 0;
+    } else if (ok) {
+        uint8_t end = (uint8_t)((uint8_t)~hi_rank + 1); /* the end of hi's bracket */
+        ok = buf_append(&r->hi, &end, 1) == 0;
+    }
+    if (ok && lo_rank != hi_rank) {
+        buf_reset(&r->hi);
+        ok = buf_append(&r->hi, r->lo.data, r->lo.len) == 0;
+    }
+    buf_free(&tmp);
+    return ok;
+}
+
+/* The ranges for one field's condition; false when it cannot use an index.
+ * On a multikey index, $gt and $lt may hold for different elements of one
+ * array, so only the lower bound (else the upper) narrows the scan. */
+static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_t *p)
+{
+    if (cond->value_type != BSON_TYPE_DOCUMENT) {
+        if (!point_ok(cond))
+            return false;
+        return add_point(p, cond, desc) == 0;
+    }
+    bson_t doc;
+    bson_iter_t it;
+    if (!bson_init_static(&doc, cond->value.v_doc.data, cond->value.v_doc.data_len) ||
+        !bson_iter_init(&it, &doc))
+        return false;
+    if (!bson_iter_next(&it) || bson_iter_key(&it)[0] != '$')
+        return add_point(p, cond, desc) == 0; /* an embedded document, compared whole */
+    /* bson_iter_value points into the iterator: keep copies. */
+    bson_value_t eqv, inv, lov, hiv;
+    const bson_value_t *eq = NULL, *in = NULL, *lo = NULL, *hi = NULL;
+    bool lo_incl = false, hi_incl = false;
+    do {
+        const char *op = bson_iter_key(&it);
+        const bson_value_t *v = bson_iter_value(&it);
+        if (strcmp(op, "$eq") == 0 && point_ok(v))
+            eqv = *v, eq = &eqv;
+        else if (strcmp(op, "$in") == 0 && v->value_type == BSON_TYPE_ARRAY)
+            inv = *v, in = &inv;
+        else if ((strcmp(op, "$gt") == 0 || strcmp(op, "$gte") == 0) && bound_ok(v))
+            lov = *v, lo = &lov, lo_incl = op[3] == 'e';
+        else if ((strcmp(op, "$lt") == 0 || strcmp(op, "$lte") == 0) && bound_ok(v))
+            hiv = *v, hi = &hiv, hi_incl = op[3] == 'e';
+    } while (bson_iter_next(&it));
+    if (eq)
+        return add_point(p, eq, desc) == 0;
+    if (in) {
+        bson_t arr;
+        bson_iter_t ai;
+        if (!bson_init_static(&arr, in->value.v_doc.data, in->value.v_doc.data_len) ||
+            !bson_iter_init(&ai, &arr))
+            return false;
+        while (bson_iter_next(&ai)) {
+            const bson_value_t *v = bson_iter_value(&ai);
+            if (!point_ok(v) || add_point(p, v, desc) != 0)
+                return false;
+        }
+        return true; /* $in: [] reads nothing */
+    }
+    if (lo == NULL && hi == NULL)
+        return false;
+    if (multikey && lo && hi)
+        hi = NULL;
+    if (desc)
+        return desc_range_plan(lo, lo_incl, hi, hi_incl, p);
+    range_t *r = plan_add(p);
+    if (r == NULL)
+        return false;
+    buf_t tmp;
+    buf_init(&tmp, DOCSTORE_KEY_MAX);
+    bool ok = true;
+    uint8_t lo_rank = docstore_key_rank((lo ? lo : hi)->value_type);
+    uint8_t hi_rank = docstore_key_rank((hi ? hi : lo)->value_type);
+    /* Lower bound: the value (inclusive) or past every key starting with it. */
+    if (lo) {
+        ok = docstore_key_append(&tmp, lo, false) == 0;
+        if (ok && lo_incl)
+            ok = buf_append(&r->lo, tmp.data, tmp.len) == 0;
+        else if (ok)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->lo);
+    } else {
+        ok = buf_append(&r->lo, &hi_rank, 1) == 0; /* the start of hi's bracket */
+    }
+    buf_reset(&tmp);
+    if (ok && hi) {
+        ok = docstore_key_append(&tmp, hi, false) == 0;
+        if (ok && hi_incl)
+            ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->hi);
+        else if (ok)
+            ok = buf_append(&r->hi, tmp.data, tmp.len) == 0;
+    } else if (ok) {
+        uint8_t end = (uint8_t)(lo_rank + 1); /* the end of lo's bracket */
+        ok = buf_append(&r->hi, &end, 1) == 0;
+    }
+    if (ok && lo_rank != hi_rank) {
+        /* {$gt: 5, $lt: "a"}: no value is in both brackets. */
+        buf_reset(&r->hi);
+        ok = buf_append(&r->hi, r->lo.data, r->lo.len) == 0;
+    }
+    buf_free(&tmp);
+    return ok;
+}
+
+static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth);
+static void plan_normalize(plan_t *p);
+
+/* A $or whose every branch has an access path reads the union of those. */
+static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
+{
+    plan_t orp = {.score = PLAN_OR};
+    bson_iter_t ai;
+    bool ok = bson_iter_recurse(it, &ai);
+    while (ok && bson_iter_next(&ai)) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_t sub;
+        ok = BSON_ITER_HOLDS_DOCUMENT(&ai);
+        if (ok) {
+            bson_iter_document(&ai, &len, &data);
+            ok = bson_init_static(&sub, data, len);
+        }
+        plan_t b = {.score = PLAN_NONE};
+        if (ok)
+            plan_conditions(&sub, c, &b, depth + 1);
+        ok = ok && b.score < PLAN_NONE;
+        plan_t *nb = ok ? realloc(orp.branches, (orp.nbranches + 1) * sizeof *nb) : NULL;
+        if (nb == NULL) {
+            ok = false;
+            plan_free(&b);
+            break;
+        }
+        orp.branches = nb;
+        plan_normalize(&b);
+        orp.branches[orp.nbranches++] = b;
+    }
+    if (ok && orp.nbranches > 0 && orp.score < best->score) {
+        plan_free(best);
+        *best = orp;
+    } else {
+        plan_free(&orp);
+    }
+}
+
+/* Considers every top-level condition (and those inside a top-level $and,
+ * and the branches of a $or). */
+static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth)
+{
+    bson_iter_t it;
+    if (depth > 4 || !bson_iter_init(&it, filter))
+        return;
+    while (bson_iter_next(&it)) {
+        const char *f = bson_iter_key(&it);
+        if (strcmp(f, "$and") == 0 && BSON_ITER_HOLDS_ARRAY(&it)) {
+            bson_iter_t ai;
+            bson_iter_recurse(&it, &ai);
+            while (bson_iter_next(&ai)) {
+                if (!BSON_ITER_HOLDS_DOCUMENT(&ai))
+                    continue;
+                uint32_t len;
+                const uint8_t *data;
+                bson_iter_document(&ai, &len, &data);
+                bson_t sub;
+                if (bson_init_static(&sub, data, len))
+                    plan_conditions(&sub, c, best, depth + 1);
+            }
+            continue;
+        }
+        if (strcmp(f, "$or") == 0 && BSON_ITER_HOLDS_ARRAY(&it)) {
+            plan_or(&it, c, best, depth);
+            continue;
+        }
+        if (f[0] == '$')
+            continue;
+        const bson_value_t *cond = bson_iter_value(&it);
+        /* Candidates: _id (score 0 points, 3 ranges), then each index whose
+         * leading field is f (unique points 1, points 2, ranges 4). */
+        for (size_t i = 0; i <= c->nindexes; i++) {
+            bool is_id = i == c->nindexes;
+            const st_index_t *ix = is_id ? NULL : &c->indexes[i];
+            if (is_id ? strcmp(f, "_id") != 0 : strcmp(ix->fields[0], f) != 0)
+                continue;
+            plan_t p = {0};
+            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey, &p)) {
+                plan_free(&p);
+                continue;
+            }
+            int score;
+            bool is_range = p.n == 1 && cond->value_type == BSON_TYPE_DOCUMENT;
+            if (is_range) {
+                /* a document condition: points ($eq/$in/embedded doc) or a range */
+                bson_t d;
+                bson_iter_t di;
+                is_range =
+                    bson_init_static(&d, cond->value.v_doc.data, cond->value.v_doc.data_len) &&
+                    bson_iter_init(&di, &d) && bson_iter_next(&di) &&
+                    bson_iter_key(&di)[0] == '$' && !bson_iter_init_find(&di, &d, "$eq") &&
+                    !bson_iter_init_find(&di, &d, "$in");
+            }
+            if (is_id)
+                score = is_range ? 3 : 0;
+            else
+                score = is_range ? 4 : (ix->unique && ix->nfields == 1 ? 1 : 2);
+            /* The target (index number, or nindexes for _id) rides in the low digits. */
+            if (score * 1000 + (int)i < best->score) {
+                plan_free(best);
+                *best = p;
+                best->score = score * 1000 + (int)i;
+            } else {
+                plan_free(&p);
+            }
+        }
+    }
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    return cmp_bytes(&((const range_t *)a)->lo, &((const range_t *)b)->lo);
+}
+
+/* Sorts ranges and merges overlapping ones, so no key is read twice. */
+static void plan_normalize(plan_t *p)
+{
+    if (p->n < 2)
+        return;
+    qsort(p->r, p->n, sizeof *p->r, range_cmp);
+    size_t w = 0;
+    for (size_t i = 1; i < p->n; i++) {
+        range_t *cur = &p->r[w], *nx = &p->r[i];
+        bool cur_open = cur->hi.len == 0;
+        if (cur_open || cmp_bytes(&nx->lo, &cur->hi) <= 0) {
+            if (!cur_open && (nx->hi.len == 0 || cmp_bytes(&nx->hi, &cur->hi) > 0)) {
+                buf_t t = cur->hi;
+                cur->hi = nx->hi;
+                nx->hi = t;
+            }
+            buf_free(&nx->lo);
+            buf_free(&nx->hi);
+        } else {
+            w++;
+            if (w != i) {
+                p->r[w] = *nx;
+                buf_init(&nx->lo, DOCSTORE_KEY_MAX);
+                buf_init(&nx->hi, DOCSTORE_KEY_MAX);
+            }
+        }
+    }
+    for (size_t i = w + 1; i < p->n; i++) {
+        buf_free(&p->r[i].lo);
+        buf_free(&p->r[i].hi);
+    }
+    p->n = w + 1;
+}
+
+static int emit(docstore_storage_t *st, sqlite3_stmt *s, int col, docstore_doc_cb cb, void *ctx,
+                bool *stop)
+{
+    bson_t doc;
+    if (!bson_init_static(&doc, sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col)))
+        return 0;
+    st->docs_examined++;
+    if (!cb(ctx, &doc))
+        *stop = true;
+    return 0;
+}
+
+static void bind_range(sqlite3_stmt *s, const range_t *r)
+{
+    sqlite3_bind_blob(s, 1, r->lo.data ? r->lo.data : "", (int)r->lo.len, SQLITE_STATIC);
+    if (r->hi.len)
+        sqlite3_bind_blob(s, 2, r->hi.data, (int)r->hi.len, SQLITE_STATIC);
+}
+
+static int scan_id_ranges(docstore_storage_t *st, st_db_t *d, st_coll_t *c, const plan_t *p,
+                          docstore_doc_cb cb, void *ctx, docstore_error_t *err)
+{
+    char bounded[96], open[96];
+    snprintf(bounded, sizeof bounded, "SELECT doc FROM c%lld WHERE id >= ?1 AND id < ?2",
+             (long long)c->id);
+    snprintf(open, sizeof open, "SELECT doc FROM c%lld WHERE id >= ?1", (long long)c->id);
+    bool stop = false;
+    for (size_t i = 0; i < p->n && !stop; i++) {
+        sqlite3_stmt *s;
+        if (st_stmt(d, p->r[i].hi.len ? bounded : open, &s, err))
+            return -1;
+        bind_range(s, &p->r[i]);
+        int r;
+        while (!stop && (r = sqlite3_step(s)) == SQLITE_ROW)
+            emit(st, s, 0, cb, ctx, &stop);
+        st_stmt_done(d, s);
+        if (!stop && r != SQLITE_DONE)
+            return st_sql_error(d, "scan", err);
+    }
+    return 0;
+}
+
+static int rid_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct ridvec {
+    int64_t *v;
+    size_t n, cap;
+} ridvec_t;
+
+/* Appends the rids of plan p's ranges over target (an index, or _id). */
+static int collect_rids(st_db_t *d, st_coll_t *c, size_t target, const plan_t *p, ridvec_t *out,
+                        docstore_error_t *err)
+{
+    char bounded[96], open[96];
+    if (target == c->nindexes) {
+        snprintf(bounded, sizeof bounded, "SELECT rid FROM c%lld WHERE id >= ?1 AND id < ?2",
+                 (long long)c->id);
+        snprintf(open, sizeof open, "SELECT rid FROM c%lld WHERE id >= ?1", (long long)c->id);
+    } else {
+        long long id = (long long)c->indexes[target].id;
+        snprintf(bounded, sizeof bounded, "SELECT rid FROM i%lld WHERE k >= ?1 AND k < ?2", id);
+        snprintf(open, sizeof open, "SELECT rid FROM i%lld WHERE k >= ?1", id);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        sqlite3_stmt *s;
+        if (st_stmt(d, p->r[i].hi.len ? bounded : open, &s, err))
+            return -1;
+        bind_range(s, &p->r[i]);
+        int r;
+        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+            if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 64;
+                int64_t *q = realloc(out->v, cap * sizeof *q);
+                if (q == NULL) {
+                    st_stmt_done(d, s);
+                    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+                    return -1;
+                }
+                out->v = q;
+                out->cap = cap;
+            }
+            out->v[out->n++] = sqlite3_column_int64(s, 0);
+        }
+        st_stmt_done(d, s);
+        if (r != SQLITE_DONE)
+            return st_sql_error(d, "index scan", err);
+    }
+    return 0;
+}
+
+/* Reads the documents of the rids, each once, in rid (insertion) order: a
+ * multikey document may sit under several keys, a $or document under several
+ * branches. */
+static int fetch_rids(docstore_storage_t *st, st_db_t *d, st_coll_t *c, ridvec_t *rids,
+                      docstore_doc_cb cb, void *ctx, docstore_error_t *err)
+{
+    if (rids->n > 1)
+        qsort(rids->v, rids->n, sizeof *rids->v, rid_cmp);
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT doc FROM c%lld WHERE rid = ?1", (long long)c->id);
+    bool stop = false;
+    for (size_t i = 0; i < rids->n && !stop; i++) {
+        if (i > 0 && rids->v[i] == rids->v[i - 1])
+            continue;
+        sqlite3_stmt *s;
+        if (st_stmt(d, sql, &s, err))
+            return -1;
+        sqlite3_bind_int64(s, 1, rids->v[i]);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            emit(st, s, 0, cb, ctx, &stop);
+        st_stmt_done(d, s);
+    }
+    return 0;
+}
+
+/* The rids of a plan: its ranges, or the union of its $or branches. */
+static int collect_plan_rids(st_db_t *d, st_coll_t *c, const plan_t *p, ridvec_t *out,
+                             docstore_error_t *err)
+{
+    if (p->nbranches == 0)
+        return collect_rids(d, c, (size_t)(p->score % 1000), p, out, err);
+    for (size_t i = 0; i < p->nbranches; i++) {
+        if (collect_plan_rids(d, c, &p->branches[i], out, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int scan_plan(docstore_storage_t *st, st_db_t *d, st_coll_t *c, plan_t *p,
+                     docstore_doc_cb cb, void *ctx, docstore_error_t *err)
+{
+    size_t target = (size_t)(p->score % 1000);
+    if (p->nbranches == 0 && target == c->nindexes)
+        return scan_id_ranges(st, d, c, p, cb, ctx, err); /* disjoint: no rid pass */
+    ridvec_t rids = {0};
+    int rc = collect_plan_rids(d, c, p, &rids, err);
+    if (rc == 0)
+        rc = fetch_rids(st, d, c, &rids, cb, ctx, err);
+    free(rids.v);
+    return rc;
+}
+
+int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *coll,
+                          const bson_t *filter, docstore_doc_cb cb, void *ctx,
+                          docstore_error_t *err)
+{
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL)
+        return 0;
+    plan_t best = {.score = PLAN_NONE};
+    if (filter)
+        plan_conditions(filter, c, &best, 0);
+    if (best.score < PLAN_NONE) {
+        plan_normalize(&best);
+        int rc = scan_plan(st, d, c, &best, cb, ctx, err);
+        plan_free(&best);
+        return rc;
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "SELECT doc FROM c%lld ORDER BY rid", (long long)c->id);
+    sqlite3_stmt *s;
+    if (st_stmt(d, sql, &s, err))
+        return -1;
+    bool stop = false;
+    int r = SQLITE_DONE;
+    while (!stop && (r = sqlite3_step(s)) == SQLITE_ROW)
+        emit(st, s, 0, cb, ctx, &stop);
+    st_stmt_done(d, s);
+    if (!stop && r != SQLITE_DONE)
+        return st_sql_error(d, "scan", err);
+    return 0;
+}
+
+/* ---- ordered scans: a sort served by an index ---- */
+
+/* Whether index ix (NULL: _id) serves a sort on fields/dirs from its field
+ * off on (off 1: the filter fixes the leading field to one value): its
+ * pattern there holds those fields, all in the sort's directions (*reverse
+ * false) or all reversed (*reverse true), and no document ever put an array
+ * on its paths (a multikey index orders documents by each element, not by the
+ * document's sort key). */
+static bool index_serves_sort(const st_index_t *ix, size_t off, const char *const *fields,
+                              const int *dirs, size_t n, bool *reverse)
+{
+    if (ix == NULL) {
+        *reverse = dirs[0] < 0;
+        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0;
+    }
+    if (ix->multikey || ix->nfields < off + n)
+        return false;
+    bool same = true, flipped = true;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ix->fields[off + i], fields[i]) != 0)
+            return false;
+        bool want_desc = dirs[i] < 0;
+        same = same && ix->desc[off + i] == want_desc;
+        flipped = flipped && ix->desc[off + i] != want_desc;
+    }
+    *reverse = !same;
+    return same || flipped;
+}
+
+typedef struct ordered_walk {
+    docstore_storage_t *st;
+    st_db_t *d;
+    st_coll_t *c;
+    const st_index_t *ix;      /* NULL: _id */
+    const char *const *fields; /* the sort's paths: ix's, from the first or second on */
+    const bool *desc;          /* ix's directions for them */
+    size_t nsort;
+    bool reverse;   /* walk the keys backwards */
+    bool ambiguous; /* met a value its key cannot order exactly: stopped */
+    buf_t prev;     /* the previous document's sort key bytes */
+    bool have_prev;
+    docstore_ordered_doc_cb cb;
+    void *ctx;
+} ordered_walk_t;
+
+/* Whether v's key may equal the key of a value that compares differently:
+ * undefined keys as null (the sort puts it below null), and a decimal128 keys
+ * through its nearest double (the sort compares it through long double). */
+static bool key_is_ambiguous(const bson_value_t *v)
+{
+    if (v->value_type == BSON_TYPE_UNDEFINED)
+        return true;
+    if (v->value_type != BSON_TYPE_DECIMAL128)
+        return false;
+    char s[BSON_DECIMAL128_STRING];
+    bson_decimal128_to_string(&v->value.v_decimal128, s);
+    long double ld = strtold(s, NULL);
+    if (ld != ld)
+        return false; /* NaN keys and sorts lowest */
+    return (long double)(double)ld != ld;
+}
+
+/* The bytes of doc's sort key (the pattern's first nsort fields). Sets
+ * w->ambiguous when a value's key cannot order it exactly. */
+static int walk_key(ordered_walk_t *w, const bson_t *doc, buf_t *out, docstore_error_t *err)
+{
+    buf_reset(out);
+    docstore_keyset_t ks;
+    if (docstore_keyset_build(&ks, doc, w->fields, w->desc, w->nsort, err) != 0)
+        return -1;
+    int rc = 0;
+    if (ks.n != 1) {
+        w->ambiguous = true; /* an array after all: not this walk's order */
+    } else {
+        for (size_t i = 0; i < w->nsort; i++)
+            w->ambiguous = w->ambiguous || key_is_ambiguous(&ks.values[i]);
+        rc = buf_append(out, ks.keys[0].data, ks.keys[0].len);
+    }
+    docstore_keyset_free(&ks);
+    return rc == 0 ? 0 : -1;
+}
+
+static int walk_range(ordered_walk_t *w, const range_t *r, bool *stop, docstore_error_t *err)
+{
+    char sql[320];
+    const char *order = w->reverse ? "DESC" : "ASC";
+    const char *cond;
+    if (w->ix == NULL) {
+        cond = r->hi.len ? " AND id < ?2" : "";
+        snprintf(sql, sizeof sql, "SELECT doc, rid FROM c%lld WHERE id >= ?1%s ORDER BY id %s",
+                 (long long)w->c->id, cond, order);
+    } else {
+        cond = r->hi.len ? " AND i.k < ?2" : "";
+        if (w->ix->unique)
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order);
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s, i.rid %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order, order);
+    }
+    sqlite3_stmt *s;
+    if (st_stmt(w->d, sql, &s, err))
+        return -1;
+    bind_range(s, r);
+    buf_t key;
+    buf_init(&key, DOCSTORE_KEY_MAX);
+    int rc = 0, step = SQLITE_DONE;
+    while (!*stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        bson_t doc;
+        if (!bson_init_static(&doc, sqlite3_column_blob(s, 0),
+                              (size_t)sqlite3_column_bytes(s, 0)))
+            continue;
+        if (walk_key(w, &doc, &key, err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (w->ambiguous) {
+            *stop = true;
+            break;
+        }
+        bool tie = w->have_prev && cmp_bytes(&key, &w->prev) == 0;
+        buf_t t = w->prev;
+        w->prev = key;
+        key = t;
+        w->have_prev = true;
+        w->st->docs_examined++;
+        if (!w->cb(w->ctx, &doc, sqlite3_column_int64(s, 1), tie))
+            *stop = true;
+    }
+    st_stmt_done(w->d, s);
+    buf_free(&key);
+    if (rc == 0 && !*stop && step != SQLITE_DONE)
+        return st_sql_error(w->d, "ordered scan", err);
+    return rc;
+}
+
+int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const char *const *fields, const int *dirs,
+                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
+                                  bool *ordered, docstore_error_t *err)
+{
+    *ordered = false;
+    if (n == 0)
+        return 0;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        *ordered = true; /* no documents: any order */
+        return 0;
+    }
+    plan_t best = {.score = PLAN_NONE};
+    if (filter)
+        plan_conditions(filter, c, &best, 0);
+    size_t target = c->nindexes + 1; /* none yet */
+    size_t off = 0;                  /* leading index fields the filter fixes */
+    bool reverse = false;
+    plan_normalize(&best);
+    if (best.score < PLAN_NONE) {
+        /* The filter's access path must be the sort's index: the sort on its
+         * first fields, or, when the filter fixes the leading field to one
+         * value ({user: 5} on {user: 1, date: -1}), on the fields after it. */
+        size_t t = (size_t)(best.score % 1000);
+        int rank = best.score / 1000;
+        const st_index_t *ix = t == c->nindexes ? NULL : &c->indexes[t];
+        if (best.nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, &reverse))
+            target = t;
+        else if (best.nbranches == 0 && ix != NULL && (rank == 1 || rank == 2) && best.n == 1 &&
+                 index_serves_sort(ix, 1, fields, dirs, n, &reverse))
+            target = t, off = 1;
+    } else {
+        for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
+                                  &reverse))
+                target = i;
+        }
+    }
+    if (target > c->nindexes) {
+        plan_free(&best);
+        return 0;
+    }
+    if (best.score == PLAN_NONE && plan_add(&best) == NULL) { /* one range: every key */
+        plan_free(&best);
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+        return -1;
+    }
+    static const bool ascending[1] = {false};
+    const st_index_t *ix = target == c->nindexes ? NULL : &c->indexes[target];
+    ordered_walk_t w = {.st = st,
+                        .d = d,
+                        .c = c,
+                        .ix = ix,
+                        .fields = fields,
+                        .desc = ix ? ix->desc + off : ascending,
+                        .nsort = n,
+                        .reverse = reverse,
+                        .cb = cb,
+                        .ctx = ctx};
+    buf_init(&w.prev, DOCSTORE_KEY_MAX);
+    bool stop = false;
+    int rc = 0;
+    for (size_t i = 0; i < best.n && !stop && rc == 0; i++)
+        rc = walk_range(&w, &best.r[reverse ? best.n - 1 - i : i], &stop, err);
+    *ordered = !w.ambiguous;
+    buf_free(&w.prev);
+    plan_free(&best);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * What the storage files (storage.c: databases, catalog, transactions;
+ * storage_docs.c: document writes and index maintenance; storage_index.c:
+ * index DDL and the scan planner) share. Not for use outside storage*.c.
+ *
+ * One SQLite connection per MongoDB database. Its schema:
+ *   _catalog(name, id, uuid, options)   one row per collection
+ *   _indexes(coll, name, id, spec)      one row per secondary index
+ *   c<id>(rid INTEGER PRIMARY KEY, id BLOB UNIQUE, doc BLOB)   documents
+ *   i<id>(k, rid)                       index entries, WITHOUT ROWID, keyed
+ *                                       (k) when unique, else (k, rid)
+ *   _multikey(id)                       indexes that met an array: their
+ *                                       range bounds on one field cannot be
+ *                                       intersected (each may hold for a
+ *                                       different element)
+ * Table names carry catalog ids, not collection names, so a rename within a
+ * database is a catalog update and any collection name is safe.
+ */
+#ifndef TETHER_DOCSTORE_STORAGE_INTERNAL_H
+#define TETHER_DOCSTORE_STORAGE_INTERNAL_H
+
+#include "docstore/storage/keyenc.h"
+#include "docstore/storage/storage.h"
+
+#include <sqlite3.h>
+
+typedef struct st_index {
+    char *name;    /* "a_1" */
+    int64_t id;    /* table i<id> */
+    bson_t *spec;  /* {v: 2, key, name[, unique]} */
+    bson_t *key;   /* the key pattern */
+    bool unique;   /* entries keyed by k alone */
+    bool multikey; /* some document had an array on a key path (_multikey row) */
+    size_t nfields;
+    char **fields; /* dotted paths of the pattern */
+    bool *desc;    /* per field: descending */
+} st_index_t;
+
+typedef struct st_coll {
+    char *name;          /* collection name */
+    int64_t id;          /* table c<id> */
+    uint8_t uuid[16];    /* reported by listCollections */
+    st_index_t *indexes; /* secondary indexes (not _id_) */
+    size_t nindexes;
+} st_coll_t;
+
+typedef struct st_stmt {
+    char *sql;          /* the cache key */
+    sqlite3_stmt *stmt; /* prepared once, reset after each use */
+} st_stmt_t;
+
+typedef struct st_db {
+    char *name;       /* MongoDB database name */
+    sqlite3 *sql;     /* its connection */
+    st_coll_t *colls; /* catalog, loaded from _catalog/_indexes */
+    size_t ncolls;
+    st_stmt_t *stmts; /* prepared statement cache */
+    size_t nstmts;
+    int txn; /* begin() depth: >0 inside a command's transaction */
+    struct st_db *next;
+} st_db_t;
+
+struct docstore_storage {
+    char *dir;             /* folder of <db>.sqlite files; NULL in memory */
+    st_db_t *dbs;          /* open databases */
+    int64_t docs_examined; /* documents handed to scan callbacks, ever */
+};
+
+/* Validates a database name as MongoDB does (InvalidNamespace 73). */
+int st_check_db_name(const char *db, docstore_error_t *err);
+/* Validates a collection name for creation (InvalidNamespace 73). */
+int st_check_coll_name(const char *db, const char *coll, docstore_error_t *err);
+
+/* The open database db. create: open (creating the file) when missing; else
+ * *out is NULL when the database does not exist. 0 or -1. */
+int st_db_get(docstore_storage_t *st, const char *db, bool create, st_db_t **out,
+              docstore_error_t *err);
+st_coll_t *st_coll_find(st_db_t *d, const char *coll);
+/* Reloads the catalog from SQLite (after DDL or a rollback). 0 or -1. */
+int st_meta_load(st_db_t *d, docstore_error_t *err);
+
+/* A prepared statement for sql, from the cache (or a fresh one when the
+ * cached one is in use). Give it back with st_stmt_done. 0 or -1. */
+int st_stmt(st_db_t *d, const char *sql, sqlite3_stmt **out, docstore_error_t *err);
+void st_stmt_done(st_db_t *d, sqlite3_stmt *s);
+/* Finalizes every cached statement (before DDL that drops tables). */
+void st_stmt_clear(st_db_t *d);
+int st_exec(st_db_t *d, const char *sql, docstore_error_t *err);
+/* Sets err from the connection's last SQLite error. Returns -1. */
+int st_sql_error(st_db_t *d, const char *what, docstore_error_t *err);
+
+/* One write operation: a savepoint, committed on its own outside begin(). */
+int st_op_begin(st_db_t *d, docstore_error_t *err);
+int st_op_end(st_db_t *d, bool ok, docstore_error_t *err);
+
+/* Creates the collection's tables and catalog row (inside an op). */
+int st_coll_create(st_db_t *d, const char *coll, st_coll_t **out, docstore_error_t *err);
+/* Drops the collection's tables and catalog rows (inside an op). */
+int st_coll_drop(st_db_t *d, st_coll_t *c, docstore_error_t *err);
+
+/* Index maintenance for one document (storage_docs.c). */
+int st_index_add_doc(st_db_t *d, st_coll_t *c, st_index_t *ix, const bson_t *doc, int64_t rid,
+                     docstore_error_t *err);
+int st_index_create_tables(st_db_t *d, int64_t id, bool unique, docstore_error_t *err);
+/* Parses an index spec into ix (owned strings). 0 or -1 (BadValue/NotImplemented). */
+int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err);
+void st_index_free(st_index_t *ix);
+/* A fresh catalog id for a table. */
+int st_next_id(st_db_t *d, int64_t *out, docstore_error_t *err);
+
+#endif
