@@ -10,7 +10,7 @@
 #ifndef TETHER_RUNTIME_RESPONSE_H
 #define TETHER_RUNTIME_RESPONSE_H
 
-#include "runtime/buf.h"
+#include "common/buf.h"
 #include "runtime/http.h"
 #include "tether/tether.h"
 
@@ -21,12 +21,12 @@
 struct tether_response {
     runtime_http_t *http;   /* the Runtime API connection (not owned) */
     const char *request_id; /* the event's (not owned) */
-    runtime_buf_t body;     /* the buffered response, capped at TETHER_MAX_RESPONSE */
+    buf_t body;             /* the buffered response, capped at TETHER_MAX_RESPONSE */
     char *content_type;     /* owned, or NULL */
     int failed;             /* tether_response_error was called */
     char *error_type;       /* owned */
     char *error_message;    /* owned */
-    runtime_buf_t frames;   /* stack trace as JSON strings joined by commas */
+    buf_t frames;           /* stack trace as JSON strings joined by commas */
     int streaming;          /* tether_stream_begin succeeded */
     int stream_broken;      /* a stream write failed: the POST is gone */
 };
@@ -65,12 +65,10 @@ void runtime_error_init(tether_error_t *err);
 void runtime_error_free(tether_error_t *err);
 
 /* Builds {"errorMessage":...,"errorType":...,"stackTrace":[frames]} into out. */
-__attribute__((warn_unused_result)) int runtime_error_json(runtime_buf_t *out, const char *type,
-                                                           const char *message,
-                                                           const runtime_buf_t *frames);
+__attribute__((warn_unused_result)) int
+runtime_error_json(buf_t *out, const char *type, const char *message, const buf_t *frames);
 
 /* Base64 of data into out (standard alphabet, padded). */
-__attribute__((warn_unused_result)) int runtime_base64(runtime_buf_t *out, const void *data,
-                                                       size_t len);
+__attribute__((warn_unused_result)) int runtime_base64(buf_t *out, const void *data, size_t len);
 
 #endif
