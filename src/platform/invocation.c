@@ -136,11 +136,11 @@ void platform_invocation_fail(platform_invocation_t *inv, const char *error_type
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, error_type);
+        rc = buf_append_json_cstr(&b, error_type);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"errorMessage\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, msg);
+        rc = buf_append_json_cstr(&b, msg);
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     if (rc != 0) {

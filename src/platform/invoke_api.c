@@ -48,18 +48,18 @@ void platform_api_send_error(struct evhttp_request *req, int status, const char 
     if (reason != NULL) {
         rc = buf_append_str(&b, "{\"Reason\":");
         if (rc == 0)
-            rc = platform_json_cstr(&b, reason);
+            rc = buf_append_json_cstr(&b, reason);
         if (rc == 0)
             rc = buf_append_str(&b, ",\"Type\":");
     } else {
         rc = buf_append_str(&b, "{\"Type\":");
     }
     if (rc == 0)
-        rc = platform_json_cstr(&b, status >= 500 ? "Service" : "User");
+        rc = buf_append_json_cstr(&b, status >= 500 ? "Service" : "User");
     if (rc == 0)
         rc = buf_append_str(&b, ",\"message\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, message);
+        rc = buf_append_json_cstr(&b, message);
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);

@@ -48,11 +48,11 @@ static void reply_error(struct evhttp_request *req, int status, const char *type
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"errorMessage\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, msg);
+        rc = buf_append_json_cstr(&b, msg);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, type);
+        rc = buf_append_json_cstr(&b, type);
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     const char *phrase = status == 400   ? "Bad Request"
@@ -159,7 +159,7 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
             buf_init(&b, sizeof body);
             int rc = buf_append_str(&b, "{\"errorMessage\":\"\",\"errorType\":");
             if (rc == 0)
-                rc = platform_json_cstr(&b, etype ? etype : "Runtime.StreamError");
+                rc = buf_append_json_cstr(&b, etype ? etype : "Runtime.StreamError");
             if (rc == 0)
                 rc = buf_append_str(&b, "}");
             platform_instance_on_result(inst, 1, rc == 0 ? b.data : "{}", rc == 0 ? b.len : 2);
@@ -195,12 +195,12 @@ static void error_body(struct evhttp_request *req, buf_t *out)
                                           "Lambda-Runtime-Function-Error-Type");
     int rc = buf_append_str(out, "{\"errorMessage\":");
     if (rc == 0)
-        rc = body ? platform_json_str(out, body, len > 4096 ? 4096 : len)
+        rc = body ? buf_append_json_str(out, body, len > 4096 ? 4096 : len)
                   : buf_append_str(out, "\"\"");
     if (rc == 0)
         rc = buf_append_str(out, ",\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(out, type ? type : "Unhandled");
+        rc = buf_append_json_cstr(out, type ? type : "Unhandled");
     if (rc == 0)
         rc = buf_append_str(out, "}");
     if (rc != 0) {
@@ -269,11 +269,11 @@ static void on_ext_register(platform_instance_t *inst, struct evhttp_request *re
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"functionName\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, spec->name);
+        rc = buf_append_json_cstr(&b, spec->name);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"functionVersion\":\"$LATEST\",\"handler\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, spec->handler ? spec->handler : "");
+        rc = buf_append_json_cstr(&b, spec->handler ? spec->handler : "");
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Lambda-Extension-Identifier",

@@ -37,7 +37,7 @@ int platform_status_json(platform_t *p, buf_t *b)
     if (p->cfg.db_uri != NULL && p->mongodb_uri != NULL)
         platform_uri_public(p->mongodb_uri, shown, sizeof shown);
     if (rc == 0)
-        rc = platform_json_cstr(
+        rc = buf_append_json_cstr(
             b, p->cfg.db_uri != NULL && p->mongodb_uri != NULL ? shown : p->mongodb_uri);
     if (rc == 0)
         rc = buf_append_str(b, ",\"functions\":[");
@@ -46,30 +46,30 @@ int platform_status_json(platform_t *p, buf_t *b)
         const platform_function_spec_t *s = fn->spec;
         rc = buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->name);
+            rc = buf_append_json_cstr(b, s->name);
         if (rc == 0)
             rc = buf_append_str(b, ",\"runtime\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->runtime);
+            rc = buf_append_json_cstr(b, s->runtime);
         if (rc == 0)
             rc = buf_append_str(b, ",\"handler\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->handler);
+            rc = buf_append_json_cstr(b, s->handler);
         if (rc == 0) /* where the code comes from, and whether it runs isolated (sandbox.h) */
             rc = buf_printf(b,
                             ",\"codeSource\":\"%s\",\"codeUri\":", s->code_zip ? "zip" : "folder");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->code_zip ? s->code_zip : s->code_dir);
+            rc = buf_append_json_cstr(b, s->code_zip ? s->code_zip : s->code_dir);
         if (rc == 0)
             rc = buf_append_str(b, ",\"codeDir\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->code_dir);
+            rc = buf_append_json_cstr(b, s->code_dir);
         if (rc == 0)
             rc = buf_printf(b, ",\"isolated\":%s", fn->isolated ? "true" : "false");
         if (rc == 0)
             rc = buf_append_str(b, ",\"arn\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, fn->arn);
+            rc = buf_append_json_cstr(b, fn->arn);
         if (rc == 0)
             rc = buf_printf(b,
                             ",\"memory\":%d,\"timeout\":%d,\"concurrency\":%d,\"queue\":%zu,"
