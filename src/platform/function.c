@@ -127,8 +127,14 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     }
     fn->p = p;
     fn->spec = spec;
-    TAILQ_INIT(&fn->live);
+    TAILQ_INIT(&fn->init);
+    TAILQ_INIT(&fn->idle);
+    TAILQ_INIT(&fn->busy);
+    TAILQ_INIT(&fn->returning);
+    TAILQ_INIT(&fn->frozen);
+    TAILQ_INIT(&fn->stopping);
     TAILQ_INIT(&fn->dead);
+    TAILQ_INIT(&fn->live);
     TAILQ_INIT(&fn->queue);
     TAILQ_INIT(&fn->retry_wait);
     fn->spill = evtimer_new(p->base, on_spill, fn);
@@ -185,6 +191,76 @@ fail:
     return -1;
 }
 
+/* The list of state s, and its length. */
+static struct platform_instance_list *state_list(platform_function_t *fn,
+                                                 platform_instance_state_t s, size_t **n)
+{
+    switch (s) {
+    case PLATFORM_INSTANCE_INIT:
+        *n = &fn->n_init;
+        return &fn->init;
+    case PLATFORM_INSTANCE_IDLE:
+        *n = &fn->n_idle;
+        return &fn->idle;
+    case PLATFORM_INSTANCE_BUSY:
+        *n = &fn->n_busy;
+        return &fn->busy;
+    case PLATFORM_INSTANCE_RETURNING:
+        *n = &fn->n_returning;
+        return &fn->returning;
+    case PLATFORM_INSTANCE_FROZEN:
+        *n = &fn->n_frozen;
+        return &fn->frozen;
+    case PLATFORM_INSTANCE_STOPPING:
+        *n = &fn->n_stopping;
+        return &fn->stopping;
+    case PLATFORM_INSTANCE_DEAD:
+        break;
+    }
+    *n = &fn->n_dead;
+    return &fn->dead;
+}
+
+void platform_function_move(platform_function_t *fn, platform_instance_t *inst,
+                            platform_instance_state_t to)
+{
+    size_t *n;
+    struct platform_instance_list *list;
+    if (inst->listed) {
+        list = state_list(fn, inst->state, &n);
+        TAILQ_REMOVE(list, inst, link);
+        (*n)--;
+        if (to == PLATFORM_INSTANCE_DEAD && inst->state != PLATFORM_INSTANCE_DEAD) {
+            TAILQ_REMOVE(&fn->live, inst, live_link);
+            fn->n_live--;
+        }
+    } else if (to != PLATFORM_INSTANCE_DEAD) {
+        TAILQ_INSERT_TAIL(&fn->live, inst, live_link);
+        fn->n_live++;
+    }
+    inst->listed = 1;
+    inst->state = to;
+    list = state_list(fn, to, &n);
+    TAILQ_INSERT_TAIL(list, inst, link);
+    (*n)++;
+}
+
+/* Takes inst off its lists (before it is freed). */
+static void unlist(platform_function_t *fn, platform_instance_t *inst)
+{
+    if (!inst->listed)
+        return;
+    size_t *n;
+    struct platform_instance_list *list = state_list(fn, inst->state, &n);
+    TAILQ_REMOVE(list, inst, link);
+    (*n)--;
+    if (inst->state != PLATFORM_INSTANCE_DEAD) {
+        TAILQ_REMOVE(&fn->live, inst, live_link);
+        fn->n_live--;
+    }
+    inst->listed = 0;
+}
+
 void platform_function_free(platform_function_t *fn)
 {
     if (fn == NULL)
@@ -196,12 +272,12 @@ void platform_function_free(platform_function_t *fn)
     }
     platform_instance_t *inst;
     while ((inst = TAILQ_FIRST(&fn->dead)) != NULL) {
-        TAILQ_REMOVE(&fn->dead, inst, link);
+        unlist(fn, inst);
         platform_instance_free(inst);
     }
     /* live instances are gone by now (shutdown waits for them) */
     while ((inst = TAILQ_FIRST(&fn->live)) != NULL) {
-        TAILQ_REMOVE(&fn->live, inst, link);
+        unlist(fn, inst);
         platform_instance_kill(inst);
         platform_instance_free(inst);
     }
@@ -225,14 +301,7 @@ static size_t concurrency_cap(const platform_function_t *fn)
 /* Instances that count against the cap: every live one not being stopped. */
 static size_t running(const platform_function_t *fn)
 {
-    size_t n = 0;
-    const platform_instance_t *inst;
-    TAILQ_FOREACH(inst, &fn->live, link)
-    {
-        if (inst->state != PLATFORM_INSTANCE_STOPPING)
-            n++;
-    }
-    return n;
+    return fn->n_live - fn->n_stopping;
 }
 
 /* Starts an instance for inv; on failure finishes inv with the reason. */
@@ -249,18 +318,24 @@ static void start_for(platform_function_t *fn, platform_invocation_t *inv)
     platform_instance_deliver(inst, inv);
 }
 
-/* Instances that have answered their invocation and are on their way back to
- * /next: each will take the head of the queue within microseconds. */
-static size_t returning(const platform_function_t *fn)
+/* The most recently parked instance holding a /next (the warmest): the
+ * newest idle one, else the newest frozen one (an instance freezes
+ * PLATFORM_FREEZE_GRACE_US after it parks, so every idle one parked after
+ * every frozen one). NULL if none. */
+static platform_instance_t *parked(platform_function_t *fn)
 {
-    size_t n = 0;
-    const platform_instance_t *inst;
-    TAILQ_FOREACH(inst, &fn->live, link)
+    platform_instance_t *inst;
+    TAILQ_FOREACH_REVERSE(inst, &fn->idle, platform_instance_list, link)
     {
-        if (inst->state == PLATFORM_INSTANCE_BUSY && inst->responded)
-            n++;
+        if (inst->next_req != NULL)
+            return inst;
     }
-    return n;
+    TAILQ_FOREACH_REVERSE(inst, &fn->frozen, platform_instance_list, link)
+    {
+        if (inst->next_req != NULL)
+            return inst;
+    }
+    return NULL;
 }
 
 static void queue(platform_function_t *fn, platform_invocation_t *inv)
@@ -272,22 +347,18 @@ static void queue(platform_function_t *fn, platform_invocation_t *inv)
 
 int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
 {
-    platform_instance_t *inst;
-    /* the most recently parked instance is the warmest */
-    TAILQ_FOREACH_REVERSE(inst, &fn->live, platform_instance_list, link)
-    {
-        if ((inst->state == PLATFORM_INSTANCE_FROZEN || inst->state == PLATFORM_INSTANCE_IDLE) &&
-            inst->next_req != NULL) {
-            platform_instance_deliver(inst, inv);
-            return 0;
-        }
+    platform_instance_t *inst = parked(fn);
+    if (inst != NULL) {
+        platform_instance_deliver(inst, inv);
+        return 0;
     }
     /* An invocation sent right after the previous one was answered usually
      * arrives before that instance's next /next: wait for the warm instance
      * (one waiter per returning instance) instead of starting a cold one. If
      * it does not come back soon, the spill timer starts an instance. */
-    size_t soon = returning(fn);
-    if (soon > fn->queue_len) {
+    /* Instances that have answered and are on their way back to /next: each
+     * takes the head of the queue within microseconds. */
+    if (fn->n_returning > fn->queue_len) {
         queue(fn, inv);
         if (!evtimer_pending(fn->spill, NULL))
             arm_spill(fn, (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000);
@@ -368,14 +439,10 @@ void platform_function_instance_ready(platform_function_t *fn, platform_instance
 
 void platform_function_instance_dead(platform_function_t *fn, platform_instance_t *inst)
 {
-    TAILQ_REMOVE(&fn->live, inst, link);
-    fn->n_live--;
-    TAILQ_INSERT_TAIL(&fn->dead, inst, link);
-    fn->n_dead++;
+    (void)inst; /* moved to fn->dead already */
     while (fn->n_dead > PLATFORM_DEAD_KEPT) {
         platform_instance_t *old = TAILQ_FIRST(&fn->dead);
-        TAILQ_REMOVE(&fn->dead, old, link);
-        fn->n_dead--;
+        unlist(fn, old);
         platform_instance_free(old);
     }
     if (fn->p->stopping) {
@@ -394,7 +461,7 @@ void platform_function_stop(platform_function_t *fn)
                                  "RequestId: %s Error: the platform stopped", inv->id);
     platform_instance_t *inst, *next;
     for (inst = TAILQ_FIRST(&fn->live); inst != NULL; inst = next) {
-        next = TAILQ_NEXT(inst, link);
+        next = TAILQ_NEXT(inst, live_link);
         platform_instance_stop(inst);
     }
 }

@@ -9,6 +9,7 @@
 #ifndef TETHER_PLATFORM_FUNCTION_H
 #define TETHER_PLATFORM_FUNCTION_H
 
+#include "platform/instance.h"
 #include "platform/invocation.h"
 
 #include <stddef.h>
@@ -37,9 +38,20 @@ typedef struct platform_function {
     char *runtime_dir;                         /* LAMBDA_RUNTIME_DIR */
     char *log_stream_prefix;                   /* YYYY/MM/DD/[$LATEST] */
     int isolated; /* instances run in the sandbox, code at /var/task (sandbox.h) */
-    struct platform_instance_list live; /* every instance not dead */
-    struct platform_instance_list dead; /* the last few dead, newest last */
-    size_t n_live, n_dead;
+    /* Instances by state, as pgbouncer keeps its clients and servers: each
+     * listed instance is on exactly one of these, the one of its state, in
+     * the order it entered it (newest last); platform_function_move is the
+     * only place an instance's state changes. Counts are the lists' lengths. */
+    struct platform_instance_list init;      /* PLATFORM_INSTANCE_INIT */
+    struct platform_instance_list idle;      /* PLATFORM_INSTANCE_IDLE */
+    struct platform_instance_list busy;      /* PLATFORM_INSTANCE_BUSY */
+    struct platform_instance_list returning; /* PLATFORM_INSTANCE_RETURNING */
+    struct platform_instance_list frozen;    /* PLATFORM_INSTANCE_FROZEN */
+    struct platform_instance_list stopping;  /* PLATFORM_INSTANCE_STOPPING */
+    struct platform_instance_list dead;      /* PLATFORM_INSTANCE_DEAD: the last few, newest last */
+    size_t n_init, n_idle, n_busy, n_returning, n_frozen, n_stopping, n_dead;
+    struct platform_instance_list live;    /* every instance not dead, oldest first (live_link) */
+    size_t n_live;                         /* its length: the sum of the six live states' */
     struct platform_invocation_list queue; /* invocations waiting: Events past the cap, and
                                               those waiting for a returning instance */
     size_t queue_len;
@@ -68,11 +80,17 @@ void platform_function_free(platform_function_t *fn);
 __attribute__((warn_unused_result)) int platform_function_invoke(platform_function_t *fn,
                                                                  platform_invocation_t *inv);
 
+/* Moves inst from its state's list to the list of state `to` and sets its
+ * state: the one place an instance's state changes. An instance not listed
+ * yet (spawned just now) enters fn->live too; one moved to DEAD leaves it. */
+void platform_function_move(platform_function_t *fn, struct platform_instance *inst,
+                            platform_instance_state_t to);
+
 /* An instance waits in /next: give it the next queued invocation or park it. */
 void platform_function_instance_ready(platform_function_t *fn, struct platform_instance *inst);
 
-/* An instance died: moves it to the dead list and starts instances for queued
- * work if there is room. */
+/* An instance died (already moved to DEAD): trims the dead list to
+ * PLATFORM_DEAD_KEPT and starts instances for queued work if there is room. */
 void platform_function_instance_dead(platform_function_t *fn, struct platform_instance *inst);
 
 /* Shutdown: drops queued invocations and stops every instance. */

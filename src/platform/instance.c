@@ -3,10 +3,10 @@
  * machine that drives them (see instance.h and docs/platform.md).
  *
  *   spawn -> INIT --first /next--> IDLE --2 ms--> FROZEN (SIGSTOP) --event--> BUSY
- *   BUSY --result, /next--> IDLE --event within 2 ms--> BUSY (no freeze, no thaw)
+ *   BUSY --result--> RETURNING --/next--> IDLE --event within 2 ms--> BUSY (no freeze, no thaw)
  *   IDLE --2 ms--> FROZEN ...
  *   INIT --/init/error, exit, 10 s--> killed -> DEAD
- *   BUSY --Timeout, exit--> killed -> DEAD
+ *   BUSY --Timeout--> RETURNING, killed -> DEAD;  BUSY --exit--> DEAD
  *   FROZEN --idle timeout / shutdown--> STOPPING (SIGTERM, SIGCONT) --2 s--> SIGKILL -> DEAD
  *
  * One timer per instance, re-armed for whichever limit applies in the state.
@@ -55,6 +55,8 @@ const char *platform_instance_state_name(platform_instance_state_t s)
         return "idle";
     case PLATFORM_INSTANCE_BUSY:
         return "busy";
+    case PLATFORM_INSTANCE_RETURNING:
+        return "returning";
     case PLATFORM_INSTANCE_FROZEN:
         return "frozen";
     case PLATFORM_INSTANCE_STOPPING:
@@ -300,7 +302,7 @@ static void describe_exit(int status, char *out, size_t outlen)
 static void freeze(platform_instance_t *inst)
 {
     platform_t *p = inst->fn->p;
-    inst->state = PLATFORM_INSTANCE_FROZEN;
+    platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_FROZEN);
     signal_group(inst, SIGSTOP);
     if (p->cfg.idle_timeout_s > 0)
         arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
@@ -334,7 +336,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         break;
     case PLATFORM_TIMER_INVOKE: {
         platform_invocation_t *inv = inst->inv;
-        if (inv == NULL || inst->responded)
+        if (inv == NULL || inst->state != PLATFORM_INSTANCE_BUSY)
             break;
         drain_pipes(inst);
         char line[256];
@@ -343,7 +345,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         log_frame(inst, line);
         log_end(inst);
         inst->inv = NULL;
-        inst->responded = 1;
+        /* answered (with the timeout): counts as returning until its exit */
+        platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_RETURNING);
         platform_invocation_fail(inv, "Sandbox.Timedout",
                                  "RequestId: %s Error: Task timed out after %d.00 seconds", inv->id,
                                  inst->fn->spec->timeout_s);
@@ -528,15 +531,13 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     platform_strv_free(envp);
     close(out_w);
     close(err_w);
-    inst->state = PLATFORM_INSTANCE_INIT;
+    platform_function_move(fn, inst, PLATFORM_INSTANCE_INIT); /* lists it, in fn->live too */
     watch_exit(inst);
     /* kept open: it names this process even if its pid is reused later */
     char status_path[64];
     snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)inst->pid);
     inst->status_fd = open(status_path, O_RDONLY | O_CLOEXEC);
     arm_timer(inst, PLATFORM_TIMER_INIT, INIT_LIMIT_S);
-    TAILQ_INSERT_TAIL(&fn->live, inst, link);
-    fn->n_live++;
     fn->instances_started++;
     log_info(inst->who, "started pid %d, runtime API %s", (int)inst->pid, api);
     *out = inst;
@@ -547,8 +548,7 @@ fail:
         close(out_w);
     if (err_w != -1)
         close(err_w);
-    inst->state = PLATFORM_INSTANCE_DEAD;
-    platform_instance_free(inst);
+    platform_instance_free(inst); /* never listed */
     return -1;
 }
 
@@ -561,9 +561,8 @@ void platform_instance_deliver(platform_instance_t *inst, platform_invocation_t 
     if (inst->state == PLATFORM_INSTANCE_FROZEN)
         signal_group(inst, SIGCONT);
     disarm_timer(inst);
-    inst->state = PLATFORM_INSTANCE_BUSY;
+    platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_BUSY);
     inst->inv = inv;
-    inst->responded = 0;
     inv->delivered_us = platform_now_us();
     flush_start(inst); /* an earlier one never ended (cannot happen; keep the log whole) */
     snprintf(inst->start_line, sizeof inst->start_line, "START RequestId: %s Version: $LATEST",
@@ -582,7 +581,7 @@ void platform_instance_park(platform_instance_t *inst)
         platform_instance_stop(inst);
         return;
     }
-    inst->state = PLATFORM_INSTANCE_IDLE;
+    platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_IDLE);
     if (PLATFORM_FREEZE_GRACE_US > 0)
         arm_timer(inst, PLATFORM_TIMER_FREEZE, PLATFORM_FREEZE_GRACE_US / 1e6);
     else
@@ -603,7 +602,7 @@ void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request 
         disarm_timer(inst);
         platform_invocation_t *inv = inst->inv;
         inst->inv = NULL;
-        inst->state = PLATFORM_INSTANCE_IDLE;
+        platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_IDLE);
         log_debug(inst->who, "init done in %.2f ms", inst->init_ms);
         if (inv != NULL)
             platform_instance_deliver(inst, inv);
@@ -612,7 +611,8 @@ void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request 
         return;
     }
     case PLATFORM_INSTANCE_BUSY:
-        inst->state = PLATFORM_INSTANCE_IDLE;
+    case PLATFORM_INSTANCE_RETURNING:
+        platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_IDLE);
         platform_function_instance_ready(inst->fn, inst);
         return;
     case PLATFORM_INSTANCE_IDLE:
@@ -633,12 +633,13 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
         drain_pipes(inst); /* output written before the result belongs in this tail */
     log_end(inst);
     inst->inv = NULL;
-    inst->responded = 1;
+    if (inst->state == PLATFORM_INSTANCE_BUSY) /* a STOPPING one stays so */
+        platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_RETURNING);
     inst->served++;
     platform_invocation_finish(inv, function_error, body, len);
-    if (inst->next_req != NULL && inst->state == PLATFORM_INSTANCE_BUSY) {
+    if (inst->next_req != NULL && inst->state == PLATFORM_INSTANCE_RETURNING) {
         /* the runtime's /next overtook this result (two connections) */
-        inst->state = PLATFORM_INSTANCE_IDLE;
+        platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_IDLE);
         platform_function_instance_ready(inst->fn, inst);
     }
 }
@@ -664,7 +665,7 @@ void platform_instance_stop(platform_instance_t *inst)
 {
     if (inst->state == PLATFORM_INSTANCE_STOPPING || inst->state == PLATFORM_INSTANCE_DEAD)
         return;
-    inst->state = PLATFORM_INSTANCE_STOPPING;
+    platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_STOPPING);
     if (inst->ext_next_req != NULL && inst->ext_wants_shutdown)
         platform_rapi_send_shutdown(inst);
     signal_group(inst, SIGTERM);
@@ -715,7 +716,7 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     else
         log_warn(inst->who, "exited in state %s (%s)", platform_instance_state_name(was), why);
     platform_rapi_stop(inst);
-    inst->state = PLATFORM_INSTANCE_DEAD;
+    platform_function_move(inst->fn, inst, PLATFORM_INSTANCE_DEAD);
     platform_function_instance_dead(inst->fn, inst);
 }
 
@@ -745,7 +746,7 @@ platform_instance_t *platform_instance_by_pid(platform_t *p, pid_t pid)
 {
     for (size_t i = 0; i < p->n_functions; i++) {
         platform_instance_t *inst;
-        TAILQ_FOREACH(inst, &p->functions[i]->live, link)
+        TAILQ_FOREACH(inst, &p->functions[i]->live, live_link)
         {
             if (inst->pid == pid)
                 return inst;

@@ -19,13 +19,18 @@ struct platform_function;
 struct platform_invocation;
 
 typedef enum platform_instance_state {
-    PLATFORM_INSTANCE_INIT = 0, /* spawned; runtime init runs until its first /next (10 s limit) */
+    PLATFORM_INSTANCE_INIT =
+        0, /* fn->init: spawned; runtime init runs until its first /next (10 s limit) */
     PLATFORM_INSTANCE_IDLE =
-        1, /* waiting in /next with nothing to deliver; frozen after the grace */
-    PLATFORM_INSTANCE_BUSY = 2,     /* an event delivered; until its result and the next /next */
-    PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
-    PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
-    PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
+        1, /* fn->idle: waiting in /next with nothing to deliver; frozen after the grace */
+    PLATFORM_INSTANCE_BUSY = 2,      /* fn->busy: an event delivered, its result not in yet */
+    PLATFORM_INSTANCE_RETURNING = 3, /* fn->returning: the result is in (or the invocation timed
+                                        out); on its way back to /next */
+    PLATFORM_INSTANCE_FROZEN =
+        4, /* fn->frozen: waiting in /next, process group stopped (SIGSTOP) */
+    PLATFORM_INSTANCE_STOPPING =
+        5, /* fn->stopping: SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
+    PLATFORM_INSTANCE_DEAD = 6, /* fn->dead: exited and reaped; kept a while for status */
 } platform_instance_state_t;
 
 /* An instance waiting in /next with nothing to deliver is frozen only after
@@ -59,12 +64,12 @@ typedef struct platform_instance {
     int pidfd;             /* readable when the process exits; -1 if none */
     struct event *exit_ev; /* read event on pidfd */
     int status_fd;         /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
-    platform_instance_state_t state;
-    struct evhttp *rapi; /* this instance's Runtime API server */
+    platform_instance_state_t state; /* changed only by platform_function_move (function.h) */
+    int listed;                      /* on its function's lists (from a successful spawn) */
+    struct evhttp *rapi;             /* this instance's Runtime API server */
     int rapi_port;
     struct evhttp_request *next_req; /* a held GET /next, or NULL */
     struct platform_invocation *inv; /* assigned (INIT) or delivered (BUSY), or NULL */
-    int responded;                   /* BUSY: the result is in; waiting for /next */
     struct event *timer;
     platform_timer_kind_t timer_kind;
     struct event *start_timer; /* writes a START still pending after 50 ms (instance.c) */
@@ -83,10 +88,11 @@ typedef struct platform_instance {
     int exit_status;          /* waitpid status once DEAD */
     platform_tail_t init_log; /* its output during init: the log tail of an invocation that
                                  init failed (a runtime that died at start, as Lambda shows) */
-    TAILQ_ENTRY(platform_instance) link;
+    TAILQ_ENTRY(platform_instance) link;      /* in its state's list on the function */
+    TAILQ_ENTRY(platform_instance) live_link; /* in fn->live while not dead */
 } platform_instance_t;
 
-/* The state's name for status and logs: init, idle, busy, frozen, stopping, dead. */
+/* The state's name for logs: init, idle, busy, returning, frozen, stopping, dead. */
 const char *platform_instance_state_name(platform_instance_state_t s);
 
 /* Starts an instance of fn: Runtime API listener, pipes, process group.

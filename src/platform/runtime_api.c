@@ -115,8 +115,7 @@ static int current_invocation(platform_instance_t *inst, const char *id)
 {
     /* STOPPING too: a runtime told to stop (SIGTERM) finishes the event in hand */
     return (inst->state == PLATFORM_INSTANCE_BUSY || inst->state == PLATFORM_INSTANCE_STOPPING) &&
-           inst->inv != NULL && inst->inv->delivered_us != 0 && !inst->responded &&
-           strcmp(inst->inv->id, id) == 0;
+           inst->inv != NULL && inst->inv->delivered_us != 0 && strcmp(inst->inv->id, id) == 0;
 }
 
 static void on_response(platform_instance_t *inst, struct evhttp_request *req, const char *id)
@@ -321,7 +320,7 @@ static void rapi_cb(struct evhttp_request *req, void *arg)
     }
     switch (r) {
     case PLATFORM_RAPI_NEXT:
-        if (inst->state == PLATFORM_INSTANCE_BUSY && !inst->responded) {
+        if (inst->state == PLATFORM_INSTANCE_BUSY) {
             /* a /next that overtook the result on another connection: hold
              * it until the result arrives (instance.c takes it from there) */
             if (inst->next_req != NULL)
