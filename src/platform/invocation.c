@@ -8,7 +8,6 @@
 #include "common/log.h"
 #include "platform/async.h"
 #include "platform/function.h"
-#include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -116,7 +115,7 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
         out = NULL;
     }
     if (out == NULL) {
-        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
+        platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
     } else {
         platform_reply_send(req, 200, "OK", out);
         evbuffer_free(out);
@@ -156,6 +155,6 @@ void platform_invocation_reject(platform_invocation_t *inv, int status, const ch
                                 const char *message, const char *reason)
 {
     if (inv->req != NULL)
-        platform_api_send_error(inv->req, status, error_type, message, reason, inv->id);
+        platform_reply_send_error(inv->req, status, error_type, message, reason, inv->id);
     invocation_free(inv);
 }

@@ -19,6 +19,9 @@ struct evbuffer;
 struct event;
 struct platform_function;
 
+#define PLATFORM_MAX_REQUEST  6291456 /* Invoke request payload limit (6 MB) */
+#define PLATFORM_MAX_RESPONSE 6291556 /* function response limit, as AWS counts it */
+
 typedef enum platform_invoke_type {
     PLATFORM_INVOKE_SYNC = 0,  /* RequestResponse: the invoker waits for the result */
     PLATFORM_INVOKE_EVENT = 1, /* Event: answered 202 at once, run later */
@@ -40,7 +43,7 @@ typedef struct platform_invocation {
     unsigned retries;           /* Event: retries scheduled so far (async.c) */
     char *event_copy;           /* owned: an Event's payload kept for its retries, or NULL */
     size_t event_copy_len;
-    struct event *retry_timer;  /* owned: an Event waiting for its retry, or NULL */
+    struct event *retry_timer; /* owned: an Event waiting for its retry, or NULL */
     TAILQ_ENTRY(platform_invocation) queue_link; /* in the function's queue */
 } platform_invocation_t;
 

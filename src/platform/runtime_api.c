@@ -8,7 +8,6 @@
 #include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/invocation.h"
-#include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
