@@ -6,7 +6,6 @@
 #include "runtime/response.h"
 
 #include "runtime/log.h"
-#include "runtime/loop.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -419,7 +418,7 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
     return r;
 }
 
-runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc)
+runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc, int then_next)
 {
     int failed = res->failed || handler_rc != 0;
     const char *type = res->error_type ? res->error_type : "HandlerError";
@@ -433,12 +432,12 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         return stream_finish(res, failed, type, message);
     /* the loop's next GET /next goes out behind the answer (one send, one
      * wake-up of the platform fewer), unless the loop ends after this event */
-    const char *then_next = runtime_loop_terminating() ? NULL : RUNTIME_NEXT_PATH;
+    const char *next_path = then_next ? RUNTIME_NEXT_PATH : NULL;
     char path[256];
     if (failed) {
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
         return post_error(res->http, path, type, message, &res->frames, "invocation error",
-                          then_next);
+                          next_path);
     }
     snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
     const char *headers[2] = {NULL, NULL};
@@ -448,7 +447,7 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         headers[0] = ctype;
     }
     runtime_post_result_t r =
-        post(res->http, path, headers, res->body.data, res->body.len, "response", then_next);
+        post(res->http, path, headers, res->body.data, res->body.len, "response", next_path);
     if (r == RUNTIME_POST_TOO_LARGE) {
         runtime_log_warn("response of %zu bytes refused as too large", res->body.len);
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
@@ -458,7 +457,7 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
             runtime_http_pipelined(res->http) ? runtime_http_sibling(res->http) : NULL;
         r = post_error(side != NULL ? side : res->http, path, "Function.ResponseSizeTooLarge",
                        "Response payload size exceeded maximum allowed payload size.", NULL,
-                       "invocation error", side != NULL ? NULL : then_next);
+                       "invocation error", side != NULL ? NULL : next_path);
         runtime_http_free(side);
     }
     return r;

@@ -51,8 +51,11 @@ void runtime_response_free(tether_response_t *res);
  * Posts the answer for a handler that returned handler_rc: the stream's end,
  * the error (set, or a generic HandlerError for a non-zero rc), or the body.
  * A 413 on the body is turned into a Function.ResponseSizeTooLarge error.
+ * With then_next, the loop's next GET /next goes out in the same write (the
+ * loop passes 0 once SIGTERM arrived: its answer asks for nothing more).
  */
-runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc);
+runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc,
+                                            int then_next /* 1: GET /next behind the answer */);
 
 /* Posts an invocation error with the given type and message (no stack trace). */
 runtime_post_result_t runtime_post_invocation_error(runtime_http_t *http, const char *request_id,
