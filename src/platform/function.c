@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,10 @@ int platform_find_ric(const char *dir, char **script_out, char **pkg_dir_out)
 }
 
 static void on_spill(evutil_socket_t fd, short what, void *arg);
+static void on_move(platform_instance_host_t *h, platform_instance_t *inst,
+                    platform_instance_state_t to);
+static void on_ready(platform_instance_host_t *h, platform_instance_t *inst);
+static void on_dead(platform_instance_host_t *h, platform_instance_t *inst);
 
 /* Runs on_spill in us microseconds. */
 static void arm_spill(platform_function_t *fn, uint64_t us)
@@ -184,6 +189,18 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
             log_warn(spec->name, "%s is not executable yet (%s): invocations will fail until it is",
                      path, strerror(errno));
     }
+    static const platform_instance_events_t events = {on_move, on_ready, on_dead};
+    fn->host = (platform_instance_host_t){
+        .p = p,
+        .spec = spec,
+        .arn = fn->arn,
+        .exec_path = fn->exec_path,
+        .ric_script = fn->ric_script,
+        .runtime_dir = fn->runtime_dir,
+        .log_stream_prefix = fn->log_stream_prefix,
+        .isolated = fn->isolated,
+        .events = &events,
+    };
     *out = fn;
     return 0;
 fail:
@@ -309,12 +326,13 @@ static void start_for(platform_function_t *fn, platform_invocation_t *inv)
 {
     char err[512];
     platform_instance_t *inst;
-    if (platform_instance_spawn(fn, &inst, err, sizeof err) != 0) {
+    if (platform_instance_spawn(&fn->host, &inst, err, sizeof err) != 0) {
         log_error(fn->spec->name, "cannot start an instance: %s", err);
         platform_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
                                  inv->id, err);
         return;
     }
+    fn->instances_started++;
     platform_instance_deliver(inst, inv);
 }
 
@@ -345,8 +363,25 @@ static void queue(platform_function_t *fn, platform_invocation_t *inv)
     fn->queue_len++;
 }
 
+/* inv->on_finish of every invocation the scheduler accepts: counts function
+ * errors, and hands a failed Event to async.c, which keeps it for a retry
+ * (returns 1) or drops it. */
+static int on_finish(platform_invocation_t *inv, int function_error, const char *body, size_t len)
+{
+    if (function_error)
+        inv->fn->errors++;
+    return function_error && inv->type == PLATFORM_INVOKE_EVENT &&
+           platform_async_failed(inv, body, len);
+}
+
 int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
 {
+    /* a new Event keeps a copy of its payload for its retries (a retried one
+     * has it already) */
+    if (inv->type == PLATFORM_INVOKE_EVENT && inv->event_copy == NULL &&
+        platform_async_prepare(inv) != 0)
+        return PLATFORM_ERR_NOMEM;
+    inv->on_finish = on_finish;
     platform_instance_t *inst = parked(fn);
     if (inst != NULL) {
         platform_instance_deliver(inst, inv);
@@ -427,8 +462,22 @@ static void on_spill(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
+/* The function whose host h is. */
+static platform_function_t *fn_of(platform_instance_host_t *h)
 {
+    return (platform_function_t *)(void *)((char *)h - offsetof(platform_function_t, host));
+}
+
+static void on_move(platform_instance_host_t *h, platform_instance_t *inst,
+                    platform_instance_state_t to)
+{
+    platform_function_move(fn_of(h), inst, to);
+}
+
+/* An instance waits in /next: give it the next queued invocation or park it. */
+static void on_ready(platform_instance_host_t *h, platform_instance_t *inst)
+{
+    platform_function_t *fn = fn_of(h);
     platform_invocation_t *inv = fn->p->stopping ? NULL : dequeue(fn);
     if (inv != NULL) {
         platform_instance_deliver(inst, inv);
@@ -437,8 +486,11 @@ void platform_function_instance_ready(platform_function_t *fn, platform_instance
     platform_instance_park(inst);
 }
 
-void platform_function_instance_dead(platform_function_t *fn, platform_instance_t *inst)
+/* An instance died (already moved to DEAD): trims the dead list to
+ * PLATFORM_DEAD_KEPT and starts instances for queued work if there is room. */
+static void on_dead(platform_instance_host_t *h, platform_instance_t *inst)
 {
+    platform_function_t *fn = fn_of(h);
     (void)inst; /* moved to fn->dead already */
     while (fn->n_dead > PLATFORM_DEAD_KEPT) {
         platform_instance_t *old = TAILQ_FIRST(&fn->dead);
@@ -464,4 +516,40 @@ void platform_function_stop(platform_function_t *fn)
         next = TAILQ_NEXT(inst, live_link);
         platform_instance_stop(inst);
     }
+}
+
+platform_instance_t *platform_instance_by_pid(platform_t *p, pid_t pid)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        platform_instance_t *inst;
+        TAILQ_FOREACH(inst, &p->functions[i]->live, live_link)
+        {
+            if (inst->pid == pid)
+                return inst;
+        }
+    }
+    return NULL;
+}
+
+platform_function_t *platform_find_function(platform_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        if (strcmp(p->functions[i]->spec->name, name) == 0)
+            return p->functions[i];
+    }
+    return NULL;
+}
+
+static size_t live_instances(const platform_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_functions; i++)
+        n += p->functions[i]->n_live;
+    return n;
+}
+
+void platform_check_stopped(platform_t *p)
+{
+    if (p->stopping && live_instances(p) == 0)
+        event_base_loopbreak(p->base);
 }

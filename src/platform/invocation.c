@@ -6,8 +6,6 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "platform/async.h"
-#include "platform/function.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -31,7 +29,8 @@ static void make_trace_id(char *out, size_t outlen)
              (unsigned long long)(platform_wall_ms() / 1000), root, parent);
 }
 
-platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform_invoke_type_t type,
+platform_invocation_t *platform_invocation_new(struct platform_function *fn,
+                                               platform_invoke_type_t type,
                                                struct evhttp_request *req, struct evbuffer *payload,
                                                char *client_context)
 {
@@ -50,13 +49,6 @@ platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform
     inv->client_context = client_context;
     make_trace_id(inv->trace_id, sizeof inv->trace_id);
     inv->created_us = platform_now_us();
-    if (platform_async_prepare(inv) != 0) {
-        if (payload != NULL)
-            evbuffer_free(payload);
-        free(client_context);
-        free(inv);
-        return NULL;
-    }
     return inv;
 }
 
@@ -85,13 +77,9 @@ void platform_invocation_discard(platform_invocation_t *inv)
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len)
 {
-    if (function_error)
-        inv->fn->errors++;
+    if (inv->on_finish != NULL && inv->on_finish(inv, function_error, body, len))
+        return; /* a failed Event runs again later (AWS's retries) */
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {
-        /* a failed Event runs again later (AWS's retries) or is dropped */
-        if (function_error && inv->type == PLATFORM_INVOKE_EVENT &&
-            platform_async_failed(inv, body, len))
-            return;
         invocation_free(inv);
         return;
     }

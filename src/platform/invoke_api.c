@@ -443,6 +443,11 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
                                    "ReservedFunctionConcurrentInvocationLimitExceeded");
         return;
     }
+    if (rc == PLATFORM_ERR_NOMEM) {
+        inv->req = req;
+        platform_invocation_reject(inv, 500, "ServiceException", "out of memory", NULL);
+        return;
+    }
     if (kind == PLATFORM_INVOKE_EVENT) {
         struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
         evhttp_add_header(oh, "X-Amzn-RequestId", id);

@@ -5,7 +5,6 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
@@ -75,15 +74,15 @@ void platform_rapi_send_next(platform_instance_t *inst, platform_invocation_t *i
     inst->next_req = NULL;
     if (req == NULL)
         return;
-    platform_function_t *fn = inst->fn;
+    const platform_instance_host_t *host = inst->host;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     char deadline[32];
     snprintf(deadline, sizeof deadline, "%" PRIu64,
-             platform_wall_ms() + (uint64_t)fn->spec->timeout_s * 1000);
+             platform_wall_ms() + (uint64_t)host->spec->timeout_s * 1000);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
-    evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", fn->arn);
+    evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", host->arn);
     evhttp_add_header(h, "Lambda-Runtime-Trace-Id", inv->trace_id);
     if (inv->client_context != NULL)
         evhttp_add_header(h, "Lambda-Runtime-Client-Context", inv->client_context);
@@ -262,7 +261,7 @@ static void on_ext_register(platform_instance_t *inst, struct evhttp_request *re
     }
     platform_uuid(inst->ext_id);
     log_debug(inst->who, "extension registered");
-    const platform_function_spec_t *spec = inst->fn->spec;
+    const platform_function_spec_t *spec = inst->host->spec;
     buf_t b;
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"functionName\":");
@@ -356,7 +355,7 @@ static void rapi_cb(struct evhttp_request *req, void *arg)
 
 int platform_rapi_start(platform_instance_t *inst)
 {
-    inst->rapi = evhttp_new(inst->fn->p->base);
+    inst->rapi = evhttp_new(inst->host->p->base);
     if (inst->rapi == NULL)
         return -1;
     evhttp_set_allowed_methods(inst->rapi, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

@@ -32,7 +32,7 @@ static platform_instance_t *inst_new(unsigned id)
     platform_instance_t *inst = calloc(1, sizeof *inst);
     CHECK(inst != NULL);
     inst->id = id;
-    inst->fn = &fn;
+    inst->host = &fn.host;
     return inst;
 }
 
