@@ -84,6 +84,73 @@ int buf_printf(buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return BUF_ERR_NOMEM;
+    int rc = buf_reserve(b, (size_t)n);
+    if (rc != 0)
+        return rc;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int buf_append_json_str(buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = buf_append(b, "\"", 1);
+    size_t run = 0; /* bytes copied as they are since the last escape */
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7];
+        size_t elen = 0;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            elen = 2;
+        } else if (c == '\n') {
+            memcpy(esc, "\\n", 2);
+            elen = 2;
+        } else if (c == '\r') {
+            memcpy(esc, "\\r", 2);
+            elen = 2;
+        } else if (c == '\t') {
+            memcpy(esc, "\\t", 2);
+            elen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (elen == 0) {
+            run++;
+            continue;
+        }
+        rc = buf_append(b, s + i - run, run);
+        run = 0;
+        if (rc == 0)
+            rc = buf_append(b, esc, elen);
+    }
+    if (rc == 0)
+        rc = buf_append(b, s + n - run, run);
+    if (rc == 0)
+        rc = buf_append(b, "\"", 1);
+    return rc;
+}
+
+int buf_append_json_cstr(buf_t *b, const char *s)
+{
+    if (s == NULL)
+        return buf_append_str(b, "null");
+    return buf_append_json_str(b, s, strlen(s));
+}
+
 char *buf_steal(buf_t *b, size_t *len)
 {
     char *p = b->data;

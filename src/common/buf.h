@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 typedef struct buf {
-    char *data;  /* owned; NULL until the first append */
-    size_t len;  /* bytes used, not counting the terminating NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard limit on len */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes used, not counting the terminating NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard limit on len */
 } buf_t;
 
 #define BUF_ERR_NOMEM  (-1) /* allocation failed */
@@ -29,7 +29,16 @@ void buf_reset(buf_t *b);
 __attribute__((warn_unused_result)) int buf_append(buf_t *b, const void *data, size_t n);
 __attribute__((warn_unused_result)) int buf_append_str(buf_t *b, const char *s);
 __attribute__((warn_unused_result, format(printf, 2, 3))) int buf_printf(buf_t *b, const char *fmt,
-                                                                          ...);
+                                                                         ...);
+/* buf_printf with a va_list (ap is consumed). */
+__attribute__((warn_unused_result, format(printf, 2, 0))) int buf_vprintf(buf_t *b, const char *fmt,
+                                                                          va_list ap);
+/* Appends the n bytes at s as a JSON string literal, quotes included: '"', '\\',
+ * control characters and DEL escaped, every other byte as it is (UTF-8 passes
+ * through). The one JSON string escaper of the platform and the runtime. */
+__attribute__((warn_unused_result)) int buf_append_json_str(buf_t *b, const char *s, size_t n);
+/* The same for a C string; NULL appends the JSON literal null. */
+__attribute__((warn_unused_result)) int buf_append_json_cstr(buf_t *b, const char *s);
 /* Hands the data to the caller (free() it) and empties the buffer. */
 char *buf_steal(buf_t *b, size_t *len /* OUT, may be NULL */);
 

@@ -8,6 +8,7 @@
 #include "platform/codezip.h"
 #include "platform/platform.h"
 #include "platform/sandbox.h"
+#include "platform/spawn.h"
 #include "platform/template.h"
 
 #include <stdlib.h>

@@ -55,19 +55,19 @@ int platform_creds_iam_json(buf_t *out)
         const platform_creds_t *c = &registry[i];
         rc = buf_append_str(out, i ? ",\n {\"accessKeyId\": " : "{\"accessKeyId\": ");
         if (rc == 0)
-            rc = platform_json_cstr(out, c->access_key_id);
+            rc = buf_append_json_cstr(out, c->access_key_id);
         if (rc == 0)
             rc = buf_append_str(out, ", \"secretAccessKey\": ");
         if (rc == 0)
-            rc = platform_json_cstr(out, c->secret_access_key);
+            rc = buf_append_json_cstr(out, c->secret_access_key);
         if (rc == 0)
             rc = buf_append_str(out, ", \"sessionToken\": ");
         if (rc == 0)
-            rc = platform_json_cstr(out, c->session_token);
+            rc = buf_append_json_cstr(out, c->session_token);
         if (rc == 0)
             rc = buf_append_str(out, ", \"arn\": ");
         if (rc == 0)
-            rc = platform_json_cstr(out, c->role_arn);
+            rc = buf_append_json_cstr(out, c->role_arn);
         if (rc == 0)
             rc = buf_append_str(out, "}");
     }
@@ -106,7 +106,7 @@ int platform_creds_users_json(buf_t *out, const char *admin_password, const char
 {
     int rc = buf_append_str(out, "[{\"user\": \"admin\", \"db\": \"admin\", \"password\": ");
     if (rc == 0)
-        rc = platform_json_cstr(out, admin_password);
+        rc = buf_append_json_cstr(out, admin_password);
     if (rc == 0)
         rc = buf_append_str(out, ", \"roles\": [\"root\"]}");
     if (rc == 0 && db_users != NULL) {
@@ -121,7 +121,7 @@ int platform_creds_users_json(buf_t *out, const char *admin_password, const char
     for (int i = 0; rc == 0 && db_users == NULL && i < n_registry; i++) {
         rc = buf_append_str(out, ",\n {\"user\": ");
         if (rc == 0)
-            rc = platform_json_cstr(out, registry[i].role_arn);
+            rc = buf_append_json_cstr(out, registry[i].role_arn);
         if (rc == 0)
             rc = buf_append_str(out, ", \"db\": \"$external\", \"roles\": "
                                      "[{\"role\": \"readWriteAnyDatabase\", \"db\": \"admin\"}]}");

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,10 @@ int platform_find_ric(const char *dir, char **script_out, char **pkg_dir_out)
 }
 
 static void on_spill(evutil_socket_t fd, short what, void *arg);
+static void on_move(platform_instance_host_t *h, platform_instance_t *inst,
+                    platform_instance_state_t to);
+static void on_ready(platform_instance_host_t *h, platform_instance_t *inst);
+static void on_dead(platform_instance_host_t *h, platform_instance_t *inst);
 
 /* Runs on_spill in us microseconds. */
 static void arm_spill(platform_function_t *fn, uint64_t us)
@@ -127,8 +132,14 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
     }
     fn->p = p;
     fn->spec = spec;
-    TAILQ_INIT(&fn->live);
+    TAILQ_INIT(&fn->init);
+    TAILQ_INIT(&fn->idle);
+    TAILQ_INIT(&fn->busy);
+    TAILQ_INIT(&fn->returning);
+    TAILQ_INIT(&fn->frozen);
+    TAILQ_INIT(&fn->stopping);
     TAILQ_INIT(&fn->dead);
+    TAILQ_INIT(&fn->live);
     TAILQ_INIT(&fn->queue);
     TAILQ_INIT(&fn->retry_wait);
     fn->spill = evtimer_new(p->base, on_spill, fn);
@@ -178,11 +189,93 @@ int platform_function_new(platform_t *p, const platform_function_spec_t *spec,
             log_warn(spec->name, "%s is not executable yet (%s): invocations will fail until it is",
                      path, strerror(errno));
     }
+    static const platform_instance_events_t events = {on_move, on_ready, on_dead};
+    fn->host = (platform_instance_host_t){
+        .p = p,
+        .spec = spec,
+        .arn = fn->arn,
+        .exec_path = fn->exec_path,
+        .ric_script = fn->ric_script,
+        .runtime_dir = fn->runtime_dir,
+        .log_stream_prefix = fn->log_stream_prefix,
+        .isolated = fn->isolated,
+        .events = &events,
+    };
     *out = fn;
     return 0;
 fail:
     platform_function_free(fn);
     return -1;
+}
+
+/* The list of state s, and its length. */
+static struct platform_instance_list *state_list(platform_function_t *fn,
+                                                 platform_instance_state_t s, size_t **n)
+{
+    switch (s) {
+    case PLATFORM_INSTANCE_INIT:
+        *n = &fn->n_init;
+        return &fn->init;
+    case PLATFORM_INSTANCE_IDLE:
+        *n = &fn->n_idle;
+        return &fn->idle;
+    case PLATFORM_INSTANCE_BUSY:
+        *n = &fn->n_busy;
+        return &fn->busy;
+    case PLATFORM_INSTANCE_RETURNING:
+        *n = &fn->n_returning;
+        return &fn->returning;
+    case PLATFORM_INSTANCE_FROZEN:
+        *n = &fn->n_frozen;
+        return &fn->frozen;
+    case PLATFORM_INSTANCE_STOPPING:
+        *n = &fn->n_stopping;
+        return &fn->stopping;
+    case PLATFORM_INSTANCE_DEAD:
+        break;
+    }
+    *n = &fn->n_dead;
+    return &fn->dead;
+}
+
+void platform_function_move(platform_function_t *fn, platform_instance_t *inst,
+                            platform_instance_state_t to)
+{
+    size_t *n;
+    struct platform_instance_list *list;
+    if (inst->listed) {
+        list = state_list(fn, inst->state, &n);
+        TAILQ_REMOVE(list, inst, link);
+        (*n)--;
+        if (to == PLATFORM_INSTANCE_DEAD && inst->state != PLATFORM_INSTANCE_DEAD) {
+            TAILQ_REMOVE(&fn->live, inst, live_link);
+            fn->n_live--;
+        }
+    } else if (to != PLATFORM_INSTANCE_DEAD) {
+        TAILQ_INSERT_TAIL(&fn->live, inst, live_link);
+        fn->n_live++;
+    }
+    inst->listed = 1;
+    inst->state = to;
+    list = state_list(fn, to, &n);
+    TAILQ_INSERT_TAIL(list, inst, link);
+    (*n)++;
+}
+
+/* Takes inst off its lists (before it is freed). */
+static void unlist(platform_function_t *fn, platform_instance_t *inst)
+{
+    if (!inst->listed)
+        return;
+    size_t *n;
+    struct platform_instance_list *list = state_list(fn, inst->state, &n);
+    TAILQ_REMOVE(list, inst, link);
+    (*n)--;
+    if (inst->state != PLATFORM_INSTANCE_DEAD) {
+        TAILQ_REMOVE(&fn->live, inst, live_link);
+        fn->n_live--;
+    }
+    inst->listed = 0;
 }
 
 void platform_function_free(platform_function_t *fn)
@@ -196,12 +289,12 @@ void platform_function_free(platform_function_t *fn)
     }
     platform_instance_t *inst;
     while ((inst = TAILQ_FIRST(&fn->dead)) != NULL) {
-        TAILQ_REMOVE(&fn->dead, inst, link);
+        unlist(fn, inst);
         platform_instance_free(inst);
     }
     /* live instances are gone by now (shutdown waits for them) */
     while ((inst = TAILQ_FIRST(&fn->live)) != NULL) {
-        TAILQ_REMOVE(&fn->live, inst, link);
+        unlist(fn, inst);
         platform_instance_kill(inst);
         platform_instance_free(inst);
     }
@@ -225,14 +318,7 @@ static size_t concurrency_cap(const platform_function_t *fn)
 /* Instances that count against the cap: every live one not being stopped. */
 static size_t running(const platform_function_t *fn)
 {
-    size_t n = 0;
-    const platform_instance_t *inst;
-    TAILQ_FOREACH(inst, &fn->live, link)
-    {
-        if (inst->state != PLATFORM_INSTANCE_STOPPING)
-            n++;
-    }
-    return n;
+    return fn->n_live - fn->n_stopping;
 }
 
 /* Starts an instance for inv; on failure finishes inv with the reason. */
@@ -240,27 +326,34 @@ static void start_for(platform_function_t *fn, platform_invocation_t *inv)
 {
     char err[512];
     platform_instance_t *inst;
-    if (platform_instance_spawn(fn, &inst, err, sizeof err) != 0) {
+    if (platform_instance_spawn(&fn->host, &inst, err, sizeof err) != 0) {
         log_error(fn->spec->name, "cannot start an instance: %s", err);
         platform_invocation_fail(inv, "Runtime.InvalidEntrypoint", "RequestId: %s Error: %s",
                                  inv->id, err);
         return;
     }
+    fn->instances_started++;
     platform_instance_deliver(inst, inv);
 }
 
-/* Instances that have answered their invocation and are on their way back to
- * /next: each will take the head of the queue within microseconds. */
-static size_t returning(const platform_function_t *fn)
+/* The most recently parked instance holding a /next (the warmest): the
+ * newest idle one, else the newest frozen one (an instance freezes
+ * PLATFORM_FREEZE_GRACE_US after it parks, so every idle one parked after
+ * every frozen one). NULL if none. */
+static platform_instance_t *parked(platform_function_t *fn)
 {
-    size_t n = 0;
-    const platform_instance_t *inst;
-    TAILQ_FOREACH(inst, &fn->live, link)
+    platform_instance_t *inst;
+    TAILQ_FOREACH_REVERSE(inst, &fn->idle, platform_instance_list, link)
     {
-        if (inst->state == PLATFORM_INSTANCE_BUSY && inst->responded)
-            n++;
+        if (inst->next_req != NULL)
+            return inst;
     }
-    return n;
+    TAILQ_FOREACH_REVERSE(inst, &fn->frozen, platform_instance_list, link)
+    {
+        if (inst->next_req != NULL)
+            return inst;
+    }
+    return NULL;
 }
 
 static void queue(platform_function_t *fn, platform_invocation_t *inv)
@@ -270,24 +363,37 @@ static void queue(platform_function_t *fn, platform_invocation_t *inv)
     fn->queue_len++;
 }
 
+/* inv->on_finish of every invocation the scheduler accepts: counts function
+ * errors, and hands a failed Event to async.c, which keeps it for a retry
+ * (returns 1) or drops it. */
+static int on_finish(platform_invocation_t *inv, int function_error, const char *body, size_t len)
+{
+    if (function_error)
+        inv->fn->errors++;
+    return function_error && inv->type == PLATFORM_INVOKE_EVENT &&
+           platform_async_failed(inv, body, len);
+}
+
 int platform_function_invoke(platform_function_t *fn, platform_invocation_t *inv)
 {
-    platform_instance_t *inst;
-    /* the most recently parked instance is the warmest */
-    TAILQ_FOREACH_REVERSE(inst, &fn->live, platform_instance_list, link)
-    {
-        if ((inst->state == PLATFORM_INSTANCE_FROZEN || inst->state == PLATFORM_INSTANCE_IDLE) &&
-            inst->next_req != NULL) {
-            platform_instance_deliver(inst, inv);
-            return 0;
-        }
+    /* a new Event keeps a copy of its payload for its retries (a retried one
+     * has it already) */
+    if (inv->type == PLATFORM_INVOKE_EVENT && inv->event_copy == NULL &&
+        platform_async_prepare(inv) != 0)
+        return PLATFORM_ERR_NOMEM;
+    inv->on_finish = on_finish;
+    platform_instance_t *inst = parked(fn);
+    if (inst != NULL) {
+        platform_instance_deliver(inst, inv);
+        return 0;
     }
     /* An invocation sent right after the previous one was answered usually
      * arrives before that instance's next /next: wait for the warm instance
      * (one waiter per returning instance) instead of starting a cold one. If
      * it does not come back soon, the spill timer starts an instance. */
-    size_t soon = returning(fn);
-    if (soon > fn->queue_len) {
+    /* Instances that have answered and are on their way back to /next: each
+     * takes the head of the queue within microseconds. */
+    if (fn->n_returning > fn->queue_len) {
         queue(fn, inv);
         if (!evtimer_pending(fn->spill, NULL))
             arm_spill(fn, (uint64_t)PLATFORM_RETURN_WAIT_MS * 1000);
@@ -356,8 +462,22 @@ static void on_spill(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void platform_function_instance_ready(platform_function_t *fn, platform_instance_t *inst)
+/* The function whose host h is. */
+static platform_function_t *fn_of(platform_instance_host_t *h)
 {
+    return (platform_function_t *)(void *)((char *)h - offsetof(platform_function_t, host));
+}
+
+static void on_move(platform_instance_host_t *h, platform_instance_t *inst,
+                    platform_instance_state_t to)
+{
+    platform_function_move(fn_of(h), inst, to);
+}
+
+/* An instance waits in /next: give it the next queued invocation or park it. */
+static void on_ready(platform_instance_host_t *h, platform_instance_t *inst)
+{
+    platform_function_t *fn = fn_of(h);
     platform_invocation_t *inv = fn->p->stopping ? NULL : dequeue(fn);
     if (inv != NULL) {
         platform_instance_deliver(inst, inv);
@@ -366,16 +486,15 @@ void platform_function_instance_ready(platform_function_t *fn, platform_instance
     platform_instance_park(inst);
 }
 
-void platform_function_instance_dead(platform_function_t *fn, platform_instance_t *inst)
+/* An instance died (already moved to DEAD): trims the dead list to
+ * PLATFORM_DEAD_KEPT and starts instances for queued work if there is room. */
+static void on_dead(platform_instance_host_t *h, platform_instance_t *inst)
 {
-    TAILQ_REMOVE(&fn->live, inst, link);
-    fn->n_live--;
-    TAILQ_INSERT_TAIL(&fn->dead, inst, link);
-    fn->n_dead++;
+    platform_function_t *fn = fn_of(h);
+    (void)inst; /* moved to fn->dead already */
     while (fn->n_dead > PLATFORM_DEAD_KEPT) {
         platform_instance_t *old = TAILQ_FIRST(&fn->dead);
-        TAILQ_REMOVE(&fn->dead, old, link);
-        fn->n_dead--;
+        unlist(fn, old);
         platform_instance_free(old);
     }
     if (fn->p->stopping) {
@@ -394,7 +513,43 @@ void platform_function_stop(platform_function_t *fn)
                                  "RequestId: %s Error: the platform stopped", inv->id);
     platform_instance_t *inst, *next;
     for (inst = TAILQ_FIRST(&fn->live); inst != NULL; inst = next) {
-        next = TAILQ_NEXT(inst, link);
+        next = TAILQ_NEXT(inst, live_link);
         platform_instance_stop(inst);
     }
+}
+
+platform_instance_t *platform_instance_by_pid(platform_t *p, pid_t pid)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        platform_instance_t *inst;
+        TAILQ_FOREACH(inst, &p->functions[i]->live, live_link)
+        {
+            if (inst->pid == pid)
+                return inst;
+        }
+    }
+    return NULL;
+}
+
+platform_function_t *platform_find_function(platform_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_functions; i++) {
+        if (strcmp(p->functions[i]->spec->name, name) == 0)
+            return p->functions[i];
+    }
+    return NULL;
+}
+
+static size_t live_instances(const platform_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_functions; i++)
+        n += p->functions[i]->n_live;
+    return n;
+}
+
+void platform_check_stopped(platform_t *p)
+{
+    if (p->stopping && live_instances(p) == 0)
+        event_base_loopbreak(p->base);
 }

@@ -3,10 +3,10 @@
  * machine that drives them (see instance.h and docs/platform.md).
  *
  *   spawn -> INIT --first /next--> IDLE --2 ms--> FROZEN (SIGSTOP) --event--> BUSY
- *   BUSY --result, /next--> IDLE --event within 2 ms--> BUSY (no freeze, no thaw)
+ *   BUSY --result--> RETURNING --/next--> IDLE --event within 2 ms--> BUSY (no freeze, no thaw)
  *   IDLE --2 ms--> FROZEN ...
  *   INIT --/init/error, exit, 10 s--> killed -> DEAD
- *   BUSY --Timeout, exit--> killed -> DEAD
+ *   BUSY --Timeout--> RETURNING, killed -> DEAD;  BUSY --exit--> DEAD
  *   FROZEN --idle timeout / shutdown--> STOPPING (SIGTERM, SIGCONT) --2 s--> SIGKILL -> DEAD
  *
  * One timer per instance, re-armed for whichever limit applies in the state.
@@ -15,7 +15,6 @@
 
 #include "common/log.h"
 #include "platform/creds.h"
-#include "platform/function.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
 #include "platform/platform.h"
@@ -55,6 +54,8 @@ const char *platform_instance_state_name(platform_instance_state_t s)
         return "idle";
     case PLATFORM_INSTANCE_BUSY:
         return "busy";
+    case PLATFORM_INSTANCE_RETURNING:
+        return "returning";
     case PLATFORM_INSTANCE_FROZEN:
         return "frozen";
     case PLATFORM_INSTANCE_STOPPING:
@@ -63,6 +64,13 @@ const char *platform_instance_state_name(platform_instance_state_t s)
         return "dead";
     }
     return "unknown";
+}
+
+/* The one way an instance's state changes: its function moves it between
+ * its lists (function.c). */
+static void set_state(platform_instance_t *inst, platform_instance_state_t to)
+{
+    inst->host->events->move(inst->host, inst, to);
 }
 
 static void signal_group(platform_instance_t *inst, int sig)
@@ -171,7 +179,7 @@ static void log_init_failure(platform_instance_t *inst, platform_invocation_t *i
         platform_invocation_log(inv, lines[i], strlen(lines[i]));
     }
     double ms = (double)(platform_now_us() - inv->created_us) / 1000.0;
-    n = platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb,
+    n = platform_report_format(line, sizeof line, inv->id, ms, inst->host->spec->memory_mb,
                                (int)((inst->peak_kb + 1023) / 1024), init_ms);
     platform_log_line(inst->who, line, n);
     platform_invocation_log(inv, line, n);
@@ -266,7 +274,7 @@ static void log_end(platform_instance_t *inst)
         init = inst->init_ms;
         inst->init_reported = 1;
     }
-    size_t n = platform_report_format(line, sizeof line, inv->id, ms, inst->fn->spec->memory_mb,
+    size_t n = platform_report_format(line, sizeof line, inv->id, ms, inst->host->spec->memory_mb,
                                       max_mb, init);
     platform_invocation_log(inv, line, n);
     if (inst->start_line[0] != '\0') { /* START, END and REPORT in one write(2) */
@@ -299,8 +307,8 @@ static void describe_exit(int status, char *out, size_t outlen)
  * start counting the idle timeout. */
 static void freeze(platform_instance_t *inst)
 {
-    platform_t *p = inst->fn->p;
-    inst->state = PLATFORM_INSTANCE_FROZEN;
+    platform_t *p = inst->host->p;
+    set_state(inst, PLATFORM_INSTANCE_FROZEN);
     signal_group(inst, SIGSTOP);
     if (p->cfg.idle_timeout_s > 0)
         arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
@@ -334,24 +342,25 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         break;
     case PLATFORM_TIMER_INVOKE: {
         platform_invocation_t *inv = inst->inv;
-        if (inv == NULL || inst->responded)
+        if (inv == NULL || inst->state != PLATFORM_INSTANCE_BUSY)
             break;
         drain_pipes(inst);
         char line[256];
         snprintf(line, sizeof line, "%s Task timed out after %d.00 seconds", inv->id,
-                 inst->fn->spec->timeout_s);
+                 inst->host->spec->timeout_s);
         log_frame(inst, line);
         log_end(inst);
         inst->inv = NULL;
-        inst->responded = 1;
+        /* answered (with the timeout): counts as returning until its exit */
+        set_state(inst, PLATFORM_INSTANCE_RETURNING);
         platform_invocation_fail(inv, "Sandbox.Timedout",
                                  "RequestId: %s Error: Task timed out after %d.00 seconds", inv->id,
-                                 inst->fn->spec->timeout_s);
+                                 inst->host->spec->timeout_s);
         platform_instance_kill(inst);
         break;
     }
     case PLATFORM_TIMER_IDLE:
-        log_info(inst->who, "idle for %d s: reaping", inst->fn->p->cfg.idle_timeout_s);
+        log_info(inst->who, "idle for %d s: reaping", inst->host->p->cfg.idle_timeout_s);
         platform_instance_stop(inst);
         break;
     case PLATFORM_TIMER_KILL:
@@ -406,7 +415,7 @@ static void watch_exit(platform_instance_t *inst)
     inst->pidfd = (int)syscall(SYS_pidfd_open, inst->pid, 0);
     if (inst->pidfd == -1)
         return;
-    inst->exit_ev = event_new(inst->fn->p->base, inst->pidfd, EV_READ, exit_cb, inst);
+    inst->exit_ev = event_new(inst->host->p->base, inst->pidfd, EV_READ, exit_cb, inst);
     if (inst->exit_ev == NULL || event_add(inst->exit_ev, NULL) != 0)
         log_error(inst->who, "cannot watch the process's exit");
 #endif
@@ -441,17 +450,17 @@ static int open_pipe(platform_instance_t *inst, platform_pipe_t *pp, int *write_
     }
     pp->fd = fds[0];
     *write_end = fds[1];
-    pp->ev = event_new(inst->fn->p->base, pp->fd, EV_READ | EV_PERSIST, pipe_cb, inst);
+    pp->ev = event_new(inst->host->p->base, pp->fd, EV_READ | EV_PERSIST, pipe_cb, inst);
     if (pp->ev == NULL || event_add(pp->ev, NULL) != 0)
         return -1;
     return 0;
 }
 
-int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, char *err,
+int platform_instance_spawn(platform_instance_host_t *host, platform_instance_t **out, char *err,
                             size_t errlen)
 {
-    platform_t *p = fn->p;
-    const platform_function_spec_t *spec = fn->spec;
+    platform_t *p = host->p;
+    const platform_function_spec_t *spec = host->spec;
     int out_w = -1, err_w = -1;
     char **envp = NULL;
     platform_instance_t *inst = calloc(1, sizeof *inst);
@@ -459,8 +468,8 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    inst->fn = fn;
-    inst->id = ++fn->next_instance_id;
+    inst->host = host;
+    inst->id = ++host->next_instance_id;
     inst->init_ms = -1;
     inst->out.fd = inst->err.fd = -1;
     inst->pidfd = -1;
@@ -483,20 +492,20 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
     char api[64], stream[128], hex[33];
     snprintf(api, sizeof api, "127.0.0.1:%d", inst->rapi_port);
     platform_fast_chars(hex, 32, "0123456789abcdef");
-    snprintf(stream, sizeof stream, "%s%s", fn->log_stream_prefix, hex);
+    snprintf(stream, sizeof stream, "%s%s", host->log_stream_prefix, hex);
     platform_env_input_t in = {
         .spec = spec,
         .runtime_api = api,
         .log_stream = stream,
         .region = p->cfg.region,
-        .runtime_dir = fn->runtime_dir,
+        .runtime_dir = host->runtime_dir,
         .mongodb_uri = p->mongodb_uri,
         .creds = spec->role_arn ? platform_creds_for_role(spec->role_arn) : NULL,
         .node = spec->kind == PLATFORM_RUNTIME_NODE,
-        .task_root = fn->isolated ? PLATFORM_SANDBOX_TASK : NULL,
-        .isolated = fn->isolated,
-        .ca_bundle = fn->isolated ? NULL : p->db_ca_bundle,
-        .extra_ca = fn->isolated ? NULL : p->db_ca,
+        .task_root = host->isolated ? PLATFORM_SANDBOX_TASK : NULL,
+        .isolated = host->isolated,
+        .ca_bundle = host->isolated ? NULL : p->db_ca_bundle,
+        .extra_ca = host->isolated ? NULL : p->db_ca,
     };
     envp = platform_env_build(&in);
     if (envp == NULL) {
@@ -504,7 +513,7 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         goto fail;
     }
     char *argv[6];
-    argv[0] = fn->exec_path;
+    argv[0] = (char *)(uintptr_t)host->exec_path; /* execve does not write argv */
     if (spec->kind == PLATFORM_RUNTIME_NODE) {
         /* node --import PRELOAD ric/bin/index.mjs HANDLER: see ric_preload.c */
         static char import_flag[] = "--import";
@@ -516,30 +525,27 @@ int platform_instance_spawn(platform_function_t *fn, platform_instance_t **out, 
         }
         argv[1] = import_flag;
         argv[2] = (char *)(uintptr_t)preload;
-        argv[3] = fn->ric_script;
+        argv[3] = (char *)(uintptr_t)host->ric_script;
         argv[4] = spec->handler ? spec->handler : default_handler;
         argv[5] = NULL;
     } else {
         argv[1] = NULL;
     }
     inst->spawned_us = platform_now_us();
-    if (platform_spawn(fn->exec_path, argv, envp, fn->isolated ? NULL : spec->code_dir,
-                       fn->isolated ? p->sandbox : NULL, spec->code_dir, out_w, err_w, &inst->pid,
+    if (platform_spawn(host->exec_path, argv, envp, host->isolated ? NULL : spec->code_dir,
+                       host->isolated ? p->sandbox : NULL, spec->code_dir, out_w, err_w, &inst->pid,
                        err, errlen) != 0)
         goto fail;
     platform_strv_free(envp);
     close(out_w);
     close(err_w);
-    inst->state = PLATFORM_INSTANCE_INIT;
+    set_state(inst, PLATFORM_INSTANCE_INIT); /* lists it, in the function's live list too */
     watch_exit(inst);
     /* kept open: it names this process even if its pid is reused later */
     char status_path[64];
     snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)inst->pid);
     inst->status_fd = open(status_path, O_RDONLY | O_CLOEXEC);
     arm_timer(inst, PLATFORM_TIMER_INIT, INIT_LIMIT_S);
-    TAILQ_INSERT_TAIL(&fn->live, inst, link);
-    fn->n_live++;
-    fn->instances_started++;
     log_info(inst->who, "started pid %d, runtime API %s", (int)inst->pid, api);
     *out = inst;
     return 0;
@@ -549,8 +555,7 @@ fail:
         close(out_w);
     if (err_w != -1)
         close(err_w);
-    inst->state = PLATFORM_INSTANCE_DEAD;
-    platform_instance_free(inst);
+    platform_instance_free(inst); /* never listed */
     return -1;
 }
 
@@ -563,9 +568,8 @@ void platform_instance_deliver(platform_instance_t *inst, platform_invocation_t 
     if (inst->state == PLATFORM_INSTANCE_FROZEN)
         signal_group(inst, SIGCONT);
     disarm_timer(inst);
-    inst->state = PLATFORM_INSTANCE_BUSY;
+    set_state(inst, PLATFORM_INSTANCE_BUSY);
     inst->inv = inv;
-    inst->responded = 0;
     inv->delivered_us = platform_now_us();
     flush_start(inst); /* an earlier one never ended (cannot happen; keep the log whole) */
     snprintf(inst->start_line, sizeof inst->start_line, "START RequestId: %s Version: $LATEST",
@@ -574,17 +578,17 @@ void platform_instance_deliver(platform_instance_t *inst, platform_invocation_t 
     struct timeval flush_tv = {0, START_FLUSH_MS * 1000};
     evtimer_add(inst->start_timer, &flush_tv);
     platform_rapi_send_next(inst, inv);
-    arm_timer(inst, PLATFORM_TIMER_INVOKE, inst->fn->spec->timeout_s);
+    arm_timer(inst, PLATFORM_TIMER_INVOKE, inst->host->spec->timeout_s);
 }
 
 void platform_instance_park(platform_instance_t *inst)
 {
-    platform_t *p = inst->fn->p;
+    platform_t *p = inst->host->p;
     if (p->stopping) {
         platform_instance_stop(inst);
         return;
     }
-    inst->state = PLATFORM_INSTANCE_IDLE;
+    set_state(inst, PLATFORM_INSTANCE_IDLE);
     if (PLATFORM_FREEZE_GRACE_US > 0)
         arm_timer(inst, PLATFORM_TIMER_FREEZE, PLATFORM_FREEZE_GRACE_US / 1e6);
     else
@@ -605,17 +609,18 @@ void platform_instance_on_next(platform_instance_t *inst, struct evhttp_request 
         disarm_timer(inst);
         platform_invocation_t *inv = inst->inv;
         inst->inv = NULL;
-        inst->state = PLATFORM_INSTANCE_IDLE;
+        set_state(inst, PLATFORM_INSTANCE_IDLE);
         log_debug(inst->who, "init done in %.2f ms", inst->init_ms);
         if (inv != NULL)
             platform_instance_deliver(inst, inv);
         else
-            platform_function_instance_ready(inst->fn, inst);
+            inst->host->events->ready(inst->host, inst);
         return;
     }
     case PLATFORM_INSTANCE_BUSY:
-        inst->state = PLATFORM_INSTANCE_IDLE;
-        platform_function_instance_ready(inst->fn, inst);
+    case PLATFORM_INSTANCE_RETURNING:
+        set_state(inst, PLATFORM_INSTANCE_IDLE);
+        inst->host->events->ready(inst->host, inst);
         return;
     case PLATFORM_INSTANCE_IDLE:
     case PLATFORM_INSTANCE_FROZEN:
@@ -635,13 +640,14 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
         drain_pipes(inst); /* output written before the result belongs in this tail */
     log_end(inst);
     inst->inv = NULL;
-    inst->responded = 1;
+    if (inst->state == PLATFORM_INSTANCE_BUSY) /* a STOPPING one stays so */
+        set_state(inst, PLATFORM_INSTANCE_RETURNING);
     inst->served++;
     platform_invocation_finish(inv, function_error, body, len);
-    if (inst->next_req != NULL && inst->state == PLATFORM_INSTANCE_BUSY) {
+    if (inst->next_req != NULL && inst->state == PLATFORM_INSTANCE_RETURNING) {
         /* the runtime's /next overtook this result (two connections) */
-        inst->state = PLATFORM_INSTANCE_IDLE;
-        platform_function_instance_ready(inst->fn, inst);
+        set_state(inst, PLATFORM_INSTANCE_IDLE);
+        inst->host->events->ready(inst->host, inst);
     }
 }
 
@@ -666,7 +672,7 @@ void platform_instance_stop(platform_instance_t *inst)
 {
     if (inst->state == PLATFORM_INSTANCE_STOPPING || inst->state == PLATFORM_INSTANCE_DEAD)
         return;
-    inst->state = PLATFORM_INSTANCE_STOPPING;
+    set_state(inst, PLATFORM_INSTANCE_STOPPING);
     if (inst->ext_next_req != NULL && inst->ext_wants_shutdown)
         platform_rapi_send_shutdown(inst);
     signal_group(inst, SIGTERM);
@@ -717,8 +723,8 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     else
         log_warn(inst->who, "exited in state %s (%s)", platform_instance_state_name(was), why);
     platform_rapi_stop(inst);
-    inst->state = PLATFORM_INSTANCE_DEAD;
-    platform_function_instance_dead(inst->fn, inst);
+    set_state(inst, PLATFORM_INSTANCE_DEAD);
+    inst->host->events->dead(inst->host, inst);
 }
 
 void platform_instance_free(platform_instance_t *inst)
@@ -741,17 +747,4 @@ void platform_instance_free(platform_instance_t *inst)
     if (inst->start_timer != NULL)
         event_free(inst->start_timer);
     free(inst);
-}
-
-platform_instance_t *platform_instance_by_pid(platform_t *p, pid_t pid)
-{
-    for (size_t i = 0; i < p->n_functions; i++) {
-        platform_instance_t *inst;
-        TAILQ_FOREACH(inst, &p->functions[i]->live, link)
-        {
-            if (inst->pid == pid)
-                return inst;
-        }
-    }
-    return NULL;
 }

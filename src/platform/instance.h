@@ -15,17 +15,25 @@
 struct event;
 struct evhttp;
 struct evhttp_request;
-struct platform_function;
+struct platform;
+struct platform_function_spec;
 struct platform_invocation;
+struct platform_instance;
+struct platform_instance_host;
 
 typedef enum platform_instance_state {
-    PLATFORM_INSTANCE_INIT = 0, /* spawned; runtime init runs until its first /next (10 s limit) */
+    PLATFORM_INSTANCE_INIT =
+        0, /* fn->init: spawned; runtime init runs until its first /next (10 s limit) */
     PLATFORM_INSTANCE_IDLE =
-        1, /* waiting in /next with nothing to deliver; frozen after the grace */
-    PLATFORM_INSTANCE_BUSY = 2,     /* an event delivered; until its result and the next /next */
-    PLATFORM_INSTANCE_FROZEN = 3,   /* waiting in /next, process group stopped (SIGSTOP) */
-    PLATFORM_INSTANCE_STOPPING = 4, /* SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
-    PLATFORM_INSTANCE_DEAD = 5,     /* exited and reaped; kept a while for status */
+        1, /* fn->idle: waiting in /next with nothing to deliver; frozen after the grace */
+    PLATFORM_INSTANCE_BUSY = 2,      /* fn->busy: an event delivered, its result not in yet */
+    PLATFORM_INSTANCE_RETURNING = 3, /* fn->returning: the result is in (or the invocation timed
+                                        out); on its way back to /next */
+    PLATFORM_INSTANCE_FROZEN =
+        4, /* fn->frozen: waiting in /next, process group stopped (SIGSTOP) */
+    PLATFORM_INSTANCE_STOPPING =
+        5, /* fn->stopping: SIGTERM sent (reap or shutdown); SIGKILL after 2 s */
+    PLATFORM_INSTANCE_DEAD = 6, /* fn->dead: exited and reaped; kept a while for status */
 } platform_instance_state_t;
 
 /* An instance waiting in /next with nothing to deliver is frozen only after
@@ -44,6 +52,35 @@ typedef enum platform_timer_kind {
     PLATFORM_TIMER_FREEZE = 5, /* IDLE: freeze when nothing came for PLATFORM_FREEZE_GRACE_US */
 } platform_timer_kind_t;
 
+/* How an instance reports to the function that owns it: the one narrow
+ * interface from instance to function (function.c implements it), so the
+ * instance knows nothing of the scheduler. */
+typedef struct platform_instance_events {
+    /* The instance's state changes to `to` (its lists follow): the only way
+     * an instance's state changes. */
+    void (*move)(struct platform_instance_host *host, struct platform_instance *inst,
+                 platform_instance_state_t to);
+    /* It waits in /next (IDLE): give it the next queued invocation or park it. */
+    void (*ready)(struct platform_instance_host *host, struct platform_instance *inst);
+    /* It exited and was moved to DEAD. */
+    void (*dead)(struct platform_instance_host *host, struct platform_instance *inst);
+} platform_instance_events_t;
+
+/* What a function shows its instances: how to start them, and where they
+ * report. Filled by platform_function_new; the strings are the function's. */
+typedef struct platform_instance_host {
+    struct platform *p;
+    const struct platform_function_spec *spec;
+    const char *arn;               /* the function's ARN (Lambda-Runtime-Invoked-Function-Arn) */
+    const char *exec_path;         /* what instances exec (bootstrap or node) */
+    const char *ric_script;        /* node: aws-lambda-ric's bin/index.mjs */
+    const char *runtime_dir;       /* LAMBDA_RUNTIME_DIR */
+    const char *log_stream_prefix; /* YYYY/MM/DD/[$LATEST] */
+    int isolated;                  /* instances run in the sandbox (sandbox.h) */
+    unsigned next_instance_id;     /* the last instance id given, from 1 */
+    const platform_instance_events_t *events;
+} platform_instance_host_t;
+
 /* One output pipe of the instance (stdout or stderr). */
 typedef struct platform_pipe {
     int fd;           /* read end, nonblocking; -1 once closed */
@@ -52,19 +89,19 @@ typedef struct platform_pipe {
 } platform_pipe_t;
 
 typedef struct platform_instance {
-    struct platform_function *fn;
-    unsigned id;           /* per function, from 1 */
-    char who[96];          /* "NAME ID": the log prefix */
-    pid_t pid;             /* also the process group id (setsid) */
-    int pidfd;             /* readable when the process exits; -1 if none */
-    struct event *exit_ev; /* read event on pidfd */
-    int status_fd;         /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
-    platform_instance_state_t state;
-    struct evhttp *rapi; /* this instance's Runtime API server */
+    platform_instance_host_t *host; /* its function, as the instance sees it */
+    unsigned id;                    /* per function, from 1 */
+    char who[96];                   /* "NAME ID": the log prefix */
+    pid_t pid;                      /* also the process group id (setsid) */
+    int pidfd;                      /* readable when the process exits; -1 if none */
+    struct event *exit_ev;          /* read event on pidfd */
+    int status_fd; /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
+    platform_instance_state_t state; /* changed only through host->events->move */
+    int listed;                      /* on its function's lists (from a successful spawn) */
+    struct evhttp *rapi;             /* this instance's Runtime API server */
     int rapi_port;
     struct evhttp_request *next_req; /* a held GET /next, or NULL */
     struct platform_invocation *inv; /* assigned (INIT) or delivered (BUSY), or NULL */
-    int responded;                   /* BUSY: the result is in; waiting for /next */
     struct event *timer;
     platform_timer_kind_t timer_kind;
     struct event *start_timer; /* writes a START still pending after 50 ms (instance.c) */
@@ -83,15 +120,17 @@ typedef struct platform_instance {
     int exit_status;          /* waitpid status once DEAD */
     platform_tail_t init_log; /* its output during init: the log tail of an invocation that
                                  init failed (a runtime that died at start, as Lambda shows) */
-    TAILQ_ENTRY(platform_instance) link;
+    TAILQ_ENTRY(platform_instance) link;      /* in its state's list on the function */
+    TAILQ_ENTRY(platform_instance) live_link; /* in fn->live while not dead */
 } platform_instance_t;
 
-/* The state's name for status and logs: init, idle, busy, frozen, stopping, dead. */
+/* The state's name for logs: init, idle, busy, returning, frozen, stopping, dead. */
 const char *platform_instance_state_name(platform_instance_state_t s);
 
-/* Starts an instance of fn: Runtime API listener, pipes, process group.
- * On failure returns -1 with a message in err (e.g. exec's error). */
-__attribute__((warn_unused_result)) int platform_instance_spawn(struct platform_function *fn,
+/* Starts an instance for host's function: Runtime API listener, pipes,
+ * process group; it enters INIT through host->events->move. On failure
+ * returns -1 with a message in err (e.g. exec's error). */
+__attribute__((warn_unused_result)) int platform_instance_spawn(platform_instance_host_t *host,
                                                                 platform_instance_t **out,
                                                                 char *err, size_t errlen);
 
@@ -121,9 +160,5 @@ void platform_instance_free(platform_instance_t *inst);
 /* 1 when this kernel has pidfd_open: instance exits are then watched per
  * instance and SIGCHLD is not needed. */
 int platform_instance_pidfd_supported(void);
-
-/* Finds the live instance whose process is pid across the platform's functions. */
-struct platform;
-platform_instance_t *platform_instance_by_pid(struct platform *p, pid_t pid);
 
 #endif

@@ -6,9 +6,6 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "platform/async.h"
-#include "platform/function.h"
-#include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -32,7 +29,8 @@ static void make_trace_id(char *out, size_t outlen)
              (unsigned long long)(platform_wall_ms() / 1000), root, parent);
 }
 
-platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform_invoke_type_t type,
+platform_invocation_t *platform_invocation_new(struct platform_function *fn,
+                                               platform_invoke_type_t type,
                                                struct evhttp_request *req, struct evbuffer *payload,
                                                char *client_context)
 {
@@ -51,13 +49,6 @@ platform_invocation_t *platform_invocation_new(platform_function_t *fn, platform
     inv->client_context = client_context;
     make_trace_id(inv->trace_id, sizeof inv->trace_id);
     inv->created_us = platform_now_us();
-    if (platform_async_prepare(inv) != 0) {
-        if (payload != NULL)
-            evbuffer_free(payload);
-        free(client_context);
-        free(inv);
-        return NULL;
-    }
     return inv;
 }
 
@@ -86,13 +77,9 @@ void platform_invocation_discard(platform_invocation_t *inv)
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len)
 {
-    if (function_error)
-        inv->fn->errors++;
+    if (inv->on_finish != NULL && inv->on_finish(inv, function_error, body, len))
+        return; /* a failed Event runs again later (AWS's retries) */
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {
-        /* a failed Event runs again later (AWS's retries) or is dropped */
-        if (function_error && inv->type == PLATFORM_INVOKE_EVENT &&
-            platform_async_failed(inv, body, len))
-            return;
         invocation_free(inv);
         return;
     }
@@ -116,7 +103,7 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
         out = NULL;
     }
     if (out == NULL) {
-        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
+        platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, inv->id);
     } else {
         platform_reply_send(req, 200, "OK", out);
         evbuffer_free(out);
@@ -136,11 +123,11 @@ void platform_invocation_fail(platform_invocation_t *inv, const char *error_type
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, error_type);
+        rc = buf_append_json_cstr(&b, error_type);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"errorMessage\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, msg);
+        rc = buf_append_json_cstr(&b, msg);
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     if (rc != 0) {
@@ -156,6 +143,6 @@ void platform_invocation_reject(platform_invocation_t *inv, int status, const ch
                                 const char *message, const char *reason)
 {
     if (inv->req != NULL)
-        platform_api_send_error(inv->req, status, error_type, message, reason, inv->id);
+        platform_reply_send_error(inv->req, status, error_type, message, reason, inv->id);
     invocation_free(inv);
 }

@@ -19,6 +19,9 @@ struct evbuffer;
 struct event;
 struct platform_function;
 
+#define PLATFORM_MAX_REQUEST  6291456 /* Invoke request payload limit (6 MB) */
+#define PLATFORM_MAX_RESPONSE 6291556 /* function response limit, as AWS counts it */
+
 typedef enum platform_invoke_type {
     PLATFORM_INVOKE_SYNC = 0,  /* RequestResponse: the invoker waits for the result */
     PLATFORM_INVOKE_EVENT = 1, /* Event: answered 202 at once, run later */
@@ -40,14 +43,20 @@ typedef struct platform_invocation {
     unsigned retries;           /* Event: retries scheduled so far (async.c) */
     char *event_copy;           /* owned: an Event's payload kept for its retries, or NULL */
     size_t event_copy_len;
-    struct event *retry_timer;  /* owned: an Event waiting for its retry, or NULL */
+    struct event *retry_timer; /* owned: an Event waiting for its retry, or NULL */
+    /* Set by the scheduler that accepted it (function.c): called first by
+     * platform_invocation_finish; 1 when it kept the invocation (a failed
+     * Event to retry), 0 to answer and free it. NULL: nothing to do. */
+    int (*on_finish)(struct platform_invocation *inv, int function_error, const char *body,
+                     size_t len);
     TAILQ_ENTRY(platform_invocation) queue_link; /* in the function's queue */
 } platform_invocation_t;
 
 TAILQ_HEAD(platform_invocation_list, platform_invocation);
 
 /* A new invocation; takes payload and client_context. NULL on allocation failure
- * (then payload and client_context are freed). */
+ * (then payload and client_context are freed). An Event's copy for its
+ * retries is made when the function accepts it (platform_function_invoke). */
 platform_invocation_t *platform_invocation_new(struct platform_function *fn,
                                                platform_invoke_type_t type,
                                                struct evhttp_request *req, struct evbuffer *payload,
@@ -57,7 +66,8 @@ platform_invocation_t *platform_invocation_new(struct platform_function *fn,
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len);
 
 /* Finishes the invocation with the function's response (function_error 0) or
- * error document (function_error 1), answers the invoker and frees inv. */
+ * error document (function_error 1): unless inv->on_finish keeps it, answers
+ * the invoker and frees inv. */
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len);
 

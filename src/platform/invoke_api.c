@@ -16,6 +16,7 @@
 #include "platform/invocation.h"
 #include "platform/json.h"
 #include "platform/platform.h"
+#include "platform/reply.h"
 #include "platform/route.h"
 #include "platform/status.h"
 #include "platform/template.h"
@@ -33,54 +34,6 @@
 
 #define API_MAX_BODY       (16 * 1024 * 1024) /* a backstop: the body guard cuts at 6 MB */
 #define CLIENT_CONTEXT_MAX 3583               /* AWS's limit on the base64 header */
-
-void platform_api_send_error(struct evhttp_request *req, int status, const char *error_type,
-                             const char *message, const char *reason, const char *request_id)
-{
-    char rid[37];
-    if (request_id == NULL) {
-        platform_uuid(rid);
-        request_id = rid;
-    }
-    buf_t b;
-    buf_init(&b, 8192);
-    int rc = 0;
-    if (reason != NULL) {
-        rc = buf_append_str(&b, "{\"Reason\":");
-        if (rc == 0)
-            rc = platform_json_cstr(&b, reason);
-        if (rc == 0)
-            rc = buf_append_str(&b, ",\"Type\":");
-    } else {
-        rc = buf_append_str(&b, "{\"Type\":");
-    }
-    if (rc == 0)
-        rc = platform_json_cstr(&b, status >= 500 ? "Service" : "User");
-    if (rc == 0)
-        rc = buf_append_str(&b, ",\"message\":");
-    if (rc == 0)
-        rc = platform_json_cstr(&b, message);
-    if (rc == 0)
-        rc = buf_append_str(&b, "}");
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_add_header(h, "X-Amzn-RequestId", request_id);
-    evhttp_add_header(h, "X-Amzn-ErrorType", error_type);
-    struct evbuffer *out = evbuffer_new();
-    if (out != NULL && rc == 0)
-        evbuffer_add(out, b.data, b.len);
-    const char *phrase = status == 404   ? "Not Found"
-                         : status == 413 ? "Request Entity Too Large"
-                         : status == 429 ? "Too Many Requests"
-                         : status == 405 ? "Method Not Allowed"
-                         : status == 400 ? "Bad Request"
-                         : status == 503 ? "Service Unavailable"
-                                         : "Error";
-    evhttp_send_reply(req, status, phrase, out);
-    if (out != NULL)
-        evbuffer_free(out);
-    buf_free(&b);
-}
 
 /* One Invoke API connection's body guard, made when its first bytes arrive
  * and freed by evhttp's close callback for the connection. */
@@ -285,14 +238,14 @@ static void handle_status(platform_t *p, struct evhttp_request *req)
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-        platform_api_send_error(req, 405, "MethodNotAllowedException",
-                                "Method not allowed: use GET", NULL, NULL);
+        platform_reply_send_error(req, 405, "MethodNotAllowedException",
+                                  "Method not allowed: use GET", NULL, NULL);
         return;
     }
     buf_t b;
     buf_init(&b, 64 * 1024 * 1024);
     if (platform_status_json(p, &b) != 0) {
-        platform_api_send_error(req, 500, "ServiceException", "status too large", NULL, NULL);
+        platform_reply_send_error(req, 500, "ServiceException", "status too large", NULL, NULL);
     } else {
         send_json(req, 200, b.data, b.len);
     }
@@ -372,18 +325,18 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     char msg[1024];
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        platform_api_send_error(req, 405, "MethodNotAllowedException",
-                                "Method not allowed: Invoke takes POST", NULL, NULL);
+        platform_reply_send_error(req, 405, "MethodNotAllowedException",
+                                  "Method not allowed: Invoke takes POST", NULL, NULL);
         return;
     }
     if (name[0] == '\0') {
-        platform_api_send_error(req, 400, "ValidationException",
-                                "1 validation error detected: Value at 'functionName' failed to "
-                                "satisfy constraint: Member must satisfy regular expression "
-                                "pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-"
-                                "\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|"
-                                "[a-zA-Z0-9-_]+))?",
-                                NULL, NULL);
+        platform_reply_send_error(req, 400, "ValidationException",
+                                  "1 validation error detected: Value at 'functionName' failed to "
+                                  "satisfy constraint: Member must satisfy regular expression "
+                                  "pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-"
+                                  "\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|"
+                                  "[a-zA-Z0-9-_]+))?",
+                                  NULL, NULL);
         return;
     }
     platform_function_t *fn = platform_find_function(p, name);
@@ -392,12 +345,12 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
                  p->cfg.region, p->cfg.account, name, qualifier[0] ? ":" : "", qualifier);
         if (fn == NULL)
             append_name_hint(p, name, msg, sizeof msg);
-        platform_api_send_error(req, 404, "ResourceNotFoundException", msg, NULL, NULL);
+        platform_reply_send_error(req, 404, "ResourceNotFoundException", msg, NULL, NULL);
         return;
     }
     if (p->stopping) {
-        platform_api_send_error(req, 503, "ServiceException", "The platform is shutting down", NULL,
-                                NULL);
+        platform_reply_send_error(req, 503, "ServiceException", "The platform is shutting down",
+                                  NULL, NULL);
         return;
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -406,7 +359,7 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         snprintf(msg, sizeof msg,
                  "Request must be smaller than %d bytes for the InvokeFunction operation",
                  PLATFORM_MAX_REQUEST);
-        platform_api_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
+        platform_reply_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
         return;
     }
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
@@ -422,35 +375,37 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     } else if (strcmp(type, "DryRun") == 0) {
         dry = 1;
     } else {
-        platform_api_send_error(req, 400, "InvalidParameterValueException",
-                                "1 validation error detected: Value at 'invocationType' failed to "
-                                "satisfy constraint: Member must satisfy enum value set: "
-                                "[Event, RequestResponse, DryRun]",
-                                NULL, NULL);
+        platform_reply_send_error(
+            req, 400, "InvalidParameterValueException",
+            "1 validation error detected: Value at 'invocationType' failed to "
+            "satisfy constraint: Member must satisfy enum value set: "
+            "[Event, RequestResponse, DryRun]",
+            NULL, NULL);
         return;
     }
     if (log_type != NULL && strcmp(log_type, "Tail") != 0 && strcmp(log_type, "None") != 0) {
-        platform_api_send_error(req, 400, "InvalidParameterValueException",
-                                "1 validation error detected: Value at 'logType' failed to satisfy "
-                                "constraint: Member must satisfy enum value set: [None, Tail]",
-                                NULL, NULL);
+        platform_reply_send_error(
+            req, 400, "InvalidParameterValueException",
+            "1 validation error detected: Value at 'logType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [None, Tail]",
+            NULL, NULL);
         return;
     }
     if (len > 0) {
         const char *body = (const char *)evbuffer_pullup(in, -1);
         if (body == NULL || !platform_json_valid(body, len)) {
-            platform_api_send_error(req, 400, "InvalidRequestContentException",
-                                    "Could not parse request body into json: Unexpected "
-                                    "character: was expecting a JSON value",
-                                    NULL, NULL);
+            platform_reply_send_error(req, 400, "InvalidRequestContentException",
+                                      "Could not parse request body into json: Unexpected "
+                                      "character: was expecting a JSON value",
+                                      NULL, NULL);
             return;
         }
     }
     char *context = NULL;
     if (cc != NULL && cc[0] != '\0' && decode_client_context(cc, &context) != 0) {
-        platform_api_send_error(req, 400, "InvalidRequestContentException",
-                                "Client context must be a valid Base64-encoded JSON object.", NULL,
-                                NULL);
+        platform_reply_send_error(req, 400, "InvalidRequestContentException",
+                                  "Client context must be a valid Base64-encoded JSON object.",
+                                  NULL, NULL);
         return;
     }
     if (dry) {
@@ -466,13 +421,13 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         if (payload != NULL)
             evbuffer_free(payload);
         free(context);
-        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
         return;
     }
     platform_invocation_t *inv = platform_invocation_new(
         fn, kind, kind == PLATFORM_INVOKE_SYNC ? req : NULL, payload, context);
     if (inv == NULL) {
-        platform_api_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
         return;
     }
     inv->want_tail =
@@ -486,6 +441,11 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         inv->req = req;
         platform_invocation_reject(inv, 429, "TooManyRequestsException", "Rate Exceeded.",
                                    "ReservedFunctionConcurrentInvocationLimitExceeded");
+        return;
+    }
+    if (rc == PLATFORM_ERR_NOMEM) {
+        inv->req = req;
+        platform_invocation_reject(inv, 500, "ServiceException", "out of memory", NULL);
         return;
     }
     if (kind == PLATFORM_INVOKE_EVENT) {
@@ -524,7 +484,7 @@ static void send_too_large(struct evhttp_request *req, const char *declared)
     snprintf(msg, sizeof msg,
              "Request must be smaller than %d bytes for the InvokeFunction operation",
              PLATFORM_MAX_REQUEST);
-    platform_api_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
+    platform_reply_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
 }
 
 static void api_cb(struct evhttp_request *req, void *arg)
@@ -550,8 +510,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (path == NULL || path[0] == '\0') {
-        platform_api_send_error(req, 400, "InvalidRequestContentException", "Malformed URI", NULL,
-                                NULL);
+        platform_reply_send_error(req, 400, "InvalidRequestContentException", "Malformed URI", NULL,
+                                  NULL);
         return;
     }
     char name[PLATFORM_NAME_MAX + 1], qualifier[PLATFORM_NAME_MAX + 1];
@@ -565,7 +525,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
     case PLATFORM_ROUTE_UNKNOWN:
         break;
     }
-    platform_api_send_error(req, 404, "UnknownOperationException", "Unknown operation", NULL, NULL);
+    platform_reply_send_error(req, 404, "UnknownOperationException", "Unknown operation", NULL,
+                              NULL);
 }
 
 int platform_invoke_api_start(platform_t *p)

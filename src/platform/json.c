@@ -3,85 +3,20 @@
  */
 #include "platform/json.h"
 
+#include "common/crypto.h"
+
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-int platform_json_str(buf_t *b, const char *s, size_t n)
+size_t platform_base64_encode(const void *data, size_t n, char *out)
 {
-    static const char hex[] = "0123456789abcdef";
-    int rc = buf_append(b, "\"", 1);
-    size_t run = 0; /* bytes copied as they are since the last escape */
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[7];
-        size_t elen = 0;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            elen = 2;
-        } else if (c == '\n') {
-            memcpy(esc, "\\n", 2);
-            elen = 2;
-        } else if (c == '\r') {
-            memcpy(esc, "\\r", 2);
-            elen = 2;
-        } else if (c == '\t') {
-            memcpy(esc, "\\t", 2);
-            elen = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        if (elen == 0) {
-            run++;
-            continue;
-        }
-        rc = buf_append(b, s + i - run, run);
-        run = 0;
-        if (rc == 0)
-            rc = buf_append(b, esc, elen);
-    }
-    if (rc == 0)
-        rc = buf_append(b, s + n - run, run);
-    if (rc == 0)
-        rc = buf_append(b, "\"", 1);
-    return rc;
-}
-
-int platform_json_cstr(buf_t *b, const char *s)
-{
-    if (s == NULL)
-        return buf_append_str(b, "null");
-    return platform_json_str(b, s, strlen(s));
+    crypto_base64_encode(data, n, out); /* one encoder: common/crypto.h */
+    return strlen(out);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t platform_base64_encode(const void *data, size_t n, char *out)
-{
-    const unsigned char *p = data;
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = b64[v >> 18];
-        out[o++] = b64[(v >> 12) & 63];
-        out[o++] = b64[(v >> 6) & 63];
-        out[o++] = b64[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = b64[v >> 18];
-        out[o++] = b64[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    return o;
-}
 
 int platform_base64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
 {

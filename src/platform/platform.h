@@ -69,10 +69,7 @@ uint64_t platform_now_us(void);
 /* Wall-clock milliseconds since the epoch. */
 uint64_t platform_wall_ms(void);
 
-/* The function named name, or NULL. */
-struct platform_function *platform_find_function(platform_t *p, const char *name);
-
-/* Called when the last instance is gone during shutdown: ends the loop. */
-void platform_check_stopped(platform_t *p);
+/* Function lookup and the end-of-shutdown check read the functions: they
+ * are function.h's (platform_find_function, platform_check_stopped). */
 
 #endif

@@ -18,8 +18,15 @@
  * the request nor the connection after a server callback returns (a reply
  * sent from within it, such as evhttp_send_error's, may free both), and the
  * bufferevent holds a reference while its callback runs.
+ *
+ * Also AWS's JSON error replies (platform_reply_send_error), so every module
+ * that answers a request (the Invoke API, an invocation finishing, the
+ * Runtime API) sends them through here rather than through the Invoke API.
  */
 #include "platform/reply.h"
+
+#include "common/buf.h"
+#include "platform/json.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -43,4 +50,52 @@ void platform_reply_send(struct evhttp_request *req, int code, const char *reaso
     evbuffer_freeze(out, 1);
     if (n > 0 && evbuffer_get_length(out) == 0)
         bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
+void platform_reply_send_error(struct evhttp_request *req, int status, const char *error_type,
+                               const char *message, const char *reason, const char *request_id)
+{
+    char rid[37];
+    if (request_id == NULL) {
+        platform_uuid(rid);
+        request_id = rid;
+    }
+    buf_t b;
+    buf_init(&b, 8192);
+    int rc = 0;
+    if (reason != NULL) {
+        rc = buf_append_str(&b, "{\"Reason\":");
+        if (rc == 0)
+            rc = buf_append_json_cstr(&b, reason);
+        if (rc == 0)
+            rc = buf_append_str(&b, ",\"Type\":");
+    } else {
+        rc = buf_append_str(&b, "{\"Type\":");
+    }
+    if (rc == 0)
+        rc = buf_append_json_cstr(&b, status >= 500 ? "Service" : "User");
+    if (rc == 0)
+        rc = buf_append_str(&b, ",\"message\":");
+    if (rc == 0)
+        rc = buf_append_json_cstr(&b, message);
+    if (rc == 0)
+        rc = buf_append_str(&b, "}");
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "X-Amzn-RequestId", request_id);
+    evhttp_add_header(h, "X-Amzn-ErrorType", error_type);
+    struct evbuffer *out = evbuffer_new();
+    if (out != NULL && rc == 0)
+        evbuffer_add(out, b.data, b.len);
+    const char *phrase = status == 404   ? "Not Found"
+                         : status == 413 ? "Request Entity Too Large"
+                         : status == 429 ? "Too Many Requests"
+                         : status == 405 ? "Method Not Allowed"
+                         : status == 400 ? "Bad Request"
+                         : status == 503 ? "Service Unavailable"
+                                         : "Error";
+    evhttp_send_reply(req, status, phrase, out);
+    if (out != NULL)
+        evbuffer_free(out);
+    buf_free(&b);
 }

@@ -1,7 +1,8 @@
 /*
  * Answering an evhttp request at once instead of on the next loop turn (see
  * reply.c). Used on the hot paths of both APIs: the invoker's answer, the
- * runtime's /next event and the 202 to its /response.
+ * runtime's /next event and the 202 to its /response. Also the one place that
+ * writes AWS's JSON error replies.
  */
 #ifndef TETHER_PLATFORM_REPLY_H
 #define TETHER_PLATFORM_REPLY_H
@@ -19,5 +20,12 @@
  * left to evhttp. */
 void platform_reply_send(struct evhttp_request *req, int code, const char *reason,
                          struct evbuffer *body);
+
+/* Sends an AWS API error: status, X-Amzn-ErrorType: error_type, body
+ * {"Type":"User","message":message} ("Service" for a 5xx; plus "Reason" when
+ * reason is not NULL), X-Amzn-RequestId: request_id (a fresh one when NULL).
+ * Sent with evhttp_send_reply: req stays valid until the loop turn ends. */
+void platform_reply_send_error(struct evhttp_request *req, int status, const char *error_type,
+                               const char *message, const char *reason, const char *request_id);
 
 #endif

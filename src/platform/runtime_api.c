@@ -5,10 +5,8 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/invocation.h"
-#include "platform/invoke_api.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -48,11 +46,11 @@ static void reply_error(struct evhttp_request *req, int status, const char *type
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"errorMessage\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, msg);
+        rc = buf_append_json_cstr(&b, msg);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, type);
+        rc = buf_append_json_cstr(&b, type);
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     const char *phrase = status == 400   ? "Bad Request"
@@ -76,15 +74,15 @@ void platform_rapi_send_next(platform_instance_t *inst, platform_invocation_t *i
     inst->next_req = NULL;
     if (req == NULL)
         return;
-    platform_function_t *fn = inst->fn;
+    const platform_instance_host_t *host = inst->host;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     char deadline[32];
     snprintf(deadline, sizeof deadline, "%" PRIu64,
-             platform_wall_ms() + (uint64_t)fn->spec->timeout_s * 1000);
+             platform_wall_ms() + (uint64_t)host->spec->timeout_s * 1000);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
-    evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", fn->arn);
+    evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", host->arn);
     evhttp_add_header(h, "Lambda-Runtime-Trace-Id", inv->trace_id);
     if (inv->client_context != NULL)
         evhttp_add_header(h, "Lambda-Runtime-Client-Context", inv->client_context);
@@ -115,8 +113,7 @@ static int current_invocation(platform_instance_t *inst, const char *id)
 {
     /* STOPPING too: a runtime told to stop (SIGTERM) finishes the event in hand */
     return (inst->state == PLATFORM_INSTANCE_BUSY || inst->state == PLATFORM_INSTANCE_STOPPING) &&
-           inst->inv != NULL && inst->inv->delivered_us != 0 && !inst->responded &&
-           strcmp(inst->inv->id, id) == 0;
+           inst->inv != NULL && inst->inv->delivered_us != 0 && strcmp(inst->inv->id, id) == 0;
 }
 
 static void on_response(platform_instance_t *inst, struct evhttp_request *req, const char *id)
@@ -159,7 +156,7 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
             buf_init(&b, sizeof body);
             int rc = buf_append_str(&b, "{\"errorMessage\":\"\",\"errorType\":");
             if (rc == 0)
-                rc = platform_json_cstr(&b, etype ? etype : "Runtime.StreamError");
+                rc = buf_append_json_cstr(&b, etype ? etype : "Runtime.StreamError");
             if (rc == 0)
                 rc = buf_append_str(&b, "}");
             platform_instance_on_result(inst, 1, rc == 0 ? b.data : "{}", rc == 0 ? b.len : 2);
@@ -195,12 +192,12 @@ static void error_body(struct evhttp_request *req, buf_t *out)
                                           "Lambda-Runtime-Function-Error-Type");
     int rc = buf_append_str(out, "{\"errorMessage\":");
     if (rc == 0)
-        rc = body ? platform_json_str(out, body, len > 4096 ? 4096 : len)
+        rc = body ? buf_append_json_str(out, body, len > 4096 ? 4096 : len)
                   : buf_append_str(out, "\"\"");
     if (rc == 0)
         rc = buf_append_str(out, ",\"errorType\":");
     if (rc == 0)
-        rc = platform_json_cstr(out, type ? type : "Unhandled");
+        rc = buf_append_json_cstr(out, type ? type : "Unhandled");
     if (rc == 0)
         rc = buf_append_str(out, "}");
     if (rc != 0) {
@@ -264,16 +261,16 @@ static void on_ext_register(platform_instance_t *inst, struct evhttp_request *re
     }
     platform_uuid(inst->ext_id);
     log_debug(inst->who, "extension registered");
-    const platform_function_spec_t *spec = inst->fn->spec;
+    const platform_function_spec_t *spec = inst->host->spec;
     buf_t b;
     buf_init(&b, 4096);
     int rc = buf_append_str(&b, "{\"functionName\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, spec->name);
+        rc = buf_append_json_cstr(&b, spec->name);
     if (rc == 0)
         rc = buf_append_str(&b, ",\"functionVersion\":\"$LATEST\",\"handler\":");
     if (rc == 0)
-        rc = platform_json_cstr(&b, spec->handler ? spec->handler : "");
+        rc = buf_append_json_cstr(&b, spec->handler ? spec->handler : "");
     if (rc == 0)
         rc = buf_append_str(&b, "}");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Lambda-Extension-Identifier",
@@ -321,7 +318,7 @@ static void rapi_cb(struct evhttp_request *req, void *arg)
     }
     switch (r) {
     case PLATFORM_RAPI_NEXT:
-        if (inst->state == PLATFORM_INSTANCE_BUSY && !inst->responded) {
+        if (inst->state == PLATFORM_INSTANCE_BUSY) {
             /* a /next that overtook the result on another connection: hold
              * it until the result arrives (instance.c takes it from there) */
             if (inst->next_req != NULL)
@@ -358,7 +355,7 @@ static void rapi_cb(struct evhttp_request *req, void *arg)
 
 int platform_rapi_start(platform_instance_t *inst)
 {
-    inst->rapi = evhttp_new(inst->fn->p->base);
+    inst->rapi = evhttp_new(inst->host->p->base);
     if (inst->rapi == NULL)
         return -1;
     evhttp_set_allowed_methods(inst->rapi, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |

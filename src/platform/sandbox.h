@@ -86,12 +86,8 @@ platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir, int *
 /* What stage failed, for a message: "unshare(CLONE_NEWNS)", "mount /tmp". */
 const char *platform_sandbox_stage_name(int stage);
 
-/* Starts `/bin/sh -c 'exit 0'` isolated (code_dir: any folder) and waits for
- * it: 0 when isolation works on this machine; -1 with why in err (EPERM from
- * unshare where namespaces are not allowed). Used once at start. */
-__attribute__((warn_unused_result)) int platform_sandbox_probe(const platform_sandbox_t *sb,
-                                                               const char *code_dir, char *err,
-                                                               size_t errlen);
+/* platform_sandbox_probe, which starts a process in the sandbox, is spawn.h's:
+ * the sandbox knows nothing of spawning. */
 
 /* Appends the CA certificate file ca_pem to the skeleton's
  * /etc/pki/tls/certs/ca-bundle.crt, so isolated instances trust it (tether up

@@ -329,3 +329,22 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
     *pid = child;
     return 0;
 }
+
+int platform_sandbox_probe(const struct platform_sandbox *sb, const char *code_dir, char *err,
+                           size_t errlen)
+{
+    static char a0[] = "sh", a1[] = "-c", a2[] = "exit 0", e0[] = "PATH=/bin";
+    char *argv[] = {a0, a1, a2, NULL};
+    char *envp[] = {e0, NULL};
+    pid_t pid;
+    if (platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, 2, 2, &pid, err, errlen) != 0)
+        return -1;
+    int status = 0;
+    while (waitpid(pid, &status, 0) == -1 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        snprintf(err, errlen, "/bin/sh in the sandbox did not run (status %d)", status);
+        return -1;
+    }
+    return 0;
+}

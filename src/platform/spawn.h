@@ -56,4 +56,12 @@ platform_spawn(const char *path, char *const argv[], char *const envp[], const c
                const struct platform_sandbox *sandbox, const char *code_dir, int out_fd, int err_fd,
                pid_t *pid /* OUT */, char *err, size_t errlen);
 
+/* Starts `/bin/sh -c 'exit 0'` in the sandbox sb (code_dir: any folder) and
+ * waits for it: 0 when isolation works on this machine; -1 with why in err
+ * (EPERM from unshare where namespaces are not allowed). Used once at start.
+ * Here rather than in sandbox.c, which knows nothing of spawning. */
+__attribute__((warn_unused_result)) int platform_sandbox_probe(const struct platform_sandbox *sb,
+                                                               const char *code_dir, char *err,
+                                                               size_t errlen);
+
 #endif

@@ -11,6 +11,14 @@
 #include "platform/template.h"
 #include "platform/uri.h"
 
+/* The status document's published state names: returning, a phase of
+ * the old "busy", is shown as busy. */
+static const char *state_name(platform_instance_state_t s)
+{
+    return platform_instance_state_name(s == PLATFORM_INSTANCE_RETURNING ? PLATFORM_INSTANCE_BUSY
+                                                                         : s);
+}
+
 static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
 {
     int rc = buf_append_str(b, *first ? "" : ",");
@@ -19,8 +27,8 @@ static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
         rc = buf_printf(b,
                         "{\"id\":%u,\"pid\":%d,\"state\":\"%s\",\"invocations\":%u,"
                         "\"runtimeApiPort\":%d,\"initDurationMs\":",
-                        inst->id, (int)inst->pid, platform_instance_state_name(inst->state),
-                        inst->served, inst->rapi_port);
+                        inst->id, (int)inst->pid, state_name(inst->state), inst->served,
+                        inst->rapi_port);
     if (rc == 0)
         rc = inst->init_ms >= 0 ? buf_printf(b, "%.2f", inst->init_ms) : buf_append_str(b, "null");
     if (rc == 0)
@@ -37,7 +45,7 @@ int platform_status_json(platform_t *p, buf_t *b)
     if (p->cfg.db_uri != NULL && p->mongodb_uri != NULL)
         platform_uri_public(p->mongodb_uri, shown, sizeof shown);
     if (rc == 0)
-        rc = platform_json_cstr(
+        rc = buf_append_json_cstr(
             b, p->cfg.db_uri != NULL && p->mongodb_uri != NULL ? shown : p->mongodb_uri);
     if (rc == 0)
         rc = buf_append_str(b, ",\"functions\":[");
@@ -46,30 +54,30 @@ int platform_status_json(platform_t *p, buf_t *b)
         const platform_function_spec_t *s = fn->spec;
         rc = buf_append_str(b, i ? ",{\"name\":" : "{\"name\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->name);
+            rc = buf_append_json_cstr(b, s->name);
         if (rc == 0)
             rc = buf_append_str(b, ",\"runtime\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->runtime);
+            rc = buf_append_json_cstr(b, s->runtime);
         if (rc == 0)
             rc = buf_append_str(b, ",\"handler\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->handler);
+            rc = buf_append_json_cstr(b, s->handler);
         if (rc == 0) /* where the code comes from, and whether it runs isolated (sandbox.h) */
             rc = buf_printf(b,
                             ",\"codeSource\":\"%s\",\"codeUri\":", s->code_zip ? "zip" : "folder");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->code_zip ? s->code_zip : s->code_dir);
+            rc = buf_append_json_cstr(b, s->code_zip ? s->code_zip : s->code_dir);
         if (rc == 0)
             rc = buf_append_str(b, ",\"codeDir\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, s->code_dir);
+            rc = buf_append_json_cstr(b, s->code_dir);
         if (rc == 0)
             rc = buf_printf(b, ",\"isolated\":%s", fn->isolated ? "true" : "false");
         if (rc == 0)
             rc = buf_append_str(b, ",\"arn\":");
         if (rc == 0)
-            rc = platform_json_cstr(b, fn->arn);
+            rc = buf_append_json_cstr(b, fn->arn);
         if (rc == 0)
             rc = buf_printf(b,
                             ",\"memory\":%d,\"timeout\":%d,\"concurrency\":%d,\"queue\":%zu,"
@@ -85,7 +93,7 @@ int platform_status_json(platform_t *p, buf_t *b)
                             (unsigned long long)fn->async_dropped, fn->retry_waiting);
         int first = 1;
         const platform_instance_t *inst;
-        TAILQ_FOREACH(inst, &fn->live, link)
+        TAILQ_FOREACH(inst, &fn->live, live_link)
         {
             if (rc == 0)
                 rc = instance_json(b, inst, &first);

@@ -41,12 +41,12 @@ struct runtime_http {
     char host_header[300]; /* "Host:" value, as AWS_LAMBDA_RUNTIME_API gave it */
     char host[256];        /* what to resolve (brackets of an IPv6 literal removed) */
     char port[16];
-    int fd;              /* the connection, or -1 */
-    int interrupt_fd;    /* readable means "stop waiting", or -1 */
-    int got_bytes;       /* the current reply has sent at least one byte */
-    int stream_failed;   /* the streamed POST in progress broke */
-    uint64_t used_ms;    /* when the connection last delivered a whole reply (monotonic) */
-    int then_sent;       /* a pipelined GET of then_path went out; its reply is unread */
+    int fd;            /* the connection, or -1 */
+    int interrupt_fd;  /* readable means "stop waiting", or -1 */
+    int got_bytes;     /* the current reply has sent at least one byte */
+    int stream_failed; /* the streamed POST in progress broke */
+    uint64_t used_ms;  /* when the connection last delivered a whole reply (monotonic) */
+    int then_sent;     /* a pipelined GET of then_path went out; its reply is unread */
     char then_path[256];
     size_t rstart, rend; /* unread bytes are rbuf[rstart, rend) */
     char rbuf[RUNTIME_HTTP_MAX_HEAD];
@@ -63,19 +63,19 @@ static void reply_clear(runtime_http_reply_t *r)
     r->n_headers = 0;
     r->malformed_headers = 0;
     r->status = 0;
-    runtime_buf_reset(&r->body);
+    buf_reset(&r->body);
 }
 
 void runtime_http_reply_init(runtime_http_reply_t *r, size_t max_body)
 {
     memset(r, 0, sizeof *r);
-    runtime_buf_init(&r->body, max_body);
+    buf_init(&r->body, max_body);
 }
 
 void runtime_http_reply_free(runtime_http_reply_t *r)
 {
     reply_clear(r);
-    runtime_buf_free(&r->body);
+    buf_free(&r->body);
 }
 
 const char *runtime_http_reply_header(const runtime_http_reply_t *r, const char *name)
@@ -369,8 +369,8 @@ static int http_body_bytes(runtime_http_t *h, int interruptible, size_t n, runti
         size_t take = h->rend - h->rstart;
         if (take > n)
             take = n;
-        int brc = runtime_buf_append(&r->body, h->rbuf + h->rstart, take);
-        if (brc == RUNTIME_BUF_ETOOBIG)
+        int brc = buf_append(&r->body, h->rbuf + h->rstart, take);
+        if (brc == BUF_ERR_TOOBIG)
             return RUNTIME_HTTP_ETOOBIG;
         if (brc != 0)
             return RUNTIME_HTTP_ENOMEM;
@@ -476,9 +476,9 @@ static int http_read_reply(runtime_http_t *h, int interruptible, runtime_http_re
         rc = 0;
         for (;;) {
             if (h->rstart < h->rend) {
-                int brc = runtime_buf_append(&r->body, h->rbuf + h->rstart, h->rend - h->rstart);
+                int brc = buf_append(&r->body, h->rbuf + h->rstart, h->rend - h->rstart);
                 if (brc != 0)
-                    return brc == RUNTIME_BUF_ETOOBIG ? RUNTIME_HTTP_ETOOBIG : RUNTIME_HTTP_ENOMEM;
+                    return brc == BUF_ERR_TOOBIG ? RUNTIME_HTTP_ETOOBIG : RUNTIME_HTTP_ENOMEM;
                 h->rstart = h->rend;
             }
             int frc = http_fill(h, interruptible);
@@ -496,29 +496,29 @@ static int http_read_reply(runtime_http_t *h, int interruptible, runtime_http_re
 }
 
 /* The request head into out: request line, Host, the caller's headers, ours. */
-static int http_head(runtime_http_t *h, runtime_buf_t *out, const char *method, const char *path,
+static int http_head(runtime_http_t *h, buf_t *out, const char *method, const char *path,
                      const char *const *headers, const char *framing)
 {
-    int rc = runtime_buf_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libtether/0.1\r\n",
-                                method, path, h->host_header);
+    int rc = buf_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: libtether/0.1\r\n", method,
+                        path, h->host_header);
     for (size_t i = 0; rc == 0 && headers != NULL && headers[i] != NULL; i++) {
         if (strpbrk(headers[i], "\r\n") != NULL)
             return RUNTIME_HTTP_ETRANSPORT; /* never send a header that splits */
-        rc = runtime_buf_printf(out, "%s\r\n", headers[i]);
+        rc = buf_printf(out, "%s\r\n", headers[i]);
     }
     if (rc == 0 && framing != NULL)
-        rc = runtime_buf_printf(out, "%s\r\n", framing);
+        rc = buf_printf(out, "%s\r\n", framing);
     if (rc == 0)
-        rc = runtime_buf_append(out, "\r\n", 2);
+        rc = buf_append(out, "\r\n", 2);
     return rc == 0 ? 0 : RUNTIME_HTTP_ENOMEM;
 }
 
 int runtime_http_do(runtime_http_t *h, const runtime_http_request_t *req,
                     runtime_http_reply_t *reply)
 {
-    runtime_buf_t head, then;
-    runtime_buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
-    runtime_buf_init(&then, RUNTIME_HTTP_MAX_HEAD);
+    buf_t head, then;
+    buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
+    buf_init(&then, RUNTIME_HTTP_MAX_HEAD);
     char framing[64];
     int is_post = strcmp(req->method, "POST") == 0;
     if (is_post)
@@ -573,8 +573,8 @@ int runtime_http_do(runtime_http_t *h, const runtime_http_request_t *req,
     }
     if (rc != 0 && (rc != RUNTIME_HTTP_ENOMEM || then_get != NULL))
         http_close(h); /* mid-reply: the connection is out of step */
-    runtime_buf_free(&head);
-    runtime_buf_free(&then);
+    buf_free(&head);
+    buf_free(&then);
     return rc;
 }
 
@@ -582,8 +582,8 @@ int runtime_http_stream_start(runtime_http_t *h, const char *path, const char *c
 {
     if (h->then_sent)
         http_close(h); /* a pipelined GET's reply is on its way: out of step */
-    runtime_buf_t head;
-    runtime_buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
+    buf_t head;
+    buf_init(&head, RUNTIME_HTTP_MAX_HEAD);
     int rc = http_head(h, &head, "POST", path, headers, "Transfer-Encoding: chunked");
     h->stream_failed = 0;
     for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
@@ -600,7 +600,7 @@ int runtime_http_stream_start(runtime_http_t *h, const char *path, const char *c
         }
         break;
     }
-    runtime_buf_free(&head);
+    buf_free(&head);
     if (rc != 0) {
         h->stream_failed = 1;
         http_close(h);
@@ -634,16 +634,16 @@ int runtime_http_stream_finish(runtime_http_t *h, const char *const *trailers,
         h->stream_failed = 0;
         return RUNTIME_HTTP_ETRANSPORT;
     }
-    runtime_buf_t end;
-    runtime_buf_init(&end, RUNTIME_HTTP_MAX_HEAD * 16);
-    int rc = runtime_buf_append_str(&end, "0\r\n");
+    buf_t end;
+    buf_init(&end, RUNTIME_HTTP_MAX_HEAD * 16);
+    int rc = buf_append_str(&end, "0\r\n");
     for (size_t i = 0; rc == 0 && trailers != NULL && trailers[i] != NULL; i++) {
         if (strpbrk(trailers[i], "\r\n") != NULL)
             continue;
-        rc = runtime_buf_printf(&end, "%s\r\n", trailers[i]);
+        rc = buf_printf(&end, "%s\r\n", trailers[i]);
     }
     if (rc == 0)
-        rc = runtime_buf_append_str(&end, "\r\n");
+        rc = buf_append_str(&end, "\r\n");
     if (rc != 0) {
         rc = RUNTIME_HTTP_ENOMEM;
     } else {
@@ -655,6 +655,6 @@ int runtime_http_stream_finish(runtime_http_t *h, const char *const *trailers,
     }
     if (rc != 0)
         http_close(h);
-    runtime_buf_free(&end);
+    buf_free(&end);
     return rc;
 }

@@ -17,7 +17,7 @@
 #ifndef TETHER_RUNTIME_HTTP_H
 #define TETHER_RUNTIME_HTTP_H
 
-#include "runtime/buf.h"
+#include "common/buf.h"
 
 #include <stddef.h>
 
@@ -36,7 +36,7 @@ typedef struct runtime_http_header {
 
 typedef struct runtime_http_reply {
     long status;                                             /* HTTP status, 0 before one arrived */
-    runtime_buf_t body;                                      /* capped by the request's max_body */
+    buf_t body;                                              /* capped by the request's max_body */
     runtime_http_header_t headers[RUNTIME_HTTP_MAX_HEADERS]; /* in arrival order */
     size_t n_headers;
     int malformed_headers; /* lines without a colon, ignored */

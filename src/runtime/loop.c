@@ -61,11 +61,6 @@ int64_t runtime_loop_deadline_ms(void)
     return loop_deadline;
 }
 
-int runtime_loop_terminating(void)
-{
-    return loop_terminate != 0;
-}
-
 static int loop_signals_install(void)
 {
     if (loop_pipe[0] == -1 && pipe2(loop_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -150,7 +145,7 @@ static int loop_serve(runtime_http_t *http, runtime_http_reply_t *reply, tether_
     loop_deadline = ev.deadline_ms;
     int hrc = fn(&ev, &res, user);
     loop_deadline = 0;
-    runtime_post_result_t pr = runtime_response_post(&res, hrc);
+    runtime_post_result_t pr = runtime_response_post(&res, hrc, loop_terminate == 0);
     runtime_response_free(&res);
     return pr == RUNTIME_POST_FATAL ? 1 : 0;
 }

@@ -31,8 +31,4 @@ extern void (*runtime_db_close_hook)(void);
  */
 int64_t runtime_loop_deadline_ms(void);
 
-/* 1 once SIGTERM (or SIGINT) arrived: the loop ends after the event in hand,
- * so its answer does not ask for the next one. */
-int runtime_loop_terminating(void);
-
 #endif

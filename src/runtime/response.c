@@ -6,7 +6,6 @@
 #include "runtime/response.h"
 
 #include "runtime/log.h"
-#include "runtime/loop.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,10 +30,10 @@ static char *resp_strdup(const char *s)
 
 static char *resp_vformat(const char *fmt, va_list ap)
 {
-    runtime_buf_t b;
-    runtime_buf_init(&b, ERROR_BODY_MAX / 2);
-    if (runtime_buf_vprintf(&b, fmt, ap) != 0) {
-        runtime_buf_free(&b);
+    buf_t b;
+    buf_init(&b, ERROR_BODY_MAX / 2);
+    if (buf_vprintf(&b, fmt, ap) != 0) {
+        buf_free(&b);
         return resp_strdup("(error message too long)");
     }
     return b.data ? b.data : resp_strdup("");
@@ -45,14 +44,14 @@ void runtime_response_init(tether_response_t *res, runtime_http_t *http, const c
     memset(res, 0, sizeof *res);
     res->http = http;
     res->request_id = request_id;
-    runtime_buf_init(&res->body, TETHER_MAX_RESPONSE);
-    runtime_buf_init(&res->frames, ERROR_BODY_MAX / 2);
+    buf_init(&res->body, TETHER_MAX_RESPONSE);
+    buf_init(&res->frames, ERROR_BODY_MAX / 2);
 }
 
 void runtime_response_free(tether_response_t *res)
 {
-    runtime_buf_free(&res->body);
-    runtime_buf_free(&res->frames);
+    buf_free(&res->body);
+    buf_free(&res->frames);
     free(res->content_type);
     free(res->error_type);
     free(res->error_message);
@@ -75,7 +74,7 @@ void runtime_error_free(tether_error_t *err)
 
 static int map_buf_rc(int rc)
 {
-    return rc == RUNTIME_BUF_ETOOBIG ? TETHER_ERR_TOOBIG : rc == 0 ? 0 : TETHER_ERR_NOMEM;
+    return rc == BUF_ERR_TOOBIG ? TETHER_ERR_TOOBIG : rc == 0 ? 0 : TETHER_ERR_NOMEM;
 }
 
 int tether_response_set(tether_response_t *res, const void *data, size_t len)
@@ -86,8 +85,8 @@ int tether_response_set(tether_response_t *res, const void *data, size_t len)
         return TETHER_ERR_STATE;
     if (len > TETHER_MAX_RESPONSE)
         return TETHER_ERR_TOOBIG;
-    runtime_buf_reset(&res->body);
-    return map_buf_rc(runtime_buf_append(&res->body, data, len));
+    buf_reset(&res->body);
+    return map_buf_rc(buf_append(&res->body, data, len));
 }
 
 int tether_response_append(tether_response_t *res, const void *data, size_t len)
@@ -96,7 +95,7 @@ int tether_response_append(tether_response_t *res, const void *data, size_t len)
         return TETHER_ERR_ARG;
     if (res->streaming)
         return TETHER_ERR_STATE;
-    return map_buf_rc(runtime_buf_append(&res->body, data, len));
+    return map_buf_rc(buf_append(&res->body, data, len));
 }
 
 int tether_response_printf(tether_response_t *res, const char *fmt, ...)
@@ -108,7 +107,7 @@ int tether_response_printf(tether_response_t *res, const char *fmt, ...)
     size_t before = res->body.len;
     va_list ap;
     va_start(ap, fmt);
-    int rc = runtime_buf_vprintf(&res->body, fmt, ap);
+    int rc = buf_vprintf(&res->body, fmt, ap);
     va_end(ap);
     if (rc != 0 && res->body.data != NULL) {
         res->body.len = before;
@@ -155,9 +154,9 @@ int tether_response_error_frame(tether_response_t *res, const char *frame)
     size_t before = res->frames.len;
     int rc = 0;
     if (before > 0)
-        rc = runtime_buf_append(&res->frames, ",", 1);
+        rc = buf_append(&res->frames, ",", 1);
     if (rc == 0)
-        rc = runtime_buf_append_json_string(&res->frames, frame);
+        rc = buf_append_json_cstr(&res->frames, frame);
     if (rc != 0 && res->frames.data != NULL) {
         res->frames.len = before;
         res->frames.data[before] = '\0';
@@ -179,26 +178,25 @@ void tether_error_set(tether_error_t *err, const char *type, const char *fmt, ..
     }
 }
 
-int runtime_error_json(runtime_buf_t *out, const char *type, const char *message,
-                       const runtime_buf_t *frames)
+int runtime_error_json(buf_t *out, const char *type, const char *message, const buf_t *frames)
 {
-    int rc = runtime_buf_append_str(out, "{\"errorMessage\":");
+    int rc = buf_append_str(out, "{\"errorMessage\":");
     if (rc == 0)
-        rc = runtime_buf_append_json_string(out, message ? message : "");
+        rc = buf_append_json_cstr(out, message ? message : "");
     if (rc == 0)
-        rc = runtime_buf_append_str(out, ",\"errorType\":");
+        rc = buf_append_str(out, ",\"errorType\":");
     if (rc == 0)
-        rc = runtime_buf_append_json_string(out, type ? type : "HandlerError");
+        rc = buf_append_json_cstr(out, type ? type : "HandlerError");
     if (rc == 0)
-        rc = runtime_buf_append_str(out, ",\"stackTrace\":[");
+        rc = buf_append_str(out, ",\"stackTrace\":[");
     if (rc == 0 && frames != NULL && frames->len > 0)
-        rc = runtime_buf_append(out, frames->data, frames->len);
+        rc = buf_append(out, frames->data, frames->len);
     if (rc == 0)
-        rc = runtime_buf_append_str(out, "]}");
+        rc = buf_append_str(out, "]}");
     return rc;
 }
 
-int runtime_base64(runtime_buf_t *out, const void *data, size_t len)
+int runtime_base64(buf_t *out, const void *data, size_t len)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = data;
@@ -211,10 +209,10 @@ int runtime_base64(runtime_buf_t *out, const void *data, size_t len)
             v |= p[i + 2];
         char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
                      i + 1 < len ? tbl[(v >> 6) & 63] : '=', i + 2 < len ? tbl[v & 63] : '='};
-        rc = runtime_buf_append(out, q, 4);
+        rc = buf_append(out, q, 4);
     }
     if (rc == 0 && out->data == NULL)
-        rc = runtime_buf_append(out, "", 0);
+        rc = buf_append(out, "", 0);
     return rc;
 }
 
@@ -299,18 +297,18 @@ out:
 }
 
 static runtime_post_result_t post_error(runtime_http_t *http, const char *path, const char *type,
-                                        const char *message, const runtime_buf_t *frames,
-                                        const char *what, const char *then_get)
+                                        const char *message, const buf_t *frames, const char *what,
+                                        const char *then_get)
 {
-    runtime_buf_t body;
-    runtime_buf_init(&body, ERROR_BODY_MAX);
+    buf_t body;
+    buf_init(&body, ERROR_BODY_MAX);
     char safe_type[160];
     header_safe(safe_type, sizeof safe_type, type);
     if (runtime_error_json(&body, safe_type, message, frames) != 0) {
         /* too long: drop the trace and shorten the message */
-        runtime_buf_reset(&body);
+        buf_reset(&body);
         if (runtime_error_json(&body, safe_type, "(error message too long)", NULL) != 0) {
-            runtime_buf_free(&body);
+            buf_free(&body);
             return RUNTIME_POST_FATAL;
         }
     }
@@ -318,7 +316,7 @@ static runtime_post_result_t post_error(runtime_http_t *http, const char *path, 
     snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
     const char *headers[] = {hdr, "Content-Type: application/json", NULL};
     runtime_post_result_t r = post(http, path, headers, body.data, body.len, what, then_get);
-    runtime_buf_free(&body);
+    buf_free(&body);
     return r;
 }
 
@@ -382,21 +380,21 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
 {
     const char *trailers[3] = {NULL, NULL, NULL};
     char hdr[256];
-    runtime_buf_t json, b64, line;
-    runtime_buf_init(&json, ERROR_BODY_MAX);
-    runtime_buf_init(&b64, ERROR_BODY_MAX * 2);
-    runtime_buf_init(&line, ERROR_BODY_MAX * 2 + 64);
+    buf_t json, b64, line;
+    buf_init(&json, ERROR_BODY_MAX);
+    buf_init(&b64, ERROR_BODY_MAX * 2);
+    buf_init(&line, ERROR_BODY_MAX * 2 + 64);
     if (failed) {
         char safe_type[160];
         header_safe(safe_type, sizeof safe_type, type);
         snprintf(hdr, sizeof hdr, "Lambda-Runtime-Function-Error-Type: %s", safe_type);
         if (runtime_error_json(&json, safe_type, message, &res->frames) != 0) {
-            runtime_buf_reset(&json);
+            buf_reset(&json);
             if (runtime_error_json(&json, safe_type, "(error message too long)", NULL) != 0)
-                runtime_buf_reset(&json);
+                buf_reset(&json);
         }
         if (runtime_base64(&b64, json.data, json.len) == 0 &&
-            runtime_buf_printf(&line, "Lambda-Runtime-Function-Error-Body: %s", b64.data) == 0) {
+            buf_printf(&line, "Lambda-Runtime-Function-Error-Body: %s", b64.data) == 0) {
             trailers[0] = hdr;
             trailers[1] = line.data;
         }
@@ -414,13 +412,13 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
                                           "the response stream was interrupted");
     }
     runtime_http_reply_free(&reply);
-    runtime_buf_free(&json);
-    runtime_buf_free(&b64);
-    runtime_buf_free(&line);
+    buf_free(&json);
+    buf_free(&b64);
+    buf_free(&line);
     return r;
 }
 
-runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc)
+runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc, int then_next)
 {
     int failed = res->failed || handler_rc != 0;
     const char *type = res->error_type ? res->error_type : "HandlerError";
@@ -434,12 +432,12 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         return stream_finish(res, failed, type, message);
     /* the loop's next GET /next goes out behind the answer (one send, one
      * wake-up of the platform fewer), unless the loop ends after this event */
-    const char *then_next = runtime_loop_terminating() ? NULL : RUNTIME_NEXT_PATH;
+    const char *next_path = then_next ? RUNTIME_NEXT_PATH : NULL;
     char path[256];
     if (failed) {
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
         return post_error(res->http, path, type, message, &res->frames, "invocation error",
-                          then_next);
+                          next_path);
     }
     snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", res->request_id);
     const char *headers[2] = {NULL, NULL};
@@ -449,7 +447,7 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
         headers[0] = ctype;
     }
     runtime_post_result_t r =
-        post(res->http, path, headers, res->body.data, res->body.len, "response", then_next);
+        post(res->http, path, headers, res->body.data, res->body.len, "response", next_path);
     if (r == RUNTIME_POST_TOO_LARGE) {
         runtime_log_warn("response of %zu bytes refused as too large", res->body.len);
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", res->request_id);
@@ -459,7 +457,7 @@ runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_
             runtime_http_pipelined(res->http) ? runtime_http_sibling(res->http) : NULL;
         r = post_error(side != NULL ? side : res->http, path, "Function.ResponseSizeTooLarge",
                        "Response payload size exceeded maximum allowed payload size.", NULL,
-                       "invocation error", side != NULL ? NULL : then_next);
+                       "invocation error", side != NULL ? NULL : next_path);
         runtime_http_free(side);
     }
     return r;

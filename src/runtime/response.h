@@ -10,7 +10,7 @@
 #ifndef TETHER_RUNTIME_RESPONSE_H
 #define TETHER_RUNTIME_RESPONSE_H
 
-#include "runtime/buf.h"
+#include "common/buf.h"
 #include "runtime/http.h"
 #include "tether/tether.h"
 
@@ -21,12 +21,12 @@
 struct tether_response {
     runtime_http_t *http;   /* the Runtime API connection (not owned) */
     const char *request_id; /* the event's (not owned) */
-    runtime_buf_t body;     /* the buffered response, capped at TETHER_MAX_RESPONSE */
+    buf_t body;             /* the buffered response, capped at TETHER_MAX_RESPONSE */
     char *content_type;     /* owned, or NULL */
     int failed;             /* tether_response_error was called */
     char *error_type;       /* owned */
     char *error_message;    /* owned */
-    runtime_buf_t frames;   /* stack trace as JSON strings joined by commas */
+    buf_t frames;           /* stack trace as JSON strings joined by commas */
     int streaming;          /* tether_stream_begin succeeded */
     int stream_broken;      /* a stream write failed: the POST is gone */
 };
@@ -51,8 +51,11 @@ void runtime_response_free(tether_response_t *res);
  * Posts the answer for a handler that returned handler_rc: the stream's end,
  * the error (set, or a generic HandlerError for a non-zero rc), or the body.
  * A 413 on the body is turned into a Function.ResponseSizeTooLarge error.
+ * With then_next, the loop's next GET /next goes out in the same write (the
+ * loop passes 0 once SIGTERM arrived: its answer asks for nothing more).
  */
-runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc);
+runtime_post_result_t runtime_response_post(tether_response_t *res, int handler_rc,
+                                            int then_next /* 1: GET /next behind the answer */);
 
 /* Posts an invocation error with the given type and message (no stack trace). */
 runtime_post_result_t runtime_post_invocation_error(runtime_http_t *http, const char *request_id,
@@ -65,12 +68,10 @@ void runtime_error_init(tether_error_t *err);
 void runtime_error_free(tether_error_t *err);
 
 /* Builds {"errorMessage":...,"errorType":...,"stackTrace":[frames]} into out. */
-__attribute__((warn_unused_result)) int runtime_error_json(runtime_buf_t *out, const char *type,
-                                                           const char *message,
-                                                           const runtime_buf_t *frames);
+__attribute__((warn_unused_result)) int
+runtime_error_json(buf_t *out, const char *type, const char *message, const buf_t *frames);
 
 /* Base64 of data into out (standard alphabet, padded). */
-__attribute__((warn_unused_result)) int runtime_base64(runtime_buf_t *out, const void *data,
-                                                       size_t len);
+__attribute__((warn_unused_result)) int runtime_base64(buf_t *out, const void *data, size_t len);
 
 #endif
