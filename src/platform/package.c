@@ -780,19 +780,13 @@ int platform_package_main(int argc, char **argv)
     }
     char lib_dir[PATH_MAX];
     snprintf(lib_dir, sizeof lib_dir, "%s/lib", stage);
-    const char *zip_argv[] = {"zip",
-                              "-q",
-                              "-r",
-                              "-X",
-                              out_abs,
-                              "bootstrap",
-                              access(lib_dir, F_OK) == 0 ? "lib" : NULL,
-                              self_contained ? "bin" : NULL,
-                              NULL};
-    if (zip_argv[6] == NULL) { /* no lib/: bin/ moves up one place */
-        zip_argv[6] = zip_argv[7];
-        zip_argv[7] = NULL;
-    }
+    const char *zip_argv[10] = {"zip", "-q", "-r", "-X", out_abs, "bootstrap"};
+    size_t za = 6;
+    if (access(lib_dir, F_OK) == 0)
+        zip_argv[za++] = "lib";
+    if (self_contained)
+        zip_argv[za++] = "bin";
+    zip_argv[za] = NULL;
     if (package_run(zip_argv, stage, NULL) != 0) {
         fprintf(stderr, "tether package: zip failed (is Debian's zip installed?)\n");
         goto out;
