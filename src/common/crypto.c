@@ -65,46 +65,6 @@ void crypto_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-void crypto_base64_encode(const uint8_t *in, size_t n, char *out)
-{
-    int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    out[len] = '\0';
-}
-
-long crypto_base64_decode(const char *in, size_t n, uint8_t *out, size_t outcap)
-{
-    if (n % 4 != 0 || n / 4 * 3 > outcap + 2)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '+' || c == '/' || (c == '=' && i >= n - 2);
-        if (!ok)
-            return -1;
-    }
-    if (n == 0)
-        return 0;
-    uint8_t *tmp = malloc(n / 4 * 3);
-    if (tmp == NULL)
-        return -1;
-    int len = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)n);
-    if (len < 0) {
-        free(tmp);
-        return -1;
-    }
-    if (in[n - 1] == '=')
-        len--;
-    if (in[n - 2] == '=')
-        len--;
-    if ((size_t)len > outcap) {
-        free(tmp);
-        return -1;
-    }
-    memcpy(out, tmp, (size_t)len);
-    free(tmp);
-    return len;
-}
-
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;

@@ -1,6 +1,6 @@
 /*
  * Small wrappers over OpenSSL for what two parts need: random bytes, SHA-1/256
- * digests and HMACs, PBKDF2, base64 and hex. Used by the docstore's SCRAM and
+ * digests and HMACs, PBKDF2 and hex (base64: base64.h). Used by the docstore's SCRAM and
  * MONGODB-AWS (SigV4) authentication and by the platform's credentials.
  */
 #ifndef TETHER_COMMON_CRYPTO_H
@@ -37,12 +37,6 @@ __attribute__((warn_unused_result)) int crypto_pbkdf2(crypto_hash_t h, const cha
 __attribute__((warn_unused_result)) int crypto_md5_hex(const void *data, size_t n, char out[33]);
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void crypto_hex(const uint8_t *in, size_t n, char *out);
-/* Base64 (standard alphabet, padded) of n bytes into out (4*((n+2)/3)+1 bytes). */
-void crypto_base64_encode(const uint8_t *in, size_t n, char *out);
-/* Decodes base64 text of length n into out (at most outcap bytes); strict:
- * padding required, no whitespace. Returns the length or -1. */
-__attribute__((warn_unused_result)) long crypto_base64_decode(const char *in, size_t n,
-                                                              uint8_t *out, size_t outcap);
 /* Overwrites n bytes at p with zeros in a way the compiler keeps (p may be NULL). */
 void crypto_cleanse(void *p, size_t n);
 /* Constant-time comparison of n bytes. */

@@ -4,6 +4,7 @@
  */
 #include "platform/invocation.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "platform/json.h"
@@ -92,9 +93,9 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
         evhttp_add_header(h, "X-Amz-Function-Error", "Unhandled");
     if (inv->want_tail) {
         char raw[PLATFORM_TAIL_MAX];
-        char enc[4 * ((PLATFORM_TAIL_MAX + 2) / 3) + 1];
+        char enc[BASE64_ENCODED_LEN(PLATFORM_TAIL_MAX) + 1];
         size_t n = platform_tail_copy(&inv->tail, raw);
-        platform_base64_encode(raw, n, enc);
+        base64_encode(raw, n, enc);
         evhttp_add_header(h, "X-Amz-Log-Result", enc);
     }
     struct evbuffer *out = evbuffer_new();

@@ -9,6 +9,7 @@
  */
 #include "platform/invoke_api.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "platform/body_guard.h"
@@ -259,12 +260,13 @@ static int decode_client_context(const char *b64, char **out)
     size_t n = strlen(b64);
     if (n > CLIENT_CONTEXT_MAX)
         return -1;
-    unsigned char *raw = malloc(3 * (n / 4) + 4);
+    size_t cap = 3 * (n / 4) + 3;
+    unsigned char *raw = malloc(cap);
     if (raw == NULL)
         return -1;
-    size_t len = 0;
-    if (platform_base64_decode(b64, n, raw, &len) != 0 || len == 0 ||
-        !platform_json_valid((const char *)raw, len)) {
+    long dl = base64_decode(b64, n, raw, cap, BASE64_PAD_OPTIONAL);
+    size_t len = dl > 0 ? (size_t)dl : 0;
+    if (len == 0 || !platform_json_valid((const char *)raw, len)) {
         free(raw);
         return -1;
     }

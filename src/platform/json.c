@@ -10,39 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-size_t platform_base64_encode(const void *data, size_t n, char *out)
-{
-    crypto_base64_encode(data, n, out); /* one encoder: common/crypto.h */
-    return strlen(out);
-}
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int platform_base64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen)
-{
-    while (n > 0 && in[n - 1] == '=')
-        n--;
-    if (n % 4 == 1)
-        return -1;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *pos = in[i] ? strchr(b64, in[i]) : NULL;
-        if (pos == NULL)
-            return -1;
-        acc = acc << 6 | (uint32_t)(pos - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    *outlen = o;
-    return 0;
-}
-
 static void random_bytes(unsigned char *out, size_t n)
 {
     if (RAND_bytes(out, (int)n) != 1) {

@@ -18,17 +18,6 @@ __attribute__((warn_unused_result)) static inline int platform_json_str(buf_t *b
     return buf_append_json_str(b, s, n);
 }
 
-/* Base64 of n bytes into out (4 * ((n + 2) / 3) + 1 bytes), by
- * crypto_base64_encode. Returns the length. */
-size_t platform_base64_encode(const void *data, size_t n, char *out);
-/* Decodes standard base64 (padding optional, no whitespace); -1 if malformed.
- * Not crypto_base64_decode, which requires the padding: the platform takes
- * X-Amz-Client-Context and the runtime's error bodies without it
- * (test_route pins this).
- * out needs 3 * (n / 4) + 3 bytes; *outlen (OUT) gets the decoded length. */
-__attribute__((warn_unused_result)) int platform_base64_decode(const char *in, size_t n,
-                                                               unsigned char *out, size_t *outlen);
-
 /* A UUID v4 in lower-case hex with dashes (37 bytes with NUL), from the fast generator. */
 void platform_uuid(char out[37]);
 /* n characters from alphabet into out (n + 1 bytes with NUL) from a fast

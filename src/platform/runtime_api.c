@@ -3,6 +3,7 @@
  */
 #include "platform/runtime_api.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "platform/instance.h"
@@ -145,10 +146,12 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
     if (mode != NULL && strcmp(mode, "streaming") == 0 && (etype != NULL || ebody != NULL)) {
         reply_accepted(req);
         size_t n = ebody ? strlen(ebody) : 0;
-        unsigned char *raw = malloc(3 * (n / 4) + 4);
-        size_t rawlen = 0;
-        if (raw != NULL && n > 0 && platform_base64_decode(ebody, n, raw, &rawlen) == 0 &&
-            platform_json_valid((const char *)raw, rawlen)) {
+        size_t cap = 3 * (n / 4) + 3;
+        unsigned char *raw = malloc(cap);
+        long dl =
+            raw != NULL && n > 0 ? base64_decode(ebody, n, raw, cap, BASE64_PAD_OPTIONAL) : -1;
+        size_t rawlen = dl > 0 ? (size_t)dl : 0;
+        if (dl >= 0 && platform_json_valid((const char *)raw, rawlen)) {
             platform_instance_on_result(inst, 1, (const char *)raw, rawlen);
         } else {
             char body[512];

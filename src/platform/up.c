@@ -6,6 +6,7 @@
  */
 #include "platform/up.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/fileio.h"
@@ -206,7 +207,7 @@ static int prepare_db_auth(platform_t *p, docstore_config_t *dc, char *users_pat
     uint8_t rnd[18];
     if (crypto_random(rnd, sizeof rnd) != 0)
         return -1;
-    crypto_base64_encode(rnd, sizeof rnd, password);
+    base64_encode(rnd, sizeof rnd, password);
     for (char *c = password; *c; c++) {
         if (*c == '+' || *c == '/')
             *c = 'x'; /* keep the password URI-safe */

@@ -5,6 +5,7 @@
  */
 #include "runtime/response.h"
 
+#include "common/base64.h"
 #include "runtime/log.h"
 
 #include <stdarg.h>
@@ -196,26 +197,6 @@ int runtime_error_json(buf_t *out, const char *type, const char *message, const 
     return rc;
 }
 
-int runtime_base64(buf_t *out, const void *data, size_t len)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const unsigned char *p = data;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < len; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
-                     i + 1 < len ? tbl[(v >> 6) & 63] : '=', i + 2 < len ? tbl[v & 63] : '='};
-        rc = buf_append(out, q, 4);
-    }
-    if (rc == 0 && out->data == NULL)
-        rc = buf_append(out, "", 0);
-    return rc;
-}
-
 /* A header-safe copy of an error type: printable ASCII, at most 128 chars. */
 static void header_safe(char *dst, size_t cap, const char *src)
 {
@@ -393,7 +374,7 @@ static runtime_post_result_t stream_finish(tether_response_t *res, int failed, c
             if (runtime_error_json(&json, safe_type, "(error message too long)", NULL) != 0)
                 buf_reset(&json);
         }
-        if (runtime_base64(&b64, json.data, json.len) == 0 &&
+        if (base64_append(&b64, json.data, json.len) == 0 &&
             buf_printf(&line, "Lambda-Runtime-Function-Error-Body: %s", b64.data) == 0) {
             trailers[0] = hdr;
             trailers[1] = line.data;

@@ -71,7 +71,4 @@ void runtime_error_free(tether_error_t *err);
 __attribute__((warn_unused_result)) int
 runtime_error_json(buf_t *out, const char *type, const char *message, const buf_t *frames);
 
-/* Base64 of data into out (standard alphabet, padded). */
-__attribute__((warn_unused_result)) int runtime_base64(buf_t *out, const void *data, size_t len);
-
 #endif

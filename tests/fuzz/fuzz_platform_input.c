@@ -6,6 +6,7 @@
  * crash, read out of bounds or leave a name outside AWS's FunctionName
  * pattern ([a-zA-Z0-9-_.], 1 to 64).
  */
+#include "common/base64.h"
 #include "platform/json.h"
 #include "platform/logs.h"
 #include "platform/route.h"
@@ -56,10 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char dec[256];
     platform_url_decode((const char *)data, size, dec, sizeof dec);
     platform_json_valid((const char *)data, size);
-    unsigned char *raw = malloc(3 * (size / 4) + 3);
-    size_t rawlen = 0;
-    if (raw != NULL && platform_base64_decode((const char *)data, size, raw, &rawlen) == 0 &&
-        rawlen > 3 * (size / 4) + 2)
+    size_t cap = 3 * (size / 4) + 3;
+    unsigned char *raw = malloc(cap);
+    long rawlen =
+        raw != NULL ? base64_decode((const char *)data, size, raw, cap, BASE64_PAD_OPTIONAL) : -1;
+    if (rawlen > (long)cap)
         __builtin_trap();
     free(raw);
     static platform_lines_t lines;

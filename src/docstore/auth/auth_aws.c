@@ -6,6 +6,7 @@
  * token, role ARN), check the nonce and the date window, and map the role to
  * the $external user named by its ARN.
  */
+#include "common/base64.h"
 #include "docstore/auth/auth_internal.h"
 
 #include <stdio.h>
@@ -138,7 +139,7 @@ static bool aws_canonical_request(const docstore_sasl_t *s, const aws_authz_t *z
 {
     char nonce64[100], body_hash[65];
     uint8_t digest[CRYPTO_SHA256_LEN];
-    crypto_base64_encode(s->aws_nonce, sizeof s->aws_nonce, nonce64);
+    base64_encode(s->aws_nonce, sizeof s->aws_nonce, nonce64);
     if (crypto_digest(CRYPTO_SHA256, AWS_STS_BODY, strlen(AWS_STS_BODY), digest) == -1)
         return false;
     crypto_hex(digest, sizeof digest, body_hash);

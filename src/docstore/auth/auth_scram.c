@@ -5,6 +5,7 @@
  * auth.c hands SCRAM-SHA-256 the SASLprep'd password (saslprep.h) and
  * SCRAM-SHA-1 the password as given, as MongoDB's auth spec has the clients do.
  */
+#include "common/base64.h"
 #include "docstore/auth/auth_internal.h"
 
 #include <stdio.h>
@@ -128,8 +129,8 @@ int auth_scram_start(docstore_sasl_t *s, const char *db, const uint8_t *payload,
     char snonce[40], salt64[64];
     if (crypto_random(rnd, sizeof rnd) == -1)
         return auth_fail(s, err);
-    crypto_base64_encode(rnd, sizeof rnd, snonce);
-    crypto_base64_encode(keys->salt, keys->salt_len, salt64);
+    base64_encode(rnd, sizeof rnd, snonce);
+    base64_encode(keys->salt, keys->salt_len, salt64);
     snprintf(s->nonce, sizeof s->nonce, "%s%s", cnonce, snonce);
     char server_first[512];
     int n = snprintf(server_first, sizeof server_first, "r=%s,s=%s,i=%d", s->nonce, salt64,
@@ -162,7 +163,7 @@ int auth_scram_continue(docstore_sasl_t *s, const uint8_t *payload, uint32_t len
     crypto_hash_t h = scram_hash(s->mech);
     size_t hl = crypto_hash_len(h);
     uint8_t proof[CRYPTO_MAX_MD_LEN + 4];
-    long plen = crypto_base64_decode(proof64, strlen(proof64), proof, sizeof proof);
+    long plen = base64_decode(proof64, strlen(proof64), proof, sizeof proof, BASE64_PADDED);
     if (plen != (long)hl)
         return auth_fail(s, err);
     /* AuthMessage = client-first-bare "," server-first "," client-final-without-proof */
@@ -188,7 +189,7 @@ int auth_scram_continue(docstore_sasl_t *s, const uint8_t *payload, uint32_t len
     if (rc == -1 || !crypto_equal(stored, keys->stored_key, hl))
         return auth_fail(s, err);
     char final[128] = "v=";
-    crypto_base64_encode(server_sig, hl, final + 2);
+    base64_encode(server_sig, hl, final + 2);
     auth_sasl_succeed(s, s->user);
     if (!s->skip_empty_exchange)
         s->step = AUTH_STEP_FINAL_SENT;

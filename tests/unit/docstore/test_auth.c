@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include "common/base64.h"
 #include "common/crypto.h"
 #include "docstore/auth/auth.h"
 
@@ -64,7 +65,7 @@ static int scram_login(docstore_auth_t *a, const char *mech, const char *user, c
     CHECK(sscanf(server_first, "r=%127[^,],s=%127[^,],i=%d", nonce, salt64, &iters) == 3);
     CHECK(strncmp(nonce, "clientnonce123", 14) == 0);
     uint8_t salt[64];
-    long saltlen = crypto_base64_decode(salt64, strlen(salt64), salt, sizeof salt);
+    long saltlen = base64_decode(salt64, strlen(salt64), salt, sizeof salt, BASE64_PADDED);
     CHECK(saltlen > 0);
     char secret[64];
     const char *pwin = pw;
@@ -86,7 +87,7 @@ static int scram_login(docstore_auth_t *a, const char *mech, const char *user, c
     for (size_t i = 0; i < hl; i++)
         proof[i] = ck[i] ^ sig[i];
     char proof64[64], final[512];
-    crypto_base64_encode(proof, hl, proof64);
+    base64_encode(proof, hl, proof64);
     snprintf(final, sizeof final, "%s,p=%s", without_proof, proof64);
     bson_init(&reply);
     rc = docstore_sasl_continue(s, time(NULL), (const uint8_t *)final, (uint32_t)strlen(final),
@@ -96,7 +97,7 @@ static int scram_login(docstore_auth_t *a, const char *mech, const char *user, c
         const char *v = payload_of(&reply, &len);
         CHECK(crypto_hmac(h, sk, hl, am, strlen(am), ssig) == 0);
         char expect[64] = "v=";
-        crypto_base64_encode(ssig, hl, expect + 2);
+        base64_encode(ssig, hl, expect + 2);
         CHECK(len == strlen(expect) && memcmp(v, expect, len) == 0);
         CHECK_STR(docstore_sasl_principal(s)->user, user);
         CHECK(docstore_principal_can(docstore_sasl_principal(s), "app", true));
@@ -199,7 +200,7 @@ static void aws_sign(const char *akid, const char *secret, const char *token, co
 {
     char n64[100], body_hash[65], creq[2048], sts[512], hx[65];
     uint8_t d[32], k1[32], k2[32];
-    crypto_base64_encode(nonce64, 64, n64);
+    base64_encode(nonce64, 64, n64);
     CHECK(crypto_digest(CRYPTO_SHA256, "Action=GetCallerIdentity&Version=2011-06-15", 43, d) ==
           0);
     crypto_hex(d, 32, body_hash);
