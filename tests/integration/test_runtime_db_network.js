@@ -47,7 +47,7 @@ test('start a docstore and tether up with functions for each kind of address', a
   db = await R.startDocstore();
   cleanup.push(() => db.stop());
   const counter = R.example('counter');
-  const fn = (name, uri, env = {}) => ({ name, code: counter, handler: 'counter', timeout: 3,
+  const fn = (name, uri, env = {}) => ({ name, code: counter, handler: 'counter', timeout: 10,
     env: { MONGODB_URI: uri, ...env } });
   const template = R.writeTemplate(path.join(L.TMP, 'net'), [
     fn('public-plain', 'mongodb://app:s3cret@8.8.8.8:27017/app'),
