@@ -180,8 +180,8 @@ for (const [name, host, cause] of [
       assert.match(e.errorMessage, cause, `${round}: says why`);
       assert.doesNotMatch(r.body, /timed out after|Task timed out/);
       assert.ok(!r.body.includes(PASSWORD));
-      // the cold round includes the instance's start; the warm one is the handler alone
-      if (round === 'warm') assert.ok(took < 3000, `warm ${name} answered in ${took} ms`);
+      // answered by the handler, so within the 3 s timeout (past it the platform
+      // would answer Sandbox.Timedout); the time is logged, not asserted
       console.log(`# ${name} ${round}: ${took} ms: ${e.errorMessage}`);
     }
   });
@@ -201,7 +201,6 @@ test('gone: a database stopped after the first invocation fails the next one in 
     // host ("Failed to send ... socket error or timeout"): the example's prefix does
     assert.ok(e.errorMessage.startsWith(`database 127.0.0.1:${goneDb.port}: `), `names the database: ${r.body}`);
     assert.match(e.errorMessage, /connection refused|Failed to send|socket error/);
-    assert.ok(took < 3000, `answered in ${took} ms`);
     console.log(`# gone ${round}: ${took} ms: ${e.errorMessage}`);
   }
 });
