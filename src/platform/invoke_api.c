@@ -393,6 +393,19 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     }
     if (len > 0) {
         const char *body = (const char *)evbuffer_pullup(in, -1);
+        unsigned char bad = 0;
+        int utf8 = body == NULL ? PLATFORM_UTF8_VALID : platform_utf8_check(body, len, &bad);
+        if (utf8 != PLATFORM_UTF8_VALID) {
+            /* AWS's words (its JSON parser's), without the excerpt of the
+             * payload it adds: payloads stay out of replies and logs */
+            char why[128];
+            snprintf(why, sizeof why,
+                     "Could not parse request body into json: Could not parse payload into json: "
+                     "Invalid UTF-8 %s byte 0x%x",
+                     utf8 == PLATFORM_UTF8_BAD_START ? "start" : "middle", (unsigned)bad);
+            platform_reply_send_error(req, 400, "InvalidRequestContentException", why, NULL, NULL);
+            return;
+        }
         if (body == NULL || !platform_json_valid(body, len)) {
             platform_reply_send_error(req, 400, "InvalidRequestContentException",
                                       "Could not parse request body into json: Unexpected "
