@@ -555,7 +555,10 @@ int platform_invoke_api_start(platform_t *p)
                                            EVHTTP_REQ_PATCH);
     evhttp_set_max_body_size(p->api, API_MAX_BODY);
     evhttp_set_max_headers_size(p->api, 64 * 1024);
-    evhttp_set_timeout(p->api, 3600);
+    /* Closes a connection idle this long between requests (or stalled in
+     * one's head or body); evhttp stops reading while a request is held, so
+     * a long invocation is not cut. */
+    evhttp_set_timeout(p->api, p->cfg.http_idle_timeout_s);
     evhttp_set_gencb(p->api, api_cb, p);
     evhttp_set_bevcb(p->api, api_bevcb, NULL);
     struct evhttp_bound_socket *s =
