@@ -26,10 +26,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -53,6 +56,50 @@ typedef struct api_conn {
  * (one Invoke API per process). */
 static api_conn_t **conns;
 static size_t n_conns;
+
+/* Accepting while out of descriptors. accept() failing with EMFILE or ENFILE
+ * leaves the connection in the backlog, so the listener would be readable at
+ * once again: it would spin a core and (libevent's own warning) log a line per
+ * try. Instead the listener pauses ACCEPT_PAUSE_MS and logs once per
+ * ACCEPT_LOG_S with a count (one Invoke API per process). */
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_S    10
+static struct evconnlistener *listener;
+static struct event *accept_timer;    /* re-enables the listener */
+static unsigned long accept_failures; /* since the last log line */
+static time_t accept_logged;          /* when the last line was written; 0: never */
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    if (listener != NULL)
+        evconnlistener_enable(listener);
+}
+
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+        log_warn("platform", "Invoke API accept failed: %s", evutil_socket_error_to_string(err));
+        return;
+    }
+    accept_failures++;
+    time_t now = time(NULL);
+    if (accept_logged == 0 || now - accept_logged >= ACCEPT_LOG_S) {
+        log_warn("platform",
+                 "Invoke API cannot accept connections: %s (%lu failed accepts since the "
+                 "last such line); pausing accepts %d ms at a time until descriptors free up",
+                 evutil_socket_error_to_string(err), accept_failures, ACCEPT_PAUSE_MS);
+        accept_logged = now;
+        accept_failures = 0;
+    }
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    if (accept_timer != NULL && evconnlistener_disable(lev) == 0)
+        evtimer_add(accept_timer, &tv);
+}
 
 static int conns_set(int fd, api_conn_t *c)
 {
@@ -395,6 +442,19 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     }
     if (len > 0) {
         const char *body = (const char *)evbuffer_pullup(in, -1);
+        unsigned char bad = 0;
+        int utf8 = body == NULL ? PLATFORM_UTF8_VALID : platform_utf8_check(body, len, &bad);
+        if (utf8 != PLATFORM_UTF8_VALID) {
+            /* AWS's words (its JSON parser's), without the excerpt of the
+             * payload it adds: payloads stay out of replies and logs */
+            char why[128];
+            snprintf(why, sizeof why,
+                     "Could not parse request body into json: Could not parse payload into json: "
+                     "Invalid UTF-8 %s byte 0x%x",
+                     utf8 == PLATFORM_UTF8_BAD_START ? "start" : "middle", (unsigned)bad);
+            platform_reply_send_error(req, 400, "InvalidRequestContentException", why, NULL, NULL);
+            return;
+        }
         if (body == NULL || !platform_json_valid(body, len)) {
             platform_reply_send_error(req, 400, "InvalidRequestContentException",
                                       "Could not parse request body into json: Unexpected "
@@ -544,7 +604,10 @@ int platform_invoke_api_start(platform_t *p)
                                            EVHTTP_REQ_PATCH);
     evhttp_set_max_body_size(p->api, API_MAX_BODY);
     evhttp_set_max_headers_size(p->api, 64 * 1024);
-    evhttp_set_timeout(p->api, 3600);
+    /* Closes a connection idle this long between requests (or stalled in
+     * one's head or body); evhttp stops reading while a request is held, so
+     * a long invocation is not cut. */
+    evhttp_set_timeout(p->api, p->cfg.http_idle_timeout_s);
     evhttp_set_gencb(p->api, api_cb, p);
     evhttp_set_bevcb(p->api, api_bevcb, NULL);
     struct evhttp_bound_socket *s =
@@ -555,6 +618,16 @@ int platform_invoke_api_start(platform_t *p)
         p->api = NULL;
         return -1;
     }
+    listener = evhttp_bound_socket_get_listener(s);
+    accept_timer = evtimer_new(p->base, accept_resume_cb, NULL);
+    if (accept_timer == NULL) {
+        log_error("platform", "evtimer_new failed");
+        evhttp_free(p->api);
+        p->api = NULL;
+        listener = NULL;
+        return -1;
+    }
+    evconnlistener_set_error_cb(listener, accept_error_cb);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     p->api_port = p->cfg.port;
@@ -572,6 +645,12 @@ void platform_invoke_api_stop(platform_t *p)
     if (p->api != NULL)
         evhttp_free(p->api); /* closes every connection: their guards go */
     p->api = NULL;
+    listener = NULL; /* evhttp_free freed it */
+    if (accept_timer != NULL)
+        event_free(accept_timer);
+    accept_timer = NULL;
+    accept_failures = 0;
+    accept_logged = 0;
     free(conns);
     conns = NULL;
     n_conns = 0;

@@ -229,3 +229,45 @@ int platform_json_valid(const char *s, size_t n)
     jv_ws(&j);
     return j.i == n;
 }
+
+int platform_utf8_check(const char *s, size_t n, unsigned char *bad)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned char lo = 0x80, hi = 0xBF; /* the range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0; /* overlong below */
+            else if (c == 0xED)
+                hi = 0x9F; /* surrogates above */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90; /* overlong below */
+            else if (c == 0xF4)
+                hi = 0x8F; /* past U+10FFFF above */
+        } else {
+            *bad = c;
+            return PLATFORM_UTF8_BAD_START;
+        }
+        for (size_t k = 1; k < len; k++) {
+            unsigned char m = i + k < n ? u[i + k] : 0;
+            if (k == 1 ? (m < lo || m > hi) : (m < 0x80 || m > 0xBF)) {
+                *bad = m;
+                return PLATFORM_UTF8_BAD_MIDDLE;
+            }
+        }
+        i += len;
+    }
+    return PLATFORM_UTF8_VALID;
+}

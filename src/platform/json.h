@@ -30,4 +30,16 @@ void platform_random_chars(char *out, size_t n, const char *alphabet);
 /* 1 when s (n bytes) is one JSON value (RFC 8259) with optional whitespace. */
 int platform_json_valid(const char *s, size_t n);
 
+/* Outcomes of platform_utf8_check. */
+enum {
+    PLATFORM_UTF8_VALID = 0,     /* every byte is well-formed UTF-8 (RFC 3629) */
+    PLATFORM_UTF8_BAD_START = 1, /* a byte that cannot begin a character */
+    PLATFORM_UTF8_BAD_MIDDLE = 2 /* a lead byte not followed by its continuation bytes */
+};
+/* Checks that s (n bytes) is well-formed UTF-8: no overlong forms, no
+ * surrogates, nothing past U+10FFFF. Returns a PLATFORM_UTF8_ outcome; on a
+ * bad one *bad (OUT) is the offending byte (0 for a sequence the end of s
+ * cuts). */
+int platform_utf8_check(const char *s, size_t n, unsigned char *bad /* OUT */);
+
 #endif

@@ -30,6 +30,7 @@ typedef struct platform_config {
                                   privileges; NULL: every role gets readWriteAnyDatabase */
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
+    int http_idle_timeout_s;   /* --http-idle-timeout: close an idle Invoke API connection */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
     int db_tls;                /* --db-tls: the embedded docstore accepts only TLS */
     int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,

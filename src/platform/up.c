@@ -49,6 +49,7 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
+                 "                 [--http-idle-timeout SECONDS]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
@@ -620,6 +621,7 @@ int platform_up_main(int argc, char **argv)
         {"db-users", required_argument, NULL, 'u'},
         {"idle-timeout", required_argument, NULL, 'i'},
         {"retry-delay", required_argument, NULL, 'r'},
+        {"http-idle-timeout", required_argument, NULL, 'H'},
         {"bind", required_argument, NULL, 'b'},
         {"isolate", no_argument, NULL, 'I'},
         {"no-isolate", no_argument, NULL, 'N'},
@@ -636,7 +638,8 @@ int platform_up_main(int argc, char **argv)
     p->cfg.port = 9000;
     p->cfg.db_port = 27017;
     p->cfg.idle_timeout_s = 300;
-    p->cfg.retry_delay_ms = 1000; /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
+    p->cfg.http_idle_timeout_s = 60; /* about when AWS's endpoint closes an idle keep-alive */
+    p->cfg.retry_delay_ms = 1000;    /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
     p->cfg.account = "123456789012";
@@ -678,6 +681,12 @@ int platform_up_main(int argc, char **argv)
         case 'i':
             if (parse_int(optarg, 0, 86400 * 365, &p->cfg.idle_timeout_s) != 0) {
                 fprintf(stderr, "tether up: bad --idle-timeout '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'H':
+            if (parse_int(optarg, 1, 86400, &p->cfg.http_idle_timeout_s) != 0) {
+                fprintf(stderr, "tether up: bad --http-idle-timeout '%s' (seconds)\n", optarg);
                 return 2;
             }
             break;

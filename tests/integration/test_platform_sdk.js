@@ -171,3 +171,26 @@ test('429: TooManyRequestsException past ReservedConcurrentExecutions', async ()
   const r = await lambda.send(new InvokeCommand({ FunctionName: 'sleepy', Payload: enc({ ms: 1 }) }));
   assert.equal(r.StatusCode, 200);
 });
+
+test('a payload that is not UTF-8: 400 InvalidRequestContentException, as AWS answers', async () => {
+  // 0x97 cannot begin a character; 0xc3 wants a continuation byte, not '('
+  for (const [bytes, words] of [
+    [Buffer.from([0x7b, 0x22, 0x97, 0x22, 0x3a, 0x31, 0x7d]), 'Invalid UTF-8 start byte 0x97'],
+    [Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x3a, 0x31, 0x7d]), 'Invalid UTF-8 middle byte 0x28'],
+  ]) {
+    const e = await expectError(lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: bytes })),
+      'InvalidRequestContentException', 400);
+    assert.match(e.message, /^Could not parse request body into json: Could not parse payload into json: /);
+    assert.ok(e.message.includes(words), e.message);
+    const raw = await L.request(p.port, 'POST', '/2015-03-31/functions/echo/invocations', bytes);
+    assert.equal(raw.status, 400, raw.body);
+    assert.equal(raw.headers['x-amzn-errortype'], 'InvalidRequestContentException');
+    const j = JSON.parse(raw.body);
+    assert.equal(j.Type, 'User');
+    assert.ok(j.message.includes(words), j.message);
+  }
+  // well-formed multi-byte UTF-8 passes through
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'echo', Payload: enc({ s: 'héllo €𝄞' }) }));
+  assert.equal(r.StatusCode, 200);
+  assert.deepEqual(dec(r.Payload).event, { s: 'héllo €𝄞' });
+});

@@ -188,12 +188,40 @@ static void test_env(void)
     platform_strv_free(env);
 }
 
+static void test_utf8(void)
+{
+    static const struct {
+        const char *s;
+        int want;
+        unsigned char bad;
+    } cases[] = {
+        {"plain ascii", PLATFORM_UTF8_VALID, 0},
+        {"h\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e", PLATFORM_UTF8_VALID, 0},
+        {"\xf4\x8f\xbf\xbf", PLATFORM_UTF8_VALID, 0}, /* U+10FFFF */
+        {"x\x97", PLATFORM_UTF8_BAD_START, 0x97},     /* a lone continuation */
+        {"\xc0\xaf", PLATFORM_UTF8_BAD_START, 0xc0},  /* overlong lead */
+        {"\xff", PLATFORM_UTF8_BAD_START, 0xff},
+        {"\xf5\x80\x80\x80", PLATFORM_UTF8_BAD_START, 0xf5}, /* past U+10FFFF */
+        {"\xc3(", PLATFORM_UTF8_BAD_MIDDLE, '('},
+        {"\xe0\x80\x80", PLATFORM_UTF8_BAD_MIDDLE, 0x80},     /* overlong */
+        {"\xed\xa0\x80", PLATFORM_UTF8_BAD_MIDDLE, 0xa0},     /* a surrogate */
+        {"\xf4\x90\x80\x80", PLATFORM_UTF8_BAD_MIDDLE, 0x90}, /* past U+10FFFF */
+        {"\xe2\x82", PLATFORM_UTF8_BAD_MIDDLE, 0},            /* cut by the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char bad = 0;
+        CHECK_INT(platform_utf8_check(cases[i].s, strlen(cases[i].s), &bad), cases[i].want);
+        CHECK_INT(bad, cases[i].bad);
+    }
+}
+
 int main(void)
 {
     RUN(test_api_routes);
     RUN(test_runtime_routes);
     RUN(test_json);
     RUN(test_base64);
+    RUN(test_utf8);
     RUN(test_env);
     return TEST_REPORT();
 }
