@@ -482,6 +482,7 @@ static int cmd_server_status(docstore_ctx_t *ctx, const char *db, const bson_t *
     BSON_APPEND_INT32(&sub, "active", active);
     BSON_APPEND_INT64(&sub, "rejectedByAccessList", s->rejected_access);
     BSON_APPEND_INT64(&sub, "closedIdle", s->idle_closed);
+    BSON_APPEND_INT64(&sub, "closedSlow", s->slow_closed);
     bson_append_document_end(reply, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(reply, "network", &sub);
     BSON_APPEND_INT64(&sub, "bytesIn", s->bytes_in);
