@@ -513,6 +513,10 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
     if (d == 0)
         return;
     if (c->state != DOCSTORE_CONN_READING) {
+        /* Not reading: the wait is ours, not the client's. */
+        c->last_active_ms = now;
+        if (c->partial_since_ms != 0)
+            c->partial_since_ms = now;
         static const struct timeval second = {1, 0};
         evtimer_add(c->deadline_ev, &second);
         return;
