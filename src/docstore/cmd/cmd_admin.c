@@ -27,16 +27,16 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define SERVER_VERSION "6.0.0"
-#define TETHER_VERSION "0.1.0"
+#define SERVER_VERSION      "6.0.0"
+#define TETHER_VERSION      "0.1.0"
 #define MAX_CLIENT_METADATA 4096 /* bytes of hello.client kept per connection */
 
 /* Fields a driver may add to any command: never parameters or filters. */
 static bool is_generic_field(const char *k)
 {
     static const char *const generic[] = {
-        "lsid", "apiVersion", "apiStrict", "apiDeprecationErrors", "comment", "maxTimeMS",
-        "writeConcern", "readConcern", "txnNumber", "autocommit", NULL,
+        "lsid",         "apiVersion",  "apiStrict", "apiDeprecationErrors", "comment", "maxTimeMS",
+        "writeConcern", "readConcern", "txnNumber", "autocommit",           NULL,
     };
     if (k[0] == '$')
         return true;
@@ -67,8 +67,8 @@ static void log_client(docstore_conn_t *conn)
 {
     bson_iter_t it;
     const char *driver = "?", *version = "?", *app = "";
-    if (bson_iter_init(&it, conn->client_meta) && bson_iter_find_descendant(&it, "driver.name", &it) &&
-        BSON_ITER_HOLDS_UTF8(&it))
+    if (bson_iter_init(&it, conn->client_meta) &&
+        bson_iter_find_descendant(&it, "driver.name", &it) && BSON_ITER_HOLDS_UTF8(&it))
         driver = bson_iter_utf8(&it, NULL);
     if (bson_iter_init(&it, conn->client_meta) &&
         bson_iter_find_descendant(&it, "driver.version", &it) && BSON_ITER_HOLDS_UTF8(&it))
@@ -218,13 +218,21 @@ static bool append_parameter(docstore_ctx_t *ctx, const char *name, bson_t *repl
 }
 
 static const char *const all_parameters[] = {
-    "authenticationMechanisms", "cursorTimeoutMillis", "featureCompatibilityVersion",
-    "idleTimeoutSeconds", "logLevel", "maxBSONDepth", "maxIncomingConnections", "quiet",
-    "requireApiVersion", "tlsMode", NULL,
+    "authenticationMechanisms",
+    "cursorTimeoutMillis",
+    "featureCompatibilityVersion",
+    "idleTimeoutSeconds",
+    "logLevel",
+    "maxBSONDepth",
+    "maxIncomingConnections",
+    "quiet",
+    "requireApiVersion",
+    "tlsMode",
+    NULL,
 };
 
-static int cmd_get_parameter(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                             bson_t *reply, docstore_error_t *err)
+static int cmd_get_parameter(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                             docstore_error_t *err)
 {
     (void)db;
     bson_iter_t it;
@@ -252,8 +260,7 @@ static int cmd_get_parameter(docstore_ctx_t *ctx, const char *db, const bson_t *
         if (is_generic_field(k))
             continue;
         if (!append_parameter(ctx, k, reply)) {
-            docstore_error_set(err, DOCSTORE_INVALID_OPTIONS, "no option found to get: %.100s",
-                               k);
+            docstore_error_set(err, DOCSTORE_INVALID_OPTIONS, "no option found to get: %.100s", k);
             return -1;
         }
         found++;
@@ -475,6 +482,7 @@ static int cmd_server_status(docstore_ctx_t *ctx, const char *db, const bson_t *
     BSON_APPEND_INT32(&sub, "active", active);
     BSON_APPEND_INT64(&sub, "rejectedByAccessList", s->rejected_access);
     BSON_APPEND_INT64(&sub, "closedIdle", s->idle_closed);
+    BSON_APPEND_INT64(&sub, "closedSlow", s->slow_closed);
     bson_append_document_end(reply, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(reply, "network", &sub);
     BSON_APPEND_INT64(&sub, "bytesIn", s->bytes_in);
@@ -626,8 +634,26 @@ static int cmd_current_op(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
 
 /* ---- sessions ------------------------------------------------------------ */
 
-/* Frees the cursors of each session listed in cmd's first field. */
-static int kill_listed_sessions(docstore_ctx_t *ctx, const bson_t *cmd, docstore_error_t *err)
+/* Whose sessions this connection may end, kill or refresh: its user's
+ * (docstore_auth_uid), anyone's without authentication; false when the server
+ * requires authentication and the connection has none, which touches nothing. */
+static bool session_owner(const docstore_ctx_t *ctx, int64_t *owner /* OUT */)
+{
+    if (ctx->conn == NULL || ctx->conn->auth == DOCSTORE_CONN_AUTH_OPEN) {
+        *owner = DOCSTORE_CURSORS_ANY_OWNER;
+        return true;
+    }
+    *owner = docstore_auth_uid(ctx);
+    return ctx->conn->auth == DOCSTORE_CONN_AUTH_DONE && *owner != 0;
+}
+
+/* endSessions, killSessions, refreshSessions: for each session listed in cmd's
+ * first field that belongs to the caller, frees (kill) or refreshes its
+ * cursors. Another user's session, as in mongod, is silently ignored (mongod
+ * keys a session by its UUID and its user, so the name matches none of the
+ * caller's). killSessions: [] means every session of the caller. */
+static int act_on_listed_sessions(docstore_ctx_t *ctx, const bson_t *cmd, bool kill,
+                                  docstore_error_t *err)
 {
     bson_iter_t it, arr, sub;
     if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it) || !BSON_ITER_HOLDS_ARRAY(&it)) {
@@ -635,8 +661,13 @@ static int kill_listed_sessions(docstore_ctx_t *ctx, const bson_t *cmd, docstore
                            first_key(cmd));
         return -1;
     }
+    int64_t owner;
+    if (!session_owner(ctx, &owner))
+        return 0;
+    bool listed = false;
     bson_iter_recurse(&it, &arr);
     while (bson_iter_next(&arr)) {
+        listed = true;
         if (!BSON_ITER_HOLDS_DOCUMENT(&arr) || !bson_iter_recurse(&arr, &sub) ||
             !bson_iter_find(&sub, "id") || !BSON_ITER_HOLDS_BINARY(&sub))
             continue;
@@ -644,24 +675,38 @@ static int kill_listed_sessions(docstore_ctx_t *ctx, const bson_t *cmd, docstore
         uint32_t len;
         const uint8_t *data;
         bson_iter_binary(&sub, &st, &len, &data);
-        if (len == 16)
-            docstore_cursors_kill_session(ctx->cursors, data);
+        if (len != 16)
+            continue;
+        if (kill)
+            docstore_cursors_kill_session(ctx->cursors, data, owner);
+        else
+            docstore_cursors_refresh_session(ctx->cursors, data, owner);
     }
+    if (!listed && kill && strcmp(first_key(cmd), "killSessions") == 0 &&
+        owner != DOCSTORE_CURSORS_ANY_OWNER)
+        docstore_cursors_kill_session(ctx->cursors, NULL, owner);
     return 0;
 }
 
-static int cmd_end_sessions(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                            bson_t *reply, docstore_error_t *err)
+static int cmd_end_sessions(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                            docstore_error_t *err)
 {
     (void)db, (void)reply;
-    return kill_listed_sessions(ctx, cmd, err);
+    return act_on_listed_sessions(ctx, cmd, true, err);
+}
+
+static int cmd_refresh_sessions(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
+                                bson_t *reply, docstore_error_t *err)
+{
+    (void)db, (void)reply;
+    return act_on_listed_sessions(ctx, cmd, false, err);
 }
 
 static int cmd_kill_all_sessions(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                  bson_t *reply, docstore_error_t *err)
 {
     (void)db, (void)cmd, (void)reply, (void)err;
-    docstore_cursors_kill_session(ctx->cursors, NULL);
+    docstore_cursors_kill_session(ctx->cursors, NULL, DOCSTORE_CURSORS_ANY_OWNER);
     return 0;
 }
 
@@ -681,8 +726,8 @@ static void list_one(const docstore_command_t *c, void *arg)
     bson_append_document_end(cmds, &sub);
 }
 
-static int cmd_list_commands(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
-                             bson_t *reply, docstore_error_t *err)
+static int cmd_list_commands(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                             docstore_error_t *err)
 {
     (void)ctx, (void)db, (void)cmd, (void)err;
     bson_t cmds = BSON_INITIALIZER;
@@ -721,6 +766,7 @@ const docstore_command_t docstore_admin_commands[] = {
     {"currentOp", cmd_current_op, DOCSTORE_CMD_ADMIN_ONLY},
     {"endSessions", cmd_end_sessions, DOCSTORE_CMD_NO_AUTH},
     {"killSessions", cmd_end_sessions, DOCSTORE_CMD_NONE},
+    {"refreshSessions", cmd_refresh_sessions, DOCSTORE_CMD_NO_AUTH},
     {"killAllSessions", cmd_kill_all_sessions, DOCSTORE_CMD_NONE},
     {"listCommands", cmd_list_commands, DOCSTORE_CMD_NONE},
     {"logout", cmd_logout, DOCSTORE_CMD_NO_AUTH},

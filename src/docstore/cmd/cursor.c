@@ -15,21 +15,21 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define NBUCKETS 1024
+#define NBUCKETS            1024
 #define FIRST_BATCH_DEFAULT 101
-#define BATCH_MAX_BYTES (16 * 1024 * 1024) /* documents in one batch */
+#define BATCH_MAX_BYTES     (16 * 1024 * 1024) /* documents in one batch */
 
 typedef struct cursor {
-    int64_t id;                /* never 0 */
-    char *ns;                  /* "db.collection", owned */
-    docstore_doclist_t docs;   /* the result set; docs before pos are already sent (NULL) */
-    size_t pos;                /* next document to send */
-    int64_t last_used_ms;      /* monotonic ms of the last batch */
-    int64_t conn_id;           /* the connection that opened it */
-    bool has_lsid;             /* opened inside a session */
-    uint8_t lsid[16];          /* that session's id */
-    int64_t owner;             /* the user that opened it (docstore_auth_uid), 0 without auth */
-    struct cursor *next;       /* hash chain */
+    int64_t id;              /* never 0 */
+    char *ns;                /* "db.collection", owned */
+    docstore_doclist_t docs; /* the result set; docs before pos are already sent (NULL) */
+    size_t pos;              /* next document to send */
+    int64_t last_used_ms;    /* monotonic ms of the last batch */
+    int64_t conn_id;         /* the connection that opened it */
+    bool has_lsid;           /* opened inside a session */
+    uint8_t lsid[16];        /* that session's id */
+    int64_t owner;           /* the user that opened it (docstore_auth_uid), 0 without auth */
+    struct cursor *next;     /* hash chain */
 } cursor_t;
 
 struct docstore_cursors {
@@ -120,14 +120,47 @@ void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id)
     remove_if(c, conn_pred, &conn_id);
 }
 
-static bool session_pred(const cursor_t *cur, const void *arg)
+/* A session as a cursor's owner sees it: the UUID and the user, as mongod
+ * keys a session by lsid.id and the digest of the user that created it. */
+typedef struct session_key {
+    const uint8_t *uuid; /* 16 bytes, or NULL for every session */
+    int64_t owner;       /* docstore_auth_uid, or DOCSTORE_CURSORS_ANY_OWNER */
+} session_key_t;
+
+static bool session_match(const cursor_t *cur, const session_key_t *k)
 {
-    return arg == NULL || (cur->has_lsid && memcmp(cur->lsid, arg, 16) == 0);
+    if (k->owner == DOCSTORE_CURSORS_ANY_OWNER && k->uuid == NULL)
+        return true; /* killAllSessions: every cursor */
+    if (!cur->has_lsid)
+        return false;
+    if (k->owner != DOCSTORE_CURSORS_ANY_OWNER && cur->owner != k->owner)
+        return false;
+    return k->uuid == NULL || memcmp(cur->lsid, k->uuid, 16) == 0;
 }
 
-void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid)
+static bool session_pred(const cursor_t *cur, const void *arg)
 {
-    remove_if(c, session_pred, uuid);
+    return session_match(cur, arg);
+}
+
+void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner)
+{
+    session_key_t k = {uuid, owner};
+    remove_if(c, session_pred, &k);
+}
+
+void docstore_cursors_refresh_session(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner)
+{
+    session_key_t k = {uuid, owner};
+    int64_t now = docstore_now_ms();
+    if (c == NULL || uuid == NULL)
+        return;
+    for (size_t b = 0; b < NBUCKETS; b++) {
+        for (cursor_t *cur = c->buckets[b]; cur != NULL; cur = cur->next) {
+            if (session_match(cur, &k))
+                cur->last_used_ms = now;
+        }
+    }
 }
 
 int64_t docstore_cursors_open(const docstore_cursors_t *c)

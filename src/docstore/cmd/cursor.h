@@ -22,9 +22,17 @@ void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms);
  * lsid, a cursor outlives its connection as in MongoDB, until its session
  * ends, it is killed, or it expires). */
 void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id);
-/* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID
- * (endSessions, killSessions); all cursors when uuid is NULL (killAllSessions). */
-void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid);
+/* Any user: killAllSessions, or a server without authentication. */
+#define DOCSTORE_CURSORS_ANY_OWNER INT64_MIN
+/* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID by
+ * the user owner (docstore_auth_uid) (endSessions, killSessions): a session is
+ * its UUID and its user, as in mongod, so another user's session of the same
+ * UUID is left alone. uuid NULL: every session of owner (killSessions []);
+ * uuid NULL and DOCSTORE_CURSORS_ANY_OWNER: every cursor (killAllSessions). */
+void docstore_cursors_kill_session(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner);
+/* refreshSessions: the cursors of that session of owner count as used now
+ * (the 10-minute idle expiry restarts). uuid NULL refreshes nothing. */
+void docstore_cursors_refresh_session(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner);
 /* Open cursors, and cursors closed by idle expiry since start (serverStatus). */
 int64_t docstore_cursors_open(const docstore_cursors_t *c);
 int64_t docstore_cursors_timed_out(const docstore_cursors_t *c);
@@ -34,9 +42,9 @@ int64_t docstore_cursors_timed_out(const docstore_cursors_t *c);
  * first batch); a batch also ends before 16 MiB. When documents remain and
  * !single_batch, they become a cursor owned by ctx->conn's session; else id 0.
  * 0 or -1 with err. */
-__attribute__((warn_unused_result)) int
-docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_t *docs,
-                      int64_t batch_size, bool single_batch, bson_t *reply,
-                      docstore_error_t *err);
+__attribute__((warn_unused_result)) int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns,
+                                                              docstore_doclist_t *docs,
+                                                              int64_t batch_size, bool single_batch,
+                                                              bson_t *reply, docstore_error_t *err);
 
 #endif

@@ -42,6 +42,7 @@ typedef struct docstore_conn {
     struct bufferevent *bev;        /* the socket, nonblocking */
     struct event *resume_ev;        /* continues messages left over by a bounded wakeup */
     struct event *read_ev;          /* plain TCP: reads the socket (NULL with TLS, where bev reads) */
+    struct event *deadline_ev;      /* idle / message deadline (server.c conn_deadline_cb) */
     enum docstore_conn_state state; /* I/O state */
     size_t read_high;               /* input high watermark: 1 MiB, or the message being read */
     int64_t id;                     /* connectionId, from 1 */
@@ -49,6 +50,7 @@ typedef struct docstore_conn {
     char who[128];                  /* log prefix: "docstore conn 17 127.0.0.1:5312" */
     int64_t created_ms;             /* wall clock at accept */
     int64_t last_active_ms;         /* monotonic ms of the last complete request */
+    int64_t partial_since_ms;       /* monotonic ms the unfinished message began, 0 if none */
     bool active;                    /* a command is running right now */
     bson_t *client_meta;            /* owned copy of the first hello's client document */
     enum docstore_conn_auth auth;   /* authentication state */
@@ -98,6 +100,7 @@ struct docstore_server {
     int64_t rejected;                 /* refused past --max-connections */
     int64_t rejected_access;          /* refused by the access list */
     int64_t idle_closed;              /* closed by --idle-timeout */
+    int64_t slow_closed;              /* closed by --message-timeout (slow-loris) */
     int64_t next_conn_id;             /* connectionId of the next connection */
     int32_t next_request_id;          /* requestID of the next reply */
     docstore_opcounters_t ops;        /* serverStatus.opcounters */

@@ -49,6 +49,7 @@ void docstore_config_init(docstore_config_t *cfg)
     cfg->bind_address = "127.0.0.1";
     cfg->port = 27017;
     cfg->auth = DOCSTORE_AUTH_NONE;
+    cfg->message_timeout_s = 30;
 }
 
 /* ---- access list ------------------------------------------------------ */
@@ -184,6 +185,8 @@ static void conn_free(docstore_conn_t *c)
     docstore_cursors_conn_closed(s->cursors, c->id);
     if (c->resume_ev)
         event_free(c->resume_ev);
+    if (c->deadline_ev)
+        event_free(c->deadline_ev);
     if (c->read_ev)
         event_free(c->read_ev);
     if (c->bev)
@@ -326,6 +329,52 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
     conn_process(arg);
 }
 
+/* The connection's next deadline, monotonic ms, 0 for none: --idle-timeout
+ * counts from the last complete message (so a byte now and then does not keep
+ * a connection), and a begun message must complete within
+ * --message-timeout of its first byte (slow-loris). */
+static int64_t conn_deadline(const docstore_conn_t *c)
+{
+    const docstore_config_t *cfg = &c->server->cfg;
+    int64_t d = 0;
+    if (cfg->idle_timeout_s > 0)
+        d = c->last_active_ms + (int64_t)cfg->idle_timeout_s * 1000;
+    if (c->partial_since_ms != 0 && cfg->message_timeout_s > 0) {
+        int64_t p = c->partial_since_ms + (int64_t)cfg->message_timeout_s * 1000;
+        if (d == 0 || p < d)
+            d = p;
+    }
+    return d;
+}
+
+/* Arms deadline_ev for conn_deadline. The timer is lazy: a complete message
+ * moves the deadline later without touching it; when it fires early,
+ * conn_deadline_cb re-arms it. So the work is one timer add per begun
+ * message, never per byte. */
+static void conn_deadline_arm(docstore_conn_t *c)
+{
+    int64_t d = conn_deadline(c);
+    if (d == 0) {
+        evtimer_del(c->deadline_ev);
+        return;
+    }
+    int64_t left = d - docstore_now_ms();
+    if (left < 0)
+        left = 0;
+    struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+    evtimer_add(c->deadline_ev, &tv);
+}
+
+/* Bytes of a message that is not complete yet wait in the input: its clock
+ * starts with the first of them. */
+static void conn_partial_begun(docstore_conn_t *c)
+{
+    if (c->partial_since_ms != 0)
+        return;
+    c->partial_since_ms = docstore_now_ms();
+    conn_deadline_arm(c);
+}
+
 /* Works through the complete messages in the input buffer, at most
  * MSGS_PER_WAKEUP of them, then yields: a zero timer brings us back after the
  * loop has polled the other connections. */
@@ -343,8 +392,11 @@ static int process_messages(docstore_conn_t *c)
             return 0;
         }
         size_t avail = evbuffer_get_length(in);
-        if (avail < DOCSTORE_WIRE_HEADER_LEN)
+        if (avail < DOCSTORE_WIRE_HEADER_LEN) {
+            if (avail > 0)
+                conn_partial_begun(c);
             return 0;
+        }
         uint8_t head[DOCSTORE_WIRE_HEADER_LEN];
         if (evbuffer_copyout(in, head, sizeof head) != (ev_ssize_t)sizeof head)
             return 0;
@@ -357,6 +409,7 @@ static int process_messages(docstore_conn_t *c)
             return -1;
         }
         if (r == DOCSTORE_WIRE_NEED_MORE) {
+            conn_partial_begun(c);
             /* Let the input grow to hold this whole message, no further. */
             if ((size_t)hdr.length > c->read_high) {
                 c->read_high = (size_t)hdr.length;
@@ -374,6 +427,9 @@ static int process_messages(docstore_conn_t *c)
             conn_close(c, "out of memory");
             return -1;
         }
+        /* A complete message: the idle clock restarts, no message is begun. */
+        c->last_active_ms = docstore_now_ms();
+        c->partial_since_ms = 0;
         int rc = handle_message(c, msg, (size_t)hdr.length);
         evbuffer_drain(in, (size_t)hdr.length);
         if (c->read_high > INPUT_HIGH) {
@@ -410,8 +466,8 @@ static void conn_flush(docstore_conn_t *c)
 
 /* Plain TCP: the read event is on while the connection reads and its input
  * is under the high watermark, as a bufferevent's would be; off, the bytes
- * wait in the kernel and TCP flow control pushes back. The idle timeout rides
- * on it: it runs while the connection waits for a client's bytes. */
+ * wait in the kernel and TCP flow control pushes back. The idle and message
+ * timeouts are deadline_ev's (conn_deadline). */
 static void conn_read_update(docstore_conn_t *c)
 {
     if (c->read_ev == NULL)
@@ -420,8 +476,7 @@ static void conn_read_update(docstore_conn_t *c)
                 evbuffer_get_length(bufferevent_get_input(c->bev)) < c->read_high;
     bool on = event_pending(c->read_ev, EV_READ, NULL) != 0;
     if (want && !on) {
-        struct timeval tv = {c->server->cfg.idle_timeout_s, 0};
-        event_add(c->read_ev, c->server->cfg.idle_timeout_s > 0 ? &tv : NULL);
+        event_add(c->read_ev, NULL);
     } else if (!want && on) {
         event_del(c->read_ev);
     }
@@ -441,6 +496,45 @@ static void conn_idle_close(docstore_conn_t *c)
     char why[64];
     snprintf(why, sizeof why, "idle for %d s", c->server->cfg.idle_timeout_s);
     conn_close(c, why);
+}
+
+/* deadline_ev: closes the connection whose message has taken longer than
+ * --message-timeout, or that has sent no complete message for
+ * --idle-timeout; otherwise the deadline moved and the timer is re-armed. A
+ * connection paused on its own unread replies is not reading, so its clocks
+ * wait. */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    docstore_conn_t *c = arg;
+    (void)fd, (void)what;
+    const docstore_config_t *cfg = &c->server->cfg;
+    int64_t now = docstore_now_ms();
+    int64_t d = conn_deadline(c);
+    if (d == 0)
+        return;
+    if (c->state != DOCSTORE_CONN_READING) {
+        /* Not reading: the wait is ours, not the client's. */
+        c->last_active_ms = now;
+        if (c->partial_since_ms != 0)
+            c->partial_since_ms = now;
+        static const struct timeval second = {1, 0};
+        evtimer_add(c->deadline_ev, &second);
+        return;
+    }
+    if (now < d) {
+        conn_deadline_arm(c);
+        return;
+    }
+    if (c->partial_since_ms != 0 && cfg->message_timeout_s > 0 &&
+        now >= c->partial_since_ms + (int64_t)cfg->message_timeout_s * 1000) {
+        c->server->slow_closed++;
+        char why[96];
+        snprintf(why, sizeof why, "message incomplete after %d s (--message-timeout)",
+                 cfg->message_timeout_s);
+        conn_close(c, why);
+        return;
+    }
+    conn_idle_close(c);
 }
 
 /* Plain TCP reads: straight into the input buffer's free space, up to the
@@ -602,9 +696,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     else if ((c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
         evutil_closesocket(fd);
     c->resume_ev = evtimer_new(s->base, resume_cb, c);
+    c->deadline_ev = evtimer_new(s->base, conn_deadline_cb, c);
     if (s->tls == NULL && c->bev != NULL)
         c->read_ev = event_new(s->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
-    if (c->bev == NULL || c->resume_ev == NULL || (s->tls == NULL && c->read_ev == NULL)) {
+    if (c->bev == NULL || c->resume_ev == NULL || c->deadline_ev == NULL ||
+        (s->tls == NULL && c->read_ev == NULL)) {
+        if (c->deadline_ev)
+            event_free(c->deadline_ev);
         if (c->read_ev)
             event_free(c->read_ev);
         if (c->bev)
@@ -627,11 +725,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
      * needs stays in the kernel, where TCP flow control pushes back. */
     c->read_high = INPUT_HIGH;
     bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+    conn_deadline_arm(c);
     if (s->tls != NULL) {
-        if (s->cfg.idle_timeout_s > 0) {
-            struct timeval tv = {s->cfg.idle_timeout_s, 0};
-            bufferevent_set_timeouts(c->bev, &tv, NULL);
-        }
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     } else {
         /* Plain TCP: conn_sock_read_cb reads, conn_flush writes; the

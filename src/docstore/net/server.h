@@ -28,6 +28,7 @@ typedef struct docstore_config {
     const char *users_file;   /* JSON users (docs/docstore.md), NULL for none */
     const char *iam_file;     /* JSON IAM registry, NULL for none */
     int idle_timeout_s;       /* close connections idle this long; 0 = never */
+    int message_timeout_s;    /* a begun message must complete within this (default 30) */
     const char *tls_cert;     /* PEM files; both NULL for plain TCP */
     const char *tls_key;
 } docstore_config_t;

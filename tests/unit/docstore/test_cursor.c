@@ -2,7 +2,7 @@
  * Unit tests of cursors and dispatch: first batch sizes (default 101,
  * batchSize, 0, singleBatch, the 16 MiB cap), getMore across batches and its
  * namespace and session checks, killCursors' reply, expiry, connection close,
- * session ends, and the dispatcher's reply shapes.
+ * session ends (only the owner's), and the dispatcher's reply shapes.
  */
 #include "docstore/cmd/command.h"
 #include "docstore/net/conn.h"
@@ -233,6 +233,36 @@ static void test_sessions_and_connections(void)
     docstore_cursors_free(cs);
 }
 
+/* A session is its UUID and its user: another user's kill or refresh naming
+ * the UUID leaves the cursor alone; the owner's kill frees it. */
+static void test_session_owner(void)
+{
+    docstore_cursors_t *cs;
+    CHECK_INT(docstore_cursors_new(&cs), 0);
+    docstore_principal_t alice = {.user = "alice", .db = "app", .uid = 7};
+    docstore_conn_t conn = {.id = 5, .auth = DOCSTORE_CONN_AUTH_DONE, .principal = &alice};
+    docstore_ctx_t ctx = {.cursors = cs, .conn = &conn, .has_lsid = true};
+    uint8_t uuid[16] = {42};
+    memcpy(ctx.lsid, uuid, 16);
+    docstore_doclist_t l;
+    docstore_error_t err = {0};
+    bson_t reply = BSON_INITIALIZER;
+    fill(&l, 50, 0);
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
+    CHECK_INT(docstore_cursors_open(cs), 1);
+    docstore_cursors_kill_session(cs, uuid, 8); /* bob */
+    docstore_cursors_kill_session(cs, NULL, 8); /* bob's killSessions: [] */
+    docstore_cursors_refresh_session(cs, uuid, 8);
+    CHECK_INT(docstore_cursors_open(cs), 1);
+    uint8_t other[16] = {43};
+    docstore_cursors_kill_session(cs, other, 7);
+    CHECK_INT(docstore_cursors_open(cs), 1);
+    docstore_cursors_kill_session(cs, uuid, 7);
+    CHECK_INT(docstore_cursors_open(cs), 0);
+    bson_destroy(&reply);
+    docstore_cursors_free(cs);
+}
+
 static void test_dispatch(void)
 {
     docstore_cursors_t *cs;
@@ -315,6 +345,7 @@ int main(void)
 {
     RUN(test_batches);
     RUN(test_sessions_and_connections);
+    RUN(test_session_owner);
     RUN(test_dispatch);
     return TEST_REPORT();
 }
