@@ -227,6 +227,7 @@ enum docstore_code {
     DOCSTORE_LOCATION_51106 = 51106,              /* Location51106 */
     DOCSTORE_LOCATION_51108 = 51108,              /* Location51108 */
     DOCSTORE_LOCATION_51111 = 51111,              /* Location51111 */
+    DOCSTORE_LOCATION_51156 = 51156,              /* Location51156: regex cannot be evaluated */
     DOCSTORE_LOCATION_51246 = 51246,              /* Location51246 */
     DOCSTORE_LOCATION_51270 = 51270,              /* Location51270 */
     DOCSTORE_LOCATION_51272 = 51272,              /* Location51272 */
