@@ -222,6 +222,7 @@ enum docstore_code {
     DOCSTORE_LOCATION_50752 = 50752,              /* Location50752 */
     DOCSTORE_LOCATION_51075 = 51075,              /* Location51075 */
     DOCSTORE_LOCATION_51082 = 51082,              /* Location51082 */
+    DOCSTORE_LOCATION_51091 = 51091,              /* Location51091: regex does not compile */
     DOCSTORE_LOCATION_51104 = 51104,              /* Location51104 */
     DOCSTORE_LOCATION_51105 = 51105,              /* Location51105 */
     DOCSTORE_LOCATION_51106 = 51106,              /* Location51106 */

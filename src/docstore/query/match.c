@@ -146,7 +146,7 @@ static int compile_regex(mnode_t *n, const char *pattern, const char *options,
     if (n->re == NULL) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(ecode, msg, sizeof msg);
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "Regular expression is invalid: %s",
+        docstore_error_set(err, DOCSTORE_LOCATION_51091, "Regular expression is invalid: %s",
                            (char *)msg);
         return -1;
     }
