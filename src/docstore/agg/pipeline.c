@@ -1049,7 +1049,6 @@ static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
                      docstore_error_t *err)
 {
     const stage_t *s = sr->s;
-    (void)err;
     for (size_t i = 0; i < docs->n; i++) {
         if (docstore_matcher_matches(s->matcher, docs->docs[i], NULL)) {
             if (docstore_doclist_push(out, docs->docs[i]) != 0) {
@@ -1059,7 +1058,7 @@ static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
             docs->docs[i] = NULL;
         }
     }
-    return 0;
+    return docstore_matcher_status(s->matcher, err);
 }
 
 static int run_project(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,

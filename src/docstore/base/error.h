@@ -222,11 +222,13 @@ enum docstore_code {
     DOCSTORE_LOCATION_50752 = 50752,              /* Location50752 */
     DOCSTORE_LOCATION_51075 = 51075,              /* Location51075 */
     DOCSTORE_LOCATION_51082 = 51082,              /* Location51082 */
+    DOCSTORE_LOCATION_51091 = 51091,              /* Location51091: regex does not compile */
     DOCSTORE_LOCATION_51104 = 51104,              /* Location51104 */
     DOCSTORE_LOCATION_51105 = 51105,              /* Location51105 */
     DOCSTORE_LOCATION_51106 = 51106,              /* Location51106 */
     DOCSTORE_LOCATION_51108 = 51108,              /* Location51108 */
     DOCSTORE_LOCATION_51111 = 51111,              /* Location51111 */
+    DOCSTORE_LOCATION_51156 = 51156,              /* Location51156: regex cannot be evaluated */
     DOCSTORE_LOCATION_51246 = 51246,              /* Location51246 */
     DOCSTORE_LOCATION_51270 = 51270,              /* Location51270 */
     DOCSTORE_LOCATION_51272 = 51272,              /* Location51272 */

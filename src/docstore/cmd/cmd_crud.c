@@ -55,6 +55,8 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
     match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
     if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
         return -1;
+    if (m != NULL && docstore_matcher_status(m, err) != 0)
+        return -1; /* a regex hit a PCRE2 limit: no answer, not "no match" */
     if (c.oom) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
         return -1;
@@ -191,6 +193,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
         if (rc == 0 && ordered)
             ordered_close_run(&oc);
         free(oc.rids);
+        if (rc == 0 && m != NULL)
+            rc = docstore_matcher_status(m, err);
         if (rc == 0 && oc.oom) {
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
             rc = -1;
@@ -213,6 +217,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
     int rc = docstore_storage_scan(ctx->storage, db, coll, filter, sorter_cb, &sc, err);
     if (rc == 0 && sc.failed)
         rc = -1;
+    if (rc == 0 && m != NULL)
+        rc = docstore_matcher_status(m, err);
     if (rc == 0)
         rc = docstore_sorter_finish(sorter, out, err);
     docstore_sorter_free(sorter);

@@ -5,6 +5,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "docstore/query/expr_internal.h"
+#include "docstore/query/regex.h"
 
 #include <pcre2.h>
 #include <stdlib.h>
@@ -83,6 +84,24 @@ static size_t code_points(const char *s, size_t n)
     return cp;
 }
 
+/* One bounded match from byte offset at: 1 a match, 0 none, -1 with the
+ * error set when the regex cannot be evaluated (a PCRE2 limit), as mongod's
+ * 51156 — never a silent "no match". */
+static int rx_match(expr_ctx_t *ctx, const char *op, const rx_t *r, const char *s, size_t len,
+                    size_t at)
+{
+    int m = docstore_regex_match(r->re, s, len, at, r->md);
+    if (m >= 0)
+        return 1;
+    if (m == PCRE2_ERROR_NOMATCH)
+        return 0;
+    char msg[120];
+    docstore_regex_error_message(m, msg, sizeof msg);
+    return expr_fail(ctx, DOCSTORE_LOCATION_51156,
+                     "Error occurred while executing the regular expression in %s. Result code: %s",
+                     op, msg);
+}
+
 /* {match, idx, captures} for the match held in r->md. */
 static void match_doc(const rx_t *r, const char *s, bson_value_t *out)
 {
@@ -135,10 +154,14 @@ int expr_op_regex(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     const char *s = v[0].value.v_utf8.str;
     size_t len = v[0].value.v_utf8.len;
     if (!all) {
-        int m = pcre2_match(r.re, (PCRE2_SPTR)s, len, 0, 0, r.md, NULL);
+        int m = rx_match(ctx, n, &r, s, len, 0);
+        if (m < 0) {
+            rc = -1;
+            goto out;
+        }
         if (!find)
-            expr_set_bool(out, m >= 0);
-        else if (m >= 0)
+            expr_set_bool(out, m > 0);
+        else if (m > 0)
             match_doc(&r, s, out);
         else
             expr_set_null(out);
@@ -148,8 +171,13 @@ int expr_op_regex(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     uint32_t k = 0;
     size_t at = 0;
     while (at <= len) {
-        int m = pcre2_match(r.re, (PCRE2_SPTR)s, len, at, 0, r.md, NULL);
-        if (m < 0)
+        int m = rx_match(ctx, n, &r, s, len, at);
+        if (m < 0) {
+            bson_destroy(&arr);
+            rc = -1;
+            goto out;
+        }
+        if (m == 0)
             break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r.md);
         bson_value_t d;

@@ -10,6 +10,7 @@
  * $elemMatches; a regex value in equality or $in is a regex match.
  */
 #include "docstore/query/match_internal.h"
+#include "docstore/query/regex.h"
 #include "docstore/query/value.h"
 
 #include <math.h>
@@ -145,10 +146,11 @@ static int compile_regex(mnode_t *n, const char *pattern, const char *options,
     if (n->re == NULL) {
         PCRE2_UCHAR msg[200];
         pcre2_get_error_message(ecode, msg, sizeof msg);
-        docstore_error_set(err, DOCSTORE_BAD_VALUE, "Regular expression is invalid: %s",
+        docstore_error_set(err, DOCSTORE_LOCATION_51091, "Regular expression is invalid: %s",
                            (char *)msg);
         return -1;
     }
+    docstore_regex_jit(n->re); /* compiled once per filter, run once per document */
     n->md = pcre2_match_data_create_from_pattern(n->re, NULL);
     if (n->md == NULL)
         return docstore_error_oom(err);
@@ -901,6 +903,15 @@ static int parse_filter(const uint8_t *data, uint32_t len, mnode_t *and_node, in
     return 0;
 }
 
+/* Points every regex test under n at the matcher's error slot. */
+static void regex_status_attach(mnode_t *n, int *rc)
+{
+    if (n->kind == MN_REGEX)
+        n->regex_rc = rc;
+    for (size_t i = 0; i < n->nkids; i++)
+        regex_status_attach(n->kids[i], rc);
+}
+
 int docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstore_error_t *err)
 {
     *out = NULL;
@@ -909,7 +920,8 @@ int docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstor
         return docstore_error_oom(err);
     m->filter = filter != NULL ? bson_copy(filter) : bson_new();
     m->root = node_new(MN_AND);
-    if (m->filter == NULL || m->root == NULL) {
+    m->regex_rc = calloc(1, sizeof *m->regex_rc);
+    if (m->filter == NULL || m->root == NULL || m->regex_rc == NULL) {
         docstore_matcher_free(m);
         return docstore_error_oom(err);
     }
@@ -917,6 +929,7 @@ int docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstor
         docstore_matcher_free(m);
         return -1;
     }
+    regex_status_attach(m->root, m->regex_rc);
     *out = m;
     return 0;
 }
@@ -926,6 +939,19 @@ bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc, in
     if (array_pos != NULL)
         *array_pos = -1;
     return docstore_match_node(m->root, bson_get_data(doc), doc->len, doc, array_pos);
+}
+
+int docstore_matcher_status(const docstore_matcher_t *m, docstore_error_t *err)
+{
+    if (*m->regex_rc == 0)
+        return 0;
+    char msg[120];
+    docstore_regex_error_message(*m->regex_rc, msg, sizeof msg);
+    docstore_error_set(err, DOCSTORE_LOCATION_51156,
+                       "Error occurred while executing the regular expression in $regex. "
+                       "Result code: %s",
+                       msg);
+    return -1;
 }
 
 bool docstore_matcher_is_empty(const docstore_matcher_t *m)
@@ -938,6 +964,7 @@ void docstore_matcher_free(docstore_matcher_t *m)
     if (m == NULL)
         return;
     node_free(m->root);
+    free(m->regex_rc);
     if (m->filter != NULL)
         bson_destroy(m->filter);
     free(m);

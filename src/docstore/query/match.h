@@ -27,6 +27,13 @@ docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstore_er
 bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc,
                               int32_t *array_pos /* OUT, may be NULL */);
 
+/* 0 when every regex of the filter could be evaluated so far; -1 with err
+ * set (Location51156, as mongod's regex operators) once one hit a PCRE2
+ * match or depth limit: the results of docstore_matcher_matches since then
+ * are not answers, and the caller fails the operation. */
+__attribute__((warn_unused_result)) int docstore_matcher_status(const docstore_matcher_t *m,
+                                                                docstore_error_t *err);
+
 /* True when the filter is empty (matches everything). */
 bool docstore_matcher_is_empty(const docstore_matcher_t *m);
 

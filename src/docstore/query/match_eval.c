@@ -12,6 +12,7 @@
  * Nothing here allocates; the hot path is one iterator walk per predicate.
  */
 #include "docstore/query/match_internal.h"
+#include "docstore/query/regex.h"
 #include "docstore/query/value.h"
 
 #include <math.h>
@@ -99,7 +100,9 @@ static bool regex_test(const mnode_t *n, const bson_value_t *v)
     } else {
         return false;
     }
-    int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, n->md, NULL);
+    int rc = docstore_regex_match(n->re, s, len, 0, n->md);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && n->regex_rc != NULL && *n->regex_rc == 0)
+        *n->regex_rc = rc; /* not an answer: docstore_matcher_status reports it */
     return rc >= 0;
 }
 

@@ -72,11 +72,13 @@ struct mnode {
     int64_t size;               /* MN_SIZE */
     int64_t divisor, remainder; /* MN_MOD */
     docstore_expr_t *expr;      /* MN_EXPR: owned */
+    int *regex_rc;              /* MN_REGEX: the matcher's, set to a PCRE2 error (a limit) */
 };
 
 struct docstore_matcher {
     bson_t *filter; /* owned copy; operands point into it */
     mnode_t *root;  /* an MN_AND of the top-level predicates */
+    int *regex_rc;  /* owned: the first PCRE2 error of a match (a limit hit), 0 if none */
 };
 
 /* match_eval.c: does the document (raw BSON data) match node n? root is the

@@ -18,10 +18,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -384,6 +386,67 @@ int st_db_get(docstore_storage_t *st, const char *db, bool create, st_db_t **out
     return db_open(st, db, out, err);
 }
 
+/* One server per directory: an exclusive flock on DOCSTORE_DIR_LOCK in dir,
+ * held (through st->lock_fd) until docstore_storage_close or exit, and the
+ * owner's pid written into it so a second server can name it. Two servers
+ * on one dir would otherwise stall on each other's SQLite locks and take over
+ * the databases the first has not opened yet. 0 or -1 with err set. */
+static int dir_lock(docstore_storage_t *st, docstore_error_t *err)
+{
+    size_t n = strlen(st->dir) + sizeof DOCSTORE_DIR_LOCK + 2;
+    char *path = malloc(n);
+    if (path == NULL) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+        return -1;
+    }
+    snprintf(path, n, "%s/%s", st->dir, DOCSTORE_DIR_LOCK);
+    int fd, rc = -1;
+    do
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    while (fd == -1 && errno == EINTR);
+    if (fd == -1) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: cannot open %s: %s", path,
+                           strerror(errno));
+        goto out;
+    }
+    int r;
+    do
+        r = flock(fd, LOCK_EX | LOCK_NB);
+    while (r == -1 && errno == EINTR);
+    if (r == -1) {
+        int e = errno;
+        char pid[24] = "";
+        ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
+        long owner = got > 0 ? strtol(pid, NULL, 10) : 0;
+        if (e == EWOULDBLOCK && owner > 0)
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR,
+                               "%s is in use by another tether db (pid %ld): one server per "
+                               "directory",
+                               st->dir, owner);
+        else if (e == EWOULDBLOCK)
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR,
+                               "%s is in use by another tether db (pid unknown): one server per "
+                               "directory",
+                               st->dir);
+        else
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: cannot lock %s: %s", path,
+                               strerror(e));
+        close(fd);
+        goto out;
+    }
+    char pid[24];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* The pid is only a hint for a second server's message: the flock is the
+     * lock, so a failed write changes nothing else. */
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len)
+        (void)ftruncate(fd, 0);
+    st->lock_fd = fd;
+    rc = 0;
+out:
+    free(path);
+    return rc;
+}
+
 int docstore_storage_open(const char *dir, docstore_storage_t **out, docstore_error_t *err)
 {
     *out = NULL;
@@ -392,6 +455,7 @@ int docstore_storage_open(const char *dir, docstore_storage_t **out, docstore_er
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
         return -1;
     }
+    st->lock_fd = -1;
     if (dir) {
         if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: cannot create %s: %s", dir,
@@ -403,6 +467,11 @@ int docstore_storage_open(const char *dir, docstore_storage_t **out, docstore_er
         if (st->dir == NULL) {
             free(st);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+            return -1;
+        }
+        if (dir_lock(st, err) != 0) {
+            free(st->dir);
+            free(st);
             return -1;
         }
     }
@@ -436,6 +505,8 @@ void docstore_storage_close(docstore_storage_t *st)
             db_unlink_files(st, name);
         free(name);
     }
+    if (st->lock_fd != -1)
+        close(st->lock_fd); /* releases the directory */
     free(st->dir);
     free(st);
 }

@@ -18,7 +18,14 @@
 
 typedef struct docstore_storage docstore_storage_t;
 
-/* Opens (creating) the store in dir, or in memory when dir is NULL. 0 or -1. */
+/* The lock file in a store's dir: flock'ed by the one server using dir, and
+ * holding its pid. */
+#define DOCSTORE_DIR_LOCK "docstore.lock"
+
+/* Opens (creating) the store in dir, or in memory when dir is NULL. A dir is
+ * locked for the store's life (until docstore_storage_close): when another
+ * process holds it, -1 with a message naming dir and that process's pid.
+ * 0 or -1. */
 __attribute__((warn_unused_result)) int
 docstore_storage_open(const char *dir, docstore_storage_t **out, docstore_error_t *err);
 void docstore_storage_close(docstore_storage_t *st);
@@ -91,8 +98,8 @@ typedef bool (*docstore_ordered_doc_cb)(void *ctx, const bson_t *doc, int64_t ri
  * fields in those directions (or all of them reversed) and that never held an
  * array on its paths (not multikey). The filter must use that same index, or
  * no index; a filter that fixes the index's leading field to one value (an
- * equality) lets the sort be on the fields after it. *ordered is false when no index serves the sort (nothing was
- * read), or when the walk met a sort value whose key cannot order it exactly
+ * equality) lets the sort be on the fields after it. *ordered is false when no index serves the
+ * sort (nothing was read), or when the walk met a sort value whose key cannot order it exactly
  * (undefined, which keys as null; a decimal128 a double cannot hold): the
  * documents already given are then to be dropped, and the caller scans and
  * sorts. */

@@ -64,6 +64,7 @@ struct docstore_storage {
     char *dir;             /* folder of <db>.sqlite files; NULL in memory */
     st_db_t *dbs;          /* open databases */
     int64_t docs_examined; /* documents handed to scan callbacks, ever */
+    int lock_fd;           /* DOCSTORE_DIR_LOCK in dir, flock'ed for st's life; -1 in memory */
 };
 
 /* Validates a database name as MongoDB does (InvalidNamespace 73). */

@@ -709,7 +709,7 @@ static const struct error_case errors[] = {
     {"{\"a\": {\"$mod\": [0, 1]}}", 2, "divisor cannot be 0"},
     {"{\"a\": {\"__type\": \"foo\"}}", 2, "Unknown type name alias: foo"},
     {"{\"a\": {\"__type\": 100}}", 2, "Invalid numerical type code: 100"},
-    {"{\"a\": {\"__regex\": \"(\"}}", 2, NULL},
+    {"{\"a\": {\"__regex\": \"(\"}}", 51091, NULL},
     {"{\"a\": {\"__regex\": 1}}", 2, "$regex has to be a string"},
     {"{\"a\": {\"__options\": \"i\"}}", 2, "$options needs a $regex"},
     {"{\"a\": {\"__regex\": \"a\", \"__options\": \"q\"}}", 2, "invalid flag in regex options: q"},
@@ -784,6 +784,31 @@ static void test_filter_copied(void)
     bson_destroy(d);
 }
 
+/* A regex that hits PCRE2's match limit is an error (51156), not "no match";
+ * a regex that matches in bounds leaves the status clean. */
+static void test_regex_limit(void)
+{
+    bson_t *f = parse("{\"s\": {\"__regex\": \"^(a+)+$|c$\"}}");
+    bson_t *evil = parse("{\"s\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"}");
+    bson_t *fine = parse("{\"s\": \"aaac\"}");
+    docstore_matcher_t *m = NULL;
+    docstore_error_t err = {0};
+    CHECK_INT(docstore_matcher_new(f, &m, &err), 0);
+    if (m != NULL) {
+        CHECK(docstore_matcher_matches(m, fine, NULL));
+        CHECK_INT(docstore_matcher_status(m, &err), 0);
+        (void)docstore_matcher_matches(m, evil, NULL);
+        CHECK_INT(docstore_matcher_status(m, &err), -1);
+        CHECK_INT(err.code, DOCSTORE_LOCATION_51156);
+        CHECK(strstr(err.msg, "match limit") != NULL);
+        docstore_error_clear(&err);
+    }
+    docstore_matcher_free(m);
+    bson_destroy(f);
+    bson_destroy(evil);
+    bson_destroy(fine);
+}
+
 int main(void)
 {
     RUN(test_cases);
@@ -791,5 +816,6 @@ int main(void)
     RUN(test_errors);
     RUN(test_is_empty);
     RUN(test_filter_copied);
+    RUN(test_regex_limit);
     return TEST_REPORT();
 }
