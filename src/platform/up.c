@@ -310,6 +310,13 @@ static int start_database(platform_t *p)
     }
     if (auth)
         crypto_cleanse(password, sizeof password);
+    if ((rc != 0 || db == NULL) && p->cfg.db_dir != NULL) {
+        /* the data asked for is not there (its folder in use by another
+           server, unreadable): serving without it would lose writes */
+        log_error("platform", "the embedded docstore did not start on --db-dir %s: stopping",
+                  p->cfg.db_dir);
+        return -1;
+    }
     if (rc != 0 || db == NULL) {
         log_warn("platform", "the embedded docstore did not start: functions get no MONGODB_URI "
                              "(use --db URI for an external MongoDB, or --no-db to silence this)");

@@ -30,6 +30,20 @@ try:
     assert d in out and "pid %d" % first.proc.pid in out, out
     assert took < 10, took
 
+    # tether up's embedded docstore on the same folder: the same refusal, and
+    # tether up stops rather than serve functions without their data
+    tmpl = os.path.join(d, "..", "dirlock-template.yaml")
+    with open(tmpl, "w") as f:
+        f.write("Resources: {}\n")
+    up = subprocess.run([BIN, "up", "--port", "0", "--db-port", "0", "--db-dir", d,
+                         "--template", tmpl], stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, timeout=30)
+    out = up.stdout.decode()
+    print("tether up --db-dir: rc %d: %s" % (up.returncode, out.strip().splitlines()[-1]))
+    assert up.returncode != 0, out
+    assert "pid %d" % first.proc.pid in out, out
+    assert "did not start on --db-dir" in out, out
+
     # The first server still owns every database, new ones included.
     cli.app.items.insert_one({"_id": 2})
     cli.other.items.insert_one({"_id": 1})
