@@ -6,6 +6,7 @@
  */
 #include "platform/invoke_cli.h"
 
+#include "common/base64.h"
 #include "common/buf.h"
 
 #include <curl/curl.h>
@@ -85,41 +86,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     header_value(data, n, "X-Amzn-ErrorType", r->error_type, sizeof r->error_type);
     header_value(data, n, "X-Amz-Log-Result", r->log_result, sizeof r->log_result);
     return n;
-}
-
-static int b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decodes base64 text into out (at least 3/4 of its length); returns the length or -1. */
-static long b64_decode(const char *in, unsigned char *out)
-{
-    long o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (const char *p = in; *p != '\0' && *p != '='; p++) {
-        int v = b64_value((unsigned char)*p);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)((acc >> bits) & 0xff);
-        }
-    }
-    return o;
 }
 
 /*
@@ -308,8 +274,10 @@ int platform_invoke_main(int argc, char **argv)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 
     if (log_tail && reply.log_result[0] != '\0') {
-        unsigned char *log = malloc(strlen(reply.log_result) + 1);
-        long n = log != NULL ? b64_decode(reply.log_result, log) : -1;
+        size_t len = strlen(reply.log_result);
+        unsigned char *log = malloc(len + 1);
+        long n = log != NULL ? base64_decode(reply.log_result, len, log, len + 1, BASE64_PAD_OPTIONAL)
+                             : -1;
         if (n >= 0)
             fwrite(log, 1, (size_t)n, stderr);
         free(log);
