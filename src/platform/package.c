@@ -394,35 +394,27 @@ static void package_rmtree(const char *stage)
  * everything it dlopens; --argv0 keeps the program's argv[0]. */
 static int package_write_script(const char *stage, const char *loader, const char *name)
 {
-    char p[PATH_MAX];
+    char p[PATH_MAX], text[2048];
     snprintf(p, sizeof p, "%s/bootstrap", stage);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (fd == -1)
+    int n = snprintf(
+        text, sizeof text,
+        "#!/bin/sh\n"
+        "# Made by tether package: starts bin/%s with the glibc and libraries bundled\n"
+        "# in lib/, through the bundled dynamic loader, so nothing of the system's\n"
+        "# /lib is used.\n"
+        "# libmongoc (if the program uses it) keeps its counters in memory rather\n"
+        "# than in /dev/shm, which Lambda does not have.\n"
+        "export MONGOC_DISABLE_SHM=\"${MONGOC_DISABLE_SHM-1}\"\n"
+        "case $0 in\n"
+        "*/*) here=${0%%/*} ;;\n"
+        "*) here=. ;;\n"
+        "esac\n"
+        "exec \"$here/lib/%s\" --library-path \"$here/lib\" --argv0 \"$0\" \"$here/bin/%s\" "
+        "\"$@\"\n",
+        name, loader, name);
+    if (n < 0 || (size_t)n >= sizeof text)
         return -1;
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        return -1;
-    }
-    fprintf(f,
-            "#!/bin/sh\n"
-            "# Made by tether package: starts bin/%s with the glibc and libraries bundled\n"
-            "# in lib/, through the bundled dynamic loader, so nothing of the system's\n"
-            "# /lib is used.\n"
-            "# libmongoc (if the program uses it) keeps its counters in memory rather\n"
-            "# than in /dev/shm, which Lambda does not have.\n"
-            "export MONGOC_DISABLE_SHM=\"${MONGOC_DISABLE_SHM-1}\"\n"
-            "case $0 in\n"
-            "*/*) here=${0%%/*} ;;\n"
-            "*) here=. ;;\n"
-            "esac\n"
-            "exec \"$here/lib/%s\" --library-path \"$here/lib\" --argv0 \"$0\" \"$here/bin/%s\" "
-            "\"$@\"\n",
-            name, loader, name);
-    int rc = fchmod(fd, 0755) == -1 ? -1 : 0;
-    if (fclose(f) != 0)
-        rc = -1;
-    return rc;
+    return fileio_write(p, text, (size_t)n, 0755);
 }
 
 /* Strips the debug sections of the staged program (binutils' strip); the
