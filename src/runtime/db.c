@@ -18,6 +18,7 @@
 #include "runtime/db_network.h"
 #include "runtime/log.h"
 #include "runtime/loop.h"
+#include "runtime/metrics.h"
 #include "runtime/response.h"
 
 #include <ctype.h>
@@ -59,6 +60,53 @@ static int db_mongoc_inited;
 /* libmongoc's log lines while a URI is parsed: they say what is wrong with it */
 static char db_capture[DB_MSG_MAX];
 static int db_capturing;
+
+/*
+ * libmongoc's own initiator (TCP or Unix socket, then TLS), exported by
+ * libmongoc 1.23 but not declared in its public headers; user_data must be
+ * the client. Declared here as mongoc-client.c defines it.
+ */
+mongoc_stream_t *mongoc_client_default_stream_initiator(const mongoc_uri_t *uri,
+                                                        const mongoc_host_list_t *host,
+                                                        void *user_data, bson_error_t *error);
+
+/*
+ * The managed client's stream initiator: libmongoc's default, counted for
+ * the per-invocation metrics (metrics.h). The client is single-threaded, so
+ * every connection it makes (the scanner's, which commands then use too)
+ * goes through here: one call is one real connection attempt.
+ */
+static mongoc_stream_t *db_counting_initiator(const mongoc_uri_t *uri,
+                                              const mongoc_host_list_t *host, void *client,
+                                              bson_error_t *error)
+{
+    /* the default initiator returns only "Failed to connect to target
+       host" for a failed connect, and closes the socket before returning:
+       errno then says ENOTCONN when connect() failed at once (refused; on
+       Linux an unreachable network fails at once too) and is left at the
+       timed-out wait's value otherwise. Give the error that cause, worded as
+       libmongoc's own scanner words it (docs/runtime.md, "Metrics") */
+    errno = 0;
+    mongoc_stream_t *s = mongoc_client_default_stream_initiator(uri, host, client, error);
+    int cause_errno = errno;
+    if (s != NULL) {
+        runtime_metrics_db_opened();
+        return s;
+    }
+    runtime_metrics_db_failed();
+    if (error->domain == MONGOC_ERROR_STREAM && error->code == MONGOC_ERROR_STREAM_CONNECT &&
+        strncmp(error->message, "Failed to connect", 17) == 0) {
+        const char *cause = cause_errno == ECONNREFUSED ? "connection refused"
+                            : cause_errno == ENOTCONN   ? "connection refused (or unreachable)"
+                            : cause_errno == ETIMEDOUT || cause_errno == EINPROGRESS ||
+                                    cause_errno == EAGAIN || cause_errno == 0
+                                ? "connection timeout"
+                                : strerror(cause_errno);
+        bson_set_error(error, MONGOC_ERROR_STREAM, MONGOC_ERROR_STREAM_CONNECT,
+                       "%s calling hello on '%s'", cause, host->host_and_port);
+    }
+    return NULL;
+}
 
 /* Copies s into out (cap bytes), percent-decoded. */
 static void db_percent_decode(const char *s, size_t n, char *out, size_t cap)
@@ -520,6 +568,7 @@ mongoc_client_t *tether_db(void)
         return NULL;
     }
     mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    mongoc_client_set_stream_initiator(client, db_counting_initiator, client);
     if (bound > 0)
         runtime_log_info("db: client for %s: serverSelectionTimeoutMS %d, connectTimeoutMS %d "
                          "(%lld ms left)",

@@ -17,6 +17,7 @@
 #include "runtime/handler.h"
 #include "runtime/http.h"
 #include "runtime/log.h"
+#include "runtime/metrics.h"
 #include "runtime/response.h"
 #include "tether/tether.h"
 
@@ -143,7 +144,9 @@ static int loop_serve(runtime_http_t *http, runtime_http_reply_t *reply, tether_
     tether_response_t res;
     runtime_response_init(&res, http, ev.request_id);
     loop_deadline = ev.deadline_ms;
+    runtime_metrics_invocation_start();
     int hrc = fn(&ev, &res, user);
+    runtime_metrics_invocation_end(ev.request_id); /* before the post: in the log tail */
     loop_deadline = 0;
     runtime_post_result_t pr = runtime_response_post(&res, hrc, loop_terminate == 0);
     runtime_response_free(&res);
@@ -162,6 +165,7 @@ static void loop_shutdown(const tether_config_t *cfg, void *user)
 int tether_run(const tether_config_t *cfg)
 {
     runtime_log_init();
+    runtime_metrics_init();
     if (cfg == NULL) {
         runtime_log_error("tether_run: no configuration");
         return 1;
@@ -213,6 +217,7 @@ int tether_run(const tether_config_t *cfg)
             goto out;
         }
     }
+    runtime_metrics_init_done();
     runtime_log_info("init done; serving events");
 
     for (;;) {
