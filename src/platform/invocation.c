@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "platform/json.h"
+#include "platform/livepage.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
 #include "platform/template.h"
@@ -78,6 +79,7 @@ void platform_invocation_discard(platform_invocation_t *inv)
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len)
 {
+    platform_livepage_record(inv, function_error); /* the live page's recent invocations */
     if (inv->on_finish != NULL && inv->on_finish(inv, function_error, body, len))
         return; /* a failed Event runs again later (AWS's retries) */
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {

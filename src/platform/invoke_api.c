@@ -16,6 +16,7 @@
 #include "platform/function.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
+#include "platform/livepage.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
 #include "platform/route.h"
@@ -576,6 +577,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
                                   NULL);
         return;
     }
+    if (platform_livepage_route(p, req, path)) /* GET /_tether/, /_tether/live.json */
+        return;
     char name[PLATFORM_NAME_MAX + 1], qualifier[PLATFORM_NAME_MAX + 1];
     switch (platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier)) {
     case PLATFORM_ROUTE_STATUS:

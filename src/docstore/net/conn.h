@@ -16,6 +16,7 @@
 #include <bson/bson.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 struct bufferevent;
@@ -95,6 +96,8 @@ struct docstore_server {
     docstore_cidr_t *access;          /* the access list, NULL = everyone */
     size_t naccess;                   /* entries in access */
     docstore_conn_t *conns;           /* every open connection */
+    pthread_mutex_t conns_lock;       /* held to link or unlink conns, and by
+                                         docstore_server_peers from another thread */
     int32_t current;                  /* open connections */
     int64_t total_created;            /* connections accepted since start */
     int64_t rejected;                 /* refused past --max-connections */

@@ -175,6 +175,7 @@ static void conn_process(docstore_conn_t *c);
 static void conn_free(docstore_conn_t *c)
 {
     docstore_server_t *s = c->server;
+    pthread_mutex_lock(&s->conns_lock);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -182,6 +183,7 @@ static void conn_free(docstore_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     s->current--;
+    pthread_mutex_unlock(&s->conns_lock);
     docstore_cursors_conn_closed(s->cursors, c->id);
     if (c->resume_ev)
         event_free(c->resume_ev);
@@ -713,11 +715,13 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         log_error("docstore", "cannot set up a connection from %s", peer);
         return;
     }
+    pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
     s->conns = c;
     s->current++;
+    pthread_mutex_unlock(&s->conns_lock);
     s->total_created++;
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     bufferevent_set_max_single_read(c->bev, MAX_SINGLE_READ);
@@ -801,6 +805,7 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
     docstore_server_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -1;
+    pthread_mutex_init(&s->conns_lock, NULL);
     s->base = base;
     s->cfg = *cfg;
     s->cfg.bind_address = own(s, 0, cfg->bind_address ? cfg->bind_address : "127.0.0.1");
@@ -935,5 +940,21 @@ void docstore_server_free(docstore_server_t *s)
         bson_destroy(s->argv);
     for (size_t i = 0; i < sizeof s->owned_strings / sizeof s->owned_strings[0]; i++)
         free(s->owned_strings[i]);
+    pthread_mutex_destroy(&s->conns_lock);
     free(s);
+}
+
+size_t docstore_server_peers(docstore_server_t *s, docstore_peer_t *out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&s->conns_lock);
+    for (const docstore_conn_t *c = s->conns; c != NULL; c = c->next, n++) {
+        if (n < max) {
+            out[n].id = c->id;
+            memcpy(out[n].peer, c->peer, sizeof out[n].peer);
+            out[n].created_ms = c->created_ms;
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    return n;
 }

@@ -7,6 +7,7 @@
 #ifndef TETHER_DOCSTORE_SERVER_H
 #define TETHER_DOCSTORE_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct event_base;
@@ -45,6 +46,19 @@ __attribute__((warn_unused_result)) int docstore_server_new(struct event_base *b
                                                             docstore_server_t **out);
 /* The port actually bound (useful with port 0). */
 int docstore_server_port(const docstore_server_t *s);
+/* One open connection, as docstore_server_peers copies it. */
+typedef struct docstore_peer {
+    int64_t id;         /* connectionId */
+    char peer[64];      /* "ip:port" of the client */
+    int64_t created_ms; /* wall clock at accept */
+} docstore_peer_t;
+
+/* Copies up to max open connections (newest first) into out and returns how
+ * many are open (may be more than max). Safe to call from any thread: it
+ * takes only the lock that guards the connection list, and copies fields
+ * fixed at accept. */
+size_t docstore_server_peers(docstore_server_t *s, docstore_peer_t *out, size_t max);
+
 /* Closes every connection and the listener, then the storage. */
 void docstore_server_free(docstore_server_t *s);
 

@@ -1,0 +1,394 @@
+/*
+ * The live page (see livepage.h): the route, the ring of recent invocations,
+ * the /proc join of instances to their database connections, and the live
+ * document.
+ *
+ * Which connections an instance holds is read from the instance's side, so
+ * it works for the embedded docstore and an external --db alike: the socket
+ * inodes of /proc/PID/fd, looked up in /proc/PID/net/tcp and tcp6 (the
+ * instance's network namespace), established and to the database's port.
+ * With the embedded docstore, each of its connections (docstore_server_peers,
+ * safe from any thread) is then matched to an instance by the client's port:
+ * the docstore's peer port is the instance socket's local port. Connections
+ * no instance holds (mongosh, a test client) are shown as other clients.
+ *
+ * The ring is one per process (tether up runs one platform): invocation.c
+ * records into it without knowing about the page.
+ */
+#include "platform/livepage.h"
+
+#include "common/log.h"
+#include "docstore/net/server.h"
+#include "platform/function.h"
+#include "platform/instance.h"
+#include "platform/invocation.h"
+#include "platform/platform.h"
+#include "platform/reply.h"
+#include "platform/status.h"
+#include "platform/template.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "livepage_html.h" /* generated from livepage.html: livepage_html[], livepage_html_len */
+
+#define LIVE_JSON_MAX  (16 * 1024 * 1024)
+#define LIVE_FD_MAX    4096  /* descriptors of one instance looked at */
+#define LIVE_CONN_MAX  256   /* database connections listed per instance */
+#define LIVE_PEERS_MAX 1024  /* docstore connections listed */
+#define LIVE_TCP_LINES 65536 /* lines of /proc/PID/net/tcp read */
+
+typedef struct live_recent {
+    char id[37];
+    char function[65];
+    int event;         /* an Event invocation */
+    int error;         /* the function answered an error */
+    double ms;         /* delivery to result; -1 when never delivered */
+    uint64_t ended_ms; /* wall clock */
+    char tail[PLATFORM_LIVE_TAIL_MAX];
+    size_t tail_len;
+} live_recent_t;
+
+static live_recent_t live_ring[PLATFORM_LIVE_RECENT];
+static size_t live_next;  /* where the next record goes */
+static size_t live_count; /* records held, <= PLATFORM_LIVE_RECENT */
+
+void platform_livepage_record(const platform_invocation_t *inv, int function_error)
+{
+    live_recent_t *r = &live_ring[live_next];
+    live_next = (live_next + 1) % PLATFORM_LIVE_RECENT;
+    if (live_count < PLATFORM_LIVE_RECENT)
+        live_count++;
+    snprintf(r->id, sizeof r->id, "%s", inv->id);
+    snprintf(r->function, sizeof r->function, "%s", inv->fn ? inv->fn->spec->name : "");
+    r->event = inv->type == PLATFORM_INVOKE_EVENT;
+    r->error = function_error != 0;
+    r->ms = inv->delivered_us ? (double)(platform_now_us() - inv->delivered_us) / 1000.0 : -1;
+    r->ended_ms = platform_wall_ms();
+    /* the tail's last bytes, oldest first, read out of its ring */
+    const platform_tail_t *t = &inv->tail;
+    size_t n = t->len < PLATFORM_LIVE_TAIL_MAX ? t->len : PLATFORM_LIVE_TAIL_MAX;
+    size_t from = (t->start + t->len - n) % PLATFORM_TAIL_MAX;
+    for (size_t i = 0; i < n; i++)
+        r->tail[i] = t->data[(from + i) % PLATFORM_TAIL_MAX];
+    r->tail_len = n;
+}
+
+/* ---- /proc -------------------------------------------------------------- */
+
+static int cmp_ulong(const void *a, const void *b)
+{
+    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The socket inodes of pid's descriptors, sorted. -1 when /proc/PID/fd
+ * cannot be read. */
+static int pid_socket_inodes(int pid, unsigned long *out, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    for (int seen = 0; n < max && seen < LIVE_FD_MAX && (e = readdir(d)) != NULL; seen++) {
+        if (e->d_name[0] == '.')
+            continue;
+        char link[64], target[64];
+        snprintf(link, sizeof link, "/proc/%d/fd/%.16s", pid, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        unsigned long ino;
+        if (sscanf(target, "socket:[%lu]", &ino) == 1)
+            out[n++] = ino;
+    }
+    closedir(d);
+    qsort(out, (size_t)n, sizeof out[0], cmp_ulong);
+    return n;
+}
+
+/* Adds to ports the local ports of /proc/PID/net/FILE's established
+ * connections to remote port db_port whose inode is in inodes. */
+static int scan_tcp(int pid, const char *file, int db_port, const unsigned long *inodes,
+                    int n_inodes, int *ports, int max, int found)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/net/%s", pid, file);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return found;
+    char line[512];
+    for (int i = 0; i < LIVE_TCP_LINES && fgets(line, sizeof line, f) != NULL; i++) {
+        char local[64], remote[64];
+        unsigned st;
+        unsigned long ino;
+        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, " %*s %63s %63s %x %*s %*s %*s %*s %*s %lu", local, remote, &st, &ino) !=
+            4)
+            continue; /* the header */
+        const char *lc = strrchr(local, ':'), *rc = strrchr(remote, ':');
+        if (st != 1 || lc == NULL || rc == NULL) /* 01: TCP_ESTABLISHED */
+            continue;
+        if ((int)strtol(rc + 1, NULL, 16) != db_port)
+            continue;
+        if (bsearch(&ino, inodes, (size_t)n_inodes, sizeof inodes[0], cmp_ulong) == NULL)
+            continue;
+        if (found < max)
+            ports[found] = (int)strtol(lc + 1, NULL, 16);
+        found++;
+    }
+    fclose(f);
+    return found;
+}
+
+int platform_livepage_db_ports(int pid, int db_port, int *ports, int max)
+{
+    static unsigned long inodes[LIVE_FD_MAX]; /* the loop's thread only */
+    int n = pid_socket_inodes(pid, inodes, LIVE_FD_MAX);
+    if (n < 0)
+        return -1;
+    if (n == 0 || db_port <= 0)
+        return 0;
+    int found = scan_tcp(pid, "tcp", db_port, inodes, n, ports, max, 0);
+    return scan_tcp(pid, "tcp6", db_port, inodes, n, ports, max, found);
+}
+
+/* VmRSS of pid in kB, or -1. */
+static long pid_rss_kb(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* The database's port as functions reach it: the embedded docstore's, or the
+ * first host's of an external --db URI (27017 when it names none); 0 when
+ * not known (no database, or mongodb+srv, whose hosts come from DNS). */
+static int db_port_of(platform_t *p)
+{
+    if (p->db != NULL)
+        return docstore_server_port(p->db);
+    const char *u = p->mongodb_uri;
+    if (u == NULL || strncmp(u, "mongodb://", 10) != 0)
+        return 0;
+    u += 10;
+    size_t hosts = strcspn(u, "/?");
+    const char *at = NULL;
+    for (const char *q = u; q < u + hosts; q++)
+        if (*q == '@')
+            at = q;
+    const char *h = at ? at + 1 : u;
+    size_t len = strcspn(h, ",/?");
+    const char *colon = NULL;
+    for (const char *q = h; q < h + len; q++)
+        if (*q == ':')
+            colon = q;
+    if (colon == NULL || (h[0] == '[' && memchr(colon, ']', (size_t)(h + len - colon)) != NULL))
+        return 27017;
+    int port = atoi(colon + 1);
+    return port > 0 && port < 65536 ? port : 0;
+}
+
+/* ---- the live document ---------------------------------------------------- */
+
+typedef struct live_owner {
+    int port;                      /* the client's local port */
+    const platform_function_t *fn; /* the instance holding it */
+    const platform_instance_t *inst;
+} live_owner_t;
+
+static int peer_port(const char *peer)
+{
+    const char *c = strrchr(peer, ':');
+    return c ? atoi(c + 1) : 0;
+}
+
+static int instances_json(platform_t *p, buf_t *b, int db_port, live_owner_t *owners,
+                          size_t *n_owners, size_t max_owners)
+{
+    int rc = buf_append_str(b, ",\"instances\":[");
+    int first = 1;
+    static int ports[LIVE_CONN_MAX];
+    for (size_t i = 0; rc == 0 && i < p->n_functions; i++) {
+        const platform_function_t *fn = p->functions[i];
+        const platform_instance_t *inst;
+        TAILQ_FOREACH(inst, &fn->live, live_link)
+        {
+            if (rc != 0)
+                break;
+            int n = platform_livepage_db_ports((int)inst->pid, db_port, ports, LIVE_CONN_MAX);
+            long rss = pid_rss_kb((int)inst->pid);
+            rc = buf_printf(b, "%s{\"function\":", first ? "" : ",");
+            first = 0;
+            if (rc == 0)
+                rc = buf_append_json_cstr(b, fn->spec->name);
+            if (rc == 0)
+                rc = buf_printf(b,
+                                ",\"id\":%u,\"pid\":%d,\"rssKb\":%ld,\"peakKb\":%llu,"
+                                "\"dbConnections\":%d,\"dbLocalPorts\":[",
+                                inst->id, (int)inst->pid, rss, (unsigned long long)inst->peak_kb,
+                                n < 0 ? 0 : n);
+            for (int k = 0; rc == 0 && k < n && k < LIVE_CONN_MAX; k++) {
+                rc = buf_printf(b, "%s%d", k ? "," : "", ports[k]);
+                if (*n_owners < max_owners)
+                    owners[(*n_owners)++] = (live_owner_t){ports[k], fn, inst};
+            }
+            if (rc == 0)
+                rc = buf_append_str(b, "]}");
+        }
+    }
+    if (rc == 0)
+        rc = buf_append_str(b, "]");
+    return rc;
+}
+
+static int db_json(platform_t *p, buf_t *b, int db_port, const live_owner_t *owners,
+                   size_t n_owners)
+{
+    const char *kind = p->db != NULL ? "embedded" : p->mongodb_uri != NULL ? "external" : "none";
+    int rc = buf_printf(b, ",\"db\":{\"kind\":\"%s\",\"port\":%d", kind, db_port);
+    if (rc != 0 || p->db == NULL)
+        return rc == 0 ? buf_append_str(b, "}") : rc;
+    static docstore_peer_t peers[LIVE_PEERS_MAX];
+    size_t total = docstore_server_peers(p->db, peers, LIVE_PEERS_MAX);
+    rc = buf_printf(b, ",\"open\":%zu,\"connections\":[", total);
+    for (size_t i = 0; rc == 0 && i < total && i < LIVE_PEERS_MAX; i++) {
+        int port = peer_port(peers[i].peer);
+        const live_owner_t *o = NULL;
+        for (size_t k = 0; k < n_owners && o == NULL; k++)
+            if (owners[k].port == port)
+                o = &owners[k];
+        rc = buf_printf(b, "%s{\"id\":%lld,\"peer\":", i ? "," : "", (long long)peers[i].id);
+        if (rc == 0)
+            rc = buf_append_json_cstr(b, peers[i].peer);
+        if (rc == 0)
+            rc = buf_printf(b, ",\"createdMs\":%lld,\"function\":", (long long)peers[i].created_ms);
+        if (rc == 0)
+            rc = buf_append_json_cstr(b, o ? o->fn->spec->name : NULL);
+        if (rc == 0 && o != NULL)
+            rc = buf_printf(b, ",\"instance\":%u,\"pid\":%d}", o->inst->id, (int)o->inst->pid);
+        else if (rc == 0)
+            rc = buf_append_str(b, ",\"instance\":null,\"pid\":null}");
+    }
+    if (rc == 0)
+        rc = buf_append_str(b, "]}");
+    return rc;
+}
+
+static int recent_json(buf_t *b)
+{
+    int rc = buf_append_str(b, ",\"recent\":[");
+    for (size_t i = 0; rc == 0 && i < live_count; i++) { /* newest first */
+        const live_recent_t *r =
+            &live_ring[(live_next + PLATFORM_LIVE_RECENT - 1 - i) % PLATFORM_LIVE_RECENT];
+        rc = buf_printf(b, "%s{\"id\":\"%s\",\"function\":", i ? "," : "", r->id);
+        if (rc == 0)
+            rc = buf_append_json_cstr(b, r->function);
+        if (rc == 0)
+            rc = buf_printf(b,
+                            ",\"type\":\"%s\",\"error\":%s,\"durationMs\":%.2f,\"endedMs\":%llu,"
+                            "\"tail\":",
+                            r->event ? "Event" : "RequestResponse", r->error ? "true" : "false",
+                            r->ms, (unsigned long long)r->ended_ms);
+        if (rc == 0)
+            rc = buf_append_json_str(b, r->tail, r->tail_len);
+        if (rc == 0)
+            rc = buf_append_str(b, "}");
+    }
+    if (rc == 0)
+        rc = buf_append_str(b, "]");
+    return rc;
+}
+
+int platform_livepage_json(platform_t *p, buf_t *b)
+{
+    int rc = buf_append_str(b, "{\"status\":");
+    if (rc == 0)
+        rc = platform_status_json(p, b);
+    int db_port = db_port_of(p);
+    static live_owner_t owners[LIVE_PEERS_MAX];
+    size_t n_owners = 0;
+    if (rc == 0)
+        rc = instances_json(p, b, db_port, owners, &n_owners, LIVE_PEERS_MAX);
+    if (rc == 0)
+        rc = db_json(p, b, db_port, owners, n_owners);
+    if (rc == 0)
+        rc = recent_json(b);
+    if (rc == 0)
+        rc = buf_append_str(b, "}\n");
+    return rc;
+}
+
+/* ---- the route ------------------------------------------------------------ */
+
+static void live_send(struct evhttp_request *req, const char *type, const void *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    /* the page's data is the developer's: no framing by other sites, no
+       sniffing of the JSON as something else */
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL || evbuffer_add(out, body, len) != 0) {
+        if (out != NULL)
+            evbuffer_free(out);
+        platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        return;
+    }
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+int platform_livepage_route(platform_t *p, struct evhttp_request *req, const char *path)
+{
+    int page = strcmp(path, "/_tether/") == 0 || strcmp(path, "/_tether") == 0;
+    int json = strcmp(path, "/_tether/live.json") == 0;
+    if (!page && !json)
+        return 0;
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+        platform_reply_send_error(req, 405, "MethodNotAllowedException",
+                                  "Method not allowed: use GET", NULL, NULL);
+        return 1;
+    }
+    if (strcmp(path, "/_tether") == 0) { /* relative URLs in the page need the slash */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/_tether/");
+        evhttp_send_reply(req, 301, "Moved Permanently", NULL);
+        return 1;
+    }
+    if (page) {
+        live_send(req, "text/html; charset=utf-8", livepage_html, livepage_html_len);
+        return 1;
+    }
+    buf_t b;
+    buf_init(&b, LIVE_JSON_MAX);
+    if (platform_livepage_json(p, &b) != 0)
+        platform_reply_send_error(req, 500, "ServiceException", "live document too large", NULL,
+                                  NULL);
+    else
+        live_send(req, "application/json", b.data, b.len);
+    buf_free(&b);
+    return 1;
+}
