@@ -9,7 +9,7 @@
 // client's as another client; and show the invocation among the recent ones
 // with its log tail. Also: live.json parses; /_tether redirects; POST is 405.
 'use strict';
-const {test, after} = require('node:test');
+const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
@@ -19,116 +19,105 @@ const R = require('./runtime_lib');
 L.deadline(240000);
 const cleanup = [];
 after(async () => {
-    for (const c of cleanup.reverse())
-        await c().catch(() => {});
+  for (const c of cleanup.reverse()) await c().catch(() => {});
 });
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DBSLEEP = path.join(R.BUILD, 'tests/functions/dbsleep');
 
-test('the live page shows functions, an instance busy then frozen, and its connection', async (
-                                                                                            t) => {
-    if (!fs.existsSync(CHROMIUM)) {
-        t.skip(`${CHROMIUM} is not installed (scripts/deps.sh test installs Debian's chromium)`);
-        return;
-    }
-    const puppeteer = require('puppeteer-core');
-    const template = R.writeTemplate(path.join(L.TMP, 'live'), [
-        {name : 'dbsleep', code : DBSLEEP, handler : 'dbsleep', timeout : 20},
-        {name : 'echo', code : R.example('echo'), handler : 'echo', timeout : 5},
-    ]);
-    const p = await L.startPlatform({template, db : true, args : [ '--idle-timeout', '600' ]});
-    cleanup.push(() => p.stop());
+test('the live page shows functions, an instance busy then frozen, and its connection', async (t) => {
+  if (!fs.existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (scripts/deps.sh test installs Debian's chromium)`);
+    return;
+  }
+  const puppeteer = require('puppeteer-core');
+  const template = R.writeTemplate(path.join(L.TMP, 'live'), [
+    { name: 'dbsleep', code: DBSLEEP, handler: 'dbsleep', timeout: 20 },
+    { name: 'echo', code: R.example('echo'), handler: 'echo', timeout: 5 },
+  ]);
+  const p = await L.startPlatform({ template, db: true, args: ['--idle-timeout', '600'] });
+  cleanup.push(() => p.stop());
 
-    // the routes, without a browser
-    let r = await L.request(p.port, 'GET', '/_tether');
-    assert.equal(r.status, 301);
-    assert.equal(r.headers.location, '/_tether/');
-    r = await L.request(p.port, 'POST', '/_tether/live.json', '');
-    assert.equal(r.status, 405);
-    r = await L.request(p.port, 'GET', '/_tether/live.json');
-    assert.equal(r.status, 200);
-    const live = JSON.parse(r.body);
-    assert.equal(live.db.kind, 'embedded');
-    assert.ok(live.db.port > 0);
+  // the routes, without a browser
+  let r = await L.request(p.port, 'GET', '/_tether');
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.location, '/_tether/');
+  r = await L.request(p.port, 'POST', '/_tether/live.json', '');
+  assert.equal(r.status, 405);
+  r = await L.request(p.port, 'GET', '/_tether/live.json');
+  assert.equal(r.status, 200);
+  const live = JSON.parse(r.body);
+  assert.equal(live.db.kind, 'embedded');
+  assert.ok(live.db.port > 0);
 
-    const browser = await puppeteer.launch({
-        executablePath : CHROMIUM,
-        headless : true,
-        args : [ '--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage' ],
-    });
-    cleanup.push(() => browser.close());
-    const page = await browser.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`http://127.0.0.1:${p.port}/_tether/`, {waitUntil : 'load'});
-    await page.waitForSelector('#functions tbody tr[data-function="dbsleep"]', {timeout : 30000});
-    await page.waitForSelector('#functions tbody tr[data-function="echo"]', {timeout : 30000});
-    assert.equal(await page.title(), 'tether up');
-    assert.equal(await page.$('tr.instance[data-function="dbsleep"]'), null,
-                 'no instance before the first invocation');
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  cleanup.push(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`http://127.0.0.1:${p.port}/_tether/`, { waitUntil: 'load' });
+  await page.waitForSelector('#functions tbody tr[data-function="dbsleep"]', { timeout: 30000 });
+  await page.waitForSelector('#functions tbody tr[data-function="echo"]', { timeout: 30000 });
+  assert.equal(await page.title(), 'tether up');
+  assert.equal(await page.$('tr.instance[data-function="dbsleep"]'), null, 'no instance before the first invocation');
 
-    // invoked: the instance appears and is seen busy while the function sleeps
-    const invoked = L.invoke(p.port, 'dbsleep', {ms : 3000}, {}, {timeout : 60000});
-    await page.waitForSelector('tr.instance[data-function="dbsleep"][data-state="busy"]',
-                               {timeout : 30000});
-    r = await invoked;
-    assert.equal(r.status, 200, r.body);
-    assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
-    const pid = JSON.parse(r.body).pid;
+  // invoked: the instance appears and is seen busy while the function sleeps
+  const invoked = L.invoke(p.port, 'dbsleep', { ms: 3000 }, {}, { timeout: 60000 });
+  await page.waitForSelector('tr.instance[data-function="dbsleep"][data-state="busy"]', { timeout: 30000 });
+  r = await invoked;
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  const pid = JSON.parse(r.body).pid;
 
-    // then frozen, with the pid and one database connection
-    await page.waitForSelector(
-        `tr.instance[data-function="dbsleep"][data-state="frozen"][data-pid="${pid}"]`,
-        {timeout : 30000});
-    await page.waitForFunction((want) => {
-        const row = document.querySelector(`tr.instance[data-pid="${want}"]`);
-        return row && row.dataset.dbConnections === '1';
-    }, {timeout : 30000}, pid);
-    const cells = await page.$eval(`tr.instance[data-pid="${pid}"]`,
-                                   (row) => Array.from(row.children).map((c) => c.textContent));
-    assert.equal(cells[0], 'dbsleep');
-    assert.equal(cells[4], '1', 'one invocation served');
-    assert.match(cells[7], /^1 \(ports \d+\)$/, 'its connection, with the client port');
+  // then frozen, with the pid and one database connection
+  await page.waitForSelector(`tr.instance[data-function="dbsleep"][data-state="frozen"][data-pid="${pid}"]`,
+    { timeout: 30000 });
+  await page.waitForFunction((want) => {
+    const row = document.querySelector(`tr.instance[data-pid="${want}"]`);
+    return row && row.dataset.dbConnections === '1';
+  }, { timeout: 30000 }, pid);
+  const cells = await page.$eval(`tr.instance[data-pid="${pid}"]`, (row) =>
+    Array.from(row.children).map((c) => c.textContent));
+  assert.equal(cells[0], 'dbsleep');
+  assert.equal(cells[4], '1', 'one invocation served');
+  assert.match(cells[7], /^1 \(ports \d+\)$/, 'its connection, with the client port');
 
-    // the docstore's side: held by that instance; a Node driver's connections are another client's
-    const {MongoClient} = require('mongodb');
-    const client = new MongoClient(`mongodb://127.0.0.1:${live.db.port}/?directConnection=true`);
-    cleanup.push(() => client.close());
-    await client.db('admin').command({ping : 1});
-    await page.waitForFunction((want) => {
-        const rows = Array.from(document.querySelectorAll('#dbconns tbody tr'));
-        return rows.some((tr) => tr.children[2].textContent === `dbsleep #1 (pid ${want})`) &&
-               rows.some((tr) => tr.children[2].textContent === 'another client');
-    }, {timeout : 30000}, pid);
-    const summary = await page.$eval('#dbsummary', (e) => e.textContent);
-    assert.match(summary,
-                 /Embedded docstore on port \d+: \d+ connection\(s\) open, 1 held by instances\./);
+  // the docstore's side: held by that instance; a Node driver's connections are another client's
+  const { MongoClient } = require('mongodb');
+  const client = new MongoClient(`mongodb://127.0.0.1:${live.db.port}/?directConnection=true`);
+  cleanup.push(() => client.close());
+  await client.db('admin').command({ ping: 1 });
+  await page.waitForFunction((want) => {
+    const rows = Array.from(document.querySelectorAll('#dbconns tbody tr'));
+    return rows.some((tr) => tr.children[2].textContent === `dbsleep #1 (pid ${want})`) &&
+      rows.some((tr) => tr.children[2].textContent === 'another client');
+  }, { timeout: 30000 }, pid);
+  const summary = await page.$eval('#dbsummary', (e) => e.textContent);
+  assert.match(summary, /Embedded docstore on port \d+: \d+ connection\(s\) open, 1 held by instances\./);
 
-    // the recent invocation, with its duration and log tail
-    const rid = r.headers['x-amzn-requestid'];
-    await page.waitForSelector(`#recent tr[data-request-id="${rid}"]`, {timeout : 30000});
-    const recent = await page.$eval(`#recent tr[data-request-id="${rid}"]`,
-                                    (row) => ({
-                                        fn : row.children[1].textContent,
-                                        ms : row.children[4].textContent,
-                                        outcome : row.children[5].textContent,
-                                        tail : row.querySelector('pre').textContent
-                                    }));
-    assert.equal(recent.fn, 'dbsleep');
-    assert.equal(recent.outcome, 'ok');
-    const ms = parseFloat(recent.ms);
-    assert.ok(ms >= 3000 && ms < 60000, `duration ${recent.ms}`);
-    assert.match(recent.tail, new RegExp(`REPORT RequestId: ${rid}`));
+  // the recent invocation, with its duration and log tail
+  const rid = r.headers['x-amzn-requestid'];
+  await page.waitForSelector(`#recent tr[data-request-id="${rid}"]`, { timeout: 30000 });
+  const recent = await page.$eval(`#recent tr[data-request-id="${rid}"]`, (row) => ({
+    fn: row.children[1].textContent, ms: row.children[4].textContent,
+    outcome: row.children[5].textContent, tail: row.querySelector('pre').textContent }));
+  assert.equal(recent.fn, 'dbsleep');
+  assert.equal(recent.outcome, 'ok');
+  const ms = parseFloat(recent.ms);
+  assert.ok(ms >= 3000 && ms < 60000, `duration ${recent.ms}`);
+  assert.match(recent.tail, new RegExp(`REPORT RequestId: ${rid}`));
 
-    // a warm invocation changes the count live, without a reload
-    r = await R.invokeWarm(p.port, 'dbsleep', {ms : 0});
-    assert.equal(JSON.parse(r.body).pid, pid);
-    await page.waitForSelector(`tr.instance[data-pid="${pid}"][data-state="frozen"]`,
-                               {timeout : 30000});
-    await page.waitForFunction((want) => {
-        const row = document.querySelector(`tr.instance[data-pid="${want}"]`);
-        return row && row.children[4].textContent === '2' && row.dataset.dbConnections === '1';
-    }, {timeout : 30000}, pid);
-    assert.deepEqual(pageErrors, [], 'no script errors on the page');
+  // a warm invocation changes the count live, without a reload
+  r = await R.invokeWarm(p.port, 'dbsleep', { ms: 0 });
+  assert.equal(JSON.parse(r.body).pid, pid);
+  await page.waitForSelector(`tr.instance[data-pid="${pid}"][data-state="frozen"]`, { timeout: 30000 });
+  await page.waitForFunction((want) => {
+    const row = document.querySelector(`tr.instance[data-pid="${want}"]`);
+    return row && row.children[4].textContent === '2' && row.dataset.dbConnections === '1';
+  }, { timeout: 30000 }, pid);
+  assert.deepEqual(pageErrors, [], 'no script errors on the page');
 });
