@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #define BENCH_RESPONSE_MAX  (8u << 20)
-#define BENCH_MAX_CALLERS   8
+#define BENCH_MAX_CALLERS   16
 #define BENCH_MAX_INSTANCES 64
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -97,7 +97,7 @@ typedef struct bench_warm {
     size_t instances; /* distinct "instance":PID values in the answers (0: none said) */
 } bench_warm_t;
 
-/* n invocations of fn, n/callers each from `callers` threads (1..8) with their
+/* n invocations of fn, n/callers each from `callers` threads (1..16) with their
  * own connection, payload {"bench":true,"i":I}. Returns 0 with *out, or -1. */
 __attribute__((warn_unused_result)) int bench_run_warm(int port, const char *fn, size_t n,
                                                        int callers, bench_warm_t *out);
