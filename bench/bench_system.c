@@ -777,7 +777,8 @@ static int write_charts(const char *results, const sweep_t *sw, const latency_t 
             return -1;
     }
     static const char script[] =
-        "# drawn by bench_system from the .dat files beside it: gnuplot -e 'sweep=1; latency=1' charts.gp\n"
+        "# drawn by bench_system from the .dat files beside it: gnuplot -e 'sweep=1; latency=1' "
+        "charts.gp\n"
         "set terminal svg size 820,440 dynamic font 'sans,12' background '#ffffff'\n"
         "set border 3\nset tics nomirror\nset grid ytics lc rgb '#dddddd'\n"
         "if (exists('sweep') && sweep) {\n"
