@@ -121,3 +121,26 @@ test('the live page shows functions, an instance busy then frozen, and its conne
   }, { timeout: 30000 }, pid);
   assert.deepEqual(pageErrors, [], 'no script errors on the page');
 });
+
+// An external --db: no docstore to ask, so what the page can know is what
+// the instances hold, counted from their own sockets to the database's port.
+test('with an external --db, live.json counts the connections the instances hold', async () => {
+  const db = await R.startDocstore([]);
+  cleanup.push(() => db.stop());
+  const template = R.writeTemplate(path.join(L.TMP, 'live-ext'), [
+    { name: 'dbsleep', code: DBSLEEP, handler: 'dbsleep', timeout: 20 },
+  ]);
+  const p = await L.startPlatform({ template, args: ['--db', db.uri, '--idle-timeout', '600'] });
+  cleanup.push(() => p.stop());
+  const r = await L.invoke(p.port, 'dbsleep', { ms: 0 }, {}, { timeout: 60000 });
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  const pid = JSON.parse(r.body).pid;
+  const live = await L.waitFor('the instance holding its connection', async () => {
+    const doc = JSON.parse((await L.request(p.port, 'GET', '/_tether/live.json')).body);
+    const inst = doc.instances.find((i) => i.pid === pid);
+    return inst && inst.dbConnections === 1 ? doc : null;
+  }, 30000, 100);
+  assert.deepEqual({ kind: live.db.kind, port: live.db.port }, { kind: 'external', port: db.port });
+  assert.equal(live.db.connections, undefined, 'the server side is not known');
+  assert.equal(live.recent[0].function, 'dbsleep');
+});
