@@ -11,7 +11,8 @@
 //   - after the docstore was restarted while the instance was frozen (its
 //     connection dropped): ColdStart 0, DatabaseConnectionsOpened 1 again;
 //   - a function with TETHER_METRICS=off writes no such line;
-//   - the echo example, which has no database, reports 0 connections.
+//   - the echo example, which has no database, reports 0 connections;
+//   - a database that refuses: DatabaseConnectionErrors >= 1, no connection.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -81,11 +82,14 @@ test('EMF metrics: cold, warm, after the database dropped the connection, off', 
   let db = await R.startDocstore(['--port', String(port), '--dir', dir]);
   cleanup.push(() => db.stop());
   const uri = `mongodb://127.0.0.1:${port}/app`;
+  const closed = await freePort(); // nothing listens there
   const template = R.writeTemplate(path.join(L.TMP, 'metrics'), [
     { name: 'counter', code: R.example('counter'), handler: 'counter', timeout: 5, env: { MONGODB_URI: uri } },
     { name: 'quiet', code: R.example('counter'), handler: 'counter', timeout: 5,
       env: { MONGODB_URI: uri, TETHER_METRICS: 'off' } },
     { name: 'echo', code: R.example('echo'), handler: 'echo', timeout: 5 },
+    { name: 'refused', code: R.example('counter'), handler: 'counter', timeout: 5,
+      env: { MONGODB_URI: `mongodb://127.0.0.1:${closed}/app` } },
   ]);
   const p = await L.startPlatform({ template, args: ['--idle-timeout', '600'] });
   cleanup.push(() => p.stop());
@@ -140,4 +144,13 @@ test('EMF metrics: cold, warm, after the database dropped the connection, off', 
   assert.equal(doc.FunctionName, 'echo');
   assert.equal(doc.ColdStart, 1);
   assert.equal(doc.DatabaseConnectionsOpened, 0);
+
+  // a database that refuses: the invocation fails, its line counts the
+  // failed attempts and no connection, and the cause is in the error
+  r = await tailInvoke(p.port, 'refused');
+  assert.equal(r.headers['x-amz-function-error'], 'Unhandled', r.body);
+  assert.match(JSON.parse(r.body).errorMessage, /connection refused/);
+  ({ doc } = emfLines(r)[0]);
+  assert.equal(doc.DatabaseConnectionsOpened, 0);
+  assert.ok(doc.DatabaseConnectionErrors >= 1, JSON.stringify(doc));
 });
