@@ -12,6 +12,7 @@
 #include "platform/platform.h"
 #include "platform/reply.h"
 #include "platform/route.h"
+#include "platform/stream_tap.h"
 #include "platform/template.h"
 
 #include <event2/buffer.h>
@@ -210,6 +211,20 @@ static void error_body(struct evhttp_request *req, buf_t *out)
     }
 }
 
+/* Bytes of a streamed response as they arrive (stream_tap.h), before evhttp
+ * has the whole request: on to an InvokeWithResponseStream caller. */
+static void on_stream_bytes(void *arg, const char *id, const char *data, size_t n)
+{
+    platform_instance_t *inst = arg;
+    if (current_invocation(inst, id))
+        platform_invocation_stream(inst->inv, data, n);
+}
+
+static struct bufferevent *rapi_bevcb(struct event_base *base, void *arg)
+{
+    return platform_tap_bufferevent(base, on_stream_bytes, arg);
+}
+
 static void on_error(platform_instance_t *inst, struct evhttp_request *req, const char *id)
 {
     if (!current_invocation(inst, id)) {
@@ -368,6 +383,7 @@ int platform_rapi_start(platform_instance_t *inst)
     evhttp_set_max_headers_size(inst->rapi, 64 * 1024);
     evhttp_set_timeout(inst->rapi, 24 * 3600);
     evhttp_set_gencb(inst->rapi, rapi_cb, inst);
+    evhttp_set_bevcb(inst->rapi, rapi_bevcb, inst);
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(inst->rapi, "127.0.0.1", 0);
     if (s == NULL)
         return -1;
@@ -398,4 +414,5 @@ void platform_rapi_stop(platform_instance_t *inst)
     inst->ext_next_req = NULL;
     evhttp_free(inst->rapi);
     inst->rapi = NULL;
+    platform_tap_release(inst);
 }
