@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define TRAILERS_MAX (1024 * 1024) /* libtether's error body: 256 KB of JSON, base64 */
 
 /* X-Ray style: Root=1-{8 hex epoch seconds}-{24 hex};Parent={16 hex};Sampled=0 */
 static void make_trace_id(char *out, size_t outlen)
@@ -52,7 +55,40 @@ platform_invocation_t *platform_invocation_new(struct platform_function *fn,
     inv->client_context = client_context;
     make_trace_id(inv->trace_id, sizeof inv->trace_id);
     inv->created_us = platform_now_us();
+    buf_init(&inv->trailers, TRAILERS_MAX);
     return inv;
+}
+
+void platform_invocation_add_trailers(platform_invocation_t *inv, const char *data, size_t n)
+{
+    if (buf_append(&inv->trailers, data, n) != 0)
+        inv->trailers.max = inv->trailers.len; /* no later line is half there */
+}
+
+char *platform_invocation_trailer(const platform_invocation_t *inv, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = inv->trailers.data, *end = p + inv->trailers.len;
+    while (p != NULL && p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (lf == NULL)
+            break; /* a line cut by the cap */
+        if ((size_t)(lf - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *ve = lf;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            char *out = malloc((size_t)(ve - v) + 1);
+            if (out != NULL) {
+                memcpy(out, v, (size_t)(ve - v));
+                out[ve - v] = '\0';
+            }
+            return out;
+        }
+        p = lf + 1;
+    }
+    return NULL;
 }
 
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len)
@@ -75,6 +111,7 @@ void platform_invocation_stream(platform_invocation_t *inv, const char *data, si
 
 static void invocation_free(platform_invocation_t *inv)
 {
+    buf_free(&inv->trailers);
     if (inv->stream != NULL) /* not answered: never the case once a caller waits */
         platform_stream_free(inv->stream);
     if (inv->payload != NULL)

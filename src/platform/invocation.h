@@ -8,6 +8,7 @@
 #ifndef TETHER_PLATFORM_INVOCATION_H
 #define TETHER_PLATFORM_INVOCATION_H
 
+#include "common/buf.h"
 #include "platform/logs.h"
 
 #include <stddef.h>
@@ -47,6 +48,8 @@ typedef struct platform_invocation {
     struct event *retry_timer; /* owned: an Event waiting for its retry, or NULL */
     struct platform_stream *stream; /* owned: InvokeWithResponseStream's answer (invoke_stream.h),
                                        or NULL: answered whole */
+    buf_t trailers; /* a streamed response's trailer section as the Runtime API's tap saw it
+                       (stream_tap.h: evhttp 2.1 keeps no trailers); capped */
     /* Set by the scheduler that accepted it (function.c): called first by
      * platform_invocation_finish; 1 when it kept the invocation (a failed
      * Event to retry), 0 to answer and free it. NULL: nothing to do. */
@@ -73,6 +76,14 @@ __attribute__((warn_unused_result)) int platform_invocation_stream_answer(platfo
  * to an InvokeWithResponseStream caller, ignored otherwise (the whole
  * response arrives with platform_invocation_finish). */
 void platform_invocation_stream(platform_invocation_t *inv, const char *data, size_t n);
+
+/* Adds n bytes of the function's streamed response's trailer section (past
+ * the cap, they are dropped: its error is then reported without its body). */
+void platform_invocation_add_trailers(platform_invocation_t *inv, const char *data, size_t n);
+
+/* The value of trailer name (case-insensitive) of the streamed response, as
+ * a new string the caller frees, or NULL. */
+char *platform_invocation_trailer(const platform_invocation_t *inv, const char *name);
 
 /* Adds one log line (without '\n') to the invocation's tail. */
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len);

@@ -144,6 +144,13 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
     const char *etype = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Type");
     const char *ebody = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Body");
     const char *mode = evhttp_find_header(h, "Lambda-Runtime-Function-Response-Mode");
+    char *ttype = NULL, *tbody = NULL; /* the same as trailers: evhttp keeps none, the tap does */
+    if (etype == NULL && ebody == NULL && mode != NULL && strcmp(mode, "streaming") == 0) {
+        ttype = platform_invocation_trailer(inst->inv, "Lambda-Runtime-Function-Error-Type");
+        tbody = platform_invocation_trailer(inst->inv, "Lambda-Runtime-Function-Error-Body");
+        etype = ttype;
+        ebody = tbody;
+    }
     if (mode != NULL && strcmp(mode, "streaming") == 0 && (etype != NULL || ebody != NULL)) {
         reply_accepted(req);
         size_t n = ebody ? strlen(ebody) : 0;
@@ -167,6 +174,8 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
             buf_free(&b);
         }
         free(raw);
+        free(ttype);
+        free(tbody);
         return;
     }
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -212,12 +221,18 @@ static void error_body(struct evhttp_request *req, buf_t *out)
 }
 
 /* Bytes of a streamed response as they arrive (stream_tap.h), before evhttp
- * has the whole request: on to an InvokeWithResponseStream caller. */
-static void on_stream_bytes(void *arg, const char *id, const char *data, size_t n)
+ * has the whole request: on to an InvokeWithResponseStream caller; its
+ * trailers, kept for on_response. */
+static void on_stream_bytes(void *arg, const char *id, platform_tap_part_t part,
+                            const char *data, size_t n)
 {
     platform_instance_t *inst = arg;
-    if (current_invocation(inst, id))
+    if (!current_invocation(inst, id))
+        return;
+    if (part == PLATFORM_TAP_DATA)
         platform_invocation_stream(inst->inv, data, n);
+    else
+        platform_invocation_add_trailers(inst->inv, data, n);
 }
 
 static struct bufferevent *rapi_bevcb(struct event_base *base, void *arg)

@@ -183,7 +183,7 @@ void platform_tap_feed(platform_tap_t *t, const char *in, size_t n)
             if ((uint64_t)take > t->remaining)
                 take = (size_t)t->remaining;
             if (t->state == PLATFORM_TAP_CHUNK_DATA && t->reporting)
-                t->sink(t->sink_arg, t->id, in + i, take);
+                t->sink(t->sink_arg, t->id, PLATFORM_TAP_DATA, in + i, take);
             i += take;
             t->remaining -= take;
             if (t->remaining == 0) {
@@ -201,6 +201,8 @@ void platform_tap_feed(platform_tap_t *t, const char *in, size_t n)
         memcpy(t->line + t->line_len, in + i, keep);
         t->line_len += keep;
         t->line_total += take;
+        if (t->state == PLATFORM_TAP_TRAILER && t->reporting)
+            t->sink(t->sink_arg, t->id, PLATFORM_TAP_TRAILERS, in + i, take);
         i += take;
         if (lf != NULL)
             line_done(t);

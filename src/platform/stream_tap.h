@@ -7,7 +7,7 @@
  * platform can forward them to an InvokeWithResponseStream caller while the
  * function is still writing. evhttp still reads every byte as sent (the tap
  * never edits the stream) and hands the whole request to the Runtime API as
- * before, trailers included.
+ * before (without trailers, which evhttp 2.1 drops: the tap reports them).
  *
  * Framing follows libevent 2.1's evhttp as body_guard.h does (lines ending in
  * LF or CRLF, the first Content-Length and Transfer-Encoding, bodies for POST,
@@ -39,9 +39,18 @@ typedef enum platform_tap_state {
     PLATFORM_TAP_PASS = 5,       /* lost the framing: reports nothing more */
 } platform_tap_state_t;
 
-/* Called with each run of a streamed response's body bytes, in order; id is
- * the invocation's request id from the path. */
-typedef void (*platform_tap_sink_fn)(void *arg, const char *id, const char *data, size_t n);
+typedef enum platform_tap_part {
+    PLATFORM_TAP_DATA = 0,    /* body bytes (chunk data) */
+    PLATFORM_TAP_TRAILERS = 1, /* bytes of the trailer section, line ends included */
+} platform_tap_part_t;
+
+/* Called with each run of a streamed response's body bytes, then of its
+ * trailer section, in order; id is the invocation's request id from the path.
+ * evhttp 2.1 reads trailers but keeps none, so the Runtime API learns a
+ * streamed response's error (Lambda-Runtime-Function-Error-Type / -Body)
+ * from here. */
+typedef void (*platform_tap_sink_fn)(void *arg, const char *id, platform_tap_part_t part,
+                                     const char *data, size_t n);
 
 typedef struct platform_tap {
     platform_tap_state_t state;
