@@ -20,12 +20,16 @@
 static void field(const char *json, const char *key, char *out, size_t outlen)
 {
     char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    snprintf(pat, sizeof pat, "\"%s\"", key);
     out[0] = '\0';
     const char *p = strstr(json, pat);
     if (p == NULL)
         return;
     p += strlen(pat);
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p++ != '"')
+        return;
     const char *end = strchr(p, '"');
     size_t n = end != NULL ? (size_t)(end - p) : 0;
     if (n >= outlen)
