@@ -250,3 +250,36 @@ test('Invoke (buffered) of a stream that fails after streaming reports the error
   assert.equal(body.errorType, 'GateError');
   assert.equal(body.errorMessage, 'failed after streaming');
 });
+
+test('tether invoke --stream prints each chunk as it arrives; InvokeComplete sets the exit status', async () => {
+  const { spawn } = require('child_process');
+  const run = (args, onOut) => new Promise((resolve) => {
+    const c = spawn(L.BIN || process.env.TETHER_BIN, ['invoke', '--stream', ...args],
+      { env: Object.assign({}, process.env, { TETHER_ENDPOINT: `http://127.0.0.1:${p.port}` }) });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => { out += d; if (onOut) onOut(out); });
+    c.stderr.on('data', (d) => { err += d; });
+    c.on('exit', (code) => resolve({ code, out, err }));
+  });
+  const gate = gateFile();
+  const ok = await run(['gate', JSON.stringify({ gate })], (out) => {
+    if (out === 'first\n') fs.writeFileSync(gate, ''); // only once "first" was printed
+  });
+  assert.equal(ok.out, 'first\nsecond\n', ok.err);
+  assert.equal(ok.code, 0);
+  const gate2 = gateFile();
+  const failed = await run(['--log-tail', 'gate', JSON.stringify({ gate: gate2, end: 'fail' })], (out) => {
+    if (out === 'first\n') fs.writeFileSync(gate2, '');
+  });
+  assert.equal(failed.out, 'first\nsecond\n');
+  assert.equal(failed.code, 1);
+  assert.match(failed.err, /tether invoke: GateError: failed after streaming/);
+  assert.match(failed.err, /REPORT RequestId: /);
+  const buffered = await run(['echo', '{"b":2}']);
+  assert.equal(buffered.out, '{"b":2}\n');
+  assert.equal(buffered.code, 0);
+  const unknown = await run(['nope']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /ResourceNotFoundException \(HTTP 404\): Function not found/);
+});

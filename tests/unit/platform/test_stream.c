@@ -99,6 +99,35 @@ static void test_eventstream(void)
     buf_free(&b);
 }
 
+/* The decoder reads back what the encoder writes, at every prefix length,
+ * and refuses a flipped byte anywhere. */
+static void test_eventstream_decode(void)
+{
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    CHECK_INT(platform_eventstream_append_event(&b, "PayloadChunk", "application/octet-stream",
+                                                "hello", 5),
+              0);
+    platform_event_t ev;
+    for (size_t n = 0; n < b.len; n++)
+        CHECK_INT(platform_eventstream_decode(b.data, n, 1 << 20, &ev), PLATFORM_EVENTSTREAM_MORE);
+    CHECK_INT(platform_eventstream_decode(b.data, b.len, 1 << 20, &ev), 0);
+    CHECK_STR(ev.event_type, "PayloadChunk");
+    CHECK_STR(ev.content_type, "application/octet-stream");
+    CHECK_STR(ev.message_type, "event");
+    CHECK_INT(ev.payload_len, 5);
+    CHECK(memcmp(ev.payload, "hello", 5) == 0);
+    CHECK_INT(ev.total, b.len);
+    CHECK_INT(platform_eventstream_decode(b.data, b.len, b.len - 1, &ev), PLATFORM_EVENTSTREAM_BAD);
+    for (size_t i = 0; i < b.len; i++) {
+        b.data[i] ^= 0x10;
+        int r = platform_eventstream_decode(b.data, b.len, 1 << 20, &ev);
+        CHECK(r != 0);
+        b.data[i] ^= 0x10;
+    }
+    buf_free(&b);
+}
+
 typedef struct seen {
     char data[4096];
     size_t data_len;
@@ -205,6 +234,7 @@ static void test_tap(void)
 int main(void)
 {
     RUN(test_eventstream);
+    RUN(test_eventstream_decode);
     RUN(test_tap);
     return TEST_REPORT();
 }
