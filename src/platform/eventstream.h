@@ -41,8 +41,7 @@ typedef struct platform_event {
  * PLATFORM_EVENTSTREAM_MORE when n holds less than one message, or
  * PLATFORM_EVENTSTREAM_BAD (also for a message longer than max_total).
  * String header values longer than ev's fields are cut. */
-__attribute__((warn_unused_result)) int platform_eventstream_decode(const void *in, size_t n,
-                                                                    size_t max_total,
-                                                                    platform_event_t *ev);
+__attribute__((warn_unused_result)) int
+platform_eventstream_decode(const void *in, size_t n, size_t max_total, platform_event_t *ev);
 
 #endif

@@ -149,8 +149,8 @@ static void finish_stream(platform_invocation_t *inv, int function_error, const 
     char *code = NULL, *details = NULL;
     if (function_error) {
         bson_error_t err;
-        bson_t *doc = len > 0 ? bson_new_from_json((const uint8_t *)body, (ssize_t)len, &err)
-                              : NULL;
+        bson_t *doc =
+            len > 0 ? bson_new_from_json((const uint8_t *)body, (ssize_t)len, &err) : NULL;
         if (doc != NULL) {
             code = error_field(doc, "errorType");
             details = error_field(doc, "errorMessage");

@@ -70,7 +70,8 @@ platform_invocation_t *platform_invocation_new(struct platform_function *fn,
 
 /* Makes a RequestResponse invocation answer its caller as
  * InvokeWithResponseStream does (invoke_stream.h). -1 on allocation failure. */
-__attribute__((warn_unused_result)) int platform_invocation_stream_answer(platform_invocation_t *inv);
+__attribute__((warn_unused_result)) int
+platform_invocation_stream_answer(platform_invocation_t *inv);
 
 /* n bytes of the function's response as it streams them: forwarded at once
  * to an InvokeWithResponseStream caller, ignored otherwise (the whole

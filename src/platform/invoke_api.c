@@ -587,7 +587,8 @@ static void api_cb(struct evhttp_request *req, void *arg)
         return;
     }
     char name[PLATFORM_NAME_MAX + 1], qualifier[PLATFORM_NAME_MAX + 1];
-    platform_api_route_t route = platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier);
+    platform_api_route_t route =
+        platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier);
     switch (route) {
     case PLATFORM_ROUTE_STATUS:
         handle_status(p, req);

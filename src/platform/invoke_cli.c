@@ -34,11 +34,11 @@ typedef struct invoke_reply {
     char log_result[INVOKE_MAX_HEADER]; /* X-Amz-Log-Result (base64), or "" */
     char content_type[128];             /* Content-Type, or "" */
     int body_too_big;
-    int stream_bad;      /* --stream: a malformed event stream */
-    int printed;         /* --stream: payload bytes written to stdout */
-    char last;           /* --stream: the last of them */
-    buf_t complete;      /* --stream: InvokeComplete's payload (JSON) */
-    int completed;       /* --stream: InvokeComplete arrived */
+    int stream_bad; /* --stream: a malformed event stream */
+    int printed;    /* --stream: payload bytes written to stdout */
+    char last;      /* --stream: the last of them */
+    buf_t complete; /* --stream: InvokeComplete's payload (JSON) */
+    int completed;  /* --stream: InvokeComplete arrived */
 } invoke_reply_t;
 
 static void usage(FILE *out)

@@ -60,8 +60,7 @@ static void send_event(platform_stream_t *s, const char *type, const char *conte
     buf_t b;
     buf_init(&b, EVENT_MAX);
     if (platform_eventstream_append_event(&b, type, content_type, payload, len) != 0) {
-        log_error("platform", "request %s: cannot frame a %s event of %zu bytes", s->id, type,
-                  len);
+        log_error("platform", "request %s: cannot frame a %s event of %zu bytes", s->id, type, len);
         buf_free(&b);
         return;
     }
@@ -92,8 +91,8 @@ int platform_stream_started(const platform_stream_t *s)
     return s->started;
 }
 
-void platform_stream_finish(platform_stream_t *s, const char *error_code,
-                            const char *error_details, const char *log_result)
+void platform_stream_finish(platform_stream_t *s, const char *error_code, const char *error_details,
+                            const char *log_result)
 {
     start(s);
     buf_t b;

@@ -32,8 +32,8 @@ int platform_stream_started(const platform_stream_t *s);
 /* Ends the answer: the InvokeComplete event, with error_code and
  * error_details when not NULL (the function failed) and log_result (base64
  * of the log tail) when not NULL, then the end of the body; frees s. */
-void platform_stream_finish(platform_stream_t *s, const char *error_code,
-                            const char *error_details, const char *log_result);
+void platform_stream_finish(platform_stream_t *s, const char *error_code, const char *error_details,
+                            const char *log_result);
 
 /* Frees s without answering (its request is answered otherwise: an API error
  * before the stream started). */

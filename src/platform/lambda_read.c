@@ -24,10 +24,10 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#define READ_BODY_MAX   (16 * 1024 * 1024) /* a page of 50 configurations fits easily */
-#define LIST_PAGE_MAX   50    /* AWS returns at most 50 functions per page */
-#define LIST_ITEMS_MAX  10000 /* MaxItems' upper bound in the service model */
-#define CODE_WALK_MAX   10000 /* files counted in a code folder's CodeSize */
+#define READ_BODY_MAX  (16 * 1024 * 1024) /* a page of 50 configurations fits easily */
+#define LIST_PAGE_MAX  50                 /* AWS returns at most 50 functions per page */
+#define LIST_ITEMS_MAX 10000              /* MaxItems' upper bound in the service model */
+#define CODE_WALK_MAX  10000              /* files counted in a code folder's CodeSize */
 
 /* CodeSize of a folder: the sum of its regular files, symbolic links not
  * followed, at most CODE_WALK_MAX entries (nftw takes no argument: the
@@ -301,9 +301,9 @@ void platform_lambda_read(platform_t *p, struct evhttp_request *req, platform_ap
         rc = append_config(&b, p, fn, qualifier);
         break;
     case PLATFORM_ROUTE_GET_CONCURRENCY:
-        rc = s->reserved_set ? buf_printf(&b, "{\"ReservedConcurrentExecutions\":%d}",
-                                          s->reserved_concurrency)
-                             : buf_append_str(&b, "{}");
+        rc = s->reserved_set
+                 ? buf_printf(&b, "{\"ReservedConcurrentExecutions\":%d}", s->reserved_concurrency)
+                 : buf_append_str(&b, "{}");
         break;
     default: /* PLATFORM_ROUTE_GET_FUNCTION */
         rc = buf_append_str(&b, "{\"Configuration\":");
@@ -315,7 +315,9 @@ void platform_lambda_read(platform_t *p, struct evhttp_request *req, platform_ap
             buf_t loc;
             buf_init(&loc, 8192);
             rc = buf_printf(&loc, "file://%s",
-                                s->code_zip ? s->code_zip : s->code_dir ? s->code_dir : "");
+                            s->code_zip   ? s->code_zip
+                            : s->code_dir ? s->code_dir
+                                          : "");
             if (rc == 0)
                 rc = buf_append_json_cstr(&b, loc.data);
             buf_free(&loc);

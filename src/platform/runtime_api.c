@@ -223,8 +223,8 @@ static void error_body(struct evhttp_request *req, buf_t *out)
 /* Bytes of a streamed response as they arrive (stream_tap.h), before evhttp
  * has the whole request: on to an InvokeWithResponseStream caller; its
  * trailers, kept for on_response. */
-static void on_stream_bytes(void *arg, const char *id, platform_tap_part_t part,
-                            const char *data, size_t n)
+static void on_stream_bytes(void *arg, const char *id, platform_tap_part_t part, const char *data,
+                            size_t n)
 {
     platform_instance_t *inst = arg;
     if (!current_invocation(inst, id))

@@ -40,7 +40,7 @@ typedef enum platform_tap_state {
 } platform_tap_state_t;
 
 typedef enum platform_tap_part {
-    PLATFORM_TAP_DATA = 0,    /* body bytes (chunk data) */
+    PLATFORM_TAP_DATA = 0,     /* body bytes (chunk data) */
     PLATFORM_TAP_TRAILERS = 1, /* bytes of the trailer section, line ends included */
 } platform_tap_part_t;
 
@@ -54,19 +54,19 @@ typedef void (*platform_tap_sink_fn)(void *arg, const char *id, platform_tap_par
 
 typedef struct platform_tap {
     platform_tap_state_t state;
-    uint64_t remaining;                /* BODY / CHUNK_DATA: bytes left */
-    unsigned line_no;                  /* HEAD: lines read in this head (0: the request line) */
-    int body_method;                   /* POST, PUT or PATCH: evhttp reads a body */
-    int cl_seen, te_seen;              /* the first Content-Length / Transfer-Encoding was seen */
-    int chunked;                       /* the first Transfer-Encoding is "chunked" */
-    int streaming;                     /* Lambda-Runtime-Function-Response-Mode: streaming */
-    int reporting;                     /* this body's bytes go to the sink */
-    uint64_t cl;                       /* the first Content-Length */
-    char id[PLATFORM_TAP_ID_MAX + 1];  /* the request id of a .../invocation/ID/response path */
-    char line[PLATFORM_TAP_LINE_MAX];  /* the current line's first bytes */
-    size_t line_len;                   /* bytes in line[] */
-    uint64_t line_total;               /* bytes of the current line so far */
-    platform_tap_sink_fn sink;         /* NULL: report nothing */
+    uint64_t remaining;               /* BODY / CHUNK_DATA: bytes left */
+    unsigned line_no;                 /* HEAD: lines read in this head (0: the request line) */
+    int body_method;                  /* POST, PUT or PATCH: evhttp reads a body */
+    int cl_seen, te_seen;             /* the first Content-Length / Transfer-Encoding was seen */
+    int chunked;                      /* the first Transfer-Encoding is "chunked" */
+    int streaming;                    /* Lambda-Runtime-Function-Response-Mode: streaming */
+    int reporting;                    /* this body's bytes go to the sink */
+    uint64_t cl;                      /* the first Content-Length */
+    char id[PLATFORM_TAP_ID_MAX + 1]; /* the request id of a .../invocation/ID/response path */
+    char line[PLATFORM_TAP_LINE_MAX]; /* the current line's first bytes */
+    size_t line_len;                  /* bytes in line[] */
+    uint64_t line_total;              /* bytes of the current line so far */
+    platform_tap_sink_fn sink;        /* NULL: report nothing */
     void *sink_arg;
 } platform_tap_t;
 

@@ -39,7 +39,7 @@ static int decode(const unsigned char *m, size_t n, size_t *total, char *event_t
         char *dst = nl == 11 && memcmp(name, ":event-type", 11) == 0     ? event_type
                     : nl == 13 && memcmp(name, ":content-type", 13) == 0 ? content_type
                     : nl == 13 && memcmp(name, ":message-type", 13) == 0 ? message_type
-                                                                           : NULL;
+                                                                         : NULL;
         if (dst == NULL || vl > 63)
             return -1;
         memcpy(dst, h + 4 + nl, vl);
@@ -60,9 +60,9 @@ static void test_eventstream(void)
               0);
     CHECK_INT(platform_eventstream_append_event(&b, "InvokeComplete", "application/json", "{}", 2),
               0);
-    CHECK_INT(platform_eventstream_append_event(&b, "PayloadChunk", "application/octet-stream",
-                                                NULL, 0),
-              0);
+    CHECK_INT(
+        platform_eventstream_append_event(&b, "PayloadChunk", "application/octet-stream", NULL, 0),
+        0);
     const unsigned char *m = (const unsigned char *)b.data;
     size_t left = b.len, total, plen;
     char et[64], ct[64], mt[64];
@@ -217,11 +217,12 @@ static void test_tap(void)
     }
     /* an id longer than a request id is not reported */
     char longid[400];
-    snprintf(longid, sizeof longid,
-             "POST /2018-06-01/runtime/invocation/%0100d/response HTTP/1.1\r\n"
-             "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n"
-             "1\r\nx\r\n0\r\n\r\n",
-             7);
+    snprintf(
+        longid, sizeof longid,
+        "POST /2018-06-01/runtime/invocation/%0100d/response HTTP/1.1\r\n"
+        "Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "1\r\nx\r\n0\r\n\r\n",
+        7);
     seen_t s;
     memset(&s, 0, sizeof s);
     platform_tap_t t;
