@@ -7,24 +7,22 @@
 'use strict';
 const fs = require('fs');
 
-async function gateOpens(file)
-{
-    for (let i = 0; i < 1000; i++) {
-        if (file && fs.existsSync(file))
-            return true;
-        await new Promise((r) => setTimeout(r, 10));
-    }
-    return false;
+async function gateOpens(file) {
+  for (let i = 0; i < 1000; i++) {
+    if (file && fs.existsSync(file)) return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
 }
 
 exports.gate = awslambda.streamifyResponse(async (event, responseStream) => {
-    responseStream.setContentType('text/plain');
-    responseStream.write('first\n');
-    responseStream.write(await gateOpens(event.gate) ? 'second\n' : 'gate closed\n');
-    if (event.end === 'fail') {
-        const e = new Error('failed after streaming');
-        e.name = 'GateError';
-        throw e;
-    }
-    responseStream.end();
+  responseStream.setContentType('text/plain');
+  responseStream.write('first\n');
+  responseStream.write(await gateOpens(event.gate) ? 'second\n' : 'gate closed\n');
+  if (event.end === 'fail') {
+    const e = new Error('failed after streaming');
+    e.name = 'GateError';
+    throw e;
+  }
+  responseStream.end();
 });
