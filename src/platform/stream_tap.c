@@ -66,8 +66,9 @@ static char *header_value(char *v)
 
 static void header_line(platform_tap_t *t, char *content, int complete)
 {
-    if (content[0] == ' ' || content[0] == '\t')
-        return; /* a continuation: only of headers the tap reads when they fit one line */
+    char c = content[0];
+    if (c != 'C' && c != 'c' && c != 'T' && c != 't' && c != 'L' && c != 'l')
+        return; /* not a header the tap reads (nor a continuation of one that fits a line) */
     char *colon = strchr(content, ':');
     if (colon == NULL)
         return;
