@@ -197,7 +197,7 @@ test('a buffered function answers with one PayloadChunk, then InvokeComplete', a
   assert.equal(r.complete.ErrorCode, undefined);
 });
 
-test('an error after streaming, and a timeout mid-stream, end in InvokeComplete', async () => {
+test('an error after streaming, a timeout and a crash mid-stream end in InvokeComplete', async () => {
   let gate = gateFile();
   const failed = await streamInvoke('gate', { gate, end: 'fail' }, gate);
   assert.deepEqual(failed.chunks, ['first\n', 'second\n']);
@@ -208,6 +208,11 @@ test('an error after streaming, and a timeout mid-stream, end in InvokeComplete'
   assert.deepEqual(hung.chunks, ['first\n', 'second\n']);
   assert.equal(hung.complete.ErrorCode, 'Sandbox.Timedout');
   assert.match(hung.complete.ErrorDetails, /Task timed out after 3\.00 seconds/);
+  gate = gateFile();
+  const crashed = await streamInvoke('gate', { gate, end: 'exit' }, gate);
+  assert.deepEqual(crashed.chunks, ['first\n', 'second\n']);
+  assert.equal(crashed.complete.ErrorCode, 'Runtime.ExitError');
+  assert.match(crashed.complete.ErrorDetails, /exit status 3/);
 });
 
 test('a Node streamifyResponse handler streams through aws-lambda-ric', async () => {

@@ -6,7 +6,8 @@
  * that buffered the stream would hold "first" back: the gate would never
  * open and the function would stream "gate closed\n" instead. The event's
  * "end" says how it ends after that: "ok" (returns), "fail" (an error, sent
- * in the stream's trailers) or "hang" (sleeps past its Timeout). Built as
+ * in the stream's trailers), "hang" (sleeps past its Timeout) or "exit" (the
+ * process exits with status 3 mid-stream). Built as
  * build/tests/functions/streamgate/bootstrap.
  */
 #include <tether/tether.h>
@@ -63,6 +64,8 @@ static int streamgate(const tether_event_t *ev, tether_response_t *res, void *us
         return tether_response_error(res, "GateError", "failed after streaming");
     if (strcmp(end, "hang") == 0)
         sleep(30);
+    if (strcmp(end, "exit") == 0)
+        _exit(3);
     return 0;
 }
 
