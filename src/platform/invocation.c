@@ -67,9 +67,11 @@ void platform_invocation_add_trailers(platform_invocation_t *inv, const char *da
 
 char *platform_invocation_trailer(const platform_invocation_t *inv, const char *name)
 {
+    if (inv->trailers.data == NULL)
+        return NULL;
     size_t nl = strlen(name);
     const char *p = inv->trailers.data, *end = p + inv->trailers.len;
-    while (p != NULL && p < end) {
+    while (p < end) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
         if (lf == NULL)
             break; /* a line cut by the cap */

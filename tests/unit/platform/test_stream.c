@@ -131,7 +131,7 @@ static void test_eventstream_decode(void)
 typedef struct seen {
     char data[4096];
     size_t data_len;
-    char trailers[1024];
+    char trailers[4096];
     size_t trailers_len;
     char ids[256];
 } seen_t;
@@ -214,6 +214,27 @@ static void test_tap(void)
         platform_tap_feed(&t, bad[i], strlen(bad[i]));
         CHECK_INT(t.state, PLATFORM_TAP_PASS);
         CHECK_INT(s.data_len, 0);
+    }
+    /* a trailer line far longer than the tap's line buffer is reported whole */
+    {
+        static char big[4096];
+        int hn = snprintf(big, sizeof big,
+                         "POST /2018-06-01/runtime/invocation/id-9/response HTTP/1.1\r\n"
+                         "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
+                         "Lambda-Runtime-Function-Error-Body: ");
+        size_t at = (size_t)hn;
+        memset(big + at, 'A', 2000);
+        memcpy(big + at + 2000, "\r\n\r\n", 5);
+        seen_t s2;
+        memset(&s2, 0, sizeof s2);
+        platform_tap_t t2;
+        platform_tap_init(&t2, sink, &s2);
+        for (size_t i = 0; i < strlen(big); i += 100)
+            platform_tap_feed(&t2, big + i, strlen(big) - i < 100 ? strlen(big) - i : 100);
+        CHECK_INT(s2.data_len, 1);
+        CHECK_INT(s2.trailers_len, 36 + 2000 + 4);
+        CHECK_INT(t2.state, PLATFORM_TAP_HEAD);
     }
     /* an id longer than a request id is not reported */
     char longid[400];
