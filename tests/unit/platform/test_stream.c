@@ -219,10 +219,10 @@ static void test_tap(void)
     {
         static char big[4096];
         int hn = snprintf(big, sizeof big,
-                         "POST /2018-06-01/runtime/invocation/id-9/response HTTP/1.1\r\n"
-                         "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
-                         "Lambda-Runtime-Function-Error-Body: ");
+                          "POST /2018-06-01/runtime/invocation/id-9/response HTTP/1.1\r\n"
+                          "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
+                          "Lambda-Runtime-Function-Error-Body: ");
         size_t at = (size_t)hn;
         memset(big + at, 'A', 2000);
         memcpy(big + at + 2000, "\r\n\r\n", 5);
