@@ -59,8 +59,8 @@ int main(int argc, char **argv)
         "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:40000\r\n"
         "User-Agent: libtether/0.1\r\n\r\n";
     double warm_ns = tap_ns(warm, sizeof warm - 1, sizeof warm - 1, iters);
-    printf("tap, one warm invocation's requests (%zu bytes, one read): %.0f ns\n",
-           sizeof warm - 1, warm_ns);
+    printf("tap, one warm invocation's requests (%zu bytes, one read): %.0f ns\n", sizeof warm - 1,
+           warm_ns);
 
     /* a streamed response of 64 chunks of 1 KB, read 4 KB at a time */
     size_t chunks = 64, chunk = 1024;
