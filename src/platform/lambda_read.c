@@ -57,11 +57,17 @@ static long long code_size(const platform_function_spec_t *s)
     return walk_bytes;
 }
 
-/* AWS's LastModified ("2026-12-07T18:00:00.000+0000"): when tether up started. */
+/* AWS's LastModified ("2026-12-07T18:00:00.000+0000"): when tether up
+ * started, worked out once (wall and monotonic clocks drift apart, and a
+ * deploy script may compare two answers). */
 static void last_modified(const platform_t *p, char out[40])
 {
-    uint64_t up_ms = (platform_now_us() - p->started_us) / 1000;
-    uint64_t ms = platform_wall_ms() - up_ms;
+    static uint64_t for_start_us, start_wall_ms;
+    if (start_wall_ms == 0 || for_start_us != p->started_us) {
+        start_wall_ms = platform_wall_ms() - (platform_now_us() - p->started_us) / 1000;
+        for_start_us = p->started_us;
+    }
+    uint64_t ms = start_wall_ms;
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&t, &tm);

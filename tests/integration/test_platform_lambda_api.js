@@ -106,6 +106,8 @@ test('GetFunctionConfiguration: the fields the SDK and waiters read', async () =
   assert.equal(c.Architectures.length, 1);
   assert.ok(c.CodeSize > 0, `CodeSize ${c.CodeSize}`);
   assert.ok(!Number.isNaN(Date.parse(c.LastModified.replace('+0000', 'Z'))), c.LastModified);
+  const again = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'reserved' }));
+  assert.equal(again.LastModified, c.LastModified, 'LastModified does not move');
   const n = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'node-echo' }));
   assert.equal(n.Runtime, 'nodejs20.x');
   assert.equal(n.Handler, 'handlers.echo');
