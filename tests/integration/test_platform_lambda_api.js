@@ -36,7 +36,11 @@ before(async () => {
 });
 after(async () => {
   if (lambda) lambda.destroy();
-  if (p) await p.stop();
+  if (p) {
+    await p.stop();
+    // a sanitizer build reports leaks and memory errors as tether up exits
+    assert.doesNotMatch(p.logs(), /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/);
+  }
 });
 
 const enc = (o) => new TextEncoder().encode(JSON.stringify(o));
@@ -289,4 +293,50 @@ test('tether invoke --stream prints each chunk as it arrives; InvokeComplete set
   const unknown = await run(['nope']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /ResourceNotFoundException \(HTTP 404\): Function not found/);
+});
+
+test('bad input on the new routes gets a clear error; a caller leaving mid-stream harms nothing', async () => {
+  for (const [q, type] of [['MaxItems=-1', 'ValidationException'], ['MaxItems=99999999999999999999', 'ValidationException'],
+    ['MaxItems=abc', 'ValidationException'], ['Marker=%ff', 'InvalidParameterValueException'],
+    ['Marker=9999', 'InvalidParameterValueException']]) {
+    const r = await L.request(p.port, 'GET', `/2015-03-31/functions/?${q}`, null);
+    assert.equal(r.status, 400, q);
+    assert.equal(r.headers['x-amzn-errortype'], type, q);
+  }
+  const long = await L.request(p.port, 'GET', `/2015-03-31/functions/${'a'.repeat(300)}`, null);
+  assert.equal(long.status, 400);
+  assert.equal(long.headers['x-amzn-errortype'], 'ValidationException');
+  const notJson = await L.request(p.port, 'POST', '/2021-11-15/functions/echo/response-streaming-invocations', '{nope');
+  assert.equal(notJson.status, 400);
+  assert.equal(notJson.headers['x-amzn-errortype'], 'InvalidRequestContentException');
+  const big = await L.request(p.port, 'POST', '/2021-11-15/functions/echo/response-streaming-invocations',
+    `"${'x'.repeat(7 << 20)}"`);
+  assert.equal(big.status, 413);
+  assert.equal(big.headers['x-amzn-errortype'], 'RequestTooLargeException');
+
+  // leave after the first event: the function goes on, its chunks are dropped
+  const http = require('http');
+  const gate = gateFile();
+  await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: p.port, method: 'POST', agent: false,
+      path: '/2021-11-15/functions/gate/response-streaming-invocations' }, (res) => {
+      assert.equal(res.statusCode, 200);
+      res.once('data', () => {
+        req.destroy();
+        fs.writeFileSync(gate, '');
+        resolve();
+      });
+    });
+    req.on('error', () => {});
+    req.end(JSON.stringify({ gate }));
+    setTimeout(() => reject(new Error('no first event')), 20000).unref();
+  });
+  await L.waitFor('the gate instance to be back in /next', async () => {
+    const st = await L.status(p.port);
+    return L.instancesOf(st, 'gate').every((i) => i.state !== 'busy');
+  }, 15000);
+  const after = await streamInvoke('gate', { gate: '/', end: 'ok' }, null);
+  assert.deepEqual(after.chunks, ['first\n', 'second\n']);
+  const inv = await L.invoke(p.port, 'echo', { still: 'up' });
+  assert.deepEqual(JSON.parse(inv.body), { still: 'up' });
 });
