@@ -3,20 +3,20 @@
 #   deps.sh build   Debian packages to build and run (make up), and the npm
 #                   packages the Node.js example functions need, pinned in
 #                   examples/node/package-lock.json
-#   deps.sh test    those, plus test peers: Debian python3-pymongo and chromium (headless, for the live page), npm packages
+#   deps.sh test    those, plus test peers: Debian python3-pymongo, python3-boto3, awscli and chromium (headless, for the live page), npm packages
 #                   pinned in tests/package-lock.json
 #   deps.sh bench   the build's, plus gnuplot-nox (bench_system draws its SVG charts with it)
 set -euo pipefail
 mode=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libmongoc-dev libbson-dev libevent-dev
-      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev zip unzip procps
+      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev zlib1g-dev zip unzip procps
       busybox-static nodejs npm"
 if [ "$mode" = bench ]; then
   pkgs="$pkgs gnuplot-nox"
 fi
 if [ "$mode" = test ]; then
-  pkgs="$pkgs python3-pymongo clang libclang-rt-14-dev iproute2 curl chromium"
+  pkgs="$pkgs python3-pymongo python3-boto3 awscli clang libclang-rt-14-dev iproute2 curl chromium"
 fi
 missing=()
 for p in $pkgs; do

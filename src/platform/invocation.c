@@ -7,6 +7,7 @@
 #include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "platform/invoke_stream.h"
 #include "platform/json.h"
 #include "platform/livepage.h"
 #include "platform/platform.h"
@@ -16,10 +17,14 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <bson/bson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define TRAILERS_MAX (1024 * 1024) /* libtether's error body: 256 KB of JSON, base64 */
 
 /* X-Ray style: Root=1-{8 hex epoch seconds}-{24 hex};Parent={16 hex};Sampled=0 */
 static void make_trace_id(char *out, size_t outlen)
@@ -51,7 +56,42 @@ platform_invocation_t *platform_invocation_new(struct platform_function *fn,
     inv->client_context = client_context;
     make_trace_id(inv->trace_id, sizeof inv->trace_id);
     inv->created_us = platform_now_us();
+    buf_init(&inv->trailers, TRAILERS_MAX);
     return inv;
+}
+
+void platform_invocation_add_trailers(platform_invocation_t *inv, const char *data, size_t n)
+{
+    if (buf_append(&inv->trailers, data, n) != 0)
+        inv->trailers.max = inv->trailers.len; /* no later line is half there */
+}
+
+char *platform_invocation_trailer(const platform_invocation_t *inv, const char *name)
+{
+    if (inv->trailers.data == NULL)
+        return NULL;
+    size_t nl = strlen(name);
+    const char *p = inv->trailers.data, *end = p + inv->trailers.len;
+    while (p < end) {
+        const char *lf = memchr(p, '\n', (size_t)(end - p));
+        if (lf == NULL)
+            break; /* a line cut by the cap */
+        if ((size_t)(lf - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *ve = lf;
+            while (v < ve && (*v == ' ' || *v == '\t'))
+                v++;
+            while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            char *out = malloc((size_t)(ve - v) + 1);
+            if (out != NULL) {
+                memcpy(out, v, (size_t)(ve - v));
+                out[ve - v] = '\0';
+            }
+            return out;
+        }
+        p = lf + 1;
+    }
+    return NULL;
 }
 
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len)
@@ -60,8 +100,23 @@ void platform_invocation_log(platform_invocation_t *inv, const char *line, size_
     platform_tail_append(&inv->tail, "\n", 1);
 }
 
+int platform_invocation_stream_answer(platform_invocation_t *inv)
+{
+    inv->stream = platform_stream_new(inv->req, inv->id);
+    return inv->stream != NULL ? 0 : -1;
+}
+
+void platform_invocation_stream(platform_invocation_t *inv, const char *data, size_t n)
+{
+    if (inv->stream != NULL)
+        platform_stream_chunk(inv->stream, data, n);
+}
+
 static void invocation_free(platform_invocation_t *inv)
 {
+    buf_free(&inv->trailers);
+    if (inv->stream != NULL) /* not answered: never the case once a caller waits */
+        platform_stream_free(inv->stream);
     if (inv->payload != NULL)
         evbuffer_free(inv->payload);
     if (inv->retry_timer != NULL)
@@ -76,6 +131,52 @@ void platform_invocation_discard(platform_invocation_t *inv)
     invocation_free(inv);
 }
 
+/* The string field key of a JSON error document, or NULL. */
+static char *error_field(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_UTF8(&it))
+        return NULL;
+    return bson_strdup(bson_iter_utf8(&it, NULL));
+}
+
+/* The end of a streamed answer: the rest of the response, then InvokeComplete. */
+static void finish_stream(platform_invocation_t *inv, int function_error, const char *body,
+                          size_t len)
+{
+    platform_stream_t *s = inv->stream;
+    inv->stream = NULL;
+    size_t sent = platform_stream_sent(s);
+    if (!function_error && len > sent)
+        platform_stream_chunk(s, body + sent, len - sent);
+    char *code = NULL, *details = NULL;
+    if (function_error) {
+        bson_error_t err;
+        bson_t *doc =
+            len > 0 ? bson_new_from_json((const uint8_t *)body, (ssize_t)len, &err) : NULL;
+        if (doc != NULL) {
+            code = error_field(doc, "errorType");
+            details = error_field(doc, "errorMessage");
+            bson_destroy(doc);
+        }
+        if (code == NULL)
+            code = bson_strdup("Unhandled");
+        if (details == NULL)
+            details = bson_strndup(len > 0 ? body : "", len);
+    }
+    char *tail = NULL;
+    if (inv->want_tail) {
+        char raw[PLATFORM_TAIL_MAX];
+        tail = malloc(BASE64_ENCODED_LEN(PLATFORM_TAIL_MAX) + 1);
+        if (tail != NULL)
+            base64_encode(raw, platform_tail_copy(&inv->tail, raw), tail);
+    }
+    platform_stream_finish(s, code, details, tail);
+    free(tail);
+    bson_free(code);
+    bson_free(details);
+}
+
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len)
 {
@@ -83,6 +184,11 @@ void platform_invocation_finish(platform_invocation_t *inv, int function_error, 
     if (inv->on_finish != NULL && inv->on_finish(inv, function_error, body, len))
         return; /* a failed Event runs again later (AWS's retries) */
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {
+        invocation_free(inv);
+        return;
+    }
+    if (inv->stream != NULL) {
+        finish_stream(inv, function_error, body, len);
         invocation_free(inv);
         return;
     }
@@ -145,7 +251,11 @@ void platform_invocation_fail(platform_invocation_t *inv, const char *error_type
 void platform_invocation_reject(platform_invocation_t *inv, int status, const char *error_type,
                                 const char *message, const char *reason)
 {
-    if (inv->req != NULL)
+    if (inv->stream != NULL && platform_stream_started(inv->stream)) {
+        platform_stream_t *s = inv->stream;
+        inv->stream = NULL;
+        platform_stream_finish(s, error_type, message, NULL);
+    } else if (inv->req != NULL)
         platform_reply_send_error(inv->req, status, error_type, message, reason, inv->id);
     invocation_free(inv);
 }

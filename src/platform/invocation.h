@@ -8,6 +8,7 @@
 #ifndef TETHER_PLATFORM_INVOCATION_H
 #define TETHER_PLATFORM_INVOCATION_H
 
+#include "common/buf.h"
 #include "platform/logs.h"
 
 #include <stddef.h>
@@ -18,6 +19,7 @@ struct evhttp_request;
 struct evbuffer;
 struct event;
 struct platform_function;
+struct platform_stream;
 
 #define PLATFORM_MAX_REQUEST  6291456 /* Invoke request payload limit (6 MB) */
 #define PLATFORM_MAX_RESPONSE 6291556 /* function response limit, as AWS counts it */
@@ -44,6 +46,10 @@ typedef struct platform_invocation {
     char *event_copy;           /* owned: an Event's payload kept for its retries, or NULL */
     size_t event_copy_len;
     struct event *retry_timer; /* owned: an Event waiting for its retry, or NULL */
+    struct platform_stream *stream; /* owned: InvokeWithResponseStream's answer (invoke_stream.h),
+                                       or NULL: answered whole */
+    buf_t trailers; /* a streamed response's trailer section as the Runtime API's tap saw it
+                       (stream_tap.h: evhttp 2.1 keeps no trailers); capped */
     /* Set by the scheduler that accepted it (function.c): called first by
      * platform_invocation_finish; 1 when it kept the invocation (a failed
      * Event to retry), 0 to answer and free it. NULL: nothing to do. */
@@ -62,12 +68,32 @@ platform_invocation_t *platform_invocation_new(struct platform_function *fn,
                                                struct evhttp_request *req, struct evbuffer *payload,
                                                char *client_context);
 
+/* Makes a RequestResponse invocation answer its caller as
+ * InvokeWithResponseStream does (invoke_stream.h). -1 on allocation failure. */
+__attribute__((warn_unused_result)) int
+platform_invocation_stream_answer(platform_invocation_t *inv);
+
+/* n bytes of the function's response as it streams them: forwarded at once
+ * to an InvokeWithResponseStream caller, ignored otherwise (the whole
+ * response arrives with platform_invocation_finish). */
+void platform_invocation_stream(platform_invocation_t *inv, const char *data, size_t n);
+
+/* Adds n bytes of the function's streamed response's trailer section (past
+ * the cap, they are dropped: its error is then reported without its body). */
+void platform_invocation_add_trailers(platform_invocation_t *inv, const char *data, size_t n);
+
+/* The value of trailer name (case-insensitive) of the streamed response, as
+ * a new string the caller frees, or NULL. */
+char *platform_invocation_trailer(const platform_invocation_t *inv, const char *name);
+
 /* Adds one log line (without '\n') to the invocation's tail. */
 void platform_invocation_log(platform_invocation_t *inv, const char *line, size_t len);
 
 /* Finishes the invocation with the function's response (function_error 0) or
  * error document (function_error 1): unless inv->on_finish keeps it, answers
- * the invoker and frees inv. */
+ * the invoker and frees inv. A streamed answer sends what of body its
+ * PayloadChunks have not (all of it for a function that answered at once),
+ * then InvokeComplete with the error's errorType and errorMessage. */
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len);
 

@@ -16,6 +16,7 @@
 #include "platform/function.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
+#include "platform/lambda_read.h"
 #include "platform/livepage.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -369,8 +370,10 @@ static void append_name_hint(platform_t *p, const char *name, char *msg, size_t 
         snprintf(msg + len, cap - len, "?");
 }
 
+/* Invoke, or InvokeWithResponseStream when stream is 1 (invoke_stream.h):
+ * the same checks, but no Event invocations, and the answer as an event stream. */
 static void handle_invoke(platform_t *p, struct evhttp_request *req, const char *name,
-                          const char *qualifier)
+                          const char *qualifier, int stream)
 {
     char msg[1024];
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
@@ -420,17 +423,20 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
     int dry = 0;
     if (type == NULL || strcmp(type, "RequestResponse") == 0) {
         kind = PLATFORM_INVOKE_SYNC;
-    } else if (strcmp(type, "Event") == 0) {
+    } else if (strcmp(type, "Event") == 0 && !stream) {
         kind = PLATFORM_INVOKE_EVENT;
     } else if (strcmp(type, "DryRun") == 0) {
         dry = 1;
     } else {
-        platform_reply_send_error(
-            req, 400, "InvalidParameterValueException",
-            "1 validation error detected: Value at 'invocationType' failed to "
-            "satisfy constraint: Member must satisfy enum value set: "
-            "[Event, RequestResponse, DryRun]",
-            NULL, NULL);
+        platform_reply_send_error(req, 400, "InvalidParameterValueException",
+                                  stream ? "1 validation error detected: Value at "
+                                           "'invocationType' failed to satisfy constraint: Member "
+                                           "must satisfy enum value set: [RequestResponse, DryRun]"
+                                         : "1 validation error detected: Value at "
+                                           "'invocationType' failed to satisfy constraint: Member "
+                                           "must satisfy enum value set: "
+                                           "[Event, RequestResponse, DryRun]",
+                                  NULL, NULL);
         return;
     }
     if (log_type != NULL && strcmp(log_type, "Tail") != 0 && strcmp(log_type, "None") != 0) {
@@ -491,6 +497,10 @@ static void handle_invoke(platform_t *p, struct evhttp_request *req, const char 
         fn, kind, kind == PLATFORM_INVOKE_SYNC ? req : NULL, payload, context);
     if (inv == NULL) {
         platform_reply_send_error(req, 500, "ServiceException", "out of memory", NULL, NULL);
+        return;
+    }
+    if (stream && platform_invocation_stream_answer(inv) != 0) {
+        platform_invocation_reject(inv, 500, "ServiceException", "out of memory", NULL);
         return;
     }
     inv->want_tail =
@@ -580,12 +590,23 @@ static void api_cb(struct evhttp_request *req, void *arg)
     if (platform_livepage_route(p, req, path)) /* GET /_tether/, /_tether/live.json */
         return;
     char name[PLATFORM_NAME_MAX + 1], qualifier[PLATFORM_NAME_MAX + 1];
-    switch (platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier)) {
+    platform_api_route_t route =
+        platform_route_api(path, evhttp_uri_get_query(uri), name, qualifier);
+    switch (route) {
     case PLATFORM_ROUTE_STATUS:
         handle_status(p, req);
         return;
     case PLATFORM_ROUTE_INVOKE:
-        handle_invoke(p, req, name, qualifier);
+        handle_invoke(p, req, name, qualifier, 0);
+        return;
+    case PLATFORM_ROUTE_INVOKE_STREAM:
+        handle_invoke(p, req, name, qualifier, 1);
+        return;
+    case PLATFORM_ROUTE_LIST:
+    case PLATFORM_ROUTE_GET_FUNCTION:
+    case PLATFORM_ROUTE_GET_CONFIG:
+    case PLATFORM_ROUTE_GET_CONCURRENCY:
+        platform_lambda_read(p, req, route, name, qualifier);
         return;
     case PLATFORM_ROUTE_UNKNOWN:
         break;

@@ -2,12 +2,16 @@
  * tether invoke: one POST to the platform's Invoke API with libcurl, the way
  * `aws lambda invoke` makes it, and the answer turned into an exit status:
  * 0 success, 1 a function error (X-Amz-Function-Error), 2 a usage error, a
- * transport error or an API error (whose message is printed).
+ * transport error or an API error (whose message is printed). With --stream,
+ * InvokeWithResponseStream instead: each PayloadChunk is written to stdout as
+ * it arrives (event stream decoded by eventstream.c), and InvokeComplete's
+ * ErrorCode makes the exit status 1.
  */
 #include "platform/invoke_cli.h"
 
 #include "common/base64.h"
 #include "common/buf.h"
+#include "platform/eventstream.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -28,14 +32,20 @@ typedef struct invoke_reply {
     char function_error[64];            /* X-Amz-Function-Error, or "" */
     char error_type[128];               /* X-Amzn-ErrorType, or "" */
     char log_result[INVOKE_MAX_HEADER]; /* X-Amz-Log-Result (base64), or "" */
+    char content_type[128];             /* Content-Type, or "" */
     int body_too_big;
+    int stream_bad; /* --stream: a malformed event stream */
+    int printed;    /* --stream: payload bytes written to stdout */
+    char last;      /* --stream: the last of them */
+    buf_t complete; /* --stream: InvokeComplete's payload (JSON) */
+    int completed;  /* --stream: InvokeComplete arrived */
 } invoke_reply_t;
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: tether invoke [--endpoint URL] [--type RequestResponse|Event|DryRun]\n"
-            "                     [--log-tail] NAME [PAYLOAD | -]\n"
+            "                     [--log-tail] [--stream] NAME [PAYLOAD | -]\n"
             "\n"
             "Invokes function NAME through the Invoke API and prints its response.\n"
             "PAYLOAD is the event (JSON); '-' reads it from standard input; {} when absent.\n"
@@ -43,9 +53,47 @@ static void usage(FILE *out)
             "  --type T        RequestResponse (default), Event (queued, no response) or\n"
             "                  DryRun (checks the function exists)\n"
             "  --log-tail      print the last 4 KB of the function's log to stderr\n"
+            "  --stream        InvokeWithResponseStream: print the response as it streams\n"
             "exit status: 0 success, 1 the function returned an error, 2 usage, transport\n"
             "or API error (unknown function, throttled, payload too large, ...)\n",
             INVOKE_DEFAULT_ENDPOINT);
+}
+
+/* An event stream's whole messages at the start of r->body: payload chunks
+ * printed now, InvokeComplete kept; what is left stays for the next bytes.
+ * -1 on a malformed stream. */
+static int take_events(invoke_reply_t *r)
+{
+    size_t off = 0;
+    int rc = 0;
+    for (;;) {
+        platform_event_t ev;
+        int d = platform_eventstream_decode(r->body.data + off, r->body.len - off,
+                                            INVOKE_MAX_RESPONSE, &ev);
+        if (d == PLATFORM_EVENTSTREAM_MORE)
+            break;
+        if (d != 0 || strcmp(ev.message_type, "event") != 0) {
+            rc = -1;
+            break;
+        }
+        if (strcmp(ev.event_type, "PayloadChunk") == 0 && ev.payload_len > 0) {
+            fwrite(ev.payload, 1, ev.payload_len, stdout);
+            fflush(stdout);
+            r->printed = 1;
+            r->last = ev.payload[ev.payload_len - 1];
+        } else if (strcmp(ev.event_type, "InvokeComplete") == 0) {
+            buf_reset(&r->complete);
+            if (buf_append(&r->complete, ev.payload, ev.payload_len) != 0) {
+                rc = -1;
+                break;
+            }
+            r->completed = 1;
+        }
+        off += ev.total;
+    }
+    memmove(r->body.data, r->body.data + off, r->body.len - off);
+    r->body.len -= off;
+    return rc;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
@@ -55,6 +103,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     if (buf_append(&r->body, data, n) != 0) {
         r->body_too_big = 1;
         return 0; /* aborts the transfer */
+    }
+    if (strcasecmp(r->content_type, "application/vnd.amazon.eventstream") == 0 &&
+        take_events(r) != 0) {
+        r->stream_bad = 1;
+        return 0;
     }
     return n;
 }
@@ -85,6 +138,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     header_value(data, n, "X-Amz-Function-Error", r->function_error, sizeof r->function_error);
     header_value(data, n, "X-Amzn-ErrorType", r->error_type, sizeof r->error_type);
     header_value(data, n, "X-Amz-Log-Result", r->log_result, sizeof r->log_result);
+    header_value(data, n, "Content-Type", r->content_type, sizeof r->content_type);
     return n;
 }
 
@@ -121,6 +175,82 @@ static void print_api_message(const char *body, size_t len)
         fputc('\n', stderr);
 }
 
+/* The string member key of the flat JSON object json, unescaped into out
+ * (\uXXXX becomes '?'); 0, or -1 when absent. */
+static int json_string_member(const char *json, const char *key, buf_t *out)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = json != NULL ? strstr(json, pat) : NULL;
+    if (p == NULL)
+        return -1;
+    p += strlen(pat);
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p != '"')
+        return -1;
+    for (p++; *p != '\0' && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\' && p[1] != '\0') {
+            c = *++p;
+            if (c == 'u') {
+                for (int k = 0; k < 4 && p[1] != '\0'; k++)
+                    p++;
+                c = '?';
+            } else {
+                c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+            }
+        }
+        if (buf_append(out, &c, 1) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void print_log(const char *b64)
+{
+    size_t len = strlen(b64);
+    unsigned char *log = malloc(len + 1);
+    long n = log != NULL ? base64_decode(b64, len, log, len + 1, BASE64_PAD_OPTIONAL) : -1;
+    if (n >= 0)
+        fwrite(log, 1, (size_t)n, stderr);
+    free(log);
+}
+
+/* The end of a --stream answer: the exit status. */
+static int finish_stream(invoke_reply_t *r, int log_tail)
+{
+    if (r->printed && r->last != '\n')
+        fputc('\n', stdout);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "tether invoke: writing the response: %s\n", strerror(errno));
+        return 2;
+    }
+    if (!r->completed) {
+        fprintf(stderr, "tether invoke: the stream ended without InvokeComplete%s\n",
+                r->body.len > 0 ? " (a partial event)" : "");
+        return 2;
+    }
+    buf_t code, details, log;
+    buf_init(&code, 4096);
+    buf_init(&details, 1 << 20);
+    buf_init(&log, 64 * 1024);
+    const char *done = r->complete.data != NULL ? r->complete.data : "";
+    int status = 0;
+    if (log_tail && json_string_member(done, "LogResult", &log) == 0 && log.data != NULL)
+        print_log(log.data);
+    if (json_string_member(done, "ErrorCode", &code) == 0 && code.len > 0) {
+        (void)json_string_member(done, "ErrorDetails", &details);
+        fprintf(stderr, "tether invoke: %s: %s\n", code.data,
+                details.data != NULL ? details.data : "");
+        status = 1;
+    }
+    buf_free(&code);
+    buf_free(&details);
+    buf_free(&log);
+    return status;
+}
+
 static int read_stdin(buf_t *payload)
 {
     char chunk[65536];
@@ -147,7 +277,7 @@ int platform_invoke_main(int argc, char **argv)
     const char *endpoint = getenv("TETHER_ENDPOINT");
     const char *type = "RequestResponse";
     const char *name = NULL, *payload_arg = NULL;
-    int log_tail = 0, positional_only = 0;
+    int log_tail = 0, positional_only = 0, stream = 0;
 
     if (endpoint == NULL || endpoint[0] == '\0')
         endpoint = INVOKE_DEFAULT_ENDPOINT;
@@ -161,6 +291,8 @@ int platform_invoke_main(int argc, char **argv)
                 return 0;
             } else if (strcmp(a, "--log-tail") == 0) {
                 log_tail = 1;
+            } else if (strcmp(a, "--stream") == 0) {
+                stream = 1;
             } else if (strcmp(a, "--endpoint") == 0 && i + 1 < argc) {
                 endpoint = argv[++i];
             } else if (strncmp(a, "--endpoint=", 11) == 0) {
@@ -195,6 +327,10 @@ int platform_invoke_main(int argc, char **argv)
         fprintf(stderr, "tether invoke: --type must be RequestResponse, Event or DryRun\n");
         return 2;
     }
+    if (stream && strcmp(type, "Event") == 0) {
+        fprintf(stderr, "tether invoke: --stream takes RequestResponse or DryRun, not Event\n");
+        return 2;
+    }
 
     int status = 2;
     buf_t payload, url;
@@ -206,6 +342,7 @@ int platform_invoke_main(int argc, char **argv)
     buf_init(&url, 4096);
     memset(&reply, 0, sizeof reply);
     buf_init(&reply.body, INVOKE_MAX_RESPONSE);
+    buf_init(&reply.complete, INVOKE_MAX_RESPONSE);
 
     if (payload_arg != NULL && strcmp(payload_arg, "-") == 0) {
         if (read_stdin(&payload) != 0)
@@ -226,8 +363,11 @@ int platform_invoke_main(int argc, char **argv)
     size_t elen = strlen(endpoint);
     while (elen > 0 && endpoint[elen - 1] == '/')
         elen--;
-    if (escaped == NULL || buf_printf(&url, "%.*s/2015-03-31/functions/%s/invocations", (int)elen,
-                                      endpoint, escaped) != 0) {
+    if (escaped == NULL ||
+        buf_printf(&url,
+                   stream ? "%.*s/2021-11-15/functions/%s/response-streaming-invocations"
+                          : "%.*s/2015-03-31/functions/%s/invocations",
+                   (int)elen, endpoint, escaped) != 0) {
         fprintf(stderr, "tether invoke: the endpoint URL is too long\n");
         goto out_global;
     }
@@ -263,7 +403,9 @@ int platform_invoke_main(int argc, char **argv)
 
     CURLcode cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
-        if (reply.body_too_big)
+        if (reply.stream_bad)
+            fprintf(stderr, "tether invoke: a malformed event stream\n");
+        else if (reply.body_too_big)
             fprintf(stderr, "tether invoke: the response is larger than %u bytes\n",
                     INVOKE_MAX_RESPONSE);
         else
@@ -273,19 +415,16 @@ int platform_invoke_main(int argc, char **argv)
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 
-    if (log_tail && reply.log_result[0] != '\0') {
-        size_t len = strlen(reply.log_result);
-        unsigned char *log = malloc(len + 1);
-        long n = log != NULL ? base64_decode(reply.log_result, len, log, len + 1, BASE64_PAD_OPTIONAL)
-                             : -1;
-        if (n >= 0)
-            fwrite(log, 1, (size_t)n, stderr);
-        free(log);
-    }
+    if (log_tail && reply.log_result[0] != '\0')
+        print_log(reply.log_result);
     if (code >= 400 || code < 200) {
         fprintf(stderr, "tether invoke: %s (HTTP %ld): ",
                 reply.error_type[0] != '\0' ? reply.error_type : "error", code);
         print_api_message(reply.body.data, reply.body.len);
+        goto out_global;
+    }
+    if (stream && code == 200) {
+        status = finish_stream(&reply, log_tail);
         goto out_global;
     }
     if (reply.body.len > 0) {
@@ -307,6 +446,7 @@ out_global:
     curl_global_cleanup();
 out:
     buf_free(&reply.body);
+    buf_free(&reply.complete);
     buf_free(&url);
     buf_free(&payload);
     return status;

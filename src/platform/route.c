@@ -79,31 +79,62 @@ static void split_function_name(char *s, char *name, char *qualifier)
         strcpy(name, p);
 }
 
-platform_api_route_t platform_route_api(const char *path, const char *query,
-                                        char name[PLATFORM_NAME_MAX + 1],
-                                        char qualifier[PLATFORM_NAME_MAX + 1])
+/* The Lambda operations on one function: path prefix, the function's segment,
+ * then suffix (one trailing '/' allowed). Longer suffixes first: GetFunction's
+ * empty one matches only a path with nothing after the name. */
+static const struct {
+    const char *prefix;
+    const char *suffix;
+    platform_api_route_t route;
+} fn_routes[] = {
+    {"/2015-03-31/functions/", "/invocations", PLATFORM_ROUTE_INVOKE},
+    {"/2021-11-15/functions/", "/response-streaming-invocations", PLATFORM_ROUTE_INVOKE_STREAM},
+    {"/2015-03-31/functions/", "/configuration", PLATFORM_ROUTE_GET_CONFIG},
+    {"/2019-09-30/functions/", "/concurrency", PLATFORM_ROUTE_GET_CONCURRENCY},
+    {"/2015-03-31/functions/", "", PLATFORM_ROUTE_GET_FUNCTION},
+};
+
+/* The function's segment of path for one of fn_routes, or NULL. */
+static const char *match_fn_route(const char *path, const char *prefix, const char *suffix,
+                                  size_t *seglen /* OUT */)
 {
-    static const char prefix[] = "/2015-03-31/functions/";
-    static const char suffix[] = "/invocations";
-    name[0] = '\0';
-    qualifier[0] = '\0';
-    if (strcmp(path, "/_tether/status") == 0 || strcmp(path, "/_tether/status/") == 0)
-        return PLATFORM_ROUTE_STATUS;
-    size_t plen = strlen(path), pre = sizeof prefix - 1, suf = sizeof suffix - 1;
-    if (plen <= pre + suf || strncmp(path, prefix, pre) != 0)
-        return PLATFORM_ROUTE_UNKNOWN;
+    size_t plen = strlen(path), pre = strlen(prefix), suf = strlen(suffix);
+    if (plen <= pre || strncmp(path, prefix, pre) != 0)
+        return NULL;
     size_t end = plen;
     if (path[end - 1] == '/')
         end--;
     if (end <= pre + suf || strncmp(path + end - suf, suffix, suf) != 0)
-        return PLATFORM_ROUTE_UNKNOWN;
+        return NULL;
     const char *seg = path + pre;
-    size_t seglen = end - suf - pre;
-    if (memchr(seg, '/', seglen) != NULL)
+    *seglen = end - suf - pre;
+    if (memchr(seg, '/', *seglen) != NULL)
+        return NULL;
+    return seg;
+}
+
+platform_api_route_t platform_route_api(const char *path, const char *query,
+                                        char name[PLATFORM_NAME_MAX + 1],
+                                        char qualifier[PLATFORM_NAME_MAX + 1])
+{
+    name[0] = '\0';
+    qualifier[0] = '\0';
+    if (strcmp(path, "/_tether/status") == 0 || strcmp(path, "/_tether/status/") == 0)
+        return PLATFORM_ROUTE_STATUS;
+    if (strcmp(path, "/2015-03-31/functions") == 0 || strcmp(path, "/2015-03-31/functions/") == 0)
+        return PLATFORM_ROUTE_LIST;
+    const char *seg = NULL;
+    size_t seglen = 0;
+    platform_api_route_t route = PLATFORM_ROUTE_UNKNOWN;
+    for (size_t i = 0; seg == NULL && i < sizeof fn_routes / sizeof fn_routes[0]; i++) {
+        seg = match_fn_route(path, fn_routes[i].prefix, fn_routes[i].suffix, &seglen);
+        route = fn_routes[i].route;
+    }
+    if (seg == NULL)
         return PLATFORM_ROUTE_UNKNOWN;
     char decoded[PLATFORM_NAME_MAX + 1];
     if (platform_url_decode(seg, seglen, decoded, sizeof decoded) != 0)
-        return PLATFORM_ROUTE_INVOKE;
+        return route;
     split_function_name(decoded, name, qualifier);
     /* ?Qualifier= adds to (or must agree with) the qualifier in the name */
     for (const char *q = query; q != NULL && *q != '\0';) {
@@ -121,7 +152,7 @@ platform_api_route_t platform_route_api(const char *path, const char *query,
         }
         q = amp ? amp + 1 : NULL;
     }
-    return PLATFORM_ROUTE_INVOKE;
+    return route;
 }
 
 platform_rapi_route_t platform_route_runtime(const char *path, char id[PLATFORM_ID_MAX + 1],

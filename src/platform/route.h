@@ -13,15 +13,22 @@
 #define PLATFORM_ID_MAX   64  /* request ids we accept in a Runtime API path */
 
 typedef enum platform_api_route {
-    PLATFORM_ROUTE_INVOKE = 0,  /* POST /2015-03-31/functions/{name}/invocations */
-    PLATFORM_ROUTE_STATUS = 1,  /* GET /_tether/status */
-    PLATFORM_ROUTE_UNKNOWN = 2, /* anything else */
+    PLATFORM_ROUTE_INVOKE = 0,          /* POST /2015-03-31/functions/{name}/invocations */
+    PLATFORM_ROUTE_STATUS = 1,          /* GET /_tether/status */
+    PLATFORM_ROUTE_UNKNOWN = 2,         /* anything else */
+    PLATFORM_ROUTE_LIST = 3,            /* GET /2015-03-31/functions/ (ListFunctions) */
+    PLATFORM_ROUTE_GET_FUNCTION = 4,    /* GET /2015-03-31/functions/{name} */
+    PLATFORM_ROUTE_GET_CONFIG = 5,      /* GET /2015-03-31/functions/{name}/configuration */
+    PLATFORM_ROUTE_GET_CONCURRENCY = 6, /* GET /2019-09-30/functions/{name}/concurrency */
+    PLATFORM_ROUTE_INVOKE_STREAM =
+        7, /* POST /2021-11-15/functions/{name}/response-streaming-invocations */
 } platform_api_route_t;
 
-/* Routes an Invoke API path (no query). For PLATFORM_ROUTE_INVOKE, name gets
+/* Routes an Invoke API path (no query). For a route naming a function (every
+ * one but STATUS, LIST and UNKNOWN), name gets
  * the bare function name and qualifier the qualifier ("" when none), both
  * URL-decoded; query (may be NULL) may add Qualifier=. A name that cannot be a
- * function name (empty, too long, bad ARN) routes as INVOKE with name "". */
+ * function name (empty, too long, bad ARN) routes with name "". */
 platform_api_route_t platform_route_api(const char *path, const char *query,
                                         char name[PLATFORM_NAME_MAX + 1],
                                         char qualifier[PLATFORM_NAME_MAX + 1]);

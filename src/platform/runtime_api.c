@@ -12,6 +12,7 @@
 #include "platform/platform.h"
 #include "platform/reply.h"
 #include "platform/route.h"
+#include "platform/stream_tap.h"
 #include "platform/template.h"
 
 #include <event2/buffer.h>
@@ -143,6 +144,13 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
     const char *etype = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Type");
     const char *ebody = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Body");
     const char *mode = evhttp_find_header(h, "Lambda-Runtime-Function-Response-Mode");
+    char *ttype = NULL, *tbody = NULL; /* the same as trailers: evhttp keeps none, the tap does */
+    if (etype == NULL && ebody == NULL && mode != NULL && strcmp(mode, "streaming") == 0) {
+        ttype = platform_invocation_trailer(inst->inv, "Lambda-Runtime-Function-Error-Type");
+        tbody = platform_invocation_trailer(inst->inv, "Lambda-Runtime-Function-Error-Body");
+        etype = ttype;
+        ebody = tbody;
+    }
     if (mode != NULL && strcmp(mode, "streaming") == 0 && (etype != NULL || ebody != NULL)) {
         reply_accepted(req);
         size_t n = ebody ? strlen(ebody) : 0;
@@ -166,6 +174,8 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
             buf_free(&b);
         }
         free(raw);
+        free(ttype);
+        free(tbody);
         return;
     }
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -208,6 +218,26 @@ static void error_body(struct evhttp_request *req, buf_t *out)
         if (buf_append_str(out, "{\"errorMessage\":\"\",\"errorType\":\"Unhandled\"}") != 0)
             buf_reset(out);
     }
+}
+
+/* Bytes of a streamed response as they arrive (stream_tap.h), before evhttp
+ * has the whole request: on to an InvokeWithResponseStream caller; its
+ * trailers, kept for on_response. */
+static void on_stream_bytes(void *arg, const char *id, platform_tap_part_t part, const char *data,
+                            size_t n)
+{
+    platform_instance_t *inst = arg;
+    if (!current_invocation(inst, id))
+        return;
+    if (part == PLATFORM_TAP_DATA)
+        platform_invocation_stream(inst->inv, data, n);
+    else
+        platform_invocation_add_trailers(inst->inv, data, n);
+}
+
+static struct bufferevent *rapi_bevcb(struct event_base *base, void *arg)
+{
+    return platform_tap_bufferevent(base, on_stream_bytes, arg);
 }
 
 static void on_error(platform_instance_t *inst, struct evhttp_request *req, const char *id)
@@ -368,6 +398,7 @@ int platform_rapi_start(platform_instance_t *inst)
     evhttp_set_max_headers_size(inst->rapi, 64 * 1024);
     evhttp_set_timeout(inst->rapi, 24 * 3600);
     evhttp_set_gencb(inst->rapi, rapi_cb, inst);
+    evhttp_set_bevcb(inst->rapi, rapi_bevcb, inst);
     struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(inst->rapi, "127.0.0.1", 0);
     if (s == NULL)
         return -1;
@@ -398,4 +429,5 @@ void platform_rapi_stop(platform_instance_t *inst)
     inst->ext_next_req = NULL;
     evhttp_free(inst->rapi);
     inst->rapi = NULL;
+    platform_tap_release(inst);
 }

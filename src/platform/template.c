@@ -358,8 +358,10 @@ static int apply_property(parse_ctx_t *c, platform_function_spec_t *f, spec_line
         return scalar_int(c, key, v, 128, 10240, &f->memory_mb);
     if (strcmp(key, "Timeout") == 0)
         return scalar_int(c, key, v, 1, 900, &f->timeout_s);
-    if (strcmp(key, "ReservedConcurrentExecutions") == 0)
+    if (strcmp(key, "ReservedConcurrentExecutions") == 0) {
+        f->reserved_set = 1;
         return scalar_int(c, key, v, 0, 1000, &f->reserved_concurrency);
+    }
     if (strcmp(key, "Role") == 0) {
         if (scalar_string(c, key, v, &s) != 0)
             return -1;

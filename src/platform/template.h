@@ -30,6 +30,7 @@ typedef struct platform_function_spec {
     int memory_mb;            /* MemorySize; 128 when unset */
     int timeout_s;            /* Timeout; 3 when unset (as SAM) */
     int reserved_concurrency; /* ReservedConcurrentExecutions; 10 when unset */
+    int reserved_set;         /* ReservedConcurrentExecutions was written (a reservation) */
     char *role_arn;           /* Role, or NULL */
     int event_max_retries;    /* EventInvokeConfig.MaximumRetryAttempts (0-2); 2 when unset */
     int event_max_age_s;      /* EventInvokeConfig.MaximumEventAgeInSeconds; 21600 when unset */

@@ -17,7 +17,7 @@ static void check_api(const char *path, const char *query, platform_api_route_t 
     char n[PLATFORM_NAME_MAX + 1], q[PLATFORM_NAME_MAX + 1];
     platform_api_route_t r = platform_route_api(path, query, n, q);
     CHECK_INT(r, want);
-    if (r == want && want == PLATFORM_ROUTE_INVOKE) {
+    if (r == want && name != NULL) {
         CHECK_STR(n, name);
         CHECK_STR(q, qual);
     }
@@ -55,7 +55,24 @@ static void test_api_routes(void)
     check_api("/", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions//invocations", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions/a/b/invocations", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
-    check_api("/2015-03-31/functions/echo", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
+    /* the Lambda read API and InvokeWithResponseStream name functions the same ways */
+    check_api("/2015-03-31/functions/echo", NULL, PLATFORM_ROUTE_GET_FUNCTION, "echo", "");
+    check_api("/2015-03-31/functions/echo/", "Qualifier=%24LATEST", PLATFORM_ROUTE_GET_FUNCTION,
+              "echo", "$LATEST");
+    check_api("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af",
+              NULL, PLATFORM_ROUTE_GET_FUNCTION, "f", "");
+    check_api("/2015-03-31/functions/123456789012%3Afunction%3Af/configuration", NULL,
+              PLATFORM_ROUTE_GET_CONFIG, "f", "");
+    check_api("/2019-09-30/functions/f/concurrency", NULL, PLATFORM_ROUTE_GET_CONCURRENCY, "f", "");
+    check_api("/2021-11-15/functions/f/response-streaming-invocations", "Qualifier=prod",
+              PLATFORM_ROUTE_INVOKE_STREAM, "f", "prod");
+    check_api("/2015-03-31/functions", NULL, PLATFORM_ROUTE_LIST, NULL, NULL);
+    check_api("/2015-03-31/functions/", "MaxItems=2", PLATFORM_ROUTE_LIST, NULL, NULL);
+    check_api("/2015-03-31/functions/a%2Fb", NULL, PLATFORM_ROUTE_GET_FUNCTION, "", "");
+    check_api("/2019-09-30/functions/f", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
+    check_api("/2015-03-31/functions/f/concurrency", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
+    check_api("/2021-11-15/functions/f/invocations", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
+    check_api("/2015-03-31/functions/f/configuration/x", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     check_api("/2015-03-31/functions/echo/invocationsX", NULL, PLATFORM_ROUTE_UNKNOWN, NULL, NULL);
     char longp[600];
     snprintf(longp, sizeof longp, "/2015-03-31/functions/%0300d/invocations", 7);
