@@ -9,7 +9,7 @@ set -euo pipefail
 mode=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libmongoc-dev libbson-dev libevent-dev
-      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev zip unzip procps
+      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev libintelrdfpmath-dev zip unzip procps
       busybox-static nodejs npm"
 if [ "$mode" = test ]; then
   pkgs="$pkgs python3-pymongo clang libclang-rt-14-dev iproute2 curl chromium"

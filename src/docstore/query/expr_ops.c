@@ -7,6 +7,7 @@
  * at the end is what the compiler looks names up in.
  */
 #include "docstore/query/expr_internal.h"
+#include "docstore/base/decimal.h"
 #include "docstore/query/value.h"
 
 #include <errno.h>
@@ -20,13 +21,28 @@
 
 /* A running sum or product with MongoDB's widening. */
 typedef struct num_acc {
-    int kind;  /* 0 int32, 1 int64, 2 double */
-    int64_t i; /* exact integer value while kind < 2 */
-    double d;  /* value once kind == 2 */
+    int kind;          /* 0 int32, 1 int64, 2 double, 3 decimal128 */
+    int64_t i;         /* exact integer value while kind < 2 */
+    double d;          /* value once kind == 2 */
+    docstore_dec_t x;  /* value once kind == 3 */
 } num_acc_t;
 
 static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 {
+    if (a->kind == 3 || v->value_type == BSON_TYPE_DECIMAL128) {
+        /* mongod's AddState/ExpressionMultiply: the total so far becomes a
+         * decimal (a double one at 34 digits), each later operand is
+         * coerced (a double at 15 digits). */
+        if (a->kind < 3) {
+            a->x = a->kind == 2 ? docstore_dec_from_double(a->d, false)
+                                : docstore_dec_from_int64(a->i);
+            a->kind = 3;
+        }
+        docstore_dec_t y;
+        (void)docstore_dec_from_value(v, &y);
+        a->x = mul ? docstore_dec_mul(a->x, y) : docstore_dec_add(a->x, y);
+        return;
+    }
     int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
     if (a->kind < 2 && k < 2) {
         int64_t r;
@@ -53,7 +69,9 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 
 static void acc_result(const num_acc_t *a, bson_value_t *out)
 {
-    if (a->kind == 2)
+    if (a->kind == 3)
+        docstore_dec_set(out, a->x);
+    else if (a->kind == 2)
         expr_set_double(out, a->d);
     else
         expr_set_int(out, a->i, a->kind == 0);
@@ -87,9 +105,7 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
                                  "$add only supports numeric or date types, not %s",
                                  expr_type_name(v));
         } else {
-            rc = expr_no_decimal(ctx, v, e->name);
-            if (rc == 0)
-                acc_add(&acc, v, mul);
+            acc_add(&acc, v, mul);
         }
     }
     expr_vals_free(vals, e->n);
@@ -99,7 +115,9 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
         expr_set_null(out);
     } else if (is_date) {
         out->value_type = BSON_TYPE_DATE_TIME;
-        out->value.v_datetime = acc.kind == 2 ? (int64_t)llround(acc.d) : acc.i;
+        out->value.v_datetime = acc.kind == 3   ? (int64_t)llround(docstore_dec_to_double(acc.x))
+                                : acc.kind == 2 ? (int64_t)llround(acc.d)
+                                                : acc.i;
     } else {
         acc_result(&acc, out);
     }
@@ -122,10 +140,20 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
         out->value.v_datetime =
             v[1].value_type == BSON_TYPE_DOUBLE
                 ? v[0].value.v_datetime - (int64_t)llround(v[1].value.v_double)
+            : v[1].value_type == BSON_TYPE_DECIMAL128
+                ? v[0].value.v_datetime -
+                      (int64_t)llround(docstore_dec_to_double(v[1].value.v_decimal128))
                 : v[0].value.v_datetime - expr_as_int64(&v[1]);
+    } else if (expr_is_number(&v[0]) && expr_is_number(&v[1]) &&
+               (v[0].value_type == BSON_TYPE_DECIMAL128 ||
+                v[1].value_type == BSON_TYPE_DECIMAL128)) {
+        /* mongod: both sides coerced to decimal (a double at 15 digits). */
+        docstore_dec_t a, b;
+        (void)docstore_dec_from_value(&v[0], &a);
+        (void)docstore_dec_from_value(&v[1], &b);
+        docstore_dec_set(out, docstore_dec_sub(a, b));
     } else if (expr_is_number(&v[0]) && expr_is_number(&v[1])) {
-        rc = expr_no_decimal(ctx, &v[0], "$subtract") || expr_no_decimal(ctx, &v[1], "$subtract") ? -1 : 0;
-        if (rc == 0) {
+        {
             num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
                                      : v[0].value_type == BSON_TYPE_INT64 ? 1
                                                                           : 2};
@@ -172,8 +200,16 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         rc = expr_fail(ctx, mod ? DOCSTORE_LOCATION_16611 : DOCSTORE_LOCATION_16609,
                        "%s only supports numeric types, not %s and %s", e->name,
                        expr_type_name(&v[0]), expr_type_name(&v[1]));
-    } else if (expr_no_decimal(ctx, &v[0], e->name) || expr_no_decimal(ctx, &v[1], e->name)) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 ||
+               v[1].value_type == BSON_TYPE_DECIMAL128) {
+        docstore_dec_t a, b;
+        (void)docstore_dec_from_value(&v[0], &a);
+        (void)docstore_dec_from_value(&v[1], &b);
+        if (docstore_dec_is_zero(b))
+            rc = mod ? expr_fail(ctx, DOCSTORE_LOCATION_16610, "can't $mod by zero")
+                     : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");
+        else
+            docstore_dec_set(out, mod ? docstore_dec_fmod(a, b) : docstore_dec_div(a, b));
     } else if (expr_as_double(&v[1]) == 0.0) {
         rc = mod ? expr_fail(ctx, DOCSTORE_LOCATION_16610, "can't $mod by zero")
                  : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");

@@ -8,8 +8,10 @@
  * stay inside the bound's type bracket, as MongoDB's index bounds do: $gt: 5
  * covers numbers above 5, not strings.
  */
+#include "docstore/base/decimal.h"
 #include "docstore/storage/storage_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -830,20 +832,19 @@ typedef struct ordered_walk {
 } ordered_walk_t;
 
 /* Whether v's key may equal the key of a value that compares differently:
- * undefined keys as null (the sort puts it below null), and a decimal128 keys
- * through its nearest double (the sort compares it through long double). */
+ * undefined keys as null (the sort puts it below null), and a decimal128
+ * beyond the range of doubles (keyenc.c: those share keys). */
 static bool key_is_ambiguous(const bson_value_t *v)
 {
     if (v->value_type == BSON_TYPE_UNDEFINED)
         return true;
     if (v->value_type != BSON_TYPE_DECIMAL128)
         return false;
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(&v->value.v_decimal128, s);
-    long double ld = strtold(s, NULL);
-    if (ld != ld)
-        return false; /* NaN keys and sorts lowest */
-    return (long double)(double)ld != ld;
+    docstore_dec_t dec = v->value.v_decimal128;
+    if (docstore_dec_is_nan(dec) || docstore_dec_is_inf(dec) || docstore_dec_is_zero(dec))
+        return false;
+    double d = docstore_dec_to_double(dec);
+    return isinf(d) || d == 0;
 }
 
 /* The bytes of doc's sort key (the pattern's first nsort fields). Sets
