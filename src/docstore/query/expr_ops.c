@@ -31,10 +31,10 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 {
     if (a->kind == 3 || v->value_type == BSON_TYPE_DECIMAL128) {
         /* mongod's AddState/ExpressionMultiply: the total so far becomes a
-         * decimal (a double one at 34 digits), each later operand is
-         * coerced (a double at 15 digits). */
+         * decimal (a double sum at 34 digits, a double product at 15), each
+         * later operand is coerced (a double at 15 digits). */
         if (a->kind < 3) {
-            a->x = a->kind == 2 ? docstore_dec_from_double(a->d, false)
+            a->x = a->kind == 2 ? docstore_dec_from_double(a->d, mul)
                                 : docstore_dec_from_int64(a->i);
             a->kind = 3;
         }
