@@ -106,6 +106,52 @@ docstore_dec_t docstore_dec_fmod(docstore_dec_t a, docstore_dec_t b)
     return from_bid(bid128_fmod(to_bid(a), to_bid(b), &fl));
 }
 
+docstore_dec_t docstore_dec_apply(docstore_dec_fn_t fn, docstore_dec_t a)
+{
+    _IDEC_flags fl = 0;
+    BID_UINT128 x = to_bid(a);
+    switch (fn) {
+    case DOCSTORE_DEC_ABS:
+        return from_bid(bid128_abs(x));
+    case DOCSTORE_DEC_CEIL:
+        return from_bid(bid128_round_integral_positive(x, &fl));
+    case DOCSTORE_DEC_FLOOR:
+        return from_bid(bid128_round_integral_negative(x, &fl));
+    case DOCSTORE_DEC_SQRT:
+        return from_bid(bid128_sqrt(x, RN, &fl));
+    case DOCSTORE_DEC_EXP:
+        return from_bid(bid128_exp(x, RN, &fl));
+    case DOCSTORE_DEC_LN:
+        return from_bid(bid128_log(x, RN, &fl));
+    case DOCSTORE_DEC_LOG10:
+        return from_bid(bid128_log10(x, RN, &fl));
+    }
+    return a;
+}
+
+docstore_dec_t docstore_dec_pow(docstore_dec_t a, docstore_dec_t b)
+{
+    _IDEC_flags fl = 0;
+    return from_bid(bid128_pow(to_bid(a), to_bid(b), RN, &fl));
+}
+
+docstore_dec_t docstore_dec_round_place(docstore_dec_t a, int place, bool truncate)
+{
+    _IDEC_flags fl = 0;
+    BID_UINT128 x = to_bid(a);
+    if (bid128_isNaN(x) || bid128_isInf(x))
+        return a;
+    BID_UINT128 r = bid128_quantize(x, quantum(-place),
+                                    truncate ? BID_ROUNDING_TO_ZERO : RN, &fl);
+    /* A value too large to carry that many places stays as it is. */
+    return (fl & BID_INVALID_EXCEPTION) ? a : from_bid(r);
+}
+
+bool docstore_dec_is_negative(docstore_dec_t a)
+{
+    return bid128_isSigned(to_bid(a)) && !bid128_isZero(to_bid(a)) && !bid128_isNaN(to_bid(a));
+}
+
 bool docstore_dec_is_zero(docstore_dec_t a)
 {
     return bid128_isZero(to_bid(a)) != 0;

@@ -37,6 +37,23 @@ docstore_dec_t docstore_dec_div(docstore_dec_t a, docstore_dec_t b);
 /* The remainder of a / b truncated toward zero (C's fmod; mongod's $mod). */
 docstore_dec_t docstore_dec_fmod(docstore_dec_t a, docstore_dec_t b);
 
+/* One-argument math as mongod's Decimal128 does it. */
+typedef enum docstore_dec_fn {
+    DOCSTORE_DEC_ABS = 0, /* |a| */
+    DOCSTORE_DEC_CEIL,    /* toward +infinity, to an integer */
+    DOCSTORE_DEC_FLOOR,   /* toward -infinity, to an integer */
+    DOCSTORE_DEC_SQRT,    /* square root (correctly rounded) */
+    DOCSTORE_DEC_EXP,     /* e^a (the library's, as mongod's) */
+    DOCSTORE_DEC_LN,      /* natural logarithm */
+    DOCSTORE_DEC_LOG10,   /* base-10 logarithm */
+} docstore_dec_fn_t;
+docstore_dec_t docstore_dec_apply(docstore_dec_fn_t fn, docstore_dec_t a);
+docstore_dec_t docstore_dec_pow(docstore_dec_t a, docstore_dec_t b);
+/* a quantized to 10^-place: half to even ($round) or toward zero ($trunc),
+ * as mongod's $round/$trunc of a decimal. */
+docstore_dec_t docstore_dec_round_place(docstore_dec_t a, int place, bool truncate);
+bool docstore_dec_is_negative(docstore_dec_t a);
+
 bool docstore_dec_is_zero(docstore_dec_t a);
 bool docstore_dec_is_nan(docstore_dec_t a);
 bool docstore_dec_is_inf(docstore_dec_t a);

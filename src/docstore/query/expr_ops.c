@@ -227,6 +227,42 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     return rc;
 }
 
+/* $abs $ceil $floor $round $trunc $sqrt $exp $ln $log10 of a decimal, with
+ * mongod's errors for arguments out of the domain. */
+static int unary_decimal(expr_ctx_t *ctx, const char *n, docstore_dec_t x, int place,
+                         bson_value_t *out)
+{
+    bool nonpositive = docstore_dec_is_negative(x) || docstore_dec_is_zero(x);
+    if (strcmp(n, "$round") == 0 || strcmp(n, "$trunc") == 0) {
+        docstore_dec_set(out, docstore_dec_round_place(x, place, n[1] == 't'));
+        return 0;
+    }
+    if ((strcmp(n, "$ln") == 0 || strcmp(n, "$log10") == 0) && nonpositive &&
+        !docstore_dec_is_nan(x)) {
+        char s[BSON_DECIMAL128_STRING];
+        bson_decimal128_to_string(&x, s);
+        return expr_fail(ctx, n[2] == 'n' ? DOCSTORE_LOCATION_28766 : DOCSTORE_LOCATION_28761,
+                         "%s's argument must be a positive number, but is %s", n, s);
+    }
+    if (strcmp(n, "$sqrt") == 0 && docstore_dec_is_negative(x))
+        return expr_fail(ctx, DOCSTORE_LOCATION_28714,
+                         "$sqrt's argument must be greater than or equal to 0");
+    static const struct {
+        const char *name;
+        docstore_dec_fn_t fn;
+    } fns[] = {{"$abs", DOCSTORE_DEC_ABS},   {"$ceil", DOCSTORE_DEC_CEIL},
+               {"$floor", DOCSTORE_DEC_FLOOR}, {"$sqrt", DOCSTORE_DEC_SQRT},
+               {"$exp", DOCSTORE_DEC_EXP},   {"$ln", DOCSTORE_DEC_LN},
+               {"$log10", DOCSTORE_DEC_LOG10}};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (strcmp(n, fns[i].name) == 0) {
+            docstore_dec_set(out, docstore_dec_apply(fns[i].fn, x));
+            return 0;
+        }
+    }
+    return expr_no_decimal(ctx, &(bson_value_t){.value_type = BSON_TYPE_DECIMAL128}, n);
+}
+
 static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bson_value_t *v = expr_eval_vals(ctx, e);
@@ -252,8 +288,8 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     } else if (!expr_is_number(&v[0])) {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_28765, "%s only supports numeric types, not %s", n,
                        expr_type_name(&v[0]));
-    } else if (expr_no_decimal(ctx, &v[0], n)) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128) {
+        rc = unary_decimal(ctx, n, v[0].value.v_decimal128, (int)place, out);
     } else if (strcmp(n, "$abs") == 0) {
         if (v[0].value_type == BSON_TYPE_DOUBLE)
             expr_set_double(out, fabs(v[0].value.v_double));
@@ -319,8 +355,16 @@ static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_28762, "$pow's base must be numeric, not %s",
                        expr_type_name(expr_is_number(&v[0]) ? &v[1] : &v[0]));
-    } else if (expr_no_decimal(ctx, &v[0], "$pow") || expr_no_decimal(ctx, &v[1], "$pow")) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 ||
+               v[1].value_type == BSON_TYPE_DECIMAL128) {
+        docstore_dec_t b, x;
+        (void)docstore_dec_from_value(&v[0], &b);
+        (void)docstore_dec_from_value(&v[1], &x);
+        if (docstore_dec_is_zero(b) && docstore_dec_is_negative(x))
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28764,
+                           "$pow cannot take a base of 0 and a negative exponent");
+        else
+            docstore_dec_set(out, docstore_dec_pow(b, x));
     } else {
         double b = expr_as_double(&v[0]), x = expr_as_double(&v[1]);
         bool ints = v[0].value_type != BSON_TYPE_DOUBLE && v[1].value_type != BSON_TYPE_DOUBLE;
@@ -1010,6 +1054,7 @@ static const expr_op_def_t ops[] = {
     {"$toInt", expr_op_to_type, 1, 1, NULL, 0},
     {"$toLong", expr_op_to_type, 1, 1, NULL, 0},
     {"$toDouble", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toDecimal", expr_op_to_type, 1, 1, NULL, 0},
     {"$toBool", expr_op_to_type, 1, 1, NULL, 0},
     {"$toDate", expr_op_to_type, 1, 1, NULL, 0},
     {"$toObjectId", expr_op_to_type, 1, 1, NULL, 0},
