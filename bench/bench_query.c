@@ -197,8 +197,8 @@ static int create_index(docstore_ctx_t *ctx, const char *coll, const char *json)
     docstore_error_t e = {0};
     bson_t *spec = bson_new_from_json((const uint8_t *)json, -1, NULL);
     bool created;
-    int rc = spec ? docstore_storage_create_index(ctx->storage, "bench", coll, spec, &created, &e)
-                  : -1;
+    int rc =
+        spec ? docstore_storage_create_index(ctx->storage, "bench", coll, spec, &created, &e) : -1;
     if (rc != 0)
         fprintf(stderr, "%s: %s\n", json, e.msg);
     if (spec)
@@ -222,18 +222,21 @@ static int bench_partial_ttl(bson_t **docs, int n)
                      "\"partialFilterExpression\": {\"active\": true}}"))
         return 1;
     int64_t ex;
-    double ms = time_find(&ctx, "{\"find\": \"part\", \"filter\": {\"city\": \"c3\", "
-                                "\"active\": true}, \"batchSize\": 10000}",
+    double ms = time_find(&ctx,
+                          "{\"find\": \"part\", \"filter\": {\"city\": \"c3\", "
+                          "\"active\": true}, \"batchSize\": 10000}",
                           20, &ex);
     printf("find {city: \"c3\", active: true}, partial index:       %8.3f ms, %lld read\n", ms,
            (long long)ex);
-    ms = time_find(&ctx, "{\"find\": \"scan\", \"filter\": {\"city\": \"c3\", "
-                         "\"active\": true}, \"batchSize\": 10000}",
+    ms = time_find(&ctx,
+                   "{\"find\": \"scan\", \"filter\": {\"city\": \"c3\", "
+                   "\"active\": true}, \"batchSize\": 10000}",
                    5, &ex);
     printf("find {city: \"c3\", active: true}, collection scan:     %8.3f ms, %lld read\n", ms,
            (long long)ex);
-    ms = time_find(&ctx, "{\"find\": \"part\", \"filter\": {\"city\": \"c3\"}, "
-                         "\"batchSize\": 10000}",
+    ms = time_find(&ctx,
+                   "{\"find\": \"part\", \"filter\": {\"city\": \"c3\"}, "
+                   "\"batchSize\": 10000}",
                    5, &ex);
     printf("find {city: \"c3\"} (not implying the filter): scan  %8.3f ms, %lld read\n", ms,
            (long long)ex);
@@ -250,15 +253,15 @@ static int bench_partial_ttl(bson_t **docs, int n)
         BSON_APPEND_UTF8(tdocs[i], "pad", "a session's worth of data, more or less");
     }
     if (insert_all(&ctx, "ttl", tdocs, n) ||
-        create_index(&ctx, "ttl", "{\"key\": {\"at\": 1}, \"name\": \"at_1\", "
-                                  "\"expireAfterSeconds\": 0}"))
+        create_index(&ctx, "ttl",
+                     "{\"key\": {\"at\": 1}, \"name\": \"at_1\", "
+                     "\"expireAfterSeconds\": 0}"))
         return 1;
     bool more = false;
     double t0 = now();
     if (docstore_storage_ttl_pass(ctx.storage, now_ms - 7200000, &more, &e) != 0)
         return 1;
-    printf("TTL pass, %d documents, none expired:               %8.3f ms\n", n,
-           (now() - t0) * 1e3);
+    printf("TTL pass, %d documents, none expired:               %8.3f ms\n", n, (now() - t0) * 1e3);
     int64_t passes, deleted;
     int npass = 0;
     t0 = now();

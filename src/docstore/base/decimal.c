@@ -141,8 +141,7 @@ docstore_dec_t docstore_dec_round_place(docstore_dec_t a, int place, bool trunca
     BID_UINT128 x = to_bid(a);
     if (bid128_isNaN(x) || bid128_isInf(x))
         return a;
-    BID_UINT128 r = bid128_quantize(x, quantum(-place),
-                                    truncate ? BID_ROUNDING_TO_ZERO : RN, &fl);
+    BID_UINT128 r = bid128_quantize(x, quantum(-place), truncate ? BID_ROUNDING_TO_ZERO : RN, &fl);
     /* A value too large to carry that many places stays as it is. */
     return (fl & BID_INVALID_EXCEPTION) ? a : from_bid(r);
 }
@@ -203,8 +202,7 @@ int docstore_dec_compare_int64(docstore_dec_t a, int64_t x)
     return docstore_dec_compare(a, docstore_dec_from_int64(x));
 }
 
-bool docstore_dec_parts(docstore_dec_t a, bool *negative, uint64_t *hi, uint64_t *lo,
-                        int *exponent)
+bool docstore_dec_parts(docstore_dec_t a, bool *negative, uint64_t *hi, uint64_t *lo, int *exponent)
 {
     uint64_t h = a.high;
     *negative = (h >> 63) != 0;

@@ -331,8 +331,8 @@ int expr_op_convert(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
         int code;
         const char *op;
     } targets[] = {
-        {"double", 1, "$toDouble"}, {"string", 2, "$toString"}, {"objectId", 7, "$toObjectId"},
-        {"bool", 8, "$toBool"},     {"date", 9, "$toDate"},     {"int", 16, "$toInt"},
+        {"double", 1, "$toDouble"}, {"string", 2, "$toString"},    {"objectId", 7, "$toObjectId"},
+        {"bool", 8, "$toBool"},     {"date", 9, "$toDate"},        {"int", 16, "$toInt"},
         {"long", 18, "$toLong"},    {"decimal", 19, "$toDecimal"},
     };
     bson_value_t in, to;

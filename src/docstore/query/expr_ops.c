@@ -1,6 +1,7 @@
 /*
  * Expression operators beyond the core (see expr.c): arithmetic with
- * MongoDB's numeric promotion (int32 → int64 on overflow, int64 → double),
+ * MongoDB's numeric promotion (int32 → int64 on overflow, int64 → double,
+ * any decimal128 → decimal128 through base/decimal.h),
  * dates in $add/$subtract, strings (byte and code point), arrays ($filter and
  * $map bind a variable), type conversions that fail with ConversionFailure
  * as $convert without onError does, and UTC date parts. The operator table
@@ -21,10 +22,10 @@
 
 /* A running sum or product with MongoDB's widening. */
 typedef struct num_acc {
-    int kind;          /* 0 int32, 1 int64, 2 double, 3 decimal128 */
-    int64_t i;         /* exact integer value while kind < 2 */
-    double d;          /* value once kind == 2 */
-    docstore_dec_t x;  /* value once kind == 3 */
+    int kind;         /* 0 int32, 1 int64, 2 double, 3 decimal128 */
+    int64_t i;        /* exact integer value while kind < 2 */
+    double d;         /* value once kind == 2 */
+    docstore_dec_t x; /* value once kind == 3 */
 } num_acc_t;
 
 static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
@@ -34,8 +35,8 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
          * decimal (a double sum at 34 digits, a double product at 15), each
          * later operand is coerced (a double at 15 digits). */
         if (a->kind < 3) {
-            a->x = a->kind == 2 ? docstore_dec_from_double(a->d, mul)
-                                : docstore_dec_from_int64(a->i);
+            a->x =
+                a->kind == 2 ? docstore_dec_from_double(a->d, mul) : docstore_dec_from_int64(a->i);
             a->kind = 3;
         }
         docstore_dec_t y;
@@ -153,32 +154,30 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
         (void)docstore_dec_from_value(&v[1], &b);
         docstore_dec_set(out, docstore_dec_sub(a, b));
     } else if (expr_is_number(&v[0]) && expr_is_number(&v[1])) {
-        {
-            num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
-                                     : v[0].value_type == BSON_TYPE_INT64 ? 1
-                                                                          : 2};
-            acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;
-            acc.d = acc.kind == 2 ? v[0].value.v_double : 0;
-            bson_value_t neg = v[1];
-            if (neg.value_type == BSON_TYPE_DOUBLE) {
-                neg.value.v_double = -neg.value.v_double;
-            } else if (expr_as_int64(&neg) == INT64_MIN) {
-                neg.value_type = BSON_TYPE_DOUBLE;
-                neg.value.v_double = 9223372036854775808.0;
-            } else if (neg.value_type == BSON_TYPE_INT32 && neg.value.v_int32 == INT32_MIN) {
-                neg.value_type = BSON_TYPE_INT64;
-                neg.value.v_int64 = -(int64_t)INT32_MIN;
-            } else if (neg.value_type == BSON_TYPE_INT32) {
-                neg.value.v_int32 = -neg.value.v_int32;
-            } else {
-                neg.value.v_int64 = -neg.value.v_int64;
-            }
-            acc_add(&acc, &neg, false);
-            if (acc.kind == 1 && v[0].value_type == BSON_TYPE_INT32 &&
-                v[1].value_type == BSON_TYPE_INT32)
-                acc.kind = 0;
-            acc_result(&acc, out);
+        num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
+                                 : v[0].value_type == BSON_TYPE_INT64 ? 1
+                                                                      : 2};
+        acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;
+        acc.d = acc.kind == 2 ? v[0].value.v_double : 0;
+        bson_value_t neg = v[1];
+        if (neg.value_type == BSON_TYPE_DOUBLE) {
+            neg.value.v_double = -neg.value.v_double;
+        } else if (expr_as_int64(&neg) == INT64_MIN) {
+            neg.value_type = BSON_TYPE_DOUBLE;
+            neg.value.v_double = 9223372036854775808.0;
+        } else if (neg.value_type == BSON_TYPE_INT32 && neg.value.v_int32 == INT32_MIN) {
+            neg.value_type = BSON_TYPE_INT64;
+            neg.value.v_int64 = -(int64_t)INT32_MIN;
+        } else if (neg.value_type == BSON_TYPE_INT32) {
+            neg.value.v_int32 = -neg.value.v_int32;
+        } else {
+            neg.value.v_int64 = -neg.value.v_int64;
         }
+        acc_add(&acc, &neg, false);
+        if (acc.kind == 1 && v[0].value_type == BSON_TYPE_INT32 &&
+            v[1].value_type == BSON_TYPE_INT32)
+            acc.kind = 0;
+        acc_result(&acc, out);
     } else {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_16556, "can't $subtract %s from %s",
                        expr_type_name(&v[1]), expr_type_name(&v[0]));
@@ -200,8 +199,7 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         rc = expr_fail(ctx, mod ? DOCSTORE_LOCATION_16611 : DOCSTORE_LOCATION_16609,
                        "%s only supports numeric types, not %s and %s", e->name,
                        expr_type_name(&v[0]), expr_type_name(&v[1]));
-    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 ||
-               v[1].value_type == BSON_TYPE_DECIMAL128) {
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128) {
         docstore_dec_t a, b;
         (void)docstore_dec_from_value(&v[0], &a);
         (void)docstore_dec_from_value(&v[1], &b);
@@ -250,9 +248,9 @@ static int unary_decimal(expr_ctx_t *ctx, const char *n, docstore_dec_t x, int p
     static const struct {
         const char *name;
         docstore_dec_fn_t fn;
-    } fns[] = {{"$abs", DOCSTORE_DEC_ABS},   {"$ceil", DOCSTORE_DEC_CEIL},
+    } fns[] = {{"$abs", DOCSTORE_DEC_ABS},     {"$ceil", DOCSTORE_DEC_CEIL},
                {"$floor", DOCSTORE_DEC_FLOOR}, {"$sqrt", DOCSTORE_DEC_SQRT},
-               {"$exp", DOCSTORE_DEC_EXP},   {"$ln", DOCSTORE_DEC_LN},
+               {"$exp", DOCSTORE_DEC_EXP},     {"$ln", DOCSTORE_DEC_LN},
                {"$log10", DOCSTORE_DEC_LOG10}};
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         if (strcmp(n, fns[i].name) == 0) {
@@ -355,8 +353,7 @@ static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_28762, "$pow's base must be numeric, not %s",
                        expr_type_name(expr_is_number(&v[0]) ? &v[1] : &v[0]));
-    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 ||
-               v[1].value_type == BSON_TYPE_DECIMAL128) {
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128) {
         docstore_dec_t b, x;
         (void)docstore_dec_from_value(&v[0], &b);
         (void)docstore_dec_from_value(&v[1], &x);

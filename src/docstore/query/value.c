@@ -106,8 +106,8 @@ static int cmp_numbers(const bson_value_t *a, const bson_value_t *b)
             c = docstore_dec_compare_double(d->value.v_decimal128, o->value.v_double);
         else
             c = docstore_dec_compare_int64(d->value.v_decimal128, o->value_type == BSON_TYPE_INT32
-                                                                     ? o->value.v_int32
-                                                                     : o->value.v_int64);
+                                                                      ? o->value.v_int32
+                                                                      : o->value.v_int64);
         return sign * c;
     }
     if (ta == BSON_TYPE_DOUBLE && tb == BSON_TYPE_DOUBLE)
@@ -330,8 +330,8 @@ void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x)
  * 34 digits). */
 static docstore_dec_t sum_decimal(const docstore_sum_t *s)
 {
-    docstore_dec_t rest = s->kind == 2 ? docstore_dec_from_double(s->d, false)
-                                       : docstore_dec_from_int64(s->i);
+    docstore_dec_t rest =
+        s->kind == 2 ? docstore_dec_from_double(s->d, false) : docstore_dec_from_int64(s->i);
     return docstore_dec_add(s->dec, rest);
 }
 

@@ -41,11 +41,11 @@ int docstore_path_part_index(const char *s, int len);
  * result the decimal total plus the other numbers' total (docstore_sum_result).
  * Zero-initialise. */
 typedef struct docstore_sum {
-    int kind;               /* 0 int32, 1 int64, 2 double: the non-decimal total */
-    int64_t i;              /* the integer sum while kind < 2 */
-    double d;               /* the sum once kind == 2 */
-    bool has_dec;           /* a decimal128 was added */
-    bson_decimal128_t dec;  /* the decimal total, once has_dec */
+    int kind;              /* 0 int32, 1 int64, 2 double: the non-decimal total */
+    int64_t i;             /* the integer sum while kind < 2 */
+    double d;              /* the sum once kind == 2 */
+    bool has_dec;          /* a decimal128 was added */
+    bson_decimal128_t dec; /* the decimal total, once has_dec */
 } docstore_sum_t;
 
 /* Adds the number v. x is v as a double (ignored for a decimal128). */

@@ -301,8 +301,7 @@ static void big_div_pow5(big_t *a, int p)
 /* trunc((|v| - |D|) * 2^(62 - k)) for |v| = c * 10^e, |D| = m * 2^k, as a
  * signed value; |v - D| <= ulp(D)/2 bounds it by 2^61. false if the bignum
  * overflowed (it cannot for decimals inside double's range). */
-static bool decimal_residual(uint64_t chi, uint64_t clo, int e, uint64_t m, int k,
-                             int64_t *out)
+static bool decimal_residual(uint64_t chi, uint64_t clo, int e, uint64_t m, int k, int64_t *out)
 {
     int p5 = e < 0 ? -e : 0, e5 = e > 0 ? e : 0;
     int a = e + 62 - k, q = a < 0 ? -a : 0;

@@ -35,9 +35,9 @@ typedef struct st_index {
     char **fields; /* dotted paths of the pattern */
     bool *desc;    /* per field: descending */
     bool sparse;   /* documents missing every key field are left out */
-    bson_t *partial;  /* partialFilterExpression: only documents it matches, or NULL */
-    void *partial_m;  /* that filter compiled by the installed filter ops, on first use */
-    int64_t ttl;      /* expireAfterSeconds, -1 when not a TTL index */
+    bson_t *partial; /* partialFilterExpression: only documents it matches, or NULL */
+    void *partial_m; /* that filter compiled by the installed filter ops, on first use */
+    int64_t ttl;     /* expireAfterSeconds, -1 when not a TTL index */
 } st_index_t;
 
 typedef struct st_coll {

@@ -98,8 +98,7 @@ static int check_partial_field(bson_iter_t *it, docstore_error_t *err)
             if (!BSON_ITER_HOLDS_ARRAY(&ci))
                 return partial_error("$in", err);
         } else if (strcmp(op, "$eq") != 0 && strcmp(op, "$gt") != 0 && strcmp(op, "$gte") != 0 &&
-                   strcmp(op, "$lt") != 0 && strcmp(op, "$lte") != 0 &&
-                   strcmp(op, "$type") != 0) {
+                   strcmp(op, "$lt") != 0 && strcmp(op, "$lte") != 0 && strcmp(op, "$type") != 0) {
             return partial_error(op, err);
         }
     }
@@ -484,8 +483,8 @@ static bool cond_implies(const cond_t *q, const cond_t *f)
         if (strcmp(qo, "$exists") == 0)
             return value_truthy(&q->v);
         if (strcmp(qo, "$type") == 0 || strcmp(qo, "$regex") == 0 ||
-            strcmp(qo, "$elemMatch") == 0 || strcmp(qo, "$size") == 0 ||
-            strcmp(qo, "$mod") == 0 || strcmp(qo, "$all") == 0)
+            strcmp(qo, "$elemMatch") == 0 || strcmp(qo, "$size") == 0 || strcmp(qo, "$mod") == 0 ||
+            strcmp(qo, "$all") == 0)
             return true;
         if (qo[1] == 'g' || qo[1] == 'l')
             return !is_nullish(&q->v);
@@ -608,8 +607,8 @@ int docstore_storage_set_index_ttl(docstore_storage_t *st, const char *db, const
         if (strcmp(c->indexes[i].name, name) == 0)
             ix = &c->indexes[i];
     if (ix == NULL) {
-        docstore_error_set(err, DOCSTORE_INDEX_NOT_FOUND, "cannot find index %s for ns %s.%s",
-                           name, db, coll);
+        docstore_error_set(err, DOCSTORE_INDEX_NOT_FOUND, "cannot find index %s for ns %s.%s", name,
+                           db, coll);
         return -1;
     }
     if (ix->ttl < 0) {
@@ -654,8 +653,8 @@ out:
 
 /* The documents of one TTL index that expired by now_ms, at most max, into
  * out (copies). */
-static int ttl_expired(st_db_t *d, st_coll_t *c, const st_index_t *ix, int64_t now_ms,
-                       size_t max, docstore_doclist_t *out, docstore_error_t *err)
+static int ttl_expired(st_db_t *d, st_coll_t *c, const st_index_t *ix, int64_t now_ms, size_t max,
+                       docstore_doclist_t *out, docstore_error_t *err)
 {
     bson_value_t cut = {.value_type = BSON_TYPE_DATE_TIME};
     cut.value.v_datetime = now_ms - ix->ttl * 1000;
@@ -718,7 +717,7 @@ static int ttl_collection(docstore_storage_t *st, st_db_t *d, const char *coll, 
     docstore_doclist_t l;
     docstore_doclist_init(&l);
     st_coll_t *c = st_coll_find(d, coll);
-    for (size_t i = 0; c && i < c->nindexes && *budget > l.n; i++) {
+    for (size_t i = 0; c && i<c->nindexes && * budget> l.n; i++) {
         if (c->indexes[i].ttl >= 0 &&
             ttl_expired(d, c, &c->indexes[i], now_ms, *budget - l.n, &l, err) != 0) {
             docstore_doclist_free(&l);
