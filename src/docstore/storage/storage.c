@@ -1060,6 +1060,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
         docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "The index name cannot be empty");
         goto fail;
     }
+    if (st_index_opts_check_id(ix, err))
+        goto fail;
     if (strcmp(name, "_id_") == 0 || (n == 1 && strcmp(ix->fields[0], "_id") == 0)) {
         docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
                            "the _id index exists always; another index on _id alone is not "

@@ -135,6 +135,11 @@ static bool is_id_index(const bson_t *spec)
         return false;
     if (bson_iter_init_find(&it, spec, "unique") && bson_iter_as_bool(&it))
         return false;
+    /* sparse/partial/TTL on _id: st_index_parse's error, not a silent _id_. */
+    if ((bson_iter_init_find(&it, spec, "sparse") && bson_iter_as_bool(&it)) ||
+        bson_iter_init_find(&it, spec, "partialFilterExpression") ||
+        bson_iter_init_find(&it, spec, "expireAfterSeconds"))
+        return false;
     return !bson_iter_init_find(&it, spec, "name") ||
            (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0);
 }

@@ -116,6 +116,8 @@ void st_index_free(st_index_t *ix);
  * field at it is sparse/partialFilterExpression/expireAfterSeconds (parsed
  * into ix), 0 when it is none of them, -1 on a bad value. */
 int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err);
+/* sparse/partial/TTL on {_id: 1}: 197 InvalidIndexSpecificationOption. */
+int st_index_opts_check_id(const st_index_t *ix, docstore_error_t *err);
 /* Checks the options against the key pattern and appends them to ix->spec. */
 int st_index_opts_finish(st_index_t *ix, docstore_error_t *err);
 void st_index_opts_free(st_index_t *ix);

@@ -177,8 +177,27 @@ int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err)
     return 0;
 }
 
+int st_index_opts_check_id(const st_index_t *ix, docstore_error_t *err)
+{
+    if ((ix->sparse || ix->partial || ix->ttl >= 0) && ix->nfields == 1 &&
+        strcmp(ix->fields[0], "_id") == 0) {
+        docstore_error_set(err, DOCSTORE_INVALID_INDEX_SPECIFICATION_OPTION,
+                           "The field '%s' is not valid for an _id index specification.",
+                           ix->ttl >= 0    ? "expireAfterSeconds"
+                           : ix->sparse ? "sparse"
+                                        : "partialFilterExpression");
+        return -1;
+    }
+    return 0;
+}
+
 int st_index_opts_finish(st_index_t *ix, docstore_error_t *err)
 {
+    if (ix->sparse && ix->partial) {
+        docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
+                           "cannot mix \"partialFilterExpression\" and \"sparse\" options");
+        return -1;
+    }
     if (ix->ttl >= 0 && ix->nfields != 1) {
         docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX,
                            "TTL indexes are single-field indexes, compound indexes do not "
