@@ -145,7 +145,7 @@ int docstore_storage_set_index_ttl(docstore_storage_t *st, const char *db, const
 
 /* One TTL monitor pass: deletes, in every database, the documents whose TTL
  * index field holds a date (for an array, its earliest date) before now_ms -
- * expireAfterSeconds; non-dates never expire. At most 50,000 documents a
+ * expireAfterSeconds; non-dates never expire. At most 10,000 documents a
  * pass: *more is then true and the caller runs another soon. 0 or -1. */
 int docstore_storage_ttl_pass(docstore_storage_t *st, int64_t now_ms, bool *more /* OUT */,
                               docstore_error_t *err);

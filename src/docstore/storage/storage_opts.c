@@ -28,7 +28,7 @@
 
 /* Documents one TTL pass deletes at most, over all collections: the rest wait
  * for the next pass (the server then runs one at its next tick). */
-#define TTL_PASS_MAX 50000
+#define TTL_PASS_MAX 10000
 
 static const docstore_storage_filter_ops_t *filter_ops;
 
