@@ -344,6 +344,9 @@ def _():
 
 client.close()
 server.stop()
+if "Sanitizer" in server.logtext():
+    failures.append("sanitizer report at exit")
+    print("FAIL sanitizer report at exit:\n" + server.logtext()[-3000:], flush=True)
 if failures:
     print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
     sys.exit(1)

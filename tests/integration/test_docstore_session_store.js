@@ -175,7 +175,7 @@ async function main() {
     const exit = await stopServer(srv);
     await check('server ran to the end, no sanitizer report', async () => {
         assert.equal(exit.early, false);
-        assert.equal(/(AddressSanitizer|runtime error:)/.exec(srv.log()), null, srv.log().slice(-3000));
+        assert.equal(/(AddressSanitizer|LeakSanitizer|runtime error:)/.exec(srv.log()), null, srv.log().slice(-3000));
     });
 }
 
