@@ -265,8 +265,10 @@ def _():
     ]
     for expr, want in table:
         same_decimal(evaluate(expr), decimal.Decimal(want), repr(expr))
+    assert evaluate({"$toLong": D("9223372036854775807")}) == 2 ** 63 - 1
+    assert evaluate({"$toInt": D("-12.99")}) == -12
     for bad, code in (({"$ln": D("0")}, 28766), ({"$sqrt": D("-1")}, 28714),
-                      ({"$toDecimal": "1.2.3"}, 241)):
+                      ({"$toDecimal": "1.2.3"}, 241), ({"$toInt": D("2147483648")}, 241)):
         try:
             evaluate(bad)
             raise AssertionError("no error for %r" % (bad,))

@@ -151,6 +151,16 @@ bool docstore_dec_is_negative(docstore_dec_t a)
     return bid128_isSigned(to_bid(a)) && !bid128_isZero(to_bid(a)) && !bid128_isNaN(to_bid(a));
 }
 
+bool docstore_dec_to_int64(docstore_dec_t a, int64_t *out)
+{
+    _IDEC_flags fl = 0;
+    BID_SINT64 r = bid128_to_int64_int(to_bid(a), &fl);
+    if (fl & BID_INVALID_EXCEPTION)
+        return false;
+    *out = r;
+    return true;
+}
+
 bool docstore_dec_is_zero(docstore_dec_t a)
 {
     return bid128_isZero(to_bid(a)) != 0;

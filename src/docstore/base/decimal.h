@@ -53,6 +53,9 @@ docstore_dec_t docstore_dec_pow(docstore_dec_t a, docstore_dec_t b);
  * as mongod's $round/$trunc of a decimal. */
 docstore_dec_t docstore_dec_round_place(docstore_dec_t a, int place, bool truncate);
 bool docstore_dec_is_negative(docstore_dec_t a);
+/* a truncated toward zero to an int64; false for NaN, infinities and values
+ * out of range. */
+bool docstore_dec_to_int64(docstore_dec_t a, int64_t *out /* OUT */);
 
 bool docstore_dec_is_zero(docstore_dec_t a);
 bool docstore_dec_is_nan(docstore_dec_t a);

@@ -261,6 +261,9 @@ static int convert_to(expr_ctx_t *ctx, const bson_value_t *vp, const char *n, bs
             r = expr_as_int64(&v);
         } else if (v.value_type == BSON_TYPE_BOOL) {
             r = v.value.v_bool;
+        } else if (v.value_type == BSON_TYPE_DECIMAL128 &&
+                   docstore_dec_to_int64(v.value.v_decimal128, &r)) {
+            /* truncated exactly; the range check below decides for int */
         } else if (v.value_type == BSON_TYPE_DOUBLE || v.value_type == BSON_TYPE_DECIMAL128) {
             double d = expr_as_double(&v);
             if (isnan(d) || isinf(d)) {
