@@ -279,6 +279,8 @@ def _():
     expect_code(67, lambda: db.opt.create_index("a", sparse=True,
                                                 partialFilterExpression={"a": 1}))
     expect_code(197, lambda: db.opt.create_index("_id", expireAfterSeconds=5))
+    expect_code(2, lambda: db.opt.create_index("a", partialFilterExpression={
+        "a": {"$type": "nosuchtype"}}))
     db.opt.create_index("a", name="a_p", partialFilterExpression={"b": {"$gte": 1}})
     db.opt.create_index("a", name="a_p", partialFilterExpression={"b": {"$gte": 1}})
     expect_code(85, lambda: db.opt.create_index("a", name="a_p", sparse=True))

@@ -165,6 +165,12 @@ int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err)
                                "(no matcher installed)");
             return -1;
         }
+        /* The matcher's own checks ($type names, ...) fail the creation, not
+         * every later write. */
+        void *m = NULL;
+        if (filter_ops->compile(&f2, &m, err) != 0)
+            return -1;
+        filter_ops->free(m);
         if (ix->partial)
             bson_destroy(ix->partial);
         ix->partial = bson_new_from_data(data, len);
