@@ -154,7 +154,7 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
         (void)docstore_dec_from_value(&v[1], &b);
         docstore_dec_set(out, docstore_dec_sub(a, b));
     } else if (expr_is_number(&v[0]) && expr_is_number(&v[1])) {
-        num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
+        num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32   ? 0
                                  : v[0].value_type == BSON_TYPE_INT64 ? 1
                                                                       : 2};
         acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;

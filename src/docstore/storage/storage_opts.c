@@ -189,7 +189,7 @@ int st_index_opts_check_id(const st_index_t *ix, docstore_error_t *err)
         strcmp(ix->fields[0], "_id") == 0) {
         docstore_error_set(err, DOCSTORE_INVALID_INDEX_SPECIFICATION_OPTION,
                            "The field '%s' is not valid for an _id index specification.",
-                           ix->ttl >= 0    ? "expireAfterSeconds"
+                           ix->ttl >= 0 ? "expireAfterSeconds"
                            : ix->sparse ? "sparse"
                                         : "partialFilterExpression");
         return -1;

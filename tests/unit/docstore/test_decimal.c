@@ -88,8 +88,7 @@ static void test_parts(void)
     CHECK(docstore_dec_parts(dec("-12.5"), &neg, &hi, &lo, &e));
     CHECK(neg && hi == 0 && lo == 125 && e == -1);
     CHECK(docstore_dec_parts(dec("9999999999999999999999999999999999E+10"), &neg, &hi, &lo, &e));
-    CHECK(!neg && hi == UINT64_C(0x1ed09bead87c0) && lo == UINT64_C(0x378d8e63ffffffff) &&
-          e == 10);
+    CHECK(!neg && hi == UINT64_C(0x1ed09bead87c0) && lo == UINT64_C(0x378d8e63ffffffff) && e == 10);
     CHECK(!docstore_dec_parts(dec("Infinity"), &neg, &hi, &lo, &e));
     CHECK(!docstore_dec_parts(dec("NaN"), &neg, &hi, &lo, &e));
     /* A coefficient above 10^34 - 1 is non-canonical: zero. */
