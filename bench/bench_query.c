@@ -5,6 +5,9 @@
  * Then find().sort().limit(10) through the find command on an in-memory
  * store of the same documents: the old way (every match materialized, then
  * sorted), the bounded top-k sort (unindexed field) and the index walk.
+ * Then a query served by a partial index against the same query scanning an
+ * unindexed copy, and the TTL monitor: a pass with nothing expired and
+ * passes deleting half the documents.
  *   build/bench/bench_query [documents]
  */
 #include "docstore/cmd/command.h"
@@ -175,6 +178,112 @@ static int bench_sort_limit(bson_t **docs, int n)
     return 0;
 }
 
+static int insert_all(docstore_ctx_t *ctx, const char *coll, bson_t **docs, int n)
+{
+    docstore_error_t e = {0};
+    if (docstore_storage_begin(ctx->storage, "bench", &e) != 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (docstore_storage_insert(ctx->storage, "bench", coll, docs[i], &e) != 0) {
+            fprintf(stderr, "insert: %s\n", e.msg);
+            return -1;
+        }
+    }
+    return docstore_storage_commit(ctx->storage, "bench", &e);
+}
+
+static int create_index(docstore_ctx_t *ctx, const char *coll, const char *json)
+{
+    docstore_error_t e = {0};
+    bson_t *spec = bson_new_from_json((const uint8_t *)json, -1, NULL);
+    bool created;
+    int rc =
+        spec ? docstore_storage_create_index(ctx->storage, "bench", coll, spec, &created, &e) : -1;
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", json, e.msg);
+    if (spec)
+        bson_destroy(spec);
+    return rc;
+}
+
+/* A query served by a partial index ({city: 1}, only active documents)
+ * against the same query on an unindexed copy; then the TTL monitor over n
+ * documents with a TTL index, half of them expired. */
+static int bench_partial_ttl(bson_t **docs, int n)
+{
+    docstore_ctx_t ctx = {0};
+    docstore_error_t e = {0};
+    docstore_storage_set_filter_ops(&docstore_partial_filter_ops);
+    if (docstore_storage_open(NULL, &ctx.storage, &e) != 0 || docstore_cursors_new(&ctx.cursors))
+        return 1;
+    if (insert_all(&ctx, "part", docs, n) || insert_all(&ctx, "scan", docs, n) ||
+        create_index(&ctx, "part",
+                     "{\"key\": {\"city\": 1}, \"name\": \"city_active\", "
+                     "\"partialFilterExpression\": {\"active\": true}}"))
+        return 1;
+    int64_t ex;
+    double ms = time_find(&ctx,
+                          "{\"find\": \"part\", \"filter\": {\"city\": \"c3\", "
+                          "\"active\": true}, \"batchSize\": 10000}",
+                          20, &ex);
+    printf("find {city: \"c3\", active: true}, partial index:       %8.3f ms, %lld read\n", ms,
+           (long long)ex);
+    ms = time_find(&ctx,
+                   "{\"find\": \"scan\", \"filter\": {\"city\": \"c3\", "
+                   "\"active\": true}, \"batchSize\": 10000}",
+                   5, &ex);
+    printf("find {city: \"c3\", active: true}, collection scan:     %8.3f ms, %lld read\n", ms,
+           (long long)ex);
+    ms = time_find(&ctx,
+                   "{\"find\": \"part\", \"filter\": {\"city\": \"c3\"}, "
+                   "\"batchSize\": 10000}",
+                   5, &ex);
+    printf("find {city: \"c3\"} (not implying the filter): scan  %8.3f ms, %lld read\n", ms,
+           (long long)ex);
+
+    /* TTL: n documents, odd ones expired an hour ago, even ones in an hour. */
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+    bson_t **tdocs = malloc((size_t)n * sizeof *tdocs);
+    if (tdocs == NULL)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        tdocs[i] = bson_new();
+        BSON_APPEND_INT32(tdocs[i], "_id", i);
+        BSON_APPEND_DATE_TIME(tdocs[i], "at", now_ms + ((i % 2) ? -3600000 : 3600000));
+        BSON_APPEND_UTF8(tdocs[i], "pad", "a session's worth of data, more or less");
+    }
+    if (insert_all(&ctx, "ttl", tdocs, n) ||
+        create_index(&ctx, "ttl",
+                     "{\"key\": {\"at\": 1}, \"name\": \"at_1\", "
+                     "\"expireAfterSeconds\": 0}"))
+        return 1;
+    bool more = false;
+    double t0 = now();
+    if (docstore_storage_ttl_pass(ctx.storage, now_ms - 7200000, &more, &e) != 0)
+        return 1;
+    printf("TTL pass, %d documents, none expired:               %8.3f ms\n", n, (now() - t0) * 1e3);
+    int64_t passes, deleted;
+    int npass = 0;
+    t0 = now();
+    do {
+        if (docstore_storage_ttl_pass(ctx.storage, now_ms, &more, &e) != 0) {
+            fprintf(stderr, "ttl: %s\n", e.msg);
+            return 1;
+        }
+        npass++;
+    } while (more);
+    double dt = now() - t0;
+    docstore_storage_ttl_stats(ctx.storage, &passes, &deleted);
+    printf("TTL passes deleting %lld of %d documents (%d passes): %8.1f ms, %.2f us/document\n",
+           (long long)deleted, n, npass, dt * 1e3, deleted ? dt * 1e6 / (double)deleted : 0);
+    for (int i = 0; i < n; i++)
+        bson_destroy(tdocs[i]);
+    free(tdocs);
+    docstore_cursors_free(ctx.cursors);
+    docstore_storage_close(ctx.storage);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 100000;
@@ -216,6 +325,8 @@ int main(int argc, char **argv)
     docstore_sort_free(s);
     bson_destroy(spec);
     int rc = bench_sort_limit(docs, n);
+    if (rc == 0)
+        rc = bench_partial_ttl(docs, n);
     for (int i = 0; i < n; i++)
         bson_destroy(docs[i]);
     free(docs);

@@ -10,7 +10,8 @@ set -euo pipefail
 mode=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="build-essential cmake pkg-config libmongoc-dev libbson-dev libevent-dev
-      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev zlib1g-dev zip unzip procps
+      libcurl4-openssl-dev libyaml-dev libsqlite3-dev libssl-dev libpcre2-dev libicu-dev libintelrdfpmath-dev zlib1g-dev
+      zip unzip procps
       busybox-static nodejs npm"
 if [ "$mode" = bench ]; then
   pkgs="$pkgs gnuplot-nox"

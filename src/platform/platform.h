@@ -33,6 +33,7 @@ typedef struct platform_config {
     int http_idle_timeout_s;   /* --http-idle-timeout: close an idle Invoke API connection */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
     int db_tls;                /* --db-tls: the embedded docstore accepts only TLS */
+    int db_ttl_monitor_s;      /* --db-ttl-monitor-seconds: its TTL monitor period (0: 60) */
     int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,
                                   default -1 (zips only); see sandbox.h */
     const char *region;        /* AWS_REGION given to functions */

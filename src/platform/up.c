@@ -49,7 +49,7 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
-                 "                 [--http-idle-timeout SECONDS]\n"
+                 "                 [--http-idle-timeout SECONDS] [--db-ttl-monitor-seconds S]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
@@ -284,6 +284,8 @@ static int start_database(platform_t *p)
     dc.bind_address = p->cfg.bind;
     dc.port = p->cfg.db_port;
     dc.dir = p->cfg.db_dir;
+    if (p->cfg.db_ttl_monitor_s > 0)
+        dc.ttl_monitor_s = p->cfg.db_ttl_monitor_s;
     char users_path[PATH_MAX], iam_path[PATH_MAX], password[32];
     static tlsgen_files_t tls_files;
     if (p->cfg.db_tls && prepare_db_tls(p, &dc, &tls_files) != 0)
@@ -633,6 +635,7 @@ int platform_up_main(int argc, char **argv)
         {"isolate", no_argument, NULL, 'I'},
         {"no-isolate", no_argument, NULL, 'N'},
         {"db-tls", no_argument, NULL, 'T'},
+        {"db-ttl-monitor-seconds", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -681,6 +684,12 @@ int platform_up_main(int argc, char **argv)
             break;
         case 'T':
             p->cfg.db_tls = 1;
+            break;
+        case 'L':
+            if (parse_int(optarg, 1, 86400, &p->cfg.db_ttl_monitor_s) != 0) {
+                fprintf(stderr, "tether up: bad --db-ttl-monitor-seconds '%s'\n", optarg);
+                return 2;
+            }
             break;
         case 'u':
             p->cfg.db_users = optarg;

@@ -328,20 +328,20 @@ static void acc_result(pipe_acc_op_t op, const acc_state_t *s, const char *name,
 {
     switch (op) {
     case ACC_SUM:
-    case ACC_COUNT:
-        if (s->sum.kind == 2)
-            BSON_APPEND_DOUBLE(out, name, s->sum.d);
-        else if (s->sum.kind == 1)
-            BSON_APPEND_INT64(out, name, s->sum.i);
-        else
-            BSON_APPEND_INT32(out, name, (int32_t)s->sum.i);
+    case ACC_COUNT: {
+        bson_value_t r;
+        docstore_sum_result(&s->sum, &r);
+        BSON_APPEND_VALUE(out, name, &r);
         break;
+    }
     case ACC_AVG:
-        if (s->count == 0)
+        if (s->count == 0) {
             BSON_APPEND_NULL(out, name);
-        else
-            BSON_APPEND_DOUBLE(out, name,
-                               (s->sum.kind == 2 ? s->sum.d : (double)s->sum.i) / (double)s->count);
+        } else {
+            bson_value_t r;
+            docstore_sum_avg(&s->sum, s->count, &r);
+            BSON_APPEND_VALUE(out, name, &r);
+        }
         break;
     case ACC_MIN:
     case ACC_MAX:

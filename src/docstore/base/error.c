@@ -77,6 +77,7 @@ const char *docstore_code_name(int code)
         {DOCSTORE_CANNOT_CREATE_INDEX, "CannotCreateIndex"},
         {DOCSTORE_INVALID_PIPELINE_OPERATOR, "InvalidPipelineOperator"},
         {DOCSTORE_CANNOT_INDEX_PARALLEL_ARRAYS, "CannotIndexParallelArrays"},
+        {DOCSTORE_INVALID_INDEX_SPECIFICATION_OPTION, "InvalidIndexSpecificationOption"},
         {DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND, "UnsupportedOpQueryCommand"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

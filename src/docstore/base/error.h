@@ -57,6 +57,8 @@ enum docstore_code {
     DOCSTORE_CANNOT_CREATE_INDEX = 67,            /* CannotCreateIndex */
     DOCSTORE_INVALID_PIPELINE_OPERATOR = 168,     /* InvalidPipelineOperator */
     DOCSTORE_CANNOT_INDEX_PARALLEL_ARRAYS = 171,  /* CannotIndexParallelArrays */
+    /* InvalidIndexSpecificationOption */
+    DOCSTORE_INVALID_INDEX_SPECIFICATION_OPTION = 197,
     DOCSTORE_UNSUPPORTED_OP_QUERY_COMMAND = 352,  /* UnsupportedOpQueryCommand */
     DOCSTORE_LOCATION_13103 = 13103,              /* Location13103 */
     DOCSTORE_LOCATION_15947 = 15947,              /* Location15947 */

@@ -517,6 +517,13 @@ static int cmd_server_status(docstore_ctx_t *ctx, const char *db, const bson_t *
     BSON_APPEND_DOCUMENT_BEGIN(&sub, "queryExecutor", &sub2);
     BSON_APPEND_INT64(&sub2, "scannedObjects", docstore_storage_docs_examined(ctx->storage));
     bson_append_document_end(&sub, &sub2);
+    int64_t ttl_passes = 0, ttl_deleted = 0;
+    if (ctx->storage)
+        docstore_storage_ttl_stats(ctx->storage, &ttl_passes, &ttl_deleted);
+    BSON_APPEND_DOCUMENT_BEGIN(&sub, "ttl", &sub2);
+    BSON_APPEND_INT64(&sub2, "deletedDocuments", ttl_deleted);
+    BSON_APPEND_INT64(&sub2, "passes", ttl_passes);
+    bson_append_document_end(&sub, &sub2);
     bson_append_document_end(reply, &sub);
     BSON_APPEND_DOCUMENT_BEGIN(reply, "storageEngine", &sub);
     BSON_APPEND_UTF8(&sub, "name", "sqlite");

@@ -1,8 +1,10 @@
 /*
  * Database and collection commands: create, drop, dropDatabase,
  * listDatabases, listCollections, renameCollection, collStats, dbStats,
- * createIndexes, listIndexes, dropIndexes. Thin layers over storage.h with
- * MongoDB's reply shapes; list commands answer through cursors.
+ * createIndexes, listIndexes, dropIndexes, collMod (a TTL index's
+ * expireAfterSeconds). Thin layers over storage.h with MongoDB's reply
+ * shapes; list commands answer through cursors. Also the query matcher as
+ * storage's filter for partial indexes (docstore_partial_filter_ops).
  */
 #include "docstore/cmd/cmd_auth.h"
 #include "docstore/cmd/cmd_util.h"
@@ -532,7 +534,119 @@ static int cmd_drop_indexes(docstore_ctx_t *ctx, const char *db, const bson_t *c
     return 0;
 }
 
+/* collMod: only {index: {name | keyPattern, expireAfterSeconds}}; any other
+ * modification is NotImplemented. */
+static int cmd_coll_mod(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
+                        docstore_error_t *err)
+{
+    const char *coll;
+    if (docstore_cmd_coll(cmd, &coll, err))
+        return -1;
+    bson_iter_t it;
+    bson_t index;
+    bool has_index = false;
+    bson_iter_init(&it, cmd);
+    bson_iter_next(&it); /* collMod itself */
+    while (bson_iter_next(&it)) {
+        const char *f = bson_iter_key(&it);
+        if (strcmp(f, "index") == 0) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                                   "BSON field 'collMod.index' is the wrong type");
+                return -1;
+            }
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            if (!bson_init_static(&index, data, len))
+                return -1;
+            has_index = true;
+        } else if (f[0] != '$' && strcmp(f, "lsid") != 0 && strcmp(f, "writeConcern") != 0 &&
+                   strcmp(f, "comment") != 0 && strcmp(f, "txnNumber") != 0) {
+            char what[128];
+            snprintf(what, sizeof what, "collMod option '%.80s'", f);
+            return not_supported(err, what);
+        }
+    }
+    if (!has_index) {
+        docstore_error_set(err, DOCSTORE_INVALID_OPTIONS, "no collMod option specified");
+        return -1;
+    }
+    char name[1024] = "";
+    bool has_ttl = false;
+    int64_t ttl = 0;
+    bson_iter_init(&it, &index);
+    while (bson_iter_next(&it)) {
+        const char *f = bson_iter_key(&it);
+        if (strcmp(f, "name") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+            snprintf(name, sizeof name, "%s", bson_iter_utf8(&it, NULL));
+        } else if (strcmp(f, "keyPattern") == 0 && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_t key;
+            if (!bson_init_static(&key, data, len) ||
+                index_name_for_key(ctx, db, coll, &key, name, sizeof name, err))
+                return -1;
+        } else if (strcmp(f, "expireAfterSeconds") == 0 && BSON_ITER_HOLDS_NUMBER(&it)) {
+            has_ttl = true;
+            ttl = bson_iter_as_int64(&it);
+        } else if (strcmp(f, "expireAfterSeconds") == 0) {
+            docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                               "BSON field 'collMod.index.expireAfterSeconds' is the wrong type");
+            return -1;
+        } else {
+            char what[128];
+            snprintf(what, sizeof what, "collMod index option '%.80s'", f);
+            return not_supported(err, what);
+        }
+    }
+    if (name[0] == '\0') {
+        docstore_error_set(err, DOCSTORE_INVALID_OPTIONS,
+                           "must specify either index name or key pattern for collMod");
+        return -1;
+    }
+    if (!has_ttl) {
+        docstore_error_set(err, DOCSTORE_INVALID_OPTIONS, "no expireAfterSeconds field to update");
+        return -1;
+    }
+    int64_t old = 0;
+    if (docstore_storage_set_index_ttl(ctx->storage, db, coll, name, ttl, &old, err))
+        return -1;
+    BSON_APPEND_INT64(reply, "expireAfterSeconds_old", old);
+    BSON_APPEND_INT64(reply, "expireAfterSeconds_new", ttl);
+    return 0;
+}
+
+/* ---- the query matcher as storage's partial-index filter ---- */
+
+static int partial_compile(const bson_t *filter, void **out, docstore_error_t *err)
+{
+    docstore_matcher_t *m;
+    if (docstore_matcher_new(filter, &m, err))
+        return -1;
+    *out = m;
+    return 0;
+}
+
+static bool partial_matches(void *m, const bson_t *doc)
+{
+    return docstore_matcher_matches(m, doc, NULL);
+}
+
+static void partial_free(void *m)
+{
+    docstore_matcher_free(m);
+}
+
+const docstore_storage_filter_ops_t docstore_partial_filter_ops = {
+    .compile = partial_compile,
+    .matches = partial_matches,
+    .free = partial_free,
+};
+
 const docstore_command_t docstore_ddl_commands[] = {
+    {"collMod", cmd_coll_mod, DOCSTORE_CMD_WRITE},
     {"create", cmd_create, DOCSTORE_CMD_WRITE},
     {"drop", cmd_drop, DOCSTORE_CMD_WRITE},
     {"dropDatabase", cmd_drop_database, DOCSTORE_CMD_WRITE},

@@ -51,6 +51,9 @@ extern const docstore_command_t docstore_admin_commands[]; /* cmd_admin.c: hello
 extern const docstore_command_t docstore_cursor_commands[]; /* cursor.c: getMore, killCursors */
 extern const docstore_command_t docstore_crud_commands[]; /* cmd_crud.c: insert, find, update, ... */
 extern const docstore_command_t docstore_ddl_commands[];  /* cmd_ddl.c: create, drop, indexes, ... */
+/* cmd_ddl.c: the query matcher as storage's filter for partial indexes; the
+ * server installs it (docstore_storage_set_filter_ops) before opening storage. */
+extern const docstore_storage_filter_ops_t docstore_partial_filter_ops;
 
 /* The handler named name in any table, or NULL. */
 const docstore_command_t *docstore_command_find(const char *name);

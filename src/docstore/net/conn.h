@@ -85,6 +85,7 @@ struct docstore_server {
     struct evconnlistener *listener;  /* the listening socket */
     struct event *tick_ev;            /* 1 s timer: cursor expiry, listener re-enable */
     bool accept_paused;               /* listener off for a moment after an accept error */
+    int64_t ttl_next_ms;              /* monotonic time of the next TTL monitor pass */
     int port;                         /* the bound port */
     docstore_storage_t *storage;      /* the documents; NULL while storage is not built */
     docstore_auth_t *auth;            /* users and IAM registry; NULL with --auth none */

@@ -24,7 +24,7 @@ static void usage(FILE *out)
             "usage: tether db [--port N] [--bind ADDR] [--dir DIR] [--max-connections N]\n"
             "                 [--access-list CIDR,...] [--auth none|scram|aws|both]\n"
             "                 [--users FILE] [--iam FILE] [--idle-timeout SECONDS]\n"
-            "                 [--message-timeout SECONDS]\n"
+            "                 [--message-timeout SECONDS] [--ttl-monitor-seconds S]\n"
             "                 [--tls-cert FILE --tls-key FILE | --tls-local DIR]\n"
             "\n"
             "Runs the docstore, a MongoDB-wire-compatible server on SQLite.\n"
@@ -39,6 +39,8 @@ static void usage(FILE *out)
             "  --idle-timeout S     close connections idle for S seconds (default: never)\n"
             "  --message-timeout S  close a connection whose message is still incomplete\n"
             "                       S seconds after its first byte (default: 30)\n"
+            "  --ttl-monitor-seconds S  delete expired documents of TTL indexes every S\n"
+            "                       seconds (default: 60, as mongod)\n"
             "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n"
             "  --tls-local DIR     every connection uses TLS, with a certificate signed by a\n"
             "                      CA made at start in DIR (clients verify with DIR/ca.pem)\n");
@@ -124,6 +126,8 @@ static int parse_args(int argc, char **argv, docstore_config_t *cfg)
             rc = parse_int(name, val, 0, INT_MAX / 1000, &cfg->idle_timeout_s);
         else if (strcmp(name, "--message-timeout") == 0)
             rc = parse_int(name, val, 1, INT_MAX / 1000, &cfg->message_timeout_s);
+        else if (strcmp(name, "--ttl-monitor-seconds") == 0)
+            rc = parse_int(name, val, 1, 86400, &cfg->ttl_monitor_s);
         else if (strcmp(name, "--tls-cert") == 0)
             cfg->tls_cert = val;
         else if (strcmp(name, "--tls-key") == 0)

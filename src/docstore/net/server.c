@@ -50,6 +50,7 @@ void docstore_config_init(docstore_config_t *cfg)
     cfg->port = 27017;
     cfg->auth = DOCSTORE_AUTH_NONE;
     cfg->message_timeout_s = 30;
+    cfg->ttl_monitor_s = 60;
 }
 
 /* ---- access list ------------------------------------------------------ */
@@ -754,8 +755,24 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     evtimer_add(s->tick_ev, &pause_tv);
 }
 
-/* Every second (or sooner after an accept error): expire cursors, re-enable
- * the listener. */
+/* The TTL monitor: a pass every ttl_monitor_s seconds, or at the next tick
+ * when the last pass stopped at its bound with more to delete. */
+static void ttl_monitor(docstore_server_t *s)
+{
+    int64_t now = docstore_now_ms();
+    if (s->storage == NULL || now < s->ttl_next_ms)
+        return;
+    docstore_error_t err = {0};
+    bool more = false;
+    if (docstore_storage_ttl_pass(s->storage, docstore_wall_ms(), &more, &err) != 0) {
+        log_warn("docstore", "TTL monitor pass failed: %s", err.msg);
+        docstore_error_clear(&err);
+    }
+    s->ttl_next_ms = now + (more ? 0 : (int64_t)s->cfg.ttl_monitor_s * 1000);
+}
+
+/* Every second (or sooner after an accept error): expire cursors, run the
+ * TTL monitor when due, re-enable the listener. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     docstore_server_t *s = arg;
@@ -765,6 +782,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(s->listener);
     }
     docstore_cursors_expire(s->cursors, CURSOR_IDLE_MS);
+    ttl_monitor(s);
     static const struct timeval second = {1, 0};
     evtimer_add(s->tick_ev, &second);
 }
@@ -854,6 +872,8 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
         log_error("docstore", "out of memory");
         goto fail;
     }
+    docstore_storage_set_filter_ops(&docstore_partial_filter_ops);
+    s->ttl_next_ms = docstore_now_ms() + (int64_t)s->cfg.ttl_monitor_s * 1000;
     if (docstore_storage_open(s->cfg.dir, &s->storage, &err) != 0) {
         if (err.code != DOCSTORE_NOT_IMPLEMENTED) {
             log_error("docstore", "cannot open storage%s%s: %s", s->cfg.dir ? " in " : "",

@@ -32,6 +32,7 @@ typedef struct docstore_config {
     int message_timeout_s;    /* a begun message must complete within this (default 30) */
     const char *tls_cert;     /* PEM files; both NULL for plain TCP */
     const char *tls_key;
+    int ttl_monitor_s; /* seconds between TTL monitor passes (mongod's 60) */
 } docstore_config_t;
 
 typedef struct docstore_server docstore_server_t;

@@ -5,6 +5,7 @@
  * strings), the UTC date parts ($year ... $millisecond) and $dateToString.
  * Only the UTC timezone is supported; others are NotImplemented.
  */
+#include "docstore/base/decimal.h"
 #include "docstore/query/expr_internal.h"
 #include "docstore/query/value.h"
 
@@ -210,6 +211,28 @@ static int convert_to(expr_ctx_t *ctx, const bson_value_t *vp, const char *n, bs
             expr_set_string_owned(out, s, strlen(s));
     } else if (strcmp(n, "$toBool") == 0) {
         expr_set_bool(out, v.value_type == BSON_TYPE_UTF8 ? true : docstore_value_truthy(&v));
+    } else if (strcmp(n, "$toDecimal") == 0) {
+        /* mongod: numbers as coerceToDecimal (a double at 15 digits), bool
+         * 1/0, a date's milliseconds, a string parsed whole. */
+        docstore_dec_t d;
+        if (docstore_dec_from_value(&v, &d)) {
+            docstore_dec_set(out, d);
+        } else if (v.value_type == BSON_TYPE_BOOL) {
+            docstore_dec_set(out, docstore_dec_from_int64(v.value.v_bool ? 1 : 0));
+        } else if (v.value_type == BSON_TYPE_DATE_TIME) {
+            docstore_dec_set(out, docstore_dec_from_int64(v.value.v_datetime));
+        } else if (v.value_type == BSON_TYPE_UTF8) {
+            if (v.value.v_utf8.len == 0 || v.value.v_utf8.len > 200 ||
+                !bson_decimal128_from_string(v.value.v_utf8.str, &d))
+                rc = expr_fail(ctx, CONVERSION_FAILURE,
+                               "Failed to parse number '%.100s' in $convert with no onError "
+                               "value: Failed to parse string to decimal",
+                               v.value.v_utf8.str);
+            else
+                docstore_dec_set(out, d);
+        } else {
+            rc = unsupported(ctx, &v, "decimal");
+        }
     } else if (strcmp(n, "$toDouble") == 0) {
         if (expr_is_number(&v)) {
             expr_set_double(out, expr_as_double(&v));
@@ -238,6 +261,9 @@ static int convert_to(expr_ctx_t *ctx, const bson_value_t *vp, const char *n, bs
             r = expr_as_int64(&v);
         } else if (v.value_type == BSON_TYPE_BOOL) {
             r = v.value.v_bool;
+        } else if (v.value_type == BSON_TYPE_DECIMAL128 &&
+                   docstore_dec_to_int64(v.value.v_decimal128, &r)) {
+            /* truncated exactly; the range check below decides for int */
         } else if (v.value_type == BSON_TYPE_DOUBLE || v.value_type == BSON_TYPE_DECIMAL128) {
             double d = expr_as_double(&v);
             if (isnan(d) || isinf(d)) {
@@ -285,7 +311,7 @@ out:
     return rc;
 }
 
-/* $toString $toInt $toLong $toDouble $toBool $toDate $toObjectId */
+/* $toString $toInt $toLong $toDouble $toDecimal $toBool $toDate $toObjectId */
 int expr_op_to_type(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
 {
     bson_value_t v;
@@ -308,9 +334,9 @@ int expr_op_convert(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out
         int code;
         const char *op;
     } targets[] = {
-        {"double", 1, "$toDouble"}, {"string", 2, "$toString"}, {"objectId", 7, "$toObjectId"},
-        {"bool", 8, "$toBool"},     {"date", 9, "$toDate"},     {"int", 16, "$toInt"},
-        {"long", 18, "$toLong"},
+        {"double", 1, "$toDouble"}, {"string", 2, "$toString"},    {"objectId", 7, "$toObjectId"},
+        {"bool", 8, "$toBool"},     {"date", 9, "$toDate"},        {"int", 16, "$toInt"},
+        {"long", 18, "$toLong"},    {"decimal", 19, "$toDecimal"},
     };
     bson_value_t in, to;
     if (expr_eval(ctx, e->args[0], &in) != 0)

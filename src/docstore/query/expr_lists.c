@@ -109,11 +109,9 @@ int expr_op_list_acc(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
         if (s.count == 0)
             expr_set_null(out);
         else
-            expr_set_double(out, (s.sum.kind == 2 ? s.sum.d : (double)s.sum.i) / (double)s.count);
-    } else if (s.sum.kind == 2) {
-        expr_set_double(out, s.sum.d);
+            docstore_sum_avg(&s.sum, s.count, out);
     } else {
-        expr_set_int(out, s.sum.i, s.sum.kind == 0);
+        docstore_sum_result(&s.sum, out);
     }
     return 0;
 }

@@ -1,12 +1,14 @@
 /*
  * Expression operators beyond the core (see expr.c): arithmetic with
- * MongoDB's numeric promotion (int32 → int64 on overflow, int64 → double),
+ * MongoDB's numeric promotion (int32 → int64 on overflow, int64 → double,
+ * any decimal128 → decimal128 through base/decimal.h),
  * dates in $add/$subtract, strings (byte and code point), arrays ($filter and
  * $map bind a variable), type conversions that fail with ConversionFailure
  * as $convert without onError does, and UTC date parts. The operator table
  * at the end is what the compiler looks names up in.
  */
 #include "docstore/query/expr_internal.h"
+#include "docstore/base/decimal.h"
 #include "docstore/query/value.h"
 
 #include <errno.h>
@@ -20,13 +22,28 @@
 
 /* A running sum or product with MongoDB's widening. */
 typedef struct num_acc {
-    int kind;  /* 0 int32, 1 int64, 2 double */
-    int64_t i; /* exact integer value while kind < 2 */
-    double d;  /* value once kind == 2 */
+    int kind;         /* 0 int32, 1 int64, 2 double, 3 decimal128 */
+    int64_t i;        /* exact integer value while kind < 2 */
+    double d;         /* value once kind == 2 */
+    docstore_dec_t x; /* value once kind == 3 */
 } num_acc_t;
 
 static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 {
+    if (a->kind == 3 || v->value_type == BSON_TYPE_DECIMAL128) {
+        /* mongod's AddState/ExpressionMultiply: the total so far becomes a
+         * decimal (a double sum at 34 digits, a double product at 15), each
+         * later operand is coerced (a double at 15 digits). */
+        if (a->kind < 3) {
+            a->x =
+                a->kind == 2 ? docstore_dec_from_double(a->d, mul) : docstore_dec_from_int64(a->i);
+            a->kind = 3;
+        }
+        docstore_dec_t y;
+        (void)docstore_dec_from_value(v, &y);
+        a->x = mul ? docstore_dec_mul(a->x, y) : docstore_dec_add(a->x, y);
+        return;
+    }
     int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
     if (a->kind < 2 && k < 2) {
         int64_t r;
@@ -53,7 +70,9 @@ static void acc_add(num_acc_t *a, const bson_value_t *v, bool mul)
 
 static void acc_result(const num_acc_t *a, bson_value_t *out)
 {
-    if (a->kind == 2)
+    if (a->kind == 3)
+        docstore_dec_set(out, a->x);
+    else if (a->kind == 2)
         expr_set_double(out, a->d);
     else
         expr_set_int(out, a->i, a->kind == 0);
@@ -87,9 +106,7 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
                                  "$add only supports numeric or date types, not %s",
                                  expr_type_name(v));
         } else {
-            rc = expr_no_decimal(ctx, v, e->name);
-            if (rc == 0)
-                acc_add(&acc, v, mul);
+            acc_add(&acc, v, mul);
         }
     }
     expr_vals_free(vals, e->n);
@@ -99,7 +116,9 @@ static int op_add_mul(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *o
         expr_set_null(out);
     } else if (is_date) {
         out->value_type = BSON_TYPE_DATE_TIME;
-        out->value.v_datetime = acc.kind == 2 ? (int64_t)llround(acc.d) : acc.i;
+        out->value.v_datetime = acc.kind == 3   ? (int64_t)llround(docstore_dec_to_double(acc.x))
+                                : acc.kind == 2 ? (int64_t)llround(acc.d)
+                                                : acc.i;
     } else {
         acc_result(&acc, out);
     }
@@ -122,35 +141,43 @@ static int op_subtract(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *
         out->value.v_datetime =
             v[1].value_type == BSON_TYPE_DOUBLE
                 ? v[0].value.v_datetime - (int64_t)llround(v[1].value.v_double)
+            : v[1].value_type == BSON_TYPE_DECIMAL128
+                ? v[0].value.v_datetime -
+                      (int64_t)llround(docstore_dec_to_double(v[1].value.v_decimal128))
                 : v[0].value.v_datetime - expr_as_int64(&v[1]);
+    } else if (expr_is_number(&v[0]) && expr_is_number(&v[1]) &&
+               (v[0].value_type == BSON_TYPE_DECIMAL128 ||
+                v[1].value_type == BSON_TYPE_DECIMAL128)) {
+        /* mongod: both sides coerced to decimal (a double at 15 digits). */
+        docstore_dec_t a, b;
+        (void)docstore_dec_from_value(&v[0], &a);
+        (void)docstore_dec_from_value(&v[1], &b);
+        docstore_dec_set(out, docstore_dec_sub(a, b));
     } else if (expr_is_number(&v[0]) && expr_is_number(&v[1])) {
-        rc = expr_no_decimal(ctx, &v[0], "$subtract") || expr_no_decimal(ctx, &v[1], "$subtract") ? -1 : 0;
-        if (rc == 0) {
-            num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32    ? 0
-                                     : v[0].value_type == BSON_TYPE_INT64 ? 1
-                                                                          : 2};
-            acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;
-            acc.d = acc.kind == 2 ? v[0].value.v_double : 0;
-            bson_value_t neg = v[1];
-            if (neg.value_type == BSON_TYPE_DOUBLE) {
-                neg.value.v_double = -neg.value.v_double;
-            } else if (expr_as_int64(&neg) == INT64_MIN) {
-                neg.value_type = BSON_TYPE_DOUBLE;
-                neg.value.v_double = 9223372036854775808.0;
-            } else if (neg.value_type == BSON_TYPE_INT32 && neg.value.v_int32 == INT32_MIN) {
-                neg.value_type = BSON_TYPE_INT64;
-                neg.value.v_int64 = -(int64_t)INT32_MIN;
-            } else if (neg.value_type == BSON_TYPE_INT32) {
-                neg.value.v_int32 = -neg.value.v_int32;
-            } else {
-                neg.value.v_int64 = -neg.value.v_int64;
-            }
-            acc_add(&acc, &neg, false);
-            if (acc.kind == 1 && v[0].value_type == BSON_TYPE_INT32 &&
-                v[1].value_type == BSON_TYPE_INT32)
-                acc.kind = 0;
-            acc_result(&acc, out);
+        num_acc_t acc = {.kind = v[0].value_type == BSON_TYPE_INT32   ? 0
+                                 : v[0].value_type == BSON_TYPE_INT64 ? 1
+                                                                      : 2};
+        acc.i = acc.kind < 2 ? expr_as_int64(&v[0]) : 0;
+        acc.d = acc.kind == 2 ? v[0].value.v_double : 0;
+        bson_value_t neg = v[1];
+        if (neg.value_type == BSON_TYPE_DOUBLE) {
+            neg.value.v_double = -neg.value.v_double;
+        } else if (expr_as_int64(&neg) == INT64_MIN) {
+            neg.value_type = BSON_TYPE_DOUBLE;
+            neg.value.v_double = 9223372036854775808.0;
+        } else if (neg.value_type == BSON_TYPE_INT32 && neg.value.v_int32 == INT32_MIN) {
+            neg.value_type = BSON_TYPE_INT64;
+            neg.value.v_int64 = -(int64_t)INT32_MIN;
+        } else if (neg.value_type == BSON_TYPE_INT32) {
+            neg.value.v_int32 = -neg.value.v_int32;
+        } else {
+            neg.value.v_int64 = -neg.value.v_int64;
         }
+        acc_add(&acc, &neg, false);
+        if (acc.kind == 1 && v[0].value_type == BSON_TYPE_INT32 &&
+            v[1].value_type == BSON_TYPE_INT32)
+            acc.kind = 0;
+        acc_result(&acc, out);
     } else {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_16556, "can't $subtract %s from %s",
                        expr_type_name(&v[1]), expr_type_name(&v[0]));
@@ -172,8 +199,15 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
         rc = expr_fail(ctx, mod ? DOCSTORE_LOCATION_16611 : DOCSTORE_LOCATION_16609,
                        "%s only supports numeric types, not %s and %s", e->name,
                        expr_type_name(&v[0]), expr_type_name(&v[1]));
-    } else if (expr_no_decimal(ctx, &v[0], e->name) || expr_no_decimal(ctx, &v[1], e->name)) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128) {
+        docstore_dec_t a, b;
+        (void)docstore_dec_from_value(&v[0], &a);
+        (void)docstore_dec_from_value(&v[1], &b);
+        if (docstore_dec_is_zero(b))
+            rc = mod ? expr_fail(ctx, DOCSTORE_LOCATION_16610, "can't $mod by zero")
+                     : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");
+        else
+            docstore_dec_set(out, mod ? docstore_dec_fmod(a, b) : docstore_dec_div(a, b));
     } else if (expr_as_double(&v[1]) == 0.0) {
         rc = mod ? expr_fail(ctx, DOCSTORE_LOCATION_16610, "can't $mod by zero")
                  : expr_fail(ctx, DOCSTORE_BAD_VALUE, "can't $divide by zero");
@@ -189,6 +223,42 @@ static int op_divide_mod(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     }
     expr_vals_free(v, e->n);
     return rc;
+}
+
+/* $abs $ceil $floor $round $trunc $sqrt $exp $ln $log10 of a decimal, with
+ * mongod's errors for arguments out of the domain. */
+static int unary_decimal(expr_ctx_t *ctx, const char *n, docstore_dec_t x, int place,
+                         bson_value_t *out)
+{
+    bool nonpositive = docstore_dec_is_negative(x) || docstore_dec_is_zero(x);
+    if (strcmp(n, "$round") == 0 || strcmp(n, "$trunc") == 0) {
+        docstore_dec_set(out, docstore_dec_round_place(x, place, n[1] == 't'));
+        return 0;
+    }
+    if ((strcmp(n, "$ln") == 0 || strcmp(n, "$log10") == 0) && nonpositive &&
+        !docstore_dec_is_nan(x)) {
+        char s[BSON_DECIMAL128_STRING];
+        bson_decimal128_to_string(&x, s);
+        return expr_fail(ctx, n[2] == 'n' ? DOCSTORE_LOCATION_28766 : DOCSTORE_LOCATION_28761,
+                         "%s's argument must be a positive number, but is %s", n, s);
+    }
+    if (strcmp(n, "$sqrt") == 0 && docstore_dec_is_negative(x))
+        return expr_fail(ctx, DOCSTORE_LOCATION_28714,
+                         "$sqrt's argument must be greater than or equal to 0");
+    static const struct {
+        const char *name;
+        docstore_dec_fn_t fn;
+    } fns[] = {{"$abs", DOCSTORE_DEC_ABS},     {"$ceil", DOCSTORE_DEC_CEIL},
+               {"$floor", DOCSTORE_DEC_FLOOR}, {"$sqrt", DOCSTORE_DEC_SQRT},
+               {"$exp", DOCSTORE_DEC_EXP},     {"$ln", DOCSTORE_DEC_LN},
+               {"$log10", DOCSTORE_DEC_LOG10}};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if (strcmp(n, fns[i].name) == 0) {
+            docstore_dec_set(out, docstore_dec_apply(fns[i].fn, x));
+            return 0;
+        }
+    }
+    return expr_no_decimal(ctx, &(bson_value_t){.value_type = BSON_TYPE_DECIMAL128}, n);
 }
 
 static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
@@ -216,8 +286,8 @@ static int op_unary_math(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t
     } else if (!expr_is_number(&v[0])) {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_28765, "%s only supports numeric types, not %s", n,
                        expr_type_name(&v[0]));
-    } else if (expr_no_decimal(ctx, &v[0], n)) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128) {
+        rc = unary_decimal(ctx, n, v[0].value.v_decimal128, (int)place, out);
     } else if (strcmp(n, "$abs") == 0) {
         if (v[0].value_type == BSON_TYPE_DOUBLE)
             expr_set_double(out, fabs(v[0].value.v_double));
@@ -283,8 +353,15 @@ static int op_pow(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *out)
     } else if (!expr_is_number(&v[0]) || !expr_is_number(&v[1])) {
         rc = expr_fail(ctx, DOCSTORE_LOCATION_28762, "$pow's base must be numeric, not %s",
                        expr_type_name(expr_is_number(&v[0]) ? &v[1] : &v[0]));
-    } else if (expr_no_decimal(ctx, &v[0], "$pow") || expr_no_decimal(ctx, &v[1], "$pow")) {
-        rc = -1;
+    } else if (v[0].value_type == BSON_TYPE_DECIMAL128 || v[1].value_type == BSON_TYPE_DECIMAL128) {
+        docstore_dec_t b, x;
+        (void)docstore_dec_from_value(&v[0], &b);
+        (void)docstore_dec_from_value(&v[1], &x);
+        if (docstore_dec_is_zero(b) && docstore_dec_is_negative(x))
+            rc = expr_fail(ctx, DOCSTORE_LOCATION_28764,
+                           "$pow cannot take a base of 0 and a negative exponent");
+        else
+            docstore_dec_set(out, docstore_dec_pow(b, x));
     } else {
         double b = expr_as_double(&v[0]), x = expr_as_double(&v[1]);
         bool ints = v[0].value_type != BSON_TYPE_DOUBLE && v[1].value_type != BSON_TYPE_DOUBLE;
@@ -974,6 +1051,7 @@ static const expr_op_def_t ops[] = {
     {"$toInt", expr_op_to_type, 1, 1, NULL, 0},
     {"$toLong", expr_op_to_type, 1, 1, NULL, 0},
     {"$toDouble", expr_op_to_type, 1, 1, NULL, 0},
+    {"$toDecimal", expr_op_to_type, 1, 1, NULL, 0},
     {"$toBool", expr_op_to_type, 1, 1, NULL, 0},
     {"$toDate", expr_op_to_type, 1, 1, NULL, 0},
     {"$toObjectId", expr_op_to_type, 1, 1, NULL, 0},

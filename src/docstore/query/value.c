@@ -5,11 +5,12 @@
  *
  * Numbers compare exactly across int32/int64/double (an int64 beyond 2^53 is
  * not rounded through a double); NaN sorts below every other number and equals
- * itself, as MongoDB orders it. decimal128 is compared through long double,
- * exact for the values drivers commonly store, approximate past 64 bits of
- * mantissa (docs/docstore.md says so).
+ * itself, as MongoDB orders it. decimal128 compares exactly with every
+ * numeric type (query/decimal.c, mongod's algorithm).
  */
 #include "docstore/query/value.h"
+
+#include "docstore/base/decimal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -93,49 +94,22 @@ static int cmp_int64_double(int64_t l, double d)
     return frac > 0 ? -1 : (frac < 0 ? 1 : 0);
 }
 
-static long double decimal_as_long_double(const bson_decimal128_t *dec)
-{
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(dec, s);
-    if (strcmp(s, "NaN") == 0 || strcmp(s, "-NaN") == 0)
-        return NAN;
-    if (strcmp(s, "Infinity") == 0)
-        return INFINITY;
-    if (strcmp(s, "-Infinity") == 0)
-        return -INFINITY;
-    return strtold(s, NULL);
-}
-
-static int cmp_long_double(long double a, long double b)
-{
-    if (isnan(a))
-        return isnan(b) ? 0 : -1;
-    if (isnan(b))
-        return 1;
-    return a < b ? -1 : (a > b ? 1 : 0);
-}
-
-static long double number_as_long_double(const bson_value_t *v)
-{
-    switch (v->value_type) {
-    case BSON_TYPE_INT32:
-        return v->value.v_int32;
-    case BSON_TYPE_INT64:
-        return (long double)v->value.v_int64;
-    case BSON_TYPE_DOUBLE:
-        return v->value.v_double;
-    case BSON_TYPE_DECIMAL128:
-        return decimal_as_long_double(&v->value.v_decimal128);
-    default:
-        return 0;
-    }
-}
-
 static int cmp_numbers(const bson_value_t *a, const bson_value_t *b)
 {
     bson_type_t ta = a->value_type, tb = b->value_type;
-    if (ta == BSON_TYPE_DECIMAL128 || tb == BSON_TYPE_DECIMAL128)
-        return cmp_long_double(number_as_long_double(a), number_as_long_double(b));
+    if (ta == BSON_TYPE_DECIMAL128 || tb == BSON_TYPE_DECIMAL128) {
+        const bson_value_t *d = ta == BSON_TYPE_DECIMAL128 ? a : b, *o = d == a ? b : a;
+        int sign = d == a ? 1 : -1, c;
+        if (o->value_type == BSON_TYPE_DECIMAL128)
+            c = docstore_dec_compare(d->value.v_decimal128, o->value.v_decimal128);
+        else if (o->value_type == BSON_TYPE_DOUBLE)
+            c = docstore_dec_compare_double(d->value.v_decimal128, o->value.v_double);
+        else
+            c = docstore_dec_compare_int64(d->value.v_decimal128, o->value_type == BSON_TYPE_INT32
+                                                                      ? o->value.v_int32
+                                                                      : o->value.v_int64);
+        return sign * c;
+    }
     if (ta == BSON_TYPE_DOUBLE && tb == BSON_TYPE_DOUBLE)
         return cmp_double(a->value.v_double, b->value.v_double);
     if (ta == BSON_TYPE_DOUBLE) {
@@ -326,6 +300,13 @@ bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out)
 
 void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x)
 {
+    if (v->value_type == BSON_TYPE_DECIMAL128) {
+        if (!s->has_dec)
+            s->dec = docstore_dec_from_int64(0); /* mongod's decimalTotal starts at 0E0 */
+        s->has_dec = true;
+        s->dec = docstore_dec_add(s->dec, v->value.v_decimal128);
+        return;
+    }
     int k = v->value_type == BSON_TYPE_INT32 ? 0 : v->value_type == BSON_TYPE_INT64 ? 1 : 2;
     if (s->kind < 2 && k < 2) {
         int64_t n = v->value_type == BSON_TYPE_INT32 ? v->value.v_int32 : v->value.v_int64, r;
@@ -345,6 +326,43 @@ void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x)
     s->d += x;
 }
 
+/* mongod: decimalTotal + nonDecimalTotal.getDecimal() (a double total at
+ * 34 digits). */
+static docstore_dec_t sum_decimal(const docstore_sum_t *s)
+{
+    docstore_dec_t rest =
+        s->kind == 2 ? docstore_dec_from_double(s->d, false) : docstore_dec_from_int64(s->i);
+    return docstore_dec_add(s->dec, rest);
+}
+
+void docstore_sum_result(const docstore_sum_t *s, bson_value_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s->has_dec) {
+        docstore_dec_set(out, sum_decimal(s));
+    } else if (s->kind == 2) {
+        out->value_type = BSON_TYPE_DOUBLE;
+        out->value.v_double = s->d;
+    } else if (s->kind == 1) {
+        out->value_type = BSON_TYPE_INT64;
+        out->value.v_int64 = s->i;
+    } else {
+        out->value_type = BSON_TYPE_INT32;
+        out->value.v_int32 = (int32_t)s->i;
+    }
+}
+
+void docstore_sum_avg(const docstore_sum_t *s, int64_t count, bson_value_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s->has_dec) {
+        docstore_dec_set(out, docstore_dec_div(sum_decimal(s), docstore_dec_from_int64(count)));
+    } else {
+        out->value_type = BSON_TYPE_DOUBLE;
+        out->value.v_double = (s->kind == 2 ? s->d : (double)s->i) / (double)count;
+    }
+}
+
 bool docstore_value_as_double(const bson_value_t *v, double *out)
 {
     switch (v->value_type) {
@@ -358,7 +376,7 @@ bool docstore_value_as_double(const bson_value_t *v, double *out)
         *out = v->value.v_double;
         return true;
     case BSON_TYPE_DECIMAL128:
-        *out = (double)decimal_as_long_double(&v->value.v_decimal128);
+        *out = docstore_dec_to_double(v->value.v_decimal128);
         return true;
     default:
         return false;

@@ -35,19 +35,28 @@ bool docstore_path_get(const bson_t *doc, const char *path, bson_iter_t *out /* 
 int docstore_path_part_index(const char *s, int len);
 
 /* A running $sum, as $group's $sum/$avg/$count and the expression forms of
- * $sum/$avg add: integers stay int32, then int64, while the sum fits, and
- * the sum widens to double on a double, a decimal128 or an int64 overflow.
- * Zero-initialise; result: kind 2 -> d, kind 1 -> i as int64, kind 0 -> i
- * as int32. */
+ * $sum/$avg add (mongod's AccumulatorSum): integers stay int32, then int64,
+ * while the sum fits, and widen to double on a double or an int64 overflow;
+ * decimal128 operands add up apart, exactly, and a decimal seen makes the
+ * result the decimal total plus the other numbers' total (docstore_sum_result).
+ * Zero-initialise. */
 typedef struct docstore_sum {
-    int kind;  /* 0 int32, 1 int64, 2 double */
-    int64_t i; /* the integer sum while kind < 2 */
-    double d;  /* the sum once kind == 2 */
+    int kind;              /* 0 int32, 1 int64, 2 double: the non-decimal total */
+    int64_t i;             /* the integer sum while kind < 2 */
+    double d;              /* the sum once kind == 2 */
+    bool has_dec;          /* a decimal128 was added */
+    bson_decimal128_t dec; /* the decimal total, once has_dec */
 } docstore_sum_t;
 
-/* Adds the number v. x is v as a double, converted by the caller (the
- * expression and $group paths convert decimal128 each their own way). */
+/* Adds the number v. x is v as a double (ignored for a decimal128). */
 void docstore_sum_add(docstore_sum_t *s, const bson_value_t *v, double x);
+
+/* The sum as mongod returns it: int32, int64, double or decimal128. */
+void docstore_sum_result(const docstore_sum_t *s, bson_value_t *out /* OUT */);
+
+/* The average of count numbers summed in s (count > 0): a double, or a
+ * decimal128 when a decimal was added. */
+void docstore_sum_avg(const docstore_sum_t *s, int64_t count, bson_value_t *out /* OUT */);
 
 /* The numeric value as a double; false if v is not a number. */
 bool docstore_value_as_double(const bson_value_t *v, double *out /* OUT */);

@@ -3,20 +3,29 @@
  *
  * Layout of one value: a bracket byte (docstore_key_rank) then a payload that
  * sorts within the bracket:
- *   number     8 bytes: the nearest double, sign-flipped so memcmp orders it
- *              (NaN lowest, -0 as 0), then 8 bytes: the int64 remainder the
- *              double could not hold (0 for doubles), so large int64s order
- *              exactly and equal numbers of any type encode alike
+ *   number     8 bytes: the nearest double D, sign-flipped so memcmp orders
+ *              it (NaN lowest, -0 as 0), then 8 bytes: what D could not hold,
+ *              trunc((v - D) / ulp(D) * 2^62) with ulp(D) = 2^(exponent of D
+ *              - 53), 0 for doubles; so int64s beyond 2^53 and decimal128s
+ *              order exactly and equal numbers of any type (1, 1.0,
+ *              NumberLong(1), NumberDecimal("1.0")) encode alike
  *   string     bytes with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00
  *   document   per element: bracket, escaped name, payload; then 0x00
  *   array      per element: bracket, payload; then 0x00
  *   binData    4-byte length, subtype, bytes (MongoDB orders by length first)
  *   ObjectId   12 bytes; bool 1 byte; date 8 bytes signed; timestamp 8 bytes
  *   regex      escaped pattern, escaped flags
- * Decimal128 is keyed through its nearest double: decimals closer than a
- * double can tell apart share a key (documented in docs/docstore.md).
+ * Why 2^62 steps of ulp(D) suffice for decimal128: two different decimals
+ * of at most 34 digits near D differ by at least 10^-34 of their size, which
+ * is more than two steps, so truncation keeps them apart and in order; a
+ * decimal that is not exactly D but lies within one step of it gets +-1.
+ * The remainder is computed exactly with a small bignum (decimal_residual).
+ * Only decimals beyond the range of doubles (above 1.8e308 or below
+ * 4.9e-324 in magnitude) share keys: each side's with one another.
  */
 #include "docstore/storage/keyenc.h"
+
+#include "docstore/base/decimal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -133,6 +142,15 @@ static int put_number(buf_t *b, double d, int64_t rem)
     return put_u64(b, (uint64_t)rem ^ (UINT64_C(1) << 63));
 }
 
+/* D = m * 2^k with m an integer of at most 53 bits: k is the exponent of
+ * ulp(D), which scales the remainder (2^-1074 for subnormals). */
+static int ulp_exponent(double d)
+{
+    int x;
+    (void)frexp(d, &x);
+    return x - 53 < -1074 ? -1074 : x - 53;
+}
+
 static int put_int64(buf_t *b, int64_t x)
 {
     double d = (double)x;
@@ -141,16 +159,201 @@ static int put_int64(buf_t *b, int64_t x)
         rem = (x - INT64_MAX) - 1; /* d is 2^63, one past INT64_MAX */
     else
         rem = x - (int64_t)d;
+    if (rem != 0) {
+        /* |rem| <= ulp/2 and ulp = 2^k with 1 <= k <= 10 here: exact. */
+        int k = ulp_exponent(d);
+        rem *= (int64_t)1 << (62 - k);
+    }
     return put_number(b, d, rem);
 }
 
-static double decimal_to_double(const bson_decimal128_t *dec)
+/* ---- exact decimal remainders: a bignum just big enough ---- */
+
+#define BIG_LIMBS 72 /* 2304 bits; the largest operand below is ~1,300 */
+
+typedef struct big {
+    uint32_t w[BIG_LIMBS]; /* little-endian limbs */
+    int n;                 /* limbs in use */
+    bool over;             /* a result did not fit: the caller falls back */
+} big_t;
+
+static void big_set(big_t *a, uint64_t hi, uint64_t lo)
 {
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(dec, s);
-    if (strcmp(s, "NaN") == 0 || strcmp(s, "-NaN") == 0)
-        return NAN;
-    return strtod(s, NULL);
+    memset(a, 0, sizeof *a);
+    uint32_t parts[4] = {(uint32_t)lo, (uint32_t)(lo >> 32), (uint32_t)hi, (uint32_t)(hi >> 32)};
+    for (int i = 0; i < 4; i++)
+        a->w[i] = parts[i];
+    a->n = 4;
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static void big_mul_small(big_t *a, uint32_t m)
+{
+    uint64_t carry = 0;
+    for (int i = 0; i < a->n; i++) {
+        uint64_t t = (uint64_t)a->w[i] * m + carry;
+        a->w[i] = (uint32_t)t;
+        carry = t >> 32;
+    }
+    if (carry) {
+        if (a->n == BIG_LIMBS) {
+            a->over = true;
+            return;
+        }
+        a->w[a->n++] = (uint32_t)carry;
+    }
+}
+
+static void big_mul_pow5(big_t *a, int p)
+{
+    for (; p >= 13; p -= 13)
+        big_mul_small(a, 1220703125u); /* 5^13 */
+    uint32_t m = 1;
+    for (; p > 0; p--)
+        m *= 5;
+    big_mul_small(a, m);
+}
+
+static void big_shl(big_t *a, int bits)
+{
+    int limbs = bits / 32, r = bits % 32;
+    if (a->n == 0)
+        return;
+    if (a->n + limbs + 1 > BIG_LIMBS) {
+        a->over = true;
+        return;
+    }
+    for (int i = a->n - 1 + limbs + 1; i >= 0; i--) {
+        int src = i - limbs;
+        uint64_t hi = src >= 0 && src < a->n ? a->w[src] : 0;
+        uint64_t lo = src - 1 >= 0 && src - 1 < a->n ? a->w[src - 1] : 0;
+        a->w[i] = r ? (uint32_t)((hi << r) | (lo >> (32 - r))) : (uint32_t)hi;
+    }
+    a->n += limbs + 1;
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static void big_shr(big_t *a, int bits)
+{
+    int limbs = bits / 32, r = bits % 32;
+    if (limbs >= a->n) {
+        a->n = 0;
+        return;
+    }
+    for (int i = 0; i < a->n - limbs; i++) {
+        uint64_t lo = a->w[i + limbs];
+        uint64_t hi = i + limbs + 1 < a->n ? a->w[i + limbs + 1] : 0;
+        a->w[i] = r ? (uint32_t)((lo >> r) | (hi << (32 - r))) : (uint32_t)lo;
+    }
+    a->n -= limbs;
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static int big_cmp(const big_t *a, const big_t *b)
+{
+    if (a->n != b->n)
+        return a->n < b->n ? -1 : 1;
+    for (int i = a->n - 1; i >= 0; i--) {
+        if (a->w[i] != b->w[i])
+            return a->w[i] < b->w[i] ? -1 : 1;
+    }
+    return 0;
+}
+
+/* a -= b, with a >= b. */
+static void big_sub(big_t *a, const big_t *b)
+{
+    int64_t borrow = 0;
+    for (int i = 0; i < a->n; i++) {
+        int64_t t = (int64_t)a->w[i] - (i < b->n ? b->w[i] : 0) - borrow;
+        borrow = t < 0;
+        a->w[i] = (uint32_t)(t + (borrow ? ((int64_t)1 << 32) : 0));
+    }
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static void big_div_small(big_t *a, uint32_t d)
+{
+    uint64_t rem = 0;
+    for (int i = a->n - 1; i >= 0; i--) {
+        uint64_t cur = (rem << 32) | a->w[i];
+        a->w[i] = (uint32_t)(cur / d);
+        rem = cur % d;
+    }
+    while (a->n > 0 && a->w[a->n - 1] == 0)
+        a->n--;
+}
+
+static void big_div_pow5(big_t *a, int p)
+{
+    for (; p >= 13; p -= 13)
+        big_div_small(a, 1220703125u);
+    uint32_t m = 1;
+    for (; p > 0; p--)
+        m *= 5;
+    big_div_small(a, m);
+}
+
+/* trunc((|v| - |D|) * 2^(62 - k)) for |v| = c * 10^e, |D| = m * 2^k, as a
+ * signed value; |v - D| <= ulp(D)/2 bounds it by 2^61. false if the bignum
+ * overflowed (it cannot for decimals inside double's range). */
+static bool decimal_residual(uint64_t chi, uint64_t clo, int e, uint64_t m, int k, int64_t *out)
+{
+    int p5 = e < 0 ? -e : 0, e5 = e > 0 ? e : 0;
+    int a = e + 62 - k, q = a < 0 ? -a : 0;
+    big_t n1, n2; /* ~600 bytes, in a leaf call */
+    big_set(&n1, chi, clo);
+    big_mul_pow5(&n1, e5);
+    big_shl(&n1, a + q);
+    big_set(&n2, 0, m);
+    big_mul_pow5(&n2, p5);
+    big_shl(&n2, 62 + q);
+    if (n1.over || n2.over)
+        return false;
+    int sign = big_cmp(&n1, &n2);
+    if (sign == 0) {
+        *out = 0;
+        return true;
+    }
+    big_t *hi = sign > 0 ? &n1 : &n2, *lo = sign > 0 ? &n2 : &n1;
+    big_sub(hi, lo);
+    big_shr(hi, q);
+    big_div_pow5(hi, p5);
+    if (hi->n > 2)
+        return false;
+    uint64_t mag = hi->n == 0 ? 0 : (hi->n == 1 ? hi->w[0] : ((uint64_t)hi->w[1] << 32) | hi->w[0]);
+    if (mag > (UINT64_C(1) << 62))
+        return false;
+    if (mag == 0)
+        mag = 1; /* not exactly D, but within one step of it */
+    *out = sign > 0 ? (int64_t)mag : -(int64_t)mag;
+    return true;
+}
+
+static int put_decimal(buf_t *b, docstore_dec_t dec)
+{
+    bool neg;
+    uint64_t chi, clo;
+    int e;
+    if (!docstore_dec_parts(dec, &neg, &chi, &clo, &e)) /* NaN, infinities */
+        return put_number(b, docstore_dec_to_double(dec), 0);
+    if (chi == 0 && clo == 0)
+        return put_number(b, 0, 0);
+    double d = docstore_dec_to_double(dec);
+    if (isinf(d)) /* beyond DBL_MAX: just inside the infinity */
+        return put_number(b, d, neg ? 1 : -1);
+    if (d == 0) /* below the smallest subnormal: just outside zero */
+        return put_number(b, 0, neg ? -1 : 1);
+    int k = ulp_exponent(d);
+    uint64_t m = (uint64_t)ldexp(fabs(d), -k);
+    int64_t r;
+    if (!decimal_residual(chi, clo, e, m, k, &r))
+        r = 0;
+    return put_number(b, d, neg ? -r : r);
 }
 
 static int put_payload(buf_t *b, const bson_value_t *v, int depth);
@@ -192,7 +395,7 @@ static int put_payload(buf_t *b, const bson_value_t *v, int depth)
     case BSON_TYPE_INT64:
         return put_int64(b, v->value.v_int64);
     case BSON_TYPE_DECIMAL128:
-        return put_number(b, decimal_to_double(&v->value.v_decimal128), 0);
+        return put_decimal(b, v->value.v_decimal128);
     case BSON_TYPE_UTF8:
         return put_escaped(b, v->value.v_utf8.str, v->value.v_utf8.len);
     case BSON_TYPE_SYMBOL:

@@ -166,6 +166,7 @@ void st_stmt_clear(st_db_t *d)
 
 void st_index_free(st_index_t *ix)
 {
+    st_index_opts_free(ix);
     free(ix->name);
     if (ix->spec)
         bson_destroy(ix->spec);
@@ -966,6 +967,8 @@ int docstore_index_default_name(const bson_t *key, char *out, size_t n)
 int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
 {
     memset(ix, 0, sizeof *ix);
+    ix->ttl = -1;
+    int opt;
     bson_iter_t it, kit;
     const uint8_t *kdata = NULL;
     uint32_t klen = 0;
@@ -978,14 +981,14 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
             if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
                 docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
                                    "The field 'key' must be an object");
-                return -1;
+                goto fail;
             }
             bson_iter_document(&it, &klen, &kdata);
         } else if (strcmp(f, "name") == 0) {
             if (!BSON_ITER_HOLDS_UTF8(&it)) {
                 docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
                                    "The field 'name' must be a string");
-                return -1;
+                goto fail;
             }
             name = bson_iter_utf8(&it, NULL);
         } else if (strcmp(f, "unique") == 0) {
@@ -993,18 +996,19 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
         } else if (strcmp(f, "v") == 0 || strcmp(f, "background") == 0 || strcmp(f, "ns") == 0 ||
                    strcmp(f, "comment") == 0) {
             /* accepted and meaningless here */
-        } else if (strcmp(f, "sparse") == 0 && !bson_iter_as_bool(&it)) {
-            /* sparse: false is the default */
+        } else if ((opt = st_index_opt_parse(&it, ix, err)) != 0) {
+            if (opt < 0)
+                goto fail;
         } else {
             docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
                                "index option '%s' is not supported by the docstore", f);
-            return -1;
+            goto fail;
         }
     }
     if (kdata == NULL) {
         docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
                            "The 'key' field is a required property of an index specification");
-        return -1;
+        goto fail;
     }
     ix->key = bson_new_from_data(kdata, klen);
     if (ix->key == NULL || !bson_iter_init(&kit, ix->key))
@@ -1056,6 +1060,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
         docstore_error_set(err, DOCSTORE_CANNOT_CREATE_INDEX, "The index name cannot be empty");
         goto fail;
     }
+    if (st_index_opts_check_id(ix, err))
+        goto fail;
     if (strcmp(name, "_id_") == 0 || (n == 1 && strcmp(ix->fields[0], "_id") == 0)) {
         docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
                            "the _id index exists always; another index on _id alone is not "
@@ -1071,6 +1077,8 @@ int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err)
     BSON_APPEND_UTF8(ix->spec, "name", ix->name);
     if (ix->unique)
         BSON_APPEND_BOOL(ix->spec, "unique", true);
+    if (st_index_opts_finish(ix, err))
+        goto fail;
     return 0;
 bad:
     docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE, "invalid index specification");

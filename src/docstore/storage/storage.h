@@ -124,6 +124,35 @@ int docstore_storage_list_indexes(docstore_storage_t *st, const char *db, const 
 int docstore_storage_drop_index(docstore_storage_t *st, const char *db, const char *coll,
                                 const char *name, docstore_error_t *err);
 
+/* How storage matches a partial index's filter against a document: the
+ * server installs the query engine's matcher once, before opening a store
+ * (storage does not know the query language). compile returns 0 or -1;
+ * matches takes what compile made; free releases it. Without them, creating
+ * a partial index is NotImplemented (238). */
+typedef struct docstore_storage_filter_ops {
+    int (*compile)(const bson_t *filter, void **out, docstore_error_t *err);
+    bool (*matches)(void *compiled, const bson_t *doc);
+    void (*free)(void *compiled);
+} docstore_storage_filter_ops_t;
+void docstore_storage_set_filter_ops(const docstore_storage_filter_ops_t *ops);
+
+/* collMod's index.expireAfterSeconds: sets the TTL of the named index to
+ * seconds, *old receiving the previous value. IndexNotFound (27); an index
+ * without TTL is InvalidOptions (72). */
+int docstore_storage_set_index_ttl(docstore_storage_t *st, const char *db, const char *coll,
+                                   const char *name, int64_t seconds, int64_t *old /* OUT */,
+                                   docstore_error_t *err);
+
+/* One TTL monitor pass: deletes, in every database, the documents whose TTL
+ * index field holds a date (for an array, its earliest date) before now_ms -
+ * expireAfterSeconds; non-dates never expire. At most 10,000 documents a
+ * pass: *more is then true and the caller runs another soon. 0 or -1. */
+int docstore_storage_ttl_pass(docstore_storage_t *st, int64_t now_ms, bool *more /* OUT */,
+                              docstore_error_t *err);
+/* Passes run and documents they deleted since open. */
+void docstore_storage_ttl_stats(const docstore_storage_t *st, int64_t *passes /* OUT */,
+                                int64_t *deleted /* OUT */);
+
 /* The name MongoDB gives an index with key pattern key: "a_1_b_-1". 0 or -1. */
 int docstore_index_default_name(const bson_t *key, char *out, size_t n);
 

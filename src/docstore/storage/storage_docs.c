@@ -141,6 +141,11 @@ static int id_key(const bson_t *doc, buf_t *key, bson_value_t *idv, docstore_err
 int st_index_add_doc(st_db_t *d, st_coll_t *c, st_index_t *ix, const bson_t *doc, int64_t rid,
                      docstore_error_t *err)
 {
+    bool in;
+    if (st_index_covers(ix, doc, &in, err))
+        return -1;
+    if (!in)
+        return 0; /* sparse or partial: not this index's document */
     docstore_keyset_t ks;
     if (docstore_keyset_build(&ks, doc, (const char *const *)ix->fields, ix->desc, ix->nfields,
                               err))

@@ -8,8 +8,10 @@
  * stay inside the bound's type bracket, as MongoDB's index bounds do: $gt: 5
  * covers numbers above 5, not strings.
  */
+#include "docstore/base/decimal.h"
 #include "docstore/storage/storage_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +78,15 @@ static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool
         st_index_t *o = &c->indexes[i];
         bool key_eq = same_key(o->key, ix->key);
         if (strcmp(o->name, ix->name) == 0) {
-            if (key_eq && o->unique == ix->unique)
+            if (key_eq && st_index_opts_equal(o, ix))
                 return 0; /* already there */
+            if (key_eq) {
+                docstore_error_set(err, DOCSTORE_INDEX_OPTIONS_CONFLICT,
+                                   "An equivalent index already exists with the same name but "
+                                   "different options. Requested index: %s, existing index: %s",
+                                   ix->name, o->name);
+                return -1;
+            }
             docstore_error_set(err, DOCSTORE_INDEX_KEY_SPECS_CONFLICT,
                                "An existing index has the same name as the requested index. "
                                "Requested index: %s, existing index: %s",
@@ -125,6 +134,11 @@ static bool is_id_index(const bson_t *spec)
         !BSON_ITER_HOLDS_NUMBER(&k) || bson_iter_as_double(&k) != 1 || bson_iter_next(&k))
         return false;
     if (bson_iter_init_find(&it, spec, "unique") && bson_iter_as_bool(&it))
+        return false;
+    /* sparse/partial/TTL on _id: st_index_parse's error, not a silent _id_. */
+    if ((bson_iter_init_find(&it, spec, "sparse") && bson_iter_as_bool(&it)) ||
+        bson_iter_init_find(&it, spec, "partialFilterExpression") ||
+        bson_iter_init_find(&it, spec, "expireAfterSeconds"))
         return false;
     return !bson_iter_init_find(&it, spec, "name") ||
            (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0);
@@ -454,7 +468,8 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     return ok;
 }
 
-static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth);
+static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c, plan_t *best,
+                            int depth);
 static void plan_normalize(plan_t *p);
 
 /* A $or whose every branch has an access path reads the union of those. */
@@ -474,7 +489,7 @@ static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
         }
         plan_t b = {.score = PLAN_NONE};
         if (ok)
-            plan_conditions(&sub, c, &b, depth + 1);
+            plan_conditions(&sub, &sub, c, &b, depth + 1);
         ok = ok && b.score < PLAN_NONE;
         plan_t *nb = ok ? realloc(orp.branches, (orp.nbranches + 1) * sizeof *nb) : NULL;
         if (nb == NULL) {
@@ -495,8 +510,11 @@ static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
 }
 
 /* Considers every top-level condition (and those inside a top-level $and,
- * and the branches of a $or). */
-static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, int depth)
+ * and the branches of a $or). conj is the conjunction filter belongs to (the
+ * whole filter, or a $or branch): a sparse or partial index is a candidate
+ * only when conj guarantees every match is in it. */
+static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c, plan_t *best,
+                            int depth)
 {
     bson_iter_t it;
     if (depth > 4 || !bson_iter_init(&it, filter))
@@ -514,7 +532,7 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
                 bson_iter_document(&ai, &len, &data);
                 bson_t sub;
                 if (bson_init_static(&sub, data, len))
-                    plan_conditions(&sub, c, best, depth + 1);
+                    plan_conditions(&sub, conj, c, best, depth + 1);
             }
             continue;
         }
@@ -531,6 +549,8 @@ static void plan_conditions(const bson_t *filter, st_coll_t *c, plan_t *best, in
             bool is_id = i == c->nindexes;
             const st_index_t *ix = is_id ? NULL : &c->indexes[i];
             if (is_id ? strcmp(f, "_id") != 0 : strcmp(ix->fields[0], f) != 0)
+                continue;
+            if (!is_id && !st_index_usable(ix, conj))
                 continue;
             plan_t p = {0};
             if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey, &p)) {
@@ -762,7 +782,7 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
         return 0;
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, c, &best, 0);
+        plan_conditions(filter, filter, c, &best, 0);
     if (best.score < PLAN_NONE) {
         plan_normalize(&best);
         int rc = scan_plan(st, d, c, &best, cb, ctx, err);
@@ -830,20 +850,19 @@ typedef struct ordered_walk {
 } ordered_walk_t;
 
 /* Whether v's key may equal the key of a value that compares differently:
- * undefined keys as null (the sort puts it below null), and a decimal128 keys
- * through its nearest double (the sort compares it through long double). */
+ * undefined keys as null (the sort puts it below null), and a decimal128
+ * beyond the range of doubles (keyenc.c: those share keys). */
 static bool key_is_ambiguous(const bson_value_t *v)
 {
     if (v->value_type == BSON_TYPE_UNDEFINED)
         return true;
     if (v->value_type != BSON_TYPE_DECIMAL128)
         return false;
-    char s[BSON_DECIMAL128_STRING];
-    bson_decimal128_to_string(&v->value.v_decimal128, s);
-    long double ld = strtold(s, NULL);
-    if (ld != ld)
-        return false; /* NaN keys and sorts lowest */
-    return (long double)(double)ld != ld;
+    docstore_dec_t dec = v->value.v_decimal128;
+    if (docstore_dec_is_nan(dec) || docstore_dec_is_inf(dec) || docstore_dec_is_zero(dec))
+        return false;
+    double d = docstore_dec_to_double(dec);
+    return isinf(d) || d == 0;
 }
 
 /* The bytes of doc's sort key (the pattern's first nsort fields). Sets
@@ -942,7 +961,7 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
     }
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, c, &best, 0);
+        plan_conditions(filter, filter, c, &best, 0);
     size_t target = c->nindexes + 1; /* none yet */
     size_t off = 0;                  /* leading index fields the filter fixes */
     bool reverse = false;
@@ -960,7 +979,10 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
                  index_serves_sort(ix, 1, fields, dirs, n, &reverse))
             target = t, off = 1;
     } else {
+        static const bson_t empty = BSON_INITIALIZER;
         for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
+            if (i < c->nindexes && !st_index_usable(&c->indexes[i], filter ? filter : &empty))
+                continue; /* sparse or partial: would miss documents */
             if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
                                   &reverse))
                 target = i;

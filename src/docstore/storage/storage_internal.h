@@ -34,6 +34,10 @@ typedef struct st_index {
     size_t nfields;
     char **fields; /* dotted paths of the pattern */
     bool *desc;    /* per field: descending */
+    bool sparse;   /* documents missing every key field are left out */
+    bson_t *partial; /* partialFilterExpression: only documents it matches, or NULL */
+    void *partial_m; /* that filter compiled by the installed filter ops, on first use */
+    int64_t ttl;     /* expireAfterSeconds, -1 when not a TTL index */
 } st_index_t;
 
 typedef struct st_coll {
@@ -65,6 +69,8 @@ struct docstore_storage {
     st_db_t *dbs;          /* open databases */
     int64_t docs_examined; /* documents handed to scan callbacks, ever */
     int lock_fd;           /* DOCSTORE_DIR_LOCK in dir, flock'ed for st's life; -1 in memory */
+    int64_t ttl_passes;    /* TTL passes run (serverStatus metrics.ttl.passes) */
+    int64_t ttl_deleted;   /* documents they deleted (metrics.ttl.deletedDocuments) */
 };
 
 /* Validates a database name as MongoDB does (InvalidNamespace 73). */
@@ -106,6 +112,22 @@ int st_index_create_tables(st_db_t *d, int64_t id, bool unique, docstore_error_t
 /* Parses an index spec into ix (owned strings). 0 or -1 (BadValue/NotImplemented). */
 int st_index_parse(const bson_t *spec, st_index_t *ix, docstore_error_t *err);
 void st_index_free(st_index_t *ix);
+/* Index options (storage_opts.c). st_index_opt_parse: 1 when the spec
+ * field at it is sparse/partialFilterExpression/expireAfterSeconds (parsed
+ * into ix), 0 when it is none of them, -1 on a bad value. */
+int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err);
+/* sparse/partial/TTL on {_id: 1}: 197 InvalidIndexSpecificationOption. */
+int st_index_opts_check_id(const st_index_t *ix, docstore_error_t *err);
+/* Checks the options against the key pattern and appends them to ix->spec. */
+int st_index_opts_finish(st_index_t *ix, docstore_error_t *err);
+void st_index_opts_free(st_index_t *ix);
+/* Same unique, sparse, partial filter and TTL. */
+bool st_index_opts_equal(const st_index_t *a, const st_index_t *b);
+/* Whether doc belongs in ix (sparse, partial filter). 0 or -1. */
+int st_index_covers(st_index_t *ix, const bson_t *doc, bool *in /* OUT */, docstore_error_t *err);
+/* Whether the planner may read ix for query: every document query matches is
+ * in it (always, unless ix is sparse or partial). */
+bool st_index_usable(const st_index_t *ix, const bson_t *query);
 /* A fresh catalog id for a table. */
 int st_next_id(st_db_t *d, int64_t *out, docstore_error_t *err);
 

@@ -6,6 +6,7 @@
  * int32 results that overflow become int64, int64 overflow is an error, and
  * a double on either side gives a double.
  */
+#include "docstore/base/decimal.h"
 #include "docstore/update/update_internal.h"
 #include "docstore/query/value.h"
 
@@ -125,9 +126,12 @@ static int arith(upd_ctx_t *ctx, const upd_item_t *it, const bson_value_t *cur,
     bool mul = it->op == UPD_MUL;
     bson_type_t a = cur->value_type, b = arg->value_type;
     if (a == BSON_TYPE_DECIMAL128 || b == BSON_TYPE_DECIMAL128) {
-        docstore_error_set(ctx->err, DOCSTORE_NOT_IMPLEMENTED,
-                           "the docstore does not support decimal128 arithmetic");
-        return -1;
+        /* mongod's SafeNum: both sides as decimals (a double at 15 digits). */
+        docstore_dec_t x, y;
+        (void)docstore_dec_from_value(cur, &x);
+        (void)docstore_dec_from_value(arg, &y);
+        docstore_dec_set(res, mul ? docstore_dec_mul(x, y) : docstore_dec_add(x, y));
+        return 0;
     }
     if (a == BSON_TYPE_DOUBLE || b == BSON_TYPE_DOUBLE) {
         double x = a == BSON_TYPE_DOUBLE  ? cur->value.v_double
@@ -174,6 +178,13 @@ static int leaf_arith(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
 {
     docstore_mnode_t *cur = slot_node(s);
     bson_value_t res;
+    if (cur == NULL && it->arg.value_type == BSON_TYPE_DECIMAL128) {
+        /* mongod computes arg + 0 or arg * 0 (so $mul of 1.50 gives 0.00). */
+        bson_value_t zero = {.value_type = BSON_TYPE_INT32};
+        if (arith(ctx, it, &zero, &it->arg, &res) != 0)
+            return -1;
+        return slot_set(ctx, s, docstore_mnode_from_value("", &res));
+    }
     if (cur == NULL) {
         if (it->op == UPD_INC)
             return slot_set(ctx, s, docstore_mnode_from_value("", &it->arg));

@@ -193,6 +193,79 @@ static void test_keysets(void)
     bson_destroy(doc);
 }
 
+static bson_value_t dec_value(const char *s)
+{
+    bson_value_t v = {.value_type = BSON_TYPE_DECIMAL128};
+    CHECK(bson_decimal128_from_string(s, &v.value.v_decimal128));
+    return v;
+}
+
+/* Decimal128 keys order exactly: against one another, against doubles and
+ * int64s, and equal values of any type share a key. */
+static void test_decimal_exact(void)
+{
+    bson_value_t a = dec_value("0.1"), b = dec_value("0.1000000000000000000000000000000001");
+    CHECK(key_cmp(&a, &b, false) < 0);
+    bson_value_t d = {.value_type = BSON_TYPE_DOUBLE, .value.v_double = 0.1};
+    CHECK(key_cmp(&a, &d, false) < 0); /* the double 0.1 is 0.1000000000000000055... */
+    bson_value_t e = dec_value("0.1000000000000000055511151231257827");
+    CHECK(key_cmp(&e, &d, false) < 0); /* 34 digits of it, still below */
+    bson_value_t one = {.value_type = BSON_TYPE_INT32, .value.v_int32 = 1};
+    bson_value_t onedec = dec_value("1.0"), onee = dec_value("1E0"), oneexp = dec_value("0.1E1");
+    CHECK_INT(key_cmp(&one, &onedec, false), 0);
+    CHECK_INT(key_cmp(&onee, &onedec, false), 0);
+    CHECK_INT(key_cmp(&oneexp, &onedec, false), 0);
+    bson_value_t big = {.value_type = BSON_TYPE_INT64, .value.v_int64 = 9007199254740993};
+    bson_value_t bigd = dec_value("9007199254740993"), bigh = dec_value("9007199254740993.5");
+    CHECK_INT(key_cmp(&big, &bigd, false), 0);
+    CHECK(key_cmp(&big, &bigh, false) < 0);
+
+    /* Random values of every numeric type, including decimals a hair from a
+     * double: the key order is docstore_value_compare's, pair by pair. */
+    enum { N = 400 };
+    bson_value_t v[N];
+    srand(12345);
+    for (int i = 0; i < N; i++) {
+        char s[80];
+        double x = ldexp((double)rand() / RAND_MAX - 0.5, rand() % 200 - 100);
+        switch (i % 6) {
+        case 0:
+            v[i].value_type = BSON_TYPE_DOUBLE;
+            v[i].value.v_double = x;
+            break;
+        case 1:
+            v[i].value_type = BSON_TYPE_INT64;
+            v[i].value.v_int64 = (int64_t)(((uint64_t)rand() << 40) ^ (uint64_t)rand());
+            break;
+        case 2: /* the double's 34-digit rounding, then one unit either side */
+        case 3:
+            snprintf(s, sizeof s, "%.33e", x);
+            v[i] = dec_value(s);
+            if (i % 6 == 3)
+                v[i].value.v_decimal128.low += (rand() % 2) ? 1 : -1;
+            break;
+        case 4:
+            snprintf(s, sizeof s, "%d.%dE%d", rand() % 1000 - 500, rand(), rand() % 60 - 30);
+            v[i] = dec_value(s);
+            break;
+        default:
+            snprintf(s, sizeof s, "%.17g", x);
+            v[i] = dec_value(s);
+            break;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < N; j++) {
+            int k = key_cmp(&v[i], &v[j], false);
+            int c = docstore_value_compare(&v[i], &v[j]);
+            c = (c > 0) - (c < 0);
+            if (k != c)
+                fprintf(stderr, "#%d vs #%d: key %d, value_compare %d\n", i, j, k, c);
+            CHECK_INT(k, c);
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_order);
@@ -200,5 +273,6 @@ int main(void)
     RUN(test_numbers_alike);
     RUN(test_prefix_end);
     RUN(test_keysets);
+    RUN(test_decimal_exact);
     return TEST_REPORT();
 }
