@@ -481,14 +481,14 @@ static size_t acc_bytes(const acc_state_t *s)
 }
 
 int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
-                   bool disk_use, docstore_error_t *err)
+                   bool disk_use, const bson_t *vars, docstore_error_t *err)
 {
     group_table_t t = {0};
     int rc = 0;
     size_t bytes = 0; /* the groups' state */
     for (size_t d = 0; d < docs->n && rc == 0; d++) {
         bson_value_t key;
-        if (docstore_expr_eval(g->id, docs->docs[d], NULL, &key, err) != 0) {
+        if (docstore_expr_eval(g->id, docs->docs[d], vars, &key, err) != 0) {
             rc = -1;
             break;
         }
@@ -507,7 +507,7 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_l
         for (size_t a = 0; a < g->n && rc == 0; a++) {
             bson_value_t v = {.value_type = BSON_TYPE_EOD};
             if (g->exprs[a] != NULL &&
-                docstore_expr_eval(g->exprs[a], docs->docs[d], NULL, &v, err) != 0) {
+                docstore_expr_eval(g->exprs[a], docs->docs[d], vars, &v, err) != 0) {
                 rc = -1;
                 break;
             }

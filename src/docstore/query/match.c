@@ -941,6 +941,16 @@ bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc, in
     return docstore_match_node(m->root, bson_get_data(doc), doc->len, doc, array_pos);
 }
 
+bool docstore_matcher_matches_vars(const docstore_matcher_t *m, const bson_t *doc,
+                                   const bson_t *vars, int32_t *array_pos)
+{
+    if (vars == NULL)
+        return docstore_matcher_matches(m, doc, array_pos);
+    if (array_pos != NULL)
+        *array_pos = -1;
+    return docstore_match_node_vars(m->root, doc, vars, array_pos);
+}
+
 int docstore_matcher_status(const docstore_matcher_t *m, docstore_error_t *err)
 {
     if (*m->regex_rc == 0)

@@ -27,6 +27,11 @@ docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstore_er
 bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc,
                               int32_t *array_pos /* OUT, may be NULL */);
 
+/* As docstore_matcher_matches, with user variables (a $lookup's let: {"x":
+ * v} is $$x) visible to the filter's $expr. vars may be NULL. */
+bool docstore_matcher_matches_vars(const docstore_matcher_t *m, const bson_t *doc,
+                                   const bson_t *vars, int32_t *array_pos /* OUT, may be NULL */);
+
 /* 0 when every regex of the filter could be evaluated so far; -1 with err
  * set (Location51156, as mongod's regex operators) once one hit a PCRE2
  * match or depth limit: the results of docstore_matcher_matches since then

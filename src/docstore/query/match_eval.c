@@ -356,3 +356,41 @@ bool docstore_match_node(const mnode_t *n, const uint8_t *data, uint32_t len, co
         return false;
     }
 }
+
+bool docstore_match_node_vars(const mnode_t *n, const bson_t *root, const bson_t *vars,
+                              int32_t *pos)
+{
+    bson_value_t out;
+    docstore_error_t err = {0};
+    switch (n->kind) {
+    case MN_AND:
+        for (size_t i = 0; i < n->nkids; i++) {
+            int32_t p = -1;
+            if (!docstore_match_node_vars(n->kids[i], root, vars, pos ? &p : NULL))
+                return false;
+            if (pos != NULL && *pos < 0)
+                *pos = p;
+        }
+        return true;
+    case MN_OR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (docstore_match_node_vars(n->kids[i], root, vars, pos))
+                return true;
+        return false;
+    case MN_NOR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (docstore_match_node_vars(n->kids[i], root, vars, NULL))
+                return false;
+        return true;
+    case MN_EXPR:
+        if (docstore_expr_eval(n->expr, root, vars, &out, &err) != 0) {
+            docstore_error_clear(&err);
+            return false;
+        }
+        bool t = docstore_value_truthy(&out);
+        bson_value_destroy(&out);
+        return t;
+    default:
+        return docstore_match_node(n, bson_get_data(root), root->len, root, pos);
+    }
+}

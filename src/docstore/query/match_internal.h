@@ -86,4 +86,11 @@ struct docstore_matcher {
 bool docstore_match_node(const mnode_t *n, const uint8_t *data, uint32_t len, const bson_t *root,
                          int32_t *pos);
 
+/* As docstore_match_node on the top-level document root, with user
+ * variables for $expr. $expr sits only at the top level and under top-level
+ * $and/$or/$nor, so only those nodes need vars; the rest is
+ * docstore_match_node. */
+bool docstore_match_node_vars(const mnode_t *n, const bson_t *root, const bson_t *vars,
+                              int32_t *pos);
+
 #endif
