@@ -19,21 +19,21 @@
 #include <string.h>
 
 typedef enum stage_kind {
-    ST_MATCH = 0,        /* $match */
-    ST_PROJECT = 1,      /* $project */
-    ST_ADD_FIELDS = 2,   /* $addFields / $set */
-    ST_UNSET = 3,        /* $unset */
-    ST_SORT = 4,         /* $sort */
-    ST_SKIP = 5,         /* $skip */
-    ST_LIMIT = 6,        /* $limit */
-    ST_COUNT = 7,        /* $count */
-    ST_GROUP = 8,        /* $group (and the first half of $sortByCount) */
-    ST_UNWIND = 9,       /* $unwind */
-    ST_LOOKUP = 10,      /* $lookup */
+    ST_MATCH = 0,         /* $match */
+    ST_PROJECT = 1,       /* $project */
+    ST_ADD_FIELDS = 2,    /* $addFields / $set */
+    ST_UNSET = 3,         /* $unset */
+    ST_SORT = 4,          /* $sort */
+    ST_SKIP = 5,          /* $skip */
+    ST_LIMIT = 6,         /* $limit */
+    ST_COUNT = 7,         /* $count */
+    ST_GROUP = 8,         /* $group (and the first half of $sortByCount) */
+    ST_UNWIND = 9,        /* $unwind */
+    ST_LOOKUP = 10,       /* $lookup */
     ST_REPLACE_ROOT = 11, /* $replaceRoot / $replaceWith */
-    ST_FACET = 12,       /* $facet */
-    ST_SAMPLE = 13,      /* $sample */
-    ST_UNION_WITH = 14,  /* $unionWith */
+    ST_FACET = 12,        /* $facet */
+    ST_SAMPLE = 13,       /* $sample */
+    ST_UNION_WITH = 14,   /* $unionWith */
 } stage_kind_t;
 
 typedef struct stage {
@@ -1315,8 +1315,7 @@ static int run_group(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
                      docstore_error_t *err)
 {
     (void)out;
-    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, sr->vars,
-                          err);
+    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, sr->vars, err);
 }
 
 static int run_lookup(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,

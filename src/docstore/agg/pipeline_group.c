@@ -480,8 +480,8 @@ static size_t acc_bytes(const acc_state_t *s)
     return n;
 }
 
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
-                   bool disk_use, const bson_t *vars, docstore_error_t *err)
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit, bool disk_use,
+                   const bson_t *vars, docstore_error_t *err)
 {
     group_table_t t = {0};
     int rc = 0;

@@ -45,8 +45,8 @@ void pipe_group_free(pipe_group_t *g);
  * 292 when the groups' state passes mem_limit bytes (disk_use: allowDiskUse
  * was asked, which only changes the message). vars: user variables of an
  * enclosing $lookup's let, or NULL. */
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
-                   bool disk_use, const bson_t *vars, docstore_error_t *err);
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit, bool disk_use,
+                   const bson_t *vars, docstore_error_t *err);
 
 /* A $lookup stage: the equality form (localField/foreignField), the
  * correlated form (let/pipeline), or both (the equality join, then the

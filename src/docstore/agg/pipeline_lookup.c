@@ -232,13 +232,14 @@ int pipe_lookup_parse(const bson_value_t *v, pipe_lookup_t *l, docstore_error_t 
                       : strcmp(k, "as") == 0           ? &l->as
                                                        : NULL;
         if (slot == NULL) {
-            docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                               "unknown argument to $lookup: %.100s", k);
+            docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE, "unknown argument to $lookup: %.100s",
+                               k);
             return -1;
         }
         uint32_t slen = 0;
         const char *str = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, &slen) : NULL;
-        if (str == NULL || slen == 0 || strlen(str) != slen || !bson_utf8_validate(str, slen, false)) {
+        if (str == NULL || slen == 0 || strlen(str) != slen ||
+            !bson_utf8_validate(str, slen, false)) {
             docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
                                "$lookup argument '%s' must be a non-empty UTF-8 string, found %s",
                                k, docstore_type_name(bson_iter_type(&it)));
@@ -418,8 +419,8 @@ static int join_probe(const pipe_lookup_t *l, lookup_state_t *s, const bson_t *d
             const join_entry_t *en = &t->e[x - 1];
             if (en->hash != h || s->stamp[en->doc] == i + 1)
                 continue;
-            bool both_null = lv.v[k].value_type == BSON_TYPE_NULL &&
-                             en->value->value_type == BSON_TYPE_NULL;
+            bool both_null =
+                lv.v[k].value_type == BSON_TYPE_NULL && en->value->value_type == BSON_TYPE_NULL;
             if (both_null || docstore_value_equal(&lv.v[k], en->value)) {
                 s->stamp[en->doc] = i + 1;
                 s->hits[(*nhits)++] = en->doc;
