@@ -7,6 +7,7 @@
  * ok: 1, as MongoDB reports them; ordered batches stop at the first.
  */
 #include "docstore/cmd/cmd_admin.h"
+#include "docstore/cmd/cmd_explain.h"
 #include "docstore/cmd/cmd_util.h"
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cursor.h"
@@ -1126,7 +1127,7 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
         docstore_cmd_doc(cmd, "aggregate", "cursor", &cursor, &has_cursor, err))
         return -1;
     if (docstore_cmd_bool(cmd, "explain", false))
-        return not_supported(err, "explain");
+        return docstore_explain_aggregate(ctx, db, cmd, NULL, reply, err);
     if (!has_pipe) {
         docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'aggregate.pipeline' is missing but a required field");

@@ -108,6 +108,21 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
                                   size_t n, docstore_ordered_doc_cb cb, void *ctx,
                                   bool *ordered /* OUT */, docstore_error_t *err);
 
+/* What docstore_storage_scan (n == 0) or docstore_storage_scan_ordered
+ * (a sort on fields/dirs, n > 0) would read for filter, as the stages of
+ * MongoDB's explain winningPlan, appended to out (an open stage document):
+ * {stage: "COLLSCAN", filter, direction}, or {stage: "FETCH", filter,
+ * inputStage: {stage: "IXSCAN", keyPattern, indexName, isMultiKey,
+ * multiKeyPaths, isUnique, isSparse, isPartial, indexVersion, direction,
+ * indexBounds: {field: ["[5, 5]", ...]}}} (an "OR" of such stages for a
+ * $or), or {stage: "EOF"} for a missing collection. The planner's own choice,
+ * read without touching a document. *sort_served: an ordered scan would
+ * serve the sort (no blocking sort needed). 0 or -1. */
+int docstore_storage_explain(docstore_storage_t *st, const char *db, const char *coll,
+                             const bson_t *filter, const char *const *fields, const int *dirs,
+                             size_t n, bson_t *out, bool *sort_served /* OUT */,
+                             docstore_error_t *err);
+
 /* Indexes. spec is the createIndexes entry ({key, name, unique, ...}); an
  * existing identical index is no error (*created false); same name with other
  * keys is IndexKeySpecsConflict (86), same keys other options 85. Building a
