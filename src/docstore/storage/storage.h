@@ -42,6 +42,16 @@ int docstore_storage_list_collections(docstore_storage_t *st, const char *db,
 /* Creates coll; when it exists: 0 if !must_not_exist, else NamespaceExists (48). */
 int docstore_storage_create_collection(docstore_storage_t *st, const char *db, const char *coll,
                                        bool must_not_exist, docstore_error_t *err);
+/* As docstore_storage_create_collection, with create options kept in the
+ * catalog and shown by listCollections: {capped: true, size, max} makes a
+ * capped collection (the caller checks and rounds them), collation its
+ * default collation. options may be NULL. */
+int docstore_storage_create_collection_opts(docstore_storage_t *st, const char *db,
+                                            const char *coll, const bson_t *options,
+                                            bool must_not_exist, docstore_error_t *err);
+/* Appends the collection's create options to out. NamespaceNotFound (26). */
+int docstore_storage_collection_options(docstore_storage_t *st, const char *db, const char *coll,
+                                        bson_t *out, docstore_error_t *err);
 int docstore_storage_drop_collection(docstore_storage_t *st, const char *db, const char *coll,
                                      bool *existed /* OUT, may be NULL */, docstore_error_t *err);
 int docstore_storage_rename_collection(docstore_storage_t *st, const char *from_db,
