@@ -133,6 +133,21 @@ void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use)
     p->disk_use = disk_use;
 }
 
+void docstore_pipeline_set_collation(docstore_pipeline_t *p, const docstore_collation_t *coll)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        stage_t *s = &p->stages[i];
+        if (s->matcher != NULL)
+            docstore_matcher_set_collation(s->matcher, coll);
+        if (s->sort != NULL)
+            docstore_sort_set_collation(s->sort, coll);
+        if (s->lookup.pipeline != NULL)
+            docstore_pipeline_set_collation(s->lookup.pipeline, coll);
+        for (size_t k = 0; s->subs != NULL && k < s->n; k++)
+            docstore_pipeline_set_collation(s->subs[k], coll);
+    }
+}
+
 void docstore_pipeline_set_memory_limit(docstore_pipeline_t *p, size_t bytes)
 {
     p->mem_limit = bytes;

@@ -1,5 +1,6 @@
 /*
- * Collection create options: capped collections ({capped: true, size, max}).
+ * Collection create options: capped collections ({capped: true, size, max})
+ * and the default collation; and the collation a command runs under.
  * MongoDB's rules: size is required with capped and is a byte count up to
  * 1 PB, raised to 4096 when smaller and else to a multiple of 256; max is a
  * document count (0 or absent: none); size and max without capped are
@@ -32,8 +33,40 @@ static int number_field(const bson_iter_t *it, const char *name, int64_t *out,
     return 0;
 }
 
+static int create_collation(const bson_t *cmd, bson_t *out, docstore_error_t *err)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, cmd, "collation"))
+        return 0;
+    bson_t spec;
+    uint32_t len;
+    const uint8_t *data;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                           "BSON field 'create.collation' is the wrong type, expected type "
+                           "'object'");
+        return -1;
+    }
+    bson_iter_document(&it, &len, &data);
+    if (!bson_init_static(&spec, data, len))
+        return -1;
+    docstore_collation_t *c;
+    if (docstore_collation_new(&spec, &c, err) != 0)
+        return -1;
+    if (c != NULL) {
+        bson_t child;
+        BSON_APPEND_DOCUMENT_BEGIN(out, "collation", &child);
+        docstore_collation_append_spec(c, &child);
+        bson_append_document_end(out, &child);
+        docstore_collation_free(c);
+    }
+    return 0;
+}
+
 int docstore_create_options(const bson_t *cmd, bson_t *out, docstore_error_t *err)
 {
+    if (create_collation(cmd, out, err) != 0)
+        return -1;
     bson_iter_t it;
     bool capped = bson_iter_init_find(&it, cmd, "capped") && bson_iter_as_bool(&it);
     if (!capped)
@@ -89,4 +122,42 @@ void docstore_coll_stats_capped(docstore_storage_t *st, const char *db, const ch
         BSON_APPEND_INT64(reply, "maxSize", size);
     }
     bson_destroy(&opts);
+}
+
+static int collation_of(const bson_iter_t *field, docstore_collation_t **out, docstore_error_t *err)
+{
+    bson_t spec;
+    uint32_t len;
+    const uint8_t *data;
+    if (!BSON_ITER_HOLDS_DOCUMENT(field)) {
+        docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                           "BSON field 'collation' is the wrong type, expected type 'object'");
+        return -1;
+    }
+    bson_iter_document(field, &len, &data);
+    if (!bson_init_static(&spec, data, len)) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "invalid collation");
+        return -1;
+    }
+    return docstore_collation_new(&spec, out, err);
+}
+
+int docstore_cmd_collation(docstore_storage_t *st, const char *db, const char *coll,
+                           const bson_t *cmd, docstore_collation_t **out, docstore_error_t *err)
+{
+    *out = NULL;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, cmd, "collation"))
+        return collation_of(&it, out, err);
+    if (coll == NULL)
+        return 0;
+    bson_t opts = BSON_INITIALIZER;
+    docstore_error_t ignored = {0};
+    int rc = 0;
+    if (docstore_storage_collection_options(st, db, coll, &opts, &ignored) == 0 &&
+        bson_iter_init_find(&it, &opts, "collation"))
+        rc = collation_of(&it, out, err);
+    docstore_error_clear(&ignored);
+    bson_destroy(&opts);
+    return rc;
 }

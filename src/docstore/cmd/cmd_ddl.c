@@ -55,7 +55,6 @@ static int cmd_create(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
                                               "validator",
                                               "timeseries",
                                               "clusteredIndex",
-                                              "collation",
                                               "changeStreamPreAndPostImages",
                                               "expireAfterSeconds",
                                               "storageEngine",

@@ -13,6 +13,7 @@
 #include "docstore/cmd/cmd_explain.h"
 
 #include "docstore/base/clock.h"
+#include "docstore/cmd/cmd_coll_options.h"
 #include "docstore/cmd/cmd_util.h"
 #include "docstore/query/sort.h"
 #include "docstore/storage/storage.h"
@@ -151,8 +152,23 @@ static int run_read(docstore_ctx_t *ctx, const char *db, const char *name, const
 /* The access stages for filter and (optional) sort spec; *blocking: a
  * SORT stage is needed above them. */
 static int access_plan(docstore_ctx_t *ctx, const char *db, const char *coll, const bson_t *filter,
-                       const bson_t *sort, bson_t *out, bool *blocking, docstore_error_t *err)
+                       const bson_t *sort, const bson_t *cmd, bson_t *out, bool *blocking,
+                       docstore_error_t *err)
 {
+    /* Under a collation the command scans the collection (index keys are
+     * binary): so does its plan. */
+    docstore_collation_t *cl = NULL;
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err) != 0)
+        return -1;
+    if (cl != NULL) {
+        docstore_collation_free(cl);
+        BSON_APPEND_UTF8(out, "stage", "COLLSCAN");
+        if (filter != NULL && !bson_empty(filter))
+            BSON_APPEND_DOCUMENT(out, "filter", filter);
+        BSON_APPEND_UTF8(out, "direction", "forward");
+        *blocking = sort != NULL && !bson_empty(sort);
+        return 0;
+    }
     const char *fields[32];
     int dirs[32];
     size_t n = 0;
@@ -199,10 +215,10 @@ static void wrap_int(bson_t *plan, const char *name, const char *key, int64_t n)
 /* The find-shaped plan: [PROJECTION] [LIMIT] [SKIP] [SORT] access. */
 static int find_plan(docstore_ctx_t *ctx, const char *db, const char *coll, const bson_t *filter,
                      const bson_t *sort, const bson_t *proj, int64_t skip, int64_t limit,
-                     bson_t *plan, docstore_error_t *err)
+                     const bson_t *cmd, bson_t *plan, docstore_error_t *err)
 {
     bool blocking;
-    if (access_plan(ctx, db, coll, filter, sort, plan, &blocking, err) != 0)
+    if (access_plan(ctx, db, coll, filter, sort, cmd, plan, &blocking, err) != 0)
         return -1;
     if (blocking) {
         bson_t w = BSON_INITIALIZER;
@@ -381,7 +397,7 @@ static int explain_find(docstore_ctx_t *ctx, const char *db, const bson_t *inner
         limit = -limit;
     bson_t plan = BSON_INITIALIZER;
     int rc = find_plan(ctx, db, coll, has_filter ? &filter : NULL, has_sort ? &sort : NULL,
-                       has_proj ? &proj : NULL, skip, limit, &plan, err);
+                       has_proj ? &proj : NULL, skip, limit, inner, &plan, err);
     exec_stats_t st = {0};
     if (rc == 0 && verb != VERB_PLANNER) {
         static const char *const skipf[] = {"batchSize", "singleBatch", "$db", "lsid", NULL};
@@ -417,7 +433,8 @@ static int explain_count_distinct(docstore_ctx_t *ctx, const char *db, const cha
         return -1;
     bson_t plan = BSON_INITIALIZER;
     bool blocking;
-    int rc = access_plan(ctx, db, coll, has_filter ? &filter : NULL, NULL, &plan, &blocking, err);
+    int rc =
+        access_plan(ctx, db, coll, has_filter ? &filter : NULL, NULL, inner, &plan, &blocking, err);
     if (rc == 0 && count) {
         int64_t skip = 0, limit = 0;
         if (docstore_cmd_int64(inner, "count", "skip", 0, &skip, err) ||
@@ -511,7 +528,7 @@ static int explain_write(docstore_ctx_t *ctx, const char *db, const char *name, 
     }
     bson_t plan = BSON_INITIALIZER;
     int rc = find_plan(ctx, db, coll, &filter, has_sort ? &sort : NULL, NULL, 0, multi ? 0 : 1,
-                       &plan, err);
+                       has_stmt ? &stmt : inner, &plan, err);
     if (rc == 0)
         wrap(&plan, remove ? "DELETE" : "UPDATE", NULL, NULL);
     exec_stats_t st = {0};
@@ -597,7 +614,7 @@ int docstore_explain_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t
     }
     bson_t plan = BSON_INITIALIZER;
     int rc = find_plan(ctx, db, coll, has_match ? &match : NULL, has_sort ? &sort : NULL, NULL, 0,
-                       0, &plan, err);
+                       0, inner, &plan, err);
     exec_stats_t st = {0};
     if (rc == 0 && verb != VERB_PLANNER) {
         /* The cursor part: what the query layer hands to the stages. */

@@ -951,6 +951,24 @@ bool docstore_matcher_matches_vars(const docstore_matcher_t *m, const bson_t *do
     return docstore_match_node_vars(m->root, doc, vars, array_pos);
 }
 
+static void collation_attach(mnode_t *n, const docstore_collation_t *coll)
+{
+    n->coll = coll;
+    for (size_t i = 0; i < n->nkids; i++)
+        collation_attach(n->kids[i], coll);
+}
+
+void docstore_matcher_set_collation(docstore_matcher_t *m, const docstore_collation_t *coll)
+{
+    m->coll = coll;
+    collation_attach(m->root, coll);
+}
+
+const docstore_collation_t *docstore_matcher_collation(const docstore_matcher_t *m)
+{
+    return m->coll;
+}
+
 int docstore_matcher_status(const docstore_matcher_t *m, docstore_error_t *err)
 {
     if (*m->regex_rc == 0)
