@@ -1,12 +1,15 @@
-"""Capped collections and explain through a real client (pymongo 3.11)
-against `tether db`:
+"""Capped collections, explain and collation through a real client
+(pymongo 3.11) against `tether db`:
 - a capped collection keeps the newest documents, by count (max) and by
   bytes (size), in insertion order; its options show in listCollections and
   collStats; deletes are allowed; a missing size is 72 InvalidOptions;
 - explain through pymongo's cursor.explain() and the explain command: the
   index the planner uses (name and bounds), COLLSCAN without one, SORT for
   a blocking sort, executionStats figures;
-- mongosh's db.c.find().explain() reports the same IXSCAN.
+- mongosh's db.c.find().explain() reports the same IXSCAN;
+- collation on aggregate, distinct, update, delete, findAndModify, and a
+  collection default collation (listCollections shows it; a command's own
+  collation overrides it; {locale: "simple"} is binary).
 Every check runs; any failure fails."""
 import os
 import subprocess
@@ -173,6 +176,44 @@ def _():
         capture_output=True, text=True, timeout=120)
     if "\"IXSCAN\"" not in out.stdout or "\"k_1\"" not in out.stdout or "[42, 42]" not in out.stdout:
         raise AssertionError("mongosh said %r %r" % (out.stdout, out.stderr[-2000:]))
+
+
+
+@check("collation on aggregate, distinct, update, delete and findAndModify")
+def _():
+    c = db.people
+    c.insert_many([{"_id": i, "name": n} for i, n in enumerate(["ann", "Ann", "ANN", "bob", "Émile", "emile"])])
+    ci = {"locale": "en", "strength": 2}
+    got = list(c.aggregate([{"$match": {"name": "ann"}}, {"$sort": {"_id": -1}}], collation=ci))
+    eq([d["_id"] for d in got], [2, 1, 0])
+    got = list(c.aggregate([{"$sort": {"name": 1, "_id": 1}}, {"$project": {"_id": 1}}],
+                           collation={"locale": "en", "strength": 1}))
+    eq([d["_id"] for d in got], [0, 1, 2, 3, 4, 5])
+    eq(sorted(c.distinct("_id", {"name": "EMILE"}, collation={"locale": "fr", "strength": 1})), [4, 5])
+    eq(c.update_many({"name": "ANN"}, {"$set": {"hit": True}}, collation=ci).modified_count, 3)
+    eq(c.count_documents({"hit": True}), 3)
+    doc = c.find_one_and_update({"name": "BOB"}, {"$set": {"b": 1}}, collation=ci)
+    eq(doc["_id"], 3)
+    eq(c.delete_many({"name": "émile"}, collation=ci).deleted_count, 1)
+    eq(c.count_documents({}), 5)
+    try:
+        c.find_one({"name": "x"}, collation={"locale": "en", "strength": 7})
+        raise AssertionError("no error")
+    except OperationFailure as e:
+        eq(e.code, 2)
+
+
+@check("a collection default collation applies unless a command gives its own")
+def _():
+    db.create_collection("tags", collation={"locale": "en", "strength": 2})
+    info = [x for x in db.list_collections() if x["name"] == "tags"][0]
+    eq((info["options"]["collation"]["locale"], info["options"]["collation"]["strength"]), ("en", 2))
+    db.tags.insert_many([{"_id": 1, "t": "Red"}, {"_id": 2, "t": "red"}, {"_id": 3, "t": "blue"}])
+    eq(db.tags.count_documents({"t": "RED"}), 2)
+    eq([d["_id"] for d in db.tags.find({"t": "RED"}, collation={"locale": "simple"})], [])
+    eq([d["t"] for d in db.tags.find().sort([("t", 1), ("_id", 1)])], ["blue", "Red", "red"])
+    ex = db.command("explain", {"find": "tags", "filter": {"t": "red"}})
+    eq(ex["queryPlanner"]["winningPlan"]["stage"], "COLLSCAN")
 
 
 client.close()
