@@ -1,7 +1,7 @@
 /*
  * Aggregation pipelines: $match $project $addFields/$set $unset $sort $skip
  * $limit $count $group ($sum $avg $min $max $first $last $push $addToSet)
- * $unwind $lookup (equality form) $replaceRoot/$replaceWith. Stages run over
+ * $unwind $lookup (equality, let/pipeline, or both) $replaceRoot/$replaceWith. Stages run over
  * materialized document lists; $lookup reads other collections through a
  * callback, so the pipeline knows nothing of storage.
  */
