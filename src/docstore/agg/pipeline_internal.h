@@ -61,6 +61,9 @@ typedef struct pipe_lookup {
     char **let_names;              /* their names */
     docstore_expr_t **let_exprs;   /* their expressions, read against the input document */
     docstore_pipeline_t *pipeline; /* the sub-pipeline, or NULL */
+    docstore_expr_t *probe_path;   /* the sub-pipeline starts with {$match: {$expr: {$eq:
+                                      ["$path", "$$var"]}}}: "$path", else NULL */
+    size_t probe_var;              /* that var's index in let_names */
 } pipe_lookup_t;
 
 /* Parses {$lookup: v} into l (zeroed by the caller). 0 or -1. */

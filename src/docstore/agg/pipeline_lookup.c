@@ -10,7 +10,11 @@
  * documents, so only the ones it keeps are copied. With both, the pipeline
  * runs over the equality join's matches (MongoDB 5.0+). Matches keep the
  * foreign collection's order. A pipeline that has no let and no enclosing
- * variables is uncorrelated: it runs once and its result is reused.
+ * variables is uncorrelated: it runs once and its result is reused. A
+ * sub-pipeline starting with {$match: {$expr: {$eq: ["$path", "$$var"]}}}
+ * (the usual correlated join) is probed through a hash of every foreign
+ * document's "$path" value, so each input document tests only the foreign
+ * documents whose value hashes as its $$var does (the $match still decides).
  */
 #include "docstore/agg/pipeline_internal.h"
 #include "docstore/query/value.h"
@@ -189,6 +193,56 @@ static int field_path_expr(const char *field, docstore_expr_t **out, docstore_er
     return rc;
 }
 
+/* A "$path" string (a field path, not a variable) or "$$name". */
+static const char *dollar_string(const bson_value_t *v, bool var)
+{
+    if (v->value_type != BSON_TYPE_UTF8 || v->value.v_utf8.str[0] != '$')
+        return NULL;
+    bool is_var = v->value.v_utf8.str[1] == '$';
+    if (is_var != var || (var ? v->value.v_utf8.str[2] : v->value.v_utf8.str[1]) == '\0')
+        return NULL;
+    return v->value.v_utf8.str + (var ? 2 : 1);
+}
+
+/* Recognizes a leading {$match: {$expr: {$eq: ["$path", "$$var"]}}} (either
+ * order) whose var is one of the stage's let names and sets l->probe_path. */
+static int find_probe(pipe_lookup_t *l, docstore_error_t *err)
+{
+    const bson_t *m = l->pipeline ? docstore_pipeline_leading_match(l->pipeline) : NULL;
+    bson_iter_t it, eq, arr;
+    if (m == NULL || l->local_e != NULL || bson_count_keys(m) != 1 ||
+        !bson_iter_init_find(&it, m, "$expr") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+        !bson_iter_recurse(&it, &eq) || !bson_iter_next(&eq) ||
+        strcmp(bson_iter_key(&eq), "$eq") != 0 || bson_iter_next(&eq))
+        return 0;
+    bson_iter_recurse(&it, &eq);
+    bson_iter_next(&eq);
+    if (!BSON_ITER_HOLDS_ARRAY(&eq) || !bson_iter_recurse(&eq, &arr))
+        return 0;
+    bson_value_t side[2];
+    int n = 0;
+    while (bson_iter_next(&arr) && n < 3) {
+        if (n < 2)
+            side[n] = *bson_iter_value(&arr);
+        n++;
+    }
+    if (n != 2)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        const char *path = dollar_string(&side[k], false);
+        const char *var = dollar_string(&side[1 - k], true);
+        if (path == NULL || var == NULL || strchr(var, '.') != NULL)
+            continue;
+        for (size_t i = 0; i < l->nlet; i++) {
+            if (strcmp(l->let_names[i], var) != 0)
+                continue;
+            l->probe_var = i;
+            return docstore_expr_new(&side[k], &l->probe_path, err);
+        }
+    }
+    return 0;
+}
+
 int pipe_lookup_parse(const bson_value_t *v, pipe_lookup_t *l, docstore_error_t *err)
 {
     if (v->value_type != BSON_TYPE_DOCUMENT) {
@@ -282,7 +336,7 @@ int pipe_lookup_parse(const bson_value_t *v, pipe_lookup_t *l, docstore_error_t 
     if (l->local != NULL && (field_path_expr(l->local, &l->local_e, err) != 0 ||
                              field_path_expr(l->foreign, &l->foreign_e, err) != 0))
         return -1;
-    return 0;
+    return find_probe(l, err);
 }
 
 void pipe_lookup_free(pipe_lookup_t *l)
@@ -293,6 +347,7 @@ void pipe_lookup_free(pipe_lookup_t *l)
     free(l->foreign);
     docstore_expr_free(l->local_e);
     docstore_expr_free(l->foreign_e);
+    docstore_expr_free(l->probe_path);
     for (size_t i = 0; i < l->nlet; i++) {
         free(l->let_names[i]);
         docstore_expr_free(l->let_exprs[i]);
@@ -353,7 +408,8 @@ typedef struct lookup_state {
     join_table_t t;
     size_t *hits;  /* foreign documents matched by the current input document */
     size_t *stamp; /* per foreign document: input index + 1 that last hit it */
-    bool built;
+    bson_value_t *pvals; /* per foreign document: its probe_path value */
+    join_table_t probe;  /* pvals hashed, when l->probe_path */
 } lookup_state_t;
 
 static void state_free(lookup_state_t *s)
@@ -365,7 +421,44 @@ static void state_free(lookup_state_t *s)
     free(s->stamp);
     free(s->t.e);
     free(s->t.buckets);
+    for (size_t j = 0; s->pvals != NULL && j < s->fdocs.n; j++)
+        bson_value_destroy(&s->pvals[j]);
+    free(s->pvals);
+    free(s->probe.e);
+    free(s->probe.buckets);
     docstore_doclist_free(&s->fdocs);
+}
+
+static int probe_build(const pipe_lookup_t *l, lookup_state_t *s, docstore_error_t *err)
+{
+    size_t n = s->fdocs.n ? s->fdocs.n : 1;
+    s->pvals = calloc(n, sizeof *s->pvals);
+    s->probe.nbuckets = 64;
+    while (s->probe.nbuckets < s->fdocs.n * 2)
+        s->probe.nbuckets *= 2;
+    s->probe.buckets = calloc(s->probe.nbuckets, sizeof *s->probe.buckets);
+    if (s->pvals == NULL || s->probe.buckets == NULL)
+        return docstore_error_oom(err);
+    for (size_t j = 0; j < s->fdocs.n; j++) {
+        if (docstore_expr_eval(l->probe_path, s->fdocs.docs[j], NULL, &s->pvals[j], err) != 0)
+            return -1;
+        if (!join_add(&s->probe, &s->pvals[j], j))
+            return docstore_error_oom(err);
+    }
+    return 0;
+}
+
+/* The foreign documents whose probe value hashes as v does, ascending. */
+static void probe_find(lookup_state_t *s, const bson_value_t *v, size_t *nhits)
+{
+    uint64_t h = pipe_value_hash(v);
+    *nhits = 0;
+    for (size_t x = s->probe.buckets[(size_t)h & (s->probe.nbuckets - 1)]; x != 0;
+         x = s->probe.e[x - 1].next) {
+        if (s->probe.e[x - 1].hash == h)
+            s->hits[(*nhits)++] = s->probe.e[x - 1].doc;
+    }
+    qsort(s->hits, *nhits, sizeof *s->hits, size_cmp);
 }
 
 static int state_build(const pipe_lookup_t *l, lookup_state_t *s, docstore_error_t *err)
@@ -508,6 +601,8 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
     int rc = reader(reader_ctx, l->from, &s.fdocs, err);
     if (rc == 0)
         rc = state_build(l, &s, err);
+    if (rc == 0 && l->probe_path != NULL)
+        rc = probe_build(l, &s, err);
     for (size_t i = 0; i < docs->n && rc == 0; i++) {
         const bson_t *doc = docs->docs[i];
         size_t nhits = s.fdocs.n;
@@ -540,6 +635,12 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
         bson_t *bound = NULL;
         if ((rc = bind_vars(l, doc, vars, &bound, err)) != 0)
             break;
+        bson_iter_t pv;
+        if (l->probe_path != NULL && bound != NULL &&
+            bson_iter_init_find(&pv, bound, l->let_names[l->probe_var])) {
+            probe_find(&s, bson_iter_value(&pv), &nhits);
+            idx = s.hits;
+        }
         docstore_doclist_t result;
         docstore_doclist_init(&result);
         rc = run_sub(l, &s, idx, nhits, reader, reader_ctx, bound, &result, err);
