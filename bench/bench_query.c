@@ -231,8 +231,8 @@ static int bench_lookup_pipeline(void)
             fprintf(stderr, "lookup %zu: %s\n", k, e.msg);
             return 1;
         }
-        printf("$lookup 1,000 x 1,000, %-42s %8.2f ms (%zu out)\n", names[k],
-               (now() - t0) * 1e3, docs.n);
+        printf("$lookup 1,000 x 1,000, %-42s %8.2f ms (%zu out)\n", names[k], (now() - t0) * 1e3,
+               docs.n);
         docstore_doclist_free(&docs);
         docstore_pipeline_free(p);
         bson_destroy(spec);

@@ -406,8 +406,8 @@ typedef struct lookup_state {
     docstore_doclist_t fdocs;
     value_list_t *fvals; /* per foreign document */
     join_table_t t;
-    size_t *hits;  /* foreign documents matched by the current input document */
-    size_t *stamp; /* per foreign document: input index + 1 that last hit it */
+    size_t *hits;        /* foreign documents matched by the current input document */
+    size_t *stamp;       /* per foreign document: input index + 1 that last hit it */
     bson_value_t *pvals; /* per foreign document: its probe_path value */
     join_table_t probe;  /* pvals hashed, when l->probe_path */
 } lookup_state_t;

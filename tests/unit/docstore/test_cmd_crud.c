@@ -407,8 +407,7 @@ static void test_ddl(void)
     CHECK_INT(run("app", "{\"create\": \"cap2\", \"capped\": true}", &r, &err), -1);
     CHECK_INT(err.code, 72);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"create\": \"v\", \"viewOn\": \"k\", \"pipeline\": []}", &r, &err),
-              -1);
+    CHECK_INT(run("app", "{\"create\": \"v\", \"viewOn\": \"k\", \"pipeline\": []}", &r, &err), -1);
     CHECK_INT(err.code, 238);
     bson_destroy(&r);
     CHECK_INT(run("app",

@@ -35,15 +35,16 @@ static void test_strengths(void)
     docstore_collation_t *s1 = coll_of("{\"locale\": \"en\", \"strength\": 1}", 0);
     docstore_collation_t *s2 = coll_of("{\"locale\": \"en\", \"strength\": 2}", 0);
     docstore_collation_t *s3 = coll_of("{\"locale\": \"en\"}", 0);
-    docstore_collation_t *cl = coll_of("{\"locale\": \"en\", \"strength\": 1, \"caseLevel\": true}", 0);
+    docstore_collation_t *cl =
+        coll_of("{\"locale\": \"en\", \"strength\": 1, \"caseLevel\": true}", 0);
     CHECK(s1 && s2 && s3 && cl);
-    CHECK_INT(cmp(s1, "cafe", "Café"), 0);          /* base letters only */
-    CHECK(cmp(s2, "cafe", "café") < 0);              /* accents count */
-    CHECK_INT(cmp(s2, "café", "CAFÉ"), 0);           /* case does not */
-    CHECK(cmp(s3, "cafe", "Cafe") < 0);              /* case counts: lower first */
-    CHECK(cmp(cl, "cafe", "Cafe") < 0);              /* caseLevel: case without accents */
+    CHECK_INT(cmp(s1, "cafe", "Café"), 0); /* base letters only */
+    CHECK(cmp(s2, "cafe", "café") < 0);    /* accents count */
+    CHECK_INT(cmp(s2, "café", "CAFÉ"), 0); /* case does not */
+    CHECK(cmp(s3, "cafe", "Cafe") < 0);    /* case counts: lower first */
+    CHECK(cmp(cl, "cafe", "Cafe") < 0);    /* caseLevel: case without accents */
     CHECK_INT(cmp(cl, "cafe", "café"), 0);
-    CHECK(cmp(s2, "apple", "Banana") < 0);           /* bytes would say B < a */
+    CHECK(cmp(s2, "apple", "Banana") < 0); /* bytes would say B < a */
     CHECK(cmp(NULL, "apple", "Banana") > 0);
     docstore_collation_free(s1);
     docstore_collation_free(s2);
@@ -68,7 +69,8 @@ static void test_numeric_and_refusals(void)
     bson_t spec = BSON_INITIALIZER;
     docstore_collation_append_spec(fr, &spec);
     bson_iter_t it;
-    CHECK(bson_iter_init_find(&it, &spec, "locale") && strcmp(bson_iter_utf8(&it, NULL), "fr") == 0);
+    CHECK(bson_iter_init_find(&it, &spec, "locale") &&
+          strcmp(bson_iter_utf8(&it, NULL), "fr") == 0);
     CHECK(bson_iter_init_find(&it, &spec, "caseFirst") &&
           strcmp(bson_iter_utf8(&it, NULL), "upper") == 0);
     CHECK(bson_iter_init_find(&it, &spec, "strength") && bson_iter_int32(&it) == 3);

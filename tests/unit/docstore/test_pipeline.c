@@ -158,10 +158,13 @@ static const pipe_case_t cases[] = {
      "\"as\": \"x\"}}]}",
      "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"x\": [{\"_id\": 10, \"y\": [{\"_id\": 10}]}]}]}", 0},
     {"lookup probe reversed and missing", "{\"d\": [{\"_id\": 1}, {\"_id\": 2, \"s\": \"b\"}]}",
-     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": [{\"$match\": {\"$expr\": {\"$eq\": [\"$$s\", \"$sku\"]}}}, {\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$$s\", \"$sku\"]}}}, {\"$project\": {\"_id\": 1}}], "
+     "\"as\": \"x\"}}]}",
      "{\"d\": [{\"_id\": 1, \"x\": []}, {\"_id\": 2, \"s\": \"b\", \"x\": [{\"_id\": 11}]}]}", 0},
     {"lookup probe numbers across types", "{\"d\": [{\"_id\": 1, \"n\": 11.0}]}",
-     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"n\": \"$n\"}, \"pipeline\": [{\"$match\": {\"$expr\": {\"$eq\": [\"$_id\", \"$$n\"]}}}], \"as\": \"x\"}}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"n\": \"$n\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$_id\", \"$$n\"]}}}], \"as\": \"x\"}}]}",
      "{\"d\": [{\"_id\": 1, \"n\": 11.0, \"x\": [{\"_id\": 11, \"sku\": \"b\"}]}]}", 0},
     {"lookup join then pipeline", "{\"d\": [{\"_id\": 1, \"sku\": \"b\"}]}",
      "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"sku\", \"foreignField\": "
