@@ -205,11 +205,15 @@ static int bench_lookup_pipeline(void)
         "[{\"$lookup\": {\"from\": \"c\", \"localField\": \"cust\", \"foreignField\": "
         "\"_id\", \"let\": {\"q\": \"$qty\"}, \"pipeline\": [{\"$project\": {\"name\": 1, "
         "\"q\": \"$$q\"}}], \"as\": \"c\"}}]",
+        "[{\"$lookup\": {\"from\": \"c\", \"let\": {\"cid\": \"$cust\"}, \"pipeline\": "
+        "[{\"$match\": {\"$expr\": {\"$and\": [{\"$eq\": [\"$_id\", \"$$cid\"]}, {\"$gte\": "
+        "[\"$tier\", 0]}]}}}], \"as\": \"c\"}}]",
     };
     static const char *const names[] = {"localField/foreignField (hash join)",
                                         "let + pipeline, $expr $eq (correlated)",
-                                        "localField/foreignField + let + pipeline"};
-    for (size_t k = 0; k < 3; k++) {
+                                        "localField/foreignField + let + pipeline",
+                                        "let + pipeline, $expr $and (no probe)"};
+    for (size_t k = 0; k < 4; k++) {
         bson_error_t be;
         bson_t *spec = bson_new_from_json((const uint8_t *)specs[k], -1, &be);
         docstore_pipeline_t *p = NULL;

@@ -12,7 +12,8 @@
  * foreign collection's order. A pipeline that has no let and no enclosing
  * variables is uncorrelated: it runs once and its result is reused. A
  * sub-pipeline starting with {$match: {$expr: {$eq: ["$path", "$$var"]}}}
- * (the usual correlated join) is probed through a hash of every foreign
+ * (the usual correlated join; also one operand of an $expr $and) is probed
+ * through a hash of every foreign
  * document's "$path" value, so each input document tests only the foreign
  * documents whose value hashes as its $$var does (the $match still decides).
  */
@@ -204,20 +205,16 @@ static const char *dollar_string(const bson_value_t *v, bool var)
     return v->value.v_utf8.str + (var ? 2 : 1);
 }
 
-/* Recognizes a leading {$match: {$expr: {$eq: ["$path", "$$var"]}}} (either
- * order) whose var is one of the stage's let names and sets l->probe_path. */
-static int find_probe(pipe_lookup_t *l, docstore_error_t *err)
+/* Whether the expression document at it is {$eq: ["$path", "$$var"]} (either
+ * order) with var one of the stage's let names: then sets l->probe_path. */
+static int probe_from_eq(pipe_lookup_t *l, const bson_iter_t *it, bool *found,
+                         docstore_error_t *err)
 {
-    const bson_t *m = l->pipeline ? docstore_pipeline_leading_match(l->pipeline) : NULL;
-    bson_iter_t it, eq, arr;
-    if (m == NULL || l->local_e != NULL || bson_count_keys(m) != 1 ||
-        !bson_iter_init_find(&it, m, "$expr") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
-        !bson_iter_recurse(&it, &eq) || !bson_iter_next(&eq) ||
-        strcmp(bson_iter_key(&eq), "$eq") != 0 || bson_iter_next(&eq))
-        return 0;
-    bson_iter_recurse(&it, &eq);
-    bson_iter_next(&eq);
-    if (!BSON_ITER_HOLDS_ARRAY(&eq) || !bson_iter_recurse(&eq, &arr))
+    bson_iter_t eq, arr;
+    *found = false;
+    if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &eq) || !bson_iter_next(&eq) ||
+        strcmp(bson_iter_key(&eq), "$eq") != 0 || !BSON_ITER_HOLDS_ARRAY(&eq) ||
+        !bson_iter_recurse(&eq, &arr) || bson_iter_next(&eq))
         return 0;
     bson_value_t side[2];
     int n = 0;
@@ -237,8 +234,33 @@ static int find_probe(pipe_lookup_t *l, docstore_error_t *err)
             if (strcmp(l->let_names[i], var) != 0)
                 continue;
             l->probe_var = i;
+            *found = true;
             return docstore_expr_new(&side[k], &l->probe_path, err);
         }
+    }
+    return 0;
+}
+
+/* Recognizes a leading {$match: {$expr: E}} where E is such an $eq, or an
+ * $and with one among its operands (all must hold, so that one must). */
+static int find_probe(pipe_lookup_t *l, docstore_error_t *err)
+{
+    const bson_t *m = l->pipeline ? docstore_pipeline_leading_match(l->pipeline) : NULL;
+    bson_iter_t it, op, args;
+    bool found = false;
+    if (m == NULL || l->local_e != NULL || bson_count_keys(m) != 1 ||
+        !bson_iter_init_find(&it, m, "$expr"))
+        return 0;
+    int rc = probe_from_eq(l, &it, &found, err);
+    if (rc != 0 || found)
+        return rc;
+    if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &op) || !bson_iter_next(&op) ||
+        strcmp(bson_iter_key(&op), "$and") != 0 || !BSON_ITER_HOLDS_ARRAY(&op) ||
+        !bson_iter_recurse(&op, &args) || bson_iter_next(&op))
+        return 0;
+    while (!found && bson_iter_next(&args)) {
+        if (probe_from_eq(l, &args, &found, err) != 0)
+            return -1;
     }
     return 0;
 }

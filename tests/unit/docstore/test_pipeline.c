@@ -166,6 +166,9 @@ static const pipe_case_t cases[] = {
      "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"n\": \"$n\"}, \"pipeline\": "
      "[{\"$match\": {\"$expr\": {\"$eq\": [\"$_id\", \"$$n\"]}}}], \"as\": \"x\"}}]}",
      "{\"d\": [{\"_id\": 1, \"n\": 11.0, \"x\": [{\"_id\": 11, \"sku\": \"b\"}]}]}", 0},
+    {"lookup probe inside and", "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"m\": 10}, {\"_id\": 2, \"s\": \"a\", \"m\": 11}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\", \"m\": \"$m\"}, \"pipeline\": [{\"$match\": {\"$expr\": {\"$and\": [{\"$gt\": [\"$$m\", 10]}, {\"$eq\": [\"$sku\", \"$$s\"]}]}}}, {\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"m\": 10, \"x\": []}, {\"_id\": 2, \"s\": \"a\", \"m\": 11, \"x\": [{\"_id\": 10}]}]}", 0},
     {"lookup join then pipeline", "{\"d\": [{\"_id\": 1, \"sku\": \"b\"}]}",
      "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"sku\", \"foreignField\": "
      "\"sku\", \"pipeline\": [{\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
