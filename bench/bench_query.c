@@ -206,13 +206,13 @@ static int bench_lookup_pipeline(void)
         "\"_id\", \"let\": {\"q\": \"$qty\"}, \"pipeline\": [{\"$project\": {\"name\": 1, "
         "\"q\": \"$$q\"}}], \"as\": \"c\"}}]",
         "[{\"$lookup\": {\"from\": \"c\", \"let\": {\"cid\": \"$cust\"}, \"pipeline\": "
-        "[{\"$match\": {\"$expr\": {\"$and\": [{\"$eq\": [\"$_id\", \"$$cid\"]}, {\"$gte\": "
+        "[{\"$match\": {\"$expr\": {\"$or\": [{\"$eq\": [\"$_id\", \"$$cid\"]}, {\"$lt\": "
         "[\"$tier\", 0]}]}}}], \"as\": \"c\"}}]",
     };
     static const char *const names[] = {"localField/foreignField (hash join)",
                                         "let + pipeline, $expr $eq (correlated)",
                                         "localField/foreignField + let + pipeline",
-                                        "let + pipeline, $expr $and (no probe)"};
+                                        "let + pipeline, $expr $or (not probed)"};
     for (size_t k = 0; k < 4; k++) {
         bson_error_t be;
         bson_t *spec = bson_new_from_json((const uint8_t *)specs[k], -1, &be);
