@@ -15,6 +15,7 @@
 #include "docstore/base/clock.h"
 #include "docstore/cmd/cmd_coll_options.h"
 #include "docstore/cmd/cmd_util.h"
+#include "docstore/query/match.h"
 #include "docstore/query/sort.h"
 #include "docstore/storage/storage.h"
 
@@ -209,6 +210,10 @@ static void wrap_int(bson_t *plan, const char *name, const char *key, int64_t n)
 {
     bson_value_t v = {.value_type = BSON_TYPE_INT64};
     v.value.v_int64 = n;
+    if (n >= INT32_MIN && n <= INT32_MAX) {
+        v.value_type = BSON_TYPE_INT32;
+        v.value.v_int32 = (int32_t)n;
+    }
     wrap(plan, name, key, &v);
 }
 
@@ -218,6 +223,10 @@ static int find_plan(docstore_ctx_t *ctx, const char *db, const char *coll, cons
                      const bson_t *cmd, bson_t *plan, docstore_error_t *err)
 {
     bool blocking;
+    docstore_matcher_t *m = NULL; /* a bad filter fails as the command would */
+    if (docstore_matcher_new(filter, &m, err) != 0)
+        return -1;
+    docstore_matcher_free(m);
     if (access_plan(ctx, db, coll, filter, sort, cmd, plan, &blocking, err) != 0)
         return -1;
     if (blocking) {
@@ -244,6 +253,15 @@ static int find_plan(docstore_ctx_t *ctx, const char *db, const char *coll, cons
         wrap(plan, "PROJECTION_DEFAULT", "transformBy", &v);
     }
     return 0;
+}
+
+/* A count as MongoDB types it: int32 while it fits. */
+static void append_count(bson_t *b, const char *key, int64_t n)
+{
+    if (n >= INT32_MIN && n <= INT32_MAX)
+        bson_append_int32(b, key, -1, (int32_t)n);
+    else
+        bson_append_int64(b, key, -1, n);
 }
 
 /* Copies a plan stage tree with execution figures on each stage. */
@@ -294,13 +312,13 @@ static void annotate(const bson_t *stage, const exec_stats_t *st, bool top, bson
         }
         bson_append_iter(out, NULL, 0, &it);
         if (strcmp(k, "stage") == 0) {
-            BSON_APPEND_INT64(out, "nReturned",
+            append_count(out, "nReturned",
                               top ? st->returned : (scan || ix ? st->examined : st->returned));
-            BSON_APPEND_INT64(out, "executionTimeMillisEstimate", top ? st->millis : 0);
+            append_count(out, "executionTimeMillisEstimate", top ? st->millis : 0);
             if (scan)
-                BSON_APPEND_INT64(out, "docsExamined", st->examined);
+                append_count(out, "docsExamined", st->examined);
             if (ix)
-                BSON_APPEND_INT64(out, "keysExamined", st->examined);
+                append_count(out, "keysExamined", st->examined);
         }
     }
 }
@@ -337,10 +355,10 @@ static void append_exec(const bson_t *plan, const exec_stats_t *st, verbosity_t 
     bson_t es, stages, all;
     BSON_APPEND_DOCUMENT_BEGIN(out, "executionStats", &es);
     BSON_APPEND_BOOL(&es, "executionSuccess", true);
-    BSON_APPEND_INT64(&es, "nReturned", st->returned);
-    BSON_APPEND_INT64(&es, "executionTimeMillis", st->millis);
-    BSON_APPEND_INT64(&es, "totalKeysExamined", uses_index(plan) ? st->examined : 0);
-    BSON_APPEND_INT64(&es, "totalDocsExamined", st->examined);
+    append_count(&es, "nReturned", st->returned);
+    append_count(&es, "executionTimeMillis", st->millis);
+    append_count(&es, "totalKeysExamined", uses_index(plan) ? st->examined : 0);
+    append_count(&es, "totalDocsExamined", st->examined);
     BSON_APPEND_DOCUMENT_BEGIN(&es, "executionStages", &stages);
     annotate(plan, st, true, &stages);
     bson_append_document_end(&es, &stages);
@@ -552,7 +570,7 @@ static int explain_write(docstore_ctx_t *ctx, const char *db, const char *name, 
         if (verb != VERB_PLANNER) {
             /* The write stage reports what it would do: nothing is written. */
             append_exec(&plan, &st, verb, reply);
-            BSON_APPEND_INT64(reply, remove ? "nWouldDelete" : "nWouldModify", st.returned);
+            append_count(reply, remove ? "nWouldDelete" : "nWouldModify", st.returned);
         }
         append_server_info(inner, db, reply);
     }

@@ -1081,9 +1081,12 @@ static void bound_str(const bson_value_t *v, char *out, size_t n)
     }
 }
 
-/* The edges of v's type bracket, as MongoDB writes open bounds. */
-static void bracket_edges(bson_type_t t, const char **lo, const char **hi)
+/* The edges of v's type bracket, as MongoDB writes open bounds; *hi_incl:
+ * whether the upper edge is inside the bracket (strings end at {}, the first
+ * object, exclusive). */
+static void bracket_edges(bson_type_t t, const char **lo, const char **hi, bool *hi_incl)
 {
+    *hi_incl = t != BSON_TYPE_UTF8 && t != BSON_TYPE_SYMBOL && t != BSON_TYPE_DOCUMENT;
     switch (t) {
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64:
@@ -1207,13 +1210,14 @@ static void explain_bounds(const bson_value_t *cond, bool desc, bool multikey, b
         return; /* no value in both brackets: nothing is read */
     char lb[256], hb[256];
     const char *lo_edge, *hi_edge;
-    bracket_edges((lo ? lo : hi)->value_type, &lo_edge, &hi_edge);
+    bool edge_incl;
+    bracket_edges((lo ? lo : hi)->value_type, &lo_edge, &hi_edge, &edge_incl);
     if (lo)
         bound_str(lo, lb, sizeof lb);
     if (hi)
         bound_str(hi, hb, sizeof hb);
     append_interval(arr, &i, lo ? lb : lo_edge, lo ? lo_incl : true, hi ? hb : hi_edge,
-                    hi ? hi_incl : true, desc);
+                    hi ? hi_incl : edge_incl, desc);
 }
 
 /* One IXSCAN stage for index target (nindexes: _id) of c, its leading field
