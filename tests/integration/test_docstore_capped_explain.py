@@ -144,6 +144,27 @@ def _():
     eq(ex["executionStats"]["totalDocsExamined"], 100)
 
 
+@check("explain bounds: descending, multikey, $or, compound")
+def _():
+    c = db.bounds
+    c.insert_many([{"_id": i, "d": i, "m": [i, i + 1], "a": i % 3, "b": i} for i in range(20)])
+    c.create_index([("d", -1)])
+    c.create_index("m")
+    c.create_index([("a", 1), ("b", 1)])
+    ix = find_stage(c.find({"d": {"$gt": 5}}).explain()["queryPlanner"]["winningPlan"], "IXSCAN")
+    eq((ix["indexName"], ix["indexBounds"]), ("d_-1", {"d": ["[inf.0, 5)"]}))
+    ix = find_stage(c.find({"m": {"$gt": 1, "$lt": 5}}).explain()["queryPlanner"]["winningPlan"], "IXSCAN")
+    eq((ix["indexName"], ix["isMultiKey"], ix["indexBounds"]), ("m_1", True, {"m": ["(1, inf.0]"]}))
+    ix = find_stage(c.find({"a": 2}).explain()["queryPlanner"]["winningPlan"], "IXSCAN")
+    eq(ix["indexBounds"], {"a": ["[2, 2]"], "b": ["[MinKey, MaxKey]"]})
+    ex = c.find({"$or": [{"d": 3}, {"a": 1}]}).explain()
+    orst = find_stage(ex["queryPlanner"]["winningPlan"], "OR")
+    eq(sorted(s["indexName"] for s in orst["inputStages"]), ["a_1_b_1", "d_-1"])
+    eq(ex["executionStats"]["nReturned"], 8)
+    ix = find_stage(c.find({"s": {"$lt": "m"}}).explain()["queryPlanner"]["winningPlan"], "COLLSCAN")
+    eq(ix["filter"], {"s": {"$lt": "m"}})
+
+
 @check("explain of count, distinct, update and findAndModify")
 def _():
     ex = db.command("explain", {"count": "books", "query": {"k": 5}})
