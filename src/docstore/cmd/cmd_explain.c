@@ -12,6 +12,7 @@
  */
 #include "docstore/cmd/cmd_explain.h"
 
+#include "docstore/agg/pipeline.h"
 #include "docstore/base/clock.h"
 #include "docstore/cmd/cmd_coll_options.h"
 #include "docstore/cmd/cmd_util.h"
@@ -604,6 +605,10 @@ int docstore_explain_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t
                            "BSON field 'aggregate.pipeline' is missing but a required field");
         return -1;
     }
+    docstore_pipeline_t *compiled = NULL; /* a bad pipeline fails as the command would */
+    if (docstore_pipeline_new(&pipe, &compiled, err) != 0)
+        return -1;
+    docstore_pipeline_free(compiled);
     /* The leading $match (and $sort after it) is what the query layer
      * reads, through the planner; the other stages run over its output. */
     bson_t match, sort;
