@@ -76,6 +76,8 @@ def _():
         db.log.insert_one({"i": i})
     eq([d["i"] for d in db.log.find()], [7, 8, 9, 10, 11])
     eq([d["i"] for d in db.log.find().sort("$natural", -1)], [11, 10, 9, 8, 7])
+    plan = db.log.find().sort("$natural", -1).explain()["queryPlanner"]["winningPlan"]
+    eq((plan["stage"], plan["direction"]), ("COLLSCAN", "backward"))
     db.log.insert_many([{"i": i} for i in range(12, 20)])
     eq([d["i"] for d in db.log.find()], [15, 16, 17, 18, 19])
 

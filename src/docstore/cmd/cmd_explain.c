@@ -191,6 +191,19 @@ static int access_plan(docstore_ctx_t *ctx, const char *db, const char *coll, co
                                       out, &served, err);
     *blocking = n > 0 && !served;
     docstore_sort_free(s);
+    bson_iter_t st;
+    if (rc == 0 && natural && bson_iter_init(&it, sort) && bson_iter_next(&it) &&
+        bson_iter_as_int64(&it) < 0 && bson_iter_init_find(&st, out, "stage") &&
+        strcmp(bson_iter_utf8(&st, NULL), "COLLSCAN") == 0) {
+        /* {$natural: -1}: the scan's order reversed */
+        static const char *const skip[] = {"direction", NULL};
+        bson_t copy = BSON_INITIALIZER;
+        copy_except(out, skip, &copy);
+        BSON_APPEND_UTF8(&copy, "direction", "backward");
+        bson_reinit(out);
+        bson_concat(out, &copy);
+        bson_destroy(&copy);
+    }
     return rc;
 }
 
