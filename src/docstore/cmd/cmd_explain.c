@@ -525,6 +525,11 @@ static int explain_write(docstore_ctx_t *ctx, const char *db, const char *name, 
         if (!has)
             bson_init(&filter);
         remove = docstore_cmd_bool(inner, "remove", false);
+        if (!remove && !docstore_cmd_has(inner, "update")) {
+            docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
+                               "Either an update or remove=true must be specified");
+            return -1;
+        }
     } else {
         bson_t arr;
         bool has_arr;
