@@ -9,7 +9,8 @@
 - mongosh's db.c.find().explain() reports the same IXSCAN;
 - collation on aggregate, distinct, update, delete, findAndModify, and a
   collection default collation (listCollections shows it; a command's own
-  collation overrides it; {locale: "simple"} is binary).
+  collation overrides it; {locale: "simple"} is binary); distinct and $group
+  treat values equal under the collation as one.
 Every check runs; any failure fails."""
 import os
 import subprocess
@@ -213,6 +214,11 @@ def _():
                            collation={"locale": "en", "strength": 1}))
     eq([d["_id"] for d in got], [0, 1, 2, 3, 4, 5])
     eq(sorted(c.distinct("_id", {"name": "EMILE"}, collation={"locale": "fr", "strength": 1})), [4, 5])
+    eq(c.distinct("name", {}, collation={"locale": "en", "strength": 1}), ["ann", "bob", "Émile"])
+    eq(sorted(c.distinct("name")), ["ANN", "Ann", "ann", "bob", "emile", "Émile"])
+    got = list(c.aggregate([{"$group": {"_id": "$name", "n": {"$sum": 1}}}, {"$sort": {"n": -1, "_id": 1}}],
+                           collation=ci))
+    eq([(d["_id"], d["n"]) for d in got], [("ann", 3), ("bob", 1), ("emile", 1), ("Émile", 1)])
     eq(c.update_many({"name": "ANN"}, {"$set": {"hit": True}}, collation=ci).modified_count, 3)
     eq(c.count_documents({"hit": True}), 3)
     doc = c.find_one_and_update({"name": "BOB"}, {"$set": {"b": 1}}, collation=ci)

@@ -59,6 +59,7 @@ struct docstore_pipeline {
     stage_t *stages;
     size_t n;
     bool disk_use; /* allowDiskUse: true was asked (wording of 292 only) */
+    const docstore_collation_t *coll; /* the aggregate's collation ($group keys), or NULL */
     size_t mem_limit; /* bytes a blocking $sort or $group may hold */
 };
 
@@ -135,6 +136,7 @@ void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use)
 
 void docstore_pipeline_set_collation(docstore_pipeline_t *p, const docstore_collation_t *coll)
 {
+    p->coll = coll;
     for (size_t i = 0; i < p->n; i++) {
         stage_t *s = &p->stages[i];
         if (s->matcher != NULL)
@@ -1330,7 +1332,8 @@ static int run_group(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
                      docstore_error_t *err)
 {
     (void)out;
-    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, sr->vars, err);
+    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, sr->vars,
+                          sr->p->coll, err);
 }
 
 static int run_lookup(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,

@@ -44,9 +44,10 @@ void pipe_group_free(pipe_group_t *g);
 /* Replaces docs with one document per group. 0 or -1 (docs then emptied);
  * 292 when the groups' state passes mem_limit bytes (disk_use: allowDiskUse
  * was asked, which only changes the message). vars: user variables of an
- * enclosing $lookup's let, or NULL. */
+ * enclosing $lookup's let, or NULL. coll: the aggregate's collation (keys
+ * equal under it group together; the first one seen is the _id), or NULL. */
 int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit, bool disk_use,
-                   const bson_t *vars, docstore_error_t *err);
+                   const bson_t *vars, const docstore_collation_t *coll, docstore_error_t *err);
 
 /* A $lookup stage: the equality form (localField/foreignField), the
  * correlated form (let/pipeline), or both (the equality join, then the

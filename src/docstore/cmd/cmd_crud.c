@@ -961,6 +961,7 @@ out:
 }
 
 typedef struct distinct_set {
+    const docstore_collation_t *coll; /* values equal under it are one (NULL: bytes) */
     buf_t *keys;          /* encoded values, for BSON equality (1 == 1.0) */
     bson_value_t *values; /* copies */
     size_t n, cap;
@@ -970,7 +971,16 @@ static int distinct_add(distinct_set_t *d, const bson_value_t *v)
 {
     buf_t k;
     buf_init(&k, DOCSTORE_KEY_MAX);
-    if (docstore_key_append(&k, v, false) != 0) {
+    bson_value_t norm;
+    docstore_error_t ignored = {0};
+    if (docstore_collation_normalize(d->coll, v, &norm, &ignored) != 0) {
+        docstore_error_clear(&ignored);
+        buf_free(&k);
+        return -1;
+    }
+    int krc = docstore_key_append(&k, &norm, false);
+    bson_value_destroy(&norm);
+    if (krc != 0) {
         buf_free(&k);
         return -1;
     }
@@ -1074,6 +1084,7 @@ static int cmd_distinct(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
         docstore_matcher_set_collation(m, cl);
     if (m == NULL || find_matching(ctx, db, coll, filter, m, 0, &docs, err))
         goto out;
+    set.coll = cl;
     for (size_t i = 0; i < docs.n; i++) {
         if (distinct_collect(&set, bson_get_data(docs.docs[i]), docs.docs[i]->len, key, 0)) {
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory in distinct");

@@ -25,6 +25,10 @@ typedef struct coll_icu {
     UCollationResult (*strcoll_utf8)(const UCollator *c, const char *a, int32_t alen, const char *b,
                                      int32_t blen, UErrorCode *st);
     const char *(*locale_by_type)(const UCollator *c, ULocDataLocaleType type, UErrorCode *st);
+    int32_t (*sort_key)(const UCollator *c, const UChar *s, int32_t len, uint8_t *out,
+                        int32_t cap);
+    UChar *(*from_utf8)(UChar *dest, int32_t cap, int32_t *len, const char *src, int32_t src_len,
+                        UErrorCode *st);
 } coll_icu_t;
 
 static const coll_icu_t *coll_icu_load(void)
@@ -43,7 +47,10 @@ static const coll_icu_t *coll_icu_load(void)
     *(void **)&icu.set_max_variable = dlsym(h, COLL_STR(ucol_setMaxVariable));
     *(void **)&icu.strcoll_utf8 = dlsym(h, COLL_STR(ucol_strcollUTF8));
     *(void **)&icu.locale_by_type = dlsym(h, COLL_STR(ucol_getLocaleByType));
-    if (icu.locale_by_type == NULL || icu.open == NULL || icu.close == NULL ||
+    *(void **)&icu.sort_key = dlsym(h, COLL_STR(ucol_getSortKey));
+    *(void **)&icu.from_utf8 = dlsym(h, COLL_STR(u_strFromUTF8)); /* libicuuc, a dependency */
+    if (icu.sort_key == NULL || icu.from_utf8 == NULL || icu.locale_by_type == NULL ||
+        icu.open == NULL || icu.close == NULL ||
         icu.set_attribute == NULL || icu.set_max_variable == NULL || icu.strcoll_utf8 == NULL) {
         dlclose(h);
         return NULL;
@@ -220,6 +227,96 @@ int docstore_collation_compare(const docstore_collation_t *c, const char *a, siz
     if (r != 0)
         return r < 0 ? -1 : 1;
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+/* The ICU sort key of a UTF-8 string (binary comparison of two keys is the
+ * collation's comparison of the strings). Appended to out as binData. */
+static bool append_sort_key(const docstore_collation_t *c, const char *key, const char *str,
+                            uint32_t len, bson_t *out)
+{
+    const coll_icu_t *icu = coll_icu_load();
+    UErrorCode st = U_ZERO_ERROR;
+    int32_t n16 = 0;
+    if (len > (1u << 24))
+        return false;
+    UChar *u = malloc(((size_t)len + 1) * sizeof *u);
+    if (u == NULL)
+        return false;
+    icu->from_utf8(u, (int32_t)len + 1, &n16, str, (int32_t)len, &st);
+    bool ok = U_SUCCESS(st);
+    uint8_t small[256];
+    uint8_t *k = small;
+    int32_t need = ok ? icu->sort_key(c->ucol, u, n16, small, (int32_t)sizeof small) : 0;
+    if (ok && need > (int32_t)sizeof small) {
+        k = malloc((size_t)need);
+        ok = k != NULL && icu->sort_key(c->ucol, u, n16, k, need) == need;
+    }
+    ok = ok && need > 0 &&
+         bson_append_binary(out, key, -1, BSON_SUBTYPE_USER, k, (uint32_t)need);
+    if (k != small)
+        free(k);
+    free(u);
+    return ok;
+}
+
+static bool normalize_into(const docstore_collation_t *c, const char *key, const bson_value_t *v,
+                           bson_t *out, int depth);
+
+static bool normalize_doc(const docstore_collation_t *c, const bson_value_t *v, bson_t *child,
+                          int depth)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
+        return false;
+    while (bson_iter_next(&it)) {
+        if (!normalize_into(c, bson_iter_key(&it), bson_iter_value(&it), child, depth + 1))
+            return false;
+    }
+    return true;
+}
+
+static bool normalize_into(const docstore_collation_t *c, const char *key, const bson_value_t *v,
+                           bson_t *out, int depth)
+{
+    if (depth > 200)
+        return false;
+    bson_t child;
+    bool ok;
+    switch (v->value_type) {
+    case BSON_TYPE_UTF8:
+        return append_sort_key(c, key, v->value.v_utf8.str, v->value.v_utf8.len, out);
+    case BSON_TYPE_DOCUMENT:
+        ok = bson_append_document_begin(out, key, -1, &child);
+        ok = ok && normalize_doc(c, v, &child, depth);
+        return bson_append_document_end(out, &child) && ok;
+    case BSON_TYPE_ARRAY:
+        ok = bson_append_array_begin(out, key, -1, &child);
+        ok = ok && normalize_doc(c, v, &child, depth);
+        return bson_append_array_end(out, &child) && ok;
+    default:
+        return bson_append_value(out, key, -1, v);
+    }
+}
+
+int docstore_collation_normalize(const docstore_collation_t *c, const bson_value_t *v,
+                                 bson_value_t *out, docstore_error_t *err)
+{
+    if (c == NULL || (v->value_type != BSON_TYPE_UTF8 && v->value_type != BSON_TYPE_DOCUMENT &&
+                      v->value_type != BSON_TYPE_ARRAY)) {
+        bson_value_copy(v, out);
+        return 0;
+    }
+    bson_t tmp = BSON_INITIALIZER;
+    if (!normalize_into(c, "v", v, &tmp, 0)) {
+        bson_destroy(&tmp);
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "value cannot be keyed under the collation");
+        return -1;
+    }
+    bson_iter_t it;
+    bson_iter_init_find(&it, &tmp, "v");
+    bson_value_copy(bson_iter_value(&it), out);
+    bson_destroy(&tmp);
+    return 0;
 }
 
 void docstore_collation_append_spec(const docstore_collation_t *c, bson_t *out)

@@ -27,6 +27,15 @@ docstore_collation_new(const bson_t *spec, docstore_collation_t **out, docstore_
 int docstore_collation_compare(const docstore_collation_t *c, const char *a, size_t alen,
                                const char *b, size_t blen);
 
+/* A copy of v (owned: bson_value_destroy) in which every string, also
+ * inside documents and arrays, is replaced by its ICU sort key as binData:
+ * two values are equal under c exactly when their normalized copies are
+ * equal by bytes, so hashing and deduplication can work on them. c NULL: a
+ * plain copy. 0 or -1. */
+__attribute__((warn_unused_result)) int
+docstore_collation_normalize(const docstore_collation_t *c, const bson_value_t *v,
+                             bson_value_t *out /* OUT */, docstore_error_t *err);
+
 /* Appends the collation's full specification, as MongoDB reports it
  * (listCollections, explain): {locale, caseLevel, caseFirst, strength,
  * numericOrdering, alternate, maxVariable, normalization, backwards,
