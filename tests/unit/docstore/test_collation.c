@@ -139,11 +139,38 @@ static void test_sort(void)
     docstore_collation_free(ci);
 }
 
+static void test_normalize(void)
+{
+    docstore_collation_t *ci = coll_of("{\"locale\": \"en\", \"strength\": 2}", 0);
+    bson_t *a = BCON_NEW("v", "{", "x", BCON_UTF8("ABC"), "n", BCON_INT32(1), "}");
+    bson_t *b = BCON_NEW("v", "{", "x", BCON_UTF8("abc"), "n", BCON_DOUBLE(1.0), "}");
+    bson_t *c = BCON_NEW("v", "{", "x", BCON_UTF8("abd"), "n", BCON_INT32(1), "}");
+    bson_iter_t ia, ib, ic;
+    CHECK(bson_iter_init_find(&ia, a, "v") && bson_iter_init_find(&ib, b, "v") &&
+          bson_iter_init_find(&ic, c, "v"));
+    bson_value_t na, nb, nc;
+    docstore_error_t err = {0};
+    CHECK_INT(docstore_collation_normalize(ci, bson_iter_value(&ia), &na, &err), 0);
+    CHECK_INT(docstore_collation_normalize(ci, bson_iter_value(&ib), &nb, &err), 0);
+    CHECK_INT(docstore_collation_normalize(ci, bson_iter_value(&ic), &nc, &err), 0);
+    CHECK(docstore_value_equal(&na, &nb));  /* equal under the collation */
+    CHECK(!docstore_value_equal(&na, &nc)); /* not equal */
+    CHECK(!docstore_value_equal(bson_iter_value(&ia), bson_iter_value(&ib))); /* by bytes */
+    bson_value_destroy(&na);
+    bson_value_destroy(&nb);
+    bson_value_destroy(&nc);
+    bson_destroy(a);
+    bson_destroy(b);
+    bson_destroy(c);
+    docstore_collation_free(ci);
+}
+
 int main(void)
 {
     RUN(test_strengths);
     RUN(test_numeric_and_refusals);
     RUN(test_matcher);
     RUN(test_sort);
+    RUN(test_normalize);
     return TEST_REPORT();
 }
