@@ -19,21 +19,21 @@
 #include <string.h>
 
 typedef enum stage_kind {
-    ST_MATCH = 0,        /* $match */
-    ST_PROJECT = 1,      /* $project */
-    ST_ADD_FIELDS = 2,   /* $addFields / $set */
-    ST_UNSET = 3,        /* $unset */
-    ST_SORT = 4,         /* $sort */
-    ST_SKIP = 5,         /* $skip */
-    ST_LIMIT = 6,        /* $limit */
-    ST_COUNT = 7,        /* $count */
-    ST_GROUP = 8,        /* $group (and the first half of $sortByCount) */
-    ST_UNWIND = 9,       /* $unwind */
-    ST_LOOKUP = 10,      /* $lookup, equality form */
+    ST_MATCH = 0,         /* $match */
+    ST_PROJECT = 1,       /* $project */
+    ST_ADD_FIELDS = 2,    /* $addFields / $set */
+    ST_UNSET = 3,         /* $unset */
+    ST_SORT = 4,          /* $sort */
+    ST_SKIP = 5,          /* $skip */
+    ST_LIMIT = 6,         /* $limit */
+    ST_COUNT = 7,         /* $count */
+    ST_GROUP = 8,         /* $group (and the first half of $sortByCount) */
+    ST_UNWIND = 9,        /* $unwind */
+    ST_LOOKUP = 10,       /* $lookup */
     ST_REPLACE_ROOT = 11, /* $replaceRoot / $replaceWith */
-    ST_FACET = 12,       /* $facet */
-    ST_SAMPLE = 13,      /* $sample */
-    ST_UNION_WITH = 14,  /* $unionWith */
+    ST_FACET = 12,        /* $facet */
+    ST_SAMPLE = 13,       /* $sample */
+    ST_UNION_WITH = 14,   /* $unionWith */
 } stage_kind_t;
 
 typedef struct stage {
@@ -47,12 +47,11 @@ typedef struct stage {
     char **paths;                /* $addFields / $unset: dotted paths; $count: [0] name */
     docstore_expr_t **exprs;     /* $addFields values; $replaceRoot: [0] */
     pipe_group_t group;          /* $group */
-    char *path;                  /* $unwind path (without $); $lookup localField */
+    char *path;                  /* $unwind path (without $) */
     char *index_field;           /* $unwind includeArrayIndex, or NULL */
     bool preserve;               /* $unwind preserveNullAndEmptyArrays */
-    char *from;                  /* $lookup from */
-    char *foreign;               /* $lookup foreignField */
-    char *as;                    /* $lookup as */
+    char *from;                  /* $unionWith coll */
+    pipe_lookup_t lookup;        /* $lookup */
     docstore_pipeline_t **subs;  /* $facet pipelines (names in paths); $unionWith: [0] */
 } stage_t;
 
@@ -60,6 +59,7 @@ struct docstore_pipeline {
     stage_t *stages;
     size_t n;
     bool disk_use; /* allowDiskUse: true was asked (wording of 292 only) */
+    const docstore_collation_t *coll; /* the aggregate's collation ($group keys), or NULL */
     size_t mem_limit; /* bytes a blocking $sort or $group may hold */
 };
 
@@ -82,8 +82,7 @@ static void stage_free(stage_t *s)
     free(s->path);
     free(s->index_field);
     free(s->from);
-    free(s->foreign);
-    free(s->as);
+    pipe_lookup_free(&s->lookup);
     if (s->subs != NULL) {
         for (size_t i = 0; i < s->n; i++)
             docstore_pipeline_free(s->subs[i]);
@@ -133,6 +132,22 @@ const docstore_sort_t *docstore_pipeline_leading_sort(const docstore_pipeline_t 
 void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use)
 {
     p->disk_use = disk_use;
+}
+
+void docstore_pipeline_set_collation(docstore_pipeline_t *p, const docstore_collation_t *coll)
+{
+    p->coll = coll;
+    for (size_t i = 0; i < p->n; i++) {
+        stage_t *s = &p->stages[i];
+        if (s->matcher != NULL)
+            docstore_matcher_set_collation(s->matcher, coll);
+        if (s->sort != NULL)
+            docstore_sort_set_collation(s->sort, coll);
+        if (s->lookup.pipeline != NULL)
+            docstore_pipeline_set_collation(s->lookup.pipeline, coll);
+        for (size_t k = 0; s->subs != NULL && k < s->n; k++)
+            docstore_pipeline_set_collation(s->subs[k], coll);
+    }
 }
 
 void docstore_pipeline_set_memory_limit(docstore_pipeline_t *p, size_t bytes)
@@ -354,81 +369,7 @@ static int parse_lookup(docstore_pipeline_t *p, stage_t *s, const char *name, co
 {
     (void)p;
     (void)name;
-    bson_t d;
-    if (!get_doc(v, &d)) {
-        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                           "the $lookup specification must be an Object, but found %s",
-                           docstore_type_name(v->value_type));
-        return -1;
-    }
-    bson_iter_t it;
-    bson_iter_init(&it, &d);
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        char **slot = strcmp(k, "from") == 0           ? &s->from
-                      : strcmp(k, "localField") == 0   ? &s->path
-                      : strcmp(k, "foreignField") == 0 ? &s->foreign
-                      : strcmp(k, "as") == 0           ? &s->as
-                                                       : NULL;
-        if (strcmp(k, "pipeline") == 0 || strcmp(k, "let") == 0) {
-            docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
-                               "$lookup with 'pipeline' or 'let' is not supported by the "
-                               "docstore; use localField/foreignField");
-            return -1;
-        }
-        if (slot == NULL) {
-            docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                               "unknown argument to $lookup: %.100s", k);
-            return -1;
-        }
-        uint32_t slen = 0;
-        const char *str = BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, &slen) : NULL;
-        if (str == NULL || !valid_field_name(str, slen)) {
-            docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                               "$lookup argument '%s' must be a non-empty UTF-8 string, found %s",
-                               k, docstore_type_name(bson_iter_type(&it)));
-            return -1;
-        }
-        free(*slot);
-        *slot = strdup(bson_iter_utf8(&it, NULL));
-        if (*slot == NULL)
-            return docstore_error_oom(err);
-    }
-    if (s->from == NULL) {
-        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                           "missing 'from' option to $lookup stage specification");
-        return -1;
-    }
-    if (s->as == NULL) {
-        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                           "must specify 'as' field for a $lookup");
-        return -1;
-    }
-    if (s->path == NULL || s->foreign == NULL) {
-        docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
-                           "$lookup requires either 'pipeline' or both 'localField' and "
-                           "'foreignField' to be specified");
-        return -1;
-    }
-    /* The two fields as field-path expressions, for traversal through arrays. */
-    s->exprs = calloc(2, sizeof *s->exprs);
-    if (s->exprs == NULL)
-        return docstore_error_oom(err);
-    s->n = 2;
-    const char *fields[2] = {s->path, s->foreign};
-    for (int i = 0; i < 2; i++) {
-        char *spec = NULL;
-        if (asprintf(&spec, "$%s", fields[i]) < 0)
-            return docstore_error_oom(err);
-        bson_value_t sv = {.value_type = BSON_TYPE_UTF8};
-        sv.value.v_utf8.str = spec;
-        sv.value.v_utf8.len = (uint32_t)strlen(spec);
-        int rc = docstore_expr_new(&sv, &s->exprs[i], err);
-        free(spec);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
+    return pipe_lookup_parse(v, &s->lookup, err);
 }
 
 static int parse_count(docstore_pipeline_t *p, stage_t *s, const char *name, const bson_value_t *v,
@@ -501,10 +442,10 @@ static int parse_replace_root(docstore_pipeline_t *p, stage_t *s, const char *na
     return docstore_expr_new(root, &s->exprs[0], err);
 }
 
-/* A sub-pipeline of $facet or $unionWith; stages that write or nest $facet
- * are refused inside it. */
-static int parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline_t **out,
-                     docstore_error_t *err)
+/* A sub-pipeline of $facet, $unionWith or $lookup; stages that write or nest
+ * $facet are refused inside it. */
+int pipe_parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline_t **out,
+                   docstore_error_t *err)
 {
     bson_t arr;
     if (v->value_type != BSON_TYPE_ARRAY ||
@@ -564,7 +505,7 @@ static int parse_facet(docstore_pipeline_t *p, stage_t *s, const char *name, con
         s->n++;
         if (s->paths[s->n - 1] == NULL)
             return docstore_error_oom(err);
-        if (parse_sub(bson_iter_value(&it), "$facet", &s->subs[s->n - 1], err) != 0)
+        if (pipe_parse_sub(bson_iter_value(&it), "$facet", &s->subs[s->n - 1], err) != 0)
             return -1;
     }
     return 0;
@@ -610,7 +551,7 @@ static int parse_union_with(docstore_pipeline_t *p, stage_t *s, const char *name
     if (s->subs == NULL)
         return docstore_error_oom(err);
     s->n = 1;
-    return parse_sub(&pipe, "$unionWith", &s->subs[0], err);
+    return pipe_parse_sub(&pipe, "$unionWith", &s->subs[0], err);
 }
 
 /* {key: {$literal: v}} in parent. */
@@ -1043,6 +984,7 @@ typedef struct stage_run {
     const stage_t *s;                     /* &p->stages[si] */
     docstore_collection_reader_fn reader; /* $lookup, $facet, $unionWith read through it */
     void *reader_ctx;
+    const bson_t *vars; /* user variables of an enclosing $lookup's let, or NULL */
 } stage_run_t;
 
 static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
@@ -1050,7 +992,7 @@ static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
-        if (docstore_matcher_matches(s->matcher, docs->docs[i], NULL)) {
+        if (docstore_matcher_matches_vars(s->matcher, docs->docs[i], sr->vars, NULL)) {
             if (docstore_doclist_push(out, docs->docs[i]) != 0) {
                 docs->docs[i] = NULL;
                 return docstore_error_oom(err);
@@ -1067,7 +1009,7 @@ static int run_project(const stage_run_t *sr, docstore_doclist_t *docs, docstore
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         bson_t *r = bson_new();
-        if (docstore_projection_apply(s->proj, docs->docs[i], r, err) != 0) {
+        if (docstore_projection_apply_vars(s->proj, docs->docs[i], sr->vars, r, err) != 0) {
             bson_destroy(r);
             return -1;
         }
@@ -1102,7 +1044,7 @@ static int run_add_fields(const stage_run_t *sr, docstore_doclist_t *docs, docst
         for (size_t f = 0; f < s->n; f++) {
             bson_value_t v;
             /* Every expression sees the input document, not earlier fields. */
-            if (docstore_expr_eval(s->exprs[f], docs->docs[i], NULL, &v, err) != 0) {
+            if (docstore_expr_eval(s->exprs[f], docs->docs[i], sr->vars, &v, err) != 0) {
                 docstore_mnode_free(root);
                 return -1;
             }
@@ -1211,7 +1153,7 @@ static int run_replace_root(const stage_run_t *sr, docstore_doclist_t *docs,
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
         bson_value_t v;
-        if (docstore_expr_eval(s->exprs[0], docs->docs[i], NULL, &v, err) != 0)
+        if (docstore_expr_eval(s->exprs[0], docs->docs[i], sr->vars, &v, err) != 0)
             return -1;
         if (v.value_type != BSON_TYPE_DOCUMENT) {
             docstore_error_set(err, DOCSTORE_LOCATION_40228,
@@ -1247,7 +1189,7 @@ static int run_facet(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
                 return docstore_error_oom(err);
             }
         }
-        if (docstore_pipeline_run(s->subs[f], &copy, reader, reader_ctx, err) != 0) {
+        if (pipe_run_vars(s->subs[f], 0, &copy, reader, reader_ctx, sr->vars, err) != 0) {
             bson_destroy(r);
             return -1;
         }
@@ -1308,7 +1250,8 @@ static int run_union_with(const stage_run_t *sr, docstore_doclist_t *docs, docst
         docstore_doclist_free(&other);
         return -1;
     }
-    if (s->subs != NULL && docstore_pipeline_run(s->subs[0], &other, reader, reader_ctx, err) != 0)
+    if (s->subs != NULL &&
+        pipe_run_vars(s->subs[0], 0, &other, reader, reader_ctx, sr->vars, err) != 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < other.n; i++) {
@@ -1389,15 +1332,14 @@ static int run_group(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
                      docstore_error_t *err)
 {
     (void)out;
-    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, err);
+    return pipe_group_run(&sr->s->group, docs, sr->p->mem_limit, sr->p->disk_use, sr->vars,
+                          sr->p->coll, err);
 }
 
 static int run_lookup(const stage_run_t *sr, docstore_doclist_t *docs, docstore_doclist_t *out,
                       docstore_error_t *err)
 {
-    const stage_t *s = sr->s;
-    return pipe_lookup_run(s->exprs[0], s->exprs[1], s->from, s->as, docs, out, sr->reader,
-                           sr->reader_ctx, err);
+    return pipe_lookup_run(&sr->s->lookup, docs, out, sr->reader, sr->reader_ctx, sr->vars, err);
 }
 
 /* How each kind runs. in_place: the runner rewrites docs itself; otherwise
@@ -1426,10 +1368,10 @@ static const struct stage_runner {
 };
 
 static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
-                     docstore_collection_reader_fn reader, void *reader_ctx,
+                     docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
                      docstore_error_t *err)
 {
-    const stage_run_t sr = {p, si, &p->stages[si], reader, reader_ctx};
+    const stage_run_t sr = {p, si, &p->stages[si], reader, reader_ctx, vars};
     const struct stage_runner *run = &stage_runs[sr.s->kind];
     docstore_doclist_t out;
     docstore_doclist_init(&out);
@@ -1456,7 +1398,7 @@ static int run_from(const docstore_pipeline_t *p, size_t skip_sort, docstore_doc
     for (size_t i = 0; i < p->n; i++) {
         if (i + 1 == skip_sort)
             continue;
-        if (run_stage(p, i, docs, reader, reader_ctx, err) != 0) {
+        if (run_stage(p, i, docs, reader, reader_ctx, NULL, err) != 0) {
             docstore_doclist_free(docs);
             return -1;
         }
@@ -1480,4 +1422,24 @@ int docstore_pipeline_run_sorted(const docstore_pipeline_t *p, docstore_doclist_
         return run_from(p, 0, docs, reader, reader_ctx, err);
     size_t at = p->stages[0].kind == ST_MATCH ? 1 : 0;
     return run_from(p, at + 1, docs, reader, reader_ctx, err);
+}
+
+int pipe_run_vars(const docstore_pipeline_t *p, size_t from, docstore_doclist_t *docs,
+                  docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                  docstore_error_t *err)
+{
+    for (size_t i = from; i < p->n; i++) {
+        if (run_stage(p, i, docs, reader, reader_ctx, vars, err) != 0) {
+            docstore_doclist_free(docs);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const docstore_matcher_t *pipe_leading_matcher(const docstore_pipeline_t *p)
+{
+    if (p == NULL || p->n == 0 || p->stages[0].kind != ST_MATCH)
+        return NULL;
+    return p->stages[0].matcher;
 }

@@ -1,7 +1,7 @@
 /*
  * Aggregation pipelines: $match $project $addFields/$set $unset $sort $skip
  * $limit $count $group ($sum $avg $min $max $first $last $push $addToSet)
- * $unwind $lookup (equality form) $replaceRoot/$replaceWith. Stages run over
+ * $unwind $lookup (equality, let/pipeline, or both) $replaceRoot/$replaceWith. Stages run over
  * materialized document lists; $lookup reads other collections through a
  * callback, so the pipeline knows nothing of storage.
  */
@@ -58,6 +58,10 @@ docstore_pipeline_run_sorted(const docstore_pipeline_t *p, docstore_doclist_t *d
 /* allowDiskUse: true was asked. The docstore never spills to disk; this only
  * words the 292 error of a $sort or $group past 100 MB. Default false. */
 void docstore_pipeline_set_disk_use(docstore_pipeline_t *p, bool disk_use);
+
+/* Makes every $match and $sort (sub-pipelines included) compare strings
+ * under coll (borrowed: it must outlive p), as aggregate's collation. */
+void docstore_pipeline_set_collation(docstore_pipeline_t *p, const docstore_collation_t *coll);
 
 /* Bytes one blocking $sort or $group may hold (default 100 MB, MongoDB's);
  * for tests. Stages inside $facet and $unionWith keep the default. */

@@ -147,7 +147,9 @@ typedef struct acc_state {
 } acc_state_t;
 
 typedef struct group_slot {
-    bson_value_t key; /* owned */
+    bson_value_t key;   /* owned */
+    bson_value_t shown; /* owned: the key as computed, when key is its collation-normalized
+                           copy (docstore_collation_normalize); else EOD */
     uint64_t hash;
     acc_state_t *acc; /* one per accumulator */
 } group_slot_t;
@@ -391,6 +393,8 @@ static void table_free(group_table_t *t, size_t nacc)
 {
     for (size_t i = 0; i < t->n; i++) {
         bson_value_destroy(&t->groups[i].key);
+        if (t->groups[i].shown.value_type != BSON_TYPE_EOD)
+            bson_value_destroy(&t->groups[i].shown);
         for (size_t a = 0; a < nacc; a++)
             acc_free(&t->groups[i].acc[a]);
         free(t->groups[i].acc);
@@ -444,6 +448,7 @@ static group_slot_t *table_get(group_table_t *t, bson_value_t *key, size_t nacc)
     if (g->acc == NULL)
         return NULL;
     g->key = *key;
+    g->shown.value_type = BSON_TYPE_EOD;
     g->hash = hash;
     t->buckets[h] = ++t->n;
     if (t->n * 2 > t->nbuckets && !table_rehash(t, t->nbuckets * 2))
@@ -480,34 +485,51 @@ static size_t acc_bytes(const acc_state_t *s)
     return n;
 }
 
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
-                   bool disk_use, docstore_error_t *err)
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit, bool disk_use,
+                   const bson_t *vars, const docstore_collation_t *coll, docstore_error_t *err)
 {
     group_table_t t = {0};
     int rc = 0;
     size_t bytes = 0; /* the groups' state */
     for (size_t d = 0; d < docs->n && rc == 0; d++) {
         bson_value_t key;
-        if (docstore_expr_eval(g->id, docs->docs[d], NULL, &key, err) != 0) {
+        if (docstore_expr_eval(g->id, docs->docs[d], vars, &key, err) != 0) {
             rc = -1;
             break;
         }
         if (key.value_type == BSON_TYPE_EOD || key.value_type == BSON_TYPE_UNDEFINED)
             key.value_type = BSON_TYPE_NULL;
         size_t ngroups = t.n, key_bytes = value_bytes(&key);
+        bson_value_t shown = {.value_type = BSON_TYPE_EOD};
+        if (coll != NULL) {
+            /* Groups by the collation: the key's normalized copy finds the
+             * group, the first key as computed is its _id. */
+            shown = key;
+            if (docstore_collation_normalize(coll, &shown, &key, err) != 0) {
+                bson_value_destroy(&shown);
+                rc = -1;
+                break;
+            }
+        }
         group_slot_t *slot = table_get(&t, &key, g->n);
         if (slot == NULL) {
             bson_value_destroy(&key);
+            if (shown.value_type != BSON_TYPE_EOD)
+                bson_value_destroy(&shown);
             docstore_error_oom(err);
             rc = -1;
             break;
         }
+        if (shown.value_type != BSON_TYPE_EOD && slot->shown.value_type == BSON_TYPE_EOD)
+            slot->shown = shown;
+        else if (shown.value_type != BSON_TYPE_EOD)
+            bson_value_destroy(&shown);
         if (t.n > ngroups)
             bytes += sizeof *slot + 2 * sizeof *t.buckets + key_bytes + g->n * sizeof *slot->acc;
         for (size_t a = 0; a < g->n && rc == 0; a++) {
             bson_value_t v = {.value_type = BSON_TYPE_EOD};
             if (g->exprs[a] != NULL &&
-                docstore_expr_eval(g->exprs[a], docs->docs[d], NULL, &v, err) != 0) {
+                docstore_expr_eval(g->exprs[a], docs->docs[d], vars, &v, err) != 0) {
                 rc = -1;
                 break;
             }
@@ -525,7 +547,9 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_l
     docstore_doclist_free(docs);
     for (size_t i = 0; i < t.n && rc == 0; i++) {
         bson_t *out = bson_new();
-        BSON_APPEND_VALUE(out, "_id", &t.groups[i].key);
+        BSON_APPEND_VALUE(out, "_id",
+                          t.groups[i].shown.value_type != BSON_TYPE_EOD ? &t.groups[i].shown
+                                                                        : &t.groups[i].key);
         for (size_t a = 0; a < g->n; a++)
             acc_result(g->ops[a], &t.groups[i].acc[a], g->names[a], out);
         if (docstore_doclist_push(docs, out) != 0) {

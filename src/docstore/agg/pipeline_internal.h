@@ -12,6 +12,7 @@
 #include "docstore/query/expr.h"
 #include "docstore/base/mdoc.h"
 #include "docstore/agg/pipeline.h"
+#include "docstore/query/match.h"
 
 #include <bson/bson.h>
 #include <stdbool.h>
@@ -42,15 +43,52 @@ int pipe_group_parse(const bson_t *spec, pipe_group_t *g, docstore_error_t *err)
 void pipe_group_free(pipe_group_t *g);
 /* Replaces docs with one document per group. 0 or -1 (docs then emptied);
  * 292 when the groups' state passes mem_limit bytes (disk_use: allowDiskUse
- * was asked, which only changes the message). */
-int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit,
-                   bool disk_use, docstore_error_t *err);
+ * was asked, which only changes the message). vars: user variables of an
+ * enclosing $lookup's let, or NULL. coll: the aggregate's collation (keys
+ * equal under it group together; the first one seen is the _id), or NULL. */
+int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_limit, bool disk_use,
+                   const bson_t *vars, const docstore_collation_t *coll, docstore_error_t *err);
 
-/* $lookup (equality form) as a hash join: appends to out one document per
- * input document, with the matching foreign documents in an array at as. */
-int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign, const char *from,
-                    const char *as, docstore_doclist_t *docs, docstore_doclist_t *out,
-                    docstore_collection_reader_fn reader, void *reader_ctx, docstore_error_t *err);
+/* A $lookup stage: the equality form (localField/foreignField), the
+ * correlated form (let/pipeline), or both (the equality join, then the
+ * pipeline over the matches, as MongoDB 5.0+). */
+typedef struct pipe_lookup {
+    char *from;                    /* the foreign collection */
+    char *as;                      /* output array field */
+    char *local, *foreign;         /* localField/foreignField, or both NULL */
+    docstore_expr_t *local_e;      /* "$<localField>", NULL without it */
+    docstore_expr_t *foreign_e;    /* "$<foreignField>", NULL without it */
+    size_t nlet;                   /* let variables */
+    char **let_names;              /* their names */
+    docstore_expr_t **let_exprs;   /* their expressions, read against the input document */
+    docstore_pipeline_t *pipeline; /* the sub-pipeline, or NULL */
+    docstore_expr_t *probe_path;   /* the sub-pipeline starts with {$match: {$expr: {$eq:
+                                      ["$path", "$$var"]}}}: "$path", else NULL */
+    size_t probe_var;              /* that var's index in let_names */
+} pipe_lookup_t;
+
+/* Parses {$lookup: v} into l (zeroed by the caller). 0 or -1. */
+int pipe_lookup_parse(const bson_value_t *v, pipe_lookup_t *l, docstore_error_t *err);
+void pipe_lookup_free(pipe_lookup_t *l);
+/* Appends to out one document per input document, with the matching (and,
+ * with a pipeline, transformed) foreign documents in an array at l->as.
+ * vars: the user variables of an enclosing $lookup (visible, under the
+ * stage's own let, to a nested one), or NULL. */
+int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_doclist_t *out,
+                    docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                    docstore_error_t *err);
+
+/* Compiles a sub-pipeline of $facet, $unionWith or $lookup (owner names the
+ * stage in errors); $out and $merge (and $facet inside $facet) are refused. */
+int pipe_parse_sub(const bson_value_t *v, const char *owner, docstore_pipeline_t **out,
+                   docstore_error_t *err);
+/* The compiled filter of p's leading $match, or NULL. */
+const docstore_matcher_t *pipe_leading_matcher(const docstore_pipeline_t *p);
+/* Runs p's stages from stage `from` on, with user variables vars (may be
+ * NULL) visible to every expression and $expr. As docstore_pipeline_run. */
+int pipe_run_vars(const docstore_pipeline_t *p, size_t from, docstore_doclist_t *docs,
+                  docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                  docstore_error_t *err);
 
 /* A hash consistent with docstore_value_equal: equal values hash alike
  * (1, 1.0 and 1L too; null, undefined and missing alike). */

@@ -7,6 +7,8 @@
  * ok: 1, as MongoDB reports them; ordered batches stop at the first.
  */
 #include "docstore/cmd/cmd_admin.h"
+#include "docstore/cmd/cmd_coll_options.h"
+#include "docstore/cmd/cmd_explain.h"
 #include "docstore/cmd/cmd_util.h"
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cursor.h"
@@ -53,6 +55,8 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
                          docstore_doclist_t *out, docstore_error_t *err)
 {
     match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
+    if (m != NULL && docstore_matcher_collation(m) != NULL)
+        filter = NULL; /* binary index keys cannot narrow a collated filter */
     if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
         return -1;
     if (m != NULL && docstore_matcher_status(m, err) != 0)
@@ -183,7 +187,11 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
     const char *fields[32];
     int dirs[32];
     bool ordered = false;
-    if (n <= 32) {
+    bool collated =
+        docstore_sort_collation(s) != NULL || (m != NULL && docstore_matcher_collation(m) != NULL);
+    if (collated)
+        filter = NULL; /* binary index keys neither narrow nor order collated strings */
+    if (n <= 32 && !collated) {
         for (size_t i = 0; i < n; i++)
             fields[i] = docstore_sort_field(s, i, &dirs[i]);
         size_t start = out->n;
@@ -258,8 +266,6 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         return not_supported(err, "find with min/max");
     if (docstore_cmd_bool(cmd, "tailable", false))
         return not_supported(err, "a tailable cursor");
-    if (docstore_cmd_has(cmd, "collation"))
-        return not_supported(err, "collation");
     if (skip < 0) {
         docstore_error_set(err, DOCSTORE_LOCATION_51024,
                            "BSON field 'skip' value must be >= 0, actual value '%lld'",
@@ -282,14 +288,17 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
     docstore_matcher_t *m = NULL;
     docstore_sort_t *s = NULL;
     docstore_projection_t *p = NULL;
+    docstore_collation_t *cl = NULL;
     docstore_doclist_t all, out;
     docstore_doclist_init(&all);
     docstore_doclist_init(&out);
     int rc = -1;
     bson_t empty = BSON_INITIALIZER;
     const bson_t *f = has_filter ? &filter : &empty;
-    if (docstore_matcher_new(f, &m, err))
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err) ||
+        docstore_matcher_new(f, &m, err))
         goto out;
+    docstore_matcher_set_collation(m, cl);
     /* {$natural: 1|-1}: insertion order (the order scans return) or its reverse. */
     int natural = 0;
     bson_iter_t nit;
@@ -305,6 +314,8 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
     }
     if (!natural && has_sort && !bson_empty(&sort) && docstore_sort_new(&sort, &s, err))
         goto out;
+    if (s)
+        docstore_sort_set_collation(s, cl);
     if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
         goto out;
     /* skip + limit documents are all a limited find needs, sorted or not. */
@@ -367,6 +378,7 @@ out:
         docstore_sort_free(s);
     if (p)
         docstore_projection_free(p);
+    docstore_collation_free(cl);
     return rc;
 }
 
@@ -586,17 +598,19 @@ static int update_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll
                            has_q ? "u" : "q");
         return -1;
     }
-    if (docstore_cmd_has(stmt, "collation"))
-        return not_supported(err, "collation");
     bool multi = docstore_cmd_bool(stmt, "multi", false);
     bool upsert = docstore_cmd_bool(stmt, "upsert", false);
     docstore_matcher_t *m = NULL;
     docstore_update_t *up = NULL;
+    docstore_collation_t *cl = NULL;
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     int rc = -1;
-    if (docstore_matcher_new(&q, &m, err) ||
-        docstore_update_new(&u, has_af ? &filters : NULL, &up, err))
+    if (docstore_cmd_collation(ctx->storage, db, coll, stmt, &cl, err))
+        return -1;
+    if (docstore_matcher_new(&q, &m, err) == 0)
+        docstore_matcher_set_collation(m, cl);
+    if (m == NULL || docstore_update_new(&u, has_af ? &filters : NULL, &up, err))
         goto out;
     if (multi && docstore_update_is_replacement(up)) {
         docstore_error_set(err, DOCSTORE_FAILED_TO_PARSE,
@@ -626,6 +640,7 @@ out:
         docstore_matcher_free(m);
     if (up)
         docstore_update_free(up);
+    docstore_collation_free(cl);
     return rc;
 }
 
@@ -703,14 +718,16 @@ static int delete_one_stmt(docstore_ctx_t *ctx, const char *db, const char *coll
                            (long long)limit);
         return -1;
     }
-    if (docstore_cmd_has(stmt, "collation"))
-        return not_supported(err, "collation");
     docstore_matcher_t *m = NULL;
+    docstore_collation_t *cl = NULL;
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     int rc = -1;
-    if (docstore_matcher_new(&q, &m, err) ||
-        find_matching(ctx, db, coll, &q, m, (size_t)limit, &docs, err))
+    if (docstore_cmd_collation(ctx->storage, db, coll, stmt, &cl, err))
+        return -1;
+    if (docstore_matcher_new(&q, &m, err) == 0)
+        docstore_matcher_set_collation(m, cl);
+    if (m == NULL || find_matching(ctx, db, coll, &q, m, (size_t)limit, &docs, err))
         goto out;
     for (size_t i = 0; i < docs.n; i++) {
         if (docstore_storage_delete(ctx->storage, db, coll, docs.docs[i], err))
@@ -722,6 +739,7 @@ out:
     docstore_doclist_free(&docs);
     if (m)
         docstore_matcher_free(m);
+    docstore_collation_free(cl);
     return rc;
 }
 
@@ -778,10 +796,11 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
                            "Cannot specify both upsert=true and remove=true");
         return -1;
     }
-    if (docstore_cmd_has(cmd, "collation"))
-        return not_supported(err, "collation");
     bson_t empty = BSON_INITIALIZER;
     const bson_t *filter = has_q ? &q : &empty;
+    docstore_collation_t *cl = NULL;
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err))
+        return -1;
     docstore_matcher_t *m = NULL;
     docstore_sort_t *s = NULL;
     docstore_projection_t *p = NULL;
@@ -796,6 +815,9 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
         (has_fields && !bson_empty(&fields) && docstore_projection_new(&fields, &p, err)) ||
         (has_upd && docstore_update_new(&upd, has_af ? &filters : NULL, &up, err)))
         goto out;
+    docstore_matcher_set_collation(m, cl);
+    if (s)
+        docstore_sort_set_collation(s, cl);
     /* Only the first document in sort order is wanted: an index walk or a
      * top-1 sort, never every match held. */
     if (s ? read_sorted(ctx, db, coll, filter, m, s, 1, false, DOCSTORE_SORT_FIND, &docs, NULL, err)
@@ -857,6 +879,7 @@ out:
         docstore_projection_free(p);
     if (up)
         docstore_update_free(up);
+    docstore_collation_free(cl);
     return rc;
 }
 
@@ -898,10 +921,13 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
     bson_t empty = BSON_INITIALIZER;
     const bson_t *filter = has_q ? &q : &empty;
     docstore_matcher_t *m = NULL;
+    docstore_collation_t *cl = NULL;
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     int rc = -1;
     int64_t total;
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err))
+        return -1;
     if (bson_empty(filter)) {
         /* The whole collection: its row count, no documents read. */
         int64_t size;
@@ -912,7 +938,9 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
             total = 0;
         docstore_error_clear(&missing);
     } else {
-        if (docstore_matcher_new(filter, &m, err) ||
+        if (docstore_matcher_new(filter, &m, err) == 0)
+            docstore_matcher_set_collation(m, cl);
+        if (m == NULL ||
             find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
             goto out;
         total = (int64_t)docs.n;
@@ -928,10 +956,12 @@ out:
     docstore_doclist_free(&docs);
     if (m)
         docstore_matcher_free(m);
+    docstore_collation_free(cl);
     return rc;
 }
 
 typedef struct distinct_set {
+    const docstore_collation_t *coll; /* values equal under it are one (NULL: bytes) */
     buf_t *keys;          /* encoded values, for BSON equality (1 == 1.0) */
     bson_value_t *values; /* copies */
     size_t n, cap;
@@ -941,7 +971,16 @@ static int distinct_add(distinct_set_t *d, const bson_value_t *v)
 {
     buf_t k;
     buf_init(&k, DOCSTORE_KEY_MAX);
-    if (docstore_key_append(&k, v, false) != 0) {
+    bson_value_t norm;
+    docstore_error_t ignored = {0};
+    if (docstore_collation_normalize(d->coll, v, &norm, &ignored) != 0) {
+        docstore_error_clear(&ignored);
+        buf_free(&k);
+        return -1;
+    }
+    int krc = docstore_key_append(&k, &norm, false);
+    bson_value_destroy(&norm);
+    if (krc != 0) {
         buf_free(&k);
         return -1;
     }
@@ -1031,18 +1070,21 @@ static int cmd_distinct(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
         return -1;
     }
     const char *key = bson_iter_utf8(&it, NULL);
-    if (docstore_cmd_has(cmd, "collation"))
-        return not_supported(err, "collation");
     bson_t empty = BSON_INITIALIZER;
     const bson_t *filter = has_q ? &q : &empty;
     docstore_matcher_t *m = NULL;
+    docstore_collation_t *cl = NULL;
     docstore_doclist_t docs;
     docstore_doclist_init(&docs);
     distinct_set_t set = {0};
     int rc = -1;
-    if (docstore_matcher_new(filter, &m, err) ||
-        find_matching(ctx, db, coll, filter, m, 0, &docs, err))
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err))
+        return -1;
+    if (docstore_matcher_new(filter, &m, err) == 0)
+        docstore_matcher_set_collation(m, cl);
+    if (m == NULL || find_matching(ctx, db, coll, filter, m, 0, &docs, err))
         goto out;
+    set.coll = cl;
     for (size_t i = 0; i < docs.n; i++) {
         if (distinct_collect(&set, bson_get_data(docs.docs[i]), docs.docs[i]->len, key, 0)) {
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory in distinct");
@@ -1069,6 +1111,7 @@ out:
     docstore_doclist_free(&docs);
     if (m)
         docstore_matcher_free(m);
+    docstore_collation_free(cl);
     return rc;
 }
 
@@ -1126,7 +1169,7 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
         docstore_cmd_doc(cmd, "aggregate", "cursor", &cursor, &has_cursor, err))
         return -1;
     if (docstore_cmd_bool(cmd, "explain", false))
-        return not_supported(err, "explain");
+        return docstore_explain_aggregate(ctx, db, cmd, NULL, reply, err);
     if (!has_pipe) {
         docstore_error_set(err, DOCSTORE_LOCATION_40414,
                            "BSON field 'aggregate.pipeline' is missing but a required field");
@@ -1140,8 +1183,9 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
     }
     if (docstore_cmd_int64(&cursor, "aggregate.cursor", "batchSize", -1, &batch, err))
         return -1;
-    if (docstore_cmd_has(cmd, "collation"))
-        return not_supported(err, "collation");
+    docstore_collation_t *cl = NULL;
+    if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err))
+        return -1;
     docstore_pipeline_t *p = NULL;
     docstore_matcher_t *m = NULL;
     const docstore_sort_t *lead_sort = NULL;
@@ -1161,6 +1205,7 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
         if (docstore_pipeline_new(&pipe, &p, err))
             goto out;
         docstore_pipeline_set_disk_use(p, disk_use);
+        docstore_pipeline_set_collation(p, cl);
         const bson_t *lead = docstore_pipeline_leading_match(p);
         size_t keep = 0;
         lead_sort = docstore_pipeline_leading_sort(p, &keep);
@@ -1169,10 +1214,12 @@ static int cmd_aggregate(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
              * an index or a bounded top-k sort, never the whole collection. */
             if (lead && docstore_matcher_new(lead, &m, err))
                 goto out;
+            if (m)
+                docstore_matcher_set_collation(m, cl);
             if (read_sorted(ctx, db, coll, lead, m, lead_sort, keep, disk_use,
                             DOCSTORE_SORT_AGGREGATE, &docs, NULL, err))
                 goto out;
-        } else if (find_matching(ctx, db, coll, lead, NULL, 0, &docs, err)) {
+        } else if (find_matching(ctx, db, coll, cl != NULL ? NULL : lead, NULL, 0, &docs, err)) {
             goto out;
         }
     }
@@ -1190,6 +1237,7 @@ out:
         docstore_matcher_free(m);
     if (p)
         docstore_pipeline_free(p);
+    docstore_collation_free(cl);
     return rc;
 }
 

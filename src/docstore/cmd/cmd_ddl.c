@@ -7,6 +7,7 @@
  * storage's filter for partial indexes (docstore_partial_filter_ops).
  */
 #include "docstore/cmd/cmd_auth.h"
+#include "docstore/cmd/cmd_coll_options.h"
 #include "docstore/cmd/cmd_util.h"
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cursor.h"
@@ -51,13 +52,11 @@ static int cmd_create(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
     const char *coll;
     if (docstore_cmd_coll(cmd, &coll, err))
         return -1;
-    static const char *const unsupported[] = {"capped",
-                                              "viewOn",
+    static const char *const unsupported[] = {"viewOn",
                                               "pipeline",
                                               "validator",
                                               "timeseries",
                                               "clusteredIndex",
-                                              "collation",
                                               "changeStreamPreAndPostImages",
                                               "expireAfterSeconds",
                                               "storageEngine",
@@ -65,14 +64,19 @@ static int cmd_create(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bs
                                               "encryptedFields"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
         bson_iter_t it;
-        if (bson_iter_init_find(&it, cmd, unsupported[i]) &&
-            !(strcmp(unsupported[i], "capped") == 0 && !bson_iter_as_bool(&it))) {
+        if (bson_iter_init_find(&it, cmd, unsupported[i])) {
             char what[96];
             snprintf(what, sizeof what, "create option '%s'", unsupported[i]);
             return not_supported(err, what);
         }
     }
-    return docstore_storage_create_collection(ctx->storage, db, coll, true, err);
+    bson_t options = BSON_INITIALIZER;
+    int rc = docstore_create_options(cmd, &options, err);
+    if (rc == 0)
+        rc = docstore_storage_create_collection_opts(
+            ctx->storage, db, coll, bson_empty(&options) ? NULL : &options, true, err);
+    bson_destroy(&options);
+    return rc;
 }
 
 static int cmd_drop(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson_t *reply,
@@ -272,7 +276,7 @@ static int cmd_coll_stats(docstore_ctx_t *ctx, const char *db, const bson_t *cmd
     BSON_APPEND_INT64(reply, "avgObjSize", count ? size / count : 0);
     BSON_APPEND_INT64(reply, "storageSize", storage / scale);
     BSON_APPEND_INT64(reply, "freeStorageSize", 0);
-    BSON_APPEND_BOOL(reply, "capped", false);
+    docstore_coll_stats_capped(ctx->storage, db, coll, reply);
     BSON_APPEND_INT32(reply, "nindexes", nindexes);
     BSON_APPEND_INT64(reply, "totalIndexSize", ixtotal / scale);
     BSON_APPEND_INT64(reply, "totalSize", (storage + ixtotal) / scale);

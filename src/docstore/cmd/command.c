@@ -13,14 +13,13 @@
 #include "common/log.h"
 #include "docstore/net/conn.h"
 #include "docstore/net/wire.h"
+#include "docstore/cmd/cmd_explain.h"
 
 #include <string.h>
 
 static const docstore_command_t *const tables[] = {
-    docstore_admin_commands,
-    docstore_cursor_commands,
-    docstore_crud_commands,
-    docstore_ddl_commands,
+    docstore_admin_commands, docstore_cursor_commands,  docstore_crud_commands,
+    docstore_ddl_commands,   docstore_explain_commands,
 };
 
 const docstore_command_t *docstore_command_find(const char *name)

@@ -941,6 +941,34 @@ bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc, in
     return docstore_match_node(m->root, bson_get_data(doc), doc->len, doc, array_pos);
 }
 
+bool docstore_matcher_matches_vars(const docstore_matcher_t *m, const bson_t *doc,
+                                   const bson_t *vars, int32_t *array_pos)
+{
+    if (vars == NULL)
+        return docstore_matcher_matches(m, doc, array_pos);
+    if (array_pos != NULL)
+        *array_pos = -1;
+    return docstore_match_node_vars(m->root, doc, vars, array_pos);
+}
+
+static void collation_attach(mnode_t *n, const docstore_collation_t *coll)
+{
+    n->coll = coll;
+    for (size_t i = 0; i < n->nkids; i++)
+        collation_attach(n->kids[i], coll);
+}
+
+void docstore_matcher_set_collation(docstore_matcher_t *m, const docstore_collation_t *coll)
+{
+    m->coll = coll;
+    collation_attach(m->root, coll);
+}
+
+const docstore_collation_t *docstore_matcher_collation(const docstore_matcher_t *m)
+{
+    return m->coll;
+}
+
 int docstore_matcher_status(const docstore_matcher_t *m, docstore_error_t *err)
 {
     if (*m->regex_rc == 0)

@@ -9,6 +9,7 @@
 #define TETHER_DOCSTORE_MATCH_H
 
 #include "docstore/base/error.h"
+#include "docstore/query/collation.h"
 
 #include <bson/bson.h>
 #include <stdbool.h>
@@ -26,6 +27,18 @@ docstore_matcher_new(const bson_t *filter, docstore_matcher_t **out, docstore_er
  * positional $ update/projection operator, or -1 when none did. */
 bool docstore_matcher_matches(const docstore_matcher_t *m, const bson_t *doc,
                               int32_t *array_pos /* OUT, may be NULL */);
+
+/* As docstore_matcher_matches, with user variables (a $lookup's let: {"x":
+ * v} is $$x) visible to the filter's $expr. vars may be NULL. */
+bool docstore_matcher_matches_vars(const docstore_matcher_t *m, const bson_t *doc,
+                                   const bson_t *vars, int32_t *array_pos /* OUT, may be NULL */);
+
+/* Makes the filter compare strings under coll (borrowed: it must outlive
+ * the matcher; NULL: by bytes, the default), as a command's collation. */
+void docstore_matcher_set_collation(docstore_matcher_t *m, const docstore_collation_t *coll);
+/* The collation set on m, or NULL. An index (binary keys) narrows the scan
+ * only for a matcher without one. */
+const docstore_collation_t *docstore_matcher_collation(const docstore_matcher_t *m);
 
 /* 0 when every regex of the filter could be evaluated so far; -1 with err
  * set (Location51156, as mongod's regex operators) once one hit a PCRE2

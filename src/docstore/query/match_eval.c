@@ -42,7 +42,8 @@ static bool number_is_nan(const bson_value_t *v)
 }
 
 /* A comparison operator on one value, with MongoDB's type bracketing. */
-static bool compare_test(enum mnode_kind kind, const bson_value_t *v, const bson_value_t *rhs)
+static bool compare_test(enum mnode_kind kind, const bson_value_t *v, const bson_value_t *rhs,
+                         const docstore_collation_t *coll)
 {
     bson_type_t vt = v->value_type, rt = rhs->value_type;
     int rv = docstore_type_rank(vt), rr = docstore_type_rank(rt);
@@ -60,7 +61,7 @@ static bool compare_test(enum mnode_kind kind, const bson_value_t *v, const bson
         bool both = number_is_nan(v) && number_is_nan(rhs);
         return (kind == MN_EQ || kind == MN_LTE || kind == MN_GTE) && both;
     }
-    int c = docstore_value_compare(v, rhs);
+    int c = docstore_value_compare_coll(v, rhs, coll);
     switch (kind) {
     case MN_EQ:
         return c == 0;
@@ -77,11 +78,12 @@ static bool compare_test(enum mnode_kind kind, const bson_value_t *v, const bson
     }
 }
 
-static bool eq_test(const bson_value_t *v, const bson_value_t *rhs)
+static bool eq_test(const bson_value_t *v, const bson_value_t *rhs,
+                    const docstore_collation_t *coll)
 {
     if (is_nullish(rhs->value_type))
         return is_nullish(v->value_type);
-    return compare_test(MN_EQ, v, rhs);
+    return compare_test(MN_EQ, v, rhs, coll);
 }
 
 static bool regex_test(const mnode_t *n, const bson_value_t *v)
@@ -203,16 +205,23 @@ static bool value_test(const mnode_t *n, const bson_value_t *v, const bson_t *ro
 {
     switch (n->kind) {
     case MN_EQ:
-        return eq_test(v, &n->operand);
+        return eq_test(v, &n->operand, n->coll);
     case MN_LT:
     case MN_LTE:
     case MN_GT:
     case MN_GTE:
-        return compare_test(n->kind, v, &n->operand);
+        return compare_test(n->kind, v, &n->operand, n->coll);
     case MN_IN: {
         /* in_vals is sorted by docstore_value_compare, whose 0 is eq_test's
          * equality (null = undefined = missing, NaN = NaN, 1 = 1.0) */
         size_t lo = 0, hi = n->nin;
+        for (size_t i = 0; n->coll != NULL && i < n->nin; i++) {
+            /* sorted by bytes, not by the collation: a linear pass */
+            if (docstore_value_compare_coll(v, &n->in_vals[i], n->coll) == 0)
+                return true;
+        }
+        if (n->coll != NULL)
+            lo = hi; /* the binary search below is for bytes */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             int c = docstore_value_compare(v, &n->in_vals[mid]);
@@ -354,5 +363,43 @@ bool docstore_match_node(const mnode_t *n, const uint8_t *data, uint32_t len, co
         return false;
     default:
         return false;
+    }
+}
+
+bool docstore_match_node_vars(const mnode_t *n, const bson_t *root, const bson_t *vars,
+                              int32_t *pos)
+{
+    bson_value_t out;
+    docstore_error_t err = {0};
+    switch (n->kind) {
+    case MN_AND:
+        for (size_t i = 0; i < n->nkids; i++) {
+            int32_t p = -1;
+            if (!docstore_match_node_vars(n->kids[i], root, vars, pos ? &p : NULL))
+                return false;
+            if (pos != NULL && *pos < 0)
+                *pos = p;
+        }
+        return true;
+    case MN_OR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (docstore_match_node_vars(n->kids[i], root, vars, pos))
+                return true;
+        return false;
+    case MN_NOR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (docstore_match_node_vars(n->kids[i], root, vars, NULL))
+                return false;
+        return true;
+    case MN_EXPR:
+        if (docstore_expr_eval(n->expr, root, vars, &out, &err) != 0) {
+            docstore_error_clear(&err);
+            return false;
+        }
+        bool t = docstore_value_truthy(&out);
+        bson_value_destroy(&out);
+        return t;
+    default:
+        return docstore_match_node(n, bson_get_data(root), root->len, root, pos);
     }
 }

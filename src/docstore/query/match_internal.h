@@ -17,6 +17,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "docstore/query/expr.h"
 #include "docstore/query/match.h"
+#include "docstore/query/collation.h"
 
 #include <pcre2.h>
 
@@ -73,17 +74,26 @@ struct mnode {
     int64_t divisor, remainder; /* MN_MOD */
     docstore_expr_t *expr;      /* MN_EXPR: owned */
     int *regex_rc;              /* MN_REGEX: the matcher's, set to a PCRE2 error (a limit) */
+    const docstore_collation_t *coll; /* strings compare under it (NULL: by bytes); borrowed */
 };
 
 struct docstore_matcher {
     bson_t *filter; /* owned copy; operands point into it */
     mnode_t *root;  /* an MN_AND of the top-level predicates */
     int *regex_rc;  /* owned: the first PCRE2 error of a match (a limit hit), 0 if none */
+    const docstore_collation_t *coll; /* docstore_matcher_set_collation's, or NULL */
 };
 
 /* match_eval.c: does the document (raw BSON data) match node n? root is the
  * top-level document (for $expr); pos receives the positional index or keeps -1. */
 bool docstore_match_node(const mnode_t *n, const uint8_t *data, uint32_t len, const bson_t *root,
                          int32_t *pos);
+
+/* As docstore_match_node on the top-level document root, with user
+ * variables for $expr. $expr sits only at the top level and under top-level
+ * $and/$or/$nor, so only those nodes need vars; the rest is
+ * docstore_match_node. */
+bool docstore_match_node_vars(const mnode_t *n, const bson_t *root, const bson_t *vars,
+                              int32_t *pos);
 
 #endif

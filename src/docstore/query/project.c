@@ -546,6 +546,7 @@ struct apply_ctx {
     const docstore_projection_t *p;
     const bson_t *root; /* the whole document, for expressions and $elemMatch */
     int32_t pos;        /* positional index from the matcher, -1 when none */
+    const bson_t *vars; /* user variables ($lookup's let), or NULL */
     docstore_error_t *err;
 };
 
@@ -655,7 +656,7 @@ static int append_positional(struct apply_ctx *c, const char *key, const bson_va
 static int append_computed(struct apply_ctx *c, const pnode_t *n, bson_t *out)
 {
     bson_value_t v;
-    if (docstore_expr_eval(n->expr, c->root, NULL, &v, c->err) != 0)
+    if (docstore_expr_eval(n->expr, c->root, c->vars, &v, c->err) != 0)
         return -1;
     if (v.value_type != BSON_TYPE_EOD)
         bson_append_value(out, n->name, -1, &v);
@@ -778,6 +779,17 @@ int docstore_projection_apply(const docstore_projection_t *p, const bson_t *doc,
                               docstore_error_t *err)
 {
     return docstore_projection_apply_positional(p, doc, -1, out, err);
+}
+
+int docstore_projection_apply_vars(const docstore_projection_t *p, const bson_t *doc,
+                                   const bson_t *vars, bson_t *out, docstore_error_t *err)
+{
+    if (p->empty) {
+        bson_concat(out, doc);
+        return 0;
+    }
+    struct apply_ctx c = {.p = p, .root = doc, .pos = -1, .vars = vars, .err = err};
+    return apply_tree(&c, p->root, bson_get_data(doc), doc->len, out);
 }
 
 bool docstore_projection_is_positional(const docstore_projection_t *p)

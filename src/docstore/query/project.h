@@ -32,6 +32,12 @@ __attribute__((warn_unused_result)) int
 docstore_projection_apply_positional(const docstore_projection_t *p, const bson_t *doc,
                                      int32_t array_pos, bson_t *out, docstore_error_t *err);
 
+/* As docstore_projection_apply, with user variables (a $lookup's let:
+ * {"x": v} is $$x) visible to computed fields. vars may be NULL. */
+__attribute__((warn_unused_result)) int
+docstore_projection_apply_vars(const docstore_projection_t *p, const bson_t *doc,
+                               const bson_t *vars, bson_t *out, docstore_error_t *err);
+
 /* True when the projection has a "field.$" (it needs the query's array_pos). */
 bool docstore_projection_is_positional(const docstore_projection_t *p);
 

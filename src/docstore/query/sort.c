@@ -31,6 +31,7 @@ struct sort_field {
     int *part_index;    /* owned; -1 when not an array index */
     size_t nparts;
     int dir; /* 1 ascending, -1 descending */
+    const docstore_collation_t *coll; /* strings compare under it (NULL: bytes); borrowed */
 };
 
 struct docstore_sort {
@@ -49,14 +50,15 @@ static int key_rank(const bson_value_t *v)
     return docstore_type_rank(v->value_type);
 }
 
-static int key_compare(const bson_value_t *a, const bson_value_t *b)
+static int key_compare(const bson_value_t *a, const bson_value_t *b,
+                       const docstore_collation_t *coll)
 {
     int ra = key_rank(a), rb = key_rank(b);
     if (ra != rb)
         return ra < rb ? -1 : 1;
     if (ra == 4)
         return 0;
-    return docstore_value_compare(a, b);
+    return docstore_value_compare_coll(a, b, coll);
 }
 
 /* The key being built: the best value so far (borrowed from the document). */
@@ -64,6 +66,7 @@ struct key_acc {
     bson_value_t best;
     bool have;
     int dir;
+    const docstore_collation_t *coll;
 };
 
 static void acc_offer(struct key_acc *acc, const bson_value_t *v)
@@ -73,7 +76,7 @@ static void acc_offer(struct key_acc *acc, const bson_value_t *v)
         acc->have = true;
         return;
     }
-    int c = key_compare(v, &acc->best);
+    int c = key_compare(v, &acc->best, acc->coll);
     if ((acc->dir > 0 && c < 0) || (acc->dir < 0 && c > 0))
         acc->best = *v;
 }
@@ -152,7 +155,7 @@ static void key_walk_doc(const struct sort_field *f, const uint8_t *data, uint32
 
 static bson_value_t sort_key(const struct sort_field *f, const bson_t *doc)
 {
-    struct key_acc acc = {.have = false, .dir = f->dir};
+    struct key_acc acc = {.have = false, .dir = f->dir, .coll = f->coll};
     key_walk_doc(f, bson_get_data(doc), doc->len, 0, &acc);
     return acc.have ? acc.best : null_value;
 }
@@ -264,7 +267,7 @@ int docstore_sort_compare(const docstore_sort_t *s, const bson_t *a, const bson_
 {
     for (size_t i = 0; i < s->nfields; i++) {
         bson_value_t ka = sort_key(&s->fields[i], a), kb = sort_key(&s->fields[i], b);
-        int c = key_compare(&ka, &kb);
+        int c = key_compare(&ka, &kb, s->fields[i].coll);
         if (c != 0)
             return s->fields[i].dir > 0 ? c : -c;
     }
@@ -281,7 +284,7 @@ static int compare_indexed(const struct sort_ctx *ctx, size_t a, size_t b)
 {
     size_t nf = ctx->s->nfields;
     for (size_t i = 0; i < nf; i++) {
-        int c = key_compare(&ctx->keys[a * nf + i], &ctx->keys[b * nf + i]);
+        int c = key_compare(&ctx->keys[a * nf + i], &ctx->keys[b * nf + i], ctx->s->fields[i].coll);
         if (c != 0)
             return ctx->s->fields[i].dir > 0 ? c : -c;
     }
@@ -375,6 +378,17 @@ const char *docstore_sort_field(const docstore_sort_t *s, size_t i, int *dir)
 {
     *dir = s->fields[i].dir;
     return s->fields[i].path;
+}
+
+void docstore_sort_set_collation(docstore_sort_t *s, const docstore_collation_t *coll)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        s->fields[i].coll = coll;
+}
+
+const docstore_collation_t *docstore_sort_collation(const docstore_sort_t *s)
+{
+    return s->nfields > 0 ? s->fields[0].coll : NULL;
 }
 
 void docstore_sort_free(docstore_sort_t *s)

@@ -7,6 +7,7 @@
 #define TETHER_DOCSTORE_SORT_H
 
 #include "docstore/base/error.h"
+#include "docstore/query/collation.h"
 
 #include <bson/bson.h>
 #include <stddef.h>
@@ -28,6 +29,13 @@ void docstore_sort_docs(const docstore_sort_t *s, bson_t **docs, size_t n);
  * direction (1 or -1) of field i < docstore_sort_nfields(s). */
 size_t docstore_sort_nfields(const docstore_sort_t *s);
 const char *docstore_sort_field(const docstore_sort_t *s, size_t i, int *dir /* OUT */);
+
+/* Makes string keys compare under coll (borrowed: it must outlive s; NULL:
+ * by bytes, the default), as a command's collation. */
+void docstore_sort_set_collation(docstore_sort_t *s, const docstore_collation_t *coll);
+/* The collation set on s, or NULL. An index (binary keys) serves only a
+ * sort without one. */
+const docstore_collation_t *docstore_sort_collation(const docstore_sort_t *s);
 
 void docstore_sort_free(docstore_sort_t *s);
 

@@ -139,10 +139,12 @@ static int cmp_bytes(const void *a, size_t alen, const void *b, size_t blen)
  * stores (its limit is 180 levels), and the recursion must stay bounded. */
 #define VALUE_MAX_DEPTH 200
 
-static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen,
-                        int depth);
+static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth,
+                        const docstore_collation_t *coll);
 
-static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
+/* coll: the collation strings compare under (NULL: by bytes). */
+static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth,
+                      const docstore_collation_t *coll)
 {
     int ra = docstore_type_rank(a->value_type), rb = docstore_type_rank(b->value_type);
     if (ra != rb)
@@ -161,12 +163,14 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
         const char *sb =
             b->value_type == BSON_TYPE_UTF8 ? b->value.v_utf8.str : b->value.v_symbol.symbol;
         size_t lb = b->value_type == BSON_TYPE_UTF8 ? b->value.v_utf8.len : b->value.v_symbol.len;
+        if (coll != NULL && a->value_type == BSON_TYPE_UTF8 && b->value_type == BSON_TYPE_UTF8)
+            return docstore_collation_compare(coll, sa, la, sb, lb);
         return cmp_bytes(sa, la, sb, lb);
     }
     case BSON_TYPE_DOCUMENT:
     case BSON_TYPE_ARRAY:
         return cmp_raw_docs(a->value.v_doc.data, a->value.v_doc.data_len, b->value.v_doc.data,
-                            b->value.v_doc.data_len, depth + 1);
+                            b->value.v_doc.data_len, depth + 1, coll);
     case BSON_TYPE_BINARY: {
         uint32_t la = a->value.v_binary.data_len, lb = b->value.v_binary.data_len;
         if (la != lb)
@@ -213,7 +217,7 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
             return c;
         return cmp_raw_docs(a->value.v_codewscope.scope_data, a->value.v_codewscope.scope_len,
                             b->value.v_codewscope.scope_data, b->value.v_codewscope.scope_len,
-                            depth + 1);
+                            depth + 1, coll);
     }
     default: /* MinKey, MaxKey, null, undefined, missing: one value each */
         return 0;
@@ -221,7 +225,8 @@ static int cmp_values(const bson_value_t *a, const bson_value_t *b, int depth)
 }
 
 /* Element by element: type rank, then field name, then value (BSONObj::woCompare). */
-static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth)
+static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, int depth,
+                        const docstore_collation_t *coll)
 {
     bson_iter_t ia, ib;
     if (depth > VALUE_MAX_DEPTH || !bson_iter_init_from_data(&ia, a, alen) ||
@@ -238,7 +243,7 @@ static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint3
         int c = strcmp(bson_iter_key(&ia), bson_iter_key(&ib));
         if (c != 0)
             return c < 0 ? -1 : 1;
-        c = cmp_values(bson_iter_value(&ia), bson_iter_value(&ib), depth);
+        c = cmp_values(bson_iter_value(&ia), bson_iter_value(&ib), depth, coll);
         if (c != 0)
             return c;
     }
@@ -246,17 +251,23 @@ static int cmp_raw_docs(const uint8_t *a, uint32_t alen, const uint8_t *b, uint3
 
 int docstore_value_compare(const bson_value_t *a, const bson_value_t *b)
 {
-    return cmp_values(a, b, 0);
+    return cmp_values(a, b, 0, NULL);
+}
+
+int docstore_value_compare_coll(const bson_value_t *a, const bson_value_t *b,
+                                const docstore_collation_t *coll)
+{
+    return cmp_values(a, b, 0, coll);
 }
 
 bool docstore_value_equal(const bson_value_t *a, const bson_value_t *b)
 {
-    return cmp_values(a, b, 0) == 0;
+    return cmp_values(a, b, 0, NULL) == 0;
 }
 
 int docstore_doc_compare(const bson_t *a, const bson_t *b)
 {
-    return cmp_raw_docs(bson_get_data(a), a->len, bson_get_data(b), b->len, 0);
+    return cmp_raw_docs(bson_get_data(a), a->len, bson_get_data(b), b->len, 0, NULL);
 }
 
 int docstore_path_part_index(const char *s, int len)

@@ -8,6 +8,8 @@
 #ifndef TETHER_DOCSTORE_VALUE_H
 #define TETHER_DOCSTORE_VALUE_H
 
+#include "docstore/query/collation.h"
+
 #include <bson/bson.h>
 #include <stdbool.h>
 
@@ -18,6 +20,11 @@ int docstore_type_rank(bson_type_t t);
 /* Compares as MongoDB sorts: <0, 0, >0. Documents and arrays compare field by
  * field (name then value); strings by binary order (no collation). */
 int docstore_value_compare(const bson_value_t *a, const bson_value_t *b);
+
+/* docstore_value_compare with strings (also inside documents and arrays)
+ * compared under the collation coll (NULL: by bytes). */
+int docstore_value_compare_coll(const bson_value_t *a, const bson_value_t *b,
+                                const docstore_collation_t *coll);
 
 /* docstore_value_compare(a, b) == 0. */
 bool docstore_value_equal(const bson_value_t *a, const bson_value_t *b);

@@ -185,6 +185,8 @@ static void coll_free(st_coll_t *c)
     for (size_t i = 0; i < c->nindexes; i++)
         st_index_free(&c->indexes[i]);
     free(c->indexes);
+    if (c->options != NULL)
+        bson_destroy(c->options);
     memset(c, 0, sizeof *c);
 }
 
@@ -206,12 +208,29 @@ st_coll_t *st_coll_find(st_db_t *d, const char *coll)
     return NULL;
 }
 
+/* Reads a catalog row's options: capped collections keep their limits. */
+static int coll_options_load(st_coll_t *c, const void *data, int len)
+{
+    if (data == NULL || len <= 5)
+        return 0;
+    c->options = bson_new_from_data(data, (size_t)len);
+    if (c->options == NULL)
+        return 0; /* unreadable options: as none */
+    bson_iter_t it;
+    c->capped = bson_iter_init_find(&it, c->options, "capped") && bson_iter_as_bool(&it);
+    if (c->capped && bson_iter_init_find(&it, c->options, "size"))
+        c->cap_size = bson_iter_as_int64(&it);
+    if (c->capped && bson_iter_init_find(&it, c->options, "max"))
+        c->cap_max = bson_iter_as_int64(&it);
+    return 0;
+}
+
 int st_meta_load(st_db_t *d, docstore_error_t *err)
 {
     meta_free(d);
     sqlite3_stmt *s = NULL;
     int rc = -1;
-    if (st_stmt(d, "SELECT name, id, uuid FROM _catalog ORDER BY name", &s, err))
+    if (st_stmt(d, "SELECT name, id, uuid, options FROM _catalog ORDER BY name", &s, err))
         return -1;
     int r;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -228,6 +247,8 @@ int st_meta_load(st_db_t *d, docstore_error_t *err)
         c->id = sqlite3_column_int64(s, 1);
         if (sqlite3_column_bytes(s, 2) == 16)
             memcpy(c->uuid, sqlite3_column_blob(s, 2), 16);
+        if (coll_options_load(c, sqlite3_column_blob(s, 3), sqlite3_column_bytes(s, 3)) != 0)
+            goto nomem;
     }
     if (r != SQLITE_DONE) {
         st_sql_error(d, "catalog", err);
@@ -639,6 +660,7 @@ int docstore_storage_commit(docstore_storage_t *st, const char *db, docstore_err
     if (exec_cached(d, "COMMIT", err)) {
         docstore_error_t ignored = {0};
         exec_cached(d, "ROLLBACK", &ignored);
+        st_cap_forget(d);
         st_meta_load(d, &ignored);
         docstore_error_clear(&ignored);
         return -1;
@@ -653,6 +675,7 @@ void docstore_storage_rollback(docstore_storage_t *st, const char *db)
     if (st_db_get(st, db, false, &d, &ignored) == 0 && d != NULL && d->txn > 0) {
         d->txn = 0;
         exec_cached(d, "ROLLBACK", &ignored);
+        st_cap_forget(d);
         st_meta_load(d, &ignored);
     }
     docstore_error_clear(&ignored);
@@ -672,6 +695,7 @@ int st_op_end(st_db_t *d, bool ok, docstore_error_t *err)
         /* The commit itself failed (disk full, I/O): nothing was written. */
     }
     exec_cached(d, "ROLLBACK TO op", &ignored);
+    st_cap_forget(d);
     exec_cached(d, "RELEASE op", &ignored);
     st_meta_load(d, &ignored);
     docstore_error_clear(&ignored);
@@ -681,6 +705,12 @@ int st_op_end(st_db_t *d, bool ok, docstore_error_t *err)
 /* ---- collections ---- */
 
 int st_coll_create(st_db_t *d, const char *coll, st_coll_t **out, docstore_error_t *err)
+{
+    return st_coll_create_opts(d, coll, NULL, out, err);
+}
+
+int st_coll_create_opts(st_db_t *d, const char *coll, const bson_t *options, st_coll_t **out,
+                        docstore_error_t *err)
 {
     if (st_check_coll_name(d->name, coll, err))
         return -1;
@@ -708,7 +738,8 @@ int st_coll_create(st_db_t *d, const char *coll, st_coll_t **out, docstore_error
     sqlite3_bind_text(s, 1, coll, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(s, 2, id);
     sqlite3_bind_blob(s, 3, uuid, sizeof uuid, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 4, bson_get_data(&empty), (int)empty.len, SQLITE_TRANSIENT);
+    const bson_t *opts = options != NULL ? options : &empty;
+    sqlite3_bind_blob(s, 4, bson_get_data(opts), (int)opts->len, SQLITE_TRANSIENT);
     int r = sqlite3_step(s);
     st_stmt_done(d, s);
     if (r != SQLITE_DONE)
@@ -769,6 +800,8 @@ int docstore_storage_list_collections(docstore_storage_t *st, const char *db,
         BSON_APPEND_UTF8(doc, "name", d->colls[i].name);
         BSON_APPEND_UTF8(doc, "type", "collection");
         BSON_APPEND_DOCUMENT_BEGIN(doc, "options", &child);
+        if (d->colls[i].options != NULL)
+            bson_concat(&child, d->colls[i].options);
         bson_append_document_end(doc, &child);
         BSON_APPEND_DOCUMENT_BEGIN(doc, "info", &child);
         BSON_APPEND_BOOL(&child, "readOnly", false);
@@ -793,6 +826,13 @@ int docstore_storage_list_collections(docstore_storage_t *st, const char *db,
 int docstore_storage_create_collection(docstore_storage_t *st, const char *db, const char *coll,
                                        bool must_not_exist, docstore_error_t *err)
 {
+    return docstore_storage_create_collection_opts(st, db, coll, NULL, must_not_exist, err);
+}
+
+int docstore_storage_create_collection_opts(docstore_storage_t *st, const char *db,
+                                            const char *coll, const bson_t *options,
+                                            bool must_not_exist, docstore_error_t *err)
+{
     st_db_t *d;
     if (st_check_db_name(db, err) || st_check_coll_name(db, coll, err))
         return -1;
@@ -808,7 +848,7 @@ int docstore_storage_create_collection(docstore_storage_t *st, const char *db, c
     st_coll_t *c;
     if (st_op_begin(d, err))
         return -1;
-    int rc = st_coll_create(d, coll, &c, err);
+    int rc = st_coll_create_opts(d, coll, options, &c, err);
     return st_op_end(d, rc == 0, err) == 0 ? rc : -1;
 }
 
@@ -1088,4 +1128,26 @@ nomem:
 fail:
     st_index_free(ix);
     return -1;
+}
+
+int docstore_storage_collection_options(docstore_storage_t *st, const char *db, const char *coll,
+                                        bson_t *out, docstore_error_t *err)
+{
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        docstore_error_set(err, DOCSTORE_NAMESPACE_NOT_FOUND, "ns not found");
+        return -1;
+    }
+    if (c->options != NULL)
+        bson_concat(out, c->options);
+    return 0;
+}
+
+void st_cap_forget(st_db_t *d)
+{
+    for (size_t i = 0; i < d->ncolls; i++)
+        d->colls[i].cap_known = false;
 }

@@ -42,6 +42,16 @@ int docstore_storage_list_collections(docstore_storage_t *st, const char *db,
 /* Creates coll; when it exists: 0 if !must_not_exist, else NamespaceExists (48). */
 int docstore_storage_create_collection(docstore_storage_t *st, const char *db, const char *coll,
                                        bool must_not_exist, docstore_error_t *err);
+/* As docstore_storage_create_collection, with create options kept in the
+ * catalog and shown by listCollections: {capped: true, size, max} makes a
+ * capped collection (the caller checks and rounds them), collation its
+ * default collation. options may be NULL. */
+int docstore_storage_create_collection_opts(docstore_storage_t *st, const char *db,
+                                            const char *coll, const bson_t *options,
+                                            bool must_not_exist, docstore_error_t *err);
+/* Appends the collection's create options to out. NamespaceNotFound (26). */
+int docstore_storage_collection_options(docstore_storage_t *st, const char *db, const char *coll,
+                                        bson_t *out, docstore_error_t *err);
 int docstore_storage_drop_collection(docstore_storage_t *st, const char *db, const char *coll,
                                      bool *existed /* OUT, may be NULL */, docstore_error_t *err);
 int docstore_storage_rename_collection(docstore_storage_t *st, const char *from_db,
@@ -107,6 +117,21 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
                                   const bson_t *filter, const char *const *fields, const int *dirs,
                                   size_t n, docstore_ordered_doc_cb cb, void *ctx,
                                   bool *ordered /* OUT */, docstore_error_t *err);
+
+/* What docstore_storage_scan (n == 0) or docstore_storage_scan_ordered
+ * (a sort on fields/dirs, n > 0) would read for filter, as the stages of
+ * MongoDB's explain winningPlan, appended to out (an open stage document):
+ * {stage: "COLLSCAN", filter, direction}, or {stage: "FETCH", filter,
+ * inputStage: {stage: "IXSCAN", keyPattern, indexName, isMultiKey,
+ * multiKeyPaths, isUnique, isSparse, isPartial, indexVersion, direction,
+ * indexBounds: {field: ["[5, 5]", ...]}}} (an "OR" of such stages for a
+ * $or), or {stage: "EOF"} for a missing collection. The planner's own choice,
+ * read without touching a document. *sort_served: an ordered scan would
+ * serve the sort (no blocking sort needed). 0 or -1. */
+int docstore_storage_explain(docstore_storage_t *st, const char *db, const char *coll,
+                             const bson_t *filter, const char *const *fields, const int *dirs,
+                             size_t n, bson_t *out, bool *sort_served /* OUT */,
+                             docstore_error_t *err);
 
 /* Indexes. spec is the createIndexes entry ({key, name, unique, ...}); an
  * existing identical index is no error (*created false); same name with other

@@ -268,6 +268,8 @@ static int insert_in_op(st_db_t *d, const char *coll, const bson_t *doc, docstor
         if (st_index_add_doc(d, c, &c->indexes[i], doc, rid, err))
             goto out;
     }
+    if (c->capped && st_cap_trim(d, c, rid, (int64_t)doc->len, err))
+        goto out;
     rc = 0;
 out:
     buf_free(&key);
@@ -359,6 +361,7 @@ int docstore_storage_replace(docstore_storage_t *st, const char *db, const char 
     }
     if (st_op_begin(d, err))
         goto out;
+    c->cap_known = false; /* a capped collection recounts at its next insert */
     if (find_stored(d, c, &key, &rid, &stored, err) == 0) {
         if (stored == NULL) {
             docstore_error_set(err, DOCSTORE_NO_SUCH_KEY, "document to replace not found");
@@ -409,6 +412,7 @@ int docstore_storage_delete(docstore_storage_t *st, const char *db, const char *
         goto out;
     if (st_op_begin(d, err))
         goto out;
+    c->cap_known = false;
     if (find_stored(d, c, &key, &rid, &stored, err) == 0) {
         if (stored == NULL) {
             rc = 0; /* already gone */
@@ -431,4 +435,80 @@ out:
         bson_destroy(stored);
     buf_free(&key);
     return rc;
+}
+
+/* ---- capped collections ---- */
+
+/* The table's document count and bytes, read once and then kept up to date
+ * by inserts (updates, deletes and rollbacks make the next insert recount). */
+static int cap_figures(st_db_t *d, st_coll_t *c, docstore_error_t *err)
+{
+    if (c->cap_known)
+        return 0;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*), coalesce(sum(length(doc)), 0) FROM c%lld",
+             (long long)c->id);
+    sqlite3_stmt *s;
+    if (st_stmt(d, sql, &s, err))
+        return -1;
+    int rc = 0;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        c->cap_count = sqlite3_column_int64(s, 0);
+        c->cap_bytes = sqlite3_column_int64(s, 1);
+        c->cap_known = true;
+    } else {
+        rc = st_sql_error(d, "capped", err);
+    }
+    st_stmt_done(d, s);
+    return rc;
+}
+
+int st_cap_trim(st_db_t *d, st_coll_t *c, int64_t rid, int64_t len, docstore_error_t *err)
+{
+    bool was_known = c->cap_known;
+    if (cap_figures(d, c, err))
+        return -1;
+    if (was_known) { /* the recount already saw the new row */
+        c->cap_count++;
+        c->cap_bytes += len;
+    }
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT rid, doc FROM c%lld WHERE rid < ?1 ORDER BY rid LIMIT 1",
+             (long long)c->id);
+    while (c->cap_bytes > c->cap_size || (c->cap_max > 0 && c->cap_count > c->cap_max)) {
+        sqlite3_stmt *s;
+        if (st_stmt(d, sql, &s, err))
+            return -1;
+        sqlite3_bind_int64(s, 1, rid);
+        int r = sqlite3_step(s);
+        int64_t old = 0;
+        bson_t *stored = NULL;
+        if (r == SQLITE_ROW) {
+            old = sqlite3_column_int64(s, 0);
+            stored =
+                bson_new_from_data(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+        }
+        st_stmt_done(d, s);
+        if (r == SQLITE_DONE)
+            return 0; /* only the new document is left: it stays */
+        if (r != SQLITE_ROW || stored == NULL)
+            return st_sql_error(d, "capped", err);
+        int rc = remove_in_op(d, c, old, stored, err);
+        int64_t gone = stored->len;
+        bson_destroy(stored);
+        if (rc)
+            return -1;
+        char del[80];
+        snprintf(del, sizeof del, "DELETE FROM c%lld WHERE rid = ?1", (long long)c->id);
+        if (st_stmt(d, del, &s, err))
+            return -1;
+        sqlite3_bind_int64(s, 1, old);
+        r = sqlite3_step(s);
+        st_stmt_done(d, s);
+        if (r != SQLITE_DONE)
+            return st_sql_error(d, "capped", err);
+        c->cap_count--;
+        c->cap_bytes -= gone;
+    }
+    return 0;
 }

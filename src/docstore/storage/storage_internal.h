@@ -46,6 +46,13 @@ typedef struct st_coll {
     uint8_t uuid[16];    /* reported by listCollections */
     st_index_t *indexes; /* secondary indexes (not _id_) */
     size_t nindexes;
+    bson_t *options;   /* create options as listCollections shows them (owned), or NULL */
+    bool capped;       /* a capped collection: options.size bytes, options.max documents */
+    int64_t cap_size;  /* bytes of BSON documents it keeps */
+    int64_t cap_max;   /* documents it keeps; 0: no limit */
+    bool cap_known;    /* cap_count/cap_bytes hold the table's figures */
+    int64_t cap_count; /* documents in the table, while cap_known */
+    int64_t cap_bytes; /* their BSON bytes, while cap_known */
 } st_coll_t;
 
 typedef struct st_stmt {
@@ -102,6 +109,16 @@ int st_op_end(st_db_t *d, bool ok, docstore_error_t *err);
 
 /* Creates the collection's tables and catalog row (inside an op). */
 int st_coll_create(st_db_t *d, const char *coll, st_coll_t **out, docstore_error_t *err);
+/* st_coll_create with create options (capped, size, max, collation), stored
+ * in _catalog.options. options may be NULL. */
+int st_coll_create_opts(st_db_t *d, const char *coll, const bson_t *options, st_coll_t **out,
+                        docstore_error_t *err);
+/* Forgets every capped collection's cached figures (after a rollback). */
+void st_cap_forget(st_db_t *d);
+/* After an insert (row rid, len bytes) into capped c: removes the oldest
+ * documents until c holds at most cap_max documents and cap_size bytes,
+ * never the one just inserted. 0 or -1. */
+int st_cap_trim(st_db_t *d, st_coll_t *c, int64_t rid, int64_t len, docstore_error_t *err);
 /* Drops the collection's tables and catalog rows (inside an op). */
 int st_coll_drop(st_db_t *d, st_coll_t *c, docstore_error_t *err);
 

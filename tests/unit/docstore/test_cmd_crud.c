@@ -402,7 +402,12 @@ static void test_ddl(void)
     CHECK_INT(run("app", "{\"create\": \"k\"}", &r, &err), -1);
     CHECK_INT(err.code, 48);
     bson_destroy(&r);
-    CHECK_INT(run("app", "{\"create\": \"cap\", \"capped\": true, \"size\": 100}", &r, &err), -1);
+    CHECK_INT(run("app", "{\"create\": \"cap\", \"capped\": true, \"size\": 100}", &r, &err), 0);
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"create\": \"cap2\", \"capped\": true}", &r, &err), -1);
+    CHECK_INT(err.code, 72);
+    bson_destroy(&r);
+    CHECK_INT(run("app", "{\"create\": \"v\", \"viewOn\": \"k\", \"pipeline\": []}", &r, &err), -1);
     CHECK_INT(err.code, 238);
     bson_destroy(&r);
     CHECK_INT(run("app",

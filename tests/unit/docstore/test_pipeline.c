@@ -50,8 +50,7 @@ static const pipe_case_t cases[] = {
      "{\"p\": [{\"$addFields\": {\"a.y\": \"$_id\"}}]}",
      "{\"d\": [{\"_id\": 1, \"a\": [{\"x\": 1, \"y\": 1}, {\"x\": 2, \"y\": 1}]}]}", 0},
     {"addFields $$REMOVE", "{\"d\": [{\"_id\": 1, \"a\": 1, \"b\": 2}]}",
-     "{\"p\": [{\"$addFields\": {\"a\": \"$$REMOVE\"}}]}", "{\"d\": [{\"_id\": 1, \"b\": 2}]}",
-     0},
+     "{\"p\": [{\"$addFields\": {\"a\": \"$$REMOVE\"}}]}", "{\"d\": [{\"_id\": 1, \"b\": 2}]}", 0},
     {"unset", "{\"d\": [{\"_id\": 1, \"a\": 1, \"b\": {\"c\": 1, \"d\": 2}}]}",
      "{\"p\": [{\"$unset\": [\"a\", \"b.c\"]}]}", "{\"d\": [{\"_id\": 1, \"b\": {\"d\": 2}}]}", 0},
     {"unset one string", "{\"d\": [{\"_id\": 1, \"a\": 1}]}", "{\"p\": [{\"$unset\": \"a\"}]}",
@@ -69,7 +68,8 @@ static const pipe_case_t cases[] = {
      "\"$price\"}, \"c\": {\"$count\": {}}}}]}",
      "{\"d\": [{\"_id\": null, \"min\": 10, \"max\": 20, \"c\": 4}]}", 0},
     {"group missing key groups with null",
-     "{\"d\": [{\"_id\": 1, \"k\": null}, {\"_id\": 2}, {\"_id\": 3, \"k\": 1}, {\"_id\": 4, \"k\": "
+     "{\"d\": [{\"_id\": 1, \"k\": null}, {\"_id\": 2}, {\"_id\": 3, \"k\": 1}, {\"_id\": 4, "
+     "\"k\": "
      "1.0}]}",
      "{\"p\": [{\"$group\": {\"_id\": \"$k\", \"ids\": {\"$push\": \"$_id\"}}}]}",
      "{\"d\": [{\"_id\": null, \"ids\": [1, 2]}, {\"_id\": 1, \"ids\": [3, 4]}]}", 0},
@@ -112,8 +112,8 @@ static const pipe_case_t cases[] = {
      "{\"p\": [{\"$unwind\": \"$s.a\"}]}",
      "{\"d\": [{\"_id\": 1, \"s\": {\"a\": 1}}, {\"_id\": 1, \"s\": {\"a\": 2}}]}", 0},
     {"unwind no $", SALES, "{\"p\": [{\"$unwind\": \"tags\"}]}", NULL, 28818},
-    {"unwind bad option", SALES, "{\"p\": [{\"$unwind\": {\"path\": \"$tags\", \"x\": 1}}]}",
-     NULL, 28811},
+    {"unwind bad option", SALES, "{\"p\": [{\"$unwind\": {\"path\": \"$tags\", \"x\": 1}}]}", NULL,
+     28811},
     /* $replaceRoot / $replaceWith */
     {"replaceRoot", "{\"d\": [{\"_id\": 1, \"s\": {\"a\": 1}}]}",
      "{\"p\": [{\"$replaceRoot\": {\"newRoot\": \"$s\"}}]}", "{\"d\": [{\"a\": 1}]}", 0},
@@ -123,7 +123,8 @@ static const pipe_case_t cases[] = {
     {"replaceRoot not a document", "{\"d\": [{\"_id\": 1}]}",
      "{\"p\": [{\"$replaceRoot\": {\"newRoot\": \"$s\"}}]}", NULL, 40228},
     /* $lookup */
-    {"lookup", "{\"d\": [{\"_id\": 1, \"sku\": \"a\"}, {\"_id\": 2, \"sku\": \"z\"}, {\"_id\": 3}]}",
+    {"lookup",
+     "{\"d\": [{\"_id\": 1, \"sku\": \"a\"}, {\"_id\": 2, \"sku\": \"z\"}, {\"_id\": 3}]}",
      "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"sku\", \"foreignField\": "
      "\"sku\", \"as\": \"inv\"}}]}",
      "{\"d\": [{\"_id\": 1, \"sku\": \"a\", \"inv\": [{\"_id\": 10, \"sku\": \"a\"}]}, {\"_id\": "
@@ -137,9 +138,71 @@ static const pipe_case_t cases[] = {
      "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"a\", \"foreignField\": "
      "\"b\"}}]}",
      NULL, 9},
-    {"lookup pipeline form", SALES,
-     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"pipeline\": [], \"as\": \"x\"}}]}", NULL,
-     238},
+    {"lookup uncorrelated pipeline", "{\"d\": [{\"_id\": 1}, {\"_id\": 2}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"pipeline\": [{\"$match\": {\"sku\": "
+     "\"b\"}}, {\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"x\": [{\"_id\": 11}]}, {\"_id\": 2, \"x\": [{\"_id\": 11}]}]}", 0},
+    {"lookup let expr", "{\"d\": [{\"_id\": 1, \"s\": \"a\"}, {\"_id\": 2, \"s\": \"q\"}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$sku\", \"$$s\"]}}}, {\"$project\": {\"_id\": 1, "
+     "\"mine\": \"$$s\"}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"x\": [{\"_id\": 10, \"mine\": \"a\"}]}, {\"_id\": 2, "
+     "\"s\": \"q\", \"x\": []}]}",
+     0},
+    {"lookup nested let", "{\"d\": [{\"_id\": 1, \"s\": \"a\"}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$sku\", \"$$s\"]}}}, {\"$lookup\": {\"from\": "
+     "\"inventory\", \"let\": {\"t\": \"$sku\"}, \"pipeline\": [{\"$match\": {\"$expr\": "
+     "{\"$and\": [{\"$eq\": [\"$sku\", \"$$t\"]}, {\"$eq\": [\"$sku\", \"$$s\"]}]}}}, "
+     "{\"$project\": {\"_id\": 1}}], \"as\": \"y\"}}, {\"$project\": {\"_id\": 1, \"y\": 1}}], "
+     "\"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"x\": [{\"_id\": 10, \"y\": [{\"_id\": 10}]}]}]}", 0},
+    {"lookup probe reversed and missing", "{\"d\": [{\"_id\": 1}, {\"_id\": 2, \"s\": \"b\"}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$$s\", \"$sku\"]}}}, {\"$project\": {\"_id\": 1}}], "
+     "\"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"x\": []}, {\"_id\": 2, \"s\": \"b\", \"x\": [{\"_id\": 11}]}]}", 0},
+    {"lookup probe numbers across types", "{\"d\": [{\"_id\": 1, \"n\": 11.0}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"n\": \"$n\"}, \"pipeline\": "
+     "[{\"$match\": {\"$expr\": {\"$eq\": [\"$_id\", \"$$n\"]}}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"n\": 11.0, \"x\": [{\"_id\": 11, \"sku\": \"b\"}]}]}", 0},
+    {"lookup probe inside and",
+     "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"m\": 10}, {\"_id\": 2, \"s\": \"a\", \"m\": 11}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\", \"m\": \"$m\"}, "
+     "\"pipeline\": [{\"$match\": {\"$expr\": {\"$and\": [{\"$gt\": [\"$$m\", 10]}, {\"$eq\": "
+     "[\"$sku\", \"$$s\"]}]}}}, {\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"s\": \"a\", \"m\": 10, \"x\": []}, {\"_id\": 2, \"s\": \"a\", \"m\": "
+     "11, \"x\": [{\"_id\": 10}]}]}",
+     0},
+    {"lookup join then pipeline", "{\"d\": [{\"_id\": 1, \"sku\": \"b\"}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"sku\", \"foreignField\": "
+     "\"sku\", \"pipeline\": [{\"$project\": {\"_id\": 1}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"sku\": \"b\", \"x\": [{\"_id\": 11}]}]}", 0},
+    {"lookup join let pipeline", "{\"d\": [{\"_id\": 1, \"sku\": \"a\", \"qty\": 3}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"sku\", \"foreignField\": "
+     "\"sku\", \"let\": {\"q\": \"$qty\"}, \"pipeline\": [{\"$addFields\": {\"q\": \"$$q\"}}, "
+     "{\"$project\": {\"_id\": 1, \"q\": 1}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"sku\": \"a\", \"qty\": 3, \"x\": [{\"_id\": 10, \"q\": 3}]}]}", 0},
+    {"lookup group vars", "{\"d\": [{\"_id\": 1, \"s\": \"k\"}]}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"s\": \"$s\"}, \"pipeline\": "
+     "[{\"$group\": {\"_id\": \"$$s\", \"n\": {\"$sum\": 1}}}], \"as\": \"x\"}}]}",
+     "{\"d\": [{\"_id\": 1, \"s\": \"k\", \"x\": [{\"_id\": \"k\", \"n\": 3}]}]}", 0},
+    {"lookup let without pipeline", "{\"d\": []}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"a\", \"foreignField\": "
+     "\"b\", \"let\": {\"x\": 1}, \"as\": \"x\"}}]}",
+     NULL, 9},
+    {"lookup half join with pipeline", "{\"d\": []}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"localField\": \"a\", \"pipeline\": [], "
+     "\"as\": \"x\"}}]}",
+     NULL, 9},
+    {"lookup bad let name", "{\"d\": []}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"let\": {\"Bad\": 1}, \"pipeline\": [], "
+     "\"as\": \"x\"}}]}",
+     NULL, 16870},
+    {"lookup out inside", "{\"d\": []}",
+     "{\"p\": [{\"$lookup\": {\"from\": \"inventory\", \"pipeline\": [{\"$out\": \"z\"}], \"as\": "
+     "\"x\"}}]}",
+     NULL, 40600},
     /* stage errors */
     {"unknown stage", SALES, "{\"p\": [{\"$foo\": {}}]}", NULL, 40324},
     {"out", SALES, "{\"p\": [{\"$out\": \"c\"}]}", NULL, 238},
@@ -178,8 +241,8 @@ static const pipe_case_t cases[] = {
      "{\"p\": [{\"$unionWith\": {\"coll\": \"inventory\", \"pipeline\": [{\"$match\": {\"sku\": "
      "\"b\"}}]}}]}",
      "{\"d\": [{\"_id\": 1}, {\"_id\": 11, \"sku\": \"b\"}]}", 0},
-    {"unionWith string", "{\"d\": []}", "{\"p\": [{\"$unionWith\": \"inventory\"}, {\"$count\": \"n\"}]}",
-     "{\"d\": [{\"n\": 3}]}", 0},
+    {"unionWith string", "{\"d\": []}",
+     "{\"p\": [{\"$unionWith\": \"inventory\"}, {\"$count\": \"n\"}]}", "{\"d\": [{\"n\": 3}]}", 0},
     {"unionWith unknown collection", "{\"d\": []}", "{\"p\": [{\"$unionWith\": \"nope\"}]}", NULL,
      26},
     {"two fields in a stage", SALES, "{\"p\": [{\"$limit\": 1, \"$skip\": 1}]}", NULL, 40323},
