@@ -10,6 +10,7 @@
 
 #include "docstore/query/match.h"
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/base/deadline.h"
 #include "docstore/query/project.h"
 #include "docstore/query/sort.h"
 #include "docstore/query/sorter.h"
@@ -1050,6 +1051,8 @@ static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         if (docstore_matcher_matches(s->matcher, docs->docs[i], NULL)) {
             if (docstore_doclist_push(out, docs->docs[i]) != 0) {
                 docs->docs[i] = NULL;
@@ -1066,6 +1069,8 @@ static int run_project(const stage_run_t *sr, docstore_doclist_t *docs, docstore
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         bson_t *r = bson_new();
         if (docstore_projection_apply(s->proj, docs->docs[i], r, err) != 0) {
             bson_destroy(r);
@@ -1096,6 +1101,8 @@ static int run_add_fields(const stage_run_t *sr, docstore_doclist_t *docs, docst
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
             return docstore_error_oom(err);
@@ -1140,6 +1147,8 @@ static int run_unwind(const stage_run_t *sr, docstore_doclist_t *docs, docstore_
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         const bson_t *doc = docs->docs[i];
         bson_iter_t it;
         bool found = docstore_path_get(doc, s->path, &it);

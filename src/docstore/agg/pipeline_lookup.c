@@ -6,6 +6,7 @@
  * localField. Matches keep the foreign collection's order.
  */
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/base/deadline.h"
 #include "docstore/query/value.h"
 
 #include <stdlib.h>
@@ -181,6 +182,11 @@ int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign
             }
         }
         vl_free(&lv);
+        /* copying the matches is the cost: 600 x 600 stops within the budget */
+        if (docstore_deadline_tick(1 + (uint32_t)(nhits / 8))) {
+            rc = docstore_deadline_error(err);
+            break;
+        }
         qsort(hits, nhits, sizeof *hits, size_cmp);
         bson_t arr = BSON_INITIALIZER;
         for (size_t k = 0; k < nhits; k++) {

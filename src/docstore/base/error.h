@@ -28,6 +28,7 @@ enum docstore_code {
     DOCSTORE_CONFLICTING_UPDATE_OPERATORS = 40, /* ConflictingUpdateOperators */
     DOCSTORE_CURSOR_NOT_FOUND = 43,           /* CursorNotFound */
     DOCSTORE_NAMESPACE_EXISTS = 48,           /* NamespaceExists */
+    DOCSTORE_MAX_TIME_MS_EXPIRED = 50,        /* MaxTimeMSExpired: a command's time budget ran out */
     DOCSTORE_DOLLAR_PREFIXED_FIELD_NAME = 52, /* DollarPrefixedFieldName */
     DOCSTORE_EMPTY_FIELD_NAME = 56,           /* EmptyFieldName */
     DOCSTORE_COMMAND_NOT_FOUND = 59,          /* CommandNotFound */

@@ -16,6 +16,7 @@
 #include "docstore/query/project.h"
 #include "docstore/query/sort.h"
 #include "docstore/query/sorter.h"
+#include "docstore/base/deadline.h"
 #include "docstore/storage/storage.h"
 #include "docstore/update/update.h"
 #include "docstore/query/value.h"
@@ -37,6 +38,8 @@ typedef struct match_ctx {
 static bool match_cb(void *ctx, const bson_t *doc)
 {
     match_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* the caller reports 50 */
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
     if (docstore_doclist_push_copy(c->out, doc) != 0) {
@@ -55,6 +58,8 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
     match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
     if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
         return -1;
+    if (docstore_deadline_expired())
+        return docstore_deadline_error(err); /* cut short: never a partial answer */
     if (m != NULL && docstore_matcher_status(m, err) != 0)
         return -1; /* a regex hit a PCRE2 limit: no answer, not "no match" */
     if (c.oom) {
@@ -117,6 +122,8 @@ static void ordered_close_run(ordered_ctx_t *c)
 static bool ordered_cb(void *ctx, const bson_t *doc, int64_t rid, bool tie)
 {
     ordered_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* read_sorted reports 50 */
     if (!tie) {
         ordered_close_run(c);
         if (c->keep > 0 && c->out->n - c->start >= c->keep)
@@ -152,6 +159,8 @@ typedef struct sorter_ctx {
 static bool sorter_cb(void *ctx, const bson_t *doc)
 {
     sorter_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* read_sorted reports 50 */
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
     if (!docstore_sorter_would_keep(c->sorter, doc))
@@ -193,6 +202,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
         if (rc == 0 && ordered)
             ordered_close_run(&oc);
         free(oc.rids);
+        if (rc == 0 && docstore_deadline_expired())
+            rc = docstore_deadline_error(err);
         if (rc == 0 && m != NULL)
             rc = docstore_matcher_status(m, err);
         if (rc == 0 && oc.oom) {
@@ -217,6 +228,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
     int rc = docstore_storage_scan(ctx->storage, db, coll, filter, sorter_cb, &sc, err);
     if (rc == 0 && sc.failed)
         rc = -1;
+    if (rc == 0 && docstore_deadline_expired())
+        rc = docstore_deadline_error(err);
     if (rc == 0 && m != NULL)
         rc = docstore_matcher_status(m, err);
     if (rc == 0)
@@ -1195,13 +1208,13 @@ out:
 
 const docstore_command_t docstore_crud_commands[] = {
     {"insert", cmd_insert, DOCSTORE_CMD_WRITE},
-    {"find", cmd_find, DOCSTORE_CMD_NONE},
-    {"update", cmd_update, DOCSTORE_CMD_WRITE},
-    {"delete", cmd_delete, DOCSTORE_CMD_WRITE},
-    {"findAndModify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
-    {"findandmodify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
-    {"count", cmd_count, DOCSTORE_CMD_NONE},
-    {"distinct", cmd_distinct, DOCSTORE_CMD_NONE},
-    {"aggregate", cmd_aggregate, DOCSTORE_CMD_NONE},
+    {"find", cmd_find, DOCSTORE_CMD_MAX_TIME},
+    {"update", cmd_update, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"delete", cmd_delete, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"findAndModify", cmd_find_and_modify, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"findandmodify", cmd_find_and_modify, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"count", cmd_count, DOCSTORE_CMD_MAX_TIME},
+    {"distinct", cmd_distinct, DOCSTORE_CMD_MAX_TIME},
+    {"aggregate", cmd_aggregate, DOCSTORE_CMD_MAX_TIME},
     {NULL, NULL, 0},
 };

@@ -7,6 +7,7 @@
  * 1 s tick frees any cursor idle for 10 minutes. See cursor.h.
  */
 #include "docstore/base/clock.h"
+#include "docstore/base/deadline.h"
 #include "docstore/cmd/cursor.h"
 #include "docstore/cmd/cmd_auth.h"
 #include "docstore/net/conn.h"
@@ -237,6 +238,11 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
 {
     docstore_doclist_t all = *docs;
     docstore_doclist_init(docs);
+    if (docstore_deadline_expired()) {
+        /* the work was cut short: no cursor over a partial result */
+        docstore_doclist_free(&all);
+        return docstore_deadline_error(err);
+    }
     size_t pos = 0;
     bson_t cur, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
@@ -327,6 +333,13 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
                                    (long long)batch_size);
                 return -1;
             }
+        } else if (strcmp(k, "maxTimeMS") == 0) {
+            /* mongod's answer: only tailable awaitData cursors, which the
+             * docstore does not have, take a getMore budget */
+            docstore_error_set(err, DOCSTORE_BAD_VALUE,
+                               "cannot set maxTimeMS on getMore command for a non-awaitData "
+                               "cursor");
+            return -1;
         }
     }
     if (coll == NULL) {
@@ -443,7 +456,7 @@ static int cmd_kill_cursors(docstore_ctx_t *ctx, const char *db, const bson_t *c
 }
 
 const docstore_command_t docstore_cursor_commands[] = {
-    {"getMore", cmd_get_more, DOCSTORE_CMD_NONE},
+    {"getMore", cmd_get_more, DOCSTORE_CMD_MAX_TIME},
     {"killCursors", cmd_kill_cursors, DOCSTORE_CMD_NONE},
     {NULL, NULL, 0},
 };

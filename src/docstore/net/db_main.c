@@ -24,7 +24,8 @@ static void usage(FILE *out)
             "usage: tether db [--port N] [--bind ADDR] [--dir DIR] [--max-connections N]\n"
             "                 [--access-list CIDR,...] [--auth none|scram|aws|both]\n"
             "                 [--users FILE] [--iam FILE] [--idle-timeout SECONDS]\n"
-            "                 [--message-timeout SECONDS]\n"
+            "                 [--message-timeout SECONDS] [--max-time-ms MS]\n"
+            "                 [--session-timeout-minutes M] [--max-cursor-memory-mb MB]\n"
             "                 [--tls-cert FILE --tls-key FILE | --tls-local DIR]\n"
             "\n"
             "Runs the docstore, a MongoDB-wire-compatible server on SQLite.\n"
@@ -39,6 +40,12 @@ static void usage(FILE *out)
             "  --idle-timeout S     close connections idle for S seconds (default: never)\n"
             "  --message-timeout S  close a connection whose message is still incomplete\n"
             "                       S seconds after its first byte (default: 30)\n"
+            "  --max-time-ms MS     time budget of a query or write sent without maxTimeMS\n"
+            "                       (default: 1000; 0: none, as mongod); past it: error 50\n"
+            "  --session-timeout-minutes M  a session's cursors end M minutes after its\n"
+            "                       last use (default: 30, as mongod)\n"
+            "  --max-cursor-memory-mb MB  memory all open cursors may hold together\n"
+            "                       (default: 256; 0: no cap)\n"
             "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n"
             "  --tls-local DIR     every connection uses TLS, with a certificate signed by a\n"
             "                      CA made at start in DIR (clients verify with DIR/ca.pem)\n");
@@ -124,7 +131,15 @@ static int parse_args(int argc, char **argv, docstore_config_t *cfg)
             rc = parse_int(name, val, 0, INT_MAX / 1000, &cfg->idle_timeout_s);
         else if (strcmp(name, "--message-timeout") == 0)
             rc = parse_int(name, val, 1, INT_MAX / 1000, &cfg->message_timeout_s);
-        else if (strcmp(name, "--tls-cert") == 0)
+        else if (strcmp(name, "--max-time-ms") == 0)
+            rc = parse_int(name, val, 0, INT_MAX, &cfg->max_time_ms);
+        else if (strcmp(name, "--session-timeout-minutes") == 0)
+            rc = parse_int(name, val, 1, INT_MAX / 60000, &cfg->session_timeout_min);
+        else if (strcmp(name, "--max-cursor-memory-mb") == 0) {
+            int mb = 0;
+            rc = parse_int(name, val, 0, 1024 * 1024, &mb);
+            cfg->cursor_memory_max = (int64_t)mb * 1024 * 1024;
+        } else if (strcmp(name, "--tls-cert") == 0)
             cfg->tls_cert = val;
         else if (strcmp(name, "--tls-key") == 0)
             cfg->tls_key = val;

@@ -50,6 +50,9 @@ void docstore_config_init(docstore_config_t *cfg)
     cfg->port = 27017;
     cfg->auth = DOCSTORE_AUTH_NONE;
     cfg->message_timeout_s = 30;
+    cfg->max_time_ms = DOCSTORE_MAX_TIME_MS_DEFAULT;
+    cfg->session_timeout_min = DOCSTORE_SESSION_TIMEOUT_MIN;
+    cfg->cursor_memory_max = DOCSTORE_CURSOR_MEMORY_DEFAULT;
 }
 
 /* ---- access list ------------------------------------------------------ */
