@@ -9,6 +9,7 @@
  */
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cmd_auth.h"
+#include "docstore/cmd/cursor.h"
 
 #include "common/log.h"
 #include "docstore/base/deadline.h"
@@ -177,6 +178,9 @@ void docstore_command_dispatch(docstore_ctx_t *ctx, const char *db, const bson_t
     const docstore_command_t *c = docstore_command_find(name);
     count_op(ctx, name, cmd);
     read_lsid(ctx, cmd);
+    if (ctx->has_lsid && ctx->cursors != NULL)
+        docstore_cursors_session_used(ctx->cursors, ctx->lsid, docstore_auth_uid(ctx),
+                                      ctx->conn ? ctx->conn->id : 0);
     if (c == NULL) {
         docstore_error_set(&err, DOCSTORE_COMMAND_NOT_FOUND, "no such command: '%.100s'", name);
         goto fail;

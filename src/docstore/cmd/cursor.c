@@ -4,7 +4,13 @@
  * by a random 63-bit id. A cursor records the connection that opened it and
  * the session (lsid) it belongs to: endSessions/killSessions free a session's
  * cursors, a closed connection frees its session-less ones, and the server's
- * 1 s tick frees any cursor idle for 10 minutes. See cursor.h.
+ * 1 s tick frees any cursor idle for 10 minutes.
+ *
+ * A second table holds the sessions that have cursors: the connections that
+ * used each (any command carrying its lsid) and when it was last used. When
+ * the last of them closes, the session's cursors go with it; a session unused
+ * for the session timeout (localLogicalSessionTimeoutMinutes) ends too. The
+ * bytes the cursors hold are counted against the server's cap. See cursor.h.
  */
 #include "docstore/base/clock.h"
 #include "docstore/base/deadline.h"
@@ -17,8 +23,23 @@
 #include <sys/random.h>
 
 #define NBUCKETS            1024
+#define SESSION_BUCKETS     256
+#define SESSION_CONNS       8  /* connections remembered per session; more: never ended by closes */
 #define FIRST_BATCH_DEFAULT 101
 #define BATCH_MAX_BYTES     (16 * 1024 * 1024) /* documents in one batch */
+#define DOC_OVERHEAD        64 /* bytes charged per held document besides its BSON */
+
+/* A session that has cursors. */
+typedef struct session {
+    uint8_t lsid[16];              /* lsid.id */
+    int64_t owner;                 /* its user (docstore_auth_uid) */
+    int64_t conns[SESSION_CONNS];  /* open connections that used it */
+    int nconns;                    /* entries in conns */
+    bool shared;                   /* used by more connections than conns holds */
+    int64_t last_used_ms;          /* monotonic ms of its last command */
+    int64_t ncursors;              /* its open cursors; the entry goes at 0 */
+    struct session *next;          /* hash chain */
+} session_t;
 
 typedef struct cursor {
     int64_t id;              /* never 0 */
@@ -30,14 +51,22 @@ typedef struct cursor {
     bool has_lsid;           /* opened inside a session */
     uint8_t lsid[16];        /* that session's id */
     int64_t owner;           /* the user that opened it (docstore_auth_uid), 0 without auth */
+    session_t *session;      /* its session's entry when has_lsid */
+    int64_t bytes;           /* charged for the documents not yet sent */
     struct cursor *next;     /* hash chain */
 } cursor_t;
 
 struct docstore_cursors {
-    cursor_t *buckets[NBUCKETS]; /* chains by id */
-    int64_t open;                /* cursors in the table */
-    int64_t timed_out;           /* closed by idle expiry since start */
-    uint64_t rng;                /* splitmix64 state for ids */
+    cursor_t *buckets[NBUCKETS];          /* chains by id */
+    session_t *sessions[SESSION_BUCKETS]; /* sessions with cursors, by lsid */
+    int64_t nsessions;                    /* entries in sessions */
+    int64_t open;                         /* cursors in the table */
+    int64_t timed_out;                    /* closed by idle expiry since start */
+    int64_t bytes;                        /* held by every open cursor */
+    int64_t bytes_max;                    /* cap on bytes; 0 = none */
+    int64_t session_timeout_ms;           /* a session unused this long ends */
+    int64_t sessions_closed;              /* sessions ended by their connections' close */
+    uint64_t rng;                         /* splitmix64 state for ids */
 };
 
 int docstore_cursors_new(docstore_cursors_t **out)
@@ -48,7 +77,57 @@ int docstore_cursors_new(docstore_cursors_t **out)
         return -1;
     if (getrandom(&c->rng, sizeof c->rng, 0) != (ssize_t)sizeof c->rng)
         c->rng = (uint64_t)docstore_wall_ms() * 0x9E3779B97F4A7C15ull;
+    c->session_timeout_ms = (int64_t)30 * 60 * 1000;
     return 0;
+}
+
+void docstore_cursors_configure(docstore_cursors_t *c, int64_t bytes_max,
+                                int64_t session_timeout_ms)
+{
+    c->bytes_max = bytes_max;
+    c->session_timeout_ms = session_timeout_ms;
+}
+
+static size_t session_bucket(const uint8_t *lsid)
+{
+    uint64_t h;
+    memcpy(&h, lsid, sizeof h); /* a random UUID: its bytes are the hash */
+    return (size_t)(h % SESSION_BUCKETS);
+}
+
+static session_t *session_find(docstore_cursors_t *c, const uint8_t *lsid, int64_t owner)
+{
+    for (session_t *s = c->sessions[session_bucket(lsid)]; s != NULL; s = s->next) {
+        if (s->owner == owner && memcmp(s->lsid, lsid, 16) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* conn used session s now. */
+static void session_use(session_t *s, int64_t conn_id, int64_t now)
+{
+    s->last_used_ms = now;
+    for (int i = 0; i < s->nconns; i++) {
+        if (s->conns[i] == conn_id)
+            return;
+    }
+    if (s->nconns < SESSION_CONNS)
+        s->conns[s->nconns++] = conn_id;
+    else
+        s->shared = true;
+}
+
+static void session_unlink(docstore_cursors_t *c, session_t *s)
+{
+    for (session_t **pp = &c->sessions[session_bucket(s->lsid)]; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            c->nsessions--;
+            free(s);
+            return;
+        }
+    }
 }
 
 static void cursor_free(cursor_t *cur)
@@ -60,6 +139,16 @@ static void cursor_free(cursor_t *cur)
     free(cur);
 }
 
+/* Frees a cursor already out of the id table: its bytes and its session's
+ * count go with it. */
+static void cursor_release(docstore_cursors_t *c, cursor_t *cur)
+{
+    c->bytes -= cur->bytes;
+    if (cur->session != NULL && --cur->session->ncursors == 0)
+        session_unlink(c, cur->session);
+    cursor_free(cur);
+}
+
 void docstore_cursors_free(docstore_cursors_t *c)
 {
     if (c == NULL)
@@ -69,6 +158,13 @@ void docstore_cursors_free(docstore_cursors_t *c)
             cursor_t *cur = c->buckets[b];
             c->buckets[b] = cur->next;
             cursor_free(cur);
+        }
+    }
+    for (size_t b = 0; b < SESSION_BUCKETS; b++) {
+        while (c->sessions[b]) {
+            session_t *s = c->sessions[b];
+            c->sessions[b] = s->next;
+            free(s);
         }
     }
     free(c);
@@ -88,7 +184,7 @@ static int64_t remove_if(docstore_cursors_t *c, cursor_pred pred, const void *ar
             cursor_t *cur = *pp;
             if (pred(cur, arg)) {
                 *pp = cur->next;
-                cursor_free(cur);
+                cursor_release(c, cur);
                 c->open--;
                 n++;
             } else {
@@ -99,16 +195,25 @@ static int64_t remove_if(docstore_cursors_t *c, cursor_pred pred, const void *ar
     return n;
 }
 
+typedef struct cutoffs {
+    int64_t cursor;  /* a cursor last used before this is idle */
+    int64_t session; /* a session last used before this has timed out */
+} cutoffs_t;
+
 static bool idle_pred(const cursor_t *cur, const void *arg)
 {
-    return cur->last_used_ms < *(const int64_t *)arg;
+    const cutoffs_t *k = arg;
+    return cur->last_used_ms < k->cursor ||
+           (cur->session != NULL && cur->session->last_used_ms < k->session);
 }
 
 void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms)
 {
-    int64_t cutoff = docstore_now_ms() - idle_ms;
-    if (c != NULL)
-        c->timed_out += remove_if(c, idle_pred, &cutoff);
+    if (c == NULL || c->open == 0)
+        return;
+    int64_t now = docstore_now_ms();
+    cutoffs_t k = {now - idle_ms, now - c->session_timeout_ms};
+    c->timed_out += remove_if(c, idle_pred, &k);
 }
 
 static bool conn_pred(const cursor_t *cur, const void *arg)
@@ -116,9 +221,51 @@ static bool conn_pred(const cursor_t *cur, const void *arg)
     return !cur->has_lsid && cur->conn_id == *(const int64_t *)arg;
 }
 
+static bool session_ptr_pred(const cursor_t *cur, const void *arg)
+{
+    return cur->session == arg;
+}
+
 void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id)
 {
+    if (c == NULL)
+        return;
     remove_if(c, conn_pred, &conn_id);
+    if (c->nsessions == 0)
+        return;
+    for (size_t b = 0; b < SESSION_BUCKETS; b++) {
+        session_t *next;
+        for (session_t *s = c->sessions[b]; s != NULL; s = next) {
+            next = s->next; /* killing s's cursors frees s, nothing else */
+            bool used = false;
+            for (int i = 0; i < s->nconns; i++) {
+                if (s->conns[i] == conn_id) {
+                    s->conns[i] = s->conns[--s->nconns];
+                    used = true;
+                    break;
+                }
+            }
+            if (used && s->nconns == 0 && !s->shared) {
+                c->sessions_closed++;
+                remove_if(c, session_ptr_pred, s);
+            }
+        }
+    }
+}
+
+void docstore_cursors_session_used(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner,
+                                   int64_t conn_id)
+{
+    if (c == NULL || c->nsessions == 0)
+        return;
+    session_t *s = session_find(c, uuid, owner);
+    if (s != NULL)
+        session_use(s, conn_id, docstore_now_ms());
+}
+
+int64_t docstore_cursors_bytes(const docstore_cursors_t *c)
+{
+    return c ? c->bytes : 0;
 }
 
 /* A session as a cursor's owner sees it: the UUID and the user, as mongod
@@ -158,8 +305,10 @@ void docstore_cursors_refresh_session(docstore_cursors_t *c, const uint8_t *uuid
         return;
     for (size_t b = 0; b < NBUCKETS; b++) {
         for (cursor_t *cur = c->buckets[b]; cur != NULL; cur = cur->next) {
-            if (session_match(cur, &k))
+            if (session_match(cur, &k)) {
                 cur->last_used_ms = now;
+                cur->session->last_used_ms = now;
+            }
         }
     }
 }
@@ -209,10 +358,12 @@ static int64_t new_id(docstore_cursors_t *c)
 
 /* Appends documents from docs[*pos] to the array arr: at most max (0 = no
  * count limit), stopping before BATCH_MAX_BYTES (at least one document). Sent
- * documents are freed and their slots set to NULL. */
-static void fill_batch(bson_t *arr, docstore_doclist_t *docs, size_t *pos, int64_t max)
+ * documents are freed and their slots set to NULL. Returns the bytes they
+ * were charged (held_bytes). */
+static int64_t fill_batch(bson_t *arr, docstore_doclist_t *docs, size_t *pos, int64_t max)
 {
     size_t bytes = 0;
+    int64_t freed = 0;
     uint32_t idx = 0;
     while (*pos < docs->n) {
         if (max > 0 && idx >= (uint64_t)max)
@@ -225,11 +376,34 @@ static void fill_batch(bson_t *arr, docstore_doclist_t *docs, size_t *pos, int64
         size_t keylen = bson_uint32_to_string(idx, &key, keybuf, sizeof keybuf);
         bson_append_document(arr, key, (int)keylen, d);
         bytes += d->len + keylen + 2;
+        freed += (int64_t)d->len + DOC_OVERHEAD;
         bson_destroy(d);
         docs->docs[*pos] = NULL;
         (*pos)++;
         idx++;
     }
+    return freed;
+}
+
+/* What the documents of docs after a first batch of at most max (as
+ * fill_batch counts it) would be charged while a cursor holds them. */
+static int64_t held_after_batch(const docstore_doclist_t *docs, int64_t max)
+{
+    size_t i = 0, bytes = 0;
+    for (; max != 0 && i < docs->n; i++) {
+        if (max > 0 && i >= (uint64_t)max)
+            break;
+        if (i > 0 && bytes + docs->docs[i]->len > BATCH_MAX_BYTES)
+            break;
+        char keybuf[16];
+        const char *key;
+        bytes += docs->docs[i]->len + 2 +
+                 bson_uint32_to_string((uint32_t)i, &key, keybuf, sizeof keybuf);
+    }
+    int64_t n = 0;
+    for (; i < docs->n; i++)
+        n += (int64_t)docs->docs[i]->len + DOC_OVERHEAD;
+    return n;
 }
 
 int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_t *docs,
@@ -243,35 +417,77 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
         docstore_doclist_free(&all);
         return docstore_deadline_error(err);
     }
+    int64_t first = batch_size < 0 ? FIRST_BATCH_DEFAULT : batch_size;
+    docstore_cursors_t *cs = ctx->cursors;
+    if (!single_batch && cs != NULL && cs->bytes_max > 0 && all.n > 0) {
+        int64_t bytes = held_after_batch(&all, first);
+        if (cs->bytes + bytes > cs->bytes_max) {
+            docstore_doclist_free(&all);
+            docstore_error_set(err, DOCSTORE_EXCEEDED_MEMORY_LIMIT,
+                               "cursor memory limit: open cursors hold %lld bytes, and this "
+                               "result set's %lld more would pass the server's %lld "
+                               "(--max-cursor-memory-mb); drain or kill cursors, or use a "
+                               "smaller result",
+                               (long long)cs->bytes, (long long)bytes, (long long)cs->bytes_max);
+            return -1;
+        }
+    }
     size_t pos = 0;
     bson_t cur, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
     BSON_APPEND_ARRAY_BEGIN(&cur, "firstBatch", &arr);
     if (batch_size != 0)
-        fill_batch(&arr, &all, &pos, batch_size < 0 ? FIRST_BATCH_DEFAULT : batch_size);
+        fill_batch(&arr, &all, &pos, first);
     bson_append_array_end(&cur, &arr);
     int64_t id = 0;
     if (pos < all.n && !single_batch && ctx->cursors != NULL) {
+        int64_t bytes = 0;
+        for (size_t i = pos; i < all.n; i++)
+            bytes += (int64_t)all.docs[i]->len + DOC_OVERHEAD;
+        session_t *sess = NULL;
+        int64_t owner = docstore_auth_uid(ctx);
+        int64_t now = docstore_now_ms();
+        int64_t conn_id = ctx->conn ? ctx->conn->id : 0;
+        if (ctx->has_lsid) {
+            sess = session_find(cs, ctx->lsid, owner);
+            if (sess == NULL && (sess = calloc(1, sizeof *sess)) != NULL) {
+                memcpy(sess->lsid, ctx->lsid, 16);
+                sess->owner = owner;
+                size_t sb = session_bucket(ctx->lsid);
+                sess->next = cs->sessions[sb];
+                cs->sessions[sb] = sess;
+                cs->nsessions++;
+            }
+        }
         cursor_t *c = calloc(1, sizeof *c);
         char *nsc = strdup(ns);
-        if (c == NULL || nsc == NULL) {
+        if (c == NULL || nsc == NULL || (ctx->has_lsid && sess == NULL)) {
             free(c);
             free(nsc);
+            if (sess != NULL && sess->ncursors == 0)
+                session_unlink(cs, sess);
             for (size_t i = pos; i < all.n; i++)
                 bson_destroy(all.docs[i]);
             free(all.docs);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
             return -1;
         }
+        if (sess != NULL) {
+            sess->ncursors++;
+            session_use(sess, conn_id, now);
+        }
+        c->session = sess;
+        c->bytes = bytes;
+        cs->bytes += bytes;
         c->id = id = new_id(ctx->cursors);
         c->ns = nsc;
         c->docs = all;
         c->pos = pos;
-        c->last_used_ms = docstore_now_ms();
-        c->conn_id = ctx->conn ? ctx->conn->id : 0;
+        c->last_used_ms = now;
+        c->conn_id = conn_id;
         c->has_lsid = ctx->has_lsid;
         memcpy(c->lsid, ctx->lsid, sizeof c->lsid);
-        c->owner = docstore_auth_uid(ctx);
+        c->owner = owner;
         size_t b = (uint64_t)id % NBUCKETS;
         c->next = ctx->cursors->buckets[b];
         ctx->cursors->buckets[b] = c;
@@ -385,7 +601,9 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
     bson_t doc, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &doc);
     BSON_APPEND_ARRAY_BEGIN(&doc, "nextBatch", &arr);
-    fill_batch(&arr, &cur->docs, &cur->pos, batch_size);
+    int64_t freed = fill_batch(&arr, &cur->docs, &cur->pos, batch_size);
+    cur->bytes -= freed;
+    ctx->cursors->bytes -= freed;
     bson_append_array_end(&doc, &arr);
     bool done = cur->pos >= cur->docs.n;
     BSON_APPEND_INT64(&doc, "id", done ? 0 : id);
@@ -394,7 +612,7 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
     cur->last_used_ms = docstore_now_ms();
     if (done) {
         unlink_cursor(ctx->cursors, cur);
-        cursor_free(cur);
+        cursor_release(ctx->cursors, cur);
     }
     return 0;
 }
@@ -438,7 +656,7 @@ static int cmd_kill_cursors(docstore_ctx_t *ctx, const char *db, const bson_t *c
             bson_uint32_to_string(nk++, &key, keybuf, sizeof keybuf);
             BSON_APPEND_INT64(&killed, key, id);
             unlink_cursor(ctx->cursors, cur);
-            cursor_free(cur);
+            cursor_release(ctx->cursors, cur);
         } else {
             bson_uint32_to_string(nn++, &key, keybuf, sizeof keybuf);
             BSON_APPEND_INT64(&not_found, key, id);

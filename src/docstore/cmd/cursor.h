@@ -16,12 +16,25 @@ typedef struct docstore_cursors docstore_cursors_t;
 
 __attribute__((warn_unused_result)) int docstore_cursors_new(docstore_cursors_t **out);
 void docstore_cursors_free(docstore_cursors_t *c);
-/* Closes cursors idle for longer than idle_ms; call from a timer. */
+/* The server's limits: the bytes all open cursors may hold together (0: no
+ * cap; past it a new cursor is 146 ExceededMemoryLimit), and how long a
+ * session with cursors may go unused before they end (default 30 minutes). */
+void docstore_cursors_configure(docstore_cursors_t *c, int64_t bytes_max,
+                                int64_t session_timeout_ms);
+/* Closes cursors idle for longer than idle_ms, and those of sessions unused
+ * for the session timeout; call from a timer. */
 void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms);
-/* A connection closed: frees the cursors it opened outside a session (with an
- * lsid, a cursor outlives its connection as in MongoDB, until its session
- * ends, it is killed, or it expires). */
+/* A connection closed: frees the cursors it opened outside a session, and
+ * those of every session no other open connection has used (a session used
+ * on two pooled connections keeps its cursors while either is open). */
 void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id);
+/* A command carrying lsid.id uuid ran for user owner on connection conn_id:
+ * that session (if it has cursors) is in use there, now. Cheap when no
+ * session has cursors. */
+void docstore_cursors_session_used(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner,
+                                   int64_t conn_id);
+/* Bytes held by open cursors (their unsent documents, plus 64 each). */
+int64_t docstore_cursors_bytes(const docstore_cursors_t *c);
 /* Any user: killAllSessions, or a server without authentication. */
 #define DOCSTORE_CURSORS_ANY_OWNER INT64_MIN
 /* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID by

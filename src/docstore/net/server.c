@@ -852,6 +852,8 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
         log_error("docstore", "out of memory");
         goto fail;
     }
+    docstore_cursors_configure(s->cursors, s->cfg.cursor_memory_max,
+                               (int64_t)s->cfg.session_timeout_min * 60 * 1000);
     if (docstore_storage_open(s->cfg.dir, &s->storage, &err) != 0) {
         if (err.code != DOCSTORE_NOT_IMPLEMENTED) {
             log_error("docstore", "cannot open storage%s%s: %s", s->cfg.dir ? " in " : "",
