@@ -7,6 +7,7 @@
  */
 #include "docstore/agg/pipeline_internal.h"
 #include "docstore/base/deadline.h"
+#include "docstore/query/sorter.h"
 #include "docstore/query/value.h"
 
 #include <stdlib.h>
@@ -132,6 +133,7 @@ int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign
         return -1;
     }
     int rc = 0;
+    size_t out_bytes = 0; /* the stage's output, held in memory: bounded as a blocking stage */
     join_table_t t = {0};
     value_list_t *fvals = calloc(fdocs.n ? fdocs.n : 1, sizeof *fvals);
     size_t *hits = calloc(fdocs.n ? fdocs.n : 1, sizeof *hits);
@@ -212,6 +214,14 @@ int pipe_lookup_run(const docstore_expr_t *local, const docstore_expr_t *foreign
                 r->len > 16 * 1024 * 1024) {
                 docstore_error_set(err, DOCSTORE_BSON_OBJECT_TOO_LARGE,
                                    "$lookup result too large");
+                bson_destroy(r);
+                rc = -1;
+            } else if ((out_bytes += r->len) > DOCSTORE_SORT_MEMORY_LIMIT) {
+                docstore_error_set(err, DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT,
+                                   "PlanExecutor error during aggregation :: caused by :: $lookup "
+                                   "exceeded memory limit of %zu bytes (the docstore holds a "
+                                   "stage's output in memory)",
+                                   DOCSTORE_SORT_MEMORY_LIMIT);
                 bson_destroy(r);
                 rc = -1;
             } else if (docstore_doclist_push(out, r) != 0) {
