@@ -7,12 +7,17 @@
 
 _Thread_local docstore_deadline_t docstore_deadline_cur;
 
-void docstore_deadline_arm(int64_t budget_ms)
+void docstore_deadline_arm_from(int64_t start_ms, int64_t budget_ms)
 {
     docstore_deadline_t *d = &docstore_deadline_cur;
     d->ticks = 0;
     d->expired = false;
-    d->at_ms = budget_ms > 0 ? docstore_now_ms() + budget_ms : 0;
+    d->at_ms = budget_ms > 0 ? start_ms + budget_ms : 0;
+}
+
+void docstore_deadline_arm(int64_t budget_ms)
+{
+    docstore_deadline_arm_from(budget_ms > 0 ? docstore_now_ms() : 0, budget_ms);
 }
 
 void docstore_deadline_disarm(void)

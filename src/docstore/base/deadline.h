@@ -38,6 +38,9 @@ extern _Thread_local docstore_deadline_t docstore_deadline_cur;
 /* Arms the current thread's deadline budget_ms from now (budget_ms <= 0:
  * none), replacing any armed one. */
 void docstore_deadline_arm(int64_t budget_ms);
+/* The same from start_ms (monotonic ms, docstore_now_ms), a time the caller
+ * already has: no clock read. */
+void docstore_deadline_arm_from(int64_t start_ms, int64_t budget_ms);
 /* Disarms it (no budget, not expired). */
 void docstore_deadline_disarm(void);
 /* Milliseconds left of an armed budget, or 0 when none is armed or it has

@@ -163,7 +163,12 @@ static int arm_budget(docstore_ctx_t *ctx, const docstore_command_t *c, const bs
         return -1;
     if (budget == 0 && ctx->server != NULL)
         budget = ctx->server->cfg.max_time_ms;
-    docstore_deadline_arm(budget);
+    /* The connection read the clock when the message completed, just now:
+     * the budget counts from there, and the common path reads no clock. */
+    if (ctx->conn != NULL && ctx->conn->last_active_ms != 0)
+        docstore_deadline_arm_from(ctx->conn->last_active_ms, budget);
+    else
+        docstore_deadline_arm(budget);
     return 0;
 }
 
