@@ -1,10 +1,15 @@
 """Bounded cursor and pipeline memory, through pymongo 3.11 against
 `tether db --max-cursor-memory-mb 64`:
-  - 200 cursors opened over a 2 MB collection (batchSize 1, never drained):
-    those that fit under the cap are served, the rest answer 146
-    ExceededMemoryLimit; the server's RSS grows by less than the cap plus a
-    fixed slack (printed), where unbounded it grew by 400+ MB; after
-    killCursors the same finds are served again;
+  - 200 plain finds over a 2 MB collection (batchSize 1, never drained)
+    stream: all 200 are open and hold no documents, the server's RSS grows
+    by less than a small slack (printed), and each drains in full, in
+    insertion order, through getMore (filters and projections applied on
+    getMore, inserts after the cursor's position seen);
+  - 200 sorted finds (their result set held) over the same collection: those
+    that fit under the cap are served, the rest answer 146
+    ExceededMemoryLimit; the RSS grows by less than the cap plus a fixed
+    slack (printed), where unbounded it grew by 400+ MB; after killCursors
+    the same finds are served again;
   - a 600 x 600 $lookup of 1 KB documents (360 MB of output) with no time
     budget answers 292 once its output passes 100 MB, and the server lives.
 Every check runs; any failure fails."""
@@ -55,14 +60,43 @@ try:
     coll = cli.t.two
     coll.insert_many([{"_id": i, "pad": "z" * 10000} for i in range(200)])  # 2 MB
 
-    @check("200 cursors over a 2 MB collection: RSS bounded by the cap")
+    @check("200 streamed cursors over a 2 MB collection hold nothing")
     def _():
         list(coll.find({}, batch_size=1000))  # warm: SQLite's cache, the allocator
+        before = rss_mb(srv.proc.pid)
+        ids = []
+        for _ in range(200):
+            r = cli.t.command("find", "two", filter={}, batchSize=1)
+            assert r["cursor"]["id"] != 0
+            ids.append(r["cursor"]["id"])
+        after = rss_mb(srv.proc.pid)
+        print("     200 streamed cursors open; RSS %.0f -> %.0f MB (+%.0f MB)"
+              % (before, after, after - before))
+        assert after - before < 32, (before, after)
+        r = cli.t.command("getMore", ids[0], collection="two", batchSize=50)
+        assert [d["_id"] for d in r["cursor"]["nextBatch"]] == list(range(1, 51))
+        cli.t.command("killCursors", "two", cursors=ids)
+        # filters, projections, skip and limit through getMore; inserts ahead are seen
+        got = [d["_id"] for d in coll.find({"_id": {"$mod": [3, 0]}, "pad": {"$exists": True}},
+                                           {"pad": 0}, batch_size=7)]
+        assert got == list(range(0, 200, 3)), got
+        got = list(coll.find({"pad": {"$exists": True}}, {"_id": 1}, skip=5, limit=30,
+                             batch_size=4))
+        assert [d["_id"] for d in got] == list(range(5, 35)) and "pad" not in got[0], got[:2]
+        cur = coll.find({}, batch_size=2)
+        first = [next(cur)["_id"] for _ in range(3)]
+        coll.insert_one({"_id": 1000, "pad": "late"})
+        rest = [d["_id"] for d in cur]
+        assert first + rest == list(range(200)) + [1000], (first, rest[-3:])
+        coll.delete_one({"_id": 1000})
+
+    @check("200 held cursors over a 2 MB collection: RSS bounded by the cap")
+    def _():
         before = rss_mb(srv.proc.pid)
         ids, refused = [], 0
         for _ in range(200):
             try:
-                r = cli.t.command("find", "two", filter={}, batchSize=1)
+                r = cli.t.command("find", "two", filter={}, sort={"_id": 1}, batchSize=1)
                 ids.append(r["cursor"]["id"])
             except OperationFailure as e:
                 assert e.code == 146, e
@@ -76,7 +110,7 @@ try:
         assert after - before < CAP_MB + SLACK_MB, (before, after)
         for i in range(0, len(ids), 50):
             cli.t.command("killCursors", "two", cursors=ids[i:i + 50])
-        r = cli.t.command("find", "two", filter={}, batchSize=1)
+        r = cli.t.command("find", "two", filter={}, sort={"_id": 1}, batchSize=1)
         assert r["cursor"]["id"] != 0
         cli.t.command("killCursors", "two", cursors=[r["cursor"]["id"]])
 

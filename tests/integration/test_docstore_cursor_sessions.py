@@ -115,10 +115,11 @@ try:
     def _():
         big = cli.t.big
         big.insert_many([{"_id": i, "pad": "y" * 10000} for i in range(300)])  # ~3 MB
-        keep = cli.t.command("find", "big", filter={}, batchSize=1)
+        # sorted (an index walk): the result set is held; a plain find would stream
+        keep = cli.t.command("find", "big", filter={}, sort={"_id": 1}, batchSize=1)
         assert keep["cursor"]["id"] != 0
         try:
-            cli.t.command("find", "big", filter={}, batchSize=1)
+            cli.t.command("find", "big", filter={}, sort={"_id": 1}, batchSize=1)
             raise AssertionError("a second 3 MB cursor fits under 4 MB")
         except OperationFailure as e:
             assert e.code == 146 and "max-cursor-memory-mb" in str(e), str(e)

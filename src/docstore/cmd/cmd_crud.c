@@ -320,6 +320,18 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         goto out;
     if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
         goto out;
+    char ns[NS_MAX];
+    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    if (!s && natural == 0 && !single) {
+        /* no sort, a filter no index serves: a cursor that reads on getMore */
+        bool streamed = false;
+        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, skip, limit, batch,
+                                              reply, &streamed, err);
+        if (streamed) {
+            rc = src;
+            goto out;
+        }
+    }
     /* skip + limit documents are all a limited find needs, sorted or not. */
     size_t wanted = limit > 0 && skip <= INT64_MAX - limit ? (size_t)(skip + limit) : 0;
     if (s) {
@@ -363,8 +375,6 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
             goto out;
         }
     }
-    char ns[NS_MAX];
-    docstore_cmd_ns(ns, sizeof ns, db, coll);
     rc = docstore_cursor_reply(ctx, ns, &out, batch, single, reply, err);
 out:
     for (size_t i = 0; i < all.n; i++) {

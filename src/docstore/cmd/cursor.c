@@ -17,6 +17,8 @@
 #include "docstore/cmd/cursor.h"
 #include "docstore/cmd/cmd_auth.h"
 #include "docstore/net/conn.h"
+#include "docstore/query/match.h"
+#include "docstore/query/project.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,14 @@ typedef struct cursor {
     int64_t owner;           /* the user that opened it (docstore_auth_uid), 0 without auth */
     session_t *session;      /* its session's entry when has_lsid */
     int64_t bytes;           /* charged for the documents not yet sent */
+    /* A streamed cursor (docs stays empty) reads each batch from storage: */
+    bool stream;             /* reads on getMore */
+    size_t dblen;            /* ns is db "." coll */
+    docstore_matcher_t *m;   /* owned: the filter */
+    docstore_projection_t *p; /* owned, or NULL */
+    int64_t last_rid;        /* the last row consumed */
+    int64_t skip_left;       /* matches still to skip */
+    int64_t limit_left;      /* documents still to return; 0: no limit */
     struct cursor *next;     /* hash chain */
 } cursor_t;
 
@@ -132,6 +142,10 @@ static void session_unlink(docstore_cursors_t *c, session_t *s)
 
 static void cursor_free(cursor_t *cur)
 {
+    if (cur->m != NULL)
+        docstore_matcher_free(cur->m);
+    if (cur->p != NULL)
+        docstore_projection_free(cur->p);
     for (size_t i = cur->pos; i < cur->docs.n; i++)
         bson_destroy(cur->docs.docs[i]);
     free(cur->docs.docs);
@@ -406,6 +420,54 @@ static int64_t held_after_batch(const docstore_doclist_t *docs, int64_t max)
     return n;
 }
 
+/* A new cursor on ns in the table, owned by ctx's user, session and
+ * connection, with nothing to send yet; NULL when out of memory. */
+static cursor_t *cursor_add(docstore_ctx_t *ctx, const char *ns)
+{
+    docstore_cursors_t *cs = ctx->cursors;
+    session_t *sess = NULL;
+    int64_t owner = docstore_auth_uid(ctx);
+    int64_t now = docstore_now_ms();
+    int64_t conn_id = ctx->conn ? ctx->conn->id : 0;
+    if (ctx->has_lsid) {
+        sess = session_find(cs, ctx->lsid, owner);
+        if (sess == NULL && (sess = calloc(1, sizeof *sess)) != NULL) {
+            memcpy(sess->lsid, ctx->lsid, 16);
+            sess->owner = owner;
+            size_t sb = session_bucket(ctx->lsid);
+            sess->next = cs->sessions[sb];
+            cs->sessions[sb] = sess;
+            cs->nsessions++;
+        }
+    }
+    cursor_t *c = calloc(1, sizeof *c);
+    char *nsc = strdup(ns);
+    if (c == NULL || nsc == NULL || (ctx->has_lsid && sess == NULL)) {
+        free(c);
+        free(nsc);
+        if (sess != NULL && sess->ncursors == 0)
+            session_unlink(cs, sess);
+        return NULL;
+    }
+    if (sess != NULL) {
+        sess->ncursors++;
+        session_use(sess, conn_id, now);
+    }
+    c->session = sess;
+    c->id = new_id(cs);
+    c->ns = nsc;
+    c->last_used_ms = now;
+    c->conn_id = conn_id;
+    c->has_lsid = ctx->has_lsid;
+    memcpy(c->lsid, ctx->lsid, sizeof c->lsid);
+    c->owner = owner;
+    size_t b = (uint64_t)c->id % NBUCKETS;
+    c->next = cs->buckets[b];
+    cs->buckets[b] = c;
+    cs->open++;
+    return c;
+}
+
 int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_t *docs,
                           int64_t batch_size, bool single_batch, bson_t *reply,
                           docstore_error_t *err)
@@ -444,54 +506,19 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
         int64_t bytes = 0;
         for (size_t i = pos; i < all.n; i++)
             bytes += (int64_t)all.docs[i]->len + DOC_OVERHEAD;
-        session_t *sess = NULL;
-        int64_t owner = docstore_auth_uid(ctx);
-        int64_t now = docstore_now_ms();
-        int64_t conn_id = ctx->conn ? ctx->conn->id : 0;
-        if (ctx->has_lsid) {
-            sess = session_find(cs, ctx->lsid, owner);
-            if (sess == NULL && (sess = calloc(1, sizeof *sess)) != NULL) {
-                memcpy(sess->lsid, ctx->lsid, 16);
-                sess->owner = owner;
-                size_t sb = session_bucket(ctx->lsid);
-                sess->next = cs->sessions[sb];
-                cs->sessions[sb] = sess;
-                cs->nsessions++;
-            }
-        }
-        cursor_t *c = calloc(1, sizeof *c);
-        char *nsc = strdup(ns);
-        if (c == NULL || nsc == NULL || (ctx->has_lsid && sess == NULL)) {
-            free(c);
-            free(nsc);
-            if (sess != NULL && sess->ncursors == 0)
-                session_unlink(cs, sess);
+        cursor_t *c = cursor_add(ctx, ns);
+        if (c == NULL) {
             for (size_t i = pos; i < all.n; i++)
                 bson_destroy(all.docs[i]);
             free(all.docs);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
             return -1;
         }
-        if (sess != NULL) {
-            sess->ncursors++;
-            session_use(sess, conn_id, now);
-        }
-        c->session = sess;
         c->bytes = bytes;
         cs->bytes += bytes;
-        c->id = id = new_id(ctx->cursors);
-        c->ns = nsc;
+        id = c->id;
         c->docs = all;
         c->pos = pos;
-        c->last_used_ms = now;
-        c->conn_id = conn_id;
-        c->has_lsid = ctx->has_lsid;
-        memcpy(c->lsid, ctx->lsid, sizeof c->lsid);
-        c->owner = owner;
-        size_t b = (uint64_t)id % NBUCKETS;
-        c->next = ctx->cursors->buckets[b];
-        ctx->cursors->buckets[b] = c;
-        ctx->cursors->open++;
     } else {
         for (size_t i = pos; i < all.n; i++)
             bson_destroy(all.docs[i]);
@@ -500,6 +527,169 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
     BSON_APPEND_INT64(&cur, "id", id);
     BSON_APPEND_UTF8(&cur, "ns", ns);
     bson_append_document_end(reply, &cur);
+    return 0;
+}
+
+/* ---- streamed cursors ----------------------------------------------------- */
+
+/* One streamed batch being read. */
+typedef struct stream_ctx {
+    cursor_t *cur;          /* the stream's state (a cursor, or the first batch's) */
+    bson_t *arr;            /* the batch */
+    int64_t max;            /* documents in it at most; 0: only the 16 MiB bound */
+    uint32_t idx;           /* documents in it */
+    size_t bytes;           /* its size */
+    bool more;              /* stopped with a matching document left for the next batch */
+    bool failed;            /* err is set */
+    docstore_error_t *err;
+} stream_ctx_t;
+
+static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
+{
+    stream_ctx_t *s = arg;
+    cursor_t *c = s->cur;
+    if (docstore_deadline_passed())
+        return false; /* stream_read reports 50 */
+    if (c->m != NULL && !docstore_matcher_matches(c->m, doc, NULL)) {
+        c->last_rid = rid;
+        return true;
+    }
+    if (c->skip_left > 0) {
+        c->skip_left--;
+        c->last_rid = rid;
+        return true;
+    }
+    if ((s->max > 0 && s->idx >= (uint64_t)s->max) ||
+        (s->idx > 0 && s->bytes + doc->len > BATCH_MAX_BYTES)) {
+        s->more = true; /* not consumed: the next batch starts with it */
+        return false;
+    }
+    bson_t projected;
+    const bson_t *out = doc;
+    if (c->p != NULL) {
+        bson_init(&projected);
+        if (docstore_projection_apply(c->p, doc, &projected, s->err) != 0) {
+            bson_destroy(&projected);
+            s->failed = true;
+            return false;
+        }
+        out = &projected;
+    }
+    char keybuf[16];
+    const char *key;
+    size_t keylen = bson_uint32_to_string(s->idx, &key, keybuf, sizeof keybuf);
+    bool ok = bson_append_document(s->arr, key, (int)keylen, out);
+    s->bytes += out->len + keylen + 2;
+    if (c->p != NULL)
+        bson_destroy(&projected);
+    if (!ok) {
+        docstore_error_set(s->err, DOCSTORE_BSON_OBJECT_TOO_LARGE, "batch too large");
+        s->failed = true;
+        return false;
+    }
+    s->idx++;
+    c->last_rid = rid;
+    return c->limit_left == 0 || --c->limit_left > 0;
+}
+
+/* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr.
+ * filter (first batch only) checks that no index serves the read: *served. */
+static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const char *coll,
+                       const bson_t *filter, int64_t max, bson_t *arr, bool *served /* OUT */,
+                       bool *more /* OUT */, docstore_error_t *err)
+{
+    stream_ctx_t s = {.cur = c, .arr = arr, .max = max, .err = err};
+    *more = false;
+    if (docstore_storage_scan_after(ctx->storage, db, coll, filter, c->last_rid, stream_cb, &s,
+                                    served, err) != 0 ||
+        s.failed)
+        return -1;
+    if (docstore_deadline_expired())
+        return docstore_deadline_error(err); /* no batch from a cut-short read */
+    if (c->m != NULL && docstore_matcher_status(c->m, err) != 0)
+        return -1;
+    *more = s.more;
+    return 0;
+}
+
+int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll,
+                                const char *ns, const bson_t *filter, docstore_matcher_t **m,
+                                docstore_projection_t **p, int64_t skip, int64_t limit,
+                                int64_t batch_size, bson_t *reply, bool *served,
+                                docstore_error_t *err)
+{
+    *served = false;
+    int64_t first = batch_size < 0 ? FIRST_BATCH_DEFAULT : batch_size;
+    if (first == 0 || ctx->cursors == NULL || ctx->storage == NULL ||
+        (*p != NULL && docstore_projection_is_positional(*p)))
+        return 0;
+    cursor_t st = {.m = *m, .p = *p, .skip_left = skip, .limit_left = limit};
+    bson_t arr = BSON_INITIALIZER;
+    bool srv = true, more = false;
+    int rc = stream_read(ctx, &st, db, coll, filter, first, &arr, &srv, &more, err);
+    if (rc == 0 && !srv) {
+        bson_destroy(&arr);
+        return 0;
+    }
+    *served = true;
+    if (rc != 0) {
+        bson_destroy(&arr);
+        return -1;
+    }
+    int64_t id = 0;
+    if (more) {
+        cursor_t *c = cursor_add(ctx, ns);
+        if (c == NULL) {
+            bson_destroy(&arr);
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
+            return -1;
+        }
+        c->stream = true;
+        c->dblen = strlen(db);
+        c->m = *m;
+        c->p = *p;
+        *m = NULL;
+        *p = NULL;
+        c->last_rid = st.last_rid;
+        c->skip_left = st.skip_left;
+        c->limit_left = st.limit_left;
+        id = c->id;
+    }
+    bson_t cur;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
+    BSON_APPEND_ARRAY(&cur, "firstBatch", &arr);
+    BSON_APPEND_INT64(&cur, "id", id);
+    BSON_APPEND_UTF8(&cur, "ns", ns);
+    bson_append_document_end(reply, &cur);
+    bson_destroy(&arr);
+    return 0;
+}
+
+/* getMore of a streamed cursor: the next batch from storage. A failed read
+ * (the budget ran out, a regex limit) ends the cursor, as mongod's does. */
+static int stream_get_more(docstore_ctx_t *ctx, cursor_t *cur, const char *db, const char *coll,
+                           int64_t batch_size, bson_t *reply, docstore_error_t *err)
+{
+    bson_t arr = BSON_INITIALIZER;
+    bool srv, more;
+    if (stream_read(ctx, cur, db, coll, NULL, batch_size, &arr, &srv, &more, err) != 0) {
+        bson_destroy(&arr);
+        unlink_cursor(ctx->cursors, cur);
+        cursor_release(ctx->cursors, cur);
+        return -1;
+    }
+    bson_t doc;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &doc);
+    BSON_APPEND_ARRAY(&doc, "nextBatch", &arr);
+    BSON_APPEND_INT64(&doc, "id", more ? cur->id : 0);
+    BSON_APPEND_UTF8(&doc, "ns", cur->ns);
+    bson_append_document_end(reply, &doc);
+    bson_destroy(&arr);
+    cur->last_used_ms = docstore_now_ms();
+    if (!more) {
+        unlink_cursor(ctx->cursors, cur);
+        cursor_release(ctx->cursors, cur);
+    }
     return 0;
 }
 
@@ -598,6 +788,8 @@ static int cmd_get_more(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, 
                            (long long)id);
         return -1;
     }
+    if (cur->stream)
+        return stream_get_more(ctx, cur, db, coll, batch_size, reply, err);
     bson_t doc, arr;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &doc);
     BSON_APPEND_ARRAY_BEGIN(&doc, "nextBatch", &arr);

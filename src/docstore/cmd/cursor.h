@@ -8,6 +8,8 @@
 
 #include "docstore/cmd/command.h"
 #include "docstore/base/doclist.h"
+#include "docstore/query/match.h"
+#include "docstore/query/project.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,5 +61,19 @@ __attribute__((warn_unused_result)) int docstore_cursor_reply(docstore_ctx_t *ct
                                                               docstore_doclist_t *docs,
                                                               int64_t batch_size, bool single_batch,
                                                               bson_t *reply, docstore_error_t *err);
+
+/* A find streamed from storage: no sort, no positional projection, not
+ * single-batch, a first batch of at least one document, and a filter no
+ * index serves (docstore_storage_scan_after). Reads the first batch now and,
+ * when more may follow, keeps a cursor that reads each next batch on
+ * getMore from the row after the last one it consumed: it holds no
+ * documents, only *m and *p (taken: set to NULL) and where it stands. The
+ * order is the collection's insertion order, as the materialized read's.
+ * *served false: an index serves the filter, nothing was done, and *m and *p
+ * are untouched (the caller reads as before). 0 or -1 with err. */
+__attribute__((warn_unused_result)) int docstore_cursor_stream_find(
+    docstore_ctx_t *ctx, const char *db, const char *coll, const char *ns, const bson_t *filter,
+    docstore_matcher_t **m, docstore_projection_t **p, int64_t skip, int64_t limit,
+    int64_t batch_size, bson_t *reply, bool *served /* OUT */, docstore_error_t *err);
 
 #endif
