@@ -105,15 +105,20 @@ int main(int argc, char **argv)
         return 1;
 
     static const row_t rows[] = {
-        {"find by _id", "{\"find\": \"c\", \"filter\": {\"_id\": 4242}, \"limit\": 1, "
-                        "\"singleBatch\": true}", 2000},
+        {"find by _id",
+         "{\"find\": \"c\", \"filter\": {\"_id\": 4242}, \"limit\": 1, "
+         "\"singleBatch\": true}",
+         2000},
         {"cursor 1,000 docs", "{\"find\": \"c1000\"}", 20},
         {"scan 100,000 docs", "{\"find\": \"c\", \"filter\": {\"n\": -1}}", 2},
-        {"$match + $group 100,000", "{\"aggregate\": \"c\", \"pipeline\": [{\"$match\": "
-                                    "{\"n\": {\"$gte\": 0}}}, {\"$group\": {\"_id\": \"$g\", "
-                                    "\"t\": {\"$sum\": \"$n\"}}}], \"cursor\": {}}", 1},
+        {"$match + $group 100,000",
+         "{\"aggregate\": \"c\", \"pipeline\": [{\"$match\": "
+         "{\"n\": {\"$gte\": 0}}}, {\"$group\": {\"_id\": \"$g\", "
+         "\"t\": {\"$sum\": \"$n\"}}}], \"cursor\": {}}",
+         1},
     };
-    printf("bench_budget: %d rounds, median CPU time per command; 'armed' = maxTimeMS 600000\n\n", rounds);
+    printf("bench_budget: %d rounds, median CPU time per command; 'armed' = maxTimeMS 600000\n\n",
+           rounds);
     printf("  %-26s %14s %14s %9s\n", "command", "no budget", "armed", "cost");
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
         bson_t *plain = bson_new_from_json((const uint8_t *)rows[r].json, -1, NULL);

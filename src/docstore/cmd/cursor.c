@@ -26,21 +26,21 @@
 
 #define NBUCKETS            1024
 #define SESSION_BUCKETS     256
-#define SESSION_CONNS       8  /* connections remembered per session; more: never ended by closes */
+#define SESSION_CONNS       8 /* connections remembered per session; more: never ended by closes */
 #define FIRST_BATCH_DEFAULT 101
 #define BATCH_MAX_BYTES     (16 * 1024 * 1024) /* documents in one batch */
 #define DOC_OVERHEAD        64 /* bytes charged per held document besides its BSON */
 
 /* A session that has cursors. */
 typedef struct session {
-    uint8_t lsid[16];              /* lsid.id */
-    int64_t owner;                 /* its user (docstore_auth_uid) */
-    int64_t conns[SESSION_CONNS];  /* open connections that used it */
-    int nconns;                    /* entries in conns */
-    bool shared;                   /* used by more connections than conns holds */
-    int64_t last_used_ms;          /* monotonic ms of its last command */
-    int64_t ncursors;              /* its open cursors; the entry goes at 0 */
-    struct session *next;          /* hash chain */
+    uint8_t lsid[16];             /* lsid.id */
+    int64_t owner;                /* its user (docstore_auth_uid) */
+    int64_t conns[SESSION_CONNS]; /* open connections that used it */
+    int nconns;                   /* entries in conns */
+    bool shared;                  /* used by more connections than conns holds */
+    int64_t last_used_ms;         /* monotonic ms of its last command */
+    int64_t ncursors;             /* its open cursors; the entry goes at 0 */
+    struct session *next;         /* hash chain */
 } session_t;
 
 typedef struct cursor {
@@ -56,13 +56,13 @@ typedef struct cursor {
     session_t *session;      /* its session's entry when has_lsid */
     int64_t bytes;           /* charged for the documents not yet sent */
     /* A streamed cursor (docs stays empty) reads each batch from storage: */
-    bool stream;             /* reads on getMore */
-    size_t dblen;            /* ns is db "." coll */
-    docstore_matcher_t *m;   /* owned: the filter */
+    bool stream;              /* reads on getMore */
+    size_t dblen;             /* ns is db "." coll */
+    docstore_matcher_t *m;    /* owned: the filter */
     docstore_projection_t *p; /* owned, or NULL */
-    int64_t last_rid;        /* the last row consumed */
-    int64_t skip_left;       /* matches still to skip */
-    int64_t limit_left;      /* documents still to return; 0: no limit */
+    int64_t last_rid;         /* the last row consumed */
+    int64_t skip_left;        /* matches still to skip */
+    int64_t limit_left;       /* documents still to return; 0: no limit */
     struct cursor *next;     /* hash chain */
 } cursor_t;
 
@@ -534,13 +534,13 @@ int docstore_cursor_reply(docstore_ctx_t *ctx, const char *ns, docstore_doclist_
 
 /* One streamed batch being read. */
 typedef struct stream_ctx {
-    cursor_t *cur;          /* the stream's state (a cursor, or the first batch's) */
-    bson_t *arr;            /* the batch */
-    int64_t max;            /* documents in it at most; 0: only the 16 MiB bound */
-    uint32_t idx;           /* documents in it */
-    size_t bytes;           /* its size */
-    bool more;              /* stopped with a matching document left for the next batch */
-    bool failed;            /* err is set */
+    cursor_t *cur; /* the stream's state (a cursor, or the first batch's) */
+    bson_t *arr;   /* the batch */
+    int64_t max;   /* documents in it at most; 0: only the 16 MiB bound */
+    uint32_t idx;  /* documents in it */
+    size_t bytes;  /* its size */
+    bool more;     /* stopped with a matching document left for the next batch */
+    bool failed;   /* err is set */
     docstore_error_t *err;
 } stream_ctx_t;
 

@@ -71,9 +71,10 @@ __attribute__((warn_unused_result)) int docstore_cursor_reply(docstore_ctx_t *ct
  * order is the collection's insertion order, as the materialized read's.
  * *served false: an index serves the filter, nothing was done, and *m and *p
  * are untouched (the caller reads as before). 0 or -1 with err. */
-__attribute__((warn_unused_result)) int docstore_cursor_stream_find(
-    docstore_ctx_t *ctx, const char *db, const char *coll, const char *ns, const bson_t *filter,
-    docstore_matcher_t **m, docstore_projection_t **p, int64_t skip, int64_t limit,
-    int64_t batch_size, bson_t *reply, bool *served /* OUT */, docstore_error_t *err);
+__attribute__((warn_unused_result)) int
+docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll, const char *ns,
+                            const bson_t *filter, docstore_matcher_t **m, docstore_projection_t **p,
+                            int64_t skip, int64_t limit, int64_t batch_size, bson_t *reply,
+                            bool *served /* OUT */, docstore_error_t *err);
 
 #endif

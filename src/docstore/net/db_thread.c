@@ -16,13 +16,13 @@
 #include <unistd.h>
 
 struct docstore_thread {
-    struct event_base *base; /* the docstore's own; only the docstore thread runs it */
+    struct event_base *base;   /* the docstore's own; only the docstore thread runs it */
     docstore_server_t *server; /* built and freed on the caller's thread */
-    struct event *stop_ev;   /* reads stop_pipe[0] on the docstore thread */
-    int stop_pipe[2];        /* docstore_thread_stop writes a byte to [1] */
-    int port;                /* fixed before the thread starts */
-    pthread_t thread;        /* runs the loop */
-    bool started;            /* thread is joinable */
+    struct event *stop_ev;     /* reads stop_pipe[0] on the docstore thread */
+    int stop_pipe[2];          /* docstore_thread_stop writes a byte to [1] */
+    int port;                  /* fixed before the thread starts */
+    pthread_t thread;          /* runs the loop */
+    bool started;              /* thread is joinable */
 };
 
 static void stop_cb(evutil_socket_t fd, short what, void *arg)

@@ -31,10 +31,10 @@ typedef struct docstore_config {
     int message_timeout_s;    /* a begun message must complete within this (default 30) */
     const char *tls_cert;     /* PEM files; both NULL for plain TCP */
     const char *tls_key;
-    int max_time_ms;          /* budget of a command sent without maxTimeMS (default
-                                 DOCSTORE_MAX_TIME_MS_DEFAULT); 0 = none, as mongod */
-    int session_timeout_min;  /* a session's cursors end this long after its last use
-                                 (localLogicalSessionTimeoutMinutes, default 30) */
+    int max_time_ms;           /* budget of a command sent without maxTimeMS (default
+                                  DOCSTORE_MAX_TIME_MS_DEFAULT); 0 = none, as mongod */
+    int session_timeout_min;   /* a session's cursors end this long after its last use
+                                  (localLogicalSessionTimeoutMinutes, default 30) */
     int64_t cursor_memory_max; /* bytes all open cursors may hold together (default
                                   DOCSTORE_CURSOR_MEMORY_DEFAULT); 0 = no cap */
 } docstore_config_t;

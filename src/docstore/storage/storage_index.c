@@ -813,8 +813,7 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
     int r = SQLITE_DONE;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         bson_t doc;
-        if (!bson_init_static(&doc, sqlite3_column_blob(s, 1),
-                              (size_t)sqlite3_column_bytes(s, 1)))
+        if (!bson_init_static(&doc, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)))
             continue;
         st->docs_examined++;
         if (!cb(ctx, &doc, sqlite3_column_int64(s, 0)))
