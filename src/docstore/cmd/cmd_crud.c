@@ -30,7 +30,8 @@
 
 typedef struct match_ctx {
     const docstore_matcher_t *m; /* NULL: everything the scan gives */
-    docstore_doclist_t *out;     /* matching documents (copies) */
+    docstore_doclist_t *out;     /* matching documents (copies); NULL: only count them */
+    size_t n;                    /* matches counted when out is NULL */
     size_t stop_after;           /* stop once this many matched; 0: never */
     bool oom;                    /* a copy failed */
 } match_ctx_t;
@@ -42,6 +43,8 @@ static bool match_cb(void *ctx, const bson_t *doc)
         return false; /* the caller reports 50 */
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
+    if (c->out == NULL) /* count: nothing held */
+        return ++c->n != c->stop_after;
     if (docstore_doclist_push_copy(c->out, doc) != 0) {
         c->oom = true;
         return false;
@@ -66,6 +69,23 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
         return -1;
     }
+    return 0;
+}
+
+/* The number of documents of db.coll matching filter, at most stop_after
+ * (0: all), without holding them. 0 or -1. */
+static int count_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
+                          const bson_t *filter, const docstore_matcher_t *m, size_t stop_after,
+                          size_t *n /* OUT */, docstore_error_t *err)
+{
+    match_ctx_t c = {.m = m, .stop_after = stop_after};
+    if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
+        return -1;
+    if (docstore_deadline_expired())
+        return docstore_deadline_error(err);
+    if (m != NULL && docstore_matcher_status(m, err) != 0)
+        return -1;
+    *n = c.n;
     return 0;
 }
 
@@ -935,10 +955,12 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
             total = 0;
         docstore_error_clear(&missing);
     } else {
+        size_t matched = 0;
         if (docstore_matcher_new(filter, &m, err) ||
-            find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
+            count_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &matched,
+                           err))
             goto out;
-        total = (int64_t)docs.n;
+        total = (int64_t)matched;
     }
     int64_t n = total - skip;
     if (n < 0)
