@@ -4,7 +4,8 @@ and findAndModify, with MongoDB's answer (50 MaxTimeMSExpired "operation
 exceeded time limit"); catastrophic work (a backtracking $regex over many
 documents, an $in of thousands of regexes, a 600 x 600 $lookup) answers
 within the budget plus a generous margin; commands without maxTimeMS get
-the server's --max-time-ms; a write cut short changes nothing; maxTimeMS is
+the server's --max-time-ms; a write cut short changes nothing; a streamed
+cursor's getMores get what the find's maxTimeMS left; maxTimeMS is
 validated as mongod does; a bystander's ping stays responsive during the
 attack (its worst latency is printed). Every check runs; any failure fails."""
 import os
@@ -140,6 +141,31 @@ try:
         except OperationFailure as e:
             assert e.code == 2 and "non-awaitData" in str(e), str(e)
         cli.t.command("killCursors", "slow", cursors=[cid])
+
+    @check("a streamed cursor's getMores get what the find's maxTimeMS left")
+    def _():
+        far = cli.t.far
+        far.insert_many([{"_id": 0, "k": 1}, {"_id": 1, "k": 1}])
+        far.insert_many([{"_id": i, "k": 0} for i in range(2, 150002)])
+        far.insert_one({"_id": -1, "k": 1})
+        # the next batch after _id 1 scans 150,000 documents to find the last one
+        r = cli.t.command("find", "far", filter={"k": 1}, batchSize=1, maxTimeMS=60000)
+        g = cli.t.command("getMore", r["cursor"]["id"], collection="far", batchSize=1)
+        assert [d["_id"] for d in g["cursor"]["nextBatch"]] == [1]
+        g = cli.t.command("getMore", r["cursor"]["id"], collection="far", batchSize=1)
+        assert [d["_id"] for d in g["cursor"]["nextBatch"]] == [-1], g
+        r = cli.t.command("find", "far", filter={"k": 1}, batchSize=1, maxTimeMS=5)
+        cid = r["cursor"]["id"]
+        try:
+            cli.t.command("getMore", cid, collection="far", batchSize=1)
+            raise AssertionError("the leftover of 5 ms covered a 150,000-document scan")
+        except OperationFailure as e:
+            assert e.code == 50, e
+        try:
+            cli.t.command("getMore", cid, collection="far", batchSize=1)
+            raise AssertionError("the cursor outlived its failed getMore")
+        except OperationFailure as e:
+            assert e.code == 43, e
 
     @check("a bystander's ping stays responsive during the attack")
     def _():

@@ -161,6 +161,7 @@ static int arm_budget(docstore_ctx_t *ctx, const docstore_command_t *c, const bs
     int64_t budget = 0;
     if (strcmp(c->name, "getMore") != 0 && read_max_time(cmd, &budget, err) != 0)
         return -1;
+    ctx->max_time_ms = budget; /* a streamed cursor keeps what is left of it */
     if (budget == 0 && ctx->server != NULL)
         budget = ctx->server->cfg.max_time_ms;
     /* The connection read the clock when the message completed, just now:

@@ -25,6 +25,7 @@ typedef struct docstore_ctx {
     struct docstore_server *server;   /* config and counters (server.h) */
     struct docstore_conn *conn;       /* the calling connection (server.h) */
     bool has_lsid;                    /* the command carries lsid.id (a session) */
+    int64_t max_time_ms;              /* the command's own maxTimeMS, 0 if none (dispatcher) */
     uint8_t lsid[16];                 /* that session's UUID */
 } docstore_ctx_t;
 

@@ -63,6 +63,8 @@ typedef struct cursor {
     int64_t last_rid;         /* the last row consumed */
     int64_t skip_left;        /* matches still to skip */
     int64_t limit_left;       /* documents still to return; 0: no limit */
+    int64_t time_left_ms;     /* what the find's maxTimeMS left for getMores; 0: the
+                                 server's budget each (mongod's leftover maxTimeMS) */
     struct cursor *next;     /* hash chain */
 } cursor_t;
 
@@ -653,6 +655,10 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         c->last_rid = st.last_rid;
         c->skip_left = st.skip_left;
         c->limit_left = st.limit_left;
+        if (ctx->max_time_ms > 0) {
+            int64_t left = docstore_deadline_remaining_ms();
+            c->time_left_ms = left > 0 ? left : 1;
+        }
         id = c->id;
     }
     bson_t cur;
@@ -672,7 +678,14 @@ static int stream_get_more(docstore_ctx_t *ctx, cursor_t *cur, const char *db, c
 {
     bson_t arr = BSON_INITIALIZER;
     bool srv, more;
-    if (stream_read(ctx, cur, db, coll, NULL, batch_size, &arr, &srv, &more, err) != 0) {
+    if (cur->time_left_ms > 0)
+        docstore_deadline_arm(cur->time_left_ms); /* replaces the server's default */
+    int rc = stream_read(ctx, cur, db, coll, NULL, batch_size, &arr, &srv, &more, err);
+    if (cur->time_left_ms > 0) {
+        int64_t left = docstore_deadline_remaining_ms();
+        cur->time_left_ms = left > 0 ? left : 1;
+    }
+    if (rc != 0) {
         bson_destroy(&arr);
         unlink_cursor(ctx->cursors, cur);
         cursor_release(ctx->cursors, cur);
