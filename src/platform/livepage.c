@@ -18,7 +18,7 @@
 #include "platform/livepage.h"
 
 #include "common/log.h"
-#include "docstore/net/server.h"
+#include "docstore/net/db_thread.h"
 #include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/invocation.h"
@@ -186,7 +186,7 @@ static long pid_rss_kb(int pid)
 static int db_port_of(platform_t *p)
 {
     if (p->db != NULL)
-        return docstore_server_port(p->db);
+        return docstore_thread_port(p->db);
     const char *u = p->mongodb_uri;
     if (u == NULL || strncmp(u, "mongodb://", 10) != 0)
         return 0;
@@ -269,7 +269,7 @@ static int db_json(platform_t *p, buf_t *b, int db_port, const live_owner_t *own
     if (rc != 0 || p->db == NULL)
         return rc == 0 ? buf_append_str(b, "}") : rc;
     static docstore_peer_t peers[LIVE_PEERS_MAX];
-    size_t total = docstore_server_peers(p->db, peers, LIVE_PEERS_MAX);
+    size_t total = docstore_thread_peers(p->db, peers, LIVE_PEERS_MAX);
     rc = buf_printf(b, ",\"open\":%zu,\"connections\":[", total);
     for (size_t i = 0; rc == 0 && i < total && i < LIVE_PEERS_MAX; i++) {
         int port = peer_port(peers[i].peer);

@@ -15,7 +15,7 @@ struct event;
 struct evhttp;
 struct platform_function;
 struct platform_template;
-struct docstore_server;
+struct docstore_thread;
 struct platform_codezip;
 struct platform_sandbox;
 
@@ -34,6 +34,7 @@ typedef struct platform_config {
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
     int db_tls;                /* --db-tls: the embedded docstore accepts only TLS */
     int db_ttl_monitor_s;      /* --db-ttl-monitor-seconds: its TTL monitor period (0: 60) */
+    int db_max_time_ms;        /* --db-max-time-ms: the docstore's --max-time-ms */
     int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,
                                   default -1 (zips only); see sandbox.h */
     const char *region;        /* AWS_REGION given to functions */
@@ -49,7 +50,7 @@ typedef struct platform {
     char *mongodb_uri;                /* MONGODB_URI for functions; NULL without a db */
     struct evhttp *api;               /* the Invoke API server */
     int api_port;                     /* its bound port */
-    struct docstore_server *db;       /* the embedded docstore, or NULL */
+    struct docstore_thread *db;       /* the embedded docstore (on its own thread), or NULL */
     char *db_ca;                      /* --db-tls: the local CA's certificate file, or NULL */
     char *db_ca_bundle;               /* --db-tls: this machine's public CAs and the local CA:
                                          what unisolated functions verify with, or NULL */

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/tlsgen.h"
 #include "docstore/auth/auth.h"
+#include "docstore/net/db_thread.h"
 #include "docstore/net/server.h"
 #include "platform/admin_uri.h"
 #include "platform/code.h"
@@ -49,14 +50,17 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
-                 "                 [--http-idle-timeout SECONDS] [--db-ttl-monitor-seconds S]\n"
+                 "                 [--http-idle-timeout SECONDS] [--db-max-time-ms MS]\n"
+                 "                 [--db-ttl-monitor-seconds S]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
                  "--db-users FILE (the docstore's users file) gives each IAM role the roles of\n"
                  "its $external user there, as on Atlas; without it every role gets\n"
                  "readWriteAnyDatabase. With --db-tls the docstore accepts only TLS, as Atlas\n"
-                 "does, with a certificate from a CA made at start that the functions trust.\n");
+                 "does, with a certificate from a CA made at start that the functions trust.\n"
+                 "The docstore runs on its own thread; --db-max-time-ms MS is the time budget\n"
+                 "of a query sent without maxTimeMS (default 1000; 0: none).\n");
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -263,7 +267,7 @@ static void warn_template_uris(platform_t *p)
                  "role %s to the embedded docstore on %s:%d, which requires authentication; "
                  "remove MONGODB_URI from its Environment (or Globals) to keep it",
                  s->name, shown, s->role_arn != NULL ? s->role_arn : "(none)", p->cfg.bind,
-                 docstore_server_port(p->db));
+                 docstore_thread_port(p->db));
     }
 }
 
@@ -286,6 +290,7 @@ static int start_database(platform_t *p)
     dc.dir = p->cfg.db_dir;
     if (p->cfg.db_ttl_monitor_s > 0)
         dc.ttl_monitor_s = p->cfg.db_ttl_monitor_s;
+    dc.max_time_ms = p->cfg.db_max_time_ms;
     char users_path[PATH_MAX], iam_path[PATH_MAX], password[32];
     static tlsgen_files_t tls_files;
     if (p->cfg.db_tls && prepare_db_tls(p, &dc, &tls_files) != 0)
@@ -293,8 +298,8 @@ static int start_database(platform_t *p)
     bool auth = platform_creds_count() > 0 || p->db_users != NULL;
     if (auth && prepare_db_auth(p, &dc, users_path, iam_path, sizeof users_path, password) != 0)
         return -1;
-    docstore_server_t *db = NULL;
-    int rc = docstore_server_new(p->base, &dc, &db);
+    docstore_thread_t *db = NULL;
+    int rc = docstore_thread_start(&dc, &db);
     if (auth) {
         unlink(users_path);
         unlink(iam_path);
@@ -305,7 +310,7 @@ static int start_database(platform_t *p)
         if (p->db_ca != NULL)
             snprintf(admin_tls, sizeof admin_tls, "&tls=true&tlsCAFile=%s", p->db_ca);
         int n = snprintf(admin, sizeof admin, "mongodb://admin:%s@%s:%d/?authSource=admin%s\n",
-                         password, p->cfg.bind, docstore_server_port(db), admin_tls);
+                         password, p->cfg.bind, docstore_thread_port(db), admin_tls);
         if (write_private_file(p->auth_dir, "admin-uri", admin, (size_t)n, path, sizeof path))
             log_warn("platform", "cannot write %s", path);
         crypto_cleanse(admin, sizeof admin);
@@ -329,19 +334,19 @@ static int start_database(platform_t *p)
     if (auth)
         snprintf(uri, sizeof uri,
                  "mongodb://%s:%d/?authMechanism=MONGODB-AWS&authSource=%%24external%s%s",
-                 p->cfg.bind, docstore_server_port(db), tls[0] ? "&" : "", tls);
+                 p->cfg.bind, docstore_thread_port(db), tls[0] ? "&" : "", tls);
     else
-        snprintf(uri, sizeof uri, "mongodb://%s:%d/%s%s", p->cfg.bind, docstore_server_port(db),
+        snprintf(uri, sizeof uri, "mongodb://%s:%d/%s%s", p->cfg.bind, docstore_thread_port(db),
                  tls[0] ? "?" : "", tls);
     p->mongodb_uri = strdup(uri);
     if (p->cfg.db_dir != NULL)
         log_info("platform", "docstore listening on %s:%d (data in %s)", p->cfg.bind,
-                 docstore_server_port(db), p->cfg.db_dir);
+                 docstore_thread_port(db), p->cfg.db_dir);
     else
         log_info("platform",
                  "docstore listening on %s:%d (data in memory, lost at exit: --db-dir DIR "
                  "keeps it)",
-                 p->cfg.bind, docstore_server_port(db));
+                 p->cfg.bind, docstore_thread_port(db));
     if (p->mongodb_uri == NULL)
         return -1;
     if (p->db_ca != NULL)
@@ -585,8 +590,7 @@ static void platform_free(platform_t *p)
     free(p->functions);
     platform_code_release(p); /* unpacked zips: no instance uses them any more */
     platform_invoke_api_stop(p);
-    if (p->db != NULL)
-        docstore_server_free(p->db);
+    docstore_thread_stop(p->db);
     if (p->tmpl != NULL)
         platform_template_free(p->tmpl);
     platform_creds_clear();
@@ -636,6 +640,7 @@ int platform_up_main(int argc, char **argv)
         {"no-isolate", no_argument, NULL, 'N'},
         {"db-tls", no_argument, NULL, 'T'},
         {"db-ttl-monitor-seconds", required_argument, NULL, 'L'},
+        {"db-max-time-ms", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -647,6 +652,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.bind = "127.0.0.1";
     p->cfg.port = 9000;
     p->cfg.db_port = 27017;
+    p->cfg.db_max_time_ms = DOCSTORE_MAX_TIME_MS_DEFAULT;
     p->cfg.idle_timeout_s = 300;
     p->cfg.http_idle_timeout_s = 60; /* about when AWS's endpoint closes an idle keep-alive */
     p->cfg.retry_delay_ms = 1000;    /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
@@ -688,6 +694,13 @@ int platform_up_main(int argc, char **argv)
         case 'L':
             if (parse_int(optarg, 1, 86400, &p->cfg.db_ttl_monitor_s) != 0) {
                 fprintf(stderr, "tether up: bad --db-ttl-monitor-seconds '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (parse_int(optarg, 0, INT_MAX, &p->cfg.db_max_time_ms) != 0) {
+                fprintf(stderr, "tether up: bad --db-max-time-ms '%s' (milliseconds, 0: none)\n",
+                        optarg);
                 return 2;
             }
             break;

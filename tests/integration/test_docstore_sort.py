@@ -66,7 +66,7 @@ def expect_code(code, fn):
     raise AssertionError("no error, want code %r" % code)
 
 
-server = Server()
+server = Server("--max-time-ms", "0")  # 100 MB sorts and groups: seconds under ASan
 client = MongoClient("127.0.0.1", server.port, serverSelectionTimeoutMS=10000,
                      document_class=SON)
 db = client.get_database("sorting", codec_options=CodecOptions(document_class=SON))

@@ -10,6 +10,7 @@
 
 #include "docstore/query/match.h"
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/base/deadline.h"
 #include "docstore/query/project.h"
 #include "docstore/query/sort.h"
 #include "docstore/query/sorter.h"
@@ -992,6 +993,8 @@ static int run_match(const stage_run_t *sr, docstore_doclist_t *docs, docstore_d
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         if (docstore_matcher_matches_vars(s->matcher, docs->docs[i], sr->vars, NULL)) {
             if (docstore_doclist_push(out, docs->docs[i]) != 0) {
                 docs->docs[i] = NULL;
@@ -1008,6 +1011,8 @@ static int run_project(const stage_run_t *sr, docstore_doclist_t *docs, docstore
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         bson_t *r = bson_new();
         if (docstore_projection_apply_vars(s->proj, docs->docs[i], sr->vars, r, err) != 0) {
             bson_destroy(r);
@@ -1038,6 +1043,8 @@ static int run_add_fields(const stage_run_t *sr, docstore_doclist_t *docs, docst
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         docstore_mnode_t *root = docstore_mnode_from_doc(docs->docs[i]);
         if (root == NULL)
             return docstore_error_oom(err);
@@ -1082,6 +1089,8 @@ static int run_unwind(const stage_run_t *sr, docstore_doclist_t *docs, docstore_
 {
     const stage_t *s = sr->s;
     for (size_t i = 0; i < docs->n; i++) {
+        if (docstore_deadline_check(err) != 0)
+            return -1;
         const bson_t *doc = docs->docs[i];
         bson_iter_t it;
         bool found = docstore_path_get(doc, s->path, &it);

@@ -8,6 +8,7 @@
  * internalDocumentSourceGroupMaxMemoryBytes) the stage fails with 292.
  */
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/base/deadline.h"
 #include "docstore/query/sorter.h"
 #include "docstore/query/value.h"
 
@@ -493,7 +494,8 @@ int pipe_group_run(const pipe_group_t *g, docstore_doclist_t *docs, size_t mem_l
     size_t bytes = 0; /* the groups' state */
     for (size_t d = 0; d < docs->n && rc == 0; d++) {
         bson_value_t key;
-        if (docstore_expr_eval(g->id, docs->docs[d], vars, &key, err) != 0) {
+        if (docstore_deadline_check(err) != 0 ||
+            docstore_expr_eval(g->id, docs->docs[d], vars, &key, err) != 0) {
             rc = -1;
             break;
         }

@@ -18,6 +18,8 @@
  * documents whose value hashes as its $$var does (the $match still decides).
  */
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/base/deadline.h"
+#include "docstore/query/sorter.h"
 #include "docstore/query/value.h"
 
 #include <stdlib.h>
@@ -572,8 +574,10 @@ static int run_sub(const pipe_lookup_t *l, const lookup_state_t *s, const size_t
 }
 
 /* Sets as = [docs...] on a copy of doc and appends it to out. */
+/* Appends doc with its matches under l->as to out; held counts the bytes the
+ * stage's output holds, bounded as a blocking stage's (292 past it). */
 static int emit(const pipe_lookup_t *l, const bson_t *doc, const bson_t *const *docs, size_t n,
-                docstore_doclist_t *out, docstore_error_t *err)
+                size_t *held, docstore_doclist_t *out, docstore_error_t *err)
 {
     bson_t arr = BSON_INITIALIZER;
     for (size_t k = 0; k < n; k++) {
@@ -599,6 +603,14 @@ static int emit(const pipe_lookup_t *l, const bson_t *doc, const bson_t *const *
         docstore_error_set(err, DOCSTORE_BSON_OBJECT_TOO_LARGE, "$lookup result too large");
         bson_destroy(r);
         rc = -1;
+    } else if ((*held += r->len) > DOCSTORE_SORT_MEMORY_LIMIT) {
+        docstore_error_set(err, DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT,
+                           "PlanExecutor error during aggregation :: caused by :: $lookup "
+                           "exceeded memory limit of %zu bytes (the docstore holds a "
+                           "stage's output in memory)",
+                           (size_t)DOCSTORE_SORT_MEMORY_LIMIT);
+        bson_destroy(r);
+        rc = -1;
     } else if (docstore_doclist_push(out, r) != 0) {
         rc = docstore_error_oom(err);
     }
@@ -620,6 +632,7 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
     docstore_doclist_t once; /* an uncorrelated pipeline's result */
     docstore_doclist_init(&once);
     bool have_once = false;
+    size_t held = 0; /* bytes of the stage's output */
     int rc = reader(reader_ctx, l->from, &s.fdocs, err);
     if (rc == 0)
         rc = state_build(l, &s, err);
@@ -634,6 +647,11 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
                 break;
             idx = s.hits;
         }
+        /* copying the matches is the cost: 600 x 600 stops within the budget */
+        if (docstore_deadline_tick(1 + (uint32_t)(nhits / 8))) {
+            rc = docstore_deadline_error(err);
+            break;
+        }
         if (l->pipeline == NULL) {
             const bson_t **sel = calloc(nhits ? nhits : 1, sizeof *sel);
             if (sel == NULL) {
@@ -642,7 +660,7 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
             }
             for (size_t k = 0; k < nhits; k++)
                 sel[k] = s.fdocs.docs[idx[k]];
-            rc = emit(l, doc, (const bson_t *const *)sel, nhits, out, err);
+            rc = emit(l, doc, (const bson_t *const *)sel, nhits, &held, out, err);
             free(sel);
             continue;
         }
@@ -651,7 +669,7 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
                 (rc = run_sub(l, &s, NULL, nhits, reader, reader_ctx, NULL, &once, err)) != 0)
                 break;
             have_once = true;
-            rc = emit(l, doc, (const bson_t *const *)once.docs, once.n, out, err);
+            rc = emit(l, doc, (const bson_t *const *)once.docs, once.n, &held, out, err);
             continue;
         }
         bson_t *bound = NULL;
@@ -667,7 +685,7 @@ int pipe_lookup_run(const pipe_lookup_t *l, docstore_doclist_t *docs, docstore_d
         docstore_doclist_init(&result);
         rc = run_sub(l, &s, idx, nhits, reader, reader_ctx, bound, &result, err);
         if (rc == 0)
-            rc = emit(l, doc, (const bson_t *const *)result.docs, result.n, out, err);
+            rc = emit(l, doc, (const bson_t *const *)result.docs, result.n, &held, out, err);
         docstore_doclist_free(&result);
         if (bound != NULL)
             bson_destroy(bound);

@@ -28,6 +28,7 @@ enum docstore_code {
     DOCSTORE_CONFLICTING_UPDATE_OPERATORS = 40, /* ConflictingUpdateOperators */
     DOCSTORE_CURSOR_NOT_FOUND = 43,           /* CursorNotFound */
     DOCSTORE_NAMESPACE_EXISTS = 48,           /* NamespaceExists */
+    DOCSTORE_MAX_TIME_MS_EXPIRED = 50,        /* MaxTimeMSExpired */
     DOCSTORE_DOLLAR_PREFIXED_FIELD_NAME = 52, /* DollarPrefixedFieldName */
     DOCSTORE_EMPTY_FIELD_NAME = 56,           /* EmptyFieldName */
     DOCSTORE_COMMAND_NOT_FOUND = 59,          /* CommandNotFound */
@@ -50,6 +51,7 @@ enum docstore_code {
     DOCSTORE_LOCATION_40414 = 40414,          /* a required command field is missing */
     DOCSTORE_LOCATION_51769 = 51769,          /* hello.speculativeAuthenticate: unknown command */
     DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT = 292, /* QueryExceededMemoryLimitNoDiskUseAllowed */
+    DOCSTORE_EXCEEDED_MEMORY_LIMIT = 146,     /* ExceededMemoryLimit */
     /* Named where they are raised: a few MongoDB names, the rest LocationNNNNN
      * codes (one source location in MongoDB); codeName from docstore_code_name(). */
     DOCSTORE_INVALID_LENGTH = 16,                 /* InvalidLength */

@@ -120,7 +120,8 @@ static int cmd_hello(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
     BSON_APPEND_INT32(reply, "maxMessageSizeBytes", DOCSTORE_WIRE_MAX_MESSAGE);
     BSON_APPEND_INT32(reply, "maxWriteBatchSize", 100000);
     BSON_APPEND_DATE_TIME(reply, "localTime", docstore_wall_ms());
-    BSON_APPEND_INT32(reply, "logicalSessionTimeoutMinutes", 30);
+    BSON_APPEND_INT32(reply, "logicalSessionTimeoutMinutes",
+                      ctx->server != NULL ? ctx->server->cfg.session_timeout_min : 30);
     BSON_APPEND_INT32(reply, "connectionId", conn ? (int32_t)conn->id : 0);
     BSON_APPEND_INT32(reply, "minWireVersion", 0);
     BSON_APPEND_INT32(reply, "maxWireVersion", 17);

@@ -18,6 +18,7 @@
 #include "docstore/query/project.h"
 #include "docstore/query/sort.h"
 #include "docstore/query/sorter.h"
+#include "docstore/base/deadline.h"
 #include "docstore/storage/storage.h"
 #include "docstore/update/update.h"
 #include "docstore/query/value.h"
@@ -31,7 +32,8 @@
 
 typedef struct match_ctx {
     const docstore_matcher_t *m; /* NULL: everything the scan gives */
-    docstore_doclist_t *out;     /* matching documents (copies) */
+    docstore_doclist_t *out;     /* matching documents (copies); NULL: only count them */
+    size_t n;                    /* matches counted when out is NULL */
     size_t stop_after;           /* stop once this many matched; 0: never */
     bool oom;                    /* a copy failed */
 } match_ctx_t;
@@ -39,8 +41,12 @@ typedef struct match_ctx {
 static bool match_cb(void *ctx, const bson_t *doc)
 {
     match_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* the caller reports 50 */
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
+    if (c->out == NULL) /* count: nothing held */
+        return ++c->n != c->stop_after;
     if (docstore_doclist_push_copy(c->out, doc) != 0) {
         c->oom = true;
         return false;
@@ -59,12 +65,33 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
         filter = NULL; /* binary index keys cannot narrow a collated filter */
     if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
         return -1;
+    if (docstore_deadline_expired())
+        return docstore_deadline_error(err); /* cut short: never a partial answer */
     if (m != NULL && docstore_matcher_status(m, err) != 0)
         return -1; /* a regex hit a PCRE2 limit: no answer, not "no match" */
     if (c.oom) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
         return -1;
     }
+    return 0;
+}
+
+/* The number of documents of db.coll matching filter, at most stop_after
+ * (0: all), without holding them. 0 or -1. */
+static int count_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
+                          const bson_t *filter, const docstore_matcher_t *m, size_t stop_after,
+                          size_t *n /* OUT */, docstore_error_t *err)
+{
+    match_ctx_t c = {.m = m, .stop_after = stop_after};
+    if (m != NULL && docstore_matcher_collation(m) != NULL)
+        filter = NULL; /* binary index keys cannot narrow a collated filter */
+    if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
+        return -1;
+    if (docstore_deadline_expired())
+        return docstore_deadline_error(err);
+    if (m != NULL && docstore_matcher_status(m, err) != 0)
+        return -1;
+    *n = c.n;
     return 0;
 }
 
@@ -121,6 +148,8 @@ static void ordered_close_run(ordered_ctx_t *c)
 static bool ordered_cb(void *ctx, const bson_t *doc, int64_t rid, bool tie)
 {
     ordered_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* read_sorted reports 50 */
     if (!tie) {
         ordered_close_run(c);
         if (c->keep > 0 && c->out->n - c->start >= c->keep)
@@ -156,6 +185,8 @@ typedef struct sorter_ctx {
 static bool sorter_cb(void *ctx, const bson_t *doc)
 {
     sorter_ctx_t *c = ctx;
+    if (docstore_deadline_passed())
+        return false; /* read_sorted reports 50 */
     if (c->m && !docstore_matcher_matches(c->m, doc, NULL))
         return true;
     if (!docstore_sorter_would_keep(c->sorter, doc))
@@ -201,6 +232,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
         if (rc == 0 && ordered)
             ordered_close_run(&oc);
         free(oc.rids);
+        if (rc == 0 && docstore_deadline_expired())
+            rc = docstore_deadline_error(err);
         if (rc == 0 && m != NULL)
             rc = docstore_matcher_status(m, err);
         if (rc == 0 && oc.oom) {
@@ -225,6 +258,8 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
     int rc = docstore_storage_scan(ctx->storage, db, coll, filter, sorter_cb, &sc, err);
     if (rc == 0 && sc.failed)
         rc = -1;
+    if (rc == 0 && docstore_deadline_expired())
+        rc = docstore_deadline_error(err);
     if (rc == 0 && m != NULL)
         rc = docstore_matcher_status(m, err);
     if (rc == 0)
@@ -318,6 +353,18 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         docstore_sort_set_collation(s, cl);
     if (has_proj && !bson_empty(&projection) && docstore_projection_new(&projection, &p, err))
         goto out;
+    char ns[NS_MAX];
+    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    if (!s && natural == 0 && !single) {
+        /* no sort, a filter no index serves: a cursor that reads on getMore */
+        bool streamed = false;
+        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, skip, limit, batch,
+                                              reply, &streamed, err);
+        if (streamed) {
+            rc = src;
+            goto out;
+        }
+    }
     /* skip + limit documents are all a limited find needs, sorted or not. */
     size_t wanted = limit > 0 && skip <= INT64_MAX - limit ? (size_t)(skip + limit) : 0;
     if (s) {
@@ -361,8 +408,6 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
             goto out;
         }
     }
-    char ns[NS_MAX];
-    docstore_cmd_ns(ns, sizeof ns, db, coll);
     rc = docstore_cursor_reply(ctx, ns, &out, batch, single, reply, err);
 out:
     for (size_t i = 0; i < all.n; i++) {
@@ -938,12 +983,14 @@ static int cmd_count(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bso
             total = 0;
         docstore_error_clear(&missing);
     } else {
+        size_t matched = 0;
         if (docstore_matcher_new(filter, &m, err) == 0)
             docstore_matcher_set_collation(m, cl);
         if (m == NULL ||
-            find_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &docs, err))
+            count_matching(ctx, db, coll, filter, m, limit ? (size_t)(skip + limit) : 0, &matched,
+                           err))
             goto out;
-        total = (int64_t)docs.n;
+        total = (int64_t)matched;
     }
     int64_t n = total - skip;
     if (n < 0)
@@ -1243,13 +1290,13 @@ out:
 
 const docstore_command_t docstore_crud_commands[] = {
     {"insert", cmd_insert, DOCSTORE_CMD_WRITE},
-    {"find", cmd_find, DOCSTORE_CMD_NONE},
-    {"update", cmd_update, DOCSTORE_CMD_WRITE},
-    {"delete", cmd_delete, DOCSTORE_CMD_WRITE},
-    {"findAndModify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
-    {"findandmodify", cmd_find_and_modify, DOCSTORE_CMD_WRITE},
-    {"count", cmd_count, DOCSTORE_CMD_NONE},
-    {"distinct", cmd_distinct, DOCSTORE_CMD_NONE},
-    {"aggregate", cmd_aggregate, DOCSTORE_CMD_NONE},
+    {"find", cmd_find, DOCSTORE_CMD_MAX_TIME},
+    {"update", cmd_update, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"delete", cmd_delete, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"findAndModify", cmd_find_and_modify, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"findandmodify", cmd_find_and_modify, DOCSTORE_CMD_WRITE | DOCSTORE_CMD_MAX_TIME},
+    {"count", cmd_count, DOCSTORE_CMD_MAX_TIME},
+    {"distinct", cmd_distinct, DOCSTORE_CMD_MAX_TIME},
+    {"aggregate", cmd_aggregate, DOCSTORE_CMD_MAX_TIME},
     {NULL, NULL, 0},
 };

@@ -9,12 +9,16 @@
  */
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cmd_auth.h"
+#include "docstore/cmd/cursor.h"
 
 #include "common/log.h"
+#include "docstore/base/deadline.h"
 #include "docstore/net/conn.h"
 #include "docstore/net/wire.h"
 #include "docstore/cmd/cmd_explain.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 static const docstore_command_t *const tables[] = {
@@ -113,6 +117,61 @@ static int common_checks(docstore_ctx_t *ctx, const docstore_command_t *c, const
     return 0;
 }
 
+/* maxTimeMS as mongod parses it (0 when absent): a whole number of
+ * milliseconds from 0 to 2^31-1. */
+static int read_max_time(const bson_t *cmd, int64_t *out /* OUT */, docstore_error_t *err)
+{
+    bson_iter_t it;
+    *out = 0;
+    if (!bson_iter_init_find(&it, cmd, "maxTimeMS"))
+        return 0;
+    if (!BSON_ITER_HOLDS_NUMBER(&it)) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "maxTimeMS must be a number");
+        return -1;
+    }
+    if (BSON_ITER_HOLDS_DOUBLE(&it)) {
+        double d = bson_iter_double(&it);
+        if (d != floor(d)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "maxTimeMS has non-integral value");
+            return -1;
+        }
+        if (!(d >= 0 && d <= INT32_MAX)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "maxTimeMS out of range");
+            return -1;
+        }
+        *out = (int64_t)d;
+        return 0;
+    }
+    int64_t v = bson_iter_as_int64(&it);
+    if (v < 0 || v > INT32_MAX) {
+        docstore_error_set(err, DOCSTORE_BAD_VALUE, "maxTimeMS out of range");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Arms the thread's deadline for a DOCSTORE_CMD_MAX_TIME command: its
+ * maxTimeMS, or (absent or 0) the server's --max-time-ms. getMore arms its
+ * cursor's own budget itself (cursor.c). */
+static int arm_budget(docstore_ctx_t *ctx, const docstore_command_t *c, const bson_t *cmd,
+                      docstore_error_t *err)
+{
+    int64_t budget = 0;
+    if (strcmp(c->name, "getMore") != 0 && read_max_time(cmd, &budget, err) != 0)
+        return -1;
+    ctx->max_time_ms = budget; /* a streamed cursor keeps what is left of it */
+    if (budget == 0 && ctx->server != NULL)
+        budget = ctx->server->cfg.max_time_ms;
+    /* The connection read the clock when the message completed, just now:
+     * the budget counts from there, and the common path reads no clock. */
+    if (ctx->conn != NULL && ctx->conn->last_active_ms != 0)
+        docstore_deadline_arm_from(ctx->conn->last_active_ms, budget);
+    else
+        docstore_deadline_arm(budget);
+    return 0;
+}
+
 void docstore_command_dispatch(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply)
 {
@@ -124,6 +183,9 @@ void docstore_command_dispatch(docstore_ctx_t *ctx, const char *db, const bson_t
     const docstore_command_t *c = docstore_command_find(name);
     count_op(ctx, name, cmd);
     read_lsid(ctx, cmd);
+    if (ctx->has_lsid && ctx->cursors != NULL)
+        docstore_cursors_session_used(ctx->cursors, ctx->lsid, docstore_auth_uid(ctx),
+                                      ctx->conn ? ctx->conn->id : 0);
     if (c == NULL) {
         docstore_error_set(&err, DOCSTORE_COMMAND_NOT_FOUND, "no such command: '%.100s'", name);
         goto fail;
@@ -132,7 +194,25 @@ void docstore_command_dispatch(docstore_ctx_t *ctx, const char *db, const bson_t
         log_debug(ctx->conn->who, "%s on %s", c->name, db);
     if (common_checks(ctx, c, db, cmd, &err) != 0)
         goto fail;
-    if (c->fn(ctx, db, cmd, reply, &err) != 0) {
+    bool budget = (c->flags & DOCSTORE_CMD_MAX_TIME) != 0;
+    if (budget && arm_budget(ctx, c, cmd, &err) != 0)
+        goto fail;
+    int rc = c->fn(ctx, db, cmd, reply, &err);
+    if (budget) {
+        /* A budget that ran out is the answer, whatever error the unwinding
+         * work reported (a regex stopped early, a stage cut short); a read
+         * that succeeded anyway is cut short too. A write batch has put 50
+         * on the statements it did not finish. */
+        bool expired = docstore_deadline_expired();
+        docstore_deadline_disarm();
+        bool whole = (c->flags & DOCSTORE_CMD_WRITE) == 0 && strcmp(c->name, "getMore") != 0;
+        if (expired && (rc != 0 || whole)) {
+            docstore_error_clear(&err);
+            docstore_deadline_error(&err);
+            goto fail;
+        }
+    }
+    if (rc != 0) {
         if (err.code == 0)
             docstore_error_set(&err, DOCSTORE_INTERNAL_ERROR, "%s failed", c->name);
         goto fail;

@@ -25,6 +25,7 @@ typedef struct docstore_ctx {
     struct docstore_server *server;   /* config and counters (server.h) */
     struct docstore_conn *conn;       /* the calling connection (server.h) */
     bool has_lsid;                    /* the command carries lsid.id (a session) */
+    int64_t max_time_ms;              /* the command's own maxTimeMS, 0 if none (dispatcher) */
     uint8_t lsid[16];                 /* that session's UUID */
 } docstore_ctx_t;
 
@@ -38,6 +39,8 @@ enum docstore_command_flags {
     DOCSTORE_CMD_NO_AUTH = 1 << 0,  /* allowed before authentication (hello, saslStart, ping) */
     DOCSTORE_CMD_ADMIN_ONLY = 1 << 1, /* only against the admin database */
     DOCSTORE_CMD_WRITE = 1 << 2,    /* needs readWrite on the database */
+    DOCSTORE_CMD_MAX_TIME = 1 << 3, /* runs under a time budget: maxTimeMS or the server's
+                                       default (base/deadline.h) */
 };
 
 typedef struct docstore_command {
@@ -62,7 +65,10 @@ void docstore_command_foreach(void (*fn)(const docstore_command_t *cmd, void *ar
 
 /* Runs cmd against db and writes the whole reply document (with ok) into
  * reply (bson_init'd by the caller). Unknown commands: 59 CommandNotFound
- * "no such command: 'x'". Never fails to produce a reply. */
+ * "no such command: 'x'". A DOCSTORE_CMD_MAX_TIME command runs with the
+ * current thread's deadline armed; if it runs out, the reply is 50
+ * MaxTimeMSExpired (a write batch reports it per statement instead). Never
+ * fails to produce a reply. */
 void docstore_command_dispatch(docstore_ctx_t *ctx, const char *db, const bson_t *cmd,
                                bson_t *reply);
 

@@ -8,6 +8,8 @@
 
 #include "docstore/cmd/command.h"
 #include "docstore/base/doclist.h"
+#include "docstore/query/match.h"
+#include "docstore/query/project.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,12 +18,25 @@ typedef struct docstore_cursors docstore_cursors_t;
 
 __attribute__((warn_unused_result)) int docstore_cursors_new(docstore_cursors_t **out);
 void docstore_cursors_free(docstore_cursors_t *c);
-/* Closes cursors idle for longer than idle_ms; call from a timer. */
+/* The server's limits: the bytes all open cursors may hold together (0: no
+ * cap; past it a new cursor is 146 ExceededMemoryLimit), and how long a
+ * session with cursors may go unused before they end (default 30 minutes). */
+void docstore_cursors_configure(docstore_cursors_t *c, int64_t bytes_max,
+                                int64_t session_timeout_ms);
+/* Closes cursors idle for longer than idle_ms, and those of sessions unused
+ * for the session timeout; call from a timer. */
 void docstore_cursors_expire(docstore_cursors_t *c, int64_t idle_ms);
-/* A connection closed: frees the cursors it opened outside a session (with an
- * lsid, a cursor outlives its connection as in MongoDB, until its session
- * ends, it is killed, or it expires). */
+/* A connection closed: frees the cursors it opened outside a session, and
+ * those of every session no other open connection has used (a session used
+ * on two pooled connections keeps its cursors while either is open). */
 void docstore_cursors_conn_closed(docstore_cursors_t *c, int64_t conn_id);
+/* A command carrying lsid.id uuid ran for user owner on connection conn_id:
+ * that session (if it has cursors) is in use there, now. Cheap when no
+ * session has cursors. */
+void docstore_cursors_session_used(docstore_cursors_t *c, const uint8_t *uuid, int64_t owner,
+                                   int64_t conn_id);
+/* Bytes held by open cursors (their unsent documents, plus 64 each). */
+int64_t docstore_cursors_bytes(const docstore_cursors_t *c);
 /* Any user: killAllSessions, or a server without authentication. */
 #define DOCSTORE_CURSORS_ANY_OWNER INT64_MIN
 /* Frees the cursors opened in the session whose lsid.id is the 16-byte UUID by
@@ -46,5 +61,20 @@ __attribute__((warn_unused_result)) int docstore_cursor_reply(docstore_ctx_t *ct
                                                               docstore_doclist_t *docs,
                                                               int64_t batch_size, bool single_batch,
                                                               bson_t *reply, docstore_error_t *err);
+
+/* A find streamed from storage: no sort, no positional projection, not
+ * single-batch, a first batch of at least one document, and a filter no
+ * index serves (docstore_storage_scan_after). Reads the first batch now and,
+ * when more may follow, keeps a cursor that reads each next batch on
+ * getMore from the row after the last one it consumed: it holds no
+ * documents, only *m and *p (taken: set to NULL) and where it stands. The
+ * order is the collection's insertion order, as the materialized read's.
+ * *served false: an index serves the filter, nothing was done, and *m and *p
+ * are untouched (the caller reads as before). 0 or -1 with err. */
+__attribute__((warn_unused_result)) int
+docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll, const char *ns,
+                            const bson_t *filter, docstore_matcher_t **m, docstore_projection_t **p,
+                            int64_t skip, int64_t limit, int64_t batch_size, bson_t *reply,
+                            bool *served /* OUT */, docstore_error_t *err);
 
 #endif

@@ -52,6 +52,8 @@ typedef struct docstore_conn {
     int64_t created_ms;             /* wall clock at accept */
     int64_t last_active_ms;         /* monotonic ms of the last complete request */
     int64_t partial_since_ms;       /* monotonic ms the unfinished message began, 0 if none */
+    bool tls_handshaking;           /* TLS: the handshake is under way (it counts as a message:
+                                       it must end within --message-timeout of accept) */
     bool active;                    /* a command is running right now */
     bson_t *client_meta;            /* owned copy of the first hello's client document */
     enum docstore_conn_auth auth;   /* authentication state */

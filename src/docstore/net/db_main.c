@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "                 [--access-list CIDR,...] [--auth none|scram|aws|both]\n"
             "                 [--users FILE] [--iam FILE] [--idle-timeout SECONDS]\n"
             "                 [--message-timeout SECONDS] [--ttl-monitor-seconds S]\n"
+            "                 [--max-time-ms MS] [--session-timeout-minutes M]\n"
+            "                 [--max-cursor-memory-mb MB]\n"
             "                 [--tls-cert FILE --tls-key FILE | --tls-local DIR]\n"
             "\n"
             "Runs the docstore, a MongoDB-wire-compatible server on SQLite.\n"
@@ -41,6 +43,12 @@ static void usage(FILE *out)
             "                       S seconds after its first byte (default: 30)\n"
             "  --ttl-monitor-seconds S  delete expired documents of TTL indexes every S\n"
             "                       seconds (default: 60, as mongod)\n"
+            "  --max-time-ms MS     time budget of a query or write sent without maxTimeMS\n"
+            "                       (default: 1000; 0: none, as mongod); past it: error 50\n"
+            "  --session-timeout-minutes M  a session's cursors end M minutes after its\n"
+            "                       last use (default: 30, as mongod)\n"
+            "  --max-cursor-memory-mb MB  memory all open cursors may hold together\n"
+            "                       (default: 256; 0: no cap)\n"
             "  --tls-cert/--tls-key PEM certificate chain and key: every connection uses TLS\n"
             "  --tls-local DIR     every connection uses TLS, with a certificate signed by a\n"
             "                      CA made at start in DIR (clients verify with DIR/ca.pem)\n");
@@ -128,7 +136,15 @@ static int parse_args(int argc, char **argv, docstore_config_t *cfg)
             rc = parse_int(name, val, 1, INT_MAX / 1000, &cfg->message_timeout_s);
         else if (strcmp(name, "--ttl-monitor-seconds") == 0)
             rc = parse_int(name, val, 1, 86400, &cfg->ttl_monitor_s);
-        else if (strcmp(name, "--tls-cert") == 0)
+        else if (strcmp(name, "--max-time-ms") == 0)
+            rc = parse_int(name, val, 0, INT_MAX, &cfg->max_time_ms);
+        else if (strcmp(name, "--session-timeout-minutes") == 0)
+            rc = parse_int(name, val, 1, INT_MAX / 60000, &cfg->session_timeout_min);
+        else if (strcmp(name, "--max-cursor-memory-mb") == 0) {
+            int mb = 0;
+            rc = parse_int(name, val, 0, 1024 * 1024, &mb);
+            cfg->cursor_memory_max = (int64_t)mb * 1024 * 1024;
+        } else if (strcmp(name, "--tls-cert") == 0)
             cfg->tls_cert = val;
         else if (strcmp(name, "--tls-key") == 0)
             cfg->tls_key = val;

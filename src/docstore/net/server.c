@@ -51,6 +51,9 @@ void docstore_config_init(docstore_config_t *cfg)
     cfg->auth = DOCSTORE_AUTH_NONE;
     cfg->message_timeout_s = 30;
     cfg->ttl_monitor_s = 60;
+    cfg->max_time_ms = DOCSTORE_MAX_TIME_MS_DEFAULT;
+    cfg->session_timeout_min = DOCSTORE_SESSION_TIMEOUT_MIN;
+    cfg->cursor_memory_max = DOCSTORE_CURSOR_MEMORY_DEFAULT;
 }
 
 /* ---- access list ------------------------------------------------------ */
@@ -532,8 +535,8 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
         now >= c->partial_since_ms + (int64_t)cfg->message_timeout_s * 1000) {
         c->server->slow_closed++;
         char why[96];
-        snprintf(why, sizeof why, "message incomplete after %d s (--message-timeout)",
-                 cfg->message_timeout_s);
+        snprintf(why, sizeof why, "%s incomplete after %d s (--message-timeout)",
+                 c->tls_handshaking ? "TLS handshake" : "message", cfg->message_timeout_s);
         conn_close(c, why);
         return;
     }
@@ -625,7 +628,11 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     docstore_conn_t *c = arg;
     (void)bev;
-    if (what & BEV_EVENT_TIMEOUT) {
+    if (what & BEV_EVENT_CONNECTED) {
+        /* the TLS handshake is done: its clock stops; messages have their own */
+        c->tls_handshaking = false;
+        c->partial_since_ms = 0;
+    } else if (what & BEV_EVENT_TIMEOUT) {
         conn_idle_close(c);
     } else if (what & BEV_EVENT_EOF) {
         conn_close(c, "end of stream");
@@ -730,6 +737,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
      * needs stays in the kernel, where TCP flow control pushes back. */
     c->read_high = INPUT_HIGH;
     bufferevent_setwatermark(c->bev, EV_READ, 0, c->read_high);
+    if (s->tls != NULL) {
+        /* A handshake sent a byte at a time must not hold the slot: it is
+         * bounded like a message (the wire layer sees nothing until it ends). */
+        c->tls_handshaking = true;
+        c->partial_since_ms = c->last_active_ms;
+    }
     conn_deadline_arm(c);
     if (s->tls != NULL) {
         bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -874,6 +887,8 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
     }
     docstore_storage_set_filter_ops(&docstore_partial_filter_ops);
     s->ttl_next_ms = docstore_now_ms() + (int64_t)s->cfg.ttl_monitor_s * 1000;
+    docstore_cursors_configure(s->cursors, s->cfg.cursor_memory_max,
+                               (int64_t)s->cfg.session_timeout_min * 60 * 1000);
     if (docstore_storage_open(s->cfg.dir, &s->storage, &err) != 0) {
         if (err.code != DOCSTORE_NOT_IMPLEMENTED) {
             log_error("docstore", "cannot open storage%s%s: %s", s->cfg.dir ? " in " : "",

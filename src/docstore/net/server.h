@@ -32,8 +32,19 @@ typedef struct docstore_config {
     int message_timeout_s;    /* a begun message must complete within this (default 30) */
     const char *tls_cert;     /* PEM files; both NULL for plain TCP */
     const char *tls_key;
+    int max_time_ms;           /* budget of a command sent without maxTimeMS (default
+                                  DOCSTORE_MAX_TIME_MS_DEFAULT); 0 = none, as mongod */
+    int session_timeout_min;   /* a session's cursors end this long after its last use
+                                  (localLogicalSessionTimeoutMinutes, default 30) */
+    int64_t cursor_memory_max; /* bytes all open cursors may hold together (default
+                                  DOCSTORE_CURSOR_MEMORY_DEFAULT); 0 = no cap */
     int ttl_monitor_s; /* seconds between TTL monitor passes (mongod's 60) */
 } docstore_config_t;
+
+/* Defaults of the budgets above. */
+#define DOCSTORE_MAX_TIME_MS_DEFAULT   1000
+#define DOCSTORE_SESSION_TIMEOUT_MIN   30
+#define DOCSTORE_CURSOR_MEMORY_DEFAULT ((int64_t)256 * 1024 * 1024)
 
 typedef struct docstore_server docstore_server_t;
 

@@ -11,6 +11,7 @@
  */
 #include "docstore/query/match_internal.h"
 #include "docstore/query/regex.h"
+#include "docstore/base/deadline.h"
 #include "docstore/query/value.h"
 
 #include <math.h>
@@ -140,6 +141,8 @@ static int compile_regex(mnode_t *n, const char *pattern, const char *options,
         if (strchr(options, *c) != NULL)
             sorted[k++] = *c;
     memcpy(n->re_flags, sorted, sizeof n->re_flags);
+    if (docstore_deadline_tick(16)) /* compiling 15,000 regexes takes seconds */
+        return docstore_deadline_error(err);
     int ecode;
     PCRE2_SIZE eoff;
     n->re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, flags, &ecode, &eoff, NULL);

@@ -5,6 +5,8 @@
  */
 #include "docstore/query/regex.h"
 
+#include "docstore/base/deadline.h"
+
 static pcre2_match_context *limits;
 static pcre2_jit_stack *jit_stack; /* JIT patterns' stack, shared: one match at a time */
 
@@ -34,6 +36,11 @@ void docstore_regex_jit(pcre2_code *re)
 int docstore_regex_match(const pcre2_code *re, const char *s, size_t len, size_t start,
                          pcre2_match_data *md)
 {
+    /* A match may cost up to the match limit: it counts as 16 units of the
+     * command's budget; once the budget is gone, matching stops at once
+     * (the dispatcher answers 50, not this error). */
+    if (docstore_deadline_tick(16))
+        return PCRE2_ERROR_MATCHLIMIT;
     pcre2_match_context *mc = limits_get();
     if (mc == NULL)
         return PCRE2_ERROR_NOMEMORY;

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void fill(docstore_doclist_t *l, int n, size_t pad)
 {
@@ -177,14 +178,35 @@ static void test_sessions_and_connections(void)
     docstore_cursors_conn_closed(cs, 5);
     CHECK_INT(docstore_cursors_open(cs), 0);
 
-    /* in a session: outlives the connection, checked against lsid, ended by endSessions */
+    /* in a session used by its connection alone: freed when that connection closes */
     uint8_t uuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     ctx.has_lsid = true;
     memcpy(ctx.lsid, uuid, 16);
     bson_reinit(&reply);
     fill(&l, 200, 0);
     CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
+    CHECK(docstore_cursors_bytes(cs) > 190 * 64);
+    docstore_cursors_session_used(cs, uuid, 0, 5);
+    docstore_cursors_conn_closed(cs, 5);
+    CHECK_INT(docstore_cursors_open(cs), 0);
+    CHECK_INT(docstore_cursors_bytes(cs), 0);
+
+    /* in a session another connection used: outlives the first connection,
+       checked against lsid, ended by endSessions */
+    bson_reinit(&reply);
+    fill(&l, 200, 0);
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
     int64_t id = cursor_id(&reply);
+    uint8_t unknown[16] = {77};
+    docstore_cursors_session_used(cs, unknown, 0, 6); /* another session: no effect */
+    docstore_cursors_conn_closed(cs, 5);
+    CHECK_INT(docstore_cursors_open(cs), 0);
+    bson_reinit(&reply);
+    fill(&l, 200, 0);
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
+    id = cursor_id(&reply);
+    docstore_cursors_session_used(cs, uuid, 0, 6);
+    docstore_cursors_session_used(cs, uuid, 1, 7); /* another user's session of that UUID */
     docstore_cursors_conn_closed(cs, 5);
     CHECK_INT(docstore_cursors_open(cs), 1);
     get_more(&ctx, "app", id, "c", 10, &reply); /* no lsid in the command */
@@ -341,11 +363,55 @@ static void test_dispatch(void)
     docstore_cursors_free(cs);
 }
 
+/* The server's limits: the bytes all cursors hold (146 past the cap, nothing
+ * kept), and the session timeout (a session unused for it loses its cursors;
+ * session-less cursors keep the 10-minute idle rule). */
+static void test_limits(void)
+{
+    docstore_cursors_t *cs;
+    CHECK_INT(docstore_cursors_new(&cs), 0);
+    docstore_cursors_configure(cs, 300 * 1024, 5);
+    docstore_conn_t conn = {.id = 5, .auth = DOCSTORE_CONN_AUTH_OPEN};
+    docstore_ctx_t ctx = {.cursors = cs, .conn = &conn};
+    docstore_doclist_t l;
+    docstore_error_t err = {0};
+    bson_t reply = BSON_INITIALIZER;
+    fill(&l, 200, 1000); /* ~190 KB held */
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
+    int64_t held = docstore_cursors_bytes(cs);
+    CHECK(held > 190 * 1000 && held < 200 * 1200);
+    bson_reinit(&reply);
+    fill(&l, 200, 1000);
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), -1);
+    CHECK_INT(err.code, 146);
+    docstore_error_clear(&err);
+    CHECK_INT(docstore_cursors_open(cs), 1);
+    CHECK_INT(docstore_cursors_bytes(cs), held);
+
+    uint8_t uuid[16] = {9};
+    ctx.has_lsid = true;
+    memcpy(ctx.lsid, uuid, 16);
+    bson_reinit(&reply);
+    fill(&l, 50, 0);
+    CHECK_INT(docstore_cursor_reply(&ctx, "app.c", &l, 10, false, &reply, &err), 0);
+    CHECK_INT(docstore_cursors_open(cs), 2);
+    struct timespec ts = {0, 30 * 1000 * 1000}; /* past the 5 ms session timeout */
+    nanosleep(&ts, NULL);
+    docstore_cursors_expire(cs, 10 * 60 * 1000);
+    CHECK_INT(docstore_cursors_open(cs), 1); /* the session's went; the other stays */
+    docstore_cursors_conn_closed(cs, 5);
+    CHECK_INT(docstore_cursors_open(cs), 0);
+    CHECK_INT(docstore_cursors_bytes(cs), 0);
+    bson_destroy(&reply);
+    docstore_cursors_free(cs);
+}
+
 int main(void)
 {
     RUN(test_batches);
     RUN(test_sessions_and_connections);
     RUN(test_session_owner);
+    RUN(test_limits);
     RUN(test_dispatch);
     return TEST_REPORT();
 }
