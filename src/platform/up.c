@@ -21,6 +21,7 @@
 #include "platform/instance.h"
 #include "platform/invoke_api.h"
 #include "platform/sandbox.h"
+#include "platform/cgroup.h"
 #include "platform/platform.h"
 #include "platform/template.h"
 #include "platform/uri.h"
@@ -49,7 +50,7 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
-                 "                 [--http-idle-timeout SECONDS]\n"
+                 "                 [--http-idle-timeout SECONDS] [--no-cgroups]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
@@ -120,6 +121,27 @@ static void reap_all(platform_t *p)
             platform_instance_on_exit(inst, status);
         }
     }
+}
+
+/* One control group per instance where the machine allows (cgroup.h); said
+ * once, either way. */
+static int start_containment(platform_t *p)
+{
+    char why[512] = "";
+    p->cgroups = platform_cgroups_new(p->cfg.no_cgroups, why, sizeof why);
+    if (p->cgroups == NULL)
+        return -1;
+    if (platform_cgroups_kind(p->cgroups) != PLATFORM_CONTAIN_SIGNALS)
+        log_info("platform", "instances contained in control groups (%s): %s",
+                 platform_containment_name(platform_cgroups_kind(p->cgroups)),
+                 platform_cgroups_where(p->cgroups));
+    else
+        log_warn("platform",
+                 "no control groups (%s): instances are contained with signals only "
+                 "(MemorySize not enforced; a process in its own session escapes freeze and "
+                 "reap)",
+                 why);
+    return 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -581,6 +603,7 @@ static void platform_free(platform_t *p)
     for (size_t i = 0; i < p->n_functions; i++)
         platform_function_free(p->functions[i]);
     free(p->functions);
+    platform_cgroups_free(p->cgroups); /* after the instances: removes what is left */
     platform_code_release(p); /* unpacked zips: no instance uses them any more */
     platform_invoke_api_stop(p);
     if (p->db != NULL)
@@ -633,6 +656,7 @@ int platform_up_main(int argc, char **argv)
         {"isolate", no_argument, NULL, 'I'},
         {"no-isolate", no_argument, NULL, 'N'},
         {"db-tls", no_argument, NULL, 'T'},
+        {"no-cgroups", no_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -681,6 +705,9 @@ int platform_up_main(int argc, char **argv)
             break;
         case 'T':
             p->cfg.db_tls = 1;
+            break;
+        case 'G':
+            p->cfg.no_cgroups = 1;
             break;
         case 'u':
             p->cfg.db_users = optarg;
@@ -753,6 +780,8 @@ int platform_up_main(int argc, char **argv)
         goto out;
     }
     p->started_us = platform_now_us();
+    if (start_containment(p) != 0)
+        goto out;
     if (assign_default_roles(p) != 0 || (p->cfg.db_users != NULL && load_db_users(p) != 0) ||
         platform_code_prepare(p) != 0)
         goto out;
