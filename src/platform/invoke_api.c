@@ -549,10 +549,26 @@ static void send_too_large(struct evhttp_request *req, const char *declared)
     platform_reply_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
 }
 
+/* A request the guard ended where its framing broke RFC 9112 (body_guard.h):
+ * a 400, and the connection closed (the guard drops what follows). */
+static void send_bad_framing(struct evhttp_request *req, const char *why)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "Invalid HTTP framing: %.64s (RFC 9112)", why);
+    log_info("platform", "request refused (400): %s", msg);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    platform_reply_send_error(req, 400, "InvalidRequestContentException", msg, NULL, NULL);
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
     platform_t *p = arg;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *bad = evhttp_find_header(in, PLATFORM_GUARD_BAD);
+    if (bad != NULL) {
+        send_bad_framing(req, bad);
+        return;
+    }
     const char *large = evhttp_find_header(in, PLATFORM_GUARD_MARKER);
     if (large != NULL) {
         send_too_large(req, large);
@@ -564,7 +580,12 @@ static void api_cb(struct evhttp_request *req, void *arg)
     if (te != NULL && strcasecmp(te, "chunked") == 0 &&
         (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH)) {
         api_conn_t *c = conn_of(req);
-        if (c != NULL && platform_guard_chunked_cut(&c->guard, ++c->chunked_served)) {
+        uint64_t seq = c != NULL ? ++c->chunked_served : 0;
+        if (c != NULL && platform_guard_chunked_bad(&c->guard, seq)) {
+            send_bad_framing(req, "a chunk size that is not hex");
+            return;
+        }
+        if (c != NULL && platform_guard_chunked_cut(&c->guard, seq)) {
             send_too_large(req, NULL);
             return;
         }
