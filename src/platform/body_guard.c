@@ -14,10 +14,10 @@
 #include <strings.h>
 
 #define CUT_TRAILER "0\r\n\r\n" /* the last chunk, no trailer */
-/* What replaces the line of a head found invalid (then CUT_TRAILER, for a
- * method with a body): evhttp reads no Content-Length body, and the Invoke
- * API sees the marker. */
-#define BAD_HEAD "Transfer-Encoding: chunked\r\n" PLATFORM_GUARD_BAD ": "
+/* What replaces the line of a head found invalid: evhttp has seen none of
+ * its framing headers (they are withheld until the head ends), so it reads
+ * no body, and the Invoke API sees the marker. */
+#define BAD_HEAD    PLATFORM_GUARD_BAD ": "
 #define BAD_WHY_MAX 64
 
 /* The output being built for one feed: never more than out_max bytes. */
@@ -148,11 +148,11 @@ static int reject_head(platform_guard_t *g, out_t *o, const char *why)
         return 0;
     }
     o->len -= (size_t)g->line_total;
-    char repl[sizeof BAD_HEAD + BAD_WHY_MAX + 8 + sizeof CUT_TRAILER];
-    int n = snprintf(repl, sizeof repl, BAD_HEAD "%.*s\r\n\r\n%s", BAD_WHY_MAX, why,
-                     g->body_method ? CUT_TRAILER : "");
+    char repl[sizeof BAD_HEAD + BAD_WHY_MAX + 8];
+    int n = snprintf(repl, sizeof repl, BAD_HEAD "%.*s\r\n\r\n", BAD_WHY_MAX, why);
     out_add(o, repl, (size_t)n);
     g->state = PLATFORM_GUARD_REJECTED;
+    g->heads++; /* ended here */
     return 1;
 }
 
@@ -183,9 +183,10 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
         return 0;
     }
     if (content[0] == ' ' || content[0] == '\t') {
-        /* a continuation line would change the framing header's value */
+        /* a continuation would change a framing header's value (RFC 9112
+           5.2 has a server reject obs-fold anyway) */
         if (g->last_framing)
-            g->state = PLATFORM_GUARD_PASS;
+            return reject_head(g, o, "a folded framing header");
         return 0;
     }
     char *colon = strchr(content, ':');
@@ -199,44 +200,59 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
     g->last_framing = is_cl || is_te;
     if (!g->last_framing)
         return 0;
-    if (!complete) {
-        g->state = PLATFORM_GUARD_PASS; /* too long to judge or edit */
-        return 0;
-    }
+    if (!complete)
+        return reject_head(g, o, "a framing header line too long");
     char *value;
     header_value(colon + 1, &value);
     if (is_te) {
         if (g->cl_seen) /* RFC 9112 6.1: a request smuggling pattern */
             return reject_head(g, o, "Transfer-Encoding with Content-Length");
-        if (!g->te_seen) {
-            g->te_seen = 1;
-            g->chunked = strcasecmp(value, "chunked") == 0;
-        }
-        return 0;
-    }
-    if (g->te_seen)
-        return reject_head(g, o, "Content-Length with Transfer-Encoding");
-    uint64_t v;
-    if (parse_content_length(value, &v) != 0)
-        return reject_head(g, o, "malformed Content-Length");
-    if (g->cl_seen) { /* RFC 9112 6.3: differing values are invalid; equal ones, one */
-        if (v != g->cl)
+        if (g->te_seen)
+            return reject_head(g, o, "repeated Transfer-Encoding");
+        if (strcasecmp(value, "chunked") != 0)
+            return reject_head(g, o, "a Transfer-Encoding other than chunked");
+        g->te_seen = g->chunked = 1;
+    } else {
+        if (g->te_seen)
+            return reject_head(g, o, "Content-Length with Transfer-Encoding");
+        uint64_t v;
+        if (parse_content_length(value, &v) != 0)
+            return reject_head(g, o, "malformed Content-Length");
+        if (g->cl_seen && v != g->cl) /* RFC 9112 6.3; equal ones count as one */
             return reject_head(g, o, "conflicting Content-Length headers");
-        return 0; /* evhttp reads the first one */
+        g->cl_seen = 1;
+        g->cl = v;
     }
-    g->cl_seen = 1;
-    g->cl = v;
-    if (!g->body_method || g->cl <= g->limit)
+    /* withheld: written once, checked, at the end of the head (head_done) */
+    if (o->len < g->line_total) {
+        o->overflow = 1;
         return 0;
-    /* evhttp must not read this body: no body for it, and the marker */
+    }
+    o->len -= (size_t)g->line_total;
+    return 1;
+}
+
+/* The empty line that ends a head (the last line_total bytes of o): the
+ * framing headers withheld so far go before it, as evhttp is to read them
+ * (a body over the limit: none, and the marker). 1 when o was edited. */
+static int head_framing(platform_guard_t *g, out_t *o)
+{
+    if (!g->cl_seen && !g->te_seen)
+        return 0;
     if (o->len < g->line_total) {
         o->overflow = 1;
         return 0;
     }
     o->len -= (size_t)g->line_total;
     char repl[96];
-    int n = snprintf(repl, sizeof repl, "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n",
+    int n;
+    if (g->te_seen)
+        n = snprintf(repl, sizeof repl, "Transfer-Encoding: chunked\r\n\r\n");
+    else if (g->body_method && g->cl > g->limit)
+        n = snprintf(repl, sizeof repl, "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n\r\n",
                      (unsigned long long)g->cl);
+    else
+        n = snprintf(repl, sizeof repl, "Content-Length: %llu\r\n\r\n", (unsigned long long)g->cl);
     out_add(o, repl, (size_t)n);
     return 1;
 }
@@ -244,6 +260,7 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
 /* The head ended (an empty line): where the body goes. */
 static void head_done(platform_guard_t *g)
 {
+    g->heads++;
     if (!g->body_method) {
         start_head(g);
     } else if (g->chunked) {
@@ -358,9 +375,10 @@ static int line_done(platform_guard_t *g, out_t *o)
     int edited = 0;
     switch (g->state) {
     case PLATFORM_GUARD_HEAD:
-        if (complete && n == 0 && g->line_no > 0)
+        if (complete && n == 0 && g->line_no > 0) {
+            edited = head_framing(g, o);
             head_done(g);
-        else
+        } else
             edited = head_line(g, content, complete, o);
         break;
     case PLATFORM_GUARD_CHUNK_LINE:
@@ -454,6 +472,9 @@ platform_guard_result_t platform_guard_feed(platform_guard_t *g, const char *in,
         return PLATFORM_GUARD_KEEP;
     }
     if (!changed)
+        return PLATFORM_GUARD_KEEP;
+    /* withheld framing written back as it was (the usual head): no edit */
+    if (*held == 0 && o.len == n && memcmp(o.p, in, n) == 0)
         return PLATFORM_GUARD_KEEP;
     *out_len = o.len;
     return PLATFORM_GUARD_REWRITE;

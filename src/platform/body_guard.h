@@ -10,8 +10,8 @@
  * with empty lines skipped, trailers) and edits the stream in two places:
  *
  *  - a head whose Content-Length is over the limit gets "Content-Length: 0"
- *    and a marker header "X-Tether-Large: N" instead, and the N body bytes
- *    that follow are dropped as they arrive;
+ *    and a marker header "X-Tether-Large: N" instead (at the end of the
+ *    head), and the N body bytes that follow are dropped as they arrive;
  *  - a chunked body whose chunks add up to more than the limit is ended at
  *    the chunk that crosses it, and the rest of it is dropped. evhttp 2.1
  *    keeps no trailers, so the cut is recorded instead: the Invoke API asks
@@ -27,11 +27,13 @@
  * would guess (its strtoll takes "+7", " 7", "0x7"; it reads the first of
  * two Content-Length): a Content-Length that is not 1*DIGIT (OWS around it
  * and leading zeros are fine), two that differ, Content-Length together with
- * Transfer-Encoding, a chunk size that is not 1*HEXDIG (chunk extensions,
- * which evhttp cannot parse, are taken off). Such a request is ended where it
- * goes wrong: a head gets "Transfer-Encoding: chunked", the marker header
- * "X-Tether-Bad-Framing: why" and an empty body instead of the offending
- * line; a chunked body ends there and is recorded as bad (asked with
+ * Transfer-Encoding, a Transfer-Encoding other than one "chunked", a folded
+ * framing header, a chunk size that is not 1*HEXDIG (chunk extensions, which
+ * evhttp cannot parse, are taken off). The framing headers of a head are
+ * withheld and written once, checked, before its empty line, so evhttp has
+ * seen none of them when one turns out wrong: that line is replaced with
+ * the marker header "X-Tether-Bad-Framing: why" and the end of the head. A
+ * chunked body ends at a bad chunk size and is recorded as bad (asked with
  * platform_guard_chunked_bad, as for a cut). Everything after it on the
  * connection is dropped, and the Invoke API answers the request with a 400
  * and closes the connection. Pure: no I/O, no evhttp.
@@ -73,6 +75,7 @@ typedef struct platform_guard {
     size_t line_len;                    /* bytes in line[] */
     uint64_t line_total;                /* bytes of the current line so far */
     uint64_t refused;                   /* bodies cut or dropped on this connection */
+    uint64_t heads;                     /* request heads read whole on this connection */
     uint64_t chunked_bodies;            /* chunked bodies begun on this connection */
     uint64_t cut_mask;                  /* bit (n % 64): chunked body n was cut */
     uint64_t bad_mask;                  /* bit (n % 64): chunked body n had a bad chunk size */

@@ -50,7 +50,8 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
-                 "                 [--http-idle-timeout SECONDS] [--no-cgroups]\n"
+                 "                 [--http-idle-timeout SECONDS] [--header-timeout SECONDS]\n"
+                 "                 [--max-connections N] [--no-cgroups]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
                  "its data in memory, lost at exit, unless --db-dir DIR names a folder.\n"
@@ -657,6 +658,8 @@ int platform_up_main(int argc, char **argv)
         {"no-isolate", no_argument, NULL, 'N'},
         {"db-tls", no_argument, NULL, 'T'},
         {"no-cgroups", no_argument, NULL, 'G'},
+        {"header-timeout", required_argument, NULL, 'E'},
+        {"max-connections", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -670,6 +673,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.db_port = 27017;
     p->cfg.idle_timeout_s = 300;
     p->cfg.http_idle_timeout_s = 60; /* about when AWS's endpoint closes an idle keep-alive */
+    p->cfg.header_timeout_s = 10;    /* a new connection's first head; at most the idle one */
     p->cfg.retry_delay_ms = 1000;    /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
@@ -708,6 +712,18 @@ int platform_up_main(int argc, char **argv)
             break;
         case 'G':
             p->cfg.no_cgroups = 1;
+            break;
+        case 'E':
+            if (parse_int(optarg, 1, 86400, &p->cfg.header_timeout_s) != 0) {
+                fprintf(stderr, "tether up: bad --header-timeout '%s' (seconds)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (parse_int(optarg, 1, 1000000, &p->cfg.max_connections) != 0) {
+                fprintf(stderr, "tether up: bad --max-connections '%s'\n", optarg);
+                return 2;
+            }
             break;
         case 'u':
             p->cfg.db_users = optarg;
@@ -752,6 +768,8 @@ int platform_up_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (p->cfg.header_timeout_s > p->cfg.http_idle_timeout_s)
+        p->cfg.header_timeout_s = p->cfg.http_idle_timeout_s;
     if (p->cfg.db_users != NULL && (p->cfg.db_uri != NULL || p->cfg.no_db)) {
         fprintf(stderr, "tether up: --db-users is for the embedded docstore: not with %s\n",
                 p->cfg.no_db ? "--no-db" : "--db");
