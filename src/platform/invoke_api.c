@@ -239,6 +239,10 @@ static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         }
         r = (int)platform_guard_feed(&c->guard, c->in, n, c->out, &out_len, &held);
     }
+    if (c->head_timer != NULL && (c->guard.heads > 0 || c->guard.state == PLATFORM_GUARD_PASS)) {
+        event_free(c->head_timer); /* its first head is in: the idle timeout applies */
+        c->head_timer = NULL;
+    }
     if (r == PLATFORM_GUARD_KEEP)
         return;
     if (apply_edit(c, buf, n, held, c->out, out_len, r == PLATFORM_GUARD_REWRITE) != 0) {
@@ -248,10 +252,6 @@ static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->guard.refused != refused)
         log_debug("platform", "an Invoke API request body over %d bytes is being dropped",
                   PLATFORM_MAX_REQUEST);
-    if (c->head_timer != NULL && (c->guard.heads > 0 || c->guard.state == PLATFORM_GUARD_PASS)) {
-        event_free(c->head_timer); /* its first head is in: the idle timeout applies */
-        c->head_timer = NULL;
-    }
 }
 
 /* The api_conn_t of bev's connection: found, or made (closed with it). NULL
