@@ -392,7 +392,8 @@ int main(int argc, char **argv)
             continue;
         printf("%s / %s:", containment ? rows[base] : rows[i], containment ? rows[i] : rows[0]);
         /* plain: each row over the first; --containment: cgroups over signals */
-        const figures_t *a = containment ? &fig[base] : &fig[i], *b = containment ? &fig[i] : &fig[0];
+        const figures_t *a = containment ? &fig[base] : &fig[i],
+                        *b = containment ? &fig[i] : &fig[0];
         print_ratio("cold p50", a->cold_p50_ms, b->cold_p50_ms);
         print_ratio("1c p50", a->warm1_p50_us, b->warm1_p50_us);
         print_ratio("1c inv/s", a->warm1_rps, b->warm1_rps);

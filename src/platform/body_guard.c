@@ -249,7 +249,8 @@ static int head_framing(platform_guard_t *g, out_t *o)
     if (g->te_seen)
         n = snprintf(repl, sizeof repl, "Transfer-Encoding: chunked\r\n\r\n");
     else if (g->body_method && g->cl > g->limit)
-        n = snprintf(repl, sizeof repl, "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n\r\n",
+        n = snprintf(repl, sizeof repl,
+                     "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n\r\n",
                      (unsigned long long)g->cl);
     else
         n = snprintf(repl, sizeof repl, "Content-Length: %llu\r\n\r\n", (unsigned long long)g->cl);
@@ -296,8 +297,9 @@ static int chunk_line(platform_guard_t *g, const char *content, int complete, ou
     size_t digits = 0, i = 0;
     int overflow = 0;
     for (; isxdigit((unsigned char)content[i]); i++, digits++) {
-        int d = isdigit((unsigned char)content[i]) ? content[i] - '0'
-                                                   : (tolower((unsigned char)content[i]) - 'a' + 10);
+        int d = isdigit((unsigned char)content[i])
+                    ? content[i] - '0'
+                    : (tolower((unsigned char)content[i]) - 'a' + 10);
         overflow |= v > (UINT64_C(0x7fffffffffffffff) - (uint64_t)d) / 16;
         v = v * 16 + (uint64_t)d;
     }

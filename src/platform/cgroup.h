@@ -75,9 +75,8 @@ const char *platform_containment_name(platform_containment_t kind);
  * *out; -1 with the reason in err (the instance then runs without one). */
 __attribute__((warn_unused_result)) int platform_cgroup_new(platform_cgroups_t *cgs,
                                                             const char *name, unsigned id,
-                                                            int memory_mb,
-                                                            platform_cgroup_t **out, char *err,
-                                                            size_t errlen);
+                                                            int memory_mb, platform_cgroup_t **out,
+                                                            char *err, size_t errlen);
 /* In the forked child before exec: moves the calling process into cg. Only
  * system calls. 0, or -1 with errno. */
 __attribute__((warn_unused_result)) int platform_cgroup_join(const platform_cgroup_t *cg);

@@ -80,14 +80,16 @@ static void test_small_requests_pass(void)
 
 static void test_oversized_content_length(void)
 {
-    check_stream("oversized",
-                 "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nX: y\r\n\r\n"
-                 "0123456789012345678901234" NEXT,
-                 "POST /f HTTP/1.1\r\nHost: x\r\nX: y\r\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER
-                 ": 25\r\n\r\n" NEXT);
+    check_stream(
+        "oversized",
+        "POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nX: y\r\n\r\n"
+        "0123456789012345678901234" NEXT,
+        "POST /f HTTP/1.1\r\nHost: x\r\nX: y\r\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER
+        ": 25\r\n\r\n" NEXT);
     /* LF line ends, odd spacing: read as evhttp reads them */
     check_stream("LF, spaces", "PATCH /f HTTP/1.1\ncontent-length:   11  \n\nxxxxxxxxxxx" NEXT,
-                 "PATCH /f HTTP/1.1\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER ": 11\r\n\r\n" NEXT);
+                 "PATCH /f HTTP/1.1\nContent-Length: 0\r\n" PLATFORM_GUARD_MARKER
+                 ": 11\r\n\r\n" NEXT);
     /* no body for GET: evhttp reads none, nor does the guard drop any */
     const char *get = "GET /f HTTP/1.1\r\nContent-Length: 25\r\n\r\n" NEXT;
     check_stream("GET", get, get);
@@ -152,8 +154,8 @@ static void test_strict_framing(void)
     const char *post = "POST /f HTTP/1.1\r\n";
     char in[512], want[512];
     /* malformed Content-Length values: RFC 9112 wants 1*DIGIT */
-    static const char *const malformed[] = {"+7", "7a", "", "-1", "0x7", "7 7", "1,1",
-                                            "99999999999999999999"};
+    static const char *const malformed[] = {"+7",  "7a",  "",    "-1",
+                                            "0x7", "7 7", "1,1", "99999999999999999999"};
     for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
         snprintf(in, sizeof in, "%sHost: x\r\nContent-Length: %s\r\n\r\n1234567" NEXT, post,
                  malformed[i]);
@@ -165,14 +167,16 @@ static void test_strict_framing(void)
     check_stream("leading zeros and OWS", zeros,
                  "POST /f HTTP/1.1\r\nContent-Length: 7\r\n\r\n1234567" NEXT);
     /* two that differ: invalid; two equal: one */
-    check_stream("conflicting", "POST /f HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 99\r\n\r\nabc" NEXT,
+    check_stream("conflicting",
+                 "POST /f HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 99\r\n\r\nabc" NEXT,
                  "POST /f HTTP/1.1\r\n" BAD("conflicting Content-Length headers"));
-    const char *same = "POST /f HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 03\r\n\r\nabc" NEXT;
-    check_stream("equal duplicates", same,
-                 "POST /f HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" NEXT);
+    const char *same =
+        "POST /f HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 03\r\n\r\nabc" NEXT;
+    check_stream("equal duplicates", same, "POST /f HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc" NEXT);
     /* a Transfer-Encoding twice, or not chunked; a folded framing header */
     check_stream("TE twice",
-                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n0\r\n\r\n",
                  "POST /f HTTP/1.1\r\n" BAD("repeated Transfer-Encoding"));
     check_stream("TE gzip", "POST /f HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxyz",
                  "POST /f HTTP/1.1\r\n" BAD("a Transfer-Encoding other than chunked"));
@@ -188,8 +192,8 @@ static void test_strict_framing(void)
                  "3\r\nabc\r\n0\r\n\r\n" NEXT,
                  "POST /f HTTP/1.1\r\n" BAD("Transfer-Encoding with Content-Length"));
     /* chunk sizes: 1*HEXDIG; evhttp's strtoll would take +7, 0x7, " 7" */
-    static const char *const sizes[] = {"+7", "0x7", " 7", "7 ", "-7", "zz", "", "7z",
-                                        "10000000000000000"};
+    static const char *const sizes[] = {
+        "+7", "0x7", " 7", "7 ", "-7", "zz", "", "7z", "10000000000000000"};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         snprintf(in, sizeof in,
                  "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n%s\r\nabcdefg\r\n"
@@ -210,11 +214,13 @@ static void test_strict_framing(void)
         CHECK_INT(platform_guard_fast(&g, 10), PLATFORM_GUARD_DROP_ALL);
     }
     /* leading zeros pass; a chunk extension is taken off (evhttp cannot parse one) */
-    const char *ok = "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0003\r\nabc\r\n0\r\n\r\n" NEXT;
+    const char *ok =
+        "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0003\r\nabc\r\n0\r\n\r\n" NEXT;
     check_stream("chunk size zeros", ok, ok);
-    check_stream("chunk extension",
-                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 ;a=b\r\nabc\r\n0;x\r\n\r\n" NEXT,
-                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" NEXT);
+    check_stream(
+        "chunk extension",
+        "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3 ;a=b\r\nabc\r\n0;x\r\n\r\n" NEXT,
+        "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" NEXT);
     platform_guard_t g;
     platform_guard_init(&g, LIMIT);
     char out[8192];
