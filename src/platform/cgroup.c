@@ -651,14 +651,6 @@ int platform_cgroup_freeze(platform_cgroup_t *cg, int frozen)
     return 0;
 }
 
-void platform_cgroup_signal(platform_cgroup_t *cg, int sig)
-{
-    char rel[REL_MAX + 160];
-    if (cg->removed || cg_path(cg, 0, NULL, rel, sizeof rel) != 0)
-        return;
-    signal_procs(cg->parent->h[0].fd, rel, sig);
-}
-
 void platform_cgroup_kill(platform_cgroup_t *cg)
 {
     char rel[REL_MAX + 160];

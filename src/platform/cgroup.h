@@ -86,8 +86,6 @@ void platform_cgroup_spawned(platform_cgroup_t *cg);
 __attribute__((warn_unused_result)) int platform_cgroup_freeze(platform_cgroup_t *cg, int frozen);
 /* SIGKILL to every process of the group (thawing it first). Does not wait. */
 void platform_cgroup_kill(platform_cgroup_t *cg);
-/* Sends sig to every process of the group (SIGTERM at a stop). */
-void platform_cgroup_signal(platform_cgroup_t *cg, int sig);
 /* The group's peak memory in kB (0 when unknown). One pread. */
 uint64_t platform_cgroup_peak_kb(const platform_cgroup_t *cg);
 /* How many times the kernel's OOM killer acted in the group (0 when unknown). */
