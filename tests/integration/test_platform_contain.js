@@ -158,3 +158,22 @@ test('SIGINT to tether up leaves no process of any instance and no group', async
   await L.waitFor('no process of any instance left', () => pids.every((x) => !L.alive(x)), 5000);
   assert.ok(!C.groupExists(parent, kind), `tether up's group ${parent} removed`);
 });
+
+test('a tether up killed hard leaves groups that the next one removes, with what is left in them', async (t) => {
+  if (skipWhy) return t.skip(skipWhy);
+  const p = await start();
+  const r = await L.invoke(p.port, 'detach', {});
+  assert.equal(r.status, 200, r.body);
+  const { pid, child } = JSON.parse(r.body);
+  const parent = path.dirname(C.groupPath(pid, kind));
+  p.proc.kill('SIGKILL');
+  await L.waitFor('tether up gone', () => p.exited(), 15000);
+  // the detached child outlives it (PR_SET_PDEATHSIG reaches the runtime
+  // only, and a frozen one only once thawed), and so does the group
+  assert.ok(L.alive(child), 'the detached child outlives a tether up killed with SIGKILL');
+  assert.ok(C.groupExists(parent, kind));
+  const q = await start();
+  await L.waitFor('the next tether up to remove the stale group and its processes', () =>
+    !C.groupExists(parent, kind) && !L.alive(child) && !L.alive(pid), 15000);
+  assert.match(q.logs(), /removing control group .* of a tether up that is gone/);
+});
