@@ -11,7 +11,12 @@
  *   - cold start: spawn to first response, over several fresh platforms;
  * and, once, tether's own VmRSS with 100 idle (frozen) instances of "idle".
  *
+ * With --containment, every function gets a second row, "NAME [signals]",
+ * measured with `tether up --no-cgroups`: control groups against their
+ * fallback, side by side in one run.
+ *
  * usage: bench_platform [TETHER_BIN [TEMPLATE]] [--warm N] [--cold K] [--no-rss]
+ *                       [--containment]
  * Defaults: the tether next to this build (../tether) and bench/template.yaml.
  * The client is raw sockets with HTTP/1.1 keep-alive, so it adds little to
  * what it measures. See bench/README.md for what each figure means.
@@ -61,10 +66,13 @@ static int run_warm(int port, const char *fn, size_t n, int callers, double *p50
     return 0;
 }
 
+/* an argument every tether up started gets (--no-cgroups), or NULL */
+static const char *up_extra;
+
 /* tether up on tmpl, no database, instances kept an hour */
 static int platform_start(const char *bin, const char *tmpl, bench_platform_t *pp)
 {
-    const char *args[] = {"--no-db", "--template", tmpl, "--idle-timeout", "3600", NULL};
+    const char *args[] = {"--no-db", "--template", tmpl, "--idle-timeout", "3600", up_extra, NULL};
     return bench_platform_start(bin, args, pp);
 }
 
@@ -268,7 +276,7 @@ int main(int argc, char **argv)
 {
     char bin[PATH_MAX], tmpl[PATH_MAX];
     size_t warm = 2000;
-    int cold = 10, rss = 1, positional = 0;
+    int cold = 10, rss = 1, positional = 0, containment = 0;
 
     log_set_level(LOG_LEVEL_ERROR);
     /* defaults: ../tether next to this program, bench/template.yaml in the source tree */
@@ -282,8 +290,12 @@ int main(int argc, char **argv)
             cold = atoi(argv[++i]);
         else if (strcmp(argv[i], "--no-rss") == 0)
             rss = 0;
+        else if (strcmp(argv[i], "--containment") == 0)
+            containment = 1;
         else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [TETHER_BIN [TEMPLATE]] [--warm N] [--cold K] [--no-rss]\n",
+            fprintf(stderr,
+                    "usage: %s [TETHER_BIN [TEMPLATE]] [--warm N] [--cold K] [--no-rss] "
+                    "[--containment]\n",
                     argv[0]);
             return 2;
         } else if (positional == 0) {
@@ -320,6 +332,20 @@ int main(int argc, char **argv)
         }
         fns[n_fns++] = f->name;
     }
+    /* --containment: each function twice, with control groups and without */
+    static char labels[MAX_FUNCS][80];
+    const char *rows[MAX_FUNCS];
+    const char *extra[MAX_FUNCS];
+    size_t n_rows = 0;
+    for (size_t i = 0; i < n_fns && n_rows < MAX_FUNCS; i++) {
+        rows[n_rows] = fns[i];
+        extra[n_rows++] = NULL;
+        if (containment && n_rows < MAX_FUNCS) {
+            snprintf(labels[n_rows], sizeof labels[n_rows], "%.60s [signals]", fns[i]);
+            rows[n_rows] = labels[n_rows];
+            extra[n_rows++] = "--no-cgroups";
+        }
+    }
     printf("tether platform benchmark: %s on %s\n", bin, tmpl);
     printf("warm: %zu invocations per figure (1 and 4 callers); cold: %d fresh platforms\n\n", warm,
            cold);
@@ -332,14 +358,18 @@ int main(int argc, char **argv)
     figures_t fig[MAX_FUNCS];
     int ok[MAX_FUNCS] = {0};
     int status = 0;
-    for (size_t i = 0; i < n_fns; i++) {
+    for (size_t i = 0; i < n_rows; i++) {
         memset(&fig[i], 0, sizeof fig[i]);
-        if (measure_warm(bin, tmpl, fns[i], warm, &fig[i]) != 0 ||
-            measure_cold(bin, tmpl, fns[i], cold, &fig[i]) != 0) {
-            printf("%-16s failed\n", fns[i]);
+        const char *fn = extra[i] != NULL ? rows[i - 1] : rows[i];
+        up_extra = extra[i];
+        if (measure_warm(bin, tmpl, fn, warm, &fig[i]) != 0 ||
+            measure_cold(bin, tmpl, fn, cold, &fig[i]) != 0) {
+            printf("%-16s failed\n", rows[i]);
             status = 1;
+            up_extra = NULL;
             continue;
         }
+        up_extra = NULL;
         ok[i] = 1;
         figures_t *f = &fig[i];
         char s50[16] = "-", s99[16] = "-";
@@ -349,22 +379,28 @@ int main(int argc, char **argv)
         }
         printf("%-16s %9.1f %9.1f | %9.0f %9.0f %9.0f | %9.0f %9.0f %9.0f | %9s %9s %9.1f | %9.1f "
                "%9.1f\n",
-               fns[i], f->cold_p50_ms, f->cold_max_ms, f->warm1_p50_us, f->warm1_p99_us,
+               rows[i], f->cold_p50_ms, f->cold_max_ms, f->warm1_p50_us, f->warm1_p99_us,
                f->warm1_rps, f->warm4_p50_us, f->warm4_p99_us, f->warm4_rps, s50, s99, f->cpu_us,
                f->all1_us, f->all4_us);
         if (f->throttled > 0)
             printf("%-16s (%ld throttled answers retried)\n", "", f->throttled);
         fflush(stdout);
     }
-    for (size_t i = 1; i < n_fns; i++) {
-        if (!ok[i] || !ok[0])
+    for (size_t i = 1; i < n_rows; i++) {
+        size_t base = containment ? i - 1 : 0; /* with --containment: each against its pair */
+        if (!ok[i] || !ok[base] || (containment && extra[i] == NULL))
             continue;
-        printf("%s / %s:", fns[i], fns[0]);
-        print_ratio("cold p50", fig[i].cold_p50_ms, fig[0].cold_p50_ms);
-        print_ratio("1c p50", fig[i].warm1_p50_us, fig[0].warm1_p50_us);
-        print_ratio("1c inv/s", fig[i].warm1_rps, fig[0].warm1_rps);
-        print_ratio("4c p50", fig[i].warm4_p50_us, fig[0].warm4_p50_us);
-        print_ratio("4c inv/s", fig[i].warm4_rps, fig[0].warm4_rps);
+        printf("%s / %s:", containment ? rows[base] : rows[i], containment ? rows[i] : rows[0]);
+        /* plain: each row over the first; --containment: cgroups over signals */
+        const figures_t *a = containment ? &fig[base] : &fig[i],
+                        *b = containment ? &fig[i] : &fig[0];
+        print_ratio("cold p50", a->cold_p50_ms, b->cold_p50_ms);
+        print_ratio("1c p50", a->warm1_p50_us, b->warm1_p50_us);
+        print_ratio("1c inv/s", a->warm1_rps, b->warm1_rps);
+        print_ratio("4c p50", a->warm4_p50_us, b->warm4_p50_us);
+        print_ratio("4c inv/s", a->warm4_rps, b->warm4_rps);
+        if (containment)
+            printf(" cold p50 +%.2f ms", a->cold_p50_ms - b->cold_p50_ms);
         printf("\n");
     }
     if (rss) {

@@ -6,6 +6,7 @@
  */
 #include "platform/body_guard.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,11 @@
 #include <strings.h>
 
 #define CUT_TRAILER "0\r\n\r\n" /* the last chunk, no trailer */
+/* What replaces the line of a head found invalid: evhttp has seen none of
+ * its framing headers (they are withheld until the head ends), so it reads
+ * no body, and the Invoke API sees the marker. */
+#define BAD_HEAD    PLATFORM_GUARD_BAD ": "
+#define BAD_WHY_MAX 64
 
 /* The output being built for one feed: never more than out_max bytes. */
 typedef struct out {
@@ -40,7 +46,7 @@ static void start_head(platform_guard_t *g)
     g->dropping = 0;
     g->line_no = 0;
     g->body_method = 0;
-    g->cl_seen = g->cl_bad = 0;
+    g->cl_seen = 0;
     g->te_seen = g->chunked = 0;
     g->last_framing = 0;
     g->cl = 0;
@@ -60,12 +66,20 @@ int platform_guard_chunked_cut(const platform_guard_t *g, uint64_t seq)
     return (g->cut_mask >> (seq % 64)) & 1;
 }
 
+int platform_guard_chunked_bad(const platform_guard_t *g, uint64_t seq)
+{
+    if (seq == 0 || seq > g->chunked_bodies || g->chunked_bodies - seq >= 64)
+        return 0;
+    return (g->bad_mask >> (seq % 64)) & 1;
+}
+
 size_t platform_guard_out_max(size_t n)
 {
     /* the held line, then at most 3 bytes out per byte in (a rewritten
      * Content-Length line is at least 23 bytes and grows by at most 40; a
      * cut needs a head of its own), and one cut trailer */
-    return PLATFORM_GUARD_LINE_MAX + 3 * n + sizeof CUT_TRAILER + 64;
+    return PLATFORM_GUARD_LINE_MAX + 3 * n + sizeof CUT_TRAILER + 64 + sizeof BAD_HEAD +
+           BAD_WHY_MAX + 8 + sizeof CUT_TRAILER;
 }
 
 int platform_guard_fast(platform_guard_t *g, size_t n)
@@ -73,6 +87,8 @@ int platform_guard_fast(platform_guard_t *g, size_t n)
     switch (g->state) {
     case PLATFORM_GUARD_PASS:
         return PLATFORM_GUARD_KEEP;
+    case PLATFORM_GUARD_REJECTED:
+        return PLATFORM_GUARD_DROP_ALL;
     case PLATFORM_GUARD_BODY:
         if (g->remaining < n)
             return -1;
@@ -122,6 +138,42 @@ static void header_value(char *v, char **start)
     *start = v;
 }
 
+/* The head is invalid at its current line (the last line_total bytes of o):
+ * that line becomes the end of a head evhttp reads with an empty body and
+ * the marker saying why; everything after it is dropped. Returns 1. */
+static int reject_head(platform_guard_t *g, out_t *o, const char *why)
+{
+    if (o->len < g->line_total) {
+        o->overflow = 1;
+        return 0;
+    }
+    o->len -= (size_t)g->line_total;
+    char repl[sizeof BAD_HEAD + BAD_WHY_MAX + 8];
+    int n = snprintf(repl, sizeof repl, BAD_HEAD "%.*s\r\n\r\n", BAD_WHY_MAX, why);
+    out_add(o, repl, (size_t)n);
+    g->state = PLATFORM_GUARD_REJECTED;
+    g->heads++; /* ended here */
+    return 1;
+}
+
+/* A Content-Length value (OWS already trimmed): 1*DIGIT, leading zeros
+ * allowed, at most INT64_MAX. 0 and *v, or -1. */
+static int parse_content_length(const char *s, uint64_t *v)
+{
+    while (*s == '\t' || *s == ' ') /* OWS: evhttp trims spaces only; its strtoll skips a tab */
+        s++;
+    if (*s == '\0')
+        return -1;
+    uint64_t x = 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || x > (UINT64_C(0x7fffffffffffffff) - (uint64_t)(*s - '0')) / 10)
+            return -1;
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return 0;
+}
+
 /* One complete header line (content without the line end). 1 when the
  * line was rewritten in o (it is the last line_total bytes there). */
 static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
@@ -131,9 +183,10 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
         return 0;
     }
     if (content[0] == ' ' || content[0] == '\t') {
-        /* a continuation line would change the framing header's value */
+        /* a continuation would change a framing header's value (RFC 9112
+           5.2 has a server reject obs-fold anyway) */
         if (g->last_framing)
-            g->state = PLATFORM_GUARD_PASS;
+            return reject_head(g, o, "a folded framing header");
         return 0;
     }
     char *colon = strchr(content, ':');
@@ -147,41 +200,60 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
     g->last_framing = is_cl || is_te;
     if (!g->last_framing)
         return 0;
-    if (!complete) {
-        g->state = PLATFORM_GUARD_PASS; /* too long to judge or edit */
-        return 0;
-    }
+    if (!complete)
+        return reject_head(g, o, "a framing header line too long");
     char *value;
     header_value(colon + 1, &value);
     if (is_te) {
-        if (!g->te_seen) {
-            g->te_seen = 1;
-            g->chunked = strcasecmp(value, "chunked") == 0;
-        }
+        if (g->cl_seen) /* RFC 9112 6.1: a request smuggling pattern */
+            return reject_head(g, o, "Transfer-Encoding with Content-Length");
+        if (g->te_seen)
+            return reject_head(g, o, "repeated Transfer-Encoding");
+        if (strcasecmp(value, "chunked") != 0)
+            return reject_head(g, o, "a Transfer-Encoding other than chunked");
+        g->te_seen = g->chunked = 1;
+    } else {
+        if (g->te_seen)
+            return reject_head(g, o, "Content-Length with Transfer-Encoding");
+        uint64_t v;
+        if (parse_content_length(value, &v) != 0)
+            return reject_head(g, o, "malformed Content-Length");
+        if (g->cl_seen && v != g->cl) /* RFC 9112 6.3; equal ones count as one */
+            return reject_head(g, o, "conflicting Content-Length headers");
+        g->cl_seen = 1;
+        g->cl = v;
+    }
+    /* withheld: written once, checked, at the end of the head (head_done) */
+    if (o->len < g->line_total) {
+        o->overflow = 1;
         return 0;
     }
-    if (g->cl_seen)
-        return 0; /* evhttp reads the first one */
-    g->cl_seen = 1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0' || v < 0) {
-        g->cl_bad = 1;
+    o->len -= (size_t)g->line_total;
+    return 1;
+}
+
+/* The empty line that ends a head (the last line_total bytes of o): the
+ * framing headers withheld so far go before it, as evhttp is to read them
+ * (a body over the limit: none, and the marker). 1 when o was edited. */
+static int head_framing(platform_guard_t *g, out_t *o)
+{
+    if (!g->cl_seen && !g->te_seen)
         return 0;
-    }
-    g->cl = (uint64_t)v;
-    if (!g->body_method || g->cl <= g->limit)
-        return 0;
-    /* evhttp must not read this body: no body for it, and the marker */
     if (o->len < g->line_total) {
         o->overflow = 1;
         return 0;
     }
     o->len -= (size_t)g->line_total;
     char repl[96];
-    int n = snprintf(repl, sizeof repl, "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n",
+    int n;
+    if (g->te_seen)
+        n = snprintf(repl, sizeof repl, "Transfer-Encoding: chunked\r\n\r\n");
+    else if (g->body_method && g->cl > g->limit)
+        n = snprintf(repl, sizeof repl,
+                     "Content-Length: 0\r\n" PLATFORM_GUARD_MARKER ": %llu\r\n\r\n",
                      (unsigned long long)g->cl);
+    else
+        n = snprintf(repl, sizeof repl, "Content-Length: %llu\r\n\r\n", (unsigned long long)g->cl);
     out_add(o, repl, (size_t)n);
     return 1;
 }
@@ -189,16 +261,16 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
 /* The head ended (an empty line): where the body goes. */
 static void head_done(platform_guard_t *g)
 {
+    g->heads++;
     if (!g->body_method) {
         start_head(g);
     } else if (g->chunked) {
         g->chunked_bodies++;
         g->cut_mask &= ~((uint64_t)1 << (g->chunked_bodies % 64));
+        g->bad_mask &= ~((uint64_t)1 << (g->chunked_bodies % 64));
         g->state = PLATFORM_GUARD_CHUNK_LINE;
         g->chunked_total = 0;
         g->dropping = 0;
-    } else if (g->cl_seen && g->cl_bad) {
-        g->state = PLATFORM_GUARD_PASS; /* evhttp refuses it and closes */
     } else if (g->cl_seen && g->cl > g->limit) {
         g->refused++;
         g->state = PLATFORM_GUARD_DROP;
@@ -220,25 +292,29 @@ static int chunk_line(platform_guard_t *g, const char *content, int complete, ou
         g->state = PLATFORM_GUARD_PASS;
         return 0;
     }
-    char *end;
-    long long v = strtoll(content, &end, 16);
-    if ((*end != '\0' && *end != ' ') || v < 0) {
-        g->state = PLATFORM_GUARD_PASS; /* evhttp refuses it and closes */
-        return 0;
+    /* chunk-size = 1*HEXDIG, then chunk-ext = *( BWS ";" ... ) (RFC 9112 7.1) */
+    uint64_t v = 0;
+    size_t digits = 0, i = 0;
+    int overflow = 0;
+    for (; isxdigit((unsigned char)content[i]); i++, digits++) {
+        int d = isdigit((unsigned char)content[i])
+                    ? content[i] - '0'
+                    : (tolower((unsigned char)content[i]) - 'a' + 10);
+        overflow |= v > (UINT64_C(0x7fffffffffffffff) - (uint64_t)d) / 16;
+        v = v * 16 + (uint64_t)d;
     }
-    if (v == 0) {
-        g->state = PLATFORM_GUARD_TRAILER;
-        return 0;
-    }
-    g->state = PLATFORM_GUARD_CHUNK_DATA;
-    g->remaining = (uint64_t)v;
-    if (g->dropping)
-        return 0;
-    if ((uint64_t)v > g->limit - g->chunked_total) {
-        /* end the body before this chunk */
+    size_t ext = i;
+    while (content[ext] == ' ' || content[ext] == '\t')
+        ext++;
+    if (digits == 0 || overflow || (content[i] != '\0' && content[ext] != ';')) {
+        if (g->dropping) { /* answered with the 413 already */
+            g->state = PLATFORM_GUARD_REJECTED;
+            return 0;
+        }
         g->refused++;
         g->cut_mask |= (uint64_t)1 << (g->chunked_bodies % 64);
-        g->dropping = 1;
+        g->bad_mask |= (uint64_t)1 << (g->chunked_bodies % 64);
+        g->state = PLATFORM_GUARD_REJECTED;
         if (o->len < g->line_total) {
             o->overflow = 1;
             return 0;
@@ -247,8 +323,43 @@ static int chunk_line(platform_guard_t *g, const char *content, int complete, ou
         out_add(o, CUT_TRAILER, sizeof CUT_TRAILER - 1);
         return 1;
     }
-    g->chunked_total += (uint64_t)v;
-    return 0;
+    int edited = 0;
+    if (content[i] != '\0' && !g->dropping) {
+        /* chunk extensions, which evhttp cannot parse: the size alone */
+        if (o->len < g->line_total) {
+            o->overflow = 1;
+            return 0;
+        }
+        o->len -= (size_t)g->line_total;
+        out_add(o, content, i);
+        out_add(o, "\r\n", 2);
+        edited = 1;
+    }
+    if (v == 0) {
+        g->state = PLATFORM_GUARD_TRAILER;
+        return edited;
+    }
+    g->state = PLATFORM_GUARD_CHUNK_DATA;
+    g->remaining = v;
+    if (g->dropping)
+        return edited;
+    if ((uint64_t)v > g->limit - g->chunked_total) {
+        /* end the body before this chunk */
+        g->refused++;
+        g->cut_mask |= (uint64_t)1 << (g->chunked_bodies % 64);
+        g->dropping = 1;
+        if (edited)
+            o->len -= i + 2; /* the size line rewritten just now */
+        else if (o->len < g->line_total) {
+            o->overflow = 1;
+            return 0;
+        } else
+            o->len -= (size_t)g->line_total;
+        out_add(o, CUT_TRAILER, sizeof CUT_TRAILER - 1);
+        return 1;
+    }
+    g->chunked_total += v;
+    return edited;
 }
 
 /* A line ended: acts on it in its state. 1 when o was edited. */
@@ -266,9 +377,10 @@ static int line_done(platform_guard_t *g, out_t *o)
     int edited = 0;
     switch (g->state) {
     case PLATFORM_GUARD_HEAD:
-        if (complete && n == 0 && g->line_no > 0)
+        if (complete && n == 0 && g->line_no > 0) {
+            edited = head_framing(g, o);
             head_done(g);
-        else
+        } else
             edited = head_line(g, content, complete, o);
         break;
     case PLATFORM_GUARD_CHUNK_LINE:
@@ -282,6 +394,7 @@ static int line_done(platform_guard_t *g, out_t *o)
     case PLATFORM_GUARD_DROP:
     case PLATFORM_GUARD_CHUNK_DATA:
     case PLATFORM_GUARD_PASS:
+    case PLATFORM_GUARD_REJECTED:
         break;
     }
     g->line_len = 0;
@@ -312,6 +425,10 @@ platform_guard_result_t platform_guard_feed(platform_guard_t *g, const char *in,
         switch (g->state) {
         case PLATFORM_GUARD_PASS:
             out_add(&o, in + i, n - i);
+            i = n;
+            break;
+        case PLATFORM_GUARD_REJECTED:
+            changed = 1; /* dropped */
             i = n;
             break;
         case PLATFORM_GUARD_BODY:
@@ -357,6 +474,9 @@ platform_guard_result_t platform_guard_feed(platform_guard_t *g, const char *in,
         return PLATFORM_GUARD_KEEP;
     }
     if (!changed)
+        return PLATFORM_GUARD_KEEP;
+    /* withheld framing written back as it was (the usual head): no edit */
+    if (*held == 0 && o.len == n && memcmp(o.p, in, n) == 0)
         return PLATFORM_GUARD_KEEP;
     *out_len = o.len;
     return PLATFORM_GUARD_REWRITE;

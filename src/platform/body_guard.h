@@ -10,8 +10,8 @@
  * with empty lines skipped, trailers) and edits the stream in two places:
  *
  *  - a head whose Content-Length is over the limit gets "Content-Length: 0"
- *    and a marker header "X-Tether-Large: N" instead, and the N body bytes
- *    that follow are dropped as they arrive;
+ *    and a marker header "X-Tether-Large: N" instead (at the end of the
+ *    head), and the N body bytes that follow are dropped as they arrive;
  *  - a chunked body whose chunks add up to more than the limit is ended at
  *    the chunk that crosses it, and the rest of it is dropped. evhttp 2.1
  *    keeps no trailers, so the cut is recorded instead: the Invoke API asks
@@ -19,9 +19,24 @@
  *
  * evhttp then sees a small request, marked, which the Invoke API answers with
  * the 413; the connection stays usable for the next request. On
- * anything it cannot follow (a malformed chunk size, an over-long header line
- * it would have to edit) it stops editing that connection: evhttp, which
- * rejects such input itself, sees the bytes as sent. Pure: no I/O, no evhttp.
+ * anything it cannot follow (an over-long header line it would have to edit)
+ * it stops editing that connection: evhttp, which rejects such input itself,
+ * sees the bytes as sent.
+ *
+ * Framing is strict where RFC 9112 says a request is invalid and evhttp
+ * would guess (its strtoll takes "+7", " 7", "0x7"; it reads the first of
+ * two Content-Length): a Content-Length that is not 1*DIGIT (OWS around it
+ * and leading zeros are fine), two that differ, Content-Length together with
+ * Transfer-Encoding, a Transfer-Encoding other than one "chunked", a folded
+ * framing header, a chunk size that is not 1*HEXDIG (chunk extensions, which
+ * evhttp cannot parse, are taken off). The framing headers of a head are
+ * withheld and written once, checked, before its empty line, so evhttp has
+ * seen none of them when one turns out wrong: that line is replaced with
+ * the marker header "X-Tether-Bad-Framing: why" and the end of the head. A
+ * chunked body ends at a bad chunk size and is recorded as bad (asked with
+ * platform_guard_chunked_bad, as for a cut). Everything after it on the
+ * connection is dropped, and the Invoke API answers the request with a 400
+ * and closes the connection. Pure: no I/O, no evhttp.
  */
 #ifndef TETHER_PLATFORM_BODY_GUARD_H
 #define TETHER_PLATFORM_BODY_GUARD_H
@@ -30,6 +45,7 @@
 #include <stdint.h>
 
 #define PLATFORM_GUARD_MARKER   "X-Tether-Large"
+#define PLATFORM_GUARD_BAD      "X-Tether-Bad-Framing" /* a request RFC 9112 calls invalid */
 #define PLATFORM_GUARD_LINE_MAX 1024 /* bytes of a line kept (enough for the lines edited) */
 
 typedef enum platform_guard_state {
@@ -40,6 +56,7 @@ typedef enum platform_guard_state {
     PLATFORM_GUARD_CHUNK_DATA = 4, /* chunk data */
     PLATFORM_GUARD_TRAILER = 5,    /* trailer lines after the last chunk */
     PLATFORM_GUARD_PASS = 6,       /* gave up on this connection: everything passes */
+    PLATFORM_GUARD_REJECTED = 7,   /* a request with invalid framing was ended: all dropped */
 } platform_guard_state_t;
 
 typedef struct platform_guard {
@@ -50,7 +67,7 @@ typedef struct platform_guard {
     int dropping;           /* the chunked body was cut: its rest is dropped */
     unsigned line_no;       /* HEAD: lines read in this head (0: the request line) */
     int body_method;        /* POST, PUT or PATCH: evhttp reads a body */
-    int cl_seen, cl_bad;    /* the first Content-Length was seen; it does not parse */
+    int cl_seen;            /* a Content-Length was seen (a valid one: else rejected) */
     int te_seen, chunked;   /* the first Transfer-Encoding was seen; it is "chunked" */
     int last_framing;       /* the last header was Content-Length or Transfer-Encoding */
     uint64_t cl;            /* the first Content-Length */
@@ -58,8 +75,10 @@ typedef struct platform_guard {
     size_t line_len;                    /* bytes in line[] */
     uint64_t line_total;                /* bytes of the current line so far */
     uint64_t refused;                   /* bodies cut or dropped on this connection */
+    uint64_t heads;                     /* request heads read whole on this connection */
     uint64_t chunked_bodies;            /* chunked bodies begun on this connection */
     uint64_t cut_mask;                  /* bit (n % 64): chunked body n was cut */
+    uint64_t bad_mask;                  /* bit (n % 64): chunked body n had a bad chunk size */
 } platform_guard_t;
 
 typedef enum platform_guard_result {
@@ -77,6 +96,9 @@ int platform_guard_fast(platform_guard_t *g, size_t n);
 /* 1 when the seq-th chunked body (from 1) on the connection was cut; the
  * last 64 are remembered. */
 int platform_guard_chunked_cut(const platform_guard_t *g, uint64_t seq);
+/* 1 when the seq-th chunked body was ended at a chunk size that is not
+ * plain hex (then also "cut"): a 400, and the connection closed. */
+int platform_guard_chunked_bad(const platform_guard_t *g, uint64_t seq);
 
 /* The output room platform_guard_feed needs for n new bytes. */
 size_t platform_guard_out_max(size_t n);

@@ -9,11 +9,17 @@
  *   BUSY --Timeout--> RETURNING, killed -> DEAD;  BUSY --exit--> DEAD
  *   FROZEN --idle timeout / shutdown--> STOPPING (SIGTERM, SIGCONT) --2 s--> SIGKILL -> DEAD
  *
+ * Freezing is the control group's freeze where the instance has one
+ * (cgroup.h: every process of it, whatever its session), else SIGSTOP to its
+ * process group; killing is SIGKILL to the process group and to every
+ * process of the control group.
+ *
  * One timer per instance, re-armed for whichever limit applies in the state.
  */
 #include "platform/instance.h"
 
 #include "common/log.h"
+#include "platform/cgroup.h"
 #include "platform/creds.h"
 #include "platform/invocation.h"
 #include "platform/json.h"
@@ -44,6 +50,8 @@
 #define DRAIN_MAX        (1 << 20) /* bytes read synchronously when an invocation ends */
 #define START_FLUSH_MS   50        /* a START line waits at most this long for its END */
 #define PEAK_SAMPLE_MS   1.0       /* an invocation this long gets a fresh VmHWM read */
+#define REMOVE_RETRY_S   0.01      /* a dead instance's control group: try removing again */
+#define REMOVE_TRIES     100
 
 const char *platform_instance_state_name(platform_instance_state_t s)
 {
@@ -79,6 +87,25 @@ static void signal_group(platform_instance_t *inst, int sig)
         return;
     if (kill(-inst->pid, sig) == -1 && errno == ESRCH)
         kill(inst->pid, sig); /* not yet its own group (setsid pending) */
+}
+
+/* Stops every process of the instance: its control group's freeze, or
+ * SIGSTOP to its process group (no group, or the freeze failed). */
+static void freeze_processes(platform_instance_t *inst)
+{
+    if (inst->cg != NULL && platform_cgroup_freeze(inst->cg, 1) == 0)
+        return;
+    signal_group(inst, SIGSTOP);
+}
+
+static void thaw_processes(platform_instance_t *inst)
+{
+    if (inst->cg != NULL && inst->cg->frozen) {
+        if (platform_cgroup_freeze(inst->cg, 0) == 0)
+            return;
+        log_warn(inst->who, "cannot thaw its control group: %s", strerror(errno));
+    }
+    signal_group(inst, SIGCONT);
 }
 
 static void arm_timer(platform_instance_t *inst, platform_timer_kind_t kind, double seconds)
@@ -147,6 +174,17 @@ static void init_last_line(const platform_instance_t *inst, char *out, size_t ou
     out[len] = '\0';
 }
 
+/* Max Memory Used in MB: the largest peak measured; with a control group
+ * never past its limit (VmHWM also counts the runtime's binary, which the
+ * group does not: Lambda never reports more than Memory Size). */
+static int peak_mb(const platform_instance_t *inst)
+{
+    uint64_t kb = inst->peak_kb;
+    if (inst->cg != NULL && kb > inst->cg->limit_bytes / 1024)
+        kb = inst->cg->limit_bytes / 1024;
+    return (int)((kb + 1023) / 1024);
+}
+
 /* Init failed with inv in hand, never delivered. As Lambda logs it, the tail
  * of inv gets what the runtime wrote during init (a loader's "error while
  * loading shared libraries: libX.so.N: ..."), INIT_REPORT, then the
@@ -180,7 +218,7 @@ static void log_init_failure(platform_instance_t *inst, platform_invocation_t *i
     }
     double ms = (double)(platform_now_us() - inv->created_us) / 1000.0;
     n = platform_report_format(line, sizeof line, inv->id, ms, inst->host->spec->memory_mb,
-                               (int)((inst->peak_kb + 1023) / 1024), init_ms);
+                               peak_mb(inst), init_ms);
     platform_log_line(inst->who, line, n);
     platform_invocation_log(inv, line, n);
 }
@@ -257,6 +295,15 @@ static void log_end(platform_instance_t *inst)
      * whatever it did. Its descendants' (a walk of /proc) on the first and
      * every 16th. Cached in between. */
     int every16 = inst->served % 16 == 0;
+    if (inst->cg != NULL) {
+        /* The control group's peak (one pread): every process of it, in any
+         * session, but only the memory charged to it, so not the runtime's
+         * binary, already in this machine's page cache; the larger of the
+         * two measures is reported (docs/platform.md, "Containment"). */
+        uint64_t kb = platform_cgroup_peak_kb(inst->cg);
+        if (kb > inst->peak_kb)
+            inst->peak_kb = kb;
+    }
     if (every16 || ms >= PEAK_SAMPLE_MS) {
         uint64_t kb = platform_status_peak_kb(inst->status_fd);
         if (every16) {
@@ -267,8 +314,7 @@ static void log_end(platform_instance_t *inst)
         if (kb > inst->peak_kb)
             inst->peak_kb = kb;
     }
-    uint64_t kb = inst->peak_kb; /* after an exit /proc has nothing left to say */
-    int max_mb = (int)((kb + 1023) / 1024);
+    int max_mb = peak_mb(inst); /* after an exit /proc has nothing left to say */
     double init = -1;
     if (!inst->init_reported) {
         init = inst->init_ms;
@@ -309,7 +355,7 @@ static void freeze(platform_instance_t *inst)
 {
     platform_t *p = inst->host->p;
     set_state(inst, PLATFORM_INSTANCE_FROZEN);
-    signal_group(inst, SIGSTOP);
+    freeze_processes(inst);
     if (p->cfg.idle_timeout_s > 0)
         arm_timer(inst, PLATFORM_TIMER_IDLE, p->cfg.idle_timeout_s);
     else
@@ -370,6 +416,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     case PLATFORM_TIMER_FREEZE:
         if (inst->state == PLATFORM_INSTANCE_IDLE)
             freeze(inst);
+        break;
+    case PLATFORM_TIMER_REMOVE:
+        /* its killed processes need a moment to leave the group; past the
+           tries, platform_instance_free and then the shutdown try again */
+        if (inst->cg != NULL && platform_cgroup_remove(inst->cg, 0) != 0 &&
+            ++inst->remove_tries < REMOVE_TRIES)
+            arm_timer(inst, PLATFORM_TIMER_REMOVE, REMOVE_RETRY_S);
         break;
     }
 }
@@ -531,11 +584,19 @@ int platform_instance_spawn(platform_instance_host_t *host, platform_instance_t 
     } else {
         argv[1] = NULL;
     }
+    if (platform_cgroups_kind(p->cgroups) != PLATFORM_CONTAIN_SIGNALS) {
+        char cgerr[256];
+        if (platform_cgroup_new(p->cgroups, spec->name, inst->id, spec->memory_mb, &inst->cg, cgerr,
+                                sizeof cgerr) != 0)
+            log_warn(inst->who, "%s: contained with signals only", cgerr);
+    }
     inst->spawned_us = platform_now_us();
     if (platform_spawn(host->exec_path, argv, envp, host->isolated ? NULL : spec->code_dir,
-                       host->isolated ? p->sandbox : NULL, spec->code_dir, out_w, err_w, &inst->pid,
-                       err, errlen) != 0)
+                       host->isolated ? p->sandbox : NULL, spec->code_dir, inst->cg, out_w, err_w,
+                       &inst->pid, err, errlen) != 0)
         goto fail;
+    if (inst->cg != NULL)
+        platform_cgroup_spawned(inst->cg);
     platform_strv_free(envp);
     close(out_w);
     close(err_w);
@@ -566,7 +627,7 @@ void platform_instance_deliver(platform_instance_t *inst, platform_invocation_t 
         return;
     }
     if (inst->state == PLATFORM_INSTANCE_FROZEN)
-        signal_group(inst, SIGCONT);
+        thaw_processes(inst);
     disarm_timer(inst);
     set_state(inst, PLATFORM_INSTANCE_BUSY);
     inst->inv = inv;
@@ -676,7 +737,7 @@ void platform_instance_stop(platform_instance_t *inst)
     if (inst->ext_next_req != NULL && inst->ext_wants_shutdown)
         platform_rapi_send_shutdown(inst);
     signal_group(inst, SIGTERM);
-    signal_group(inst, SIGCONT); /* a stopped process only acts on SIGTERM once continued */
+    thaw_processes(inst); /* a stopped process only acts on SIGTERM once continued */
     arm_timer(inst, PLATFORM_TIMER_KILL, KILL_GRACE_S);
 }
 
@@ -685,6 +746,8 @@ void platform_instance_kill(platform_instance_t *inst)
     if (inst->state == PLATFORM_INSTANCE_DEAD)
         return;
     signal_group(inst, SIGKILL);
+    if (inst->cg != NULL)
+        platform_cgroup_kill(inst->cg); /* its processes in other sessions too */
 }
 
 void platform_instance_on_exit(platform_instance_t *inst, int status)
@@ -697,6 +760,20 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     close_pipe(inst, &inst->out);
     close_pipe(inst, &inst->err);
     signal_group(inst, SIGKILL); /* whatever it forked dies with it */
+    int oom = 0;
+    if (inst->cg != NULL) {
+        /* whatever it forked into other sessions too; its peak is read before
+           the group goes, and a kill by the memory limit reported as Lambda
+           reports it (signal: killed, Max Memory Used at the limit) */
+        uint64_t kb = platform_cgroup_peak_kb(inst->cg);
+        oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
+              platform_cgroup_oom_kills(inst->cg) > 0;
+        if (oom && kb < inst->cg->limit_bytes / 1024)
+            kb = inst->cg->limit_bytes / 1024;
+        if (kb > inst->peak_kb)
+            inst->peak_kb = kb;
+        (void)platform_cgroup_remove(inst->cg, 0); /* again when freed, if not empty yet */
+    }
     disarm_timer(inst);
     platform_instance_state_t was = inst->state;
     platform_invocation_t *inv = inst->inv;
@@ -707,6 +784,8 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
                  why);
         if (inv->delivered_us != 0) {
             inst->inv = inv;
+            log_frame(inst, msg); /* as Lambda logs it, before END */
+            log_frame(inst, "Runtime.ExitError");
             log_end(inst);
             inst->inv = NULL;
         } else if (was == PLATFORM_INSTANCE_INIT) {
@@ -716,7 +795,10 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     }
     char last[256];
     init_last_line(inst, last, sizeof last);
-    if (was == PLATFORM_INSTANCE_STOPPING)
+    if (oom)
+        log_warn(inst->who, "killed by its memory limit (MemorySize %d MB) in state %s",
+                 inst->host->spec->memory_mb, platform_instance_state_name(was));
+    else if (was == PLATFORM_INSTANCE_STOPPING)
         log_info(inst->who, "stopped (%s)", why);
     else if (was == PLATFORM_INSTANCE_INIT && last[0] != '\0') /* say why, not only how */
         log_warn(inst->who, "exited in state init (%s); its last line: %s", why, last);
@@ -724,6 +806,8 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
         log_warn(inst->who, "exited in state %s (%s)", platform_instance_state_name(was), why);
     platform_rapi_stop(inst);
     set_state(inst, PLATFORM_INSTANCE_DEAD);
+    if (inst->cg != NULL && !inst->cg->removed)
+        arm_timer(inst, PLATFORM_TIMER_REMOVE, REMOVE_RETRY_S);
     inst->host->events->dead(inst->host, inst);
 }
 
@@ -746,5 +830,6 @@ void platform_instance_free(platform_instance_t *inst)
         event_free(inst->timer);
     if (inst->start_timer != NULL)
         event_free(inst->start_timer);
+    platform_cgroup_free(inst->cg);
     free(inst);
 }

@@ -16,6 +16,7 @@ struct event;
 struct evhttp;
 struct evhttp_request;
 struct platform;
+struct platform_cgroup;
 struct platform_function_spec;
 struct platform_invocation;
 struct platform_instance;
@@ -50,6 +51,7 @@ typedef enum platform_timer_kind {
     PLATFORM_TIMER_IDLE = 3,   /* idle reap (--idle-timeout) */
     PLATFORM_TIMER_KILL = 4,   /* SIGKILL grace after SIGTERM (2 s) */
     PLATFORM_TIMER_FREEZE = 5, /* IDLE: freeze when nothing came for PLATFORM_FREEZE_GRACE_US */
+    PLATFORM_TIMER_REMOVE = 6, /* DEAD: its control group still had dying processes: retry */
 } platform_timer_kind_t;
 
 /* How an instance reports to the function that owns it: the one narrow
@@ -93,6 +95,7 @@ typedef struct platform_instance {
     unsigned id;                    /* per function, from 1 */
     char who[96];                   /* "NAME ID": the log prefix */
     pid_t pid;                      /* also the process group id (setsid) */
+    struct platform_cgroup *cg;     /* its control group (cgroup.h), or NULL: signals only */
     int pidfd;                      /* readable when the process exits; -1 if none */
     struct event *exit_ev;          /* read event on pidfd */
     int status_fd; /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
@@ -115,6 +118,7 @@ typedef struct platform_instance {
     int init_reported;                   /* Init Duration printed in a REPORT already */
     int init_failed;                     /* posted /init/error */
     unsigned served;                     /* invocations completed */
+    unsigned remove_tries;               /* DEAD: attempts at removing its control group */
     uint64_t tree_extra_kb;   /* peak memory of its descendants, refreshed now and then */
     uint64_t peak_kb;         /* the largest peak measured (kept once the process is gone) */
     int exit_status;          /* waitpid status once DEAD */

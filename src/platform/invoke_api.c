@@ -6,6 +6,10 @@
  * Each connection's input passes through a body guard (body_guard.h) before
  * evhttp reads it: a body over 6 MB is dropped as it arrives and its request
  * reaches api_cb small, with a marker header, to be answered with the JSON 413.
+ *
+ * Connections are counted: past --max-connections a new one is answered 503
+ * (its first request) and closed; a new connection whose first request head
+ * is not in within --header-timeout is closed (docs/platform.md, "abuse").
  */
 #include "platform/invoke_api.h"
 
@@ -31,6 +35,7 @@
 #include <event2/listener.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +46,19 @@
 #define API_MAX_BODY       (16 * 1024 * 1024) /* a backstop: the body guard cuts at 6 MB */
 #define CLIENT_CONTEXT_MAX 3583               /* AWS's limit on the base64 header */
 
-/* One Invoke API connection's body guard, made when its first bytes arrive
- * and freed by evhttp's close callback for the connection. */
+#define REFUSED_TIMEOUT_S 2  /* a connection over the cap: its request, then closed */
+#define REFUSED_LOG_S     10 /* one log line per this many seconds of refusals */
+
+/* One Invoke API connection's body guard and bookkeeping, made when it is
+ * adopted (the loop turn after its accept) or its first bytes arrive, and
+ * freed by evhttp's close callback for the connection. */
 typedef struct api_conn {
     platform_guard_t guard;
     struct bufferevent *bev;
+    struct evhttp_connection *evcon;
+    struct event *head_timer;        /* the first head must be in by --header-timeout */
+    int counted;                     /* in n_open */
+    int refuse;                      /* over --max-connections: answered 503 and closed */
     struct evbuffer_cb_entry *entry; /* guard_cb on the input buffer */
     int editing;                     /* our own edits of the input are under way */
     int fd;                          /* the connection's socket: its place in conns[] */
@@ -58,6 +71,20 @@ typedef struct api_conn {
  * (one Invoke API per process). */
 static api_conn_t **conns;
 static size_t n_conns;
+
+/* Open connections, counted from evhttp's bufferevent callback (api_bevcb)
+ * to their close callback. evhttp 2.1 tells no one of a new connection, so
+ * each new bufferevent is held (a reference) until the next loop turn, when
+ * evhttp has made its connection: adopt_cb then finds it, or finds it gone. */
+static size_t n_open;
+static size_t max_open;
+static int head_timeout_s;
+static struct event_base *api_base;
+static struct bufferevent **pending; /* new bufferevents, not adopted yet */
+static size_t n_pending, pending_cap;
+static struct event *adopt_ev;
+static unsigned long refused_count; /* since the last log line */
+static time_t refused_logged;
 
 /* Accepting while out of descriptors. accept() failing with EMFILE or ENFILE
  * leaves the connection in the backlog, so the listener would be readable at
@@ -135,9 +162,14 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
     api_conn_t *c = arg;
+    if (c->counted)
+        n_open--;
+    if (c->head_timer != NULL)
+        event_free(c->head_timer);
     if (c->fd >= 0 && (size_t)c->fd < n_conns && conns[c->fd] == c)
         conns[c->fd] = NULL;
-    evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->entry);
+    if (c->entry != NULL)
+        evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->entry);
     free(c->in);
     free(c->out);
     free(c);
@@ -209,6 +241,10 @@ static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         }
         r = (int)platform_guard_feed(&c->guard, c->in, n, c->out, &out_len, &held);
     }
+    if (c->head_timer != NULL && (c->guard.heads > 0 || c->guard.state == PLATFORM_GUARD_PASS)) {
+        event_free(c->head_timer); /* its first head is in: the idle timeout applies */
+        c->head_timer = NULL;
+    }
     if (r == PLATFORM_GUARD_KEEP)
         return;
     if (apply_edit(c, buf, n, held, c->out, out_len, r == PLATFORM_GUARD_REWRITE) != 0) {
@@ -218,6 +254,85 @@ static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->guard.refused != refused)
         log_debug("platform", "an Invoke API request body over %d bytes is being dropped",
                   PLATFORM_MAX_REQUEST);
+}
+
+/* The api_conn_t of bev's connection: found, or made (closed with it). NULL
+ * when evhttp has freed the connection already, or out of memory. */
+static api_conn_t *conn_track(struct bufferevent *bev)
+{
+    int fd = (int)bufferevent_getfd(bev);
+    if (fd >= 0 && (size_t)fd < n_conns && conns[fd] != NULL && conns[fd]->bev == bev)
+        return conns[fd];
+    void *evcon = NULL;
+    bufferevent_getcb(bev, NULL, NULL, NULL, &evcon); /* NULL once bufferevent_free ran */
+    api_conn_t *c = evcon != NULL && fd >= 0 ? calloc(1, sizeof *c) : NULL;
+    if (c == NULL)
+        return NULL;
+    c->bev = bev;
+    c->fd = fd;
+    c->evcon = evcon;
+    platform_guard_init(&c->guard, PLATFORM_MAX_REQUEST);
+    if (conns_set(c->fd, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    evhttp_connection_set_closecb(evcon, conn_closed, c);
+    return c;
+}
+
+/* A new connection's first head did not come in time: closed (no request
+ * of it has reached api_cb, so nothing holds one). */
+static void head_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    api_conn_t *c = arg;
+    (void)fd;
+    (void)what;
+    log_debug("platform", "Invoke API connection %d: no request head within %d s: closed", c->fd,
+              head_timeout_s);
+    evhttp_connection_free(c->evcon); /* conn_closed frees c and this timer */
+}
+
+static void adopt_one(struct bufferevent *bev)
+{
+    api_conn_t *c = conn_track(bev);
+    if (c == NULL) {
+        n_open--; /* gone already (or untracked: out of memory) */
+        return;
+    }
+    c->counted = 1;
+    if (n_open > max_open) {
+        c->refuse = 1;
+        evhttp_connection_set_timeout(c->evcon, REFUSED_TIMEOUT_S);
+        refused_count++;
+        time_t now = time(NULL);
+        if (refused_logged == 0 || now - refused_logged >= REFUSED_LOG_S) {
+            log_warn("platform",
+                     "Invoke API: %zu connections open, over --max-connections %zu: new ones "
+                     "are answered 503 and closed (%lu since the last such line)",
+                     n_open - 1, max_open, refused_count);
+            refused_logged = now;
+            refused_count = 0;
+        }
+        return;
+    }
+    if (head_timeout_s > 0 && c->guard.heads == 0 && c->guard.state != PLATFORM_GUARD_PASS) {
+        c->head_timer = evtimer_new(api_base, head_timeout_cb, c);
+        struct timeval tv = {head_timeout_s, 0};
+        if (c->head_timer != NULL)
+            evtimer_add(c->head_timer, &tv);
+    }
+}
+
+static void adopt_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    for (size_t i = 0; i < n_pending; i++) {
+        adopt_one(pending[i]);
+        bufferevent_decref(pending[i]);
+    }
+    n_pending = 0;
 }
 
 /* A connection's first bytes: its guard starts. evhttp passes its
@@ -230,28 +345,13 @@ static void guard_first_cb(struct evbuffer *buf, const struct evbuffer_cb_info *
     if (info->n_added == 0)
         return;
     evbuffer_remove_cb(buf, guard_first_cb, bev);
-    void *evcon = NULL;
-    bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
-    api_conn_t *c = evcon != NULL ? calloc(1, sizeof *c) : NULL;
-    if (c == NULL) {
+    api_conn_t *c = conn_track(bev);
+    if (c != NULL)
+        c->entry = evbuffer_add_cb(buf, guard_cb, c);
+    if (c == NULL || c->entry == NULL) {
         log_error("platform", "out of memory: an Invoke API connection goes unguarded");
         return;
     }
-    c->bev = bev;
-    c->fd = (int)bufferevent_getfd(bev);
-    platform_guard_init(&c->guard, PLATFORM_MAX_REQUEST);
-    if (conns_set(c->fd, c) != 0) {
-        free(c);
-        log_error("platform", "out of memory: an Invoke API connection goes unguarded");
-        return;
-    }
-    c->entry = evbuffer_add_cb(buf, guard_cb, c);
-    if (c->entry == NULL) {
-        conns[c->fd] = NULL;
-        free(c);
-        return;
-    }
-    evhttp_connection_set_closecb(evcon, conn_closed, c);
     guard_cb(buf, info, c);
 }
 
@@ -264,6 +364,20 @@ static struct bufferevent *api_bevcb(struct event_base *base, void *arg)
     if (bev != NULL && evbuffer_add_cb(bufferevent_get_input(bev), guard_first_cb, bev) == NULL) {
         bufferevent_free(bev);
         return NULL;
+    }
+    if (bev != NULL && n_pending == pending_cap) {
+        size_t cap = pending_cap ? pending_cap * 2 : 64;
+        struct bufferevent **grown = realloc(pending, cap * sizeof *grown);
+        if (grown != NULL) {
+            pending = grown;
+            pending_cap = cap;
+        }
+    }
+    if (bev != NULL && n_pending < pending_cap) {
+        bufferevent_incref(bev); /* adopt_cb looks at it after evhttp is done with it */
+        pending[n_pending++] = bev;
+        n_open++;
+        event_active(adopt_ev, EV_TIMEOUT, 0);
     }
     return bev;
 }
@@ -560,10 +674,38 @@ static void send_too_large(struct evhttp_request *req, const char *declared)
     platform_reply_send_error(req, 413, "RequestTooLargeException", msg, NULL, NULL);
 }
 
+/* A request the guard ended where its framing broke RFC 9112 (body_guard.h):
+ * a 400, and the connection closed (the guard drops what follows). */
+static void send_bad_framing(struct evhttp_request *req, const char *why)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "Invalid HTTP framing: %.64s (RFC 9112)", why);
+    log_info("platform", "request refused (400): %s", msg);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    platform_reply_send_error(req, 400, "InvalidRequestContentException", msg, NULL, NULL);
+}
+
 static void api_cb(struct evhttp_request *req, void *arg)
 {
     platform_t *p = arg;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    api_conn_t *conn = conn_of(req);
+    if (conn != NULL && conn->refuse) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "Too many open connections to the Invoke API (--max-connections %zu): retry "
+                 "later",
+                 max_open);
+        platform_reply_send_error(req, 503, "ServiceException", msg, NULL, NULL);
+        return;
+    }
+    const char *bad = evhttp_find_header(in, PLATFORM_GUARD_BAD);
+    if (bad != NULL) {
+        send_bad_framing(req, bad);
+        return;
+    }
     const char *large = evhttp_find_header(in, PLATFORM_GUARD_MARKER);
     if (large != NULL) {
         send_too_large(req, large);
@@ -575,7 +717,12 @@ static void api_cb(struct evhttp_request *req, void *arg)
     if (te != NULL && strcasecmp(te, "chunked") == 0 &&
         (m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_PATCH)) {
         api_conn_t *c = conn_of(req);
-        if (c != NULL && platform_guard_chunked_cut(&c->guard, ++c->chunked_served)) {
+        uint64_t seq = c != NULL ? ++c->chunked_served : 0;
+        if (c != NULL && platform_guard_chunked_bad(&c->guard, seq)) {
+            send_bad_framing(req, "a chunk size that is not hex");
+            return;
+        }
+        if (c != NULL && platform_guard_chunked_cut(&c->guard, seq)) {
             send_too_large(req, NULL);
             return;
         }
@@ -632,6 +779,25 @@ int platform_invoke_api_start(platform_t *p)
      * one's head or body); evhttp stops reading while a request is held, so
      * a long invocation is not cut. */
     evhttp_set_timeout(p->api, p->cfg.http_idle_timeout_s);
+    api_base = p->base;
+    max_open = (size_t)p->cfg.max_connections;
+    if (max_open == 0) {
+        /* a quarter of the descriptors, at most 1024: the rest stays for
+           instances (pipes, listeners, pidfds), the docstore and its clients */
+        struct rlimit rl;
+        max_open = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            rl.rlim_cur / 4 < max_open)
+            max_open = rl.rlim_cur / 4 > 16 ? (size_t)(rl.rlim_cur / 4) : 16;
+    }
+    head_timeout_s = p->cfg.header_timeout_s;
+    adopt_ev = event_new(p->base, -1, 0, adopt_cb, NULL);
+    if (adopt_ev == NULL) {
+        log_error("platform", "event_new failed");
+        evhttp_free(p->api);
+        p->api = NULL;
+        return -1;
+    }
     evhttp_set_gencb(p->api, api_cb, p);
     evhttp_set_bevcb(p->api, api_bevcb, NULL);
     struct evhttp_bound_socket *s =
@@ -666,9 +832,19 @@ int platform_invoke_api_start(platform_t *p)
 
 void platform_invoke_api_stop(platform_t *p)
 {
+    adopt_cb(-1, 0, NULL); /* references held on new connections go first */
     if (p->api != NULL)
         evhttp_free(p->api); /* closes every connection: their guards go */
     p->api = NULL;
+    if (adopt_ev != NULL)
+        event_free(adopt_ev);
+    adopt_ev = NULL;
+    free(pending);
+    pending = NULL;
+    n_pending = pending_cap = 0;
+    n_open = 0;
+    refused_count = 0;
+    refused_logged = 0;
     listener = NULL; /* evhttp_free freed it */
     if (accept_timer != NULL)
         event_free(accept_timer);

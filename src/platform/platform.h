@@ -18,6 +18,7 @@ struct platform_template;
 struct docstore_thread;
 struct platform_codezip;
 struct platform_sandbox;
+struct platform_cgroups;
 
 typedef struct platform_config {
     const char *template_path; /* --template */
@@ -31,10 +32,15 @@ typedef struct platform_config {
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
     int http_idle_timeout_s;   /* --http-idle-timeout: close an idle Invoke API connection */
+    int header_timeout_s;      /* --header-timeout: a new connection's first request head
+                                  must be in by then */
+    int max_connections;       /* --max-connections: Invoke API connections served at once;
+                                  0: from the descriptor limit (invoke_api.c) */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */
     int db_tls;                /* --db-tls: the embedded docstore accepts only TLS */
     int db_ttl_monitor_s;      /* --db-ttl-monitor-seconds: its TTL monitor period (0: 60) */
     int db_max_time_ms;        /* --db-max-time-ms: the docstore's --max-time-ms */
+    int no_cgroups;            /* --no-cgroups: contain instances with signals only */
     int isolate;               /* --isolate 1 (every provided.* function), --no-isolate 0,
                                   default -1 (zips only); see sandbox.h */
     const char *region;        /* AWS_REGION given to functions */
@@ -61,6 +67,7 @@ typedef struct platform {
     size_t db_users_len;              /* its length */
     struct platform_codezip *zips;    /* unpacked zips and the sandbox skeleton, or NULL */
     struct platform_sandbox *sandbox; /* isolation, when asked for and available; or NULL */
+    struct platform_cgroups *cgroups; /* the instances' control groups (cgroup.h), or NULL */
     struct event *ev_sigchld, *ev_sigint, *ev_sigterm;
     struct event *stop_timer; /* SIGKILL stragglers at shutdown */
     int stopping;             /* shutdown begun: no new work */

@@ -3,6 +3,7 @@
  */
 #include "platform/spawn.h"
 
+#include "platform/cgroup.h"
 #include "platform/creds.h"
 #include "platform/sandbox.h"
 #include "platform/template.h"
@@ -224,8 +225,9 @@ static int entry_exists(const char *path, const char *code_dir)
 }
 
 int platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   const platform_sandbox_t *sandbox, const char *code_dir, int out_fd, int err_fd,
-                   pid_t *pid, char *err, size_t errlen)
+                   const platform_sandbox_t *sandbox, const char *code_dir,
+                   const platform_cgroup_t *cg, int out_fd, int err_fd, pid_t *pid, char *err,
+                   size_t errlen)
 {
     int ep[2]; /* exec-error pipe: the child writes errno and a stage if exec fails */
     if (pipe2(ep, O_CLOEXEC) == -1) {
@@ -258,6 +260,9 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
             if (sig != SIGKILL && sig != SIGSTOP)
                 signal(sig, SIG_DFL);
         }
+        stage = 5;
+        if (cg != NULL && platform_cgroup_join(cg) == -1)
+            goto fail;
         stage = 1;
         if (setsid() == -1)
             goto fail;
@@ -303,8 +308,9 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
     } while (r == -1 && errno == EINTR);
     close(ep[0]);
     if (r == (ssize_t)sizeof msg) {
-        static const char *const stages[] = {"", "setsid", "dup2", "chdir", "exec"};
-        int st = msg[0] >= 0 && msg[0] <= 4 ? msg[0] : 0;
+        static const char *const stages[] = {"",      "setsid", "dup2",
+                                             "chdir", "exec",   "joining its control group"};
+        int st = msg[0] >= 0 && msg[0] <= 5 ? msg[0] : 0;
         if (msg[0] > SPAWN_STAGE_SANDBOX)
             snprintf(err, errlen, "isolation: %s: %s",
                      platform_sandbox_stage_name(msg[0] - SPAWN_STAGE_SANDBOX), strerror(msg[1]));
@@ -337,7 +343,8 @@ int platform_sandbox_probe(const struct platform_sandbox *sb, const char *code_d
     char *argv[] = {a0, a1, a2, NULL};
     char *envp[] = {e0, NULL};
     pid_t pid;
-    if (platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, 2, 2, &pid, err, errlen) != 0)
+    if (platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, NULL, 2, 2, &pid, err, errlen) !=
+        0)
         return -1;
     int status = 0;
     while (waitpid(pid, &status, 0) == -1 && errno == EINTR) {

@@ -14,6 +14,7 @@
 struct platform_function_spec;
 struct platform_creds;
 struct platform_sandbox;
+struct platform_cgroup;
 
 typedef struct platform_env_input {
     const struct platform_function_spec *spec;
@@ -46,15 +47,18 @@ void platform_strv_free(char **v);
 int platform_env_reserved(const char *name);
 
 /* Forks and execs path with argv and envp in cwd, in a new session, stdin on
- * /dev/null, stdout and stderr on out_fd and err_fd. With a sandbox, the
+ * /dev/null, stdout and stderr on out_fd and err_fd. With a control group
+ * (cgroup.h; NULL: none), the child joins it first, before anything else
+ * runs: no process of the instance ever runs outside it. With a sandbox, the
  * child first enters it with code_dir at /var/task (sandbox.h; path and cwd
  * are then seen from inside: cwd NULL leaves it at /var/task). Returns 0 and
  * *pid, or -1 with the reason (exec's errno, or the sandbox step that failed,
  * included) in err. */
 __attribute__((warn_unused_result)) int
 platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-               const struct platform_sandbox *sandbox, const char *code_dir, int out_fd, int err_fd,
-               pid_t *pid /* OUT */, char *err, size_t errlen);
+               const struct platform_sandbox *sandbox, const char *code_dir,
+               const struct platform_cgroup *cg, int out_fd, int err_fd, pid_t *pid /* OUT */,
+               char *err, size_t errlen);
 
 /* Starts `/bin/sh -c 'exit 0'` in the sandbox sb (code_dir: any folder) and
  * waits for it: 0 when isolation works on this machine; -1 with why in err

@@ -4,6 +4,7 @@
  */
 #include "platform/status.h"
 
+#include "platform/cgroup.h"
 #include "platform/function.h"
 #include "platform/instance.h"
 #include "platform/json.h"
@@ -24,11 +25,12 @@ static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
     int rc = buf_append_str(b, *first ? "" : ",");
     *first = 0;
     if (rc == 0)
-        rc = buf_printf(b,
-                        "{\"id\":%u,\"pid\":%d,\"state\":\"%s\",\"invocations\":%u,"
-                        "\"runtimeApiPort\":%d,\"initDurationMs\":",
-                        inst->id, (int)inst->pid, state_name(inst->state), inst->served,
-                        inst->rapi_port);
+        rc = buf_printf(
+            b,
+            "{\"id\":%u,\"pid\":%d,\"state\":\"%s\",\"invocations\":%u,"
+            "\"runtimeApiPort\":%d,\"containment\":\"%s\",\"initDurationMs\":",
+            inst->id, (int)inst->pid, state_name(inst->state), inst->served, inst->rapi_port,
+            platform_containment_name(inst->cg ? inst->cg->kind : PLATFORM_CONTAIN_SIGNALS));
     if (rc == 0)
         rc = inst->init_ms >= 0 ? buf_printf(b, "%.2f", inst->init_ms) : buf_append_str(b, "null");
     if (rc == 0)
@@ -38,8 +40,10 @@ static int instance_json(buf_t *b, const platform_instance_t *inst, int *first)
 
 int platform_status_json(platform_t *p, buf_t *b)
 {
-    int rc = buf_printf(b, "{\"port\":%d,\"uptimeMs\":%llu,\"mongodbUri\":", p->api_port,
-                        (unsigned long long)((platform_now_us() - p->started_us) / 1000));
+    int rc = buf_printf(
+        b, "{\"port\":%d,\"uptimeMs\":%llu,\"containment\":\"%s\",\"mongodbUri\":", p->api_port,
+        (unsigned long long)((platform_now_us() - p->started_us) / 1000),
+        platform_containment_name(platform_cgroups_kind(p->cgroups)));
     /* an external MongoDB's URI (--db) may hold a password: its hosts only */
     char shown[256];
     if (p->cfg.db_uri != NULL && p->mongodb_uri != NULL)

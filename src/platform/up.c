@@ -22,6 +22,7 @@
 #include "platform/instance.h"
 #include "platform/invoke_api.h"
 #include "platform/sandbox.h"
+#include "platform/cgroup.h"
 #include "platform/platform.h"
 #include "platform/template.h"
 #include "platform/uri.h"
@@ -50,7 +51,8 @@ static void usage(FILE *out)
                  "                 [--db-port 27017] [--db-dir DIR] [--db URI | --no-db]\n"
                  "                 [--db-users FILE] [--idle-timeout SECONDS] [--retry-delay MS]\n"
                  "                 [--isolate | --no-isolate] [--db-tls]\n"
-                 "                 [--http-idle-timeout SECONDS] [--db-max-time-ms MS]\n"
+                 "                 [--http-idle-timeout SECONDS] [--header-timeout SECONDS]\n"
+                 "                 [--max-connections N] [--no-cgroups] [--db-max-time-ms MS]\n"
                  "                 [--db-ttl-monitor-seconds S]\n"
                  "Runs the functions of an AWS SAM template behind a Lambda-compatible\n"
                  "Invoke API, with the embedded docstore as their MongoDB. The docstore keeps\n"
@@ -124,6 +126,27 @@ static void reap_all(platform_t *p)
             platform_instance_on_exit(inst, status);
         }
     }
+}
+
+/* One control group per instance where the machine allows (cgroup.h); said
+ * once, either way. */
+static int start_containment(platform_t *p)
+{
+    char why[512] = "";
+    p->cgroups = platform_cgroups_new(p->cfg.no_cgroups, why, sizeof why);
+    if (p->cgroups == NULL)
+        return -1;
+    if (platform_cgroups_kind(p->cgroups) != PLATFORM_CONTAIN_SIGNALS)
+        log_info("platform", "instances contained in control groups (%s): %s",
+                 platform_containment_name(platform_cgroups_kind(p->cgroups)),
+                 platform_cgroups_where(p->cgroups));
+    else
+        log_warn("platform",
+                 "no control groups (%s): instances are contained with signals only "
+                 "(MemorySize not enforced; a process in its own session escapes freeze and "
+                 "reap)",
+                 why);
+    return 0;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -588,6 +611,7 @@ static void platform_free(platform_t *p)
     for (size_t i = 0; i < p->n_functions; i++)
         platform_function_free(p->functions[i]);
     free(p->functions);
+    platform_cgroups_free(p->cgroups); /* after the instances: removes what is left */
     platform_code_release(p); /* unpacked zips: no instance uses them any more */
     platform_invoke_api_stop(p);
     docstore_thread_stop(p->db);
@@ -640,7 +664,10 @@ int platform_up_main(int argc, char **argv)
         {"no-isolate", no_argument, NULL, 'N'},
         {"db-tls", no_argument, NULL, 'T'},
         {"db-ttl-monitor-seconds", required_argument, NULL, 'L'},
-        {"db-max-time-ms", required_argument, NULL, 'M'},
+        {"db-max-time-ms", required_argument, NULL, 'B'},
+        {"no-cgroups", no_argument, NULL, 'G'},
+        {"header-timeout", required_argument, NULL, 'E'},
+        {"max-connections", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -655,6 +682,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.db_max_time_ms = DOCSTORE_MAX_TIME_MS_DEFAULT;
     p->cfg.idle_timeout_s = 300;
     p->cfg.http_idle_timeout_s = 60; /* about when AWS's endpoint closes an idle keep-alive */
+    p->cfg.header_timeout_s = 10;    /* a new connection's first head; at most the idle one */
     p->cfg.retry_delay_ms = 1000;    /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";
@@ -697,10 +725,25 @@ int platform_up_main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'M':
+        case 'B':
             if (parse_int(optarg, 0, INT_MAX, &p->cfg.db_max_time_ms) != 0) {
                 fprintf(stderr, "tether up: bad --db-max-time-ms '%s' (milliseconds, 0: none)\n",
                         optarg);
+                return 2;
+            }
+            break;
+        case 'G':
+            p->cfg.no_cgroups = 1;
+            break;
+        case 'E':
+            if (parse_int(optarg, 1, 86400, &p->cfg.header_timeout_s) != 0) {
+                fprintf(stderr, "tether up: bad --header-timeout '%s' (seconds)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'M':
+            if (parse_int(optarg, 1, 1000000, &p->cfg.max_connections) != 0) {
+                fprintf(stderr, "tether up: bad --max-connections '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -747,6 +790,8 @@ int platform_up_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (p->cfg.header_timeout_s > p->cfg.http_idle_timeout_s)
+        p->cfg.header_timeout_s = p->cfg.http_idle_timeout_s;
     if (p->cfg.db_users != NULL && (p->cfg.db_uri != NULL || p->cfg.no_db)) {
         fprintf(stderr, "tether up: --db-users is for the embedded docstore: not with %s\n",
                 p->cfg.no_db ? "--no-db" : "--db");
@@ -775,6 +820,8 @@ int platform_up_main(int argc, char **argv)
         goto out;
     }
     p->started_us = platform_now_us();
+    if (start_containment(p) != 0)
+        goto out;
     if (assign_default_roles(p) != 0 || (p->cfg.db_users != NULL && load_db_users(p) != 0) ||
         platform_code_prepare(p) != 0)
         goto out;

@@ -1,5 +1,6 @@
 // Freeze is real: an idle instance's processes (every thread of every process
-// in its group) are stopped, state T in /proc; a delivered event thaws them;
+// in its group) are stopped, state T in /proc (or, contained in a control
+// group, the group frozen); a delivered event thaws them;
 // --idle-timeout reaps an idle (frozen) instance and leaves no process behind.
 'use strict';
 const { test, after } = require('node:test');
@@ -7,6 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const L = require('./platform_lib');
+const C = require('./cgroup_lib');
 
 L.deadline(120000);
 const platforms = [];
@@ -32,14 +34,28 @@ function groupThreadStates(pgid) {
   return out;
 }
 
+// How tether up contains instances ("signals", "cgroup-v1", "cgroup-v2"),
+// read from /_tether/status at the first start.
+let containment = 'signals';
+
+// Stopped: with signals every thread in state T; with a control group, the
+// group frozen (cgroup_lib reads it) and no thread running.
+const stoppedOne = (pid) => {
+  if (containment === 'signals') return ['T', 't'].includes((L.procStat(pid) || {}).state);
+  const st = L.procStat(pid);
+  return C.freezeState(pid, containment) === 'FROZEN' && st !== null && st.state !== 'R';
+};
 const allStopped = (pgid) => {
   const s = groupThreadStates(pgid);
+  if (containment !== 'signals')
+    return s.length > 0 && L.groupMembers(pgid).every(stoppedOne) && !s.includes('R');
   return s.length > 0 && s.every((x) => x === 'T' || x === 't');
 };
 
 test('an idle instance is stopped (T), thawed to serve, stopped again', async () => {
   const p = await L.startPlatform();
   platforms.push(p);
+  containment = (await L.status(p.port)).containment || 'signals';
   const r = await L.invoke(p.port, 'echo', { n: 1 });
   assert.equal(r.status, 200, r.body);
   const pid = JSON.parse(r.body).pid;
@@ -61,13 +77,14 @@ test('a running invocation is not stopped; a child in the group is frozen with i
   const { pid, child } = JSON.parse(r.body);
   assert.equal(L.procStat(child).pgrp, pid, 'the child is in the instance\'s group');
   await L.waitFor('the instance and its child stopped', () =>
-    allStopped(pid) && ['T', 't'].includes(L.procStat(child).state));
+    allStopped(pid) && stoppedOne(child));
 
   const busy = L.invoke(p.port, 'sleepy', { ms: 1500 });
   const inst = await L.waitFor('a busy sleepy instance', async () =>
     L.instancesOf(await L.status(p.port), 'sleepy').find((i) => i.state === 'busy'));
   const st = L.procStat(inst.pid);
   assert.ok(st && st.state !== 'T', `a busy instance must run (state ${st && st.state})`);
+  if (containment !== 'signals') assert.notEqual(C.freezeState(inst.pid, containment), 'FROZEN');
   assert.equal((await busy).status, 200);
 });
 

@@ -38,7 +38,8 @@ static int run(const char *code_dir, const char *script, char *out, size_t outle
     static char e0[] = "PATH=/bin";
     char *envp[] = {e0, NULL};
     pid_t pid;
-    int rc = platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, p[1], 2, &pid, err, errlen);
+    int rc =
+        platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, NULL, p[1], 2, &pid, err, errlen);
     close(p[1]);
     size_t n = 0;
     if (rc == 0) {
