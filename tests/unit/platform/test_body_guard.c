@@ -178,8 +178,23 @@ static void test_strict_framing(void)
                  "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
                  "chunked\r\n\r\n0\r\n\r\n",
                  "POST /f HTTP/1.1\r\n" BAD("repeated Transfer-Encoding"));
+    /* RFC 9112 6.3: chunked must be last (400); 6.1: a coding before it that
+       is not implemented (501) */
     check_stream("TE gzip", "POST /f HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxyz",
-                 "POST /f HTTP/1.1\r\n" BAD("a Transfer-Encoding other than chunked"));
+                 "POST /f HTTP/1.1\r\n" BAD("a Transfer-Encoding whose final coding is not chunked"));
+    check_stream("TE gzip, chunked",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: gzip , chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD(PLATFORM_GUARD_TE_UNSUPPORTED));
+    check_stream("TE chunked, chunked",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD("chunked applied more than once"));
+    check_stream("TE empty", "POST /f HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD("an empty Transfer-Encoding"));
+    check_stream("TE , Chunked", "POST /f HTTP/1.1\r\nTransfer-Encoding: , Chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    CHECK(platform_guard_bad_status(PLATFORM_GUARD_TE_UNSUPPORTED) == 501);
+    CHECK(platform_guard_bad_status("a Transfer-Encoding whose final coding is not chunked") == 400);
+    CHECK(platform_guard_bad_status("malformed Content-Length") == 400);
     check_stream("folded", "POST /f HTTP/1.1\r\nContent-Length: 3\r\n 4\r\n\r\nabc",
                  "POST /f HTTP/1.1\r\n" BAD("a folded framing header"));
     /* Content-Length with Transfer-Encoding, either order */
