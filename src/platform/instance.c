@@ -637,7 +637,8 @@ int platform_instance_spawn(platform_instance_host_t *host, platform_instance_t 
     }
     inst->spawned_us = platform_now_us();
     if (platform_spawn(host->exec_path, argv, envp, host->isolated ? NULL : spec->code_dir,
-                       host->isolated ? p->sandbox : NULL, spec->code_dir, inst->cg, out_w, err_w,
+                       host->isolated ? p->sandbox : NULL, spec->code_dir, spec->ephemeral_mb,
+                       inst->cg, out_w, err_w,
                        &inst->pid, err, errlen) != 0)
         goto fail;
     if (inst->cg != NULL)
