@@ -42,7 +42,7 @@ static double one(const platform_sandbox_t *sb, const char *code_dir, double *bl
     char err[512];
     pid_t pid;
     double t0 = now_us();
-    if (platform_spawn("/bin/busybox", argv, envp, NULL, sb, code_dir, NULL, 2, 2, &pid, err,
+    if (platform_spawn("/bin/busybox", argv, envp, NULL, sb, code_dir, 0, NULL, 2, 2, &pid, err,
                        sizeof err) != 0) {
         fprintf(stderr, "bench_sandbox: %s\n", err);
         exit(1);

@@ -50,6 +50,7 @@ static void start_head(platform_guard_t *g)
     g->te_seen = g->chunked = 0;
     g->last_framing = 0;
     g->cl = 0;
+    g->declared = 0;
 }
 
 void platform_guard_init(platform_guard_t *g, uint64_t limit)
@@ -57,6 +58,25 @@ void platform_guard_init(platform_guard_t *g, uint64_t limit)
     memset(g, 0, sizeof *g);
     g->limit = limit;
     start_head(g);
+}
+
+platform_guard_phase_t platform_guard_phase(const platform_guard_t *g)
+{
+    switch (g->state) {
+    case PLATFORM_GUARD_HEAD:
+        return g->line_no > 0 || g->line_total > 0 ? PLATFORM_GUARD_PHASE_HEAD
+                                                   : PLATFORM_GUARD_PHASE_IDLE;
+    case PLATFORM_GUARD_BODY:
+    case PLATFORM_GUARD_DROP:
+    case PLATFORM_GUARD_CHUNK_LINE:
+    case PLATFORM_GUARD_CHUNK_DATA:
+    case PLATFORM_GUARD_TRAILER:
+        return PLATFORM_GUARD_PHASE_BODY;
+    case PLATFORM_GUARD_PASS:
+    case PLATFORM_GUARD_REJECTED:
+        break;
+    }
+    return PLATFORM_GUARD_PHASE_IDLE;
 }
 
 int platform_guard_chunked_cut(const platform_guard_t *g, uint64_t seq)
@@ -174,6 +194,47 @@ static int parse_content_length(const char *s, uint64_t *v)
     return 0;
 }
 
+/* A Transfer-Encoding value (a list of codings): NULL when it is chunked
+ * alone, else why not. RFC 9112 6.3: chunked must be the final coding, once
+ * (400); 6.1: a coding the server does not implement before it (every one
+ * other than chunked here) is PLATFORM_GUARD_TE_UNSUPPORTED (501). Empty
+ * list elements are skipped (RFC 9110 5.6.1). */
+static const char *te_check(const char *v)
+{
+    int chunked = 0, others = 0, last_chunked = 0;
+    while (*v != '\0') {
+        while (*v == ' ' || *v == '\t' || *v == ',')
+            v++;
+        if (*v == '\0')
+            break;
+        const char *end = strchr(v, ',');
+        size_t n = end != NULL ? (size_t)(end - v) : strlen(v);
+        size_t len = n;
+        while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        last_chunked = len == 7 && strncasecmp(v, "chunked", 7) == 0;
+        if (last_chunked)
+            chunked++;
+        else
+            others++;
+        v += n;
+    }
+    if (chunked == 0 && others == 0)
+        return "an empty Transfer-Encoding";
+    if (chunked > 1)
+        return "chunked applied more than once";
+    if (!last_chunked)
+        return "a Transfer-Encoding whose final coding is not chunked";
+    if (others > 0)
+        return PLATFORM_GUARD_TE_UNSUPPORTED;
+    return NULL;
+}
+
+int platform_guard_bad_status(const char *why)
+{
+    return why != NULL && strcmp(why, PLATFORM_GUARD_TE_UNSUPPORTED) == 0 ? 501 : 400;
+}
+
 /* One complete header line (content without the line end). 1 when the
  * line was rewritten in o (it is the last line_total bytes there). */
 static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
@@ -209,8 +270,9 @@ static int head_line(platform_guard_t *g, char *content, int complete, out_t *o)
             return reject_head(g, o, "Transfer-Encoding with Content-Length");
         if (g->te_seen)
             return reject_head(g, o, "repeated Transfer-Encoding");
-        if (strcasecmp(value, "chunked") != 0)
-            return reject_head(g, o, "a Transfer-Encoding other than chunked");
+        const char *why = te_check(value);
+        if (why != NULL)
+            return reject_head(g, o, why);
         g->te_seen = g->chunked = 1;
     } else {
         if (g->te_seen)
@@ -272,10 +334,12 @@ static void head_done(platform_guard_t *g)
         g->chunked_total = 0;
         g->dropping = 0;
     } else if (g->cl_seen && g->cl > g->limit) {
+        g->declared = g->cl;
         g->refused++;
         g->state = PLATFORM_GUARD_DROP;
         g->remaining = g->cl;
     } else if (g->cl_seen && g->cl > 0) {
+        g->declared = g->cl;
         g->state = PLATFORM_GUARD_BODY;
         g->remaining = g->cl;
     } else {
@@ -341,6 +405,7 @@ static int chunk_line(platform_guard_t *g, const char *content, int complete, ou
     }
     g->state = PLATFORM_GUARD_CHUNK_DATA;
     g->remaining = v;
+    g->declared = v > UINT64_MAX - g->declared ? UINT64_MAX : g->declared + v;
     if (g->dropping)
         return edited;
     if ((uint64_t)v > g->limit - g->chunked_total) {

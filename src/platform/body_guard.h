@@ -27,7 +27,8 @@
  * would guess (its strtoll takes "+7", " 7", "0x7"; it reads the first of
  * two Content-Length): a Content-Length that is not 1*DIGIT (OWS around it
  * and leading zeros are fine), two that differ, Content-Length together with
- * Transfer-Encoding, a Transfer-Encoding other than one "chunked", a folded
+ * Transfer-Encoding, a Transfer-Encoding other than one "chunked" (a coding
+ * before a final chunked is not implemented: 501; any other list: 400), a folded
  * framing header, a chunk size that is not 1*HEXDIG (chunk extensions, which
  * evhttp cannot parse, are taken off). The framing headers of a head are
  * withheld and written once, checked, before its empty line, so evhttp has
@@ -46,6 +47,9 @@
 
 #define PLATFORM_GUARD_MARKER   "X-Tether-Large"
 #define PLATFORM_GUARD_BAD      "X-Tether-Bad-Framing" /* a request RFC 9112 calls invalid */
+/* The why of a request whose Transfer-Encoding names a coding tether does not
+ * implement (anything but chunked) before its final chunked: 501, not 400 */
+#define PLATFORM_GUARD_TE_UNSUPPORTED "a transfer coding other than chunked"
 #define PLATFORM_GUARD_LINE_MAX 1024 /* bytes of a line kept (enough for the lines edited) */
 
 typedef enum platform_guard_state {
@@ -71,6 +75,7 @@ typedef struct platform_guard {
     int te_seen, chunked;   /* the first Transfer-Encoding was seen; it is "chunked" */
     int last_framing;       /* the last header was Content-Length or Transfer-Encoding */
     uint64_t cl;            /* the first Content-Length */
+    uint64_t declared;      /* this request's body: its Content-Length, or its chunk sizes so far */
     char line[PLATFORM_GUARD_LINE_MAX]; /* the current line's first bytes */
     size_t line_len;                    /* bytes in line[] */
     uint64_t line_total;                /* bytes of the current line so far */
@@ -87,7 +92,18 @@ typedef enum platform_guard_result {
     PLATFORM_GUARD_REWRITE = 2,  /* replace held + new bytes with out */
 } platform_guard_result_t;
 
+/* Where a connection is between requests, for the request clock (the
+ * Invoke API bounds how long a begun request may take). */
+typedef enum platform_guard_phase {
+    PLATFORM_GUARD_PHASE_IDLE = 0, /* between requests (or not followed: PASS, REJECTED) */
+    PLATFORM_GUARD_PHASE_HEAD = 1, /* some of a request head is in, not all */
+    PLATFORM_GUARD_PHASE_BODY = 2, /* its head is in, its body is not (g->declared so far) */
+} platform_guard_phase_t;
+
 void platform_guard_init(platform_guard_t *g, uint64_t limit);
+
+/* Which part of a request the stream is in. */
+platform_guard_phase_t platform_guard_phase(const platform_guard_t *g);
 
 /* Without looking at the bytes: KEEP or DROP_ALL when n more bytes of the
  * stream are all body (the common case), else -1 (call platform_guard_feed). */
@@ -99,6 +115,10 @@ int platform_guard_chunked_cut(const platform_guard_t *g, uint64_t seq);
 /* 1 when the seq-th chunked body was ended at a chunk size that is not
  * plain hex (then also "cut"): a 400, and the connection closed. */
 int platform_guard_chunked_bad(const platform_guard_t *g, uint64_t seq);
+
+/* The status a request marked PLATFORM_GUARD_BAD with this why gets: 501
+ * for PLATFORM_GUARD_TE_UNSUPPORTED (RFC 9112 6.1), else 400. */
+int platform_guard_bad_status(const char *why);
 
 /* The output room platform_guard_feed needs for n new bytes. */
 size_t platform_guard_out_max(size_t n);

@@ -16,6 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -559,7 +562,7 @@ int platform_cgroup_new(platform_cgroups_t *cgs, const char *name, unsigned id, 
     }
     cg->kind = cgs->kind;
     cg->parent = cgs;
-    cg->freeze_fd = cg->peak_fd = -1;
+    cg->freeze_fd = cg->peak_fd = cg->oom_fd = -1;
     for (int i = 0; i < PLATFORM_CGROUP_JOIN_MAX; i++)
         cg->join_fd[i] = -1;
     cg->limit_bytes = (uint64_t)memory_mb * 1024 * 1024;
@@ -596,6 +599,10 @@ int platform_cgroup_new(platform_cgroups_t *cgs, const char *name, unsigned id, 
         if (cg_write(cg, 0, "memory.max", limit) != 0)
             goto fail;
         (void)cg_write(cg, 0, "memory.swap.max", "0");
+        /* Lambda ends the whole environment: the OOM killer takes every
+           process of the group or none (absent before Linux 4.19, where
+           tether kills the rest on the OOM watch's notice) */
+        (void)cg_write(cg, 0, "memory.oom.group", "1");
         step = "cgroup.procs";
         if ((cg->join_fd[0] = cg_open(cg, 0, "cgroup.procs", O_WRONLY)) == -1)
             goto fail;
@@ -698,10 +705,99 @@ unsigned platform_cgroup_oom_kills(const platform_cgroup_t *cg)
     return k ? (unsigned)strtoul(k + 9, NULL, 10) : 0;
 }
 
+uint64_t platform_cgroup_events_oom(const char *text)
+{
+    uint64_t n = 0;
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, "oom ", 4) == 0)
+            n += strtoull(line + 4, NULL, 10);
+        else if (strncmp(line, "oom_kill ", 9) == 0)
+            n += strtoull(line + 9, NULL, 10);
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return n;
+}
+
+/* v2: memory.events' OOM counters now (0 when unreadable). */
+static uint64_t events_oom_now(const platform_cgroup_t *cg)
+{
+    char rel[REL_MAX + 160], buf[1024];
+    if (cg_path(cg, 0, "memory.events", rel, sizeof rel) != 0 ||
+        read_at(cg->parent->h[0].fd, rel, buf, sizeof buf) <= 0)
+        return 0;
+    return platform_cgroup_events_oom(buf);
+}
+
+int platform_cgroup_oom_watch(platform_cgroup_t *cg)
+{
+    if (cg->oom_fd != -1 || cg->removed)
+        return cg->oom_fd;
+    char rel[REL_MAX + 160], line[64];
+    if (cg->kind == PLATFORM_CONTAIN_CGROUP_V1) {
+        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        int ofd = efd == -1 ? -1 : cg_open(cg, 0, "memory.oom_control", O_RDONLY);
+        if (ofd != -1) {
+            snprintf(line, sizeof line, "%d %d", efd, ofd);
+            if (cg_write(cg, 0, "cgroup.event_control", line) == 0)
+                cg->oom_fd = efd;
+            close(ofd); /* the kernel keeps what it needs of it */
+        }
+        if (cg->oom_fd == -1 && efd != -1)
+            close(efd);
+    } else {
+        int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        /* inotify wants a path: the hierarchy's folder through /proc/self/fd */
+        int n = ifd == -1 ? -1
+                          : snprintf(rel, sizeof rel, "/proc/self/fd/%d/%s/%s/memory.events",
+                                     cg->parent->h[0].fd, cg->parent->h[0].parent, cg->name);
+        if (n > 0 && (size_t)n < sizeof rel && inotify_add_watch(ifd, rel, IN_MODIFY) != -1) {
+            cg->oom_fd = ifd;
+            cg->oom_events = events_oom_now(cg);
+        } else if (ifd != -1) {
+            close(ifd);
+        }
+    }
+    return cg->oom_fd;
+}
+
+int platform_cgroup_oom_check(platform_cgroup_t *cg)
+{
+    if (cg->oom_fd == -1)
+        return 0;
+    struct pollfd pfd = {cg->oom_fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) != 1)
+        return 0;
+    char buf[4096];
+    ssize_t n;
+    int notified = 0;
+    do {
+        n = read(cg->oom_fd, buf, sizeof buf);
+        notified |= n > 0;
+    } while (n > 0 || (n == -1 && errno == EINTR));
+    if (!notified)
+        return 0;
+    if (cg->kind == PLATFORM_CONTAIN_CGROUP_V1)
+        return 1; /* the OOM notice itself (under_oom): its kill follows */
+    uint64_t now = events_oom_now(cg);
+    int moved = now > cg->oom_events;
+    cg->oom_events = now;
+    return moved;
+}
+
+void platform_cgroup_oom_unwatch(platform_cgroup_t *cg)
+{
+    if (cg->oom_fd != -1)
+        close(cg->oom_fd);
+    cg->oom_fd = -1;
+}
+
 int platform_cgroup_remove(platform_cgroup_t *cg, long wait_ms)
 {
     if (cg->removed)
         return 0;
+    platform_cgroup_oom_unwatch(cg);
     platform_cgroup_kill(cg);
     char rel[REL_MAX + 160];
     int rc = 0;
@@ -726,5 +822,6 @@ void platform_cgroup_free(platform_cgroup_t *cg)
         close(cg->freeze_fd);
     if (cg->peak_fd != -1)
         close(cg->peak_fd);
+    platform_cgroup_oom_unwatch(cg);
     free(cg);
 }

@@ -8,7 +8,8 @@
  * runs in, and in it one group NAME-ID per instance. Two kinds:
  *
  *   cgroup v2   where the unified hierarchy has the memory controller:
- *               memory.max, memory.swap.max 0, cgroup.freeze, cgroup.kill,
+ *               memory.max, memory.swap.max 0, memory.oom.group 1 (the OOM
+ *               killer ends the whole group), cgroup.freeze, cgroup.kill,
  *               memory.peak
  *   cgroup v1   otherwise, the memory and freezer hierarchies: memory.limit_in_bytes
  *               (and memory.memsw.limit_in_bytes: no swap), freezer.state,
@@ -52,6 +53,8 @@ typedef struct platform_cgroup {
     int freeze_fd;                         /* freezer.state / cgroup.freeze; -1 */
     int peak_fd;                           /* memory.max_usage_in_bytes / memory.peak; -1 */
     uint64_t limit_bytes;                  /* its memory limit */
+    int oom_fd;          /* readable when the OOM killer may have acted (oom_watch); -1 */
+    uint64_t oom_events; /* v2: memory.events oom + oom_kill at the last check */
     int frozen;                            /* frozen by us */
     int removed;                           /* its folder(s) removed */
 } platform_cgroup_t;
@@ -90,6 +93,21 @@ void platform_cgroup_kill(platform_cgroup_t *cg);
 uint64_t platform_cgroup_peak_kb(const platform_cgroup_t *cg);
 /* How many times the kernel's OOM killer acted in the group (0 when unknown). */
 unsigned platform_cgroup_oom_kills(const platform_cgroup_t *cg);
+/* A descriptor that becomes readable when the kernel's OOM killer acts in
+ * the group, for the event loop: v1 an eventfd registered on
+ * memory.oom_control (cgroup.event_control), v2 inotify on memory.events
+ * (which changes whenever one of its counters moves). cg keeps it (closed
+ * by platform_cgroup_oom_unwatch or free). -1 when the kernel offers none. */
+int platform_cgroup_oom_watch(platform_cgroup_t *cg);
+/* Reads what the watch has (never blocks): 1 when the OOM killer acted in
+ * the group since the last call, else 0. v1's notice comes as the OOM
+ * killer starts, before its victim dies. */
+int platform_cgroup_oom_check(platform_cgroup_t *cg);
+/* Stops watching (before the group is removed: v1 signals its eventfd then). */
+void platform_cgroup_oom_unwatch(platform_cgroup_t *cg);
+/* memory.events (v2): oom + oom_kill, the counters of the OOM killer's acts;
+ * 0 when absent. Pure: text is the file's content. */
+uint64_t platform_cgroup_events_oom(const char *text);
 /* Kills what is left and removes the group's folder(s), waiting up to
  * wait_ms for its killed processes to go. 0; -1 when it is not empty yet
  * (platform_cgroup_free tries again). Its files are unreadable after. */

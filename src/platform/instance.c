@@ -460,6 +460,51 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Watches the process's exit through a pidfd (O_CLOEXEC by the kernel). */
+/* The OOM killer acted in the instance's group (a child's allocation, or
+ * the runtime's): Lambda ends the whole environment, so every process of it
+ * is killed, and its exit reports the invocation as Lambda does
+ * (Runtime.ExitError, signal: killed). 1 when so. */
+static int oom_end(platform_instance_t *inst)
+{
+    if (inst->cg == NULL || inst->state == PLATFORM_INSTANCE_DEAD ||
+        (!inst->oom_killed && !platform_cgroup_oom_check(inst->cg)))
+        return 0;
+    if (!inst->oom_killed)
+        log_debug(inst->who, "the OOM killer acted in its control group: ending it whole");
+    inst->oom_killed = 1;
+    platform_instance_kill(inst);
+    return 1;
+}
+
+static void oom_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)oom_end(arg);
+}
+
+/* Watches the group's OOM notices (cgroup.h); without a watch, only the
+ * runtime's own death by the limit is seen (v2's memory.oom.group still
+ * ends the group whole). */
+static void watch_oom(platform_instance_t *inst)
+{
+    int fd = inst->cg != NULL ? platform_cgroup_oom_watch(inst->cg) : -1;
+    if (fd == -1)
+        return;
+    inst->oom_ev = event_new(inst->host->p->base, fd, EV_READ | EV_PERSIST, oom_cb, inst);
+    if (inst->oom_ev == NULL || event_add(inst->oom_ev, NULL) != 0)
+        log_warn(inst->who, "cannot watch its control group's OOM notices");
+}
+
+static void unwatch_oom(platform_instance_t *inst)
+{
+    if (inst->oom_ev != NULL)
+        event_free(inst->oom_ev);
+    inst->oom_ev = NULL;
+    if (inst->cg != NULL)
+        platform_cgroup_oom_unwatch(inst->cg);
+}
+
 static void watch_exit(platform_instance_t *inst)
 {
 #ifdef SYS_pidfd_open
@@ -592,7 +637,8 @@ int platform_instance_spawn(platform_instance_host_t *host, platform_instance_t 
     }
     inst->spawned_us = platform_now_us();
     if (platform_spawn(host->exec_path, argv, envp, host->isolated ? NULL : spec->code_dir,
-                       host->isolated ? p->sandbox : NULL, spec->code_dir, inst->cg, out_w, err_w,
+                       host->isolated ? p->sandbox : NULL, spec->code_dir, spec->ephemeral_mb,
+                       inst->cg, out_w, err_w,
                        &inst->pid, err, errlen) != 0)
         goto fail;
     if (inst->cg != NULL)
@@ -602,6 +648,7 @@ int platform_instance_spawn(platform_instance_host_t *host, platform_instance_t 
     close(err_w);
     set_state(inst, PLATFORM_INSTANCE_INIT); /* lists it, in the function's live list too */
     watch_exit(inst);
+    watch_oom(inst);
     /* kept open: it names this process even if its pid is reused later */
     char status_path[64];
     snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)inst->pid);
@@ -695,6 +742,10 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
                                  size_t len)
 {
     platform_invocation_t *inv = inst->inv;
+    /* a result that overtook the OOM notice (a child killed, its parent
+       answering at once): the environment ended first, its exit reports */
+    if (oom_end(inst))
+        return;
     if (inst->timer_kind == PLATFORM_TIMER_INVOKE)
         disarm_timer(inst); /* a STOPPING instance keeps its SIGKILL timer */
     if (inv->want_tail)
@@ -761,13 +812,16 @@ void platform_instance_on_exit(platform_instance_t *inst, int status)
     close_pipe(inst, &inst->err);
     signal_group(inst, SIGKILL); /* whatever it forked dies with it */
     int oom = 0;
+    if (inst->cg != NULL && !inst->oom_killed)
+        inst->oom_killed = platform_cgroup_oom_check(inst->cg); /* a notice not read yet */
+    unwatch_oom(inst);
     if (inst->cg != NULL) {
         /* whatever it forked into other sessions too; its peak is read before
            the group goes, and a kill by the memory limit reported as Lambda
            reports it (signal: killed, Max Memory Used at the limit) */
         uint64_t kb = platform_cgroup_peak_kb(inst->cg);
         oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
-              platform_cgroup_oom_kills(inst->cg) > 0;
+              (inst->oom_killed || platform_cgroup_oom_kills(inst->cg) > 0);
         if (oom && kb < inst->cg->limit_bytes / 1024)
             kb = inst->cg->limit_bytes / 1024;
         if (kb > inst->peak_kb)
@@ -824,6 +878,7 @@ void platform_instance_free(platform_instance_t *inst)
     close_pipe(inst, &inst->out);
     close_pipe(inst, &inst->err);
     unwatch_exit(inst);
+    unwatch_oom(inst);
     platform_rapi_stop(inst);
     flush_start(inst);
     if (inst->timer != NULL)

@@ -98,6 +98,8 @@ typedef struct platform_instance {
     struct platform_cgroup *cg;     /* its control group (cgroup.h), or NULL: signals only */
     int pidfd;                      /* readable when the process exits; -1 if none */
     struct event *exit_ev;          /* read event on pidfd */
+    struct event *oom_ev;           /* read event on its group's OOM watch, or NULL */
+    int oom_killed;                 /* the OOM killer acted in its group: the whole instance ends */
     int status_fd; /* /proc/PID/status, open for REPORT's Max Memory Used; -1 if none */
     platform_instance_state_t state; /* changed only through host->events->move */
     int listed;                      /* on its function's lists (from a successful spawn) */

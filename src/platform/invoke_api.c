@@ -8,8 +8,11 @@
  * reaches api_cb small, with a marker header, to be answered with the JSON 413.
  *
  * Connections are counted: past --max-connections a new one is answered 503
- * (its first request) and closed; a new connection whose first request head
- * is not in within --header-timeout is closed (docs/platform.md, "abuse").
+ * (its first request) and closed. Every request has a clock: its head must be
+ * in within --header-timeout of its first byte (a new connection's first
+ * head: of the connection), its body within as long again plus a second per
+ * BODY_RATE bytes; late, it is answered 408 and the connection closed
+ * (docs/platform.md, "HTTP details").
  */
 #include "platform/invoke_api.h"
 
@@ -48,6 +51,7 @@
 
 #define REFUSED_TIMEOUT_S 2  /* a connection over the cap: its request, then closed */
 #define REFUSED_LOG_S     10 /* one log line per this many seconds of refusals */
+#define BODY_RATE         (64 * 1024) /* bytes per second a body may take, at the slowest */
 
 /* One Invoke API connection's body guard and bookkeeping, made when it is
  * adopted (the loop turn after its accept) or its first bytes arrive, and
@@ -56,7 +60,12 @@ typedef struct api_conn {
     platform_guard_t guard;
     struct bufferevent *bev;
     struct evhttp_connection *evcon;
-    struct event *head_timer;        /* the first head must be in by --header-timeout */
+    struct event *clock;             /* the request under way must be in by then */
+    platform_guard_phase_t clock_phase; /* what the clock was armed for */
+    uint64_t clock_heads;               /* guard.heads when it was armed */
+    uint64_t clock_declared;            /* guard.declared when it was armed */
+    int64_t body_start_us;              /* when the body's head was in (monotonic) */
+    unsigned held;                      /* requests handed to api_cb, not answered yet */
     int counted;                     /* in n_open */
     int refuse;                      /* over --max-connections: answered 503 and closed */
     struct evbuffer_cb_entry *entry; /* guard_cb on the input buffer */
@@ -164,8 +173,8 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
     api_conn_t *c = arg;
     if (c->counted)
         n_open--;
-    if (c->head_timer != NULL)
-        event_free(c->head_timer);
+    if (c->clock != NULL)
+        event_free(c->clock);
     if (c->fd >= 0 && (size_t)c->fd < n_conns && conns[c->fd] == c)
         conns[c->fd] = NULL;
     if (c->entry != NULL)
@@ -215,6 +224,51 @@ static int apply_edit(api_conn_t *c, struct evbuffer *buf, size_t n, size_t held
     return rc;
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void clock_arm(api_conn_t *c, int64_t us)
+{
+    struct timeval tv = {(time_t)(us / 1000000), (suseconds_t)(us % 1000000)};
+    if (c->clock != NULL)
+        evtimer_add(c->clock, &tv);
+}
+
+/* Follows the guard: a request begun (its first byte) must have its head in
+ * within head_timeout_s, then its body within head_timeout_s plus a second
+ * per BODY_RATE bytes declared (at most the guard's limit counts); between
+ * requests only evhttp's idle timeout applies. */
+static void request_clock(api_conn_t *c)
+{
+    if (c->clock == NULL || c->refuse)
+        return;
+    platform_guard_phase_t ph = platform_guard_phase(&c->guard);
+    int next = c->guard.heads != c->clock_heads; /* a head ended since it was armed */
+    if (ph == PLATFORM_GUARD_PHASE_IDLE) {
+        if (c->clock_phase != PLATFORM_GUARD_PHASE_IDLE)
+            evtimer_del(c->clock);
+    } else if (ph == PLATFORM_GUARD_PHASE_HEAD) {
+        if (c->clock_phase != PLATFORM_GUARD_PHASE_HEAD || next)
+            clock_arm(c, (int64_t)head_timeout_s * 1000000);
+    } else if (c->clock_phase != PLATFORM_GUARD_PHASE_BODY || next ||
+               c->guard.declared != c->clock_declared) {
+        if (c->clock_phase != PLATFORM_GUARD_PHASE_BODY || next)
+            c->body_start_us = mono_us();
+        uint64_t bytes = c->guard.declared < c->guard.limit ? c->guard.declared : c->guard.limit;
+        int64_t allowed = (int64_t)head_timeout_s * 1000000 +
+                          (int64_t)(bytes * 1000000 / BODY_RATE);
+        int64_t left = c->body_start_us + allowed - mono_us();
+        clock_arm(c, left > 0 ? left : 0);
+    }
+    c->clock_phase = ph;
+    c->clock_heads = c->guard.heads;
+    c->clock_declared = c->guard.declared;
+}
+
 /* New bytes in a connection's input buffer, before evhttp reads them. */
 static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
@@ -241,10 +295,7 @@ static void guard_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         }
         r = (int)platform_guard_feed(&c->guard, c->in, n, c->out, &out_len, &held);
     }
-    if (c->head_timer != NULL && (c->guard.heads > 0 || c->guard.state == PLATFORM_GUARD_PASS)) {
-        event_free(c->head_timer); /* its first head is in: the idle timeout applies */
-        c->head_timer = NULL;
-    }
+    request_clock(c);
     if (r == PLATFORM_GUARD_KEEP)
         return;
     if (apply_edit(c, buf, n, held, c->out, out_len, r == PLATFORM_GUARD_REWRITE) != 0) {
@@ -280,16 +331,57 @@ static api_conn_t *conn_track(struct bufferevent *bev)
     return c;
 }
 
-/* A new connection's first head did not come in time: closed (no request
- * of it has reached api_cb, so nothing holds one). */
-static void head_timeout_cb(evutil_socket_t fd, short what, void *arg)
+/* A request's clock ran out: AWS's JSON shape in a 408 written straight to
+ * the socket (evhttp has no request to answer yet), what the client sent
+ * read and dropped (so the close sends no reset ahead of the answer), and
+ * the connection closed. While an earlier request of the connection is
+ * being answered (pipelined), nothing: its answer restarts the clock. */
+static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     api_conn_t *c = arg;
     (void)fd;
     (void)what;
-    log_debug("platform", "Invoke API connection %d: no request head within %d s: closed", c->fd,
-              head_timeout_s);
+    if (c->held > 0)
+        return;
+    platform_guard_phase_t ph = platform_guard_phase(&c->guard);
+    log_debug("platform", "Invoke API connection %d: request %s not in within its time: closed",
+              c->fd, ph == PLATFORM_GUARD_PHASE_BODY ? "body" : "head");
+    if (ph != PLATFORM_GUARD_PHASE_IDLE || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        char body[256], rid[37], reply[512];
+        platform_uuid(rid);
+        int bn = snprintf(body, sizeof body,
+                          "{\"Type\":\"User\",\"message\":\"Request %s not received within "
+                          "its time (--header-timeout %d s%s): connection closed\"}",
+                          ph == PLATFORM_GUARD_PHASE_BODY ? "body" : "head", head_timeout_s,
+                          ph == PLATFORM_GUARD_PHASE_BODY ? ", plus 1 s per 64 KiB of body" : "");
+        int n = snprintf(reply, sizeof reply,
+                         "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
+                         "X-Amzn-RequestId: %s\r\nX-Amzn-ErrorType: RequestTimeoutException\r\n"
+                         "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
+                         rid, bn, body);
+        if (n > 0 && (size_t)n < sizeof reply && c->fd >= 0) {
+            (void)(send(c->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n);
+            char scratch[4096];
+            for (int i = 0; i < 16 && recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; i++) {
+            }
+            (void)shutdown(c->fd, SHUT_WR);
+        }
+    }
     evhttp_connection_free(c->evcon); /* conn_closed frees c and this timer */
+}
+
+/* A request handed to api_cb was answered: a request pipelined behind it
+ * gets its clock afresh. */
+static void request_done_cb(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    api_conn_t *c = arg;
+    if (c->held > 0)
+        c->held--;
+    c->clock_phase = PLATFORM_GUARD_PHASE_IDLE; /* re-armed for whatever is under way */
+    if (c->clock != NULL)
+        evtimer_del(c->clock);
+    request_clock(c);
 }
 
 static void adopt_one(struct bufferevent *bev)
@@ -315,11 +407,16 @@ static void adopt_one(struct bufferevent *bev)
         }
         return;
     }
-    if (head_timeout_s > 0 && c->guard.heads == 0 && c->guard.state != PLATFORM_GUARD_PASS) {
-        c->head_timer = evtimer_new(api_base, head_timeout_cb, c);
-        struct timeval tv = {head_timeout_s, 0};
-        if (c->head_timer != NULL)
-            evtimer_add(c->head_timer, &tv);
+    if (head_timeout_s > 0 && c->guard.state != PLATFORM_GUARD_PASS) {
+        c->clock = evtimer_new(api_base, request_timeout_cb, c);
+        if (c->clock != NULL && c->guard.heads == 0 &&
+            platform_guard_phase(&c->guard) != PLATFORM_GUARD_PHASE_BODY) {
+            /* the first head is timed from the connection, not its first byte */
+            c->clock_phase = PLATFORM_GUARD_PHASE_HEAD;
+            clock_arm(c, (int64_t)head_timeout_s * 1000000);
+        } else {
+            request_clock(c);
+        }
     }
 }
 
@@ -675,14 +772,17 @@ static void send_too_large(struct evhttp_request *req, const char *declared)
 }
 
 /* A request the guard ended where its framing broke RFC 9112 (body_guard.h):
- * a 400, and the connection closed (the guard drops what follows). */
+ * a 400 (a transfer coding tether does not implement: 501, RFC 9112 6.1),
+ * and the connection closed (the guard drops what follows). */
 static void send_bad_framing(struct evhttp_request *req, const char *why)
 {
     char msg[160];
-    snprintf(msg, sizeof msg, "Invalid HTTP framing: %.64s (RFC 9112)", why);
-    log_info("platform", "request refused (400): %s", msg);
+    int status = platform_guard_bad_status(why);
+    snprintf(msg, sizeof msg, "%s HTTP framing: %.64s (RFC 9112)",
+             status == 501 ? "Unsupported" : "Invalid", why);
+    log_info("platform", "request refused (%d): %s", status, msg);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-    platform_reply_send_error(req, 400, "InvalidRequestContentException", msg, NULL, NULL);
+    platform_reply_send_error(req, status, "InvalidRequestContentException", msg, NULL, NULL);
 }
 
 static void api_cb(struct evhttp_request *req, void *arg)
@@ -690,6 +790,10 @@ static void api_cb(struct evhttp_request *req, void *arg)
     platform_t *p = arg;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     api_conn_t *conn = conn_of(req);
+    if (conn != NULL) {
+        conn->held++;
+        evhttp_request_set_on_complete_cb(req, request_done_cb, conn);
+    }
     if (conn != NULL && conn->refuse) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "1");

@@ -143,10 +143,10 @@ static int append_config(buf_t *b, const platform_t *p, const platform_function_
         rc = buf_printf(b,
                         ",\"TracingConfig\":{\"Mode\":\"PassThrough\"},\"State\":\"Active\","
                         "\"LastUpdateStatus\":\"Successful\",\"PackageType\":\"Zip\","
-                        "\"Architectures\":[\"%s\"],\"EphemeralStorage\":{\"Size\":512},"
+                        "\"Architectures\":[\"%s\"],\"EphemeralStorage\":{\"Size\":%d},"
                         "\"SnapStart\":{\"ApplyOn\":\"None\",\"OptimizationStatus\":\"Off\"},"
                         "\"LoggingConfig\":{\"LogFormat\":\"Text\",\"LogGroup\":",
-                        architecture());
+                        architecture(), s->ephemeral_mb);
     if (rc == 0) {
         char group[160];
         snprintf(group, sizeof group, "/aws/lambda/%s", s->name);

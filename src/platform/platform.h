@@ -32,8 +32,8 @@ typedef struct platform_config {
     int no_db;                 /* --no-db: no database at all */
     int idle_timeout_s;        /* --idle-timeout: reap idle instances after this */
     int http_idle_timeout_s;   /* --http-idle-timeout: close an idle Invoke API connection */
-    int header_timeout_s;      /* --header-timeout: a new connection's first request head
-                                  must be in by then */
+    int header_timeout_s;      /* --header-timeout: every request's head must be in by
+                                  then (its body: then plus 1 s per 64 KiB) */
     int max_connections;       /* --max-connections: Invoke API connections served at once;
                                   0: from the descriptor limit (invoke_api.c) */
     int retry_delay_ms;        /* --retry-delay: before an Event's first retry; doubled after */

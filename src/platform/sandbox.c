@@ -209,7 +209,8 @@ void platform_sandbox_free(platform_sandbox_t *sb)
     free(sb);
 }
 
-int platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir, int *stage)
+int platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir,
+                           const char *tmp_opts, int *stage)
 {
     const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV;
     *stage = PLATFORM_SANDBOX_UNSHARE;
@@ -227,8 +228,9 @@ int platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir, i
         mount(NULL, sb->task, NULL, ro, NULL) == -1)
         return -1;
     *stage = PLATFORM_SANDBOX_TMPFS;
-    if (mount("tmpfs", sb->tmp, "tmpfs", MS_NOSUID | MS_NODEV,
-              "mode=1777,size=" PLATFORM_SANDBOX_TMP_SIZE) == -1)
+    /* its pages are charged to the instance's control group (a departure:
+       Lambda's /tmp is disk, docs/platform.md "Containment") */
+    if (mount("tmpfs", sb->tmp, "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts) == -1)
         return -1;
     *stage = PLATFORM_SANDBOX_PROC;
     if (mount("proc", sb->proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == -1)

@@ -4,7 +4,8 @@
  * instance runs in a private mount namespace whose root holds only
  *
  *   /var/task   the function's code (read-only), also the working directory
- *   /tmp        a tmpfs of its own (512 MB, Lambda's default ephemeral storage)
+ *   /tmp        a tmpfs of its own, EphemeralStorage's size (512 MB unless the
+ *               template says), its pages charged to the instance's control group
  *   /proc       procfs
  *   /dev        null zero full random urandom, and fd stdin stdout stderr links
  *   /bin/sh     Debian's busybox-static (/bin/busybox), read-only
@@ -33,7 +34,7 @@
 #define PLATFORM_SANDBOX_TASK     "/var/task"
 #define PLATFORM_SANDBOX_RUNTIME  "/var/runtime"
 #define PLATFORM_SANDBOX_N_DEV    5
-#define PLATFORM_SANDBOX_TMP_SIZE "512m" /* Lambda's default /tmp */
+#define PLATFORM_SANDBOX_TMP_MB   512    /* Lambda's default /tmp (EphemeralStorage) */
 #define PLATFORM_SANDBOX_UID      993    /* Lambda's sbx_user1051 */
 #define PLATFORM_SANDBOX_GID      990
 
@@ -77,11 +78,14 @@ platform_sandbox_new(const char *dir, platform_sandbox_t **out, char *err, size_
 void platform_sandbox_free(platform_sandbox_t *sb);
 
 /* In a forked child before exec: enters a new mount namespace whose root is
- * the skeleton with code_dir at /var/task, and makes /var/task the working
- * directory. Only system calls. 0; or -1 with errno set and *stage naming the
- * step that failed. */
-__attribute__((warn_unused_result)) int
-platform_sandbox_enter(const platform_sandbox_t *sb, const char *code_dir, int *stage /* OUT */);
+ * the skeleton with code_dir at /var/task and a tmpfs at /tmp mounted with
+ * tmp_opts ("mode=1777,size=512m", made before the fork), and makes
+ * /var/task the working directory. Only system calls. 0; or -1 with errno
+ * set and *stage naming the step that failed. */
+__attribute__((warn_unused_result)) int platform_sandbox_enter(const platform_sandbox_t *sb,
+                                                               const char *code_dir,
+                                                               const char *tmp_opts,
+                                                               int *stage /* OUT */);
 
 /* What stage failed, for a message: "unshare(CLONE_NEWNS)", "mount /tmp". */
 const char *platform_sandbox_stage_name(int stage);

@@ -225,10 +225,13 @@ static int entry_exists(const char *path, const char *code_dir)
 }
 
 int platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-                   const platform_sandbox_t *sandbox, const char *code_dir,
+                   const platform_sandbox_t *sandbox, const char *code_dir, int tmp_mb,
                    const platform_cgroup_t *cg, int out_fd, int err_fd, pid_t *pid, char *err,
                    size_t errlen)
 {
+    char tmp_opts[64]; /* the sandbox's /tmp, made before the fork (the child only calls) */
+    snprintf(tmp_opts, sizeof tmp_opts, "mode=1777,size=%dm",
+             tmp_mb > 0 ? tmp_mb : PLATFORM_SANDBOX_TMP_MB);
     int ep[2]; /* exec-error pipe: the child writes errno and a stage if exec fails */
     if (pipe2(ep, O_CLOEXEC) == -1) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -275,7 +278,7 @@ int platform_spawn(const char *path, char *const argv[], char *const envp[], con
             goto fail;
         if (sandbox != NULL) {
             int sst = 0;
-            if (platform_sandbox_enter(sandbox, code_dir, &sst) == -1) {
+            if (platform_sandbox_enter(sandbox, code_dir, tmp_opts, &sst) == -1) {
                 stage = SPAWN_STAGE_SANDBOX + sst;
                 goto fail;
             }
@@ -343,7 +346,7 @@ int platform_sandbox_probe(const struct platform_sandbox *sb, const char *code_d
     char *argv[] = {a0, a1, a2, NULL};
     char *envp[] = {e0, NULL};
     pid_t pid;
-    if (platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, NULL, 2, 2, &pid, err, errlen) !=
+    if (platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, 0, NULL, 2, 2, &pid, err, errlen) !=
         0)
         return -1;
     int status = 0;

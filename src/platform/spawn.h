@@ -50,13 +50,14 @@ int platform_env_reserved(const char *name);
  * /dev/null, stdout and stderr on out_fd and err_fd. With a control group
  * (cgroup.h; NULL: none), the child joins it first, before anything else
  * runs: no process of the instance ever runs outside it. With a sandbox, the
- * child first enters it with code_dir at /var/task (sandbox.h; path and cwd
- * are then seen from inside: cwd NULL leaves it at /var/task). Returns 0 and
+ * child first enters it with code_dir at /var/task and a /tmp of tmp_mb MB
+ * (0: PLATFORM_SANDBOX_TMP_MB) (sandbox.h; path and cwd are then seen from
+ * inside: cwd NULL leaves it at /var/task). Returns 0 and
  * *pid, or -1 with the reason (exec's errno, or the sandbox step that failed,
  * included) in err. */
 __attribute__((warn_unused_result)) int
 platform_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
-               const struct platform_sandbox *sandbox, const char *code_dir,
+               const struct platform_sandbox *sandbox, const char *code_dir, int tmp_mb,
                const struct platform_cgroup *cg, int out_fd, int err_fd, pid_t *pid /* OUT */,
                char *err, size_t errlen);
 

@@ -356,6 +356,12 @@ static int apply_property(parse_ctx_t *c, platform_function_spec_t *f, spec_line
     }
     if (strcmp(key, "MemorySize") == 0)
         return scalar_int(c, key, v, 128, 10240, &f->memory_mb);
+    if (strcmp(key, "EphemeralStorage") == 0) {
+        yaml_node_t *size = v->type == YAML_MAPPING_NODE ? map_get(c->doc, v, "Size") : NULL;
+        if (size == NULL)
+            return fail_at(c, node_line(v), "EphemeralStorage must be a mapping with Size (MB)");
+        return scalar_int(c, "EphemeralStorage.Size", size, 512, 10240, &f->ephemeral_mb);
+    }
     if (strcmp(key, "Timeout") == 0)
         return scalar_int(c, key, v, 1, 900, &f->timeout_s);
     if (strcmp(key, "ReservedConcurrentExecutions") == 0) {
@@ -478,6 +484,7 @@ static int build_function(parse_ctx_t *c, yaml_node_t *globals_fn, int warn_glob
     spec_lines_t lines = {line, line, line};
     memset(f, 0, sizeof *f);
     f->memory_mb = 128;
+    f->ephemeral_mb = 512;
     f->timeout_s = 3;
     f->reserved_concurrency = 10;
     f->event_max_retries = 2;

@@ -28,6 +28,7 @@ typedef struct platform_function_spec {
     char *code_zip;           /* CodeUri names a .zip file: its absolute path, else NULL */
     char *handler;            /* Handler, or NULL */
     int memory_mb;            /* MemorySize; 128 when unset */
+    int ephemeral_mb;         /* EphemeralStorage.Size (an isolated instance's /tmp); 512 */
     int timeout_s;            /* Timeout; 3 when unset (as SAM) */
     int reserved_concurrency; /* ReservedConcurrentExecutions; 10 when unset */
     int reserved_set;         /* ReservedConcurrentExecutions was written (a reservation) */

@@ -682,7 +682,7 @@ int platform_up_main(int argc, char **argv)
     p->cfg.db_max_time_ms = DOCSTORE_MAX_TIME_MS_DEFAULT;
     p->cfg.idle_timeout_s = 300;
     p->cfg.http_idle_timeout_s = 60; /* about when AWS's endpoint closes an idle keep-alive */
-    p->cfg.header_timeout_s = 10;    /* a new connection's first head; at most the idle one */
+    p->cfg.header_timeout_s = 10;    /* every request head (and body, more); at most the idle one */
     p->cfg.retry_delay_ms = 1000;    /* AWS waits 1 min then 2 min; locally 1 s then 2 s */
     p->cfg.region =
         getenv("AWS_REGION") && getenv("AWS_REGION")[0] ? getenv("AWS_REGION") : "us-east-1";

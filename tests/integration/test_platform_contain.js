@@ -42,6 +42,11 @@ Resources:
     Properties:
       FunctionName: detach
       Handler: contain.detach
+  ChildHog:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: child-hog
+      Handler: contain.childhog
 `);
 
 const platforms = [];
@@ -120,6 +125,29 @@ for (const name of ['hog-node', 'hog-c']) {
     assert.equal(r2.headers['x-amz-function-error'], undefined, r2.body);
   });
 }
+
+test('a child killed by the limit ends the whole instance, as on Lambda', async (t) => {
+  if (skipWhy) return t.skip(skipWhy);
+  const p = platforms[0];
+  const w = await L.invoke(p.port, 'child-hog', { sleeper: true });
+  assert.equal(w.status, 200, w.body);
+  const { pid, sleeper } = JSON.parse(w.body);
+  assert.equal(C.groupPath(sleeper, kind), C.groupPath(pid, kind));
+  const r = await L.invoke(p.port, 'child-hog', {}, { 'X-Amz-Log-Type': 'Tail' }, { timeout: 60000 });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.headers['x-amz-function-error'], 'Unhandled', `the runtime answered: ${r.body}`);
+  const body = JSON.parse(r.body);
+  assert.equal(body.errorType, 'Runtime.ExitError', r.body);
+  assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: signal: killed$/);
+  assert.deepEqual(maxMemoryUsed(tail(r)), { size: 128, used: 128 }, tail(r));
+  await L.waitFor('no process of the old group left', () => !L.alive(pid) && !L.alive(sleeper), 15000);
+  assert.match(p.logs(), /\[child-hog \d+\] killed by its memory limit \(MemorySize 128 MB\)/);
+  // the next invocation is a cold start, in a new instance
+  const r2 = await L.invoke(p.port, 'child-hog', { sleeper: true }, { 'X-Amz-Log-Type': 'Tail' });
+  assert.equal(r2.status, 200, r2.body);
+  assert.notEqual(JSON.parse(r2.body).pid, pid);
+  assert.match(tail(r2), /Init Duration: /);
+});
 
 test('a child in a session of its own is frozen with its instance and reaped with it', async (t) => {
   if (skipWhy) return t.skip(skipWhy);

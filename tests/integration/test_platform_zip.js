@@ -23,7 +23,7 @@ const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
-const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const { LambdaClient, InvokeCommand, GetFunctionConfigurationCommand } = require('@aws-sdk/client-lambda');
 const L = require('./platform_lib');
 const R = require('./runtime_lib');
 
@@ -62,8 +62,9 @@ function without(name, from, entries) {
 function writeTemplate(file, fns) {
   const lines = ['Transform: AWS::Serverless-2016-10-31', 'Globals:', '  Function:',
     '    Runtime: provided.al2023', '    Timeout: 10', 'Resources:'];
-  fns.forEach(([name, code], i) => lines.push(`  Fn${i}:`, '    Type: AWS::Serverless::Function',
-    '    Properties:', `      FunctionName: ${name}`, `      CodeUri: ${code}`, `      Handler: ${name}`));
+  fns.forEach(([name, code, more = []], i) => lines.push(`  Fn${i}:`, '    Type: AWS::Serverless::Function',
+    '    Properties:', `      FunctionName: ${name}`, `      CodeUri: ${code}`, `      Handler: ${name}`,
+    ...more.map((l) => `      ${l}`)));
   fs.writeFileSync(file, lines.join('\n') + '\n');
   return file;
 }
@@ -135,7 +136,9 @@ test('tether package makes the zips: self-contained, and one left to the target\
   pkg('hostlibc', path.join(R.example('echo'), 'bootstrap'), ['--host-libc', '--glibc', glibc]);
   // two functions on one zip: it is unpacked once
   template = writeTemplate(path.join(dir, 'template.yaml'), [['fsview', 'fsview.zip'],
-    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip'], ['private', 'private.zip']]);
+    ['echo', 'echo.zip'], ['echo2', './echo.zip'], ['nolibc', 'nolibc.zip'], ['hostlibc', 'hostlibc.zip'], ['private', 'private.zip'],
+    // /tmp is EphemeralStorage's size; its pages count against MemorySize here
+    ['ephemeral', 'fsview.zip', ['MemorySize: 1024', 'EphemeralStorage:', '  Size: 600']]]);
 });
 
 let isolated;
@@ -180,6 +183,17 @@ test('isolated by default: only the code, /tmp, /proc, /dev and /bin/sh', async 
   }
   assert.equal(fnStatus(st, 'echo').codeDir, fnStatus(st, 'echo2').codeDir, 'one zip, unpacked once');
   assert.equal((p.logs().match(/\[platform zip\] .*echo\.zip: \d+ entries/g) || []).length, 1, p.logs());
+});
+
+test('an isolated /tmp is EphemeralStorage.Size: writing past it gets ENOSPC, as on Lambda', async () => {
+  const lambda = client(isolated.port);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'ephemeral', Payload: enc({ fill_tmp_mb: 700 }) }));
+  assert.equal(r.FunctionError, undefined, new TextDecoder().decode(r.Payload));
+  const v = dec(r.Payload);
+  assert.equal(v.errno, 'ENOSPC', JSON.stringify(v));
+  assert.ok(v.filled_mb >= 590 && v.filled_mb <= 600, JSON.stringify(v));
+  const c = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'ephemeral' }));
+  assert.deepEqual(c.EphemeralStorage, { Size: 600 });
 });
 
 test('a zip whose lib/ lacks a library fails as AWS reports it, the loader naming it', async () => {

@@ -178,8 +178,23 @@ static void test_strict_framing(void)
                  "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
                  "chunked\r\n\r\n0\r\n\r\n",
                  "POST /f HTTP/1.1\r\n" BAD("repeated Transfer-Encoding"));
+    /* RFC 9112 6.3: chunked must be last (400); 6.1: a coding before it that
+       is not implemented (501) */
     check_stream("TE gzip", "POST /f HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxyz",
-                 "POST /f HTTP/1.1\r\n" BAD("a Transfer-Encoding other than chunked"));
+                 "POST /f HTTP/1.1\r\n" BAD("a Transfer-Encoding whose final coding is not chunked"));
+    check_stream("TE gzip, chunked",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: gzip , chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD(PLATFORM_GUARD_TE_UNSUPPORTED));
+    check_stream("TE chunked, chunked",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD("chunked applied more than once"));
+    check_stream("TE empty", "POST /f HTTP/1.1\r\nTransfer-Encoding: ,\r\n\r\n",
+                 "POST /f HTTP/1.1\r\n" BAD("an empty Transfer-Encoding"));
+    check_stream("TE , Chunked", "POST /f HTTP/1.1\r\nTransfer-Encoding: , Chunked\r\n\r\n0\r\n\r\n",
+                 "POST /f HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    CHECK(platform_guard_bad_status(PLATFORM_GUARD_TE_UNSUPPORTED) == 501);
+    CHECK(platform_guard_bad_status("a Transfer-Encoding whose final coding is not chunked") == 400);
+    CHECK(platform_guard_bad_status("malformed Content-Length") == 400);
     check_stream("folded", "POST /f HTTP/1.1\r\nContent-Length: 3\r\n 4\r\n\r\nabc",
                  "POST /f HTTP/1.1\r\n" BAD("a folded framing header"));
     /* Content-Length with Transfer-Encoding, either order */
@@ -250,8 +265,48 @@ static void test_fast_path_and_count(void)
     CHECK_INT(g.state, PLATFORM_GUARD_HEAD);
 }
 
+/* Feeds s byte by byte, returning the phase after each byte in phases[]. */
+static void phases_of(const char *s, char *phases)
+{
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    char out[4096];
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len; i++) {
+        size_t olen = 0, held = 0;
+        (void)platform_guard_feed(&g, s + i, 1, out, &olen, &held);
+        phases[i] = (char)('0' + platform_guard_phase(&g));
+    }
+    phases[len] = '\0';
+}
+
+/* The request clock's view: idle between requests, head from a request's
+ * first byte to its empty line, body until its last byte. */
+static void test_phase(void)
+{
+    char ph[256];
+    phases_of("GET / HTTP/1.1\r\n\r\n", ph);
+    CHECK_STR(ph, "111111111111111110");
+    phases_of("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nabG", ph);
+    CHECK_STR(ph, "1111111111111111111111111111111111111" "2201"); /* 37 bytes of head */
+    platform_guard_t g;
+    platform_guard_init(&g, LIMIT);
+    char out[4096];
+    size_t olen = 0, held = 0;
+    const char *c = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\n";
+    (void)platform_guard_feed(&g, c, strlen(c), out, &olen, &held);
+    CHECK_INT(platform_guard_phase(&g), PLATFORM_GUARD_PHASE_BODY);
+    CHECK(g.declared == 7); /* the chunk sizes so far */
+    const char *big = "POST / HTTP/1.1\r\nContent-Length: 99\r\n\r\n";
+    platform_guard_init(&g, LIMIT);
+    (void)platform_guard_feed(&g, big, strlen(big), out, &olen, &held);
+    CHECK_INT(platform_guard_phase(&g), PLATFORM_GUARD_PHASE_BODY); /* dropped, still timed */
+    CHECK(g.declared == 99);
+}
+
 int main(void)
 {
+    RUN(test_phase);
     RUN(test_small_requests_pass);
     RUN(test_oversized_content_length);
     RUN(test_chunked);

@@ -39,7 +39,7 @@ static int run(const char *code_dir, const char *script, char *out, size_t outle
     char *envp[] = {e0, NULL};
     pid_t pid;
     int rc =
-        platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, NULL, p[1], 2, &pid, err, errlen);
+        platform_spawn("/bin/sh", argv, envp, NULL, sb, code_dir, 0, NULL, p[1], 2, &pid, err, errlen);
     close(p[1]);
     size_t n = 0;
     if (rc == 0) {

@@ -108,9 +108,13 @@ static void test_all_properties_and_globals(void)
                                       "    Properties:\n"
                                       "      Runtime: provided.al2\n"
                                       "      CodeUri: /opt/native\n"
-                                      "      MemorySize: 1024\n");
+                                      "      MemorySize: 1024\n"
+                                      "      EphemeralStorage:\n"
+                                      "        Size: 2048\n");
     if (t == NULL)
         return;
+    CHECK_INT(t->functions[0].ephemeral_mb, 512);
+    CHECK_INT(t->functions[1].ephemeral_mb, 2048);
     CHECK_INT(t->n_functions, 2);
     platform_function_spec_t *o = &t->functions[0];
     CHECK_STR(o->name, "orders-fn");
@@ -226,6 +230,13 @@ static void test_malformed(void)
     msg = parse_fail("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
                      "      Runtime: provided.al2023\n      CodeUri: f\n      MemorySize: big\n");
     CHECK(strstr(msg, "t.yaml:7: MemorySize must be an integer") == msg);
+    msg = parse_fail("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                     "      Runtime: provided.al2023\n      CodeUri: f\n      EphemeralStorage:\n"
+                     "        Size: 100\n");
+    CHECK(strstr(msg, "t.yaml:8: EphemeralStorage.Size must be between 512 and 10240") == msg);
+    msg = parse_fail("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
+                     "      Runtime: provided.al2023\n      CodeUri: f\n      EphemeralStorage: 600\n");
+    CHECK(strstr(msg, "t.yaml:7: EphemeralStorage must be a mapping") == msg);
     msg = parse_fail("Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n"
                      "      Runtime: provided.al2023\n      CodeUri: f\n      Timeout: 0\n");
     CHECK(strstr(msg, "t.yaml:7: Timeout must be between") == msg);

@@ -4,6 +4,8 @@
  * its working directory and LAMBDA_TASK_ROOT, whether /tmp takes a write and
  * /var/task refuses one (and with which errno), and what /bin/sh answers to
  * `echo $((6*7))`, and its uid. Built as build/tests/functions/fsview/bootstrap.
+ * Given {"fill_tmp_mb": N} it instead writes N MB into /tmp and answers how
+ * many whole MB went in and the errno that stopped it ("" when none).
  */
 #include <tether/tether.h>
 
@@ -71,10 +73,48 @@ static void shell_answer(char *out, size_t outlen)
     close(p[0]);
 }
 
+/* Writes mb MB into /tmp/fill (then removes it): the MB written, *err the
+ * errno that stopped it or 0. */
+static long fill_tmp(long mb, int *err)
+{
+    static char block[1 << 20];
+    memset(block, 'x', sizeof block);
+    *err = 0;
+    int fd = open("/tmp/fill", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        *err = errno;
+        return 0;
+    }
+    long done = 0;
+    for (; done < mb; done++) {
+        size_t off = 0;
+        while (off < sizeof block) {
+            ssize_t w = write(fd, block + off, sizeof block - off);
+            if (w == -1 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                *err = w == -1 ? errno : ENOSPC;
+                goto out;
+            }
+            off += (size_t)w;
+        }
+    }
+out:
+    close(fd);
+    unlink("/tmp/fill");
+    return done;
+}
+
 static int fsview(const tether_event_t *ev, tether_response_t *res, void *user)
 {
-    (void)ev;
     (void)user;
+    const char *fill = strstr(ev->payload, "\"fill_tmp_mb\":");
+    if (fill != NULL) {
+        int err;
+        long mb = fill_tmp(strtol(fill + 14, NULL, 10), &err);
+        return tether_response_printf(res, "{\"filled_mb\":%ld,\"errno\":\"%s\"}", mb,
+                                      err == ENOSPC ? "ENOSPC" : err ? strerror(err) : "");
+    }
     char root[2048], cwd[1024], sh[64];
     list_root(root, sizeof root);
     if (getcwd(cwd, sizeof cwd) == NULL)

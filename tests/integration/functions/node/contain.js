@@ -21,3 +21,20 @@ exports.detach = async () => {
   child.unref();
   return { pid: process.pid, child: child.pid };
 };
+
+// {sleeper: true}: starts `sleep 300` in a session of its own and answers
+// with both pids. Otherwise starts a child that makes itself the OOM
+// killer's first choice and allocates until it is killed, and answers with
+// how the child ended (on Lambda the whole environment ends instead).
+exports.childhog = async (event) => {
+  if (event && event.sleeper) {
+    const s = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    s.unref();
+    return { pid: process.pid, sleeper: s.pid };
+  }
+  const hog = `const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));`;
+  const child = spawn('/bin/sh', ['-c', `echo 1000 > /proc/self/oom_score_adj; exec "${process.execPath}" -e '${hog}'`], { stdio: 'ignore' });
+  return new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ pid: process.pid, child: child.pid, code, signal }));
+  });
+};
