@@ -452,8 +452,8 @@ typedef struct latency {
  * bench/system/node/bench.js's two (the same operation with the Node.js
  * driver, examples/node's node_modules through NODE_PATH). */
 static const char *const lat_fns[LAT_FNS] = {"managed", "naive", "node-reused", "node-naive"};
-static const char *const lat_handlers[LAT_FNS] = {"system.managed", "system.naive",
-                                                  "bench.reused", "bench.naive"};
+static const char *const lat_handlers[LAT_FNS] = {"system.managed", "system.naive", "bench.reused",
+                                                  "bench.naive"};
 static const char *const lat_titles[LAT_FNS] = {
     "C, client reused (managed)", "C, client per invocation", "Node.js, client reused",
     "Node.js, client per invocation"};
@@ -639,7 +639,8 @@ static int node_folder(const char *dir, const char *node_example, const char *no
     js[len] = '\0';
     char link[PATH_MAX + 32];
     snprintf(link, sizeof link, "%s/node_modules", out);
-    if (len == 0 || mkdir(out, 0755) == -1 || write_file(to, js) != 0 || symlink(mods, link) == -1) {
+    if (len == 0 || mkdir(out, 0755) == -1 || write_file(to, js) != 0 ||
+        symlink(mods, link) == -1) {
         fprintf(stderr, "bench: cannot set up %s from %s: %s\n", out, from, strerror(errno));
         return -1;
     }
