@@ -450,7 +450,8 @@ typedef struct latency {
 
 /* The latency run's functions: bench/system/system_fn.c's two handlers and
  * bench/system/node/bench.js's two (the same operation with the Node.js
- * driver, examples/node's node_modules through NODE_PATH). */
+ * driver, run from a copy beside a link to examples/node's node_modules:
+ * node_folder). */
 static const char *const lat_fns[LAT_FNS] = {"managed", "naive", "node-reused", "node-naive"};
 static const char *const lat_handlers[LAT_FNS] = {"system.managed", "system.naive", "bench.reused",
                                                   "bench.naive"};
