@@ -442,9 +442,22 @@ typedef struct sweep {
     size_t invocations[SWEEP_FNS][SWEEP_N];
 } sweep_t;
 
+#define LAT_FNS 4 /* C managed, C naive, Node reused, Node per invocation */
+
 typedef struct latency {
-    bench_warm_t w[LAT_CASES][2]; /* [case][managed, naive] */
+    bench_warm_t w[LAT_CASES][LAT_FNS]; /* [case][lat_fns] */
 } latency_t;
+
+/* The latency run's functions: bench/system/system_fn.c's two handlers and
+ * bench/system/node/bench.js's two (the same operation with the Node.js
+ * driver, run from a copy beside a link to examples/node's node_modules:
+ * node_folder). */
+static const char *const lat_fns[LAT_FNS] = {"managed", "naive", "node-reused", "node-naive"};
+static const char *const lat_handlers[LAT_FNS] = {"system.managed", "system.naive", "bench.reused",
+                                                  "bench.naive"};
+static const char *const lat_titles[LAT_FNS] = {
+    "C, client reused (managed)", "C, client per invocation", "Node.js, client reused",
+    "Node.js, client per invocation"};
 
 static const char *const lat_cases[LAT_CASES] = {"SCRAM-SHA-256, loopback", "MONGODB-AWS, loopback",
                                                  "SCRAM-SHA-256, 1 ms link",
@@ -608,12 +621,39 @@ out:
     return rc;
 }
 
+/* The Node functions' folder for the latency run: dir/node with a copy of
+ * bench.js (from node_code) and node_modules, a link to the Node example's
+ * (tether up looks for aws-lambda-ric beside the handler). */
+static int node_folder(const char *dir, const char *node_example, const char *node_code, char *out,
+                       size_t outlen)
+{
+    char from[PATH_MAX + 16], to[PATH_MAX + 32], mods[PATH_MAX + 16];
+    static char js[65536];
+    snprintf(out, outlen, "%s/node", dir);
+    snprintf(from, sizeof from, "%s/bench.js", node_code);
+    snprintf(to, sizeof to, "%s/bench.js", out);
+    snprintf(mods, sizeof mods, "%s/node_modules", node_example);
+    FILE *f = fopen(from, "re");
+    size_t len = f != NULL ? fread(js, 1, sizeof js - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    js[len] = '\0';
+    char link[PATH_MAX + 32];
+    snprintf(link, sizeof link, "%s/node_modules", out);
+    if (len == 0 || mkdir(out, 0755) == -1 || write_file(to, js) != 0 ||
+        symlink(mods, link) == -1) {
+        fprintf(stderr, "bench: cannot set up %s from %s: %s\n", out, from, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Latency per invocation, reused vs per invocation, with TLS (--db-tls) and
  * SCRAM-SHA-256 or MONGODB-AWS, on loopback and through the relay (0.5 ms
  * each way). The docstore's port is chosen first so the template can name
  * it (and the relay's) in each function's MONGODB_URI. */
 static int run_latency(const char *bin, const platform_template_t *t, const char *code_dir,
-                       size_t n, latency_t *lat)
+                       const char *node_example, const char *node_code, size_t n, latency_t *lat)
 {
     char dir[] = "/tmp/bench-link-XXXXXX", path[sizeof dir + 32], users[sizeof dir + 32];
     if (mkdtemp(dir) == NULL)
@@ -628,6 +668,9 @@ static int run_latency(const char *bin, const platform_template_t *t, const char
     bench_platform_t pp = {.pid = -1};
     bench_relay_t relay = {.pid = -1};
     int db_port = free_port();
+    char node_dir[sizeof dir + 16];
+    if (node_folder(dir, node_example, node_code, node_dir, sizeof node_dir) != 0)
+        goto out;
     if (db_port <= 0 || bench_relay_start(db_port, LINK_DELAY, &relay) != 0)
         goto out;
     relay_pid = relay.pid;
@@ -639,7 +682,7 @@ static int run_latency(const char *bin, const platform_template_t *t, const char
              "\"roles\": [{\"role\": \"readWrite\", \"db\": \"bench\"}]}]\n");
     if (write_file(users, text) != 0)
         goto out;
-    static char yaml[16384];
+    static char yaml[32768];
     size_t off = (size_t)snprintf(yaml, sizeof yaml,
                                   "# written by bench_system (latency over a link)\nResources:\n");
     for (int cse = 0; cse < LAT_CASES; cse++) {
@@ -655,15 +698,18 @@ static int run_latency(const char *bin, const platform_template_t *t, const char
                      "mongodb://" BENCH_USER ":" BENCH_PASS "@127.0.0.1:%d/?authSource=admin"
                      "&authMechanism=SCRAM-SHA-256&tls=true",
                      port);
-        for (int m = 0; m < 2; m++)
+        for (int m = 0; m < LAT_FNS && off < sizeof yaml; m++) {
+            int node = m >= 2;
             off += (size_t)snprintf(
                 yaml + off, sizeof yaml - off,
                 "  F%d%d:\n    Type: AWS::Serverless::Function\n    Properties:\n"
-                "      FunctionName: %s-%d\n      Runtime: provided.al2023\n      CodeUri: %s\n"
-                "      Handler: system.%s\n      Role: " ROLE_ARN "\n"
-                "      ReservedConcurrentExecutions: 2\n      Timeout: 30\n"
+                "      FunctionName: %s-%d\n      Runtime: %s\n      CodeUri: %s\n"
+                "      Handler: %s\n      Role: " ROLE_ARN "\n"
+                "      ReservedConcurrentExecutions: 2\n      Timeout: 30\n      MemorySize: 1024\n"
                 "      Environment:\n        Variables:\n          MONGODB_URI: '%s'\n",
-                cse, m, fn_names[m], cse, cdir, fn_names[m], uri);
+                cse, m, lat_fns[m], cse, node ? "nodejs20.x" : "provided.al2023",
+                node ? node_dir : cdir, lat_handlers[m], uri);
+        }
     }
     if (off >= sizeof yaml || write_file(path, yaml) != 0)
         goto out;
@@ -675,10 +721,10 @@ static int run_latency(const char *bin, const platform_template_t *t, const char
         goto out;
     running_pid = pp.pid;
     for (int cse = 0; cse < LAT_CASES; cse++) {
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < LAT_FNS; m++) {
             char fn[32];
             bench_warm_t warm;
-            snprintf(fn, sizeof fn, "%s-%d", fn_names[m], cse);
+            snprintf(fn, sizeof fn, "%s-%d", lat_fns[m], cse);
             if (bench_run_warm(pp.port, fn, 1 + WARMUP, 1, &warm) != 0 ||
                 bench_run_warm(pp.port, fn, n, 1, &lat->w[cse][m]) != 0) {
                 fprintf(stderr, "bench: %s (%s) failed\n", fn, lat_cases[cse]);
@@ -699,6 +745,13 @@ out:
     relay_pid = -1;
     unlink(path);
     unlink(users);
+    char junk[sizeof dir + 32];
+    snprintf(junk, sizeof junk, "%s/node/bench.js", dir);
+    unlink(junk);
+    snprintf(junk, sizeof junk, "%s/node/node_modules", dir);
+    unlink(junk);
+    snprintf(junk, sizeof junk, "%s/node", dir);
+    rmdir(junk);
     rmdir(dir);
     return rc;
 }
@@ -737,13 +790,20 @@ static void print_latency(const latency_t *lat, size_t n)
     say("\nlatency per invocation (round trip p50 / p99 us, %zu sequential warm invocations; "
         "TLS on; link: a relay holding each segment %d us each way):\n",
         n, LINK_DELAY);
-    say("%-28s %22s %22s %8s\n", "", "reused (managed)", "client per invocation", "p50 n/m");
+    say("%-26s", "");
+    for (int m = 0; m < LAT_FNS; m++)
+        say(" %31s", lat_titles[m]);
+    say(" %8s %8s\n", "C n/m", "Node n/r");
     for (int c = 0; c < LAT_CASES; c++) {
-        char a[32], b[32];
-        snprintf(a, sizeof a, "%.0f / %.0f", lat->w[c][0].p50_us, lat->w[c][0].p99_us);
-        snprintf(b, sizeof b, "%.0f / %.0f", lat->w[c][1].p50_us, lat->w[c][1].p99_us);
-        say("%-28s %22s %22s %7.1fx\n", lat_cases[c], a, b,
-            lat->w[c][0].p50_us > 0 ? lat->w[c][1].p50_us / lat->w[c][0].p50_us : 0.0);
+        say("%-26s", lat_cases[c]);
+        for (int m = 0; m < LAT_FNS; m++) {
+            char a[40];
+            snprintf(a, sizeof a, "%.0f / %.0f", lat->w[c][m].p50_us, lat->w[c][m].p99_us);
+            say(" %31s", a);
+        }
+        say(" %7.1fx %7.1fx\n",
+            lat->w[c][0].p50_us > 0 ? lat->w[c][1].p50_us / lat->w[c][0].p50_us : 0.0,
+            lat->w[c][2].p50_us > 0 ? lat->w[c][3].p50_us / lat->w[c][2].p50_us : 0.0);
     }
 }
 
@@ -767,11 +827,14 @@ static int write_charts(const char *results, const sweep_t *sw, const latency_t 
             return -1;
     }
     if (lat != NULL) {
-        off = (size_t)snprintf(text, sizeof text, "# case  p50 ms: reused per-invocation\n");
+        off = (size_t)snprintf(text, sizeof text,
+                               "# case  p50 ms: C reused, C per-invocation, Node reused, Node "
+                               "per-invocation\n");
         for (int c = 0; c < LAT_CASES && off < sizeof text; c++)
-            off +=
-                (size_t)snprintf(text + off, sizeof text - off, "\"%s\" %.3f %.3f\n", lat_cases[c],
-                                 lat->w[c][0].p50_us / 1000.0, lat->w[c][1].p50_us / 1000.0);
+            off += (size_t)snprintf(text + off, sizeof text - off, "\"%s\" %.3f %.3f %.3f %.3f\n",
+                                    lat_cases[c], lat->w[c][0].p50_us / 1000.0,
+                                    lat->w[c][1].p50_us / 1000.0, lat->w[c][2].p50_us / 1000.0,
+                                    lat->w[c][3].p50_us / 1000.0);
         snprintf(path, sizeof path, "%s/latency.dat", results);
         if (write_file(path, text) != 0)
             return -1;
@@ -804,10 +867,14 @@ static int write_charts(const char *results, const sweep_t *sw, const latency_t 
         "set style data histograms\nset style histogram clustered gap 1\n"
         "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset xtics scale 0 font ',11'\n"
         "set xrange [-0.6:3.6]\n"
-        "plot 'latency.dat' using 2:xtic(1) title 'client reused (managed)' lc rgb '#2b6cb0', "
-        "'' using 3 title 'client per invocation' lc rgb '#dd6b20', "
-        "'' using ($0-0.17):2:(sprintf('%.1f',$2)) with labels offset 0,0.7 notitle, "
-        "'' using ($0+0.17):3:(sprintf('%.1f',$3)) with labels offset 0,0.7 notitle\n"
+        "plot 'latency.dat' using 2:xtic(1) title 'C, client reused (managed)' lc rgb '#2b6cb0', "
+        "'' using 3 title 'C, client per invocation' lc rgb '#dd6b20', "
+        "'' using 4 title 'Node.js, client reused' lc rgb '#805ad5', "
+        "'' using 5 title 'Node.js, client per invocation' lc rgb '#d69e2e', "
+        "'' using ($0-0.3):2:(sprintf('%.1f',$2)) with labels offset 0,0.6 font ',9' notitle, "
+        "'' using ($0-0.1):3:(sprintf('%.0f',$3)) with labels offset 0,0.6 font ',9' notitle, "
+        "'' using ($0+0.1):4:(sprintf('%.1f',$4)) with labels offset 0,0.6 font ',9' notitle, "
+        "'' using ($0+0.3):5:(sprintf('%.0f',$5)) with labels offset 0,0.6 font ',9' notitle\n"
         "}\n";
     snprintf(path, sizeof path, "%s/charts.gp", results);
     if (write_file(path, script) != 0)
@@ -922,6 +989,20 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 2;
     }
+    char bench_node[PATH_MAX + 16]; /* bench/system/node, beside the template */
+    snprintf(bench_node, sizeof bench_node, "%s", tmpl);
+    slash = strrchr(bench_node, '/');
+    snprintf(slash != NULL ? slash + 1 : bench_node,
+             (size_t)(bench_node + sizeof bench_node - (slash != NULL ? slash + 1 : bench_node)),
+             "system/node");
+    char bench_node_real[PATH_MAX];
+    if (charts && realpath(bench_node, bench_node_real) == NULL) {
+        fprintf(stderr, "bench: %s: %s (the Node functions the latency chart runs)\n", bench_node,
+                strerror(errno));
+        return 2;
+    }
+    if (charts)
+        snprintf(bench_node, sizeof bench_node, "%s", bench_node_real);
     if (mkdir(results, 0755) == -1 && errno != EEXIST) {
         fprintf(stderr, "bench: %s: %s\n", results, strerror(errno));
         return 2;
@@ -980,7 +1061,7 @@ int main(int argc, char **argv)
         if (sw_ok)
             print_sweep(&sw);
         size_t n_lat = n < 200 ? n : 200;
-        int lat_ok = run_latency(bin, t, code_dir, n_lat, &lat) == 0;
+        int lat_ok = run_latency(bin, t, code_dir, node_real, bench_node, n_lat, &lat) == 0;
         if (lat_ok)
             print_latency(&lat, n_lat);
         if (!sw_ok || !lat_ok)

@@ -33,5 +33,5 @@ set style fill solid 0.85 border -1
 set boxwidth 0.9
 set xtics scale 0 font ',11'
 set xrange [-0.6:3.6]
-plot 'latency.dat' using 2:xtic(1) title 'client reused (managed)' lc rgb '#2b6cb0', '' using 3 title 'client per invocation' lc rgb '#dd6b20', '' using ($0-0.17):2:(sprintf('%.1f',$2)) with labels offset 0,0.7 notitle, '' using ($0+0.17):3:(sprintf('%.1f',$3)) with labels offset 0,0.7 notitle
+plot 'latency.dat' using 2:xtic(1) title 'C, client reused (managed)' lc rgb '#2b6cb0', '' using 3 title 'C, client per invocation' lc rgb '#dd6b20', '' using 4 title 'Node.js, client reused' lc rgb '#805ad5', '' using 5 title 'Node.js, client per invocation' lc rgb '#d69e2e', '' using ($0-0.3):2:(sprintf('%.1f',$2)) with labels offset 0,0.6 font ',9' notitle, '' using ($0-0.1):3:(sprintf('%.0f',$3)) with labels offset 0,0.6 font ',9' notitle, '' using ($0+0.1):4:(sprintf('%.1f',$4)) with labels offset 0,0.6 font ',9' notitle, '' using ($0+0.3):5:(sprintf('%.0f',$5)) with labels offset 0,0.6 font ',9' notitle
 }

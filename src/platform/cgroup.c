@@ -672,6 +672,26 @@ void platform_cgroup_kill(platform_cgroup_t *cg)
     }
 }
 
+int platform_cgroup_pids(const platform_cgroup_t *cg, int *pids, int max)
+{
+    char rel[REL_MAX + 160];
+    if (cg->removed || cg_path(cg, 0, "cgroup.procs", rel, sizeof rel) != 0)
+        return -1;
+    char *buf = malloc(PROCS_READ_MAX);
+    if (buf == NULL)
+        return -1;
+    int n = -1;
+    if (read_at(cg->parent->h[0].fd, rel, buf, PROCS_READ_MAX) >= 0) {
+        n = 0;
+        char *s = buf, *end;
+        for (long pid; n < max && (pid = strtol(s, &end, 10), end != s); s = end)
+            if (pid > 0)
+                pids[n++] = (int)pid;
+    }
+    free(buf);
+    return n;
+}
+
 /* A number in a cgroup file read with one pread from offset 0. */
 static uint64_t pread_u64(int fd)
 {

@@ -87,6 +87,11 @@ __attribute__((warn_unused_result)) int platform_cgroup_join(const platform_cgro
 void platform_cgroup_spawned(platform_cgroup_t *cg);
 /* Freezes (1) or thaws (0) every process of the group. 0, or -1 with errno. */
 __attribute__((warn_unused_result)) int platform_cgroup_freeze(platform_cgroup_t *cg, int frozen);
+/* The processes of the group (its cgroup.procs, read now), at most max of
+ * them, into pids (OUT). How many, or -1 when the list cannot be read. */
+__attribute__((warn_unused_result)) int platform_cgroup_pids(const platform_cgroup_t *cg, int *pids,
+                                                             int max);
+
 /* SIGKILL to every process of the group (thawing it first). Does not wait. */
 void platform_cgroup_kill(platform_cgroup_t *cg);
 /* The group's peak memory in kB (0 when unknown). One pread. */

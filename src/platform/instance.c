@@ -748,8 +748,9 @@ void platform_instance_on_result(platform_instance_t *inst, int function_error, 
         return;
     if (inst->timer_kind == PLATFORM_TIMER_INVOKE)
         disarm_timer(inst); /* a STOPPING instance keeps its SIGKILL timer */
-    if (inv->want_tail)
-        drain_pipes(inst); /* output written before the result belongs in this tail */
+    /* output written before the result belongs in this tail: the caller's
+     * (X-Amz-Log-Type: Tail) and the live page's, kept for every invocation */
+    drain_pipes(inst);
     log_end(inst);
     inst->inv = NULL;
     if (inst->state == PLATFORM_INSTANCE_BUSY) /* a STOPPING one stays so */

@@ -18,13 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EVENT_MAX (8 * 1024 * 1024) /* one event: a buffered 6 MB response, framed */
+#define EVENT_MAX (PLATFORM_STREAM_MAX_RESPONSE + 65536) /* one event: a whole response, framed */
 
 struct platform_stream {
     struct evhttp_request *req; /* the caller's request, until finished */
     char id[37];                /* X-Amzn-RequestId */
     int started;                /* the 200 went out */
     size_t sent;                /* response bytes sent in PayloadChunks */
+    int too_large;              /* the function streamed past PLATFORM_STREAM_MAX_RESPONSE */
 };
 
 platform_stream_t *platform_stream_new(struct evhttp_request *req, const char *request_id)
@@ -74,6 +75,10 @@ static void send_event(platform_stream_t *s, const char *type, const char *conte
 
 void platform_stream_chunk(platform_stream_t *s, const void *data, size_t len)
 {
+    if (len > PLATFORM_STREAM_MAX_RESPONSE - s->sent) {
+        s->too_large = 1; /* the caller gets the first 20 MiB, then the error */
+        len = PLATFORM_STREAM_MAX_RESPONSE - s->sent;
+    }
     if (len == 0)
         return;
     start(s);
@@ -84,6 +89,11 @@ void platform_stream_chunk(platform_stream_t *s, const void *data, size_t len)
 size_t platform_stream_sent(const platform_stream_t *s)
 {
     return s->sent;
+}
+
+int platform_stream_too_large(const platform_stream_t *s)
+{
+    return s->too_large;
 }
 
 int platform_stream_started(const platform_stream_t *s)

@@ -14,17 +14,28 @@
 
 struct evhttp_request;
 
+/* A streamed response's limit: 20 MiB, as the Runtime API documents for
+ * `Lambda-Runtime-Function-Response-Mode: streaming` (AWS calls it a soft
+ * limit). A buffered response, or a streamed one read through plain Invoke,
+ * keeps PLATFORM_MAX_RESPONSE (invocation.h). */
+#define PLATFORM_STREAM_MAX_RESPONSE 20971520
+
 typedef struct platform_stream platform_stream_t;
 
 /* A stream answering req under request_id (copied). NULL on allocation failure. */
 platform_stream_t *platform_stream_new(struct evhttp_request *req, const char *request_id);
 
 /* Sends len bytes of the function's response as one PayloadChunk, starting
- * the reply first if need be. Nothing when the caller has gone. */
+ * the reply first if need be. Nothing when the caller has gone. Bytes past
+ * PLATFORM_STREAM_MAX_RESPONSE are not sent: the stream is then too large
+ * (platform_stream_too_large) and its InvokeComplete should say so. */
 void platform_stream_chunk(platform_stream_t *s, const void *data, size_t len);
 
 /* Response bytes sent so far. */
 size_t platform_stream_sent(const platform_stream_t *s);
+
+/* 1 once the function streamed more than PLATFORM_STREAM_MAX_RESPONSE bytes. */
+int platform_stream_too_large(const platform_stream_t *s);
 
 /* 1 once the 200 and its headers went out (an API error can no longer be sent). */
 int platform_stream_started(const platform_stream_t *s);

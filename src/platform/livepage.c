@@ -5,8 +5,12 @@
  *
  * Which connections an instance holds is read from the instance's side, so
  * it works for the embedded docstore and an external --db alike: the socket
- * inodes of /proc/PID/fd, looked up in /proc/PID/net/tcp and tcp6 (the
- * instance's network namespace), established and to the database's port.
+ * inodes of /proc/PID/fd of every process of the instance, looked up in
+ * /proc/PID/net/tcp and tcp6 (the instance's network namespace), established
+ * and to the database's port. An instance's processes are its control
+ * group's members (cgroup.procs) where it has a group, else the runtime and
+ * its descendants (/proc/PID/task/TID/children): a connection a function's
+ * child process holds is the instance's too.
  * With the embedded docstore, each of its connections (docstore_server_peers,
  * safe from any thread) is then matched to an instance by the client's port:
  * the docstore's peer port is the instance socket's local port. Connections
@@ -18,6 +22,7 @@
 #include "platform/livepage.h"
 
 #include "common/log.h"
+#include "platform/cgroup.h"
 #include "docstore/net/db_thread.h"
 #include "platform/function.h"
 #include "platform/instance.h"
@@ -44,6 +49,7 @@
 #define LIVE_CONN_MAX  256   /* database connections listed per instance */
 #define LIVE_PEERS_MAX 1024  /* docstore connections listed */
 #define LIVE_TCP_LINES 65536 /* lines of /proc/PID/net/tcp read */
+#define LIVE_PIDS_MAX  64    /* processes of one instance looked at */
 
 typedef struct live_recent {
     char id[37];
@@ -152,16 +158,77 @@ static int scan_tcp(int pid, const char *file, int db_port, const unsigned long 
     return found;
 }
 
-int platform_livepage_db_ports(int pid, int db_port, int *ports, int max)
+int platform_livepage_db_ports(const int *pids, int n_pids, int db_port, int *ports, int max)
 {
     static unsigned long inodes[LIVE_FD_MAX]; /* the loop's thread only */
-    int n = pid_socket_inodes(pid, inodes, LIVE_FD_MAX);
-    if (n < 0)
+    int n = 0, readable = 0;
+    for (int i = 0; i < n_pids && n < LIVE_FD_MAX; i++) {
+        int k = pid_socket_inodes(pids[i], inodes + n, LIVE_FD_MAX - n);
+        if (k >= 0) {
+            readable = 1;
+            n += k;
+        }
+    }
+    if (!readable)
         return -1;
     if (n == 0 || db_port <= 0)
         return 0;
-    int found = scan_tcp(pid, "tcp", db_port, inodes, n, ports, max, 0);
-    return scan_tcp(pid, "tcp6", db_port, inodes, n, ports, max, found);
+    qsort(inodes, (size_t)n, sizeof inodes[0], cmp_ulong);
+    int found = scan_tcp(pids[0], "tcp", db_port, inodes, n, ports, max, 0);
+    return scan_tcp(pids[0], "tcp6", db_port, inodes, n, ports, max, found);
+}
+
+/* The children of every thread of pid, appended to pids[*n..max). */
+static void proc_children(int pid, int *pids, int *n, int max)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while (*n < max && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[96], buf[1024];
+        snprintf(file, sizeof file, "/proc/%d/task/%.16s/children", pid, e->d_name);
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd == -1)
+            continue;
+        ssize_t len;
+        do {
+            len = read(fd, buf, sizeof buf - 1);
+        } while (len == -1 && errno == EINTR);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        char *s = buf, *end;
+        for (long c; *n < max && (c = strtol(s, &end, 10), end != s); s = end)
+            if (c > 0)
+                pids[(*n)++] = (int)c;
+    }
+    closedir(d);
+}
+
+int platform_livepage_instance_pids(const platform_instance_t *inst, int *pids, int max)
+{
+    if (max <= 0 || inst->pid <= 0)
+        return 0;
+    int n = 0;
+    pids[n++] = (int)inst->pid; /* first: its network namespace is read */
+    if (inst->cg != NULL) {
+        static int members[LIVE_PIDS_MAX];
+        int m = platform_cgroup_pids(inst->cg, members, LIVE_PIDS_MAX);
+        for (int i = 0; i < m && n < max; i++)
+            if (members[i] != (int)inst->pid)
+                pids[n++] = members[i];
+        if (m >= 0)
+            return n;
+    }
+    for (int done = 0; done < n && n < max; done++) /* breadth first */
+        proc_children(pids[done], pids, &n, max);
+    return n;
 }
 
 /* VmRSS of pid in kB, or -1. */
@@ -235,18 +302,37 @@ static int instances_json(platform_t *p, buf_t *b, int db_port, live_owner_t *ow
         {
             if (rc != 0)
                 break;
-            int n = platform_livepage_db_ports((int)inst->pid, db_port, ports, LIVE_CONN_MAX);
-            long rss = pid_rss_kb((int)inst->pid);
+            static int pids[LIVE_PIDS_MAX];
+            int n_pids = platform_livepage_instance_pids(inst, pids, LIVE_PIDS_MAX);
+            int n = n_pids > 0 ? platform_livepage_db_ports(pids, n_pids, db_port, ports,
+                                                            LIVE_CONN_MAX)
+                               : -1;
+            long rss = -1; /* every process's, summed */
+            for (int k = 0; k < n_pids; k++) {
+                long kb = pid_rss_kb(pids[k]);
+                if (kb >= 0)
+                    rss = (rss < 0 ? 0 : rss) + kb;
+            }
+            const platform_cgroup_t *cg = inst->cg;
             rc = buf_printf(b, "%s{\"function\":", first ? "" : ",");
             first = 0;
             if (rc == 0)
                 rc = buf_append_json_cstr(b, fn->spec->name);
             if (rc == 0)
-                rc = buf_printf(b,
-                                ",\"id\":%u,\"pid\":%d,\"rssKb\":%ld,\"peakKb\":%llu,"
-                                "\"dbConnections\":%d,\"dbLocalPorts\":[",
-                                inst->id, (int)inst->pid, rss, (unsigned long long)inst->peak_kb,
-                                n < 0 ? 0 : n);
+                rc = buf_printf(
+                    b,
+                    ",\"id\":%u,\"pid\":%d,\"rssKb\":%ld,\"peakKb\":%llu,"
+                    "\"containment\":\"%s\",\"memoryLimitMb\":%llu,\"memoryLimitEnforced\":%s,"
+                    "\"dbConnections\":%d,\"pids\":[",
+                    inst->id, (int)inst->pid, rss, (unsigned long long)inst->peak_kb,
+                    platform_containment_name(cg ? cg->kind : PLATFORM_CONTAIN_SIGNALS),
+                    cg ? (unsigned long long)(cg->limit_bytes >> 20)
+                       : (unsigned long long)fn->spec->memory_mb,
+                    cg ? "true" : "false", n < 0 ? 0 : n);
+            for (int k = 0; rc == 0 && k < n_pids; k++)
+                rc = buf_printf(b, "%s%d", k ? "," : "", pids[k]);
+            if (rc == 0)
+                rc = buf_append_str(b, "],\"dbLocalPorts\":[");
             for (int k = 0; rc == 0 && k < n && k < LIVE_CONN_MAX; k++) {
                 rc = buf_printf(b, "%s%d", k ? "," : "", ports[k]);
                 if (*n_owners < max_owners)

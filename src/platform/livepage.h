@@ -18,9 +18,10 @@
 struct evhttp_request;
 struct platform;
 struct platform_invocation;
+struct platform_instance;
 
 #define PLATFORM_LIVE_RECENT   32   /* invocations kept for the page */
-#define PLATFORM_LIVE_TAIL_MAX 1024 /* bytes of each one's log tail kept */
+#define PLATFORM_LIVE_TAIL_MAX 4096 /* bytes of each one's log tail kept: Lambda's Tail */
 
 /* Serves path when it is the page's (/_tether, /_tether/, /_tether/live.json):
  * 1 when answered, 0 to let the caller route it. */
@@ -34,10 +35,16 @@ void platform_livepage_record(const struct platform_invocation *inv, int functio
 /* Appends the live document to out. 0, or a buf error. */
 __attribute__((warn_unused_result)) int platform_livepage_json(struct platform *p, buf_t *out);
 
-/* The local ports of pid's established TCP connections to remote port
- * db_port (any address), from /proc/PID/fd and /proc/PID/net/tcp{,6}: up to
+/* The local ports of the established TCP connections to remote port db_port
+ * (any address) held by any of the n_pids processes pids (sharing pids[0]'s
+ * network namespace), from /proc/PID/fd and /proc/PIDS[0]/net/tcp{,6}: up to
  * max into ports; returns how many there are (may be more than max), or -1
- * when /proc cannot be read (the process is gone). */
-int platform_livepage_db_ports(int pid, int db_port, int *ports, int max);
+ * when /proc cannot be read for any of them (they are gone). */
+int platform_livepage_db_ports(const int *pids, int n_pids, int db_port, int *ports, int max);
+
+/* Every process of inst, its runtime first, at most max into pids (OUT): its
+ * control group's members where it has one, else the runtime and its
+ * descendants as /proc shows them. How many (0 when it has no process). */
+int platform_livepage_instance_pids(const struct platform_instance *inst, int *pids, int max);
 
 #endif

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "platform/instance.h"
 #include "platform/invocation.h"
+#include "platform/invoke_stream.h"
 #include "platform/json.h"
 #include "platform/platform.h"
 #include "platform/reply.h"
@@ -26,8 +27,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Bodies past this are refused by evhttp itself; up to it we answer 413 ourselves. */
-#define RAPI_MAX_BODY (PLATFORM_MAX_RESPONSE + (1 << 20))
+/* Bodies past this are refused by evhttp itself; up to it we answer 413
+ * ourselves (6 MB for a buffered response, 20 MiB for a stream). */
+#define RAPI_MAX_BODY (PLATFORM_STREAM_MAX_RESPONSE + (4 << 20))
 
 static void reply(struct evhttp_request *req, int status, const char *phrase, const char *body)
 {
@@ -127,23 +129,27 @@ static void on_response(platform_instance_t *inst, struct evhttp_request *req, c
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     size_t len = evbuffer_get_length(in);
-    if (len > PLATFORM_MAX_RESPONSE) {
+    const char *mode = evhttp_find_header(h, "Lambda-Runtime-Function-Response-Mode");
+    /* a stream read as one (InvokeWithResponseStream) may reach 20 MiB; a
+     * response buffered here for plain Invoke keeps the 6 MB limit */
+    platform_stream_t *stream = inst->inv->stream;
+    int streamed = stream != NULL && mode != NULL && strcmp(mode, "streaming") == 0;
+    size_t limit = streamed ? PLATFORM_STREAM_MAX_RESPONSE : PLATFORM_MAX_RESPONSE;
+    if (len > limit || (stream != NULL && platform_stream_too_large(stream))) {
         char msg[128];
-        snprintf(msg, sizeof msg, "Exceeded maximum allowed payload size (%d bytes).",
-                 PLATFORM_MAX_RESPONSE);
+        snprintf(msg, sizeof msg, "Exceeded maximum allowed payload size (%zu bytes).", limit);
         reply_error(req, 413, "RequestEntityTooLarge", msg);
         char body[256];
         snprintf(body, sizeof body,
                  "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size "
-                 "(%d bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
-                 PLATFORM_MAX_RESPONSE);
+                 "(%zu bytes).\",\"errorType\":\"Function.ResponseSizeTooLarge\"}",
+                 limit);
         platform_instance_on_result(inst, 1, body, strlen(body));
         return;
     }
     /* a streamed response that failed midway says so in trailers */
     const char *etype = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Type");
     const char *ebody = evhttp_find_header(h, "Lambda-Runtime-Function-Error-Body");
-    const char *mode = evhttp_find_header(h, "Lambda-Runtime-Function-Response-Mode");
     char *ttype = NULL, *tbody = NULL; /* the same as trailers: evhttp keeps none, the tap does */
     if (etype == NULL && ebody == NULL && mode != NULL && strcmp(mode, "streaming") == 0) {
         ttype = platform_invocation_trailer(inst->inv, "Lambda-Runtime-Function-Error-Type");

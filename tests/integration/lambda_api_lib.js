@@ -9,7 +9,7 @@ const path = require('path');
 const L = require('./platform_lib');
 
 const BUILD = process.env.TETHER_BUILD || path.join(L.SRC, 'build');
-const PADDING = 52; // with the 6 below: 58 functions, two pages of 50
+const PADDING = 51; // with the 7 below: 58 functions, two pages of 50
 
 function writeTemplate(dir) {
   fs.mkdirSync(dir, { recursive: true });
@@ -37,6 +37,8 @@ function writeTemplate(dir) {
   };
   fn('Echo', ['FunctionName: echo', `CodeUri: ${echo}/`, 'Handler: echo']);
   fn('Gate', ['FunctionName: gate', `CodeUri: ${gate}/`, 'Handler: streamgate', 'Timeout: 3']);
+  // the streamed-size tests stream 10 and 21 MB: a Timeout that a loaded machine meets
+  fn('GateBig', ['FunctionName: gate-big', `CodeUri: ${gate}/`, 'Handler: streamgate', 'Timeout: 60']);
   fn('Reserved', ['FunctionName: reserved', `CodeUri: ${echo}/`, 'Handler: echo', 'MemorySize: 512',
     'ReservedConcurrentExecutions: 3', 'Role: arn:aws:iam::123456789012:role/reserved-role',
     'Environment:', '  Variables:', "    COLOR: 'blue'", "    STAGE: 'prod'"]);
@@ -50,7 +52,7 @@ function writeTemplate(dir) {
   return file;
 }
 
-const NAMES = ['echo', 'gate', 'node-echo', 'node-gate', 'orders-create', 'reserved',
+const NAMES = ['echo', 'gate', 'gate-big', 'node-echo', 'node-gate', 'orders-create', 'reserved',
   ...Array.from({ length: PADDING }, (_, i) => `pad-${String(i).padStart(2, '0')}`)].sort();
 
 module.exports = { writeTemplate, NAMES };

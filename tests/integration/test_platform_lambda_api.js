@@ -14,7 +14,7 @@ const fs = require('fs');
 const path = require('path');
 const {
   LambdaClient, ListFunctionsCommand, GetFunctionCommand, GetFunctionConfigurationCommand,
-  GetFunctionConcurrencyCommand, InvokeWithResponseStreamCommand, paginateListFunctions,
+  GetFunctionConcurrencyCommand, InvokeWithResponseStreamCommand, InvokeCommand, paginateListFunctions,
   waitUntilFunctionActive, waitUntilFunctionActiveV2, waitUntilFunctionUpdated,
   waitUntilFunctionUpdatedV2, waitUntilFunctionExists,
 } = require('@aws-sdk/client-lambda');
@@ -231,6 +231,52 @@ test('a Node streamifyResponse handler streams through aws-lambda-ric', async ()
   const failed = await streamInvoke('node-gate', { gate: gate2, end: 'fail' }, gate2);
   assert.equal(failed.chunks[0], 'first\n');
   assert.ok(failed.complete.ErrorCode, 'the error reaches InvokeComplete');
+});
+
+// Streams n bytes from the C streamgate function; the chunks' total and InvokeComplete.
+async function streamBytes(n) {
+  const r = await lambda.send(new InvokeWithResponseStreamCommand({ FunctionName: 'gate-big', Payload: enc({ bytes: String(n) }) }));
+  let total = 0;
+  let allX = true;
+  let complete;
+  for await (const ev of r.EventStream) {
+    if (ev.PayloadChunk) {
+      const b = ev.PayloadChunk.Payload;
+      total += b.length;
+      if (allX && !b.every((c) => c === 0x78)) allX = false;
+    } else if (ev.InvokeComplete) {
+      complete = ev.InvokeComplete;
+    }
+  }
+  assert.ok(complete, 'an InvokeComplete event ends the stream');
+  assert.ok(allX, 'every byte streamed arrives as sent');
+  return { total, complete };
+}
+
+const MB = 1024 * 1024;
+test('a streamed response may pass 6 MB up to 20 MiB; past it InvokeComplete says ResponseSizeTooLarge', async () => {
+  const ten = await streamBytes(10 * MB);
+  assert.equal(ten.total, 10 * MB);
+  assert.equal(ten.complete.ErrorCode, undefined, JSON.stringify(ten.complete));
+  const big = await streamBytes(21 * MB);
+  assert.equal(big.total, 20 * MB, 'the first 20 MiB reach the caller, no more');
+  assert.equal(big.complete.ErrorCode, 'Function.ResponseSizeTooLarge');
+  assert.match(big.complete.ErrorDetails, /exceeded maximum allowed payload size \(20971520 bytes\)/);
+  // the instance serves the next stream as usual
+  const again = await streamBytes(1000);
+  assert.equal(again.total, 1000);
+  assert.equal(again.complete.ErrorCode, undefined);
+});
+
+test('a streaming function read through plain Invoke keeps the 6 MB buffered limit', async () => {
+  const ok = await lambda.send(new InvokeCommand({ FunctionName: 'gate-big', Payload: enc({ bytes: String(5 * MB) }) }));
+  assert.equal(ok.FunctionError, undefined);
+  assert.equal(ok.Payload.length, 5 * MB);
+  const r = await lambda.send(new InvokeCommand({ FunctionName: 'gate-big', Payload: enc({ bytes: String(10 * MB) }) }));
+  assert.equal(r.FunctionError, 'Unhandled');
+  const err = JSON.parse(text(r.Payload));
+  assert.equal(err.errorType, 'Function.ResponseSizeTooLarge');
+  assert.match(err.errorMessage, /\(6291556 bytes\)/);
 });
 
 test('InvokeWithResponseStream errors: unknown function, Event, DryRun', async () => {

@@ -7,7 +7,9 @@
 // its one database connection (joined from /proc and the docstore); list that
 // connection in the docstore's table as held by the instance and a Node driver
 // client's as another client; and show the invocation among the recent ones
-// with its log tail. Also: live.json parses; /_tether redirects; POST is 405.
+// with its log tail; each instance's containment and memory limit. Also:
+// live.json parses; /_tether redirects; POST is 405; a connection a forked
+// child holds is its instance's; every invocation's tail is complete.
 'use strict';
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -84,7 +86,9 @@ test('the live page shows functions, an instance busy then frozen, and its conne
     Array.from(row.children).map((c) => c.textContent));
   assert.equal(cells[0], 'dbsleep');
   assert.equal(cells[4], '1', 'one invocation served');
-  assert.match(cells[7], /^1 \(ports \d+\)$/, 'its connection, with the client port');
+  assert.match(cells[6], /^(cgroup-v1|cgroup-v2|signals)$/, 'its containment');
+  assert.match(cells[7], / \/ 128 MB/, 'its memory limit');
+  assert.match(cells[8], /^1 \(ports \d+\)$/, 'its connection, with the client port');
 
   // the docstore's side: held by that instance; a Node driver's connections are another client's
   const { MongoClient } = require('mongodb');
@@ -143,4 +147,56 @@ test('with an external --db, live.json counts the connections the instances hold
   assert.deepEqual({ kind: live.db.kind, port: live.db.port }, { kind: 'external', port: db.port });
   assert.equal(live.db.connections, undefined, 'the server side is not known');
   assert.equal(live.recent[0].function, 'dbsleep');
+});
+
+// Every process of an instance is the instance's: a connection a function's
+// child process holds is listed under the instance (its control group's
+// members, or its process tree where it has no group), not as another client.
+// And the page's log tail of every invocation is complete, Tail asked or not.
+const FORKDB = path.join(R.BUILD, 'tests/functions/forkdb');
+
+test('live.json: a child process\'s connection is its instance\'s; every tail is complete', async () => {
+  const template = R.writeTemplate(path.join(L.TMP, 'live-fork'), [
+    { name: 'forkdb', code: FORKDB, handler: 'forkdb', timeout: 30 },
+  ]);
+  const p = await L.startPlatform({ template, db: true, args: ['--idle-timeout', '600'] });
+  cleanup.push(() => p.stop());
+  const r = await L.invoke(p.port, 'forkdb', { fork: '1' }, {}, { timeout: 60000 });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.headers['x-amz-function-error'], undefined, r.body);
+  const { pid, child } = JSON.parse(r.body);
+  assert.ok(child > 0 && child !== pid, r.body);
+
+  const live = await L.waitFor('the child\'s connection under the instance', async () => {
+    const doc = JSON.parse((await L.request(p.port, 'GET', '/_tether/live.json')).body);
+    const inst = doc.instances.find((i) => i.pid === pid);
+    return inst && inst.dbConnections === 1 && doc.db.connections.length === 1 ? doc : null;
+  }, 30000, 100);
+  const inst = live.instances.find((i) => i.pid === pid);
+  assert.ok(inst.pids.includes(pid) && inst.pids.includes(child), JSON.stringify(inst.pids));
+  const conn = live.db.connections[0];
+  assert.equal(conn.function, 'forkdb', 'not "another client"');
+  assert.equal(conn.pid, pid);
+  assert.equal(conn.instance, inst.id);
+  assert.match(inst.containment, /^(cgroup-v1|cgroup-v2|signals)$/);
+  assert.equal(inst.containment, live.status.containment);
+  assert.equal(inst.memoryLimitMb, 128);
+  assert.equal(inst.memoryLimitEnforced, inst.containment !== 'signals');
+
+  // 512 KB of output in the pipe as each result arrives, no Tail asked: the
+  // page's tail still ends with the invocation's last line (then END and REPORT)
+  const ids = [];
+  for (let i = 0; i < 4; i++) {
+    const w = await L.invoke(p.port, 'forkdb', { log: '524288' }, {}, { timeout: 60000 });
+    assert.equal(w.status, 200, w.body);
+    ids.push(w.headers['x-amzn-requestid']);
+  }
+  const doc = JSON.parse((await L.request(p.port, 'GET', '/_tether/live.json')).body);
+  for (const id of ids) {
+    const rec = doc.recent.find((x) => x.id === id);
+    assert.ok(rec, `invocation ${id} is among the recent ones`);
+    assert.ok(rec.tail.length <= 4096, `a tail of ${rec.tail.length} bytes`);
+    // (libtether's EMF metrics line comes between: it is written after the handler)
+    assert.match(rec.tail, new RegExp(`last line of ${id}\\n(\\{"_aws".*\\n)?END RequestId: ${id}\\nREPORT RequestId: ${id}`));
+  }
 });

@@ -1,22 +1,26 @@
 /*
  * The live page's pieces that need no browser (platform/livepage.c): the
  * /proc join finds this process's own TCP connection to a listener by its
- * port (and nothing for another port, or a process that is gone); the ring
+ * port (and nothing for another port, or a process that is gone), and one
+ * only a forked child holds through the process tree; the ring
  * of recent invocations keeps the last PLATFORM_LIVE_RECENT, newest first,
  * with the tail's last bytes escaped; the database's port is read from an
  * external --db URI (first host, 27017 without a port, unknown for SRV).
  * test_platform_livepage.js drives the page itself in Chromium.
  */
 #include "harness.h"
+#include "platform/instance.h"
 #include "platform/invocation.h"
 #include "platform/livepage.h"
 #include "platform/platform.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int listener(int *port)
@@ -46,16 +50,63 @@ static void test_db_ports(void)
     int sfd = accept(lfd, NULL, NULL);
     CHECK(sfd >= 0);
 
+    int self = (int)getpid(), gone = 0x7ffffff0;
     int ports[4] = {0};
     /* our connection to the listener, seen from the client's side only: the
        accepted socket's remote port is the client's, not the listener's */
-    CHECK_INT(platform_livepage_db_ports((int)getpid(), port, ports, 4), 1);
+    CHECK_INT(platform_livepage_db_ports(&self, 1, port, ports, 4), 1);
     CHECK_INT(ports[0], ntohs(local.sin_port));
-    CHECK_INT(platform_livepage_db_ports((int)getpid(), other, ports, 4), 0);
-    CHECK_INT(platform_livepage_db_ports(0x7ffffff0, port, ports, 4), -1); /* no such process */
+    CHECK_INT(platform_livepage_db_ports(&self, 1, other, ports, 4), 0);
+    CHECK_INT(platform_livepage_db_ports(&gone, 1, port, ports, 4), -1); /* no such process */
     close(cfd);
     close(sfd);
     close(ofd);
+    close(lfd);
+}
+
+/* A connection only a child process holds is found through the process tree
+ * (an instance without a control group). */
+static void test_child_connection(void)
+{
+    int port;
+    int lfd = listener(&port);
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(cfd, (struct sockaddr *)&a, sizeof a) == 0);
+    int sfd = accept(lfd, NULL, NULL);
+    CHECK(sfd >= 0);
+    int hold[2];
+    CHECK(pipe(hold) == 0);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) { /* holds cfd until the parent closes the pipe */
+        close(hold[1]);
+        char c;
+        while (read(hold[0], &c, 1) == -1 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(hold[0]);
+    close(cfd); /* now only the child holds it */
+
+    platform_instance_t inst;
+    memset(&inst, 0, sizeof inst);
+    inst.pid = getpid();
+    int pids[8], ports[4] = {0};
+    int n = platform_livepage_instance_pids(&inst, pids, 8);
+    CHECK(n >= 2);
+    CHECK_INT(pids[0], (int)getpid());
+    int seen = 0;
+    for (int i = 1; i < n; i++)
+        seen |= pids[i] == (int)child;
+    CHECK(seen);
+    CHECK_INT(platform_livepage_db_ports(pids, 1, port, ports, 4), 0); /* not ours */
+    CHECK_INT(platform_livepage_db_ports(pids, n, port, ports, 4), 1); /* the child's */
+
+    close(hold[1]);
+    CHECK(waitpid(child, NULL, 0) == child);
+    close(sfd);
     close(lfd);
 }
 
@@ -105,7 +156,7 @@ static void test_recent_and_db(void)
     if (tail != NULL) {
         tail += strlen("\"tail\":\"");
         size_t xs = strspn(tail, "x");
-        CHECK_INT((int)xs, PLATFORM_LIVE_TAIL_MAX - 1); /* the last 1 KB: x... and the quote */
+        CHECK_INT((int)xs, PLATFORM_LIVE_TAIL_MAX - 1); /* the last 4 KB: x... and the quote */
         CHECK(strncmp(tail + xs, "\\\"\"", 3) == 0);
     }
 
@@ -136,6 +187,7 @@ static void test_recent_and_db(void)
 int main(void)
 {
     RUN(test_db_ports);
+    RUN(test_child_connection);
     RUN(test_recent_and_db);
     TEST_REPORT();
 }

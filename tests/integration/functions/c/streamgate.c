@@ -7,12 +7,15 @@
  * open and the function would stream "gate closed\n" instead. The event's
  * "end" says how it ends after that: "ok" (returns), "fail" (an error, sent
  * in the stream's trailers), "hang" (sleeps past its Timeout) or "exit" (the
- * process exits with status 3 mid-stream). Built as
+ * process exits with status 3 mid-stream). An event with "bytes" (a decimal
+ * string) instead streams that many bytes of 'x', 64 KiB a write, and
+ * returns (the streamed-size limits). Built as
  * build/tests/functions/streamgate/bootstrap.
  */
 #include <tether/tether.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,7 +48,19 @@ static int streamgate(const tether_event_t *ev, tether_response_t *res, void *us
     char gate[512], end[16];
     field(ev->payload, "gate", gate, sizeof gate);
     field(ev->payload, "end", end, sizeof end);
+    char bytes[32];
+    field(ev->payload, "bytes", bytes, sizeof bytes);
     int rc = tether_stream_begin(res, "text/plain");
+    if (bytes[0] != '\0') {
+        static char block[65536];
+        memset(block, 'x', sizeof block);
+        for (unsigned long long left = strtoull(bytes, NULL, 10); rc == 0 && left > 0;) {
+            size_t n = left < sizeof block ? (size_t)left : sizeof block;
+            rc = tether_stream_write(res, block, n);
+            left -= n;
+        }
+        return rc;
+    }
     if (rc == 0)
         rc = tether_stream_write(res, "first\n", 6);
     int open = 0;
