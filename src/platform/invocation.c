@@ -7,10 +7,11 @@
 #include "common/base64.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "platform/function.h"
 #include "platform/invoke_stream.h"
 #include "platform/json.h"
-#include "platform/livepage.h"
 #include "platform/platform.h"
+#include "platform/recent.h"
 #include "platform/reply.h"
 #include "platform/template.h"
 
@@ -180,7 +181,12 @@ static void finish_stream(platform_invocation_t *inv, int function_error, const 
 void platform_invocation_finish(platform_invocation_t *inv, int function_error, const char *body,
                                 size_t len)
 {
-    platform_livepage_record(inv, function_error); /* the live page's recent invocations */
+    /* the live page's recent invocations */
+    platform_recent_add(inv->id, inv->fn ? inv->fn->spec->name : "",
+                        inv->type == PLATFORM_INVOKE_EVENT, function_error != 0,
+                        inv->delivered_us ? (double)(platform_now_us() - inv->delivered_us) / 1000.0
+                                          : -1,
+                        &inv->tail);
     if (inv->on_finish != NULL && inv->on_finish(inv, function_error, body, len))
         return; /* a failed Event runs again later (AWS's retries) */
     if (inv->type == PLATFORM_INVOKE_EVENT || inv->req == NULL) {

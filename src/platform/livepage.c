@@ -28,6 +28,7 @@
 #include "platform/instance.h"
 #include "platform/invocation.h"
 #include "platform/platform.h"
+#include "platform/recent.h"
 #include "platform/reply.h"
 #include "platform/status.h"
 #include "platform/template.h"
@@ -50,42 +51,6 @@
 #define LIVE_PEERS_MAX 1024  /* docstore connections listed */
 #define LIVE_TCP_LINES 65536 /* lines of /proc/PID/net/tcp read */
 #define LIVE_PIDS_MAX  64    /* processes of one instance looked at */
-
-typedef struct live_recent {
-    char id[37];
-    char function[65];
-    int event;         /* an Event invocation */
-    int error;         /* the function answered an error */
-    double ms;         /* delivery to result; -1 when never delivered */
-    uint64_t ended_ms; /* wall clock */
-    char tail[PLATFORM_LIVE_TAIL_MAX];
-    size_t tail_len;
-} live_recent_t;
-
-static live_recent_t live_ring[PLATFORM_LIVE_RECENT];
-static size_t live_next;  /* where the next record goes */
-static size_t live_count; /* records held, <= PLATFORM_LIVE_RECENT */
-
-void platform_livepage_record(const platform_invocation_t *inv, int function_error)
-{
-    live_recent_t *r = &live_ring[live_next];
-    live_next = (live_next + 1) % PLATFORM_LIVE_RECENT;
-    if (live_count < PLATFORM_LIVE_RECENT)
-        live_count++;
-    snprintf(r->id, sizeof r->id, "%s", inv->id);
-    snprintf(r->function, sizeof r->function, "%s", inv->fn ? inv->fn->spec->name : "");
-    r->event = inv->type == PLATFORM_INVOKE_EVENT;
-    r->error = function_error != 0;
-    r->ms = inv->delivered_us ? (double)(platform_now_us() - inv->delivered_us) / 1000.0 : -1;
-    r->ended_ms = platform_wall_ms();
-    /* the tail's last bytes, oldest first, read out of its ring */
-    const platform_tail_t *t = &inv->tail;
-    size_t n = t->len < PLATFORM_LIVE_TAIL_MAX ? t->len : PLATFORM_LIVE_TAIL_MAX;
-    size_t from = (t->start + t->len - n) % PLATFORM_TAIL_MAX;
-    for (size_t i = 0; i < n; i++)
-        r->tail[i] = t->data[(from + i) % PLATFORM_TAIL_MAX];
-    r->tail_len = n;
-}
 
 /* ---- /proc -------------------------------------------------------------- */
 
@@ -383,9 +348,8 @@ static int db_json(platform_t *p, buf_t *b, int db_port, const live_owner_t *own
 static int recent_json(buf_t *b)
 {
     int rc = buf_append_str(b, ",\"recent\":[");
-    for (size_t i = 0; rc == 0 && i < live_count; i++) { /* newest first */
-        const live_recent_t *r =
-            &live_ring[(live_next + PLATFORM_LIVE_RECENT - 1 - i) % PLATFORM_LIVE_RECENT];
+    for (size_t i = 0; rc == 0 && i < platform_recent_count(); i++) { /* newest first */
+        const platform_recent_t *r = platform_recent_get(i);
         rc = buf_printf(b, "%s{\"id\":\"%s\",\"function\":", i ? "," : "", r->id);
         if (rc == 0)
             rc = buf_append_json_cstr(b, r->function);

@@ -4,7 +4,7 @@
  * the status document (status.h) plus, per instance, its memory and the
  * database connections it holds (joined from /proc and the embedded
  * docstore's connection list), the docstore's connections, and the last
- * invocations with their duration and log tail. See docs/platform.md,
+ * invocations with their duration and log tail (recent.h). See docs/platform.md,
  * "The live page".
  */
 #ifndef TETHER_PLATFORM_LIVEPAGE_H
@@ -17,20 +17,11 @@
 
 struct evhttp_request;
 struct platform;
-struct platform_invocation;
 struct platform_instance;
-
-#define PLATFORM_LIVE_RECENT   32   /* invocations kept for the page */
-#define PLATFORM_LIVE_TAIL_MAX 4096 /* bytes of each one's log tail kept: Lambda's Tail */
 
 /* Serves path when it is the page's (/_tether, /_tether/, /_tether/live.json):
  * 1 when answered, 0 to let the caller route it. */
 int platform_livepage_route(struct platform *p, struct evhttp_request *req, const char *path);
-
-/* Remembers a finished invocation for the page (invocation.c calls it before
- * answering): its id, function, type, outcome, duration and the last
- * PLATFORM_LIVE_TAIL_MAX bytes of its log tail. Cheap: a copy into a ring. */
-void platform_livepage_record(const struct platform_invocation *inv, int function_error);
 
 /* Appends the live document to out. 0, or a buf error. */
 __attribute__((warn_unused_result)) int platform_livepage_json(struct platform *p, buf_t *out);

@@ -13,6 +13,7 @@
 #include "platform/invocation.h"
 #include "platform/livepage.h"
 #include "platform/platform.h"
+#include "platform/recent.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -112,12 +113,10 @@ static void test_child_connection(void)
 
 static void record(const char *id, int error, const char *tail)
 {
-    platform_invocation_t inv;
-    memset(&inv, 0, sizeof inv);
-    snprintf(inv.id, sizeof inv.id, "%s", id);
-    inv.type = PLATFORM_INVOKE_SYNC;
-    platform_tail_append(&inv.tail, tail, strlen(tail));
-    platform_livepage_record(&inv, error);
+    platform_tail_t t;
+    memset(&t, 0, sizeof t);
+    platform_tail_append(&t, tail, strlen(tail));
+    platform_recent_add(id, "", 0, error, 1.0, &t);
 }
 
 static void test_recent_and_db(void)
