@@ -248,6 +248,36 @@ def _():
                                      % (coll, q, d, got, want))
 
 
+@check("aggregate collation: expressions, $addToSet, set operators, $lookup join")
+def _():
+    c = db.aggcoll
+    c.insert_many([{"_id": 1, "g": "x", "n": "Ann", "tags": ["a", "B"]},
+                   {"_id": 2, "g": "x", "n": "ann", "tags": ["A", "b", "c"]},
+                   {"_id": 3, "g": "x", "n": "bob", "tags": []}])
+    db.aggforeign.insert_many([{"_id": 10, "name": "ANN"}, {"_id": 11, "name": "Bob"}])
+    pipe = [{"$project": {"eq": {"$eq": ["$n", "ANN"]}, "cmp": {"$cmp": ["$n", "ANN"]},
+                          "in": {"$in": ["ANN", ["$n"]]}, "gt": {"$gt": ["$n", "B"]},
+                          "u": {"$size": {"$setUnion": ["$tags", ["a"]]}}}},
+            {"$sort": {"_id": 1}}]
+    got = list(c.aggregate(pipe, collation=CI))
+    eq([(d["eq"], d["cmp"], d["in"], d["gt"], d["u"]) for d in got],
+       [(True, 0, True, False, 2), (True, 0, True, False, 3), (False, 1, False, True, 1)])
+    got = list(c.aggregate(pipe))  # binary without a collation
+    eq([(d["eq"], d["in"], d["u"]) for d in got],
+       [(False, False, 2), (False, False, 4), (False, False, 1)])
+    got = list(c.aggregate([{"$group": {"_id": "$g", "s": {"$addToSet": "$n"},
+                                        "mx": {"$max": "$n"}}}], collation=CI))
+    eq((len(got[0]["s"]), got[0]["mx"]), (2, "bob"))
+    got = list(c.aggregate([{"$lookup": {"from": "aggforeign", "localField": "n",
+                                         "foreignField": "name", "as": "f"}},
+                            {"$sort": {"_id": 1}}], collation=CI))
+    eq([[f["_id"] for f in d["f"]] for d in got], [[10], [10], [11]])
+    got = list(c.aggregate([{"$lookup": {"from": "aggforeign", "localField": "n",
+                                         "foreignField": "name", "as": "f"}},
+                            {"$sort": {"_id": 1}}]))
+    eq([[f["_id"] for f in d["f"]] for d in got], [[], [], []])
+
+
 client.close()
 server.stop()
 
