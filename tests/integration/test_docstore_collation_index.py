@@ -276,6 +276,8 @@ def _():
                                          "foreignField": "name", "as": "f"}},
                             {"$sort": {"_id": 1}}]))
     eq([[f["_id"] for f in d["f"]] for d in got], [[], [], []])
+    eq(c.count_documents({"$expr": {"$eq": ["$n", "ANN"]}}, collation=CI), 2)
+    eq(c.count_documents({"$expr": {"$eq": ["$n", "ANN"]}}), 0)
 
 
 client.close()

@@ -1377,8 +1377,8 @@ static const struct stage_runner {
 };
 
 static int run_stage_in(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
-                        docstore_collection_reader_fn reader, void *reader_ctx,
-                        const bson_t *vars, docstore_error_t *err);
+                        docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                        docstore_error_t *err);
 
 /* Runs stage si with expressions, $addToSet, $min/$max and $lookup's join
  * comparing under the aggregate's collation (docstore_expr_set_collation). */
@@ -1393,8 +1393,8 @@ static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t
 }
 
 static int run_stage_in(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
-                        docstore_collection_reader_fn reader, void *reader_ctx,
-                        const bson_t *vars, docstore_error_t *err)
+                        docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                        docstore_error_t *err)
 {
     const stage_run_t sr = {p, si, &p->stages[si], reader, reader_ctx, vars};
     const struct stage_runner *run = &stage_runs[sr.s->kind];

@@ -112,8 +112,8 @@ static uint64_t string_hash(const char *s, size_t len)
     buf_t k;
     buf_init(&k, 64 * 1024 * 1024);
     /* On failure one bucket for all such strings: equality still decides. */
-    uint64_t h = docstore_collation_sort_key(c, s, len, &k) == 0 ? bytes_hash(k.data, k.len)
-                                                                   : 0x5354ULL;
+    uint64_t h =
+        docstore_collation_sort_key(c, s, len, &k) == 0 ? bytes_hash(k.data, k.len) : 0x5354ULL;
     buf_free(&k);
     return h;
 }

@@ -33,8 +33,7 @@ int docstore_collation_compare(const docstore_collation_t *c, const char *a, siz
  * keys compare by memcmp as the strings do under c. 0 or -1 (out of
  * memory, invalid UTF-8, a string past 16 MiB). */
 __attribute__((warn_unused_result)) int
-docstore_collation_sort_key(const docstore_collation_t *c, const char *s, size_t len,
-                            buf_t *out);
+docstore_collation_sort_key(const docstore_collation_t *c, const char *s, size_t len, buf_t *out);
 
 /* A copy of v (owned: bson_value_destroy) in which every string, also
  * inside documents and arrays, is replaced by its ICU sort key as binData:

@@ -659,8 +659,8 @@ int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *
     return docstore_keyset_build_coll(ks, doc, fields, descending, nfields, NULL, err);
 }
 
-int docstore_keyset_build_coll(docstore_keyset_t *ks, const bson_t *doc,
-                               const char *const *fields, const bool *descending, size_t nfields,
+int docstore_keyset_build_coll(docstore_keyset_t *ks, const bson_t *doc, const char *const *fields,
+                               const bool *descending, size_t nfields,
                                const docstore_key_coll_t *kc, docstore_error_t *err)
 {
     memset(ks, 0, sizeof *ks);

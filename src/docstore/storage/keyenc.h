@@ -63,9 +63,9 @@ typedef struct docstore_key_coll {
 
 /* docstore_key_append with every string (also inside documents and arrays)
  * encoded by its sort key under kc; kc NULL: by its bytes. */
-__attribute__((warn_unused_result)) int
-docstore_key_append_coll(buf_t *b, const bson_value_t *v, bool descending,
-                         const docstore_key_coll_t *kc);
+__attribute__((warn_unused_result)) int docstore_key_append_coll(buf_t *b, const bson_value_t *v,
+                                                                 bool descending,
+                                                                 const docstore_key_coll_t *kc);
 
 /* The smallest byte string greater than every string starting with
  * key[0..len): key with its last non-0xFF byte incremented and the rest cut.

@@ -207,9 +207,8 @@ int docstore_storage_scan_ordered_coll(docstore_storage_t *st, const char *db, c
                                        bool *ordered /* OUT */, docstore_error_t *err);
 int docstore_storage_explain_coll(docstore_storage_t *st, const char *db, const char *coll,
                                   const bson_t *filter, const bson_t *collation,
-                                  const char *const *fields, const int *dirs, size_t n,
-                                  bson_t *out, bool *sort_served /* OUT */,
-                                  docstore_error_t *err);
+                                  const char *const *fields, const int *dirs, size_t n, bson_t *out,
+                                  bool *sort_served /* OUT */, docstore_error_t *err);
 /* Whether docstore_storage_scan_coll would read an index for filter under
  * collation (*served), without reading anything. 0 or -1. */
 int docstore_storage_index_serves(docstore_storage_t *st, const char *db, const char *coll,

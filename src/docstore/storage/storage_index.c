@@ -486,8 +486,7 @@ static bool has_string(const bson_value_t *v, int depth)
     if (v->value_type != BSON_TYPE_DOCUMENT && v->value_type != BSON_TYPE_ARRAY)
         return false;
     bson_iter_t it;
-    if (depth > 100 ||
-        !bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
+    if (depth > 100 || !bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
         return true;
     while (bson_iter_next(&it)) {
         if (has_string(bson_iter_value(&it), depth + 1))
@@ -1068,8 +1067,8 @@ static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const bso
         for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
             if (i < c->nindexes && !st_index_usable(&c->indexes[i], filter ? filter : &empty))
                 continue; /* sparse or partial: would miss documents */
-            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
-                                  qc, reverse))
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n, qc,
+                                  reverse))
                 target = i;
         }
     }
@@ -1108,8 +1107,7 @@ int docstore_storage_scan_ordered_coll(docstore_storage_t *st, const char *db, c
     size_t off = 0;       /* leading index fields the filter fixes */
     bool reverse = false; /* walk the keys backwards */
     plan_normalize(&best);
-    size_t target =
-        ordered_target(c, filter, collation, &best, fields, dirs, n, &off, &reverse);
+    size_t target = ordered_target(c, filter, collation, &best, fields, dirs, n, &off, &reverse);
     if (target > c->nindexes) {
         plan_free(&best);
         return 0;
@@ -1457,8 +1455,8 @@ int docstore_storage_explain(docstore_storage_t *st, const char *db, const char 
 
 int docstore_storage_explain_coll(docstore_storage_t *st, const char *db, const char *coll,
                                   const bson_t *filter, const bson_t *collation,
-                                  const char *const *fields, const int *dirs, size_t n,
-                                  bson_t *out, bool *sort_served, docstore_error_t *err)
+                                  const char *const *fields, const int *dirs, size_t n, bson_t *out,
+                                  bool *sort_served, docstore_error_t *err)
 {
     *sort_served = false;
     st_db_t *d;

@@ -333,8 +333,8 @@ static void test_collated_order(void)
                 want = (want > 0) - (want < 0);
                 int got = coll_key_cmp(&v[i], &v[j], false, &kc);
                 if (got != want)
-                    fprintf(stderr, "%s: #%zu vs #%zu: key %d, compare %d\n", specs[s], i, j,
-                            got, want);
+                    fprintf(stderr, "%s: #%zu vs #%zu: key %d, compare %d\n", specs[s], i, j, got,
+                            want);
                 CHECK_INT(got, want);
                 CHECK_INT(coll_key_cmp(&v[i], &v[j], true, &kc), -want);
             }
