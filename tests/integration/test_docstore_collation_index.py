@@ -280,6 +280,20 @@ def _():
     eq(c.count_documents({"$expr": {"$eq": ["$n", "ANN"]}}), 0)
 
 
+@check("update operators under the statement's collation: $addToSet, $pull, $max")
+def _():
+    c = db.updcoll
+    c.insert_one({"_id": 1, "tags": ["a", "b"], "m": "b"})
+    eq(c.update_one({"_id": 1}, {"$addToSet": {"tags": "A"}}, collation=CI).modified_count, 0)
+    eq(c.update_one({"_id": 1}, {"$addToSet": {"tags": "A"}}).modified_count, 1)
+    eq(c.update_one({"_id": 1}, {"$pull": {"tags": "B"}}, collation=CI).modified_count, 1)
+    eq(c.find_one({"_id": 1})["tags"], ["a", "A"])
+    eq(c.update_one({"_id": 1}, {"$max": {"m": "B"}}, collation=CI).modified_count, 0)
+    doc = c.find_one_and_update({"_id": 1}, {"$pullAll": {"tags": ["A"]}}, collation=CI,
+                                return_document=True)
+    eq(doc["tags"], [])
+
+
 client.close()
 server.stop()
 

@@ -13,6 +13,7 @@
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cursor.h"
 #include "docstore/storage/keyenc.h"
+#include "docstore/query/expr.h"
 #include "docstore/query/match.h"
 #include "docstore/agg/pipeline.h"
 #include "docstore/query/project.h"
@@ -618,7 +619,12 @@ static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
         docstore_matcher_matches(m, docs->docs[i], &pos);
         bson_t out = BSON_INITIALIZER;
         bool changed = false;
-        if (docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err) != 0 ||
+        /* $addToSet, $pull, $min/$max compare under the statement's collation */
+        const docstore_collation_t *prev =
+            docstore_expr_set_collation(docstore_matcher_collation(m));
+        int arc = docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err);
+        docstore_expr_set_collation(prev);
+        if (arc != 0 ||
             (changed &&
              docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out, err) != 0)) {
             bson_destroy(&out);
@@ -928,7 +934,10 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
     int32_t pos = -1;
     docstore_matcher_matches(m, found, &pos);
     bool changed = false;
-    if (docstore_update_apply(up, found, pos, false, &newdoc, &changed, err) ||
+    const docstore_collation_t *prev_cl = docstore_expr_set_collation(cl);
+    int arc = docstore_update_apply(up, found, pos, false, &newdoc, &changed, err);
+    docstore_expr_set_collation(prev_cl);
+    if (arc ||
         (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
         goto out;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
