@@ -624,9 +624,8 @@ static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
             docstore_expr_set_collation(docstore_matcher_collation(m));
         int arc = docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err);
         docstore_expr_set_collation(prev);
-        if (arc != 0 ||
-            (changed &&
-             docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out, err) != 0)) {
+        if (arc != 0 || (changed && docstore_storage_replace(ctx->storage, db, coll, docs->docs[i],
+                                                             &out, err) != 0)) {
             bson_destroy(&out);
             return -1;
         }
@@ -937,8 +936,7 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
     const docstore_collation_t *prev_cl = docstore_expr_set_collation(cl);
     int arc = docstore_update_apply(up, found, pos, false, &newdoc, &changed, err);
     docstore_expr_set_collation(prev_cl);
-    if (arc ||
-        (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
+    if (arc || (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
         goto out;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
     BSON_APPEND_INT32(&leo, "n", 1);
