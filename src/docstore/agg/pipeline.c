@@ -1376,9 +1376,25 @@ static const struct stage_runner {
     [ST_UNION_WITH] = {run_union_with, true},
 };
 
+static int run_stage_in(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
+                        docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                        docstore_error_t *err);
+
+/* Runs stage si with expressions, $addToSet, $min/$max and $lookup's join
+ * comparing under the aggregate's collation (docstore_expr_set_collation). */
 static int run_stage(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
                      docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
                      docstore_error_t *err)
+{
+    const docstore_collation_t *prev = docstore_expr_set_collation(p->coll);
+    int rc = run_stage_in(p, si, docs, reader, reader_ctx, vars, err);
+    docstore_expr_set_collation(prev);
+    return rc;
+}
+
+static int run_stage_in(const docstore_pipeline_t *p, size_t si, docstore_doclist_t *docs,
+                        docstore_collection_reader_fn reader, void *reader_ctx, const bson_t *vars,
+                        docstore_error_t *err)
 {
     const stage_run_t sr = {p, si, &p->stages[si], reader, reader_ctx, vars};
     const struct stage_runner *run = &stage_runs[sr.s->kind];

@@ -5,6 +5,7 @@
  * that agrees with MongoDB's equality (numbers by value across types).
  */
 #include "docstore/agg/pipeline_internal.h"
+#include "docstore/query/collation.h"
 #include "docstore/query/value.h"
 
 #include <math.h>
@@ -101,6 +102,22 @@ static uint64_t bytes_hash(const void *p, size_t n)
     return h;
 }
 
+/* A string's hash: of its bytes, or under the aggregate's collation of its
+ * sort key, so strings equal under it hash alike. */
+static uint64_t string_hash(const char *s, size_t len)
+{
+    const docstore_collation_t *c = docstore_expr_collation();
+    if (c == NULL)
+        return bytes_hash(s, len);
+    buf_t k;
+    buf_init(&k, 64 * 1024 * 1024);
+    /* On failure one bucket for all such strings: equality still decides. */
+    uint64_t h =
+        docstore_collation_sort_key(c, s, len, &k) == 0 ? bytes_hash(k.data, k.len) : 0x5354ULL;
+    buf_free(&k);
+    return h;
+}
+
 static uint64_t hash_depth(const bson_value_t *v, int depth)
 {
     double d;
@@ -121,9 +138,9 @@ static uint64_t hash_depth(const bson_value_t *v, int depth)
             return 0x4e614eULL;
         return bytes_hash(&d, sizeof d);
     case BSON_TYPE_UTF8:
-        return bytes_hash(v->value.v_utf8.str, v->value.v_utf8.len);
+        return string_hash(v->value.v_utf8.str, v->value.v_utf8.len);
     case BSON_TYPE_SYMBOL:
-        return bytes_hash(v->value.v_symbol.symbol, v->value.v_symbol.len);
+        return string_hash(v->value.v_symbol.symbol, v->value.v_symbol.len);
     case BSON_TYPE_DOCUMENT:
     case BSON_TYPE_ARRAY: {
         uint64_t h = v->value_type == BSON_TYPE_ARRAY ? 0xa7ULL : 0xd0ULL;

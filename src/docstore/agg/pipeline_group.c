@@ -218,7 +218,8 @@ static int set_add(acc_state_t *s, const bson_value_t *v)
     size_t h = (size_t)hash & (s->nslots - 1);
     while (s->slots[h] != 0) {
         size_t i = s->slots[h] - 1;
-        if (s->hashes[i] == hash && docstore_value_equal(&s->set[i], v))
+        if (s->hashes[i] == hash &&
+            docstore_value_compare_coll(&s->set[i], v, docstore_expr_collation()) == 0)
             return 0;
         h = (h + 1) & (s->nslots - 1);
     }
@@ -261,8 +262,8 @@ static int acc_update(pipe_acc_op_t op, acc_state_t *s, const bson_value_t *v,
     case ACC_MAX:
         if (is_nullish(v))
             break;
-        if (!s->has || (op == ACC_MIN ? docstore_value_compare(v, &s->v) < 0
-                                      : docstore_value_compare(v, &s->v) > 0)) {
+        int c = s->has ? docstore_value_compare_coll(v, &s->v, docstore_expr_collation()) : 0;
+        if (!s->has || (op == ACC_MIN ? c < 0 : c > 0)) {
             if (s->has)
                 bson_value_destroy(&s->v);
             bson_value_copy(v, &s->v);

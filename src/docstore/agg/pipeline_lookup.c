@@ -538,7 +538,8 @@ static int join_probe(const pipe_lookup_t *l, lookup_state_t *s, const bson_t *d
                 continue;
             bool both_null =
                 lv.v[k].value_type == BSON_TYPE_NULL && en->value->value_type == BSON_TYPE_NULL;
-            if (both_null || docstore_value_equal(&lv.v[k], en->value)) {
+            if (both_null ||
+                docstore_value_compare_coll(&lv.v[k], en->value, docstore_expr_collation()) == 0) {
                 s->stamp[en->doc] = i + 1;
                 s->hits[(*nhits)++] = en->doc;
             }

@@ -142,6 +142,15 @@ static int collation_of(const bson_iter_t *field, docstore_collation_t **out, do
     return docstore_collation_new(&spec, out, err);
 }
 
+const bson_t *docstore_cmd_collation_spec(const docstore_collation_t *c, bson_t *spec)
+{
+    if (c == NULL)
+        return NULL;
+    bson_init(spec);
+    docstore_collation_append_spec(c, spec);
+    return spec;
+}
+
 int docstore_cmd_collation(docstore_storage_t *st, const char *db, const char *coll,
                            const bson_t *cmd, docstore_collation_t **out, docstore_error_t *err)
 {

@@ -29,6 +29,12 @@ __attribute__((warn_unused_result)) int
 docstore_cmd_collation(docstore_storage_t *st, const char *db, const char *coll, const bson_t *cmd,
                        docstore_collation_t **out, docstore_error_t *err);
 
+/* The full specification of c in spec (initialized here) for the storage
+ * planner, which compares it with its indexes' collations: spec, or NULL
+ * for the simple collation (c NULL; spec then untouched). A non-NULL
+ * result is released with bson_destroy(spec). */
+const bson_t *docstore_cmd_collation_spec(const docstore_collation_t *c, bson_t *spec);
+
 /* Appends collStats' capped fields (capped, and max/maxSize when capped). */
 void docstore_coll_stats_capped(docstore_storage_t *st, const char *db, const char *coll,
                                 bson_t *reply);

@@ -13,6 +13,7 @@
 #include "docstore/cmd/command.h"
 #include "docstore/cmd/cursor.h"
 #include "docstore/storage/keyenc.h"
+#include "docstore/query/expr.h"
 #include "docstore/query/match.h"
 #include "docstore/agg/pipeline.h"
 #include "docstore/query/project.h"
@@ -61,9 +62,12 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
                          docstore_doclist_t *out, docstore_error_t *err)
 {
     match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
-    if (m != NULL && docstore_matcher_collation(m) != NULL)
-        filter = NULL; /* binary index keys cannot narrow a collated filter */
-    if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
+    bson_t qcs; /* the planner uses indexes of the filter's collation */
+    const bson_t *qc = docstore_cmd_collation_spec(m ? docstore_matcher_collation(m) : NULL, &qcs);
+    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, match_cb, &c, err);
+    if (qc != NULL)
+        bson_destroy(&qcs);
+    if (rc != 0)
         return -1;
     if (docstore_deadline_expired())
         return docstore_deadline_error(err); /* cut short: never a partial answer */
@@ -83,9 +87,12 @@ static int count_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
                           size_t *n /* OUT */, docstore_error_t *err)
 {
     match_ctx_t c = {.m = m, .stop_after = stop_after};
-    if (m != NULL && docstore_matcher_collation(m) != NULL)
-        filter = NULL; /* binary index keys cannot narrow a collated filter */
-    if (docstore_storage_scan(ctx->storage, db, coll, filter, match_cb, &c, err))
+    bson_t qcs;
+    const bson_t *qc = docstore_cmd_collation_spec(m ? docstore_matcher_collation(m) : NULL, &qcs);
+    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, match_cb, &c, err);
+    if (qc != NULL)
+        bson_destroy(&qcs);
+    if (rc != 0)
         return -1;
     if (docstore_deadline_expired())
         return docstore_deadline_error(err);
@@ -218,17 +225,20 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
     const char *fields[32];
     int dirs[32];
     bool ordered = false;
-    bool collated =
-        docstore_sort_collation(s) != NULL || (m != NULL && docstore_matcher_collation(m) != NULL);
-    if (collated)
-        filter = NULL; /* binary index keys neither narrow nor order collated strings */
-    if (n <= 32 && !collated) {
+    /* The filter's and the sort's collation are the command's: the planner
+     * uses the indexes of that collation (to narrow and to order). */
+    const docstore_collation_t *cl = docstore_sort_collation(s);
+    if (cl == NULL && m != NULL)
+        cl = docstore_matcher_collation(m);
+    bson_t qcs;
+    const bson_t *qc = docstore_cmd_collation_spec(cl, &qcs);
+    if (n <= 32) {
         for (size_t i = 0; i < n; i++)
             fields[i] = docstore_sort_field(s, i, &dirs[i]);
         size_t start = out->n;
         ordered_ctx_t oc = {.m = m, .out = out, .start = start, .keep = keep, .run_start = start};
-        int rc = docstore_storage_scan_ordered(ctx->storage, db, coll, filter, fields, dirs, n,
-                                               ordered_cb, &oc, &ordered, err);
+        int rc = docstore_storage_scan_ordered_coll(ctx->storage, db, coll, filter, qc, fields,
+                                                    dirs, n, ordered_cb, &oc, &ordered, err);
         if (rc == 0 && ordered)
             ordered_close_run(&oc);
         free(oc.rids);
@@ -244,18 +254,25 @@ static int read_sorted(docstore_ctx_t *ctx, const char *db, const char *coll, co
         size_t cut = rc == 0 && ordered ? (keep > 0 ? start + keep : out->n) : start;
         while (out->n > cut)
             bson_destroy(out->docs[--out->n]);
-        if (rc != 0)
+        if (rc != 0) {
+            if (qc != NULL)
+                bson_destroy(&qcs);
             return -1;
+        }
     }
     if (used_index)
         *used_index = ordered;
-    if (ordered)
-        return 0;
-    docstore_sorter_t *sorter;
-    if (docstore_sorter_new(s, keep, DOCSTORE_SORT_MEMORY_LIMIT, disk_use, origin, &sorter, err))
-        return -1;
+    docstore_sorter_t *sorter = NULL;
+    if (ordered ||
+        docstore_sorter_new(s, keep, DOCSTORE_SORT_MEMORY_LIMIT, disk_use, origin, &sorter, err)) {
+        if (qc != NULL)
+            bson_destroy(&qcs);
+        return ordered ? 0 : -1;
+    }
     sorter_ctx_t sc = {.m = m, .sorter = sorter, .err = err};
-    int rc = docstore_storage_scan(ctx->storage, db, coll, filter, sorter_cb, &sc, err);
+    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, sorter_cb, &sc, err);
+    if (qc != NULL)
+        bson_destroy(&qcs);
     if (rc == 0 && sc.failed)
         rc = -1;
     if (rc == 0 && docstore_deadline_expired())
@@ -355,7 +372,16 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         goto out;
     char ns[NS_MAX];
     docstore_cmd_ns(ns, sizeof ns, db, coll);
-    if (!s && natural == 0 && !single) {
+    bool coll_ix = false; /* an index of the command's collation serves the filter */
+    if (cl != NULL) {
+        bson_t qcs;
+        const bson_t *qc = docstore_cmd_collation_spec(cl, &qcs);
+        int irc = docstore_storage_index_serves(ctx->storage, db, coll, f, qc, &coll_ix, err);
+        bson_destroy(&qcs);
+        if (irc != 0)
+            goto out;
+    }
+    if (!s && natural == 0 && !single && !coll_ix) {
         /* no sort, a filter no index serves: a cursor that reads on getMore */
         bool streamed = false;
         int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, skip, limit, batch,
@@ -593,9 +619,13 @@ static int update_docs(docstore_ctx_t *ctx, const char *db, const char *coll,
         docstore_matcher_matches(m, docs->docs[i], &pos);
         bson_t out = BSON_INITIALIZER;
         bool changed = false;
-        if (docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err) != 0 ||
-            (changed &&
-             docstore_storage_replace(ctx->storage, db, coll, docs->docs[i], &out, err) != 0)) {
+        /* $addToSet, $pull, $min/$max compare under the statement's collation */
+        const docstore_collation_t *prev =
+            docstore_expr_set_collation(docstore_matcher_collation(m));
+        int arc = docstore_update_apply(u, docs->docs[i], pos, false, &out, &changed, err);
+        docstore_expr_set_collation(prev);
+        if (arc != 0 || (changed && docstore_storage_replace(ctx->storage, db, coll, docs->docs[i],
+                                                             &out, err) != 0)) {
             bson_destroy(&out);
             return -1;
         }
@@ -903,8 +933,10 @@ static int fam_run(docstore_ctx_t *ctx, const char *db, const char *coll, const 
     int32_t pos = -1;
     docstore_matcher_matches(m, found, &pos);
     bool changed = false;
-    if (docstore_update_apply(up, found, pos, false, &newdoc, &changed, err) ||
-        (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
+    const docstore_collation_t *prev_cl = docstore_expr_set_collation(cl);
+    int arc = docstore_update_apply(up, found, pos, false, &newdoc, &changed, err);
+    docstore_expr_set_collation(prev_cl);
+    if (arc || (changed && docstore_storage_replace(ctx->storage, db, coll, found, &newdoc, err)))
         goto out;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "lastErrorObject", &leo);
     BSON_APPEND_INT32(&leo, "n", 1);

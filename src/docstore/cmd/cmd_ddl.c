@@ -4,7 +4,8 @@
  * createIndexes, listIndexes, dropIndexes, collMod (a TTL index's
  * expireAfterSeconds). Thin layers over storage.h with MongoDB's reply
  * shapes; list commands answer through cursors. Also the query matcher as
- * storage's filter for partial indexes (docstore_partial_filter_ops).
+ * storage's filter for partial indexes (docstore_partial_filter_ops), and
+ * ICU collations as its index collators (docstore_index_collation_ops).
  */
 #include "docstore/cmd/cmd_auth.h"
 #include "docstore/cmd/cmd_coll_options.h"
@@ -647,6 +648,35 @@ const docstore_storage_filter_ops_t docstore_partial_filter_ops = {
     .compile = partial_compile,
     .matches = partial_matches,
     .free = partial_free,
+};
+
+/* ---- ICU collations as storage's index collators ---- */
+
+static int index_coll_compile(const bson_t *spec, void **out, bson_t *full, docstore_error_t *err)
+{
+    docstore_collation_t *c;
+    if (docstore_collation_new(spec, &c, err) != 0)
+        return -1;
+    if (c != NULL)
+        docstore_collation_append_spec(c, full);
+    *out = c;
+    return 0;
+}
+
+static int index_coll_sort_key(const void *c, const char *s, size_t n, buf_t *out)
+{
+    return docstore_collation_sort_key(c, s, n, out);
+}
+
+static void index_coll_free(void *c)
+{
+    docstore_collation_free(c);
+}
+
+const docstore_storage_collation_ops_t docstore_index_collation_ops = {
+    .compile = index_coll_compile,
+    .sort_key = index_coll_sort_key,
+    .free = index_coll_free,
 };
 
 const docstore_command_t docstore_ddl_commands[] = {

@@ -157,20 +157,13 @@ static int access_plan(docstore_ctx_t *ctx, const char *db, const char *coll, co
                        const bson_t *sort, const bson_t *cmd, bson_t *out, bool *blocking,
                        docstore_error_t *err)
 {
-    /* Under a collation the command scans the collection (index keys are
-     * binary): so does its plan. */
+    /* The planner picks indexes by the command's collation, as it runs. */
     docstore_collation_t *cl = NULL;
     if (docstore_cmd_collation(ctx->storage, db, coll, cmd, &cl, err) != 0)
         return -1;
-    if (cl != NULL) {
-        docstore_collation_free(cl);
-        BSON_APPEND_UTF8(out, "stage", "COLLSCAN");
-        if (filter != NULL && !bson_empty(filter))
-            BSON_APPEND_DOCUMENT(out, "filter", filter);
-        BSON_APPEND_UTF8(out, "direction", "forward");
-        *blocking = sort != NULL && !bson_empty(sort);
-        return 0;
-    }
+    bson_t qc_spec;
+    const bson_t *qc = docstore_cmd_collation_spec(cl, &qc_spec);
+    docstore_collation_free(cl);
     const char *fields[32];
     int dirs[32];
     size_t n = 0;
@@ -180,15 +173,20 @@ static int access_plan(docstore_ctx_t *ctx, const char *db, const char *coll, co
     bool natural = sort != NULL && bson_iter_init(&it, sort) && bson_iter_next(&it) &&
                    strcmp(bson_iter_key(&it), "$natural") == 0;
     if (sort != NULL && !bson_empty(sort) && !natural) {
-        if (docstore_sort_new(sort, &s, err) != 0)
+        if (docstore_sort_new(sort, &s, err) != 0) {
+            if (qc != NULL)
+                bson_destroy(&qc_spec);
             return -1;
+        }
         n = docstore_sort_nfields(s);
         for (size_t i = 0; i < n && i < 32; i++)
             fields[i] = docstore_sort_field(s, i, &dirs[i]);
     }
     bool served = false;
-    int rc = docstore_storage_explain(ctx->storage, db, coll, filter, fields, dirs, n <= 32 ? n : 0,
-                                      out, &served, err);
+    int rc = docstore_storage_explain_coll(ctx->storage, db, coll, filter, qc, fields, dirs,
+                                           n <= 32 ? n : 0, out, &served, err);
+    if (qc != NULL)
+        bson_destroy(&qc_spec);
     *blocking = n > 0 && !served;
     docstore_sort_free(s);
     bson_iter_t st;

@@ -57,6 +57,9 @@ extern const docstore_command_t docstore_ddl_commands[];  /* cmd_ddl.c: create, 
 /* cmd_ddl.c: the query matcher as storage's filter for partial indexes; the
  * server installs it (docstore_storage_set_filter_ops) before opening storage. */
 extern const docstore_storage_filter_ops_t docstore_partial_filter_ops;
+/* cmd_ddl.c: ICU collations (query/collation.h) as storage's collators for
+ * indexes with a collation; installed beside docstore_partial_filter_ops. */
+extern const docstore_storage_collation_ops_t docstore_index_collation_ops;
 
 /* The handler named name in any table, or NULL. */
 const docstore_command_t *docstore_command_find(const char *name);

@@ -886,6 +886,7 @@ int docstore_server_new(struct event_base *base, const docstore_config_t *cfg,
         goto fail;
     }
     docstore_storage_set_filter_ops(&docstore_partial_filter_ops);
+    docstore_storage_set_collation_ops(&docstore_index_collation_ops);
     s->ttl_next_ms = docstore_now_ms() + (int64_t)s->cfg.ttl_monitor_s * 1000;
     docstore_cursors_configure(s->cursors, s->cfg.cursor_memory_max,
                                (int64_t)s->cfg.session_timeout_min * 60 * 1000);

@@ -229,20 +229,18 @@ int docstore_collation_compare(const docstore_collation_t *c, const char *a, siz
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
-/* The ICU sort key of a UTF-8 string (binary comparison of two keys is the
- * collation's comparison of the strings). Appended to out as binData. */
-static bool append_sort_key(const docstore_collation_t *c, const char *key, const char *str,
-                            uint32_t len, bson_t *out)
+int docstore_collation_sort_key(const docstore_collation_t *c, const char *s, size_t len,
+                                buf_t *out)
 {
+    if (c == NULL || len > (1u << 24))
+        return -1;
     const coll_icu_t *icu = coll_icu_load();
     UErrorCode st = U_ZERO_ERROR;
     int32_t n16 = 0;
-    if (len > (1u << 24))
-        return false;
     UChar *u = malloc(((size_t)len + 1) * sizeof *u);
     if (u == NULL)
-        return false;
-    icu->from_utf8(u, (int32_t)len + 1, &n16, str, (int32_t)len, &st);
+        return -1;
+    icu->from_utf8(u, (int32_t)len + 1, &n16, s, (int32_t)len, &st);
     bool ok = U_SUCCESS(st);
     uint8_t small[256];
     uint8_t *k = small;
@@ -251,11 +249,25 @@ static bool append_sort_key(const docstore_collation_t *c, const char *key, cons
         k = malloc((size_t)need);
         ok = k != NULL && icu->sort_key(c->ucol, u, n16, k, need) == need;
     }
-    ok = ok && need > 0 &&
-         bson_append_binary(out, key, -1, BSON_SUBTYPE_USER, k, (uint32_t)need);
+    /* need counts the key's ending 0x00, the only zero byte in it */
+    ok = ok && need > 0 && buf_append(out, k, (size_t)need - 1) == 0;
     if (k != small)
         free(k);
     free(u);
+    return ok ? 0 : -1;
+}
+
+/* The ICU sort key of a UTF-8 string (binary comparison of two keys is the
+ * collation's comparison of the strings). Appended to out as binData. */
+static bool append_sort_key(const docstore_collation_t *c, const char *key, const char *str,
+                            uint32_t len, bson_t *out)
+{
+    buf_t k;
+    buf_init(&k, 64 * 1024 * 1024);
+    bool ok = docstore_collation_sort_key(c, str, len, &k) == 0 &&
+              bson_append_binary(out, key, -1, BSON_SUBTYPE_USER,
+                                 (const uint8_t *)(k.data ? k.data : ""), (uint32_t)k.len);
+    buf_free(&k);
     return ok;
 }
 

@@ -8,6 +8,7 @@
 #ifndef TETHER_DOCSTORE_COLLATION_H
 #define TETHER_DOCSTORE_COLLATION_H
 
+#include "common/buf.h"
 #include "docstore/base/error.h"
 
 #include <bson/bson.h>
@@ -26,6 +27,13 @@ docstore_collation_new(const bson_t *spec, docstore_collation_t **out, docstore_
 /* Compares two UTF-8 strings under c (NULL: by bytes): <0, 0, >0. */
 int docstore_collation_compare(const docstore_collation_t *c, const char *a, size_t alen,
                                const char *b, size_t blen);
+
+/* Appends to out the ICU sort key of the UTF-8 string s[0..len) under c
+ * (not NULL), without its ending 0x00 (the only zero byte of a key): two
+ * keys compare by memcmp as the strings do under c. 0 or -1 (out of
+ * memory, invalid UTF-8, a string past 16 MiB). */
+__attribute__((warn_unused_result)) int
+docstore_collation_sort_key(const docstore_collation_t *c, const char *s, size_t len, buf_t *out);
 
 /* A copy of v (owned: bson_value_destroy) in which every string, also
  * inside documents and arrays, is replaced by its ICU sort key as binData:

@@ -88,12 +88,26 @@ void expr_set_utf8(bson_value_t *out, const char *s, size_t len)
     out->value.v_utf8.len = (uint32_t)len;
 }
 
+static _Thread_local const docstore_collation_t *expr_coll;
+
+const docstore_collation_t *docstore_expr_set_collation(const docstore_collation_t *c)
+{
+    const docstore_collation_t *prev = expr_coll;
+    expr_coll = c;
+    return prev;
+}
+
+const docstore_collation_t *docstore_expr_collation(void)
+{
+    return expr_coll;
+}
+
 int expr_compare(const bson_value_t *a, const bson_value_t *b)
 {
     bool ma = a->value_type == BSON_TYPE_EOD, mb = b->value_type == BSON_TYPE_EOD;
     if (ma || mb)
         return ma && mb ? 0 : (ma ? -1 : 1);
-    return docstore_value_compare(a, b);
+    return docstore_value_compare_coll(a, b, expr_coll);
 }
 
 bool docstore_value_truthy(const bson_value_t *v)

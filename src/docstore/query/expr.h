@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 typedef struct docstore_expr docstore_expr_t;
+typedef struct docstore_collation docstore_collation_t; /* query/collation.h */
 
 /* Compiles the expression spec (copied). An unknown operator is error 168
  * InvalidPipelineOperator "Unrecognized expression '$foo'". 0 and *out, or -1. */
@@ -32,6 +33,16 @@ __attribute__((warn_unused_result)) int docstore_expr_eval(const docstore_expr_t
                                                            docstore_error_t *err);
 
 void docstore_expr_free(docstore_expr_t *e);
+
+/* The collation comparisons inside expressions run under on this thread
+ * ($eq $ne $gt $gte $lt $lte $cmp, $in, $indexOfArray, $min/$max, the set
+ * operators), as MongoDB applies an aggregate's collation to them: set by
+ * the aggregate around its run (NULL: binary) and put back after, like the
+ * ambient deadline (base/deadline.h); returns the previous one. c is
+ * borrowed for as long as it is set. */
+const docstore_collation_t *docstore_expr_set_collation(const docstore_collation_t *c);
+/* The collation set by docstore_expr_set_collation (NULL: binary). */
+const docstore_collation_t *docstore_expr_collation(void);
 
 /* Truthiness as $cond and $expr see it: false, null, missing, undefined and 0
  * are false; everything else (including "" and []) is true. */

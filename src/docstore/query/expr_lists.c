@@ -60,7 +60,7 @@ static void minmax_one(void *p, const bson_value_t *v)
         s->best = v;
         return;
     }
-    int c = docstore_value_compare(v, s->best);
+    int c = docstore_value_compare_coll(v, s->best, docstore_expr_collation());
     if (s->want_min ? c < 0 : c > 0)
         s->best = v;
 }
@@ -85,7 +85,9 @@ int expr_op_list_acc(expr_ctx_t *ctx, const docstore_expr_t *e, bson_value_t *ou
                 const bson_value_t *v = bson_iter_value(&it);
                 if (expr_is_nullish(v))
                     continue;
-                int c = best.value_type == BSON_TYPE_EOD ? -1 : docstore_value_compare(v, &best);
+                int c = best.value_type == BSON_TYPE_EOD
+                            ? -1
+                            : docstore_value_compare_coll(v, &best, docstore_expr_collation());
                 if (best.value_type == BSON_TYPE_EOD || (s.want_min ? c < 0 : c > 0)) {
                     bson_value_destroy(&best);
                     bson_value_copy(v, &best);
@@ -461,7 +463,7 @@ typedef struct vset {
 static bool vset_has(const vset_t *s, const bson_value_t *v)
 {
     for (size_t i = 0; i < s->n; i++) {
-        if (docstore_value_equal(&s->own[i], v))
+        if (docstore_value_compare_coll(&s->own[i], v, docstore_expr_collation()) == 0)
             return true;
     }
     return false;

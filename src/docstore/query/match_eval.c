@@ -319,7 +319,11 @@ static bool expr_test(const mnode_t *n, const bson_t *root)
 {
     bson_value_t out;
     docstore_error_t err = {0};
-    if (root == NULL || docstore_expr_eval(n->expr, root, NULL, &out, &err) != 0) {
+    /* $expr compares under the filter's collation, as MongoDB does. */
+    const docstore_collation_t *prev = docstore_expr_set_collation(n->coll);
+    int rc = root == NULL ? -1 : docstore_expr_eval(n->expr, root, NULL, &out, &err);
+    docstore_expr_set_collation(prev);
+    if (rc != 0) {
         docstore_error_clear(&err);
         return false;
     }
@@ -391,14 +395,18 @@ bool docstore_match_node_vars(const mnode_t *n, const bson_t *root, const bson_t
             if (docstore_match_node_vars(n->kids[i], root, vars, NULL))
                 return false;
         return true;
-    case MN_EXPR:
-        if (docstore_expr_eval(n->expr, root, vars, &out, &err) != 0) {
+    case MN_EXPR: {
+        const docstore_collation_t *prev = docstore_expr_set_collation(n->coll);
+        int rc = docstore_expr_eval(n->expr, root, vars, &out, &err);
+        docstore_expr_set_collation(prev);
+        if (rc != 0) {
             docstore_error_clear(&err);
             return false;
         }
         bool t = docstore_value_truthy(&out);
         bson_value_destroy(&out);
         return t;
+    }
     default:
         return docstore_match_node(n, bson_get_data(root), root->len, root, pos);
     }

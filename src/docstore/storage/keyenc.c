@@ -9,7 +9,10 @@
  *              - 53), 0 for doubles; so int64s beyond 2^53 and decimal128s
  *              order exactly and equal numbers of any type (1, 1.0,
  *              NumberLong(1), NumberDecimal("1.0")) encode alike
- *   string     bytes with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00
+ *   string     bytes with 0x00 escaped as 0x00 0xff, ended by 0x00 0x00; under
+ *              a collation (docstore_key_coll_t) the string's ICU sort key
+ *              instead of its bytes, escaped alike, so memcmp is the
+ *              collator's order and strings equal under it key alike
  *   document   per element: bracket, escaped name, payload; then 0x00
  *   array      per element: bracket, payload; then 0x00
  *   binData    4-byte length, subtype, bytes (MongoDB orders by length first)
@@ -356,10 +359,24 @@ static int put_decimal(buf_t *b, docstore_dec_t dec)
     return put_number(b, d, neg ? -r : r);
 }
 
-static int put_payload(buf_t *b, const bson_value_t *v, int depth);
+static int put_payload(buf_t *b, const bson_value_t *v, int depth, const docstore_key_coll_t *kc);
+
+/* A string under a collation: its sort key, escaped like a string (ICU's
+ * keys hold no 0x00 but their end, which is not written). */
+static int put_collated(buf_t *b, const char *s, size_t n, const docstore_key_coll_t *kc)
+{
+    buf_t sk;
+    buf_init(&sk, DOCSTORE_KEY_MAX);
+    int rc = kc->sort_key(kc->coll, s, n, &sk);
+    if (rc == 0)
+        rc = put_escaped(b, sk.data ? sk.data : "", sk.len);
+    buf_free(&sk);
+    return rc;
+}
 
 /* The elements of a document (with names) or array (without), then END. */
-static int put_container(buf_t *b, const uint8_t *data, uint32_t len, bool names, int depth)
+static int put_container(buf_t *b, const uint8_t *data, uint32_t len, bool names, int depth,
+                         const docstore_key_coll_t *kc)
 {
     if (depth > KEY_MAX_DEPTH)
         return -1;
@@ -373,13 +390,13 @@ static int put_container(buf_t *b, const uint8_t *data, uint32_t len, bool names
             return -1;
         if (names && put_escaped(b, bson_iter_key(&it), bson_iter_key_len(&it)))
             return -1;
-        if (put_payload(b, ev, depth + 1))
+        if (put_payload(b, ev, depth + 1, kc))
             return -1;
     }
     return put_byte(b, DOCSTORE_KEY_END);
 }
 
-static int put_payload(buf_t *b, const bson_value_t *v, int depth)
+static int put_payload(buf_t *b, const bson_value_t *v, int depth, const docstore_key_coll_t *kc)
 {
     switch (v->value_type) {
     case BSON_TYPE_EOD:
@@ -397,13 +414,17 @@ static int put_payload(buf_t *b, const bson_value_t *v, int depth)
     case BSON_TYPE_DECIMAL128:
         return put_decimal(b, v->value.v_decimal128);
     case BSON_TYPE_UTF8:
+        if (kc != NULL)
+            return put_collated(b, v->value.v_utf8.str, v->value.v_utf8.len, kc);
         return put_escaped(b, v->value.v_utf8.str, v->value.v_utf8.len);
     case BSON_TYPE_SYMBOL:
+        if (kc != NULL)
+            return put_collated(b, v->value.v_symbol.symbol, v->value.v_symbol.len, kc);
         return put_escaped(b, v->value.v_symbol.symbol, v->value.v_symbol.len);
     case BSON_TYPE_DOCUMENT:
-        return put_container(b, v->value.v_doc.data, v->value.v_doc.data_len, true, depth);
+        return put_container(b, v->value.v_doc.data, v->value.v_doc.data_len, true, depth, kc);
     case BSON_TYPE_ARRAY:
-        return put_container(b, v->value.v_doc.data, v->value.v_doc.data_len, false, depth);
+        return put_container(b, v->value.v_doc.data, v->value.v_doc.data_len, false, depth, kc);
     case BSON_TYPE_BINARY:
         if (put_u32(b, v->value.v_binary.data_len) ||
             put_byte(b, (uint8_t)v->value.v_binary.subtype))
@@ -435,15 +456,21 @@ static int put_payload(buf_t *b, const bson_value_t *v, int depth)
         if (put_escaped(b, v->value.v_codewscope.code, v->value.v_codewscope.code_len))
             return -1;
         return put_container(b, v->value.v_codewscope.scope_data, v->value.v_codewscope.scope_len,
-                             true, depth);
+                             true, depth, NULL);
     }
     return -1;
 }
 
 int docstore_key_append(buf_t *b, const bson_value_t *v, bool descending)
 {
+    return docstore_key_append_coll(b, v, descending, NULL);
+}
+
+int docstore_key_append_coll(buf_t *b, const bson_value_t *v, bool descending,
+                             const docstore_key_coll_t *kc)
+{
     size_t start = b->len;
-    if (put_byte(b, docstore_key_rank(v->value_type)) || put_payload(b, v, 0))
+    if (put_byte(b, docstore_key_rank(v->value_type)) || put_payload(b, v, 0, kc))
         return -1;
     if (descending) {
         for (size_t i = start; i < b->len; i++)
@@ -629,6 +656,13 @@ void docstore_keyset_free(docstore_keyset_t *ks)
 int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *const *fields,
                           const bool *descending, size_t nfields, docstore_error_t *err)
 {
+    return docstore_keyset_build_coll(ks, doc, fields, descending, nfields, NULL, err);
+}
+
+int docstore_keyset_build_coll(docstore_keyset_t *ks, const bson_t *doc, const char *const *fields,
+                               const bool *descending, size_t nfields,
+                               const docstore_key_coll_t *kc, docstore_error_t *err)
+{
     memset(ks, 0, sizeof *ks);
     ks->nfields = nfields;
     int rc = -1;
@@ -675,7 +709,7 @@ int docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *
         for (size_t f = 0; f < nfields; f++) {
             const bson_value_t *v = &per[f].v[per[f].n > 1 ? k : 0];
             e->vals[f] = *v;
-            if (docstore_key_append(&e->key, v, descending[f]) != 0) {
+            if (docstore_key_append_coll(&e->key, v, descending[f], kc) != 0) {
                 docstore_error_set(err, DOCSTORE_LOCATION_17280,
                                    "index key too large or too deeply nested");
                 goto out;

@@ -51,6 +51,22 @@ uint8_t docstore_key_rank(bson_type_t t);
 __attribute__((warn_unused_result)) int docstore_key_append(buf_t *b, const bson_value_t *v,
                                                             bool descending);
 
+/* A collated index's strings: sort_key appends to out the collator coll's
+ * sort key for the UTF-8 string s[0..n) (ICU's ucol_getSortKey, without its
+ * ending 0x00), whose byte order is the collation's order; 0 or -1. Storage
+ * gets it from the server (docstore_storage_set_collation_ops): keyenc does
+ * not know ICU. */
+typedef struct docstore_key_coll {
+    int (*sort_key)(const void *coll, const char *s, size_t n, buf_t *out);
+    const void *coll;
+} docstore_key_coll_t;
+
+/* docstore_key_append with every string (also inside documents and arrays)
+ * encoded by its sort key under kc; kc NULL: by its bytes. */
+__attribute__((warn_unused_result)) int docstore_key_append_coll(buf_t *b, const bson_value_t *v,
+                                                                 bool descending,
+                                                                 const docstore_key_coll_t *kc);
+
 /* The smallest byte string greater than every string starting with
  * key[0..len): key with its last non-0xFF byte incremented and the rest cut.
  * Writes into out (reset first). Returns false when no such string exists. */
@@ -71,6 +87,11 @@ typedef struct docstore_keyset {
 __attribute__((warn_unused_result)) int
 docstore_keyset_build(docstore_keyset_t *ks, const bson_t *doc, const char *const *fields,
                       const bool *descending, size_t nfields, docstore_error_t *err);
+/* docstore_keyset_build for a collated index (kc as docstore_key_append_coll). */
+__attribute__((warn_unused_result)) int
+docstore_keyset_build_coll(docstore_keyset_t *ks, const bson_t *doc, const char *const *fields,
+                           const bool *descending, size_t nfields, const docstore_key_coll_t *kc,
+                           docstore_error_t *err);
 void docstore_keyset_free(docstore_keyset_t *ks);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef TETHER_DOCSTORE_STORAGE_H
 #define TETHER_DOCSTORE_STORAGE_H
 
+#include "common/buf.h"
 #include "docstore/base/doclist.h"
 #include "docstore/base/error.h"
 
@@ -172,6 +173,47 @@ typedef struct docstore_storage_filter_ops {
     void (*free)(void *compiled);
 } docstore_storage_filter_ops_t;
 void docstore_storage_set_filter_ops(const docstore_storage_filter_ops_t *ops);
+
+/* How storage compiles an index's `collation` and keys its strings: the
+ * server installs the query engine's ICU collations once, before opening a
+ * store (storage does not know ICU). compile makes *out from a collation
+ * document (NULL for {locale: "simple"}) and appends its full specification
+ * to full (what listIndexes shows; two collations are the same exactly when
+ * their full specs are the same bytes); 0 or -1 with err. sort_key as
+ * docstore_key_coll_t's (keyenc.h). Without them, an index with a
+ * collation is NotImplemented (238). */
+typedef struct docstore_storage_collation_ops {
+    int (*compile)(const bson_t *spec, void **out, bson_t *full, docstore_error_t *err);
+    int (*sort_key)(const void *coll, const char *s, size_t n, buf_t *out);
+    void (*free)(void *compiled);
+} docstore_storage_collation_ops_t;
+void docstore_storage_set_collation_ops(const docstore_storage_collation_ops_t *ops);
+
+/* The reads above under a query collation: collation is its full
+ * specification (docstore_storage_collation_ops_t's full), NULL for the
+ * simple (binary) one, which is what docstore_storage_scan,
+ * docstore_storage_scan_ordered and docstore_storage_explain use. An index
+ * with a collation serves a read under the same collation; an index under
+ * another collation (a binary index, or _id, under a collated read; a
+ * collated index under the simple one) only conditions holding no string
+ * and never a sort, as MongoDB decides. */
+int docstore_storage_scan_coll(docstore_storage_t *st, const char *db, const char *coll,
+                               const bson_t *filter, const bson_t *collation, docstore_doc_cb cb,
+                               void *ctx, docstore_error_t *err);
+int docstore_storage_scan_ordered_coll(docstore_storage_t *st, const char *db, const char *coll,
+                                       const bson_t *filter, const bson_t *collation,
+                                       const char *const *fields, const int *dirs, size_t n,
+                                       docstore_ordered_doc_cb cb, void *ctx,
+                                       bool *ordered /* OUT */, docstore_error_t *err);
+int docstore_storage_explain_coll(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const bson_t *collation,
+                                  const char *const *fields, const int *dirs, size_t n, bson_t *out,
+                                  bool *sort_served /* OUT */, docstore_error_t *err);
+/* Whether docstore_storage_scan_coll would read an index for filter under
+ * collation (*served), without reading anything. 0 or -1. */
+int docstore_storage_index_serves(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const bson_t *collation,
+                                  bool *served /* OUT */, docstore_error_t *err);
 
 /* collMod's index.expireAfterSeconds: sets the TTL of the named index to
  * seconds, *old receiving the previous value. IndexNotFound (27); an index

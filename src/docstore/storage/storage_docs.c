@@ -147,8 +147,7 @@ int st_index_add_doc(st_db_t *d, st_coll_t *c, st_index_t *ix, const bson_t *doc
     if (!in)
         return 0; /* sparse or partial: not this index's document */
     docstore_keyset_t ks;
-    if (docstore_keyset_build(&ks, doc, (const char *const *)ix->fields, ix->desc, ix->nfields,
-                              err))
+    if (st_index_keyset(ix, doc, &ks, err))
         return -1;
     char sql[80];
     sqlite3_stmt *s;
@@ -197,8 +196,7 @@ static int index_remove_doc(st_db_t *d, st_index_t *ix, const bson_t *doc, int64
                             docstore_error_t *err)
 {
     docstore_keyset_t ks;
-    if (docstore_keyset_build(&ks, doc, (const char *const *)ix->fields, ix->desc, ix->nfields,
-                              err)) {
+    if (st_index_keyset(ix, doc, &ks, err)) {
         /* Stored before a failure mode existed: fall back to removing by rid. */
         docstore_error_clear(err);
         char sql[80];

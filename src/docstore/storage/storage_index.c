@@ -74,9 +74,12 @@ static int create_index_in_op(st_db_t *d, const char *coll, st_index_t *ix, bool
     st_coll_t *c = st_coll_find(d, coll);
     if (c == NULL && st_coll_create(d, coll, &c, err))
         return -1;
+    if (st_index_opts_inherit(ix, c->options, err) != 0)
+        return -1;
     for (size_t i = 0; i < c->nindexes; i++) {
         st_index_t *o = &c->indexes[i];
-        bool key_eq = same_key(o->key, ix->key);
+        /* As MongoDB: one key pattern may have an index per collation. */
+        bool key_eq = same_key(o->key, ix->key) && st_index_coll_equal(o, ix);
         if (strcmp(o->name, ix->name) == 0) {
             if (key_eq && st_index_opts_equal(o, ix))
                 return 0; /* already there */
@@ -138,7 +141,8 @@ static bool is_id_index(const bson_t *spec)
     /* sparse/partial/TTL on _id: st_index_parse's error, not a silent _id_. */
     if ((bson_iter_init_find(&it, spec, "sparse") && bson_iter_as_bool(&it)) ||
         bson_iter_init_find(&it, spec, "partialFilterExpression") ||
-        bson_iter_init_find(&it, spec, "expireAfterSeconds"))
+        bson_iter_init_find(&it, spec, "expireAfterSeconds") ||
+        bson_iter_init_find(&it, spec, "collation"))
         return false;
     return !bson_iter_init_find(&it, spec, "name") ||
            (BSON_ITER_HOLDS_UTF8(&it) && strcmp(bson_iter_utf8(&it, NULL), "_id_") == 0);
@@ -314,10 +318,10 @@ static bool bound_ok(const bson_value_t *v)
 }
 
 /* Every key whose leading component is v: [enc(v), prefix_end(enc(v))). */
-static int add_point(plan_t *p, const bson_value_t *v, bool desc)
+static int add_point(plan_t *p, const bson_value_t *v, bool desc, const docstore_key_coll_t *kc)
 {
     range_t *r = plan_add(p);
-    if (r == NULL || docstore_key_append(&r->lo, v, desc) != 0)
+    if (r == NULL || docstore_key_append_coll(&r->lo, v, desc, kc) != 0)
         return -1;
     if (!docstore_key_prefix_end((const uint8_t *)r->lo.data, r->lo.len, &r->hi))
         buf_reset(&r->hi);
@@ -338,7 +342,7 @@ static int cmp_bytes(const buf_t *a, const buf_t *b)
  * and a missing side stops at the edge of the other bound's type bracket,
  * whose keys start with the complemented bracket byte. */
 static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_value_t *hi,
-                            bool hi_incl, plan_t *p)
+                            bool hi_incl, const docstore_key_coll_t *kc, plan_t *p)
 {
     range_t *r = plan_add(p);
     if (r == NULL)
@@ -349,7 +353,7 @@ static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_val
     buf_init(&tmp, DOCSTORE_KEY_MAX);
     bool ok = true;
     if (hi) {
-        ok = docstore_key_append(&tmp, hi, true) == 0;
+        ok = docstore_key_append_coll(&tmp, hi, true, kc) == 0;
         if (ok && hi_incl)
             ok = buf_append(&r->lo, tmp.data, tmp.len) == 0;
         else if (ok)
@@ -360,7 +364,7 @@ static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_val
     }
     buf_reset(&tmp);
     if (ok && lo) {
-        ok = docstore_key_append(&tmp, lo, true) == 0;
+        ok = docstore_key_append_coll(&tmp, lo, true, kc) == 0;
         if (ok && lo_incl)
             ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->hi);
         else if (ok)
@@ -380,12 +384,13 @@ static bool desc_range_plan(const bson_value_t *lo, bool lo_incl, const bson_val
 /* The ranges for one field's condition; false when it cannot use an index.
  * On a multikey index, $gt and $lt may hold for different elements of one
  * array, so only the lower bound (else the upper) narrows the scan. */
-static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_t *p)
+static bool field_plan(const bson_value_t *cond, bool desc, bool multikey,
+                       const docstore_key_coll_t *kc, plan_t *p)
 {
     if (cond->value_type != BSON_TYPE_DOCUMENT) {
         if (!point_ok(cond))
             return false;
-        return add_point(p, cond, desc) == 0;
+        return add_point(p, cond, desc, kc) == 0;
     }
     bson_t doc;
     bson_iter_t it;
@@ -393,7 +398,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
         !bson_iter_init(&it, &doc))
         return false;
     if (!bson_iter_next(&it) || bson_iter_key(&it)[0] != '$')
-        return add_point(p, cond, desc) == 0; /* an embedded document, compared whole */
+        return add_point(p, cond, desc, kc) == 0; /* an embedded document, compared whole */
     /* bson_iter_value points into the iterator: keep copies. */
     bson_value_t eqv, inv, lov, hiv;
     const bson_value_t *eq = NULL, *in = NULL, *lo = NULL, *hi = NULL;
@@ -411,7 +416,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
             hiv = *v, hi = &hiv, hi_incl = op[3] == 'e';
     } while (bson_iter_next(&it));
     if (eq)
-        return add_point(p, eq, desc) == 0;
+        return add_point(p, eq, desc, kc) == 0;
     if (in) {
         bson_t arr;
         bson_iter_t ai;
@@ -420,7 +425,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
             return false;
         while (bson_iter_next(&ai)) {
             const bson_value_t *v = bson_iter_value(&ai);
-            if (!point_ok(v) || add_point(p, v, desc) != 0)
+            if (!point_ok(v) || add_point(p, v, desc, kc) != 0)
                 return false;
         }
         return true; /* $in: [] reads nothing */
@@ -430,7 +435,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     if (multikey && lo && hi)
         hi = NULL;
     if (desc)
-        return desc_range_plan(lo, lo_incl, hi, hi_incl, p);
+        return desc_range_plan(lo, lo_incl, hi, hi_incl, kc, p);
     range_t *r = plan_add(p);
     if (r == NULL)
         return false;
@@ -441,7 +446,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     uint8_t hi_rank = docstore_key_rank((hi ? hi : lo)->value_type);
     /* Lower bound: the value (inclusive) or past every key starting with it. */
     if (lo) {
-        ok = docstore_key_append(&tmp, lo, false) == 0;
+        ok = docstore_key_append_coll(&tmp, lo, false, kc) == 0;
         if (ok && lo_incl)
             ok = buf_append(&r->lo, tmp.data, tmp.len) == 0;
         else if (ok)
@@ -451,7 +456,7 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     }
     buf_reset(&tmp);
     if (ok && hi) {
-        ok = docstore_key_append(&tmp, hi, false) == 0;
+        ok = docstore_key_append_coll(&tmp, hi, false, kc) == 0;
         if (ok && hi_incl)
             ok = docstore_key_prefix_end((const uint8_t *)tmp.data, tmp.len, &r->hi);
         else if (ok)
@@ -469,12 +474,29 @@ static bool field_plan(const bson_value_t *cond, bool desc, bool multikey, plan_
     return ok;
 }
 
-static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c, plan_t *best,
-                            int depth);
+static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c,
+                            const bson_t *qc, plan_t *best, int depth);
 static void plan_normalize(plan_t *p);
 
+/* Whether v holds a string (or symbol), at any depth. */
+static bool has_string(const bson_value_t *v, int depth)
+{
+    if (v->value_type == BSON_TYPE_UTF8 || v->value_type == BSON_TYPE_SYMBOL)
+        return true;
+    if (v->value_type != BSON_TYPE_DOCUMENT && v->value_type != BSON_TYPE_ARRAY)
+        return false;
+    bson_iter_t it;
+    if (depth > 100 || !bson_iter_init_from_data(&it, v->value.v_doc.data, v->value.v_doc.data_len))
+        return true;
+    while (bson_iter_next(&it)) {
+        if (has_string(bson_iter_value(&it), depth + 1))
+            return true;
+    }
+    return false;
+}
+
 /* A $or whose every branch has an access path reads the union of those. */
-static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
+static void plan_or(bson_iter_t *it, st_coll_t *c, const bson_t *qc, plan_t *best, int depth)
 {
     plan_t orp = {.score = PLAN_OR};
     bson_iter_t ai;
@@ -490,7 +512,7 @@ static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
         }
         plan_t b = {.score = PLAN_NONE};
         if (ok)
-            plan_conditions(&sub, &sub, c, &b, depth + 1);
+            plan_conditions(&sub, &sub, c, qc, &b, depth + 1);
         ok = ok && b.score < PLAN_NONE;
         plan_t *nb = ok ? realloc(orp.branches, (orp.nbranches + 1) * sizeof *nb) : NULL;
         if (nb == NULL) {
@@ -514,8 +536,8 @@ static void plan_or(bson_iter_t *it, st_coll_t *c, plan_t *best, int depth)
  * and the branches of a $or). conj is the conjunction filter belongs to (the
  * whole filter, or a $or branch): a sparse or partial index is a candidate
  * only when conj guarantees every match is in it. */
-static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c, plan_t *best,
-                            int depth)
+static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c,
+                            const bson_t *qc, plan_t *best, int depth)
 {
     bson_iter_t it;
     if (depth > 4 || !bson_iter_init(&it, filter))
@@ -533,12 +555,12 @@ static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t 
                 bson_iter_document(&ai, &len, &data);
                 bson_t sub;
                 if (bson_init_static(&sub, data, len))
-                    plan_conditions(&sub, conj, c, best, depth + 1);
+                    plan_conditions(&sub, conj, c, qc, best, depth + 1);
             }
             continue;
         }
         if (strcmp(f, "$or") == 0 && BSON_ITER_HOLDS_ARRAY(&it)) {
-            plan_or(&it, c, best, depth);
+            plan_or(&it, c, qc, best, depth);
             continue;
         }
         if (f[0] == '$')
@@ -553,8 +575,14 @@ static void plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t 
                 continue;
             if (!is_id && !st_index_usable(ix, conj))
                 continue;
+            /* An index under another collation than the query's (_id is
+             * binary) orders strings otherwise: only string-free bounds. */
+            bool same_coll = is_id ? qc == NULL : st_index_coll_is(ix, qc);
+            if (!same_coll && has_string(cond, 0))
+                continue;
             plan_t p = {0};
-            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey, &p)) {
+            if (!field_plan(cond, is_id ? false : ix->desc[0], is_id ? false : ix->multikey,
+                            is_id ? NULL : st_index_kc(ix), &p)) {
                 plan_free(&p);
                 continue;
             }
@@ -776,6 +804,31 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
                           const bson_t *filter, docstore_doc_cb cb, void *ctx,
                           docstore_error_t *err)
 {
+    return docstore_storage_scan_coll(st, db, coll, filter, NULL, cb, ctx, err);
+}
+
+int docstore_storage_index_serves(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const bson_t *collation, bool *served,
+                                  docstore_error_t *err)
+{
+    *served = false;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL || filter == NULL)
+        return 0;
+    plan_t best = {.score = PLAN_NONE};
+    plan_conditions(filter, filter, c, collation, &best, 0);
+    *served = best.score < PLAN_NONE;
+    plan_free(&best);
+    return 0;
+}
+
+int docstore_storage_scan_coll(docstore_storage_t *st, const char *db, const char *coll,
+                               const bson_t *filter, const bson_t *collation, docstore_doc_cb cb,
+                               void *ctx, docstore_error_t *err)
+{
     st_db_t *d;
     if (st_db_get(st, db, false, &d, err))
         return -1;
@@ -784,7 +837,7 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
         return 0;
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, filter, c, &best, 0);
+        plan_conditions(filter, filter, c, collation, &best, 0);
     if (best.score < PLAN_NONE) {
         plan_normalize(&best);
         int rc = scan_plan(st, d, c, &best, cb, ctx, err);
@@ -819,7 +872,7 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
         return 0;
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, filter, c, &best, 0);
+        plan_conditions(filter, filter, c, NULL, &best, 0);
     if (best.score < PLAN_NONE) {
         plan_free(&best);
         *served = false;
@@ -856,13 +909,14 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
  * on its paths (a multikey index orders documents by each element, not by the
  * document's sort key). */
 static bool index_serves_sort(const st_index_t *ix, size_t off, const char *const *fields,
-                              const int *dirs, size_t n, bool *reverse)
+                              const int *dirs, size_t n, const bson_t *qc, bool *reverse)
 {
     if (ix == NULL) {
         *reverse = dirs[0] < 0;
-        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0;
+        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0 && qc == NULL;
     }
-    if (ix->multikey || ix->nfields < off + n)
+    /* Another collation orders strings otherwise (MongoDB too sorts then). */
+    if (ix->multikey || ix->nfields < off + n || !st_index_coll_is(ix, qc))
         return false;
     bool same = true, flipped = true;
     for (size_t i = 0; i < n; i++) {
@@ -914,7 +968,8 @@ static int walk_key(ordered_walk_t *w, const bson_t *doc, buf_t *out, docstore_e
 {
     buf_reset(out);
     docstore_keyset_t ks;
-    if (docstore_keyset_build(&ks, doc, w->fields, w->desc, w->nsort, err) != 0)
+    if (docstore_keyset_build_coll(&ks, doc, w->fields, w->desc, w->nsort,
+                                   w->ix ? st_index_kc(w->ix) : NULL, err) != 0)
         return -1;
     int rc = 0;
     if (ks.n != 1) {
@@ -988,9 +1043,9 @@ static int walk_range(ordered_walk_t *w, const range_t *r, bool *stop, docstore_
 
 /* The index (nindexes: _id; more: none) an ordered scan walks for a sort on
  * fields/dirs, given the filter's access path best (normalized). */
-static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const plan_t *best,
-                             const char *const *fields, const int *dirs, size_t n,
-                             size_t *off /* OUT */, bool *reverse /* OUT */)
+static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const bson_t *qc,
+                             const plan_t *best, const char *const *fields, const int *dirs,
+                             size_t n, size_t *off /* OUT */, bool *reverse /* OUT */)
 {
     size_t target = c->nindexes + 1; /* none yet */
     *off = 0;
@@ -1002,17 +1057,17 @@ static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const pla
         size_t t = (size_t)(best->score % 1000);
         int rank = best->score / 1000;
         const st_index_t *ix = t == c->nindexes ? NULL : &c->indexes[t];
-        if (best->nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, reverse))
+        if (best->nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, qc, reverse))
             target = t;
         else if (best->nbranches == 0 && ix != NULL && (rank == 1 || rank == 2) && best->n == 1 &&
-                 index_serves_sort(ix, 1, fields, dirs, n, reverse))
+                 index_serves_sort(ix, 1, fields, dirs, n, qc, reverse))
             target = t, *off = 1;
     } else {
         static const bson_t empty = BSON_INITIALIZER;
         for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
             if (i < c->nindexes && !st_index_usable(&c->indexes[i], filter ? filter : &empty))
                 continue; /* sparse or partial: would miss documents */
-            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n, qc,
                                   reverse))
                 target = i;
         }
@@ -1024,6 +1079,16 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
                                   const bson_t *filter, const char *const *fields, const int *dirs,
                                   size_t n, docstore_ordered_doc_cb cb, void *ctx,
                                   bool *ordered, docstore_error_t *err)
+{
+    return docstore_storage_scan_ordered_coll(st, db, coll, filter, NULL, fields, dirs, n, cb, ctx,
+                                              ordered, err);
+}
+
+int docstore_storage_scan_ordered_coll(docstore_storage_t *st, const char *db, const char *coll,
+                                       const bson_t *filter, const bson_t *collation,
+                                       const char *const *fields, const int *dirs, size_t n,
+                                       docstore_ordered_doc_cb cb, void *ctx, bool *ordered,
+                                       docstore_error_t *err)
 {
     *ordered = false;
     if (n == 0)
@@ -1038,11 +1103,11 @@ int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const 
     }
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, filter, c, &best, 0);
+        plan_conditions(filter, filter, c, collation, &best, 0);
     size_t off = 0;       /* leading index fields the filter fixes */
     bool reverse = false; /* walk the keys backwards */
     plan_normalize(&best);
-    size_t target = ordered_target(c, filter, &best, fields, dirs, n, &off, &reverse);
+    size_t target = ordered_target(c, filter, collation, &best, fields, dirs, n, &off, &reverse);
     if (target > c->nindexes) {
         plan_free(&best);
         return 0;
@@ -1211,7 +1276,8 @@ static int keyed_cmp(const void *a, const void *b)
 
 /* The intervals field_plan reads for cond, in MongoDB's string form
  * ("[5, 5]", "(5, inf.0]"); every key when cond is NULL. */
-static void explain_bounds(const bson_value_t *cond, bool desc, bool multikey, bson_t *arr)
+static void explain_bounds(const bson_value_t *cond, bool desc, bool multikey,
+                           const docstore_key_coll_t *kc, bson_t *arr)
 {
     uint32_t i = 0;
     if (cond == NULL) {
@@ -1252,7 +1318,7 @@ static void explain_bounds(const bson_value_t *cond, bool desc, bool multikey, b
         while (bson_iter_next(&ai) && n < 64) {
             vals[n].v = *bson_iter_value(&ai);
             buf_init(&vals[n].key, DOCSTORE_KEY_MAX);
-            if (docstore_key_append(&vals[n].key, &vals[n].v, false) != 0)
+            if (docstore_key_append_coll(&vals[n].key, &vals[n].v, false, kc) != 0)
                 buf_reset(&vals[n].key);
             n++;
         }
@@ -1312,13 +1378,16 @@ static void explain_ixscan(const st_coll_t *c, size_t target, const bson_value_t
     BSON_APPEND_BOOL(out, "isSparse", ix ? ix->sparse : false);
     BSON_APPEND_BOOL(out, "isPartial", ix ? ix->partial != NULL : false);
     BSON_APPEND_INT32(out, "indexVersion", 2);
+    if (ix != NULL && ix->collation != NULL)
+        BSON_APPEND_DOCUMENT(out, "collation", ix->collation);
     BSON_APPEND_UTF8(out, "direction", reverse ? "backward" : "forward");
     BSON_APPEND_DOCUMENT_BEGIN(out, "indexBounds", &bounds);
     for (size_t f = 0; f < (ix ? ix->nfields : 1); f++) {
         bool desc = ix ? ix->desc[f] : false;
         bson_append_array_begin(&bounds, ix ? ix->fields[f] : "_id", -1, &arr);
         bson_t tmp = BSON_INITIALIZER;
-        explain_bounds(f == 0 ? cond : NULL, desc, ix ? ix->multikey : false, &tmp);
+        explain_bounds(f == 0 ? cond : NULL, desc, ix ? ix->multikey : false,
+                       ix ? st_index_kc(ix) : NULL, &tmp);
         (void)fixed;
         /* A backward walk lists the intervals the other way round. */
         bson_iter_t ti;
@@ -1380,6 +1449,15 @@ int docstore_storage_explain(docstore_storage_t *st, const char *db, const char 
                              const bson_t *filter, const char *const *fields, const int *dirs,
                              size_t n, bson_t *out, bool *sort_served, docstore_error_t *err)
 {
+    return docstore_storage_explain_coll(st, db, coll, filter, NULL, fields, dirs, n, out,
+                                         sort_served, err);
+}
+
+int docstore_storage_explain_coll(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const bson_t *collation,
+                                  const char *const *fields, const int *dirs, size_t n, bson_t *out,
+                                  bool *sort_served, docstore_error_t *err)
+{
     *sort_served = false;
     st_db_t *d;
     if (st_db_get(st, db, false, &d, err))
@@ -1392,12 +1470,12 @@ int docstore_storage_explain(docstore_storage_t *st, const char *db, const char 
     }
     plan_t best = {.score = PLAN_NONE};
     if (filter)
-        plan_conditions(filter, filter, c, &best, 0);
+        plan_conditions(filter, filter, c, collation, &best, 0);
     plan_normalize(&best);
     size_t target = c->nindexes + 1, off = 0;
     bool reverse = false;
     if (n > 0 && n <= 32)
-        target = ordered_target(c, filter, &best, fields, dirs, n, &off, &reverse);
+        target = ordered_target(c, filter, collation, &best, fields, dirs, n, &off, &reverse);
     *sort_served = target <= c->nindexes;
     if (best.score == PLAN_NONE && !*sort_served) {
         BSON_APPEND_UTF8(out, "stage", "COLLSCAN");

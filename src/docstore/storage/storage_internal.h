@@ -38,6 +38,9 @@ typedef struct st_index {
     bson_t *partial; /* partialFilterExpression: only documents it matches, or NULL */
     void *partial_m; /* that filter compiled by the installed filter ops, on first use */
     int64_t ttl;     /* expireAfterSeconds, -1 when not a TTL index */
+    bson_t *collation;      /* the full collation spec listIndexes shows, or NULL (simple) */
+    bool collation_given;   /* the spec named one (maybe simple): no collection default */
+    docstore_key_coll_t kc; /* its collator, compiled by the installed ops, for keyenc */
 } st_index_t;
 
 typedef struct st_coll {
@@ -140,6 +143,18 @@ int st_index_opts_finish(st_index_t *ix, docstore_error_t *err);
 void st_index_opts_free(st_index_t *ix);
 /* Same unique, sparse, partial filter and TTL. */
 bool st_index_opts_equal(const st_index_t *a, const st_index_t *b);
+/* Same collation (both simple, or the same full spec). */
+bool st_index_coll_equal(const st_index_t *a, const st_index_t *b);
+/* A new index on collection options opts (may be NULL) without a collation
+ * of its own takes the collection's default, as MongoDB does. 0 or -1. */
+int st_index_opts_inherit(st_index_t *ix, const bson_t *opts, docstore_error_t *err);
+/* The index's collator for keyenc, or NULL (binary strings). */
+const docstore_key_coll_t *st_index_kc(const st_index_t *ix);
+/* Whether query collation qc (a full spec, NULL: simple) is ix's. */
+bool st_index_coll_is(const st_index_t *ix, const bson_t *qc);
+/* docstore_keyset_build for ix's pattern and collation. */
+int st_index_keyset(const st_index_t *ix, const bson_t *doc, docstore_keyset_t *ks,
+                    docstore_error_t *err);
 /* Whether doc belongs in ix (sparse, partial filter). 0 or -1. */
 int st_index_covers(st_index_t *ix, const bson_t *doc, bool *in /* OUT */, docstore_error_t *err);
 /* Whether the planner may read ix for query: every document query matches is

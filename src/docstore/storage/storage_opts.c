@@ -25,10 +25,87 @@
 #include <string.h>
 
 static const docstore_storage_filter_ops_t *filter_ops;
+static const docstore_storage_collation_ops_t *collation_ops;
 
 void docstore_storage_set_filter_ops(const docstore_storage_filter_ops_t *ops)
 {
     filter_ops = ops;
+}
+
+void docstore_storage_set_collation_ops(const docstore_storage_collation_ops_t *ops)
+{
+    collation_ops = ops;
+}
+
+/* Compiles collation document spec into ix (its collator and full spec;
+ * nothing for the simple collation). */
+static int collation_compile(st_index_t *ix, const bson_t *spec, docstore_error_t *err)
+{
+    if (collation_ops == NULL) {
+        docstore_error_set(err, DOCSTORE_NOT_IMPLEMENTED,
+                           "index collation is not supported by this storage (no collator "
+                           "installed)");
+        return -1;
+    }
+    void *c = NULL;
+    bson_t *full = bson_new();
+    if (full == NULL)
+        return docstore_error_oom(err);
+    if (collation_ops->compile(spec, &c, full, err) != 0) {
+        bson_destroy(full);
+        return -1;
+    }
+    if (c == NULL) {
+        bson_destroy(full); /* simple: binary keys */
+        return 0;
+    }
+    ix->collation = full;
+    ix->kc.sort_key = collation_ops->sort_key;
+    ix->kc.coll = c;
+    return 0;
+}
+
+const docstore_key_coll_t *st_index_kc(const st_index_t *ix)
+{
+    return ix->collation != NULL ? &ix->kc : NULL;
+}
+
+bool st_index_coll_is(const st_index_t *ix, const bson_t *qc)
+{
+    if (ix->collation == NULL || qc == NULL)
+        return ix->collation == NULL && qc == NULL;
+    return ix->collation->len == qc->len &&
+           memcmp(bson_get_data(ix->collation), bson_get_data(qc), qc->len) == 0;
+}
+
+bool st_index_coll_equal(const st_index_t *a, const st_index_t *b)
+{
+    return st_index_coll_is(a, b->collation);
+}
+
+int st_index_keyset(const st_index_t *ix, const bson_t *doc, docstore_keyset_t *ks,
+                    docstore_error_t *err)
+{
+    return docstore_keyset_build_coll(ks, doc, (const char *const *)ix->fields, ix->desc,
+                                      ix->nfields, st_index_kc(ix), err);
+}
+
+int st_index_opts_inherit(st_index_t *ix, const bson_t *opts, docstore_error_t *err)
+{
+    bson_iter_t it;
+    if (ix->collation_given || opts == NULL || !bson_iter_init_find(&it, opts, "collation") ||
+        !BSON_ITER_HOLDS_DOCUMENT(&it))
+        return 0;
+    uint32_t len;
+    const uint8_t *data;
+    bson_iter_document(&it, &len, &data);
+    bson_t spec;
+    if (!bson_init_static(&spec, data, len) || collation_compile(ix, &spec, err) != 0)
+        return -1;
+    ix->collation_given = true;
+    if (ix->collation != NULL)
+        BSON_APPEND_DOCUMENT(ix->spec, "collation", ix->collation);
+    return 0;
 }
 
 /* ---- parsing ---- */
@@ -141,6 +218,25 @@ int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err)
         ix->ttl = (int64_t)v;
         return 1;
     }
+    if (strcmp(f, "collation") == 0) {
+        if (!BSON_ITER_HOLDS_DOCUMENT(it)) {
+            docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
+                               "The field 'collation' must be an object");
+            return -1;
+        }
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_document(it, &len, &data);
+        bson_t spec;
+        if (ix->collation_given || !bson_init_static(&spec, data, len)) {
+            docstore_error_set(err, DOCSTORE_BAD_VALUE, "invalid index collation");
+            return -1;
+        }
+        if (collation_compile(ix, &spec, err) != 0)
+            return -1;
+        ix->collation_given = true;
+        return 1;
+    }
     if (strcmp(f, "partialFilterExpression") == 0) {
         if (!BSON_ITER_HOLDS_DOCUMENT(it)) {
             docstore_error_set(err, DOCSTORE_TYPE_MISMATCH,
@@ -179,13 +275,14 @@ int st_index_opt_parse(bson_iter_t *it, st_index_t *ix, docstore_error_t *err)
 
 int st_index_opts_check_id(const st_index_t *ix, docstore_error_t *err)
 {
-    if ((ix->sparse || ix->partial || ix->ttl >= 0) && ix->nfields == 1 &&
+    if ((ix->sparse || ix->partial || ix->ttl >= 0 || ix->collation) && ix->nfields == 1 &&
         strcmp(ix->fields[0], "_id") == 0) {
         docstore_error_set(err, DOCSTORE_INVALID_INDEX_SPECIFICATION_OPTION,
                            "The field '%s' is not valid for an _id index specification.",
-                           ix->ttl >= 0 ? "expireAfterSeconds"
-                           : ix->sparse ? "sparse"
-                                        : "partialFilterExpression");
+                           ix->ttl >= 0  ? "expireAfterSeconds"
+                           : ix->sparse  ? "sparse"
+                           : ix->partial ? "partialFilterExpression"
+                                         : "collation");
         return -1;
     }
     return 0;
@@ -211,6 +308,8 @@ int st_index_opts_finish(st_index_t *ix, docstore_error_t *err)
         BSON_APPEND_DOCUMENT(ix->spec, "partialFilterExpression", ix->partial);
     if (ix->ttl >= 0)
         BSON_APPEND_INT32(ix->spec, "expireAfterSeconds", (int32_t)ix->ttl);
+    if (ix->collation)
+        BSON_APPEND_DOCUMENT(ix->spec, "collation", ix->collation);
     return 0;
 }
 
@@ -222,6 +321,12 @@ void st_index_opts_free(st_index_t *ix)
         filter_ops->free(ix->partial_m);
     ix->partial = NULL;
     ix->partial_m = NULL;
+    if (ix->collation)
+        bson_destroy(ix->collation);
+    if (ix->kc.coll && collation_ops)
+        collation_ops->free((void *)(uintptr_t)ix->kc.coll);
+    ix->collation = NULL;
+    ix->kc.coll = NULL;
 }
 
 bool st_index_opts_equal(const st_index_t *a, const st_index_t *b)

@@ -8,6 +8,7 @@
  */
 #include "docstore/base/decimal.h"
 #include "docstore/update/update_internal.h"
+#include "docstore/query/expr.h"
 #include "docstore/query/value.h"
 
 #include <stdlib.h>
@@ -378,8 +379,9 @@ static int leaf_push(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
 
 static int add_one(upd_ctx_t *ctx, docstore_mnode_t *arr, upd_elems_t *have, const bson_value_t *v)
 {
+    /* Equal under the statement's collation (docstore_expr_set_collation). */
     for (size_t i = 0; i < have->n; i++) {
-        if (docstore_value_equal(&have->v[i], v))
+        if (docstore_value_compare_coll(&have->v[i], v, docstore_expr_collation()) == 0)
             return 0;
     }
     if (!docstore_mnode_append(arr, docstore_mnode_from_value("", v)))
@@ -436,13 +438,13 @@ static bool pull_matches(const upd_item_t *it, const bson_value_t *v)
         if (!bson_iter_init_from_data(&i, it->arg.value.v_doc.data, it->arg.value.v_doc.data_len))
             return false;
         while (bson_iter_next(&i)) {
-            if (docstore_value_equal(bson_iter_value(&i), v))
+            if (docstore_value_compare_coll(bson_iter_value(&i), v, docstore_expr_collation()) == 0)
                 return true;
         }
         return false;
     }
     if (it->pull_matcher == NULL)
-        return docstore_value_equal(&it->arg, v);
+        return docstore_value_compare_coll(&it->arg, v, docstore_expr_collation()) == 0;
     if (it->pull_wrap) {
         bson_t w = BSON_INITIALIZER;
         bool ok = bson_append_value(&w, UPD_PULL_KEY, -1, v) &&
@@ -511,7 +513,7 @@ static int leaf_minmax(upd_ctx_t *ctx, const upd_item_t *it, upd_slot_t *s)
     bson_value_t v;
     if (!docstore_mnode_to_value(cur, &v))
         return docstore_error_oom(ctx->err);
-    int c = docstore_value_compare(&it->arg, &v);
+    int c = docstore_value_compare_coll(&it->arg, &v, docstore_expr_collation());
     bson_value_destroy(&v);
     if ((it->op == UPD_MIN && c < 0) || (it->op == UPD_MAX && c > 0))
         return slot_set(ctx, s, docstore_mnode_from_value("", &it->arg));

@@ -1,6 +1,7 @@
 /* Unit tests of the order-preserving key encoding and index key sets. */
 #include "harness.h"
 #include "docstore/storage/keyenc.h"
+#include "docstore/query/collation.h"
 #include "docstore/query/value.h"
 
 #include <math.h>
@@ -266,6 +267,99 @@ static void test_decimal_exact(void)
     }
 }
 
+/* ---- collated keys: strings by their ICU sort keys ---- */
+
+static int coll_sort_key(const void *c, const char *s, size_t n, buf_t *out)
+{
+    return docstore_collation_sort_key(c, s, n, out);
+}
+
+static int coll_key_cmp(const bson_value_t *a, const bson_value_t *b, bool desc,
+                        const docstore_key_coll_t *kc)
+{
+    buf_t x, y;
+    buf_init(&x, DOCSTORE_KEY_MAX);
+    buf_init(&y, DOCSTORE_KEY_MAX);
+    CHECK_INT(docstore_key_append_coll(&x, a, desc, kc), 0);
+    CHECK_INT(docstore_key_append_coll(&y, b, desc, kc), 0);
+    size_t n = x.len < y.len ? x.len : y.len;
+    int c = n ? memcmp(x.data, y.data, n) : 0;
+    if (c == 0)
+        c = (x.len > y.len) - (x.len < y.len);
+    buf_free(&x);
+    buf_free(&y);
+    return (c > 0) - (c < 0);
+}
+
+/* Under each collation, memcmp of the keys orders values (strings, numbers,
+ * documents and arrays holding strings) as docstore_value_compare_coll does,
+ * ascending and descending; equal-under-the-collation strings key alike. */
+static void test_collated_order(void)
+{
+    static const char *const specs[] = {
+        "{\"locale\": \"en\", \"strength\": 1}",
+        "{\"locale\": \"en\", \"strength\": 2}",
+        "{\"locale\": \"en\", \"strength\": 3}",
+        "{\"locale\": \"en\", \"strength\": 1, \"caseLevel\": true}",
+        "{\"locale\": \"en\", \"numericOrdering\": true}",
+        "{\"locale\": \"fr\", \"strength\": 2, \"backwards\": true}",
+        "{\"locale\": \"sv\"}",
+    };
+    static const char *const vals =
+        "{\"v\": [\"\", \"a\", \"A\", \"\\u00e1\", \"b\", \"B\", \"ab\", \"Ab\", \"a b\","
+        " \"10\", \"9\", \"100\", \"a\\u0000\", \"a\\u0000b\", \"\\u00e9t\\u00e9\", \"ete\","
+        " \"\\u00c5\", \"z\", \"\\u00df\", \"ss\", 5, null, {\"a\": \"x\"}, {\"a\": \"X\"},"
+        " {\"a\": \"y\"}, [\"a\", \"B\"], [\"A\", \"b\"], [\"b\"]]}";
+    bson_t doc;
+    bson_error_t e;
+    CHECK(bson_init_from_json(&doc, vals, -1, &e));
+    bson_value_t v[64];
+    size_t n = 0;
+    bson_iter_t it, ai;
+    CHECK(bson_iter_init_find(&it, &doc, "v") && bson_iter_recurse(&it, &ai));
+    while (bson_iter_next(&ai) && n < 64)
+        v[n++] = *bson_iter_value(&ai);
+    for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
+        bson_t spec;
+        CHECK(bson_init_from_json(&spec, specs[s], -1, &e));
+        docstore_collation_t *c = NULL;
+        docstore_error_t err = {0};
+        CHECK_INT(docstore_collation_new(&spec, &c, &err), 0);
+        CHECK(c != NULL);
+        docstore_key_coll_t kc = {coll_sort_key, c};
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < n; j++) {
+                int want = docstore_value_compare_coll(&v[i], &v[j], c);
+                want = (want > 0) - (want < 0);
+                int got = coll_key_cmp(&v[i], &v[j], false, &kc);
+                if (got != want)
+                    fprintf(stderr, "%s: #%zu vs #%zu: key %d, compare %d\n", specs[s], i, j, got,
+                            want);
+                CHECK_INT(got, want);
+                CHECK_INT(coll_key_cmp(&v[i], &v[j], true, &kc), -want);
+            }
+        }
+        /* a compound key: the first component's equality under the collation
+         * lets the second decide (keys stay prefix-free) */
+        const char *fields[2] = {"a", "b"};
+        bool desc[2] = {false, false};
+        bson_t *d1 = BCON_NEW("a", BCON_UTF8("x"), "b", BCON_INT32(2));
+        bson_t *d2 = BCON_NEW("a", BCON_UTF8("xa"), "b", BCON_INT32(1));
+        docstore_keyset_t k1, k2;
+        CHECK_INT(docstore_keyset_build_coll(&k1, d1, fields, desc, 2, &kc, &err), 0);
+        CHECK_INT(docstore_keyset_build_coll(&k2, d2, fields, desc, 2, &kc, &err), 0);
+        CHECK(memcmp(k1.keys[0].data, k2.keys[0].data,
+                     k1.keys[0].len < k2.keys[0].len ? k1.keys[0].len : k2.keys[0].len) < 0);
+        docstore_keyset_free(&k1);
+        docstore_keyset_free(&k2);
+        bson_destroy(d1);
+        bson_destroy(d2);
+        docstore_collation_free(c);
+        bson_destroy(&spec);
+    }
+    bson_destroy(&doc);
+}
+
 int main(void)
 {
     RUN(test_order);
@@ -274,5 +368,6 @@ int main(void)
     RUN(test_prefix_end);
     RUN(test_keysets);
     RUN(test_decimal_exact);
+    RUN(test_collated_order);
     return TEST_REPORT();
 }
