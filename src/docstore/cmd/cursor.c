@@ -60,7 +60,7 @@ typedef struct cursor {
     size_t dblen;             /* ns is db "." coll */
     docstore_matcher_t *m;    /* owned: the filter */
     docstore_projection_t *p; /* owned, or NULL */
-    int64_t last_rid;         /* the last row consumed */
+    docstore_stream_t *sp;    /* owned: the filter and where the read stands */
     int64_t skip_left;        /* matches still to skip */
     int64_t limit_left;       /* documents still to return; 0: no limit */
     int64_t time_left_ms;     /* what the find's maxTimeMS left for getMores; 0: the
@@ -148,6 +148,7 @@ static void cursor_free(cursor_t *cur)
         docstore_matcher_free(cur->m);
     if (cur->p != NULL)
         docstore_projection_free(cur->p);
+    docstore_stream_free(cur->sp);
     for (size_t i = cur->pos; i < cur->docs.n; i++)
         bson_destroy(cur->docs.docs[i]);
     free(cur->docs.docs);
@@ -546,25 +547,23 @@ typedef struct stream_ctx {
     docstore_error_t *err;
 } stream_ctx_t;
 
-static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
+static docstore_stream_step_t stream_cb(void *arg, const bson_t *doc, int64_t rid)
 {
+    (void)rid;
     stream_ctx_t *s = arg;
     cursor_t *c = s->cur;
     if (docstore_deadline_passed())
-        return false; /* stream_read reports 50 */
-    if (c->m != NULL && !docstore_matcher_matches(c->m, doc, NULL)) {
-        c->last_rid = rid;
-        return true;
-    }
+        return DOCSTORE_STREAM_STOP; /* stream_read reports 50 */
+    if (c->m != NULL && !docstore_matcher_matches(c->m, doc, NULL))
+        return DOCSTORE_STREAM_NEXT;
     if (c->skip_left > 0) {
         c->skip_left--;
-        c->last_rid = rid;
-        return true;
+        return DOCSTORE_STREAM_NEXT;
     }
     if ((s->max > 0 && s->idx >= (uint64_t)s->max) ||
         (s->idx > 0 && s->bytes + doc->len > BATCH_MAX_BYTES)) {
         s->more = true; /* not consumed: the next batch starts with it */
-        return false;
+        return DOCSTORE_STREAM_STOP;
     }
     bson_t projected;
     const bson_t *out = doc;
@@ -573,7 +572,7 @@ static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
         if (docstore_projection_apply(c->p, doc, &projected, s->err) != 0) {
             bson_destroy(&projected);
             s->failed = true;
-            return false;
+            return DOCSTORE_STREAM_STOP;
         }
         out = &projected;
     }
@@ -587,23 +586,21 @@ static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
     if (!ok) {
         docstore_error_set(s->err, DOCSTORE_BSON_OBJECT_TOO_LARGE, "batch too large");
         s->failed = true;
-        return false;
+        return DOCSTORE_STREAM_STOP;
     }
     s->idx++;
-    c->last_rid = rid;
-    return c->limit_left == 0 || --c->limit_left > 0;
+    if (c->limit_left == 0 || --c->limit_left > 0)
+        return DOCSTORE_STREAM_NEXT;
+    return DOCSTORE_STREAM_LAST;
 }
 
-/* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr.
- * filter (first batch only) checks that no index serves the read: *served. */
+/* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr. */
 static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const char *coll,
-                       const bson_t *filter, int64_t max, bson_t *arr, bool *served /* OUT */,
-                       bool *more /* OUT */, docstore_error_t *err)
+                       int64_t max, bson_t *arr, bool *more /* OUT */, docstore_error_t *err)
 {
     stream_ctx_t s = {.cur = c, .arr = arr, .max = max, .err = err};
     *more = false;
-    if (docstore_storage_scan_after(ctx->storage, db, coll, filter, c->last_rid, stream_cb, &s,
-                                    served, err) != 0 ||
+    if (docstore_storage_scan_stream(ctx->storage, db, coll, c->sp, stream_cb, &s, err) != 0 ||
         s.failed)
         return -1;
     if (docstore_deadline_expired())
@@ -625,17 +622,19 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
     if (first == 0 || ctx->cursors == NULL || ctx->storage == NULL ||
         (*p != NULL && docstore_projection_is_positional(*p)))
         return 0;
+    if (*m != NULL && docstore_matcher_collation(*m) != NULL)
+        filter = NULL; /* binary index keys cannot narrow a collated filter */
     cursor_t st = {.m = *m, .p = *p, .skip_left = skip, .limit_left = limit};
-    bson_t arr = BSON_INITIALIZER;
-    bool srv = true, more = false;
-    int rc = stream_read(ctx, &st, db, coll, filter, first, &arr, &srv, &more, err);
-    if (rc == 0 && !srv) {
-        bson_destroy(&arr);
-        return 0;
+    if (docstore_stream_new(filter, &st.sp) != 0) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
+        return -1;
     }
     *served = true;
-    if (rc != 0) {
+    bson_t arr = BSON_INITIALIZER;
+    bool more = false;
+    if (stream_read(ctx, &st, db, coll, first, &arr, &more, err) != 0) {
         bson_destroy(&arr);
+        docstore_stream_free(st.sp);
         return -1;
     }
     int64_t id = 0;
@@ -643,6 +642,7 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         cursor_t *c = cursor_add(ctx, ns);
         if (c == NULL) {
             bson_destroy(&arr);
+            docstore_stream_free(st.sp);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
             return -1;
         }
@@ -652,7 +652,10 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         c->p = *p;
         *m = NULL;
         *p = NULL;
-        c->last_rid = st.last_rid;
+        c->sp = st.sp;
+        st.sp = NULL;
+        c->bytes = docstore_stream_bytes(c->sp);
+        ctx->cursors->bytes += c->bytes;
         c->skip_left = st.skip_left;
         c->limit_left = st.limit_left;
         if (ctx->max_time_ms > 0) {
@@ -661,6 +664,7 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         }
         id = c->id;
     }
+    docstore_stream_free(st.sp);
     bson_t cur;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
     BSON_APPEND_ARRAY(&cur, "firstBatch", &arr);
@@ -677,10 +681,10 @@ static int stream_get_more(docstore_ctx_t *ctx, cursor_t *cur, const char *db, c
                            int64_t batch_size, bson_t *reply, docstore_error_t *err)
 {
     bson_t arr = BSON_INITIALIZER;
-    bool srv, more;
+    bool more;
     if (cur->time_left_ms > 0)
         docstore_deadline_arm(cur->time_left_ms); /* replaces the server's default */
-    int rc = stream_read(ctx, cur, db, coll, NULL, batch_size, &arr, &srv, &more, err);
+    int rc = stream_read(ctx, cur, db, coll, batch_size, &arr, &more, err);
     if (cur->time_left_ms > 0) {
         int64_t left = docstore_deadline_remaining_ms();
         cur->time_left_ms = left > 0 ? left : 1;
