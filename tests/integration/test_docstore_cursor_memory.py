@@ -5,6 +5,9 @@
     by less than a small slack (printed), and each drains in full, in
     insertion order, through getMore (filters and projections applied on
     getMore, inserts after the cursor's position seen);
+  - 200 index-served finds (a secondary index, _id ranges) stream too:
+    each holds its filter, its position and a window of at most 1,024
+    record ids (~8 KB), so the RSS grows by less than the same slack;
   - 200 sorted finds (their result set held) over the same collection: those
     that fit under the cap are served, the rest answer 146
     ExceededMemoryLimit; the RSS grows by less than the cap plus a fixed
@@ -89,6 +92,29 @@ try:
         rest = [d["_id"] for d in cur]
         assert first + rest == list(range(200)) + [1000], (first, rest[-3:])
         coll.delete_one({"_id": 1000})
+
+    @check("200 index-served cursors over a 2 MB collection stream: ~8 KB each")
+    def _():
+        coll.create_index("k")
+        coll.update_many({}, {"$set": {"k": 1}})
+        list(coll.find({"k": 1}, batch_size=1000))  # warm
+        before = rss_mb(srv.proc.pid)
+        ids = []
+        for i in range(200):
+            q = {"k": 1} if i % 2 else {"_id": {"$gte": 0}}  # a secondary index, _id
+            r = cli.t.command("find", "two", filter=q, batchSize=1)
+            assert r["cursor"]["id"] != 0
+            ids.append(r["cursor"]["id"])
+        after = rss_mb(srv.proc.pid)
+        print("     200 index-served cursors open; RSS %.0f -> %.0f MB (+%.0f MB)"
+              % (before, after, after - before))
+        assert after - before < 32, (before, after)
+        r = cli.t.command("getMore", ids[1], collection="two", batchSize=50)
+        assert [d["_id"] for d in r["cursor"]["nextBatch"]] == list(range(1, 51))
+        r = cli.t.command("getMore", ids[0], collection="two", batchSize=50)
+        assert [d["_id"] for d in r["cursor"]["nextBatch"]] == list(range(1, 51))
+        cli.t.command("killCursors", "two", cursors=ids)
+        coll.drop_index("k_1")
 
     @check("200 held cursors over a 2 MB collection: RSS bounded by the cap")
     def _():
