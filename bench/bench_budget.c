@@ -10,6 +10,8 @@
  *
  *   find by _id        {find, filter: {_id: k}, limit: 1, singleBatch}
  *   cursor 1,000       {find} of 1,000 documents (batch 101) then getMores
+ *   index cursor 1,000 {find, filter: {n: {$gte: 0}}} served by the index on n
+ *   _id cursor 1,000   {find, filter: {_id: {$gte: 0}}} served by _id
  *   scan 100,000       {find, filter: {n: -1}} over 100,000 documents (no match)
  *   $match + $group    aggregate over the 100,000
  *
@@ -103,6 +105,14 @@ int main(int argc, char **argv)
     }
     if (docstore_storage_commit(ctx.storage, "bench", &e) != 0)
         return 1;
+    bson_t *ci = bson_new_from_json(
+        (const uint8_t *)"{\"createIndexes\": \"c1000\", \"indexes\": "
+                         "[{\"key\": {\"n\": 1}, \"name\": \"n_1\"}]}",
+        -1, NULL);
+    bool ci_ok = run(&ctx, ci);
+    bson_destroy(ci);
+    if (!ci_ok)
+        return 1;
 
     static const row_t rows[] = {
         {"find by _id",
@@ -110,6 +120,10 @@ int main(int argc, char **argv)
          "\"singleBatch\": true}",
          2000},
         {"cursor 1,000 docs", "{\"find\": \"c1000\"}", 20},
+        {"index cursor 1,000 docs", "{\"find\": \"c1000\", \"filter\": {\"n\": {\"$gte\": 0}}}",
+         20},
+        {"_id cursor 1,000 docs", "{\"find\": \"c1000\", \"filter\": {\"_id\": {\"$gte\": 0}}}",
+         20},
         {"scan 100,000 docs", "{\"find\": \"c\", \"filter\": {\"n\": -1}}", 2},
         {"$match + $group 100,000",
          "{\"aggregate\": \"c\", \"pipeline\": [{\"$match\": "
