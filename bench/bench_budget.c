@@ -105,10 +105,9 @@ int main(int argc, char **argv)
     }
     if (docstore_storage_commit(ctx.storage, "bench", &e) != 0)
         return 1;
-    bson_t *ci = bson_new_from_json(
-        (const uint8_t *)"{\"createIndexes\": \"c1000\", \"indexes\": "
-                         "[{\"key\": {\"n\": 1}, \"name\": \"n_1\"}]}",
-        -1, NULL);
+    bson_t *ci = bson_new_from_json((const uint8_t *)"{\"createIndexes\": \"c1000\", \"indexes\": "
+                                                     "[{\"key\": {\"n\": 1}, \"name\": \"n_1\"}]}",
+                                    -1, NULL);
     bool ci_ok = run(&ctx, ci);
     bson_destroy(ci);
     if (!ci_ok)

@@ -858,16 +858,16 @@ typedef enum stream_kind {
 
 struct docstore_stream {
     stream_kind_t kind;
-    bson_t *filter;     /* owned copy, or NULL: every document */
-    uint8_t uuid[16];   /* the collection the first call read */
-    int64_t index_id;   /* the index the first call read (table i<id>); 0: none or several */
-    char *index_name;   /* its name (the error when it is dropped) */
-    int64_t last_rid;   /* STREAM_RIDS: the last rid consumed */
-    buf_t last_id;      /* STREAM_IDS: the encoded _id of the last document consumed */
-    int64_t *win;       /* STREAM_RIDS through an index: the next rids, ascending */
-    size_t win_n;       /* rids in win */
-    size_t win_pos;     /* next one to read */
-    bool win_last;      /* the last refill found everything left: no more refills */
+    bson_t *filter;   /* owned copy, or NULL: every document */
+    uint8_t uuid[16]; /* the collection the first call read */
+    int64_t index_id; /* the index the first call read (table i<id>); 0: none or several */
+    char *index_name; /* its name (the error when it is dropped) */
+    int64_t last_rid; /* STREAM_RIDS: the last rid consumed */
+    buf_t last_id;    /* STREAM_IDS: the encoded _id of the last document consumed */
+    int64_t *win;     /* STREAM_RIDS through an index: the next rids, ascending */
+    size_t win_n;     /* rids in win */
+    size_t win_pos;   /* next one to read */
+    bool win_last;    /* the last refill found everything left: no more refills */
 };
 
 int docstore_stream_new(const bson_t *filter, docstore_stream_t **out)
@@ -1003,8 +1003,8 @@ static int window_refill(docstore_stream_t *s, st_db_t *d, st_coll_t *c, const p
 }
 
 /* STREAM_RIDS through plan p: the window's documents, refilled as it runs out. */
-static int stream_rids_plan(docstore_storage_t *st, docstore_stream_t *s, st_db_t *d,
-                            st_coll_t *c, const plan_t *p, docstore_stream_cb cb, void *ctx,
+static int stream_rids_plan(docstore_storage_t *st, docstore_stream_t *s, st_db_t *d, st_coll_t *c,
+                            const plan_t *p, docstore_stream_cb cb, void *ctx,
                             docstore_error_t *err)
 {
     char sql[64];
@@ -1048,8 +1048,8 @@ static int stream_rids_plan(docstore_storage_t *st, docstore_stream_t *s, st_db_
 }
 
 /* STREAM_RIDS without an index: the rows after s->last_rid. */
-static int stream_rids_scan(docstore_storage_t *st, docstore_stream_t *s, st_db_t *d,
-                            st_coll_t *c, docstore_stream_cb cb, void *ctx, docstore_error_t *err)
+static int stream_rids_scan(docstore_storage_t *st, docstore_stream_t *s, st_db_t *d, st_coll_t *c,
+                            docstore_stream_cb cb, void *ctx, docstore_error_t *err)
 {
     char sql[80];
     snprintf(sql, sizeof sql, "SELECT rid, doc FROM c%lld WHERE rid > ?1 ORDER BY rid",
@@ -1125,8 +1125,8 @@ static int stream_ids(docstore_storage_t *st, docstore_stream_t *s, st_db_t *d, 
 }
 
 /* The 175 QueryPlanKilled of a stream whose collection is gone from under it. */
-static int stream_killed(st_db_t *d, const docstore_stream_t *s, const char *db,
-                         const char *coll, docstore_error_t *err)
+static int stream_killed(st_db_t *d, const docstore_stream_t *s, const char *db, const char *coll,
+                         docstore_error_t *err)
 {
     char uuid[40];
     static const char hex[] = "0123456789abcdef";
