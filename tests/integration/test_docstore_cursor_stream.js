@@ -1,7 +1,8 @@
 // Streamed index-served cursors through the Node driver (npm `mongodb` 7)
 // against `tether db`: finds an index serves (a secondary index, a unique
 // one, a multikey one, _id) read in batches of 2..7 give exactly the
-// documents and order of one batch, a multikey document once; a document
+// documents and order of one batch, a multikey document once; finds sorted
+// by an index walk equal the in-memory sort of an unindexed copy; a document
 // deleted between getMores is not returned and none twice; a collection
 // dropped or renamed, or the index dropped, under an open cursor fails its
 // next getMore with 175 QueryPlanKilled. The pymongo twin is
@@ -73,6 +74,19 @@ async function main()
         }
         console.log('ok   index-served finds in batches of 2..7 match one batch');
 
+    await c.createIndex({ s: -1 });
+    const plain = db.collection('plain');
+    await plain.insertMany(await c.find({}).toArray()); // same order, no index
+    for (const [q, sort] of [[{}, { a: 1 }], [{ a: { $gte: 3 } }, { a: -1 }], [{}, { _id: -1 }],
+      [{}, { s: 1 }], [{ u: { $lt: 950 } }, { u: -1 }]]) {
+      const want = (await plain.find(q).sort(sort).toArray()).map((d) => d._id);
+      for (let bs = 2; bs <= 7; bs++) {
+        const got = (await c.find(q, { batchSize: bs }).sort(sort).toArray()).map((d) => d._id);
+        assert.deepEqual(got, want, `${JSON.stringify(q)} sort ${JSON.stringify(sort)} batchSize ${bs}`);
+      }
+    }
+    console.log('ok   index-sorted finds in batches of 2..7 equal the in-memory sort');
+
         const cur = c.find({a : {$gte : 0}}, {batchSize : 3});
         const seen = [];
         const deleted = new Set();
@@ -80,7 +94,7 @@ async function main()
             const d = await cur.next();
             assert.ok(!deleted.has(d._id), `deleted document ${d._id} returned`);
             seen.push(d._id);
-            if (i % 4 === 0) {
+            if (i % 4 === 0 && cur.bufferedCount() === 0) { // the next document comes by a getMore
                 const victim = order[(i * 7 + 50) % 200];
                 if (!deleted.has(victim)) {
                     await c.deleteOne({_id : victim});

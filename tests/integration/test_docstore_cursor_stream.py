@@ -8,7 +8,12 @@
   - under inserts, deletes and updates of other documents between getMores,
     a cursor never returns a document twice, never one whose deletion was
     acknowledged before the getMore, and returns every matching document
-    nobody touched (MongoDB's guarantees without snapshot reads);
+    nobody touched (MongoDB's guarantees without snapshot reads; deletions
+    are made when the driver holds no document of the last batch);
+  - finds sorted by an index walk (ascending, descending, compound, a
+    leading field fixed by the filter, _id) in batches of 2..7 equal the
+    in-memory sort of an unindexed copy, ties in insertion order, and stay
+    in order under concurrent deletes and inserts;
   - a collection dropped, dropped and recreated, or renamed under an open
     cursor, or the index it reads dropped, fails the next getMore with 175
     QueryPlanKilled, as mongod's does, and the cursor is gone.
@@ -93,6 +98,12 @@ QUERIES = [
 ]
 
 
+def buffered(cur):
+    """Documents the driver holds from the last batch: a document deleted now
+    may still come from there; the guarantee is about later getMores."""
+    return len(cur._Cursor__data)
+
+
 def expected(q, docs_in_order):
     got = [d for d in docs_in_order if matches(d, q)]
     only_id = list(q.keys()) == ["_id"]
@@ -125,6 +136,78 @@ try:
             assert [d["_id"] for d in got] == want[3:20], (q, got[:3])
             assert all(set(d) == {"_id", "s"} for d in got), got[:2]
 
+    SORTS = [
+        ({}, [("a", 1)]),
+        ({}, [("a", -1)]),
+        ({"a": {"$gte": 2, "$lt": 6}}, [("a", 1)]),
+        ({"a": {"$in": [1, 5]}}, [("a", -1)]),
+        ({}, [("u", 1)]),
+        ({"u": {"$lt": 900}}, [("u", -1)]),
+        ({}, [("_id", -1)]),
+        ({"_id": {"$gt": 100}}, [("_id", 1)]),
+        ({"g": 2}, [("h", -1)]),
+        ({"g": 1}, [("h", 1)]),
+        ({}, [("g", 1), ("h", -1)]),
+        ({}, [("g", -1), ("h", 1)]),
+        ({"s": {"$gt": "x2"}}, [("a", 1)]),
+    ]
+
+    @check("index-sorted finds in batches of 2..7 equal the in-memory sort of an unindexed copy")
+    def _():
+        plain = db.plain
+        plain.drop()
+        coll.create_index([("g", 1), ("h", -1)])
+        for i in order:
+            coll.update_one({"_id": i}, {"$set": {"g": i % 3, "h": (i * 7) % 11}})
+        plain.insert_many(list(coll.find({}, batch_size=100000)))  # same order, no index
+        for q, sort in SORTS:
+            want = [d["_id"] for d in plain.find(q, sort=sort, batch_size=100000)]
+            assert want, (q, sort)
+            for bs in range(2, 8):
+                got = [d["_id"] for d in coll.find(q, sort=sort, batch_size=bs)]
+                assert got == want, (q, sort, bs, got[:8], want[:8])
+            got = [d["_id"] for d in coll.find(q, sort=sort, skip=2, limit=9, batch_size=3)]
+            assert got == want[2:11], (q, sort, got, want[2:11])
+        # it streams: the first batch reads a handful, not the collection
+        before = db.command("serverStatus")["metrics"]["queryExecutor"]["scannedObjects"]
+        r = db.command("find", "docs", filter={}, sort={"g": 1, "h": -1}, batchSize=3)
+        after = db.command("serverStatus")["metrics"]["queryExecutor"]["scannedObjects"]
+        assert r["cursor"]["id"] != 0 and after - before <= 10, (before, after)
+        db.command("killCursors", "docs", cursors=[r["cursor"]["id"]])
+
+    @check("a sorted cursor under deletes and inserts: never twice, never deleted, in order")
+    def _():
+        c2 = db["smut"]
+        c2.drop()
+        c2.create_index("a")
+        c2.insert_many([make_doc(i) for i in order])
+        cur = c2.find({}, sort=[("a", 1)], batch_size=3)
+        seen, deleted, r = [], set(), random.Random(3)
+        last_a = -1
+        for step, d in enumerate(cur):
+            assert d["_id"] not in deleted, d
+            assert d["a"] >= last_a, ("out of order", d, last_a)
+            last_a = d["a"]
+            seen.append(d["_id"])
+            if step % 3 == 0 and not buffered(cur):
+                v = r.choice(order)
+                if v not in deleted:
+                    c2.delete_one({"_id": v})
+                    deleted.add(v)
+            if step % 4 == 0:
+                c2.insert_one(dict(make_doc(step), _id=10000 + step, u=10000 + step))
+        assert len(seen) == len(set(seen))
+        assert not ({i for i in order} - deleted - set(seen))
+
+    @check("a collated find across batches (materialized: the collation is the command's)")
+    def _():
+        got = [d["_id"] for d in coll.find({"s": {"$gte": "X2"}}, sort=[("s", 1)], batch_size=3,
+                                           collation={"locale": "en", "strength": 2})]
+        assert got == sorted(i for i in range(N) if "x%03d" % i >= "x2"), got[:5]
+        got = [d["_id"] for d in coll.find({"s": "X007"}, batch_size=1,
+                                           collation={"locale": "en", "strength": 2})]
+        assert got == [7], got
+
     @check("the first batch is all a cursor reads: an index-served cursor streams")
     def _():
         before = db.command("serverStatus")["metrics"]["queryExecutor"]["scannedObjects"]
@@ -155,7 +238,7 @@ try:
                     break
                 assert d["_id"] not in deleted, ("deleted doc returned", d["_id"])
                 seen.append(d["_id"])
-                if step % 3 == 0:
+                if step % 3 == 0 and not buffered(cur):
                     victim = r.choice(order)
                     if victim not in deleted:
                         c2.delete_one({"_id": victim})
@@ -206,6 +289,14 @@ try:
         for q in ({"a": 3}, {"_id": {"$gte": 0}}, {"s": {"$exists": True}}):
             c = fresh("gone")
             cid = open_cursor(c, q)
+            c.drop()
+            msg = get_more_fails(cid, "gone", "drop")
+            assert "collection dropped" in msg, msg
+            c = fresh("gone")
+            r = db.command("find", "gone", filter={"a": {"$gte": 0}}, sort={"a": -1},
+                           batchSize=2)
+            cid = r["cursor"]["id"]
+            assert cid != 0
             c.drop()
             msg = get_more_fails(cid, "gone", "drop")
             assert "collection dropped" in msg, msg

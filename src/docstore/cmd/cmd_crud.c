@@ -355,11 +355,11 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         goto out;
     char ns[NS_MAX];
     docstore_cmd_ns(ns, sizeof ns, db, coll);
-    if (!s && natural == 0 && !single) {
-        /* no sort, a filter no index serves: a cursor that reads on getMore */
+    if (natural == 0 && !single) {
+        /* no sort, or one an index walk serves: a cursor that reads on getMore */
         bool streamed = false;
-        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, skip, limit, batch,
-                                              reply, &streamed, err);
+        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, &s, skip, limit,
+                                              batch, reply, &streamed, err);
         if (streamed) {
             rc = src;
             goto out;

@@ -19,6 +19,7 @@
 #include "docstore/net/conn.h"
 #include "docstore/query/match.h"
 #include "docstore/query/project.h"
+#include "docstore/query/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ typedef struct cursor {
     docstore_matcher_t *m;    /* owned: the filter */
     docstore_projection_t *p; /* owned, or NULL */
     docstore_stream_t *sp;    /* owned: the filter and where the read stands */
+    docstore_sort_t *so;      /* owned, or NULL: the sort an index walk serves */
     int64_t skip_left;        /* matches still to skip */
     int64_t limit_left;       /* documents still to return; 0: no limit */
     int64_t time_left_ms;     /* what the find's maxTimeMS left for getMores; 0: the
@@ -149,6 +151,8 @@ static void cursor_free(cursor_t *cur)
     if (cur->p != NULL)
         docstore_projection_free(cur->p);
     docstore_stream_free(cur->sp);
+    if (cur->so != NULL)
+        docstore_sort_free(cur->so);
     for (size_t i = cur->pos; i < cur->docs.n; i++)
         bson_destroy(cur->docs.docs[i]);
     free(cur->docs.docs);
@@ -594,14 +598,31 @@ static docstore_stream_step_t stream_cb(void *arg, const bson_t *doc, int64_t ri
     return DOCSTORE_STREAM_LAST;
 }
 
-/* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr. */
+/* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr.
+ * *ordered false: the first read of a sorted stream found no index walk
+ * for it (nothing to use). */
 static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const char *coll,
-                       int64_t max, bson_t *arr, bool *more /* OUT */, docstore_error_t *err)
+                       int64_t max, bson_t *arr, bool *more /* OUT */, bool *ordered /* OUT */,
+                       docstore_error_t *err)
 {
     stream_ctx_t s = {.cur = c, .arr = arr, .max = max, .err = err};
     *more = false;
-    if (docstore_storage_scan_stream(ctx->storage, db, coll, c->sp, stream_cb, &s, err) != 0 ||
-        s.failed)
+    *ordered = true;
+    int rc;
+    if (c->so != NULL) {
+        const char *fields[32];
+        int dirs[32];
+        size_t n = docstore_sort_nfields(c->so);
+        for (size_t i = 0; i < n && i < 32; i++)
+            fields[i] = docstore_sort_field(c->so, i, &dirs[i]);
+        rc = docstore_storage_scan_stream_ordered(ctx->storage, db, coll, c->sp, fields, dirs, n,
+                                                  stream_cb, &s, ordered, err);
+        if (rc == 0 && !*ordered)
+            return 0;
+    } else {
+        rc = docstore_storage_scan_stream(ctx->storage, db, coll, c->sp, stream_cb, &s, err);
+    }
+    if (rc != 0 || s.failed)
         return -1;
     if (docstore_deadline_expired())
         return docstore_deadline_error(err); /* no batch from a cut-short read */
@@ -613,8 +634,8 @@ static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const c
 
 int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll,
                                 const char *ns, const bson_t *filter, docstore_matcher_t **m,
-                                docstore_projection_t **p, int64_t skip, int64_t limit,
-                                int64_t batch_size, bson_t *reply, bool *served,
+                                docstore_projection_t **p, docstore_sort_t **so, int64_t skip,
+                                int64_t limit, int64_t batch_size, bson_t *reply, bool *served,
                                 docstore_error_t *err)
 {
     *served = false;
@@ -622,17 +643,26 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
     if (first == 0 || ctx->cursors == NULL || ctx->storage == NULL ||
         (*p != NULL && docstore_projection_is_positional(*p)))
         return 0;
-    if (*m != NULL && docstore_matcher_collation(*m) != NULL)
-        filter = NULL; /* binary index keys cannot narrow a collated filter */
-    cursor_t st = {.m = *m, .p = *p, .skip_left = skip, .limit_left = limit};
+    /* A collation: binary index keys neither narrow nor order it, and the
+     * matcher and sort only borrow it (the command frees it): materialized. */
+    if ((*m != NULL && docstore_matcher_collation(*m) != NULL) ||
+        (*so != NULL && docstore_sort_collation(*so) != NULL))
+        return 0;
+    cursor_t st = {.m = *m, .p = *p, .so = *so, .skip_left = skip, .limit_left = limit};
     if (docstore_stream_new(filter, &st.sp) != 0) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
         return -1;
     }
-    *served = true;
     bson_t arr = BSON_INITIALIZER;
-    bool more = false;
-    if (stream_read(ctx, &st, db, coll, first, &arr, &more, err) != 0) {
+    bool more = false, ordered = true;
+    int rc = stream_read(ctx, &st, db, coll, first, &arr, &more, &ordered, err);
+    if (rc == 0 && !ordered) {
+        bson_destroy(&arr); /* no index walk serves the sort: the caller sorts */
+        docstore_stream_free(st.sp);
+        return 0;
+    }
+    *served = true;
+    if (rc != 0) {
         bson_destroy(&arr);
         docstore_stream_free(st.sp);
         return -1;
@@ -650,8 +680,10 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         c->dblen = strlen(db);
         c->m = *m;
         c->p = *p;
+        c->so = *so;
         *m = NULL;
         *p = NULL;
+        *so = NULL;
         c->sp = st.sp;
         st.sp = NULL;
         c->bytes = docstore_stream_bytes(c->sp);
@@ -681,10 +713,10 @@ static int stream_get_more(docstore_ctx_t *ctx, cursor_t *cur, const char *db, c
                            int64_t batch_size, bson_t *reply, docstore_error_t *err)
 {
     bson_t arr = BSON_INITIALIZER;
-    bool more;
+    bool more, ordered;
     if (cur->time_left_ms > 0)
         docstore_deadline_arm(cur->time_left_ms); /* replaces the server's default */
-    int rc = stream_read(ctx, cur, db, coll, batch_size, &arr, &more, err);
+    int rc = stream_read(ctx, cur, db, coll, batch_size, &arr, &more, &ordered, err);
     if (cur->time_left_ms > 0) {
         int64_t left = docstore_deadline_remaining_ms();
         cur->time_left_ms = left > 0 ? left : 1;

@@ -146,6 +146,22 @@ docstore_storage_scan_stream(docstore_storage_t *st, const char *db, const char 
                              docstore_stream_t *s, docstore_stream_cb cb, void *ctx,
                              docstore_error_t *err);
 
+/* A streamed read in the order of a sort on fields/dirs (n of them), when an
+ * index walk serves it as docstore_storage_scan_ordered's does and the sort
+ * covers the walked index's fields (after those the filter fixes), so that
+ * ties are equal index keys, each run in rid order: resumed after the (key,
+ * rid) of the last document consumed. *ordered false on the first call: no
+ * such walk, or it met a value its key cannot order (undefined, a decimal128
+ * beyond doubles); the documents handed are to be dropped and s not reused
+ * (the caller sorts in memory). On later calls such a value is handed in key
+ * order, and a document that has put an array on the index's paths since
+ * the first call is skipped (its entries are one per element). Fails with
+ * 175 as docstore_storage_scan_stream. */
+__attribute__((warn_unused_result)) int docstore_storage_scan_stream_ordered(
+    docstore_storage_t *st, const char *db, const char *coll, docstore_stream_t *s,
+    const char *const *fields, const int *dirs, size_t n, docstore_stream_cb cb, void *ctx,
+    bool *ordered /* OUT */, docstore_error_t *err);
+
 /* A document of an ordered scan: rid is its row (insertion order); tie is
  * true when its sort key equals the previous document's (the index orders
  * ties by its other fields or rid, the caller may reorder them). Returns

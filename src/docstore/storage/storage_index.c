@@ -847,6 +847,234 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
     return 0;
 }
 
+/* ---- ordered scans: a sort served by an index ---- */
+
+/* Whether index ix (NULL: _id) serves a sort on fields/dirs from its field
+ * off on (off 1: the filter fixes the leading field to one value): its
+ * pattern there holds those fields, all in the sort's directions (*reverse
+ * false) or all reversed (*reverse true), and no document ever put an array
+ * on its paths (a multikey index orders documents by each element, not by the
+ * document's sort key). */
+static bool index_serves_sort(const st_index_t *ix, size_t off, const char *const *fields,
+                              const int *dirs, size_t n, bool *reverse)
+{
+    if (ix == NULL) {
+        *reverse = dirs[0] < 0;
+        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0;
+    }
+    if (ix->multikey || ix->nfields < off + n)
+        return false;
+    bool same = true, flipped = true;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ix->fields[off + i], fields[i]) != 0)
+            return false;
+        bool want_desc = dirs[i] < 0;
+        same = same && ix->desc[off + i] == want_desc;
+        flipped = flipped && ix->desc[off + i] != want_desc;
+    }
+    *reverse = !same;
+    return same || flipped;
+}
+
+typedef struct ordered_walk {
+    docstore_storage_t *st;
+    st_db_t *d;
+    st_coll_t *c;
+    const st_index_t *ix;      /* NULL: _id */
+    const char *const *fields; /* the sort's paths: ix's, from the first or second on */
+    const bool *desc;          /* ix's directions for them */
+    size_t nsort;
+    bool reverse;   /* walk the keys backwards */
+    bool ambiguous; /* met a value its key cannot order exactly: stopped */
+    buf_t prev;     /* the previous document's sort key bytes */
+    bool have_prev;
+    docstore_ordered_doc_cb cb;
+    void *ctx;
+} ordered_walk_t;
+
+/* Whether v's key may equal the key of a value that compares differently:
+ * undefined keys as null (the sort puts it below null), and a decimal128
+ * beyond the range of doubles (keyenc.c: those share keys). */
+static bool key_is_ambiguous(const bson_value_t *v)
+{
+    if (v->value_type == BSON_TYPE_UNDEFINED)
+        return true;
+    if (v->value_type != BSON_TYPE_DECIMAL128)
+        return false;
+    docstore_dec_t dec = v->value.v_decimal128;
+    if (docstore_dec_is_nan(dec) || docstore_dec_is_inf(dec) || docstore_dec_is_zero(dec))
+        return false;
+    double d = docstore_dec_to_double(dec);
+    return isinf(d) || d == 0;
+}
+
+/* The bytes of doc's sort key (the pattern's first nsort fields). Sets
+ * w->ambiguous when a value's key cannot order it exactly. */
+static int walk_key(ordered_walk_t *w, const bson_t *doc, buf_t *out, docstore_error_t *err)
+{
+    buf_reset(out);
+    docstore_keyset_t ks;
+    if (docstore_keyset_build(&ks, doc, w->fields, w->desc, w->nsort, err) != 0)
+        return -1;
+    int rc = 0;
+    if (ks.n != 1) {
+        w->ambiguous = true; /* an array after all: not this walk's order */
+    } else {
+        for (size_t i = 0; i < w->nsort; i++)
+            w->ambiguous = w->ambiguous || key_is_ambiguous(&ks.values[i]);
+        rc = buf_append(out, ks.keys[0].data, ks.keys[0].len);
+    }
+    docstore_keyset_free(&ks);
+    return rc == 0 ? 0 : -1;
+}
+
+static int walk_range(ordered_walk_t *w, const range_t *r, bool *stop, docstore_error_t *err)
+{
+    char sql[320];
+    const char *order = w->reverse ? "DESC" : "ASC";
+    const char *cond;
+    if (w->ix == NULL) {
+        cond = r->hi.len ? " AND id < ?2" : "";
+        snprintf(sql, sizeof sql, "SELECT doc, rid FROM c%lld WHERE id >= ?1%s ORDER BY id %s",
+                 (long long)w->c->id, cond, order);
+    } else {
+        cond = r->hi.len ? " AND i.k < ?2" : "";
+        if (w->ix->unique)
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order);
+        else
+            snprintf(sql, sizeof sql,
+                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
+                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s, i.rid %s",
+                     (long long)w->ix->id, (long long)w->c->id, cond, order, order);
+    }
+    sqlite3_stmt *s;
+    if (st_stmt(w->d, sql, &s, err))
+        return -1;
+    bind_range(s, r);
+    buf_t key;
+    buf_init(&key, DOCSTORE_KEY_MAX);
+    int rc = 0, step = SQLITE_DONE;
+    while (!*stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        bson_t doc;
+        if (!bson_init_static(&doc, sqlite3_column_blob(s, 0),
+                              (size_t)sqlite3_column_bytes(s, 0)))
+            continue;
+        if (walk_key(w, &doc, &key, err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (w->ambiguous) {
+            *stop = true;
+            break;
+        }
+        bool tie = w->have_prev && cmp_bytes(&key, &w->prev) == 0;
+        buf_t t = w->prev;
+        w->prev = key;
+        key = t;
+        w->have_prev = true;
+        w->st->docs_examined++;
+        if (!w->cb(w->ctx, &doc, sqlite3_column_int64(s, 1), tie))
+            *stop = true;
+    }
+    st_stmt_done(w->d, s);
+    buf_free(&key);
+    if (rc == 0 && !*stop && step != SQLITE_DONE)
+        return st_sql_error(w->d, "ordered scan", err);
+    return rc;
+}
+
+/* The index (nindexes: _id; more: none) an ordered scan walks for a sort on
+ * fields/dirs, given the filter's access path best (normalized). */
+static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const plan_t *best,
+                             const char *const *fields, const int *dirs, size_t n,
+                             size_t *off /* OUT */, bool *reverse /* OUT */)
+{
+    size_t target = c->nindexes + 1; /* none yet */
+    *off = 0;
+    *reverse = false;
+    if (best->score < PLAN_NONE) {
+        /* The filter's access path must be the sort's index: the sort on its
+         * first fields, or, when the filter fixes the leading field to one
+         * value ({user: 5} on {user: 1, date: -1}), on the fields after it. */
+        size_t t = (size_t)(best->score % 1000);
+        int rank = best->score / 1000;
+        const st_index_t *ix = t == c->nindexes ? NULL : &c->indexes[t];
+        if (best->nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, reverse))
+            target = t;
+        else if (best->nbranches == 0 && ix != NULL && (rank == 1 || rank == 2) && best->n == 1 &&
+                 index_serves_sort(ix, 1, fields, dirs, n, reverse))
+            target = t, *off = 1;
+    } else {
+        static const bson_t empty = BSON_INITIALIZER;
+        for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
+            if (i < c->nindexes && !st_index_usable(&c->indexes[i], filter ? filter : &empty))
+                continue; /* sparse or partial: would miss documents */
+            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
+                                  reverse))
+                target = i;
+        }
+    }
+    return target;
+}
+
+int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                  const bson_t *filter, const char *const *fields, const int *dirs,
+                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
+                                  bool *ordered, docstore_error_t *err)
+{
+    *ordered = false;
+    if (n == 0)
+        return 0;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    if (c == NULL) {
+        *ordered = true; /* no documents: any order */
+        return 0;
+    }
+    plan_t best = {.score = PLAN_NONE};
+    if (filter)
+        plan_conditions(filter, filter, c, &best, 0);
+    size_t off = 0;       /* leading index fields the filter fixes */
+    bool reverse = false; /* walk the keys backwards */
+    plan_normalize(&best);
+    size_t target = ordered_target(c, filter, &best, fields, dirs, n, &off, &reverse);
+    if (target > c->nindexes) {
+        plan_free(&best);
+        return 0;
+    }
+    if (best.score == PLAN_NONE && plan_add(&best) == NULL) { /* one range: every key */
+        plan_free(&best);
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+        return -1;
+    }
+    static const bool ascending[1] = {false};
+    const st_index_t *ix = target == c->nindexes ? NULL : &c->indexes[target];
+    ordered_walk_t w = {.st = st,
+                        .d = d,
+                        .c = c,
+                        .ix = ix,
+                        .fields = fields,
+                        .desc = ix ? ix->desc + off : ascending,
+                        .nsort = n,
+                        .reverse = reverse,
+                        .cb = cb,
+                        .ctx = ctx};
+    buf_init(&w.prev, DOCSTORE_KEY_MAX);
+    bool stop = false;
+    int rc = 0;
+    for (size_t i = 0; i < best.n && !stop && rc == 0; i++)
+        rc = walk_range(&w, &best.r[reverse ? best.n - 1 - i : i], &stop, err);
+    *ordered = !w.ambiguous;
+    buf_free(&w.prev);
+    plan_free(&best);
+    return rc;
+}
+
 /* ---- streamed scans: resumable reads for cursors ---- */
 
 typedef enum stream_kind {
@@ -854,6 +1082,7 @@ typedef enum stream_kind {
     STREAM_EMPTY,         /* the collection did not exist at the first call */
     STREAM_RIDS,          /* rid order: a full scan, or an index's rids */
     STREAM_IDS,           /* _id order: the filter's _id ranges */
+    STREAM_ORDERED,       /* a sort's order: an index walk */
 } stream_kind_t;
 
 struct docstore_stream {
@@ -868,6 +1097,11 @@ struct docstore_stream {
     size_t win_n;     /* rids in win */
     size_t win_pos;   /* next one to read */
     bool win_last;    /* the last refill found everything left: no more refills */
+    /* STREAM_ORDERED: the walk, and the (key, rid) of the last entry consumed */
+    size_t target;   /* the index walked (its position when the first call planned) */
+    size_t off;      /* leading index fields the filter fixes */
+    bool reverse;    /* keys walked backwards */
+    buf_t last_k;    /* its index key (empty: none yet) */
 };
 
 int docstore_stream_new(const bson_t *filter, docstore_stream_t **out)
@@ -877,6 +1111,7 @@ int docstore_stream_new(const bson_t *filter, docstore_stream_t **out)
     if (s == NULL)
         return -1;
     buf_init(&s->last_id, DOCSTORE_KEY_MAX);
+    buf_init(&s->last_k, DOCSTORE_KEY_MAX);
     if (filter != NULL && (s->filter = bson_copy(filter)) == NULL) {
         docstore_stream_free(s);
         *out = NULL;
@@ -892,6 +1127,7 @@ void docstore_stream_free(docstore_stream_t *s)
     if (s->filter != NULL)
         bson_destroy(s->filter);
     buf_free(&s->last_id);
+    buf_free(&s->last_k);
     free(s->index_name);
     free(s->win);
     free(s);
@@ -901,7 +1137,7 @@ int64_t docstore_stream_bytes(const docstore_stream_t *s)
 {
     /* the window counted whether allocated yet or not: the charge stays put */
     return (int64_t)(sizeof *s + (s->filter ? s->filter->len : 0) + s->last_id.cap +
-                     DOCSTORE_STREAM_WINDOW * sizeof *s->win);
+                     s->last_k.cap + DOCSTORE_STREAM_WINDOW * sizeof *s->win);
 }
 
 /* Keeps the first DOCSTORE_STREAM_WINDOW distinct rids of v, ascending. */
@@ -1150,6 +1386,210 @@ static int stream_killed(st_db_t *d, const docstore_stream_t *s, const char *db,
     return -1;
 }
 
+/* The collection of a started stream, checked: 175 when it or the index the
+ * stream reads went since its first call. */
+static int stream_coll(st_db_t *d, docstore_stream_t *s, const char *db, const char *coll,
+                       st_coll_t **out, docstore_error_t *err)
+{
+    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
+    *out = c;
+    if (c == NULL || memcmp(c->uuid, s->uuid, 16) != 0)
+        return stream_killed(d, s, db, coll, err);
+    for (size_t i = 0; s->index_id != 0 && i < c->nindexes; i++) {
+        if (c->indexes[i].id == s->index_id) {
+            s->target = i;
+            return 0;
+        }
+    }
+    if (s->index_id == 0)
+        return 0;
+    docstore_error_set(err, DOCSTORE_QUERY_PLAN_KILLED, "index '%s' dropped", s->index_name);
+    return -1;
+}
+
+/* One query of an ordered stream: sql bound by range r (or none) and the
+ * position, handing each document on until cb stops or a first call meets a
+ * key that cannot order its value (*ambiguous). */
+static int ordered_query(ordered_walk_t *w, docstore_stream_t *s, const char *sql,
+                         const range_t *r, bool first, bool *stop, docstore_stream_cb cb,
+                         void *ctx, docstore_error_t *err)
+{
+    sqlite3_stmt *q;
+    if (st_stmt(w->d, sql, &q, err))
+        return -1;
+    if (r != NULL)
+        bind_range(q, r);
+    sqlite3_bind_blob(q, 3, s->last_k.len ? s->last_k.data : "", (int)s->last_k.len,
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 4, s->last_rid);
+    buf_t key;
+    buf_init(&key, DOCSTORE_KEY_MAX);
+    int rc = 0, step = SQLITE_DONE;
+    while (!*stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+        bson_t doc;
+        if (!bson_init_static(&doc, sqlite3_column_blob(q, 0),
+                              (size_t)sqlite3_column_bytes(q, 0)))
+            continue;
+        w->ambiguous = false;
+        if (walk_key(w, &doc, &key, err) != 0) {
+            rc = -1;
+            break;
+        }
+        docstore_stream_step_t st = DOCSTORE_STREAM_NEXT;
+        docstore_keyset_t ks;
+        bool array = false;
+        if (w->ambiguous) {
+            /* an array since the first call (the index is multikey now): its
+             * entries are not the sort's order, and one per element; skipped */
+            if (docstore_keyset_build(&ks, &doc, w->fields, w->desc, w->nsort, err) != 0) {
+                rc = -1;
+                break;
+            }
+            array = ks.n != 1;
+            docstore_keyset_free(&ks);
+            if (first && !array) {
+                *stop = true; /* the caller sorts in memory instead */
+                break;
+            }
+        }
+        if (!array) {
+            w->st->docs_examined++;
+            st = cb(ctx, &doc, sqlite3_column_int64(q, 1));
+        }
+        if (st == DOCSTORE_STREAM_STOP) {
+            *stop = true;
+            break;
+        }
+        buf_reset(&s->last_k);
+        if (buf_append(&s->last_k, sqlite3_column_blob(q, 2), (size_t)sqlite3_column_bytes(q, 2))) {
+            docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+            rc = -1;
+            break;
+        }
+        s->last_rid = sqlite3_column_int64(q, 1);
+        if (st == DOCSTORE_STREAM_LAST)
+            *stop = true;
+    }
+    st_stmt_done(w->d, q);
+    buf_free(&key);
+    if (rc == 0 && !*stop && step != SQLITE_DONE)
+        return st_sql_error(w->d, "ordered scan", err);
+    return rc;
+}
+
+int docstore_storage_scan_stream_ordered(docstore_storage_t *st, const char *db, const char *coll,
+                                         docstore_stream_t *s, const char *const *fields,
+                                         const int *dirs, size_t n, docstore_stream_cb cb,
+                                         void *ctx, bool *ordered, docstore_error_t *err)
+{
+    *ordered = true;
+    if (s->kind == STREAM_EMPTY)
+        return 0;
+    st_db_t *d;
+    if (st_db_get(st, db, false, &d, err))
+        return -1;
+    st_coll_t *c;
+    bool first = s->kind == STREAM_UNSTARTED;
+    plan_t best = {.score = PLAN_NONE};
+    if (first) {
+        if ((c = d ? st_coll_find(d, coll) : NULL) == NULL) {
+            s->kind = STREAM_EMPTY;
+            return 0;
+        }
+        *ordered = false;
+        if (n == 0 || n > 32)
+            return 0;
+        if (s->filter)
+            plan_conditions(s->filter, s->filter, c, &best, 0);
+        plan_normalize(&best);
+        s->target = ordered_target(c, s->filter, &best, fields, dirs, n, &s->off, &s->reverse);
+        size_t nfields = s->target < c->nindexes ? c->indexes[s->target].nfields : 1;
+        if (s->target > c->nindexes || s->off + n != nfields) {
+            plan_free(&best); /* no walk, or ties that need reordering: not streamed */
+            return 0;
+        }
+        memcpy(s->uuid, c->uuid, 16);
+        if (s->target < c->nindexes) {
+            s->index_id = c->indexes[s->target].id;
+            if ((s->index_name = strdup(c->indexes[s->target].name)) == NULL) {
+                plan_free(&best);
+                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+                return -1;
+            }
+        }
+        s->kind = STREAM_ORDERED;
+    } else {
+        if (stream_coll(d, s, db, coll, &c, err))
+            return -1;
+        if (s->index_id == 0)
+            s->target = c->nindexes;
+        if (s->filter)
+            plan_conditions(s->filter, s->filter, c, &best, 0);
+        plan_normalize(&best);
+        if (best.score == PLAN_NONE || best.nbranches > 0 ||
+            (size_t)(best.score % 1000) != s->target) {
+            plan_free(&best); /* the walk's own ranges go: every key (the matcher filters) */
+            best = (plan_t){.score = PLAN_NONE};
+        }
+    }
+    if (best.score == PLAN_NONE && plan_add(&best) == NULL) { /* one range: every key */
+        plan_free(&best);
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+        return -1;
+    }
+    static const bool ascending[1] = {false};
+    const st_index_t *ix = s->target == c->nindexes ? NULL : &c->indexes[s->target];
+    ordered_walk_t w = {.st = st,
+                        .d = d,
+                        .c = c,
+                        .ix = ix,
+                        .fields = fields,
+                        .desc = ix ? ix->desc + s->off : ascending,
+                        .nsort = n,
+                        .reverse = s->reverse};
+    char tie[224], bounded[320], open[320];
+    const char *cmp = s->reverse ? "<" : ">", *order = s->reverse ? "DESC" : "ASC";
+    if (ix == NULL) {
+        snprintf(tie, sizeof tie, "SELECT doc, rid, id FROM c%lld WHERE id = ?3 AND rid > ?4",
+                 (long long)c->id);
+        snprintf(bounded, sizeof bounded,
+                 "SELECT doc, rid, id FROM c%lld WHERE id >= ?1 AND id < ?2 AND id %s ?3 "
+                 "ORDER BY id %s",
+                 (long long)c->id, s->last_k.len ? cmp : "<>", order);
+        snprintf(open, sizeof open,
+                 "SELECT doc, rid, id FROM c%lld WHERE id >= ?1 AND id %s ?3 ORDER BY id %s",
+                 (long long)c->id, s->last_k.len ? cmp : "<>", order);
+    } else {
+        long long iid = (long long)ix->id, cid = (long long)c->id;
+        snprintf(tie, sizeof tie,
+                 "SELECT c.doc, i.rid, i.k FROM i%lld AS i CROSS JOIN c%lld AS c ON c.rid = i.rid "
+                 "WHERE i.k = ?3 AND i.rid > ?4 ORDER BY i.rid",
+                 iid, cid);
+        snprintf(bounded, sizeof bounded,
+                 "SELECT c.doc, i.rid, i.k FROM i%lld AS i CROSS JOIN c%lld AS c ON c.rid = i.rid "
+                 "WHERE i.k >= ?1 AND i.k < ?2 AND i.k %s ?3 ORDER BY i.k %s, i.rid ASC",
+                 iid, cid, s->last_k.len ? cmp : "<>", order);
+        snprintf(open, sizeof open,
+                 "SELECT c.doc, i.rid, i.k FROM i%lld AS i CROSS JOIN c%lld AS c ON c.rid = i.rid "
+                 "WHERE i.k >= ?1 AND i.k %s ?3 ORDER BY i.k %s, i.rid ASC",
+                 iid, cid, s->last_k.len ? cmp : "<>", order);
+    }
+    bool stop = false;
+    int rc = 0;
+    if (s->last_k.len > 0) /* the rest of the run of ties in progress, in rid order */
+        rc = ordered_query(&w, s, tie, NULL, false, &stop, cb, ctx, err);
+    for (size_t i = 0; i < best.n && !stop && rc == 0; i++) {
+        const range_t *r = &best.r[s->reverse ? best.n - 1 - i : i];
+        rc = ordered_query(&w, s, r->hi.len ? bounded : open, r, first, &stop, cb, ctx, err);
+    }
+    if (rc == 0 && first && w.ambiguous)
+        *ordered = false;
+    else
+        *ordered = true;
+    plan_free(&best);
+    return rc;
+}
+
 int docstore_storage_scan_stream(docstore_storage_t *st, const char *db, const char *coll,
                                  docstore_stream_t *s, docstore_stream_cb cb, void *ctx,
                                  docstore_error_t *err)
@@ -1166,18 +1606,8 @@ int docstore_storage_scan_stream(docstore_storage_t *st, const char *db, const c
             return 0;
         }
         memcpy(s->uuid, c->uuid, 16);
-    } else if (c == NULL || memcmp(c->uuid, s->uuid, 16) != 0) {
-        return stream_killed(d, s, db, coll, err);
-    }
-    if (s->index_id != 0) {
-        bool found = false;
-        for (size_t i = 0; i < c->nindexes && !found; i++)
-            found = c->indexes[i].id == s->index_id;
-        if (!found) {
-            docstore_error_set(err, DOCSTORE_QUERY_PLAN_KILLED, "index '%s' dropped",
-                               s->index_name);
-            return -1;
-        }
+    } else if (stream_coll(d, s, db, coll, &c, err)) {
+        return -1;
     }
     plan_t best = {.score = PLAN_NONE};
     if (s->kind == STREAM_IDS) {
@@ -1209,234 +1639,6 @@ int docstore_storage_scan_stream(docstore_storage_t *st, const char *db, const c
         rc = stream_rids_plan(st, s, d, c, &best, cb, ctx, err);
     else
         rc = stream_rids_scan(st, s, d, c, cb, ctx, err);
-    plan_free(&best);
-    return rc;
-}
-
-/* ---- ordered scans: a sort served by an index ---- */
-
-/* Whether index ix (NULL: _id) serves a sort on fields/dirs from its field
- * off on (off 1: the filter fixes the leading field to one value): its
- * pattern there holds those fields, all in the sort's directions (*reverse
- * false) or all reversed (*reverse true), and no document ever put an array
- * on its paths (a multikey index orders documents by each element, not by the
- * document's sort key). */
-static bool index_serves_sort(const st_index_t *ix, size_t off, const char *const *fields,
-                              const int *dirs, size_t n, bool *reverse)
-{
-    if (ix == NULL) {
-        *reverse = dirs[0] < 0;
-        return off == 0 && n == 1 && strcmp(fields[0], "_id") == 0;
-    }
-    if (ix->multikey || ix->nfields < off + n)
-        return false;
-    bool same = true, flipped = true;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(ix->fields[off + i], fields[i]) != 0)
-            return false;
-        bool want_desc = dirs[i] < 0;
-        same = same && ix->desc[off + i] == want_desc;
-        flipped = flipped && ix->desc[off + i] != want_desc;
-    }
-    *reverse = !same;
-    return same || flipped;
-}
-
-typedef struct ordered_walk {
-    docstore_storage_t *st;
-    st_db_t *d;
-    st_coll_t *c;
-    const st_index_t *ix;      /* NULL: _id */
-    const char *const *fields; /* the sort's paths: ix's, from the first or second on */
-    const bool *desc;          /* ix's directions for them */
-    size_t nsort;
-    bool reverse;   /* walk the keys backwards */
-    bool ambiguous; /* met a value its key cannot order exactly: stopped */
-    buf_t prev;     /* the previous document's sort key bytes */
-    bool have_prev;
-    docstore_ordered_doc_cb cb;
-    void *ctx;
-} ordered_walk_t;
-
-/* Whether v's key may equal the key of a value that compares differently:
- * undefined keys as null (the sort puts it below null), and a decimal128
- * beyond the range of doubles (keyenc.c: those share keys). */
-static bool key_is_ambiguous(const bson_value_t *v)
-{
-    if (v->value_type == BSON_TYPE_UNDEFINED)
-        return true;
-    if (v->value_type != BSON_TYPE_DECIMAL128)
-        return false;
-    docstore_dec_t dec = v->value.v_decimal128;
-    if (docstore_dec_is_nan(dec) || docstore_dec_is_inf(dec) || docstore_dec_is_zero(dec))
-        return false;
-    double d = docstore_dec_to_double(dec);
-    return isinf(d) || d == 0;
-}
-
-/* The bytes of doc's sort key (the pattern's first nsort fields). Sets
- * w->ambiguous when a value's key cannot order it exactly. */
-static int walk_key(ordered_walk_t *w, const bson_t *doc, buf_t *out, docstore_error_t *err)
-{
-    buf_reset(out);
-    docstore_keyset_t ks;
-    if (docstore_keyset_build(&ks, doc, w->fields, w->desc, w->nsort, err) != 0)
-        return -1;
-    int rc = 0;
-    if (ks.n != 1) {
-        w->ambiguous = true; /* an array after all: not this walk's order */
-    } else {
-        for (size_t i = 0; i < w->nsort; i++)
-            w->ambiguous = w->ambiguous || key_is_ambiguous(&ks.values[i]);
-        rc = buf_append(out, ks.keys[0].data, ks.keys[0].len);
-    }
-    docstore_keyset_free(&ks);
-    return rc == 0 ? 0 : -1;
-}
-
-static int walk_range(ordered_walk_t *w, const range_t *r, bool *stop, docstore_error_t *err)
-{
-    char sql[320];
-    const char *order = w->reverse ? "DESC" : "ASC";
-    const char *cond;
-    if (w->ix == NULL) {
-        cond = r->hi.len ? " AND id < ?2" : "";
-        snprintf(sql, sizeof sql, "SELECT doc, rid FROM c%lld WHERE id >= ?1%s ORDER BY id %s",
-                 (long long)w->c->id, cond, order);
-    } else {
-        cond = r->hi.len ? " AND i.k < ?2" : "";
-        if (w->ix->unique)
-            snprintf(sql, sizeof sql,
-                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
-                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s",
-                     (long long)w->ix->id, (long long)w->c->id, cond, order);
-        else
-            snprintf(sql, sizeof sql,
-                     "SELECT c.doc, i.rid FROM i%lld AS i CROSS JOIN c%lld AS c "
-                     "ON c.rid = i.rid WHERE i.k >= ?1%s ORDER BY i.k %s, i.rid %s",
-                     (long long)w->ix->id, (long long)w->c->id, cond, order, order);
-    }
-    sqlite3_stmt *s;
-    if (st_stmt(w->d, sql, &s, err))
-        return -1;
-    bind_range(s, r);
-    buf_t key;
-    buf_init(&key, DOCSTORE_KEY_MAX);
-    int rc = 0, step = SQLITE_DONE;
-    while (!*stop && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        bson_t doc;
-        if (!bson_init_static(&doc, sqlite3_column_blob(s, 0),
-                              (size_t)sqlite3_column_bytes(s, 0)))
-            continue;
-        if (walk_key(w, &doc, &key, err) != 0) {
-            rc = -1;
-            break;
-        }
-        if (w->ambiguous) {
-            *stop = true;
-            break;
-        }
-        bool tie = w->have_prev && cmp_bytes(&key, &w->prev) == 0;
-        buf_t t = w->prev;
-        w->prev = key;
-        key = t;
-        w->have_prev = true;
-        w->st->docs_examined++;
-        if (!w->cb(w->ctx, &doc, sqlite3_column_int64(s, 1), tie))
-            *stop = true;
-    }
-    st_stmt_done(w->d, s);
-    buf_free(&key);
-    if (rc == 0 && !*stop && step != SQLITE_DONE)
-        return st_sql_error(w->d, "ordered scan", err);
-    return rc;
-}
-
-/* The index (nindexes: _id; more: none) an ordered scan walks for a sort on
- * fields/dirs, given the filter's access path best (normalized). */
-static size_t ordered_target(const st_coll_t *c, const bson_t *filter, const plan_t *best,
-                             const char *const *fields, const int *dirs, size_t n,
-                             size_t *off /* OUT */, bool *reverse /* OUT */)
-{
-    size_t target = c->nindexes + 1; /* none yet */
-    *off = 0;
-    *reverse = false;
-    if (best->score < PLAN_NONE) {
-        /* The filter's access path must be the sort's index: the sort on its
-         * first fields, or, when the filter fixes the leading field to one
-         * value ({user: 5} on {user: 1, date: -1}), on the fields after it. */
-        size_t t = (size_t)(best->score % 1000);
-        int rank = best->score / 1000;
-        const st_index_t *ix = t == c->nindexes ? NULL : &c->indexes[t];
-        if (best->nbranches == 0 && index_serves_sort(ix, 0, fields, dirs, n, reverse))
-            target = t;
-        else if (best->nbranches == 0 && ix != NULL && (rank == 1 || rank == 2) && best->n == 1 &&
-                 index_serves_sort(ix, 1, fields, dirs, n, reverse))
-            target = t, *off = 1;
-    } else {
-        static const bson_t empty = BSON_INITIALIZER;
-        for (size_t i = 0; i <= c->nindexes && target > c->nindexes; i++) {
-            if (i < c->nindexes && !st_index_usable(&c->indexes[i], filter ? filter : &empty))
-                continue; /* sparse or partial: would miss documents */
-            if (index_serves_sort(i == c->nindexes ? NULL : &c->indexes[i], 0, fields, dirs, n,
-                                  reverse))
-                target = i;
-        }
-    }
-    return target;
-}
-
-int docstore_storage_scan_ordered(docstore_storage_t *st, const char *db, const char *coll,
-                                  const bson_t *filter, const char *const *fields, const int *dirs,
-                                  size_t n, docstore_ordered_doc_cb cb, void *ctx,
-                                  bool *ordered, docstore_error_t *err)
-{
-    *ordered = false;
-    if (n == 0)
-        return 0;
-    st_db_t *d;
-    if (st_db_get(st, db, false, &d, err))
-        return -1;
-    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
-    if (c == NULL) {
-        *ordered = true; /* no documents: any order */
-        return 0;
-    }
-    plan_t best = {.score = PLAN_NONE};
-    if (filter)
-        plan_conditions(filter, filter, c, &best, 0);
-    size_t off = 0;       /* leading index fields the filter fixes */
-    bool reverse = false; /* walk the keys backwards */
-    plan_normalize(&best);
-    size_t target = ordered_target(c, filter, &best, fields, dirs, n, &off, &reverse);
-    if (target > c->nindexes) {
-        plan_free(&best);
-        return 0;
-    }
-    if (best.score == PLAN_NONE && plan_add(&best) == NULL) { /* one range: every key */
-        plan_free(&best);
-        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
-        return -1;
-    }
-    static const bool ascending[1] = {false};
-    const st_index_t *ix = target == c->nindexes ? NULL : &c->indexes[target];
-    ordered_walk_t w = {.st = st,
-                        .d = d,
-                        .c = c,
-                        .ix = ix,
-                        .fields = fields,
-                        .desc = ix ? ix->desc + off : ascending,
-                        .nsort = n,
-                        .reverse = reverse,
-                        .cb = cb,
-                        .ctx = ctx};
-    buf_init(&w.prev, DOCSTORE_KEY_MAX);
-    bool stop = false;
-    int rc = 0;
-    for (size_t i = 0; i < best.n && !stop && rc == 0; i++)
-        rc = walk_range(&w, &best.r[reverse ? best.n - 1 - i : i], &stop, err);
-    *ordered = !w.ambiguous;
-    buf_free(&w.prev);
     plan_free(&best);
     return rc;
 }
