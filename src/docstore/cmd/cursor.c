@@ -669,7 +669,7 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
     }
     int64_t id = 0;
     if (more) {
-        cursor_t *c = cursor_add(ctx, ns);
+        cursor_t *c = docstore_stream_keep(st.sp) == 0 ? cursor_add(ctx, ns) : NULL;
         if (c == NULL) {
             bson_destroy(&arr);
             docstore_stream_free(st.sp);

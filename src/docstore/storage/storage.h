@@ -109,14 +109,16 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
                                 void *ctx, bool *served /* OUT */, docstore_error_t *err);
 
 /* A streamed read's position (cursors that read on getMore; see
- * docstore_storage_scan_stream). Owned by the cursor; docstore_stream_new
- * copies the filter the read re-plans with on each call (NULL: every
- * document). Holds the collection's UUID, the index it reads, where it stands
- * and at most DOCSTORE_STREAM_WINDOW record ids. */
+ * docstore_storage_scan_stream). Owned by the cursor. docstore_stream_new
+ * borrows the filter the read re-plans with on each call (NULL: every
+ * document) until docstore_stream_keep copies it (a cursor keeps the stream
+ * past the command: -1 when out of memory). Holds the collection's UUID, the index it reads, where
+ * it stands and at most DOCSTORE_STREAM_WINDOW record ids. */
 typedef struct docstore_stream docstore_stream_t;
 #define DOCSTORE_STREAM_WINDOW 1024
 __attribute__((warn_unused_result)) int docstore_stream_new(const bson_t *filter,
                                                             docstore_stream_t **out);
+__attribute__((warn_unused_result)) int docstore_stream_keep(docstore_stream_t *s);
 void docstore_stream_free(docstore_stream_t *s);
 /* Bytes s holds (charged to the cursor that owns it). */
 int64_t docstore_stream_bytes(const docstore_stream_t *s);

@@ -1087,7 +1087,8 @@ typedef enum stream_kind {
 
 struct docstore_stream {
     stream_kind_t kind;
-    bson_t *filter;   /* owned copy, or NULL: every document */
+    const bson_t *filter; /* the caller's until docstore_stream_keep, then copy; NULL: all */
+    bson_t *copy;         /* owned: the filter's copy, or NULL */
     uint8_t uuid[16]; /* the collection the first call read */
     int64_t index_id; /* the index the first call read (table i<id>); 0: none or several */
     char *index_name; /* its name (the error when it is dropped) */
@@ -1112,11 +1113,17 @@ int docstore_stream_new(const bson_t *filter, docstore_stream_t **out)
         return -1;
     buf_init(&s->last_id, DOCSTORE_KEY_MAX);
     buf_init(&s->last_k, DOCSTORE_KEY_MAX);
-    if (filter != NULL && (s->filter = bson_copy(filter)) == NULL) {
-        docstore_stream_free(s);
-        *out = NULL;
+    s->filter = filter;
+    return 0;
+}
+
+int docstore_stream_keep(docstore_stream_t *s)
+{
+    if (s->filter == NULL || s->copy != NULL)
+        return 0;
+    if ((s->copy = bson_copy(s->filter)) == NULL)
         return -1;
-    }
+    s->filter = s->copy;
     return 0;
 }
 
@@ -1124,8 +1131,8 @@ void docstore_stream_free(docstore_stream_t *s)
 {
     if (s == NULL)
         return;
-    if (s->filter != NULL)
-        bson_destroy(s->filter);
+    if (s->copy != NULL)
+        bson_destroy(s->copy);
     buf_free(&s->last_id);
     buf_free(&s->last_k);
     free(s->index_name);
