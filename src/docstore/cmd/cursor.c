@@ -1,5 +1,7 @@
 /*
- * Cursors: the rest of a result set, materialized, waiting for getMore. One
+ * Cursors: the rest of a result set waiting for getMore, either materialized
+ * or, for a streamed find, a docstore_stream_t position that reads each next
+ * batch from storage (docstore_storage_scan_stream[_ordered]). One
  * table per server (a getMore may come on another pooled connection), keyed
  * by a random 63-bit id. A cursor records the connection that opened it and
  * the session (lsid) it belongs to: endSessions/killSessions free a session's

@@ -1,7 +1,9 @@
 /*
- * Cursors: a result set larger than one batch stays here, materialized, until
- * getMore drains it, killCursors or the connection's end closes it, or it is
- * idle for 10 minutes. Replies are {cursor: {id, ns, firstBatch|nextBatch}}.
+ * Cursors: a result set larger than one batch stays here until getMore drains
+ * it, killCursors or the connection's end closes it, or it is idle for 10
+ * minutes: a find without a sort or with one an index walk serves as a
+ * position in storage read on each getMore (streamed), anything else
+ * materialized. Replies are {cursor: {id, ns, firstBatch|nextBatch}}.
  */
 #ifndef TETHER_DOCSTORE_CURSOR_H
 #define TETHER_DOCSTORE_CURSOR_H
