@@ -207,6 +207,12 @@ try:
         got = [d["_id"] for d in coll.find({"s": "X007"}, batch_size=1,
                                            collation={"locale": "en", "strength": 2})]
         assert got == [7], got
+        # no index on t: before, this streamed with the command's freed collation
+        db.coll8.drop()
+        db.coll8.insert_many([{"_id": i, "t": "abc" if i % 2 else "ABC"} for i in range(9)])
+        got = [d["_id"] for d in db.coll8.find({"t": "Abc"}, batch_size=1,
+                                               collation={"locale": "en", "strength": 2})]
+        assert got == list(range(9)), got
 
     @check("the first batch is all a cursor reads: an index-served cursor streams")
     def _():
