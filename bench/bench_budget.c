@@ -10,6 +10,18 @@
  *
  *   find by _id        {find, filter: {_id: k}, limit: 1, singleBatch}
  *   cursor 1,000       {find} of 1,000 documents (batch 101) then getMores
+ *
+ * Then streamed cursors against the materialized read they replaced, in the
+ * same binary (a first batch of 0 keeps a find on the materialized path:
+ * the whole result set read, then held by the cursor), both with no budget:
+ *
+ *   index cursor 1,000 {find, filter: {n: {$gte: 0}}, batchSize: 1} served
+ *                      by the index on n, then a getMore of the 999 others;
+ *                      twin: batchSize 0 and a getMore of the 1,000
+ *   _id cursor 1,000   the same with {_id: {$gte: 0}}
+ *   find by _id        {find, filter: {_id: k}, limit: 1} (streamed, as a
+ *                      driver's find().limit(1)); twin: singleBatch (the
+ *                      materialized path, as find_one)
  *   scan 100,000       {find, filter: {n: -1}} over 100,000 documents (no match)
  *   $match + $group    aggregate over the 100,000
  *
@@ -103,6 +115,13 @@ int main(int argc, char **argv)
     }
     if (docstore_storage_commit(ctx.storage, "bench", &e) != 0)
         return 1;
+    bson_t *ci = bson_new_from_json((const uint8_t *)"{\"createIndexes\": \"c1000\", \"indexes\": "
+                                                     "[{\"key\": {\"n\": 1}, \"name\": \"n_1\"}]}",
+                                    -1, NULL);
+    bool ci_ok = run(&ctx, ci);
+    bson_destroy(ci);
+    if (!ci_ok)
+        return 1;
 
     static const row_t rows[] = {
         {"find by _id",
@@ -150,6 +169,53 @@ int main(int argc, char **argv)
         free(t[1]);
         bson_destroy(plain);
         bson_destroy(armed);
+    }
+    static const row_t twins[][2] = {
+        {{"index cursor 1,000 docs",
+          "{\"find\": \"c1000\", \"filter\": {\"n\": {\"$gte\": 0}}, \"batchSize\": 1}", 20},
+         {"", "{\"find\": \"c1000\", \"filter\": {\"n\": {\"$gte\": 0}}, \"batchSize\": 0}",
+          20}},
+        {{"_id cursor 1,000 docs",
+          "{\"find\": \"c1000\", \"filter\": {\"_id\": {\"$gte\": 0}}, \"batchSize\": 1}", 20},
+         {"", "{\"find\": \"c1000\", \"filter\": {\"_id\": {\"$gte\": 0}}, \"batchSize\": 0}",
+          20}},
+        {{"find by _id, limit 1", "{\"find\": \"c\", \"filter\": {\"_id\": 4242}, \"limit\": 1}",
+          2000},
+         {"",
+          "{\"find\": \"c\", \"filter\": {\"_id\": 4242}, \"limit\": 1, \"singleBatch\": "
+          "true}",
+          2000}},
+    };
+    printf("\n  %-26s %14s %14s %9s\n", "command", "materialized", "streamed", "change");
+    for (size_t r = 0; r < sizeof twins / sizeof twins[0]; r++) {
+        bson_t *cmds[2];
+        double *t[2];
+        for (int m = 0; m < 2; m++) {
+            cmds[m] = bson_new_from_json((const uint8_t *)twins[r][m].json, -1, NULL);
+            t[m] = calloc((size_t)rounds, sizeof(double));
+            if (cmds[m] == NULL || !run(&ctx, cmds[m])) {
+                fprintf(stderr, "%s: command failed\n", twins[r][0].name);
+                return 1;
+            }
+        }
+        for (int k = 0; k < rounds; k++) {
+            for (int i = 0; i < 2; i++) {
+                int m = (k + i) % 2; /* alternate who goes first */
+                double t0 = now();
+                for (int j = 0; j < twins[r][0].reps; j++)
+                    run(&ctx, cmds[m]);
+                t[m][k] = (now() - t0) / twins[r][0].reps;
+            }
+        }
+        qsort(t[0], (size_t)rounds, sizeof(double), cmp_double);
+        qsort(t[1], (size_t)rounds, sizeof(double), cmp_double);
+        double str = t[0][rounds / 2], mat = t[1][rounds / 2];
+        printf("  %-26s %11.2f us %11.2f us %+8.1f%%\n", twins[r][0].name, mat * 1e6, str * 1e6,
+               (str - mat) / mat * 100);
+        for (int m = 0; m < 2; m++) {
+            free(t[m]);
+            bson_destroy(cmds[m]);
+        }
     }
     /* What every budgeted command pays whatever its work: looking for
      * maxTimeMS in the command, arming (a clock read) and disarming. */

@@ -5,7 +5,11 @@
     by less than a small slack (printed), and each drains in full, in
     insertion order, through getMore (filters and projections applied on
     getMore, inserts after the cursor's position seen);
-  - 200 sorted finds (their result set held) over the same collection: those
+  - 200 index-served finds (a secondary index, _id ranges; half of them
+    sorted by an index walk) stream too:
+    each holds its filter, its position and a window of at most 1,024
+    record ids (~8 KB), so the RSS grows by less than the same slack;
+  - 200 finds sorted on an unindexed field (their result set held) over the same collection: those
     that fit under the cap are served, the rest answer 146
     ExceededMemoryLimit; the RSS grows by less than the cap plus a fixed
     slack (printed), where unbounded it grew by 400+ MB; after killCursors
@@ -90,13 +94,40 @@ try:
         assert first + rest == list(range(200)) + [1000], (first, rest[-3:])
         coll.delete_one({"_id": 1000})
 
+    @check("200 index-served and index-sorted cursors over a 2 MB collection stream: ~8 KB each")
+    def _():
+        coll.create_index("k")
+        coll.update_many({}, {"$set": {"k": 1}})
+        list(coll.find({"k": 1}, batch_size=1000))  # warm
+        before = rss_mb(srv.proc.pid)
+        ids = []
+        for i in range(200):
+            q = {"k": 1} if i % 2 else {"_id": {"$gte": 0}}  # a secondary index, _id
+            sort = {"k": 1} if i % 4 == 1 else {"_id": 1} if i % 4 == 2 else None
+            if sort:  # an index walk serves the sort
+                r = cli.t.command("find", "two", filter=q, sort=sort, batchSize=1)
+            else:
+                r = cli.t.command("find", "two", filter=q, batchSize=1)
+            assert r["cursor"]["id"] != 0
+            ids.append(r["cursor"]["id"])
+        after = rss_mb(srv.proc.pid)
+        print("     200 index-served cursors open (100 sorted by an index walk); RSS %.0f -> %.0f MB (+%.0f MB)"
+              % (before, after, after - before))
+        assert after - before < 32, (before, after)
+        r = cli.t.command("getMore", ids[1], collection="two", batchSize=50)
+        assert [d["_id"] for d in r["cursor"]["nextBatch"]] == list(range(1, 51))
+        r = cli.t.command("getMore", ids[0], collection="two", batchSize=50)
+        assert [d["_id"] for d in r["cursor"]["nextBatch"]] == list(range(1, 51))
+        cli.t.command("killCursors", "two", cursors=ids)
+        coll.drop_index("k_1")
+
     @check("200 held cursors over a 2 MB collection: RSS bounded by the cap")
     def _():
         before = rss_mb(srv.proc.pid)
         ids, refused = [], 0
         for _ in range(200):
             try:
-                r = cli.t.command("find", "two", filter={}, sort={"_id": 1}, batchSize=1)
+                r = cli.t.command("find", "two", filter={}, sort={"pad": 1}, batchSize=1)
                 ids.append(r["cursor"]["id"])
             except OperationFailure as e:
                 assert e.code == 146, e
@@ -110,7 +141,7 @@ try:
         assert after - before < CAP_MB + SLACK_MB, (before, after)
         for i in range(0, len(ids), 50):
             cli.t.command("killCursors", "two", cursors=ids[i:i + 50])
-        r = cli.t.command("find", "two", filter={}, sort={"_id": 1}, batchSize=1)
+        r = cli.t.command("find", "two", filter={}, sort={"pad": 1}, batchSize=1)
         assert r["cursor"]["id"] != 0
         cli.t.command("killCursors", "two", cursors=[r["cursor"]["id"]])
 

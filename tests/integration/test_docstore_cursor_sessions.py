@@ -115,11 +115,12 @@ try:
     def _():
         big = cli.t.big
         big.insert_many([{"_id": i, "pad": "y" * 10000} for i in range(300)])  # ~3 MB
-        # sorted (an index walk): the result set is held; a plain find would stream
-        keep = cli.t.command("find", "big", filter={}, sort={"_id": 1}, batchSize=1)
+        # sorted in memory (no index on pad): the result set is held; a plain
+        # find, or one sorted by an index walk, would stream
+        keep = cli.t.command("find", "big", filter={}, sort={"pad": 1}, batchSize=1)
         assert keep["cursor"]["id"] != 0
         try:
-            cli.t.command("find", "big", filter={}, sort={"_id": 1}, batchSize=1)
+            cli.t.command("find", "big", filter={}, sort={"pad": 1}, batchSize=1)
             raise AssertionError("a second 3 MB cursor fits under 4 MB")
         except OperationFailure as e:
             assert e.code == 146 and "max-cursor-memory-mb" in str(e), str(e)

@@ -67,6 +67,7 @@ const char *docstore_code_name(int code)
         {DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT, "QueryExceededMemoryLimitNoDiskUseAllowed"},
         {DOCSTORE_MAX_TIME_MS_EXPIRED, "MaxTimeMSExpired"},
         {DOCSTORE_EXCEEDED_MEMORY_LIMIT, "ExceededMemoryLimit"},
+        {DOCSTORE_QUERY_PLAN_KILLED, "QueryPlanKilled"},
         {DOCSTORE_INDEX_OPTIONS_CONFLICT, "IndexOptionsConflict"},
         {DOCSTORE_INDEX_KEY_SPECS_CONFLICT, "IndexKeySpecsConflict"},
         {DOCSTORE_OPERATION_FAILED, "OperationFailed"},

@@ -52,6 +52,7 @@ enum docstore_code {
     DOCSTORE_LOCATION_51769 = 51769,          /* hello.speculativeAuthenticate: unknown command */
     DOCSTORE_QUERY_EXCEEDED_MEMORY_LIMIT = 292, /* QueryExceededMemoryLimitNoDiskUseAllowed */
     DOCSTORE_EXCEEDED_MEMORY_LIMIT = 146,     /* ExceededMemoryLimit */
+    DOCSTORE_QUERY_PLAN_KILLED = 175,         /* QueryPlanKilled */
     /* Named where they are raised: a few MongoDB names, the rest LocationNNNNN
      * codes (one source location in MongoDB); codeName from docstore_code_name(). */
     DOCSTORE_INVALID_LENGTH = 16,                 /* InvalidLength */

@@ -372,20 +372,12 @@ static int cmd_find(docstore_ctx_t *ctx, const char *db, const bson_t *cmd, bson
         goto out;
     char ns[NS_MAX];
     docstore_cmd_ns(ns, sizeof ns, db, coll);
-    bool coll_ix = false; /* an index of the command's collation serves the filter */
-    if (cl != NULL) {
-        bson_t qcs;
-        const bson_t *qc = docstore_cmd_collation_spec(cl, &qcs);
-        int irc = docstore_storage_index_serves(ctx->storage, db, coll, f, qc, &coll_ix, err);
-        bson_destroy(&qcs);
-        if (irc != 0)
-            goto out;
-    }
-    if (!s && natural == 0 && !single && !coll_ix) {
-        /* no sort, a filter no index serves: a cursor that reads on getMore */
+    if (natural == 0 && !single) {
+        /* no sort, or one an index walk serves: a cursor that reads on
+         * getMore (not under a collation: docstore_cursor_stream_find) */
         bool streamed = false;
-        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, skip, limit, batch,
-                                              reply, &streamed, err);
+        int src = docstore_cursor_stream_find(ctx, db, coll, ns, f, &m, &p, &s, skip, limit,
+                                              batch, reply, &streamed, err);
         if (streamed) {
             rc = src;
             goto out;

@@ -1,5 +1,7 @@
 /*
- * Cursors: the rest of a result set, materialized, waiting for getMore. One
+ * Cursors: the rest of a result set waiting for getMore, either materialized
+ * or, for a streamed find, a docstore_stream_t position that reads each next
+ * batch from storage (docstore_storage_scan_stream[_ordered]). One
  * table per server (a getMore may come on another pooled connection), keyed
  * by a random 63-bit id. A cursor records the connection that opened it and
  * the session (lsid) it belongs to: endSessions/killSessions free a session's
@@ -19,6 +21,7 @@
 #include "docstore/net/conn.h"
 #include "docstore/query/match.h"
 #include "docstore/query/project.h"
+#include "docstore/query/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +63,8 @@ typedef struct cursor {
     size_t dblen;             /* ns is db "." coll */
     docstore_matcher_t *m;    /* owned: the filter */
     docstore_projection_t *p; /* owned, or NULL */
-    int64_t last_rid;         /* the last row consumed */
+    docstore_stream_t *sp;    /* owned: the filter and where the read stands */
+    docstore_sort_t *so;      /* owned, or NULL: the sort an index walk serves */
     int64_t skip_left;        /* matches still to skip */
     int64_t limit_left;       /* documents still to return; 0: no limit */
     int64_t time_left_ms;     /* what the find's maxTimeMS left for getMores; 0: the
@@ -148,6 +152,9 @@ static void cursor_free(cursor_t *cur)
         docstore_matcher_free(cur->m);
     if (cur->p != NULL)
         docstore_projection_free(cur->p);
+    docstore_stream_free(cur->sp);
+    if (cur->so != NULL)
+        docstore_sort_free(cur->so);
     for (size_t i = cur->pos; i < cur->docs.n; i++)
         bson_destroy(cur->docs.docs[i]);
     free(cur->docs.docs);
@@ -546,25 +553,23 @@ typedef struct stream_ctx {
     docstore_error_t *err;
 } stream_ctx_t;
 
-static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
+static docstore_stream_step_t stream_cb(void *arg, const bson_t *doc, int64_t rid)
 {
+    (void)rid;
     stream_ctx_t *s = arg;
     cursor_t *c = s->cur;
     if (docstore_deadline_passed())
-        return false; /* stream_read reports 50 */
-    if (c->m != NULL && !docstore_matcher_matches(c->m, doc, NULL)) {
-        c->last_rid = rid;
-        return true;
-    }
+        return DOCSTORE_STREAM_STOP; /* stream_read reports 50 */
+    if (c->m != NULL && !docstore_matcher_matches(c->m, doc, NULL))
+        return DOCSTORE_STREAM_NEXT;
     if (c->skip_left > 0) {
         c->skip_left--;
-        c->last_rid = rid;
-        return true;
+        return DOCSTORE_STREAM_NEXT;
     }
     if ((s->max > 0 && s->idx >= (uint64_t)s->max) ||
         (s->idx > 0 && s->bytes + doc->len > BATCH_MAX_BYTES)) {
         s->more = true; /* not consumed: the next batch starts with it */
-        return false;
+        return DOCSTORE_STREAM_STOP;
     }
     bson_t projected;
     const bson_t *out = doc;
@@ -573,7 +578,7 @@ static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
         if (docstore_projection_apply(c->p, doc, &projected, s->err) != 0) {
             bson_destroy(&projected);
             s->failed = true;
-            return false;
+            return DOCSTORE_STREAM_STOP;
         }
         out = &projected;
     }
@@ -587,24 +592,39 @@ static bool stream_cb(void *arg, const bson_t *doc, int64_t rid)
     if (!ok) {
         docstore_error_set(s->err, DOCSTORE_BSON_OBJECT_TOO_LARGE, "batch too large");
         s->failed = true;
-        return false;
+        return DOCSTORE_STREAM_STOP;
     }
     s->idx++;
-    c->last_rid = rid;
-    return c->limit_left == 0 || --c->limit_left > 0;
+    if (c->limit_left == 0 || --c->limit_left > 0)
+        return DOCSTORE_STREAM_NEXT;
+    return DOCSTORE_STREAM_LAST;
 }
 
 /* Reads c's next batch (at most max documents, 0: up to 16 MiB) into arr.
- * filter (first batch only) checks that no index serves the read: *served. */
+ * *ordered false: the first read of a sorted stream found no index walk
+ * for it (nothing to use). */
 static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const char *coll,
-                       const bson_t *filter, int64_t max, bson_t *arr, bool *served /* OUT */,
-                       bool *more /* OUT */, docstore_error_t *err)
+                       int64_t max, bson_t *arr, bool *more /* OUT */, bool *ordered /* OUT */,
+                       docstore_error_t *err)
 {
     stream_ctx_t s = {.cur = c, .arr = arr, .max = max, .err = err};
     *more = false;
-    if (docstore_storage_scan_after(ctx->storage, db, coll, filter, c->last_rid, stream_cb, &s,
-                                    served, err) != 0 ||
-        s.failed)
+    *ordered = true;
+    int rc;
+    if (c->so != NULL) {
+        const char *fields[32];
+        int dirs[32];
+        size_t n = docstore_sort_nfields(c->so);
+        for (size_t i = 0; i < n && i < 32; i++)
+            fields[i] = docstore_sort_field(c->so, i, &dirs[i]);
+        rc = docstore_storage_scan_stream_ordered(ctx->storage, db, coll, c->sp, fields, dirs, n,
+                                                  stream_cb, &s, ordered, err);
+        if (rc == 0 && !*ordered)
+            return 0;
+    } else {
+        rc = docstore_storage_scan_stream(ctx->storage, db, coll, c->sp, stream_cb, &s, err);
+    }
+    if (rc != 0 || s.failed)
         return -1;
     if (docstore_deadline_expired())
         return docstore_deadline_error(err); /* no batch from a cut-short read */
@@ -616,8 +636,8 @@ static int stream_read(docstore_ctx_t *ctx, cursor_t *c, const char *db, const c
 
 int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll,
                                 const char *ns, const bson_t *filter, docstore_matcher_t **m,
-                                docstore_projection_t **p, int64_t skip, int64_t limit,
-                                int64_t batch_size, bson_t *reply, bool *served,
+                                docstore_projection_t **p, docstore_sort_t **so, int64_t skip,
+                                int64_t limit, int64_t batch_size, bson_t *reply, bool *served,
                                 docstore_error_t *err)
 {
     *served = false;
@@ -625,24 +645,36 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
     if (first == 0 || ctx->cursors == NULL || ctx->storage == NULL ||
         (*p != NULL && docstore_projection_is_positional(*p)))
         return 0;
-    cursor_t st = {.m = *m, .p = *p, .skip_left = skip, .limit_left = limit};
+    /* A collation: binary index keys neither narrow nor order it, and the
+     * matcher and sort only borrow it (the command frees it): materialized. */
+    if ((*m != NULL && docstore_matcher_collation(*m) != NULL) ||
+        (*so != NULL && docstore_sort_collation(*so) != NULL))
+        return 0;
+    cursor_t st = {.m = *m, .p = *p, .so = *so, .skip_left = skip, .limit_left = limit};
+    if (docstore_stream_new(filter, &st.sp) != 0) {
+        docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
+        return -1;
+    }
     bson_t arr = BSON_INITIALIZER;
-    bool srv = true, more = false;
-    int rc = stream_read(ctx, &st, db, coll, filter, first, &arr, &srv, &more, err);
-    if (rc == 0 && !srv) {
-        bson_destroy(&arr);
+    bool more = false, ordered = true;
+    int rc = stream_read(ctx, &st, db, coll, first, &arr, &more, &ordered, err);
+    if (rc == 0 && !ordered) {
+        bson_destroy(&arr); /* no index walk serves the sort: the caller sorts */
+        docstore_stream_free(st.sp);
         return 0;
     }
     *served = true;
     if (rc != 0) {
         bson_destroy(&arr);
+        docstore_stream_free(st.sp);
         return -1;
     }
     int64_t id = 0;
     if (more) {
-        cursor_t *c = cursor_add(ctx, ns);
+        cursor_t *c = docstore_stream_keep(st.sp) == 0 ? cursor_add(ctx, ns) : NULL;
         if (c == NULL) {
             bson_destroy(&arr);
+            docstore_stream_free(st.sp);
             docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory for a cursor");
             return -1;
         }
@@ -650,9 +682,14 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         c->dblen = strlen(db);
         c->m = *m;
         c->p = *p;
+        c->so = *so;
         *m = NULL;
         *p = NULL;
-        c->last_rid = st.last_rid;
+        *so = NULL;
+        c->sp = st.sp;
+        st.sp = NULL;
+        c->bytes = docstore_stream_bytes(c->sp);
+        ctx->cursors->bytes += c->bytes;
         c->skip_left = st.skip_left;
         c->limit_left = st.limit_left;
         if (ctx->max_time_ms > 0) {
@@ -661,6 +698,7 @@ int docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char 
         }
         id = c->id;
     }
+    docstore_stream_free(st.sp);
     bson_t cur;
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
     BSON_APPEND_ARRAY(&cur, "firstBatch", &arr);
@@ -677,10 +715,10 @@ static int stream_get_more(docstore_ctx_t *ctx, cursor_t *cur, const char *db, c
                            int64_t batch_size, bson_t *reply, docstore_error_t *err)
 {
     bson_t arr = BSON_INITIALIZER;
-    bool srv, more;
+    bool more, ordered;
     if (cur->time_left_ms > 0)
         docstore_deadline_arm(cur->time_left_ms); /* replaces the server's default */
-    int rc = stream_read(ctx, cur, db, coll, NULL, batch_size, &arr, &srv, &more, err);
+    int rc = stream_read(ctx, cur, db, coll, batch_size, &arr, &more, &ordered, err);
     if (cur->time_left_ms > 0) {
         int64_t left = docstore_deadline_remaining_ms();
         cur->time_left_ms = left > 0 ? left : 1;

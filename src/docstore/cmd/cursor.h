@@ -1,7 +1,9 @@
 /*
- * Cursors: a result set larger than one batch stays here, materialized, until
- * getMore drains it, killCursors or the connection's end closes it, or it is
- * idle for 10 minutes. Replies are {cursor: {id, ns, firstBatch|nextBatch}}.
+ * Cursors: a result set larger than one batch stays here until getMore drains
+ * it, killCursors or the connection's end closes it, or it is idle for 10
+ * minutes: a find without a sort or with one an index walk serves as a
+ * position in storage read on each getMore (streamed), anything else
+ * materialized. Replies are {cursor: {id, ns, firstBatch|nextBatch}}.
  */
 #ifndef TETHER_DOCSTORE_CURSOR_H
 #define TETHER_DOCSTORE_CURSOR_H
@@ -10,6 +12,7 @@
 #include "docstore/base/doclist.h"
 #include "docstore/query/match.h"
 #include "docstore/query/project.h"
+#include "docstore/query/sort.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -62,19 +65,21 @@ __attribute__((warn_unused_result)) int docstore_cursor_reply(docstore_ctx_t *ct
                                                               int64_t batch_size, bool single_batch,
                                                               bson_t *reply, docstore_error_t *err);
 
-/* A find streamed from storage: no sort, no positional projection, not
- * single-batch, a first batch of at least one document, and a filter no
- * index serves (docstore_storage_scan_after). Reads the first batch now and,
- * when more may follow, keeps a cursor that reads each next batch on
- * getMore from the row after the last one it consumed: it holds no
- * documents, only *m and *p (taken: set to NULL) and where it stands. The
- * order is the collection's insertion order, as the materialized read's.
- * *served false: an index serves the filter, nothing was done, and *m and *p
- * are untouched (the caller reads as before). 0 or -1 with err. */
+/* A find streamed from storage: no positional projection, not
+ * single-batch, a first batch of at least one document, and no sort or a
+ * sort an index walk serves (docstore_storage_scan_stream_ordered; so may
+ * point to NULL). Reads the first batch now and, when more may follow, keeps
+ * a cursor that reads each next batch on getMore from where the last one
+ * ended: it holds no documents, only *m, *p and *so (taken: set to NULL) and
+ * a docstore_stream_t. The order is the materialized read's (insertion
+ * order, _id order for an _id-only access path, or the sort's with ties in
+ * insertion order). *served false: a sort no index walk serves (or a
+ * collated one), nothing was done, and *m, *p and *so are untouched (the
+ * caller reads as before). 0 or -1 with err. */
 __attribute__((warn_unused_result)) int
 docstore_cursor_stream_find(docstore_ctx_t *ctx, const char *db, const char *coll, const char *ns,
                             const bson_t *filter, docstore_matcher_t **m, docstore_projection_t **p,
-                            int64_t skip, int64_t limit, int64_t batch_size, bson_t *reply,
-                            bool *served /* OUT */, docstore_error_t *err);
+                            docstore_sort_t **so, int64_t skip, int64_t limit, int64_t batch_size,
+                            bson_t *reply, bool *served /* OUT */, docstore_error_t *err);
 
 #endif

@@ -109,6 +109,62 @@ int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const ch
                                 const bson_t *filter, int64_t after_rid, docstore_rid_doc_cb cb,
                                 void *ctx, bool *served /* OUT */, docstore_error_t *err);
 
+/* A streamed read's position (cursors that read on getMore; see
+ * docstore_storage_scan_stream). Owned by the cursor. docstore_stream_new
+ * borrows the filter the read re-plans with on each call (NULL: every
+ * document) until docstore_stream_keep copies it (a cursor keeps the stream
+ * past the command: -1 when out of memory). Holds the collection's UUID, the index it reads, where
+ * it stands and at most DOCSTORE_STREAM_WINDOW record ids. */
+typedef struct docstore_stream docstore_stream_t;
+#define DOCSTORE_STREAM_WINDOW 1024
+__attribute__((warn_unused_result)) int docstore_stream_new(const bson_t *filter,
+                                                            docstore_stream_t **out);
+__attribute__((warn_unused_result)) int docstore_stream_keep(docstore_stream_t *s);
+void docstore_stream_free(docstore_stream_t *s);
+/* Bytes s holds (charged to the cursor that owns it). */
+int64_t docstore_stream_bytes(const docstore_stream_t *s);
+
+/* What a streamed read's callback did with a document. */
+typedef enum docstore_stream_step {
+    DOCSTORE_STREAM_NEXT = 0, /* consumed; go on */
+    DOCSTORE_STREAM_LAST = 1, /* consumed; stop */
+    DOCSTORE_STREAM_STOP = 2, /* not consumed (the next call starts with it); stop */
+} docstore_stream_step_t;
+typedef docstore_stream_step_t (*docstore_stream_cb)(void *ctx, const bson_t *doc, int64_t rid);
+
+/* Calls cb for each document of db.coll that may match s's filter after the
+ * last one consumed by an earlier call (from the start on the first), in the
+ * order docstore_storage_scan gives: by _id when the filter's access path is
+ * _id alone, else insertion (rid) order, read through the filter's index
+ * when one serves it. Each call re-plans and reads only what cb consumes
+ * (plus a window of at most DOCSTORE_STREAM_WINDOW rids of an index range,
+ * so a resumed index read does not rescan its range per batch). A document
+ * is handed at most once over all calls; a document deleted before a call
+ * is not handed by it. Fails with 175 QueryPlanKilled when the collection the first
+ * call read was dropped, renamed (or dropped and recreated) since, or the
+ * index it read was dropped, as mongod kills such a query. A collection
+ * missing at the first call has no documents. */
+__attribute__((warn_unused_result)) int
+docstore_storage_scan_stream(docstore_storage_t *st, const char *db, const char *coll,
+                             docstore_stream_t *s, docstore_stream_cb cb, void *ctx,
+                             docstore_error_t *err);
+
+/* A streamed read in the order of a sort on fields/dirs (n of them), when an
+ * index walk serves it as docstore_storage_scan_ordered's does and the sort
+ * covers the walked index's fields (after those the filter fixes), so that
+ * ties are equal index keys, each run in rid order: resumed after the (key,
+ * rid) of the last document consumed. *ordered false on the first call: no
+ * such walk, or it met a value its key cannot order (undefined, a decimal128
+ * beyond doubles); the documents handed are to be dropped and s not reused
+ * (the caller sorts in memory). On later calls such a value is handed in key
+ * order, and a document that has put an array on the index's paths since
+ * the first call is skipped (its entries are one per element). Fails with
+ * 175 as docstore_storage_scan_stream. */
+__attribute__((warn_unused_result)) int docstore_storage_scan_stream_ordered(
+    docstore_storage_t *st, const char *db, const char *coll, docstore_stream_t *s,
+    const char *const *fields, const int *dirs, size_t n, docstore_stream_cb cb, void *ctx,
+    bool *ordered /* OUT */, docstore_error_t *err);
+
 /* A document of an ordered scan: rid is its row (insertion order); tie is
  * true when its sort key equals the previous document's (the index orders
  * ties by its other fields or rid, the caller may reorder them). Returns
