@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import time
+import traceback
 
 import bson
 from bson.son import SON
@@ -24,6 +25,45 @@ def fail(msg):
 def check(cond, msg):
     if not cond:
         fail(msg)
+
+
+class Checks:
+    """The named-check harness of the client tests: `check = Checks(480)`, then
+    `@check("name")` on a function runs it at once and prints "ok   name" or
+    "FAIL name: traceback"; a failing check does not stop the others. With
+    seconds, a check reached after that many seconds fails unrun ("deadline
+    passed"). finish() prints the summary and exits 1 if any check failed."""
+
+    def __init__(self, seconds=None):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.failures = []
+
+    def __call__(self, name):
+        def wrap(fn):
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.failures.append(name)
+                print("FAIL %s: deadline passed" % name, flush=True)
+                return fn
+            try:
+                fn()
+                print("ok   %s" % name, flush=True)
+            except Exception:
+                self.failures.append(name)
+                print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
+            return fn
+        return wrap
+
+    def finish(self):
+        if self.failures:
+            print("%d check(s) failed: %s" % (len(self.failures), ", ".join(self.failures)))
+            sys.exit(1)
+        print("all checks passed")
+        sys.exit(0)
+
+
+def eq(got, want):
+    if got != want:
+        raise AssertionError("got %r\nwant %r" % (got, want))
 
 
 class Server:

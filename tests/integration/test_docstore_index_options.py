@@ -18,34 +18,16 @@ import os
 import random
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server  # noqa: E402
 
 from bson.decimal128 import Decimal128  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
 
-DEADLINE = time.monotonic() + 480
-failures = []
+check = Checks(480)
 rng = random.Random(int(os.environ.get("TETHER_TEST_SEED", "7207")))
-
-
-def check(name):
-    def wrap(fn):
-        if time.monotonic() > DEADLINE:
-            failures.append(name)
-            print("FAIL %s: deadline passed" % name, flush=True)
-            return fn
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def expect_code(code, fn):
@@ -355,9 +337,6 @@ def _():
 client.close()
 server.stop()
 if "Sanitizer" in server.logtext():
-    failures.append("sanitizer report at exit")
+    check.failures.append("sanitizer report at exit")
     print("FAIL sanitizer report at exit:\n" + server.logtext()[-3000:], flush=True)
-if failures:
-    print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-    sys.exit(1)
-print("all checks passed")
+check.finish()

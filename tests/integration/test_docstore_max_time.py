@@ -13,30 +13,17 @@ import re
 import sys
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-failures = []
+check = Checks()
 SLOW = "(a+)+$"      # hits the PCRE2 match limit on "aaaa...!" (a few ms per document)
 BUDGET_MS = 300      # the server's --max-time-ms
 MARGIN = 5.0         # seconds: generous (ASan, a loaded machine); unbounded these take 10+ s
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def expect_50(fn, budget_ms=BUDGET_MS):
@@ -209,7 +196,4 @@ try:
 finally:
     srv.stop()
 
-if failures:
-    print("FAILED: %s" % ", ".join(failures))
-    sys.exit(1)
-print("all ok")
+check.finish()

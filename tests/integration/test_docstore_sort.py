@@ -13,11 +13,9 @@ Every check runs; any failure fails."""
 import datetime
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server, eq  # noqa: E402
 
 from bson.binary import Binary  # noqa: E402
 from bson.codec_options import CodecOptions  # noqa: E402
@@ -31,29 +29,7 @@ from bson.timestamp import Timestamp  # noqa: E402
 from pymongo import ASCENDING, DESCENDING, MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-DEADLINE = time.monotonic() + 480
-failures = []
-
-
-def check(name):
-    def wrap(fn):
-        if time.monotonic() > DEADLINE:
-            failures.append(name)
-            print("FAIL %s: deadline passed" % name, flush=True)
-            return fn
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
-
-
-def eq(got, want):
-    if got != want:
-        raise AssertionError("got %r\nwant %r" % (got, want))
+check = Checks(480)
 
 
 def expect_code(code, fn):
@@ -256,7 +232,4 @@ def _():
 
 client.close()
 server.stop()
-if failures:
-    print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-    sys.exit(1)
-print("all checks passed")
+check.finish()
