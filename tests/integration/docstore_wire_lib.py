@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -64,6 +65,57 @@ class Checks:
 def eq(got, want):
     if got != want:
         raise AssertionError("got %r\nwant %r" % (got, want))
+
+
+def no_sanitizer_report(server):
+    """Raises AssertionError when the server's log holds an ASan, LSan or UBSan report."""
+    log = server.logtext()
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        if bad in log:
+            raise AssertionError("sanitizer report:\n" + log[-3000:])
+
+
+def bystander_ping(port, attack, code, pings, pause=0.0):
+    """Runs attack(client) in a loop on a client of its own, each run expected
+    to fail with OperationFailure code, while another client pings pings
+    times (pause seconds apart). Returns (worst ping seconds, attacks run,
+    errors: answers or other failures of the attack)."""
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure
+
+    other = MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10000)
+    other.admin.command("ping")
+    stop = threading.Event()
+    errors = []
+    attacks = [0]
+
+    def run():
+        a = MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10000)
+        while not stop.is_set():
+            try:
+                attack(a)
+                errors.append("attack answered")
+            except OperationFailure as e:
+                if e.code != code:
+                    errors.append(str(e))
+            attacks[0] += 1
+        a.close()
+
+    th = threading.Thread(target=run)
+    th.start()
+    worst = 0.0
+    try:
+        for _ in range(pings):
+            t0 = time.monotonic()
+            other.admin.command("ping")
+            worst = max(worst, time.monotonic() - t0)
+            if pause:
+                time.sleep(pause)
+    finally:
+        stop.set()
+        th.join()
+        other.close()
+    return worst, attacks[0], errors
 
 
 class Server:
