@@ -92,6 +92,17 @@ async function check(name, fn) {
     }
 }
 
+// stopServer, then a check that the server had not died during the test and
+// its log holds no sanitizer report.
+async function stopAndCheck(srv) {
+    const exit = await stopServer(srv);
+    await check('server ran to the end and exited cleanly', async () => {
+        if (exit.early) throw new Error(`server died during the suite (${exit.code} ${exit.signal})`);
+        const bad = sanitizerReport(srv.log());
+        if (bad) throw new Error('sanitizer report in the server log:\n' + srv.log().slice(-3000));
+    });
+}
+
 // Runs main under a deadline, prints "passed/total checks passed" and exits
 // 1 if any check failed, main threw or the deadline passed.
 function run(main, deadlineMs) {
@@ -111,4 +122,4 @@ function run(main, deadlineMs) {
     });
 }
 
-module.exports = { BIN, TMP, startServer, stopServer, sanitizerReport, waitUntil, check, run };
+module.exports = { BIN, TMP, startServer, stopServer, sanitizerReport, waitUntil, check, stopAndCheck, run };

@@ -1,5 +1,8 @@
-"""Shared helpers for the docstore wire tests: start `tether db`, speak raw
-OP_MSG / OP_QUERY over sockets, read replies. Not a test itself (no test_ prefix)."""
+"""Shared helpers for the docstore tests: start `tether db`, speak raw
+OP_MSG / OP_QUERY over sockets, read replies; for the pymongo tests, the
+named-check harness (Checks), eq, expect_code, no_sanitizer_report and
+bystander_ping. Not a test itself (no test_ prefix). The Node twin is
+docstore_lib.js."""
 import os
 import re
 import select
@@ -54,12 +57,42 @@ class Checks:
             return fn
         return wrap
 
+    def serving(self, server, client, sanitizer=True):
+        """The last check while the server runs: it answers a ping, is alive
+        and (with sanitizer) its log holds no sanitizer report."""
+        @self("server still serving, no sanitizer report" if sanitizer else "server still serving")
+        def _():
+            eq(client.admin.command("ping")["ok"], 1.0)
+            assert server.alive(), "server died:\n" + server.logtext()
+            if sanitizer:
+                no_sanitizer_report(server)
+
+    def stop_and_finish(self, server, client):
+        """Closes client, stops server, checks its log for a sanitizer report
+        and finishes."""
+        client.close()
+        server.stop()
+        self("server exited cleanly, no sanitizer report")(lambda: no_sanitizer_report(server))
+        self.finish()
+
     def finish(self):
         if self.failures:
             print("%d check(s) failed: %s" % (len(self.failures), ", ".join(self.failures)))
             sys.exit(1)
         print("all checks passed")
         sys.exit(0)
+
+
+def expect_code(code, fn):
+    """Runs fn; it must fail with OperationFailure code. Returns the error."""
+    from pymongo.errors import OperationFailure
+    try:
+        fn()
+    except OperationFailure as e:
+        if e.code != code:
+            raise AssertionError("code %r (%s), want %r" % (e.code, e, code))
+        return e
+    raise AssertionError("no error, want code %r" % code)
 
 
 def eq(got, want):

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Checks, Server, eq, no_sanitizer_report  # noqa: E402
+from docstore_wire_lib import Checks, Server, eq  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
@@ -221,13 +221,4 @@ def _():
     eq(ex["queryPlanner"]["winningPlan"]["stage"], "COLLSCAN")
 
 
-client.close()
-server.stop()
-
-
-@check("server exited cleanly, no sanitizer report")
-def _():
-    no_sanitizer_report(server)
-
-
-check.finish()
+check.stop_and_finish(server, client)

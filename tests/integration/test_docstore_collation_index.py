@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Checks, Server, eq, no_sanitizer_report  # noqa: E402
+from docstore_wire_lib import Checks, Server, eq  # noqa: E402
 
 from pymongo import ASCENDING, DESCENDING, MongoClient  # noqa: E402
 from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
@@ -272,13 +272,4 @@ def _():
     eq(doc["tags"], [])
 
 
-client.close()
-server.stop()
-
-
-@check("server exited cleanly, no sanitizer report")
-def _():
-    no_sanitizer_report(server)
-
-
-check.finish()
+check.stop_and_finish(server, client)

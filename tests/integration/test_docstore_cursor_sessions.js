@@ -37,7 +37,6 @@ async function waitFor(what, fn, ms = 20000) {
 
 async function main() {
   const srv = await L.startServer(['--max-time-ms', '5000']);
-  srv.proc.removeAllListeners('exit');
   const url = `mongodb://127.0.0.1:${srv.port}/?directConnection=true`;
   const cli = new MongoClient(url);
   try {
@@ -71,7 +70,7 @@ async function main() {
     assert.equal((await items.find({ _id: { $lt: 10 } }).maxTimeMS(60000).toArray()).length, 10);
   } finally {
     await cli.close();
-    srv.proc.kill('SIGTERM');
+    await L.stopServer(srv);
   }
   console.log('all ok');
 }

@@ -18,7 +18,6 @@ const doc = (i) => ({_id : i, a : i % 7, u : 1000 - i, m : [ i % 5, (i + 1) % 5 
 async function main()
 {
     const srv = await L.startServer([ '--max-time-ms', '0' ]);
-    srv.proc.removeAllListeners('exit');
     const cli = new MongoClient(`mongodb://127.0.0.1:${srv.port}/?directConnection=true`);
     try {
         await cli.connect();
@@ -106,7 +105,7 @@ async function main()
             'ok   drop, drop and recreate, rename, dropIndex under a cursor: 175 QueryPlanKilled');
     } finally {
         await cli.close();
-        srv.proc.kill('SIGTERM');
+        await L.stopServer(srv);
     }
     console.log('all ok');
 }

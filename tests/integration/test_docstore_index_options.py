@@ -20,24 +20,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Checks, Server, no_sanitizer_report  # noqa: E402
+from docstore_wire_lib import Checks, Server, expect_code  # noqa: E402
 
 from bson.decimal128 import Decimal128  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
-from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
+from pymongo.errors import DuplicateKeyError  # noqa: E402
 
 check = Checks(480)
 rng = random.Random(int(os.environ.get("TETHER_TEST_SEED", "7207")))
-
-
-def expect_code(code, fn):
-    try:
-        fn()
-    except OperationFailure as e:
-        if e.code != code:
-            raise AssertionError("code %r (%s), want %r" % (e.code, e, code))
-        return e
-    raise AssertionError("no error, want code %r" % code)
 
 
 server = Server("--ttl-monitor-seconds", "1")
@@ -326,15 +316,5 @@ def _():
     assert db.ttl.find_one({"_id": "new"}) is not None
 
 
-@check("server still serving, no sanitizer report")
-def _():
-    assert client.admin.command("ping")["ok"] == 1.0
-    assert server.alive(), "server died:\n" + server.logtext()
-    log = server.logtext()
-    assert "AddressSanitizer" not in log and "runtime error" not in log, log[-3000:]
-
-
-client.close()
-server.stop()
-check("no sanitizer report at exit")(lambda: no_sanitizer_report(server))
-check.finish()
+check.serving(server, client)
+check.stop_and_finish(server, client)

@@ -173,12 +173,7 @@ async function main() {
     });
 
     await mongoose.disconnect();
-    const exit = await L.stopServer(srv);
-    await L.check('server ran to the end and exited cleanly', async () => {
-        assert.equal(exit.early, false, `server died during the suite (${exit.code} ${exit.signal})`);
-        const bad = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)/.exec(srv.log());
-        assert.equal(bad, null, 'sanitizer report in the server log:\n' + srv.log().slice(-3000));
-    });
+    await L.stopAndCheck(srv);
 }
 
 L.run(main, DEADLINE_MS);

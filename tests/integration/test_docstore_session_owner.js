@@ -20,12 +20,12 @@ async function main() {
   const usersPath = path.join(L.TMP, 'session-users.json');
   fs.writeFileSync(usersPath, JSON.stringify(users));
   const srv = await L.startServer(['--auth', 'scram', '--users', usersPath]);
-  srv.proc.removeAllListeners('exit');
   const url = (u) => u ? `mongodb://${u}:pw-${u}@127.0.0.1:${srv.port}/?authSource=app&directConnection=true`
     : `mongodb://127.0.0.1:${srv.port}/?directConnection=true`;
   const a = new MongoClient(url('alice'));
   const b = new MongoClient(url('bob'));
   const anon = new MongoClient(url(null));
+  let exit;
   try {
     await Promise.all([a.connect(), b.connect(), anon.connect()]);
     const things = a.db('app').collection('things');
@@ -51,10 +51,9 @@ async function main() {
     await assert.rejects(cur2.toArray(), (e) => e instanceof MongoServerError && e.code === 43);
   } finally {
     await Promise.all([a.close(), b.close(), anon.close()]);
-    srv.proc.kill('SIGTERM');
-    await new Promise((r) => srv.proc.once('exit', r));
+    exit = await L.stopServer(srv);
   }
-  assert.equal(srv.proc.exitCode, 0, 'clean stop');
+  assert.equal(exit.code, 0, 'clean stop');
   console.log('ok');
 }
 

@@ -116,11 +116,7 @@ async function main() {
     app.close();
     await store.close();
     await client.close();
-    const exit = await L.stopServer(srv);
-    await L.check('server ran to the end, no sanitizer report', async () => {
-        assert.equal(exit.early, false);
-        assert.equal(/(AddressSanitizer|LeakSanitizer|runtime error:)/.exec(srv.log()), null, srv.log().slice(-3000));
-    });
+    await L.stopAndCheck(srv);
 }
 
 L.run(main, DEADLINE_MS);

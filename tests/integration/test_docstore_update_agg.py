@@ -248,12 +248,5 @@ def _():
     expect_code(28818, lambda: list(s.aggregate([{"$unwind": "tags"}])))
 
 
-@check("server still serving")
-def _():
-    eq(client.admin.command("ping")["ok"], 1.0)
-    assert server.alive(), "server died:\n" + server.logtext()
-
-
-client.close()
-server.stop()
-check.finish()
+check.serving(server, client, sanitizer=False)
+check.stop_and_finish(server, client)
