@@ -284,6 +284,8 @@ def wait_for(cond, what, limit=60):
 def _():
     now = datetime.datetime.utcnow().replace(microsecond=0)
     ago, ahead = now - datetime.timedelta(hours=1), now + datetime.timedelta(hours=1)
+    # before the inserts: the 1 s monitor may delete some before the next line
+    before = client.admin.command("serverStatus")["metrics"]["ttl"]
     db.ttl.drop()
     db.ttl.create_index("at", expireAfterSeconds=60)
     db.ttl.insert_many([
@@ -298,7 +300,6 @@ def _():
     db.ttld.drop()
     db.ttld.create_index([("at", -1)], expireAfterSeconds=0)
     db.ttld.insert_many([{"_id": 1, "at": ago}, {"_id": 2, "at": ahead}])
-    before = client.admin.command("serverStatus")["metrics"]["ttl"]
     wait_for(lambda: db.ttl.find_one({"_id": "arr-old"}) is None and
              db.ttld.count_documents({}) == 1, "expired documents to go")
     assert ids(db.ttl.find()) == sorted(["new", "str", "none", "num", "arr-new"])
