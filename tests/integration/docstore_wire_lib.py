@@ -1,5 +1,8 @@
-"""Shared helpers for the docstore wire tests: start `tether db`, speak raw
-OP_MSG / OP_QUERY over sockets, read replies. Not a test itself (no test_ prefix)."""
+"""Shared helpers for the docstore tests: start `tether db`, speak raw
+OP_MSG / OP_QUERY over sockets, read replies; for the pymongo tests, the
+named-check harness (Checks), eq, expect_code, no_sanitizer_report and
+bystander_ping. Not a test itself (no test_ prefix). The Node twin is
+docstore_lib.js."""
 import os
 import re
 import select
@@ -7,7 +10,9 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
+import traceback
 
 import bson
 from bson.son import SON
@@ -24,6 +29,126 @@ def fail(msg):
 def check(cond, msg):
     if not cond:
         fail(msg)
+
+
+class Checks:
+    """The named-check harness of the client tests: `check = Checks(480)`, then
+    `@check("name")` on a function runs it at once and prints "ok   name" or
+    "FAIL name: traceback"; a failing check does not stop the others. With
+    seconds, a check reached after that many seconds fails unrun ("deadline
+    passed"). finish() prints the summary and exits 1 if any check failed."""
+
+    def __init__(self, seconds=None):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.failures = []
+
+    def __call__(self, name):
+        def wrap(fn):
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.failures.append(name)
+                print("FAIL %s: deadline passed" % name, flush=True)
+                return fn
+            try:
+                fn()
+                print("ok   %s" % name, flush=True)
+            except Exception:
+                self.failures.append(name)
+                print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
+            return fn
+        return wrap
+
+    def serving(self, server, client, sanitizer=True):
+        """The last check while the server runs: it answers a ping, is alive
+        and (with sanitizer) its log holds no sanitizer report."""
+        @self("server still serving, no sanitizer report" if sanitizer else "server still serving")
+        def _():
+            eq(client.admin.command("ping")["ok"], 1.0)
+            assert server.alive(), "server died:\n" + server.logtext()
+            if sanitizer:
+                no_sanitizer_report(server)
+
+    def stop_and_finish(self, server, client):
+        """Closes client, stops server, checks its log for a sanitizer report
+        and finishes."""
+        client.close()
+        server.stop()
+        self("server exited cleanly, no sanitizer report")(lambda: no_sanitizer_report(server))
+        self.finish()
+
+    def finish(self):
+        if self.failures:
+            print("%d check(s) failed: %s" % (len(self.failures), ", ".join(self.failures)))
+            sys.exit(1)
+        print("all checks passed")
+        sys.exit(0)
+
+
+def expect_code(code, fn):
+    """Runs fn; it must fail with OperationFailure code. Returns the error."""
+    from pymongo.errors import OperationFailure
+    try:
+        fn()
+    except OperationFailure as e:
+        if e.code != code:
+            raise AssertionError("code %r (%s), want %r" % (e.code, e, code))
+        return e
+    raise AssertionError("no error, want code %r" % code)
+
+
+def eq(got, want):
+    if got != want:
+        raise AssertionError("got %r\nwant %r" % (got, want))
+
+
+def no_sanitizer_report(server):
+    """Raises AssertionError when the server's log holds an ASan, LSan or UBSan report."""
+    log = server.logtext()
+    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        if bad in log:
+            raise AssertionError("sanitizer report:\n" + log[-3000:])
+
+
+def bystander_ping(port, attack, code, pings, pause=0.0):
+    """Runs attack(client) in a loop on a client of its own, each run expected
+    to fail with OperationFailure code, while another client pings pings
+    times (pause seconds apart). Returns (worst ping seconds, attacks run,
+    errors: answers or other failures of the attack)."""
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure
+
+    other = MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10000)
+    other.admin.command("ping")
+    stop = threading.Event()
+    errors = []
+    attacks = [0]
+
+    def run():
+        a = MongoClient("127.0.0.1", port, serverSelectionTimeoutMS=10000)
+        while not stop.is_set():
+            try:
+                attack(a)
+                errors.append("attack answered")
+            except OperationFailure as e:
+                if e.code != code:
+                    errors.append(str(e))
+            attacks[0] += 1
+        a.close()
+
+    th = threading.Thread(target=run)
+    th.start()
+    worst = 0.0
+    try:
+        for _ in range(pings):
+            t0 = time.monotonic()
+            other.admin.command("ping")
+            worst = max(worst, time.monotonic() - t0)
+            if pause:
+                time.sleep(pause)
+    finally:
+        stop.set()
+        th.join()
+        other.close()
+    return worst, attacks[0], errors
 
 
 class Server:

@@ -18,37 +18,15 @@ import os
 import random
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server, eq  # noqa: E402
 
 from pymongo import ASCENDING, DESCENDING, MongoClient  # noqa: E402
 from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
 
-DEADLINE = time.monotonic() + 480
-failures = []
-
-
-def check(name):
-    def wrap(fn):
-        if time.monotonic() > DEADLINE:
-            failures.append(name)
-            print("FAIL %s: deadline passed" % name, flush=True)
-            return fn
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
-
-
-def eq(got, want):
-    if got != want:
-        raise AssertionError("got %r\nwant %r" % (got, want))
+check = Checks(480)
+DEADLINE = check.deadline
 
 
 def find_stage(plan, name):
@@ -294,17 +272,4 @@ def _():
     eq(doc["tags"], [])
 
 
-client.close()
-server.stop()
-
-
-@check("server exited cleanly, no sanitizer report")
-def _():
-    log = server.logtext()
-    for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-        if bad in log:
-            raise AssertionError("sanitizer report:\n" + log[-3000:])
-
-
-print("%d failure(s)" % len(failures))
-sys.exit(1 if failures else 0)
+check.stop_and_finish(server, client)

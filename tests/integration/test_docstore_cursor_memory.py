@@ -20,7 +20,6 @@ Every check runs; any failure fails."""
 import os
 import sys
 import time
-import traceback
 
 # ASan keeps freed memory in a quarantine (256 MB by default), which would
 # hide the bound; a small one keeps RSS about what the server holds.
@@ -28,26 +27,14 @@ os.environ["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
                               ":quarantine_size_mb=8:malloc_context_size=2").lstrip(":")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-failures = []
+check = Checks()
 CAP_MB = 64
 SLACK_MB = 96  # allocator and sanitizer overhead, one transient result set, SQLite's cache
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def rss_mb(pid):
@@ -169,7 +156,4 @@ try:
 finally:
     srv.stop()
 
-if failures:
-    print("FAILED: %s" % ", ".join(failures))
-    sys.exit(1)
-print("all ok")
+check.finish()

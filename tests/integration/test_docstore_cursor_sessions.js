@@ -10,23 +10,7 @@ const { spawn } = require('child_process');
 const assert = require('assert/strict');
 const { MongoClient, Long } = require('mongodb');
 
-const BIN = process.env.TETHER_BIN;
-
-function startServer(args) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['db', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no listening line:\n' + log)); }, 20000);
-    const onData = (chunk) => {
-      log += chunk.toString();
-      const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); resolve({ proc, port: Number(m[1]) }); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${log}`)); });
-  });
-}
+const L = require('./docstore_lib');
 
 const CHILD = `
 const { MongoClient } = require('mongodb');
@@ -52,8 +36,7 @@ async function waitFor(what, fn, ms = 20000) {
 }
 
 async function main() {
-  const srv = await startServer(['--max-time-ms', '5000']);
-  srv.proc.removeAllListeners('exit');
+  const srv = await L.startServer(['--max-time-ms', '5000']);
   const url = `mongodb://127.0.0.1:${srv.port}/?directConnection=true`;
   const cli = new MongoClient(url);
   try {
@@ -87,7 +70,7 @@ async function main() {
     assert.equal((await items.find({ _id: { $lt: 10 } }).maxTimeMS(60000).toArray()).length, 10);
   } finally {
     await cli.close();
-    srv.proc.kill('SIGTERM');
+    await L.stopServer(srv);
   }
   console.log('all ok');
 }

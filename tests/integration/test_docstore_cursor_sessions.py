@@ -14,29 +14,16 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server, cmd, op_msg, recv_reply  # noqa: E402
+from docstore_wire_lib import Checks, Server, cmd, op_msg, recv_reply  # noqa: E402
 
 from bson.binary import Binary, UUID_SUBTYPE  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-failures = []
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
+check = Checks()
 
 
 def wait_for(what, fn, timeout=20):
@@ -132,7 +119,4 @@ try:
 finally:
     srv.stop()
 
-if failures:
-    print("FAILED: %s" % ", ".join(failures))
-    sys.exit(1)
-print("all ok")
+check.finish()

@@ -8,45 +8,16 @@
 // next getMore with 175 QueryPlanKilled. The pymongo twin is
 // test_docstore_cursor_stream.py.
 'use strict';
-const {spawn} = require('child_process');
 const assert = require('assert/strict');
 const {MongoClient} = require('mongodb');
 
-const BIN = process.env.TETHER_BIN;
-
-function startServer(args)
-{
-    return new Promise((resolve, reject) => {
-        const proc =
-            spawn(BIN, [ 'db', '--port', '0', ...args ], {stdio : [ 'ignore', 'pipe', 'pipe' ]});
-        let log = '';
-        const timer = setTimeout(() => {
-            proc.kill('SIGKILL');
-            reject(new Error('no listening line:\n' + log));
-        }, 20000);
-        const onData = (chunk) => {
-            log += chunk.toString();
-            const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-            if (m) {
-                clearTimeout(timer);
-                resolve({proc, port : Number(m[1])});
-            }
-        };
-        proc.stdout.on('data', onData);
-        proc.stderr.on('data', onData);
-        proc.on('exit', (code) => {
-            clearTimeout(timer);
-            reject(new Error(`server exited ${code}:\n${log}`));
-        });
-    });
-}
+const L = require('./docstore_lib');
 
 const doc = (i) => ({_id : i, a : i % 7, u : 1000 - i, m : [ i % 5, (i + 1) % 5 ], s : `x${i}`});
 
 async function main()
 {
-    const srv = await startServer([ '--max-time-ms', '0' ]);
-    srv.proc.removeAllListeners('exit');
+    const srv = await L.startServer([ '--max-time-ms', '0' ]);
     const cli = new MongoClient(`mongodb://127.0.0.1:${srv.port}/?directConnection=true`);
     try {
         await cli.connect();
@@ -134,7 +105,7 @@ async function main()
             'ok   drop, drop and recreate, rename, dropIndex under a cursor: 175 QueryPlanKilled');
     } finally {
         await cli.close();
-        srv.proc.kill('SIGTERM');
+        await L.stopServer(srv);
     }
     console.log('all ok');
 }

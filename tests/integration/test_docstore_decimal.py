@@ -13,38 +13,19 @@ import decimal
 import os
 import random
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server  # noqa: E402
 
 from bson.decimal128 import Decimal128, create_decimal128_context  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import DuplicateKeyError, OperationFailure  # noqa: E402
 
-DEADLINE = time.monotonic() + 480
-failures = []
+check = Checks(480)
 CTX = create_decimal128_context()
 rng = random.Random(int(os.environ.get("TETHER_TEST_SEED", "20261207")))
 ROUNDS = 300
-
-
-def check(name):
-    def wrap(fn):
-        if time.monotonic() > DEADLINE:
-            failures.append(name)
-            print("FAIL %s: deadline passed" % name, flush=True)
-            return fn
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def rand_decimal():
@@ -336,20 +317,5 @@ def _():
         pass
 
 
-@check("server still serving, no sanitizer report")
-def _():
-    assert client.admin.command("ping")["ok"] == 1.0
-    assert server.alive(), "server died:\n" + server.logtext()
-    log = server.logtext()
-    assert "AddressSanitizer" not in log and "runtime error" not in log, log[-3000:]
-
-
-client.close()
-server.stop()
-if "Sanitizer" in server.logtext():
-    failures.append("sanitizer report at exit")
-    print("FAIL sanitizer report at exit:\n" + server.logtext()[-3000:], flush=True)
-if failures:
-    print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-    sys.exit(1)
-print("all checks passed")
+check.serving(server, client)
+check.stop_and_finish(server, client)

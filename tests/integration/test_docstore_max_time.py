@@ -11,32 +11,18 @@ attack (its worst latency is printed). Every check runs; any failure fails."""
 import os
 import re
 import sys
-import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server, bystander_ping  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-failures = []
+check = Checks()
 SLOW = "(a+)+$"      # hits the PCRE2 match limit on "aaaa...!" (a few ms per document)
 BUDGET_MS = 300      # the server's --max-time-ms
 MARGIN = 5.0         # seconds: generous (ASan, a loaded machine); unbounded these take 10+ s
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def expect_50(fn, budget_ms=BUDGET_MS):
@@ -169,47 +155,15 @@ try:
 
     @check("a bystander's ping stays responsive during the attack")
     def _():
-        other = MongoClient("127.0.0.1", srv.port, serverSelectionTimeoutMS=10000)
-        other.admin.command("ping")
-        stop = threading.Event()
-        errors = []
-        attacks = [0]
-
-        def attack():
-            a = MongoClient("127.0.0.1", srv.port, serverSelectionTimeoutMS=10000)
-            while not stop.is_set():
-                try:
-                    list(a.t.slow.find({"s": {"$regex": SLOW}}))
-                    errors.append("attack answered")
-                except OperationFailure as e:
-                    if e.code != 50:
-                        errors.append(str(e))
-                attacks[0] += 1
-            a.close()
-
-        th = threading.Thread(target=attack)
-        th.start()
-        worst = 0.0
-        try:
-            for _ in range(30):
-                t0 = time.monotonic()
-                other.admin.command("ping")
-                worst = max(worst, time.monotonic() - t0)
-                time.sleep(0.02)
-        finally:
-            stop.set()
-            th.join()
+        worst, attacks, errors = bystander_ping(
+            srv.port, lambda a: list(a.t.slow.find({"s": {"$regex": SLOW}})), 50, 30, pause=0.02)
         print("     bystander ping worst latency: %.1f ms over %d attacks (budget %d ms)"
-              % (worst * 1000, attacks[0], BUDGET_MS))
+              % (worst * 1000, attacks, BUDGET_MS))
         assert not errors, errors[:3]
         assert worst < BUDGET_MS / 1000.0 + MARGIN, worst
-        other.close()
 
     assert srv.alive(), "server died"
 finally:
     srv.stop()
 
-if failures:
-    print("FAILED: %s" % ", ".join(failures))
-    sys.exit(1)
-print("all ok")
+check.finish()

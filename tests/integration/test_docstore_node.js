@@ -5,66 +5,12 @@
 // check (a failing check does not hide the others), stops the server and
 // fails if any check failed or the server crashed.
 'use strict';
-const { spawn } = require('child_process');
 const path = require('path');
 const assert = require('assert/strict');
 const { MongoClient, MongoServerError, MongoBulkWriteError, Long } = require('mongodb');
 
-const BIN = process.env.TETHER_BIN;
-const TMP = process.env.TETHER_TEST_TMP || '/tmp';
+const L = require('./docstore_lib');
 const DEADLINE_MS = 480000; // ctest allows 600 s; a loaded 2-core machine is slow
-
-function startServer() {
-    return new Promise((resolve, reject) => {
-        const dir = path.join(TMP, 'node-db');
-        require('fs').mkdirSync(dir, { recursive: true });
-        // --max-time-ms 0: the 15 MB documents and driver-split batches take
-        // seconds under ASan on a loaded machine; the default 1 s budget is
-        // sized for release builds (test_docstore_max_time.py checks it).
-        const proc = spawn(BIN, ['db', '--port', '0', '--dir', dir, '--max-time-ms', '0'],
-            { stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        let done = false;
-        const timer = setTimeout(() => {
-            if (!done) { done = true; proc.kill('SIGKILL'); reject(new Error('no "docstore listening" line in 20 s:\n' + log)); }
-        }, 20000);
-        const onData = (chunk) => {
-            log += chunk.toString();
-            const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-            if (m && !done) { done = true; clearTimeout(timer); resolve({ proc, port: Number(m[1]), log: () => log }); }
-        };
-        proc.stdout.on('data', onData);
-        proc.stderr.on('data', onData);
-        proc.on('exit', (code, sig) => {
-            if (!done) { done = true; clearTimeout(timer); reject(new Error(`server exited (${code} ${sig}) before listening:\n${log}`)); }
-        });
-    });
-}
-
-function stopServer(srv) {
-    return new Promise((resolve) => {
-        if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
-            resolve({ code: srv.proc.exitCode, signal: srv.proc.signalCode, early: true });
-            return;
-        }
-        const t = setTimeout(() => srv.proc.kill('SIGKILL'), 10000);
-        srv.proc.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, early: false }); });
-        srv.proc.kill('SIGTERM');
-    });
-}
-
-const results = [];
-async function check(name, fn) {
-    const t0 = Date.now();
-    try {
-        await fn();
-        results.push([name, null]);
-        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        results.push([name, e]);
-        console.log(`FAIL ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 30).join('\n     ') : e}`);
-    }
-}
 
 async function expectServerError(promise, code) {
     try {
@@ -79,12 +25,17 @@ async function expectServerError(promise, code) {
 }
 
 async function main() {
-    const srv = await startServer();
+    const dir = path.join(L.TMP, 'node-db');
+    require('fs').mkdirSync(dir, { recursive: true });
+    // --max-time-ms 0: the 15 MB documents and driver-split batches take
+    // seconds under ASan on a loaded machine; the default 1 s budget is
+    // sized for release builds (test_docstore_max_time.py checks it).
+    const srv = await L.startServer(['--dir', dir, '--max-time-ms', '0']);
     const uri = `mongodb://127.0.0.1:${srv.port}/?directConnection=true&serverSelectionTimeoutMS=5000`;
     const client = new MongoClient(uri, { appName: 'tether-node-suite' });
     const db = client.db('nodesuite');
 
-    await check('connect and hello', async () => {
+    await L.check('connect and hello', async () => {
         await client.connect();
         const hello = await client.db('admin').command({ hello: 1 });
         assert.equal(hello.isWritablePrimary, true);
@@ -102,7 +53,7 @@ async function main() {
     });
 
     const c = db.collection('crud');
-    await check('insertOne / insertMany', async () => {
+    await L.check('insertOne / insertMany', async () => {
         const r = await c.insertOne({ name: 'ann', age: 31, tags: ['a', 'b'] });
         assert.equal(r.acknowledged, true);
         assert.ok(r.insertedId, 'insertedId');
@@ -119,7 +70,7 @@ async function main() {
         assert.deepEqual(back.tags, ['a', 'b']);
     });
 
-    await check('find filter / projection / sort / skip / limit', async () => {
+    await L.check('find filter / projection / sort / skip / limit', async () => {
         const docs = await c.find({ age: { $gte: 25 } }, { projection: { _id: 0, name: 1 }, sort: { age: -1 } }).toArray();
         assert.deepEqual(docs, [{ name: 'cy' }, { name: 'dee' }, { name: 'ann' }, { name: 'bob' }]);
         const page = await c.find({}, { sort: { age: 1 }, skip: 1, limit: 2, projection: { age: 1 } }).toArray();
@@ -137,7 +88,7 @@ async function main() {
         assert.deepEqual(rx.map(d => d._id), [4]);
     });
 
-    await check('updateOne / updateMany / replaceOne / upsert', async () => {
+    await L.check('updateOne / updateMany / replaceOne / upsert', async () => {
         let r = await c.updateOne({ _id: 1 }, { $set: { age: 26 }, $inc: { visits: 1 } });
         assert.equal(r.matchedCount, 1);
         assert.equal(r.modifiedCount, 1);
@@ -164,7 +115,7 @@ async function main() {
         assert.equal(r.matchedCount, 0);
     });
 
-    await check('deleteOne / deleteMany', async () => {
+    await L.check('deleteOne / deleteMany', async () => {
         let r = await c.deleteOne({ _id: 100 });
         assert.equal(r.deletedCount, 1);
         r = await c.deleteMany({ name: { $in: ['newbie', 'zed'] } });
@@ -173,7 +124,7 @@ async function main() {
         assert.equal(r.deletedCount, 0);
     });
 
-    await check('findOneAndUpdate / findOneAndDelete / findOneAndReplace', async () => {
+    await L.check('findOneAndUpdate / findOneAndDelete / findOneAndReplace', async () => {
         const before = await c.findOneAndUpdate({ _id: 3 }, { $inc: { age: 1 } });
         assert.equal(before.age, 35, 'returns the document before by default');
         const after = await c.findOneAndUpdate({ _id: 3 }, { $inc: { age: 1 } }, { returnDocument: 'after', projection: { age: 1 } });
@@ -193,7 +144,7 @@ async function main() {
         assert.equal(await c.findOne({ _id: 555 }), null);
     });
 
-    await check('countDocuments / estimatedDocumentCount / distinct', async () => {
+    await L.check('countDocuments / estimatedDocumentCount / distinct', async () => {
         assert.equal(await c.countDocuments({}), 5);
         assert.equal(await c.countDocuments({ city: 'Oslo' }), 2);
         assert.equal(await c.countDocuments({}, { skip: 1, limit: 2 }), 2);
@@ -206,7 +157,7 @@ async function main() {
         assert.equal(await db.collection('never_created').countDocuments({}), 0);
     });
 
-    await check('cursor across many batches (1,234 docs, batchSize 7)', async () => {
+    await L.check('cursor across many batches (1,234 docs, batchSize 7)', async () => {
         const big = db.collection('big');
         const docs = [];
         for (let i = 0; i < 1234; i++) docs.push({ _id: i, n: i, pad: 'x'.repeat(i % 50) });
@@ -225,7 +176,7 @@ async function main() {
         assert.equal(lim.length, 20);
     });
 
-    await check('early close kills the cursor (killCursors)', async () => {
+    await L.check('early close kills the cursor (killCursors)', async () => {
         const big = db.collection('big');
         const cur = big.find({}, { batchSize: 7 });
         await cur.next();
@@ -244,7 +195,7 @@ async function main() {
         assert.equal(k2.cursorsNotFound.length, 1);
     });
 
-    await check('aggregation: $match $group $sort $project $unwind $lookup $count $limit', async () => {
+    await L.check('aggregation: $match $group $sort $project $unwind $lookup $count $limit', async () => {
         const sales = db.collection('sales');
         await sales.insertMany([
             { _id: 1, item: 'apple', qty: 5, price: 2, tags: ['fruit', 'red'], store: 'n' },
@@ -288,7 +239,7 @@ async function main() {
         assert.equal(grpAll[0].first, 'apple');
     });
 
-    await check('indexes: create / list / drop', async () => {
+    await L.check('indexes: create / list / drop', async () => {
         const ix = db.collection('ix');
         await ix.insertMany([{ a: 1, b: 1 }, { a: 2, b: 1 }]);
         const n1 = await ix.createIndex({ a: 1 });
@@ -309,7 +260,7 @@ async function main() {
         await expectServerError(db.collection('no_such_coll').listIndexes().toArray(), 26);
     });
 
-    await check('unique index violations: 11000 with keyPattern / keyValue', async () => {
+    await L.check('unique index violations: 11000 with keyPattern / keyValue', async () => {
         const u = db.collection('uniq');
         await u.createIndex({ email: 1 }, { unique: true });
         await u.insertOne({ _id: 1, email: 'a@x' });
@@ -328,7 +279,7 @@ async function main() {
         await expectServerError(db.collection('crud').createIndex({ city: 1 }, { unique: true }), 11000);
     });
 
-    await check('bulk write errors: ordered and unordered insertMany, bulkWrite', async () => {
+    await L.check('bulk write errors: ordered and unordered insertMany, bulkWrite', async () => {
         const b = db.collection('bulk');
         await b.insertOne({ _id: 1 });
         let e = await expectServerError(b.insertMany([{ _id: 0 }, { _id: 1 }, { _id: 2 }]), 11000);
@@ -362,7 +313,7 @@ async function main() {
         assert.equal(e.result.modifiedCount, 1);
     });
 
-    await check('listDatabases / listCollections / drop / dropDatabase', async () => {
+    await L.check('listDatabases / listCollections / drop / dropDatabase', async () => {
         const dbs = await client.db('admin').admin().listDatabases();
         assert.ok(dbs.databases.some(d => d.name === 'nodesuite'), JSON.stringify(dbs.databases.map(d => d.name)));
         const names = (await db.listCollections().toArray()).map(x => x.name).sort();
@@ -385,7 +336,7 @@ async function main() {
         assert.ok(!after.databases.some(d => d.name === 'nodesuite_tmp'));
     });
 
-    await check('error shapes: unknown command 59, bad operators', async () => {
+    await L.check('error shapes: unknown command 59, bad operators', async () => {
         const e = await expectServerError(db.command({ noSuchCommand: 1 }), 59);
         assert.equal(e.codeName, 'CommandNotFound');
         assert.match(e.message, /no such command/);
@@ -403,7 +354,7 @@ async function main() {
         assert.equal((await c.findOne({ _id: 1 })).name, 'bob');
     });
 
-    await check('semantics: dotted paths through arrays', async () => {
+    await L.check('semantics: dotted paths through arrays', async () => {
         const s = db.collection('sem_paths');
         await s.insertMany([
             { _id: 1, a: [{ b: 1 }, { b: 2 }] },
@@ -423,7 +374,7 @@ async function main() {
         assert.deepEqual(await ids({ a: { $all: [10, 20] } }), [5]);
     });
 
-    await check('semantics: null vs missing, $exists, $type', async () => {
+    await L.check('semantics: null vs missing, $exists, $type', async () => {
         const s = db.collection('sem_null');
         await s.insertMany([{ _id: 1, x: null }, { _id: 2 }, { _id: 3, x: 1 }, { _id: 4, x: [null, 2] }]);
         const ids = async (f) => (await s.find(f, { sort: { _id: 1 } }).toArray()).map(d => d._id);
@@ -436,7 +387,7 @@ async function main() {
         assert.deepEqual(await ids({ x: { $in: [null] } }), [1, 2, 4]);
     });
 
-    await check('semantics: type bracketing and mixed-type sort', async () => {
+    await L.check('semantics: type bracketing and mixed-type sort', async () => {
         const s = db.collection('sem_types');
         await s.insertMany([
             { _id: 1, v: 5 }, { _id: 2, v: 'abc' }, { _id: 3, v: null }, { _id: 4, v: true },
@@ -453,7 +404,7 @@ async function main() {
         assert.deepEqual(desc, [4, 5, 2, 1, 8, 6, 3, 7]);
     });
 
-    await check('semantics: $elemMatch (query and projection)', async () => {
+    await L.check('semantics: $elemMatch (query and projection)', async () => {
         const s = db.collection('sem_elem');
         await s.insertMany([
             { _id: 1, r: [82, 85, 88] },
@@ -472,7 +423,7 @@ async function main() {
         assert.deepEqual(sl, { _id: 1, r: [85, 88] });
     });
 
-    await check('semantics: $push $each/$slice/$sort, $addToSet, $pull, $pop', async () => {
+    await L.check('semantics: $push $each/$slice/$sort, $addToSet, $pull, $pop', async () => {
         const s = db.collection('sem_push');
         await s.insertOne({ _id: 1, a: [5, 1], set: ['x'] });
         await s.updateOne({ _id: 1 }, { $push: { a: { $each: [9, 3, 7], $sort: 1, $slice: 4 } } });
@@ -495,7 +446,7 @@ async function main() {
         assert.deepEqual(await s.findOne({ _id: 1 }), { _id: 1, a: [7], tags: ['x', 'z'], m: 0, hi: 10, lo: -1 });
     });
 
-    await check('semantics: positional $ and $[]', async () => {
+    await L.check('semantics: positional $ and $[]', async () => {
         const s = db.collection('sem_pos');
         await s.insertMany([
             { _id: 1, grades: [80, 85, 80] },
@@ -510,7 +461,7 @@ async function main() {
         await expectServerError(s.updateOne({ _id: 1 }, { $set: { 'grades.$': 0 } }), 2);
     });
 
-    await check('BSON types round-trip; 15 MB document; driver-split batches', async () => {
+    await L.check('BSON types round-trip; 15 MB document; driver-split batches', async () => {
         const { ObjectId, Binary, Decimal128, Timestamp, MinKey, MaxKey, Double, Int32, BSONRegExp, UUID } = require('mongodb');
         const t = db.collection('types');
         const doc = {
@@ -549,7 +500,7 @@ async function main() {
         assert.equal(await db.collection('split').countDocuments({ k: { $gte: 11990 } }), 10);
     });
 
-    await check('a pool of connections: 64 concurrent operations, compressors offered', async () => {
+    await L.check('a pool of connections: 64 concurrent operations, compressors offered', async () => {
         const pooled = new MongoClient(uri + '&compressors=zstd,zlib,snappy', { maxPoolSize: 20 });
         try {
             const big = pooled.db('nodesuite').collection('big');
@@ -569,7 +520,7 @@ async function main() {
         }
     });
 
-    await check('server survives and reports connections', async () => {
+    await L.check('server survives and reports connections', async () => {
         const st = await client.db('admin').command({ serverStatus: 1 });
         assert.ok(st.connections.current >= 1, JSON.stringify(st.connections));
         const ls = await client.db('admin').command({ listDatabases: 1, nameOnly: true });
@@ -577,22 +528,7 @@ async function main() {
     });
 
     await client.close();
-    const exit = await stopServer(srv);
-    await check('server ran to the end and exited cleanly', async () => {
-        assert.equal(exit.early, false, `server died during the suite (${exit.code} ${exit.signal})`);
-        const bad = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)/.exec(srv.log());
-        assert.equal(bad, null, 'sanitizer report in the server log:\n' + srv.log().slice(-3000));
-    });
+    await L.stopAndCheck(srv);
 }
 
-const deadline = setTimeout(() => { console.log('FAIL: suite did not finish in time'); process.exit(1); }, DEADLINE_MS);
-main().then(() => {
-    clearTimeout(deadline);
-    const failed = results.filter(r => r[1]);
-    console.log(`${results.length - failed.length}/${results.length} checks passed`);
-    process.exit(failed.length ? 1 : 0);
-}, (e) => {
-    clearTimeout(deadline);
-    console.log('FAIL: ' + (e && e.stack || e));
-    process.exit(1);
-});
+L.run(main, DEADLINE_MS);

@@ -6,63 +6,13 @@
 // COLLSCAN otherwise; the Node driver's explain('executionStats') and
 // aggregate explain too. Every check runs; any failure fails.
 'use strict';
-const { spawn } = require('child_process');
 const path = require('path');
 const fs = require('fs');
 const assert = require('assert/strict');
 const mongoose = require('mongoose');
 
-const BIN = process.env.TETHER_BIN;
-const TMP = process.env.TETHER_TEST_TMP || '/tmp';
+const L = require('./docstore_lib');
 const DEADLINE_MS = 480000;
-
-function startServer() {
-    return new Promise((resolve, reject) => {
-        const dir = path.join(TMP, 'mongoose-query-db');
-        fs.mkdirSync(dir, { recursive: true });
-        const proc = spawn(BIN, ['db', '--port', '0', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        let done = false;
-        const timer = setTimeout(() => {
-            if (!done) { done = true; proc.kill('SIGKILL'); reject(new Error('no "docstore listening" line in 20 s:\n' + log)); }
-        }, 20000);
-        const onData = (chunk) => {
-            log += chunk.toString();
-            const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-            if (m && !done) { done = true; clearTimeout(timer); resolve({ proc, port: Number(m[1]), log: () => log }); }
-        };
-        proc.stdout.on('data', onData);
-        proc.stderr.on('data', onData);
-        proc.on('exit', (code, sig) => {
-            if (!done) { done = true; clearTimeout(timer); reject(new Error(`server exited (${code} ${sig}) before listening:\n${log}`)); }
-        });
-    });
-}
-
-function stopServer(srv) {
-    return new Promise((resolve) => {
-        if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
-            resolve({ code: srv.proc.exitCode, signal: srv.proc.signalCode, early: true });
-            return;
-        }
-        const t = setTimeout(() => srv.proc.kill('SIGKILL'), 10000);
-        srv.proc.on('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, early: false }); });
-        srv.proc.kill('SIGTERM');
-    });
-}
-
-const results = [];
-async function check(name, fn) {
-    const t0 = Date.now();
-    try {
-        await fn();
-        results.push([name, null]);
-        console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        results.push([name, e]);
-        console.log(`FAIL ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 30).join('\n     ') : e}`);
-    }
-}
 
 // The first stage of a winning plan with the given name, searching inputStage(s).
 function findStage(plan, name) {
@@ -86,7 +36,9 @@ function winningPlan(explain) {
 }
 
 async function main() {
-    const srv = await startServer();
+    const dir = path.join(L.TMP, 'mongoose-query-db');
+    fs.mkdirSync(dir, { recursive: true });
+    const srv = await L.startServer(['--dir', dir]);
     const uri = `mongodb://127.0.0.1:${srv.port}/odmquery?directConnection=true&serverSelectionTimeoutMS=5000`;
     await mongoose.connect(uri, { autoIndex: false });
 
@@ -103,7 +55,7 @@ async function main() {
     const Person = mongoose.model('Person', new mongoose.Schema({ name: String, n: Number }));
 
     let ann, bo, books;
-    await check('populate a reference', async () => {
+    await L.check('populate a reference', async () => {
         [ann, bo] = await Author.create([{ name: 'Ann' }, { name: 'Bo' }]);
         books = await Book.create([
             { title: 'Alpha', author: ann._id, price: 10 },
@@ -118,7 +70,7 @@ async function main() {
         assert.deepEqual(got.map(b => [b.title, b.author.name]), [['Alpha', 'Ann'], ['Beta', 'Ann'], ['Gamma', 'Bo']]);
     });
 
-    await check('$lookup with let and a correlated, nested pipeline', async () => {
+    await L.check('$lookup with let and a correlated, nested pipeline', async () => {
         const got = await Author.aggregate([
             { $lookup: {
                 from: 'books', let: { aid: '$_id' }, as: 'books',
@@ -142,7 +94,7 @@ async function main() {
         ])));
     });
 
-    await check('$lookup with localField/foreignField and a pipeline', async () => {
+    await L.check('$lookup with localField/foreignField and a pipeline', async () => {
         const got = await Book.aggregate([
             { $sort: { title: 1 } },
             { $lookup: { from: 'reviews', localField: '_id', foreignField: 'book', as: 'good',
@@ -156,7 +108,7 @@ async function main() {
         ]);
     });
 
-    await check('collation: case-insensitive find, count and sort (strength 2)', async () => {
+    await L.check('collation: case-insensitive find, count and sort (strength 2)', async () => {
         await Person.create([{ name: 'bob', n: 1 }, { name: 'Alice', n: 2 }, { name: 'alice', n: 3 },
             { name: 'ALICE', n: 4 }, { name: 'Carl', n: 5 }]);
         const ci = { locale: 'en', strength: 2 };
@@ -171,7 +123,7 @@ async function main() {
         assert.deepEqual(bytes.map(p => p.name), ['ALICE', 'Alice', 'Carl', 'alice', 'bob']);
     });
 
-    await check('explain(): COLLSCAN without an index, IXSCAN with its name once indexed', async () => {
+    await L.check('explain(): COLLSCAN without an index, IXSCAN with its name once indexed', async () => {
         const before = await Book.find({ title: 'Beta' }).explain('queryPlanner');
         const plan0 = winningPlan(Array.isArray(before) ? before[0] : before);
         assert.ok(findStage(plan0, 'COLLSCAN'), JSON.stringify(plan0));
@@ -187,7 +139,7 @@ async function main() {
         assert.deepEqual((Array.isArray(after) ? after[0] : after).queryPlanner.rejectedPlans, []);
     });
 
-    await check('explain executionStats through the Node driver: keys and documents examined', async () => {
+    await L.check('explain executionStats through the Node driver: keys and documents examined', async () => {
         const coll = Book.collection;
         const ex = await coll.find({ title: 'Gamma' }).explain('executionStats');
         assert.equal(ex.executionStats.nReturned, 1);
@@ -203,7 +155,7 @@ async function main() {
         assert.ok(findStage(sorted.queryPlanner.winningPlan, 'SORT'), JSON.stringify(sorted.queryPlanner.winningPlan));
     });
 
-    await check('aggregate explain shows the $match index and the stages after it', async () => {
+    await L.check('aggregate explain shows the $match index and the stages after it', async () => {
         const ex = await Book.aggregate([{ $match: { title: 'Alpha' } }, { $group: { _id: '$author' } }]).explain();
         const plan = winningPlan(ex);
         assert.equal(findStage(plan, 'IXSCAN').indexName, 'title_1');
@@ -212,7 +164,7 @@ async function main() {
         assert.equal(count, 1);
     });
 
-    await check('explain of a delete does not delete', async () => {
+    await L.check('explain of a delete does not delete', async () => {
         const ex = await mongoose.connection.db.command({
             explain: { delete: 'books', deletes: [{ q: { title: 'Alpha' }, limit: 0 }] }, verbosity: 'executionStats' });
         assert.ok(findStage(ex.queryPlanner.winningPlan, 'DELETE'));
@@ -221,22 +173,7 @@ async function main() {
     });
 
     await mongoose.disconnect();
-    const exit = await stopServer(srv);
-    await check('server ran to the end and exited cleanly', async () => {
-        assert.equal(exit.early, false, `server died during the suite (${exit.code} ${exit.signal})`);
-        const bad = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)/.exec(srv.log());
-        assert.equal(bad, null, 'sanitizer report in the server log:\n' + srv.log().slice(-3000));
-    });
+    await L.stopAndCheck(srv);
 }
 
-const deadline = setTimeout(() => { console.log('FAIL: suite did not finish in time'); process.exit(1); }, DEADLINE_MS);
-main().then(() => {
-    clearTimeout(deadline);
-    const failed = results.filter(r => r[1]);
-    console.log(`${results.length - failed.length}/${results.length} checks passed`);
-    process.exit(failed.length ? 1 : 0);
-}, (e) => {
-    clearTimeout(deadline);
-    console.log('FAIL: ' + (e && e.stack || e));
-    process.exit(1);
-});
+L.run(main, DEADLINE_MS);

@@ -7,31 +7,17 @@ client's ping stays responsive during the attack (its worst latency is
 printed, bounded only generously). Every check runs; any failure fails."""
 import os
 import sys
-import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server, bystander_ping  # noqa: E402
 
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure  # noqa: E402
 
-failures = []
+check = Checks()
 EVIL = "^(a+)+$|b$"
 QUICK = 5.0  # seconds: generous; unbounded, these took 32 s
-
-
-def check(name):
-    def wrap(fn):
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
 
 
 def expect_51156(fn):
@@ -107,43 +93,14 @@ try:
 
     @check("a bystander's ping stays responsive during the attack")
     def _():
-        other = MongoClient("127.0.0.1", srv.port, serverSelectionTimeoutMS=10000)
-        other.admin.command("ping")
-        stop = threading.Event()
-        errors = []
-
-        def attack():
-            a = MongoClient("127.0.0.1", srv.port, serverSelectionTimeoutMS=10000)
-            while not stop.is_set():
-                try:
-                    list(a.t.evil.find({"s": {"$regex": EVIL}}))
-                    errors.append("attack answered")
-                except OperationFailure as e:
-                    if e.code != 51156:
-                        errors.append(str(e))
-            a.close()
-
-        th = threading.Thread(target=attack)
-        th.start()
-        worst = 0.0
-        try:
-            for _ in range(50):
-                t0 = time.monotonic()
-                other.admin.command("ping")
-                worst = max(worst, time.monotonic() - t0)
-        finally:
-            stop.set()
-            th.join()
+        worst, _, errors = bystander_ping(
+            srv.port, lambda a: list(a.t.evil.find({"s": {"$regex": EVIL}})), 51156, 50)
         print("     bystander ping worst latency: %.1f ms" % (worst * 1000))
         assert not errors, errors[:3]
         assert worst < QUICK, worst
-        other.close()
 
     assert srv.alive(), "server died"
 finally:
     srv.stop()
 
-if failures:
-    print("FAILED: %s" % ", ".join(failures))
-    sys.exit(1)
-print("all ok")
+check.finish()

@@ -5,45 +5,27 @@
 // (the next getMore is 43 CursorNotFound). The pymongo twin is
 // test_docstore_session_owner.py.
 'use strict';
-const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
 const assert = require('assert/strict');
 const { MongoClient, MongoServerError } = require('mongodb');
 
-const BIN = process.env.TETHER_BIN;
-const TMP = process.env.TETHER_TEST_TMP || '/tmp';
-
-function startServer(args) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['db', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error('no listening line:\n' + log)); }, 20000);
-    const onData = (chunk) => {
-      log += chunk.toString();
-      const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); proc.stdout.off('data', onData); proc.stderr.off('data', onData); resolve({ proc, port: Number(m[1]) }); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${log}`)); });
-  });
-}
+const L = require('./docstore_lib');
 
 async function main() {
   const users = [
     { user: 'alice', db: 'app', password: 'pw-alice', roles: ['readWrite'] },
     { user: 'bob', db: 'app', password: 'pw-bob', roles: ['readWrite'] },
   ];
-  const usersPath = path.join(TMP, 'session-users.json');
+  const usersPath = path.join(L.TMP, 'session-users.json');
   fs.writeFileSync(usersPath, JSON.stringify(users));
-  const srv = await startServer(['--auth', 'scram', '--users', usersPath]);
-  srv.proc.removeAllListeners('exit');
+  const srv = await L.startServer(['--auth', 'scram', '--users', usersPath]);
   const url = (u) => u ? `mongodb://${u}:pw-${u}@127.0.0.1:${srv.port}/?authSource=app&directConnection=true`
     : `mongodb://127.0.0.1:${srv.port}/?directConnection=true`;
   const a = new MongoClient(url('alice'));
   const b = new MongoClient(url('bob'));
   const anon = new MongoClient(url(null));
+  let exit;
   try {
     await Promise.all([a.connect(), b.connect(), anon.connect()]);
     const things = a.db('app').collection('things');
@@ -69,10 +51,9 @@ async function main() {
     await assert.rejects(cur2.toArray(), (e) => e instanceof MongoServerError && e.code === 43);
   } finally {
     await Promise.all([a.close(), b.close(), anon.close()]);
-    srv.proc.kill('SIGTERM');
-    await new Promise((r) => srv.proc.once('exit', r));
+    exit = await L.stopServer(srv);
   }
-  assert.equal(srv.proc.exitCode, 0, 'clean stop');
+  assert.equal(exit.code, 0, 'clean stop');
   console.log('ok');
 }
 

@@ -6,70 +6,14 @@
 // session with a short cookie lifetime is deleted by the docstore's TTL
 // monitor (the raw collection is checked, not only the store's filtered get).
 'use strict';
-const { spawn } = require('child_process');
 const http = require('http');
 const assert = require('assert/strict');
 const session = require('express-session');
 const MongoStore = require('connect-mongo').default || require('connect-mongo');
 const { MongoClient } = require('mongodb');
 
-const BIN = process.env.TETHER_BIN;
+const L = require('./docstore_lib');
 const DEADLINE_MS = 300000;
-
-function startServer() {
-    return new Promise((resolve, reject) => {
-        const proc = spawn(BIN, ['db', '--port', '0', '--ttl-monitor-seconds', '1'],
-            { stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        let done = false;
-        const timer = setTimeout(() => {
-            if (!done) { done = true; proc.kill('SIGKILL'); reject(new Error('no listening line:\n' + log)); }
-        }, 20000);
-        const onData = (chunk) => {
-            log += chunk.toString();
-            const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(log);
-            if (m && !done) { done = true; clearTimeout(timer); resolve({ proc, port: Number(m[1]), log: () => log }); }
-        };
-        proc.stdout.on('data', onData);
-        proc.stderr.on('data', onData);
-        proc.on('exit', (code, sig) => {
-            if (!done) { done = true; clearTimeout(timer); reject(new Error(`server exited (${code} ${sig}):\n${log}`)); }
-        });
-    });
-}
-
-function stopServer(srv) {
-    return new Promise((resolve) => {
-        if (srv.proc.exitCode !== null || srv.proc.signalCode !== null) {
-            resolve({ early: true });
-            return;
-        }
-        const t = setTimeout(() => srv.proc.kill('SIGKILL'), 10000);
-        srv.proc.on('exit', () => { clearTimeout(t); resolve({ early: false }); });
-        srv.proc.kill('SIGTERM');
-    });
-}
-
-const results = [];
-async function check(name, fn) {
-    try {
-        await fn();
-        results.push([name, null]);
-        console.log(`ok   ${name}`);
-    } catch (e) {
-        results.push([name, e]);
-        console.log(`FAIL ${name}: ${e && e.stack ? e.stack.split('\n').slice(0, 20).join('\n     ') : e}`);
-    }
-}
-
-async function waitFor(cond, what, ms = 60000) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-        if (await cond()) return;
-        await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('timed out waiting for ' + what);
-}
 
 // A tiny app: express-session as plain connect middleware.
 function startApp(store) {
@@ -107,14 +51,14 @@ async function get(app, path, cookie) {
 }
 
 async function main() {
-    const srv = await startServer();
+    const srv = await L.startServer(['--ttl-monitor-seconds', '1']);
     const uri = `mongodb://127.0.0.1:${srv.port}/app?directConnection=true`;
     const store = MongoStore.create({ mongoUrl: uri });
     const client = await MongoClient.connect(uri);
     const sessions = client.db('app').collection('sessions');
     const app = await startApp(store);
 
-    await check('the default store builds its TTL index', async () => {
+    await L.check('the default store builds its TTL index', async () => {
         await store.collectionP;
         const ix = await sessions.indexes();
         const ttl = ix.find((i) => i.key && i.key.expires === 1);
@@ -123,7 +67,7 @@ async function main() {
     });
 
     let alice;
-    await check('set and get through express-session', async () => {
+    await L.check('set and get through express-session', async () => {
         const r = await get(app, '/login?user=alice');
         assert.ok(r.cookie && r.cookie.startsWith('connect.sid='), 'no session cookie');
         alice = r;
@@ -137,7 +81,7 @@ async function main() {
         assert.equal(JSON.parse(doc.session).user, 'alice');
     });
 
-    await check('touch moves the expiry', async () => {
+    await L.check('touch moves the expiry', async () => {
         const sid = alice.body.id;
         const before = (await sessions.findOne({ _id: sid })).expires;
         const sess = await new Promise((res, rej) => store.get(sid, (e, s) => (e ? rej(e) : res(s))));
@@ -147,7 +91,7 @@ async function main() {
         assert.ok(after > before, `${after} <= ${before}`);
     });
 
-    await check('destroy removes the session', async () => {
+    await L.check('destroy removes the session', async () => {
         const r = await get(app, '/logout', alice.cookie);
         assert.equal(r.body.destroyed, true);
         assert.equal(await sessions.findOne({ _id: alice.body.id }), null);
@@ -155,12 +99,12 @@ async function main() {
         assert.equal(me.body.user, null);
     });
 
-    await check('a session past its short lifetime is deleted by the TTL monitor', async () => {
+    await L.check('a session past its short lifetime is deleted by the TTL monitor', async () => {
         const keep = await get(app, '/login?user=bob');
         const gone = await get(app, '/login?user=carol&short=1');
         assert.ok(await sessions.findOne({ _id: gone.body.id }), 'short session not stored');
         const st0 = (await client.db('admin').command({ serverStatus: 1 })).metrics.ttl;
-        await waitFor(async () => (await sessions.findOne({ _id: gone.body.id })) === null,
+        await L.waitUntil(async () => (await sessions.findOne({ _id: gone.body.id })) === null,
             'the expired session document to be deleted');
         assert.ok(await sessions.findOne({ _id: keep.body.id }), 'the live session was deleted');
         const st1 = (await client.db('admin').command({ serverStatus: 1 })).metrics.ttl;
@@ -172,21 +116,7 @@ async function main() {
     app.close();
     await store.close();
     await client.close();
-    const exit = await stopServer(srv);
-    await check('server ran to the end, no sanitizer report', async () => {
-        assert.equal(exit.early, false);
-        assert.equal(/(AddressSanitizer|LeakSanitizer|runtime error:)/.exec(srv.log()), null, srv.log().slice(-3000));
-    });
+    await L.stopAndCheck(srv);
 }
 
-const deadline = setTimeout(() => { console.log('FAIL: did not finish in time'); process.exit(1); }, DEADLINE_MS);
-main().then(() => {
-    clearTimeout(deadline);
-    const failed = results.filter((r) => r[1]);
-    console.log(`${results.length - failed.length}/${results.length} checks passed`);
-    process.exit(failed.length ? 1 : 0);
-}, (e) => {
-    clearTimeout(deadline);
-    console.log('FAIL: ' + (e && e.stack || e));
-    process.exit(1);
-});
+L.run(main, DEADLINE_MS);

@@ -5,11 +5,9 @@ error codes and messages as MongoDB sends them, and the aggregation stages
 and expressions the docstore supports. Every check runs; any failure fails."""
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from docstore_wire_lib import Server  # noqa: E402
+from docstore_wire_lib import Checks, Server, eq  # noqa: E402
 
 from bson.codec_options import CodecOptions  # noqa: E402
 from bson.int64 import Int64  # noqa: E402
@@ -17,29 +15,7 @@ from bson.son import SON  # noqa: E402
 from pymongo import MongoClient  # noqa: E402
 from pymongo.errors import OperationFailure, WriteError  # noqa: E402
 
-DEADLINE = time.monotonic() + 180
-failures = []
-
-
-def check(name):
-    def wrap(fn):
-        if time.monotonic() > DEADLINE:
-            failures.append(name)
-            print("FAIL %s: deadline passed" % name, flush=True)
-            return fn
-        try:
-            fn()
-            print("ok   %s" % name, flush=True)
-        except Exception:
-            failures.append(name)
-            print("FAIL %s:\n%s" % (name, traceback.format_exc()), flush=True)
-        return fn
-    return wrap
-
-
-def eq(got, want):
-    if got != want:
-        raise AssertionError("got %r\nwant %r" % (got, want))
+check = Checks(180)
 
 
 def expect_code(code, fn, *args, **kw):
@@ -272,15 +248,5 @@ def _():
     expect_code(28818, lambda: list(s.aggregate([{"$unwind": "tags"}])))
 
 
-@check("server still serving")
-def _():
-    eq(client.admin.command("ping")["ok"], 1.0)
-    assert server.alive(), "server died:\n" + server.logtext()
-
-
-client.close()
-server.stop()
-if failures:
-    print("%d check(s) failed: %s" % (len(failures), ", ".join(failures)))
-    sys.exit(1)
-print("all checks passed")
+check.serving(server, client, sanitizer=False)
+check.stop_and_finish(server, client)

@@ -3,13 +3,9 @@
 // second-hello rule, serverStatus, currentOp with client metadata, and
 // CommandNotFound. Types are checked on the raw reply, not the JS numbers.
 'use strict';
-const { spawn } = require('child_process');
-const fs = require('fs');
-const path = require('path');
 const { MongoClient } = require('mongodb');
 
-const bin = process.env.TETHER_BIN || 'build/tether';
-const tmp = process.env.TETHER_TEST_TMP || '/tmp';
+const L = require('./docstore_lib');
 
 function fail(msg) {
   console.error('FAIL: ' + msg);
@@ -17,24 +13,6 @@ function fail(msg) {
 }
 function check(cond, msg) {
   if (!cond) fail(msg);
-}
-
-function startServer() {
-  const logPath = path.join(tmp, `docstore-handshake-${process.pid}.log`);
-  const out = fs.openSync(logPath, 'w');
-  const proc = spawn(bin, ['db', '--port', '0'], { stdio: ['ignore', out, out] });
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 15000;
-    const poll = () => {
-      const text = fs.readFileSync(logPath, 'utf8');
-      const m = /docstore listening on 127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) return resolve({ proc, port: Number(m[1]), logPath });
-      if (proc.exitCode !== null || Date.now() > deadline)
-        return reject(new Error('docstore did not start: ' + text));
-      setTimeout(poll, 20);
-    };
-    poll();
-  });
 }
 
 async function rawCommand(db, cmd) {
@@ -50,7 +28,7 @@ function typeName(v) {
 }
 
 async function main() {
-  const server = await startServer();
+  const server = await L.startServer();
   const timer = setTimeout(() => fail('test timed out'), 60000);
   let client;
   try {
@@ -126,7 +104,7 @@ async function main() {
   }
   const code = await new Promise((resolve) => server.proc.on('exit', (c) => resolve(c)));
   check(code === 0, 'clean exit on SIGTERM, got ' + code);
-  const log = fs.readFileSync(server.logPath, 'utf8');
+  const log = server.log();
   check(/client nodejs/.test(log), 'client metadata logged');
   console.log('ok');
 }
