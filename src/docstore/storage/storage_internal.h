@@ -1,7 +1,9 @@
 /*
  * What the storage files (storage.c: databases, catalog, transactions;
  * storage_docs.c: document writes and index maintenance; storage_index.c:
- * index DDL and the scan planner) share. Not for use outside storage*.c.
+ * index DDL and scans; storage_plan.c: the scan planner; storage_stream.c:
+ * streamed scans; storage_explain.c: explain) share. Not for use outside
+ * storage*.c.
  *
  * One SQLite connection per MongoDB database. Its schema:
  *   _catalog(name, id, uuid, options)   one row per collection
@@ -162,5 +164,82 @@ int st_index_covers(st_index_t *ix, const bson_t *doc, bool *in /* OUT */, docst
 bool st_index_usable(const st_index_t *ix, const bson_t *query);
 /* A fresh catalog id for a table. */
 int st_next_id(st_db_t *d, int64_t *out, docstore_error_t *err);
+
+/* ---- the scan planner (storage_plan.c) ---- */
+
+/* A byte range of encoded keys (of an index, or of _id). */
+typedef struct st_range {
+    buf_t lo; /* inclusive; empty: from the start */
+    buf_t hi; /* exclusive; empty: to the end */
+} st_range_t;
+
+/* An access path: ranges over one target, or the union of $or branches. */
+typedef struct st_plan {
+    st_range_t *r;
+    size_t n;
+    int score;                /* lower is better: rank * 1000 + target; 100000: none */
+    struct st_plan *branches; /* a $or: one plan per branch, their union */
+    size_t nbranches;
+    bson_value_t cond; /* the condition the ranges come from (explain; into the filter) */
+} st_plan_t;
+
+#define ST_PLAN_NONE (100 * 1000)
+
+void st_plan_free(st_plan_t *p);
+/* Appends an empty range (every key) to p; NULL when out of memory. */
+st_range_t *st_plan_add(st_plan_t *p);
+/* Whether v may be an equality point / a range bound of a plan. */
+bool st_point_ok(const bson_value_t *v);
+bool st_bound_ok(const bson_value_t *v);
+/* memcmp order of two byte strings, the shorter first on a tie. */
+int st_cmp_bytes(const buf_t *a, const buf_t *b);
+/* Keeps in *best the best access path of filter's conditions (those of a
+ * top-level $and, and the branches of a $or) under query collation qc (NULL:
+ * simple). conj is the conjunction filter belongs to; start with
+ * {.score = ST_PLAN_NONE}, filter, filter and depth 0. */
+void st_plan_conditions(const bson_t *filter, const bson_t *conj, st_coll_t *c, const bson_t *qc,
+                        st_plan_t *best, int depth);
+/* Sorts ranges and merges overlapping ones, so no key is read twice. */
+void st_plan_normalize(st_plan_t *p);
+/* The index (nindexes: _id; more: none) an ordered scan walks for a sort on
+ * fields/dirs, given the filter's access path best (normalized); *off: the
+ * leading index fields the filter fixes, *reverse: walk the keys backwards. */
+size_t st_plan_ordered_target(const st_coll_t *c, const bson_t *filter, const bson_t *qc,
+                              const st_plan_t *best, const char *const *fields, const int *dirs,
+                              size_t n, size_t *off /* OUT */, bool *reverse /* OUT */);
+
+/* ---- scans (storage_index.c), shared with streamed scans ---- */
+
+/* A growing list of rids. */
+typedef struct st_ridvec {
+    int64_t *v;
+    size_t n, cap;
+} st_ridvec_t;
+
+/* Binds r's bounds to ?1 and ?2 (only when r has an upper bound). */
+void st_bind_range(sqlite3_stmt *s, const st_range_t *r);
+/* qsort order of int64_t rids. */
+int st_rid_cmp(const void *a, const void *b);
+
+/* An ordered walk: documents in an index's (or _id's) key order. */
+typedef struct st_walk {
+    docstore_storage_t *st;
+    st_db_t *d;
+    st_coll_t *c;
+    const st_index_t *ix;      /* NULL: _id */
+    const char *const *fields; /* the sort's paths: ix's, from the first or second on */
+    const bool *desc;          /* ix's directions for them */
+    size_t nsort;
+    bool reverse;   /* walk the keys backwards */
+    bool ambiguous; /* met a value its key cannot order exactly: stopped */
+    buf_t prev;     /* the previous document's sort key bytes */
+    bool have_prev;
+    docstore_ordered_doc_cb cb;
+    void *ctx;
+} st_walk_t;
+
+/* The bytes of doc's sort key (the pattern's first nsort fields). Sets
+ * w->ambiguous when a value's key cannot order it exactly. */
+int st_walk_key(st_walk_t *w, const bson_t *doc, buf_t *out, docstore_error_t *err);
 
 #endif
