@@ -97,18 +97,6 @@ int docstore_storage_scan(docstore_storage_t *st, const char *db, const char *co
                           const bson_t *filter, docstore_doc_cb cb, void *ctx,
                           docstore_error_t *err);
 
-/* A streamed read (cursors that read on getMore): for a filter no index
- * serves, calls cb for each document of db.coll in insertion order whose
- * row is after after_rid (0: from the start), with its rid, until cb
- * returns false; the caller resumes after the last rid it consumed. When an
- * index would serve filter, nothing is read and *served is false (the
- * caller then uses docstore_storage_scan, whose order differs). A missing
- * collection has no documents. */
-typedef bool (*docstore_rid_doc_cb)(void *ctx, const bson_t *doc, int64_t rid);
-int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const char *coll,
-                                const bson_t *filter, int64_t after_rid, docstore_rid_doc_cb cb,
-                                void *ctx, bool *served /* OUT */, docstore_error_t *err);
-
 /* A streamed read's position (cursors that read on getMore; see
  * docstore_storage_scan_stream). Owned by the cursor. docstore_stream_new
  * borrows the filter the read re-plans with on each call (NULL: every

@@ -451,46 +451,6 @@ int docstore_storage_scan_coll(docstore_storage_t *st, const char *db, const cha
     return 0;
 }
 
-int docstore_storage_scan_after(docstore_storage_t *st, const char *db, const char *coll,
-                                const bson_t *filter, int64_t after_rid, docstore_rid_doc_cb cb,
-                                void *ctx, bool *served, docstore_error_t *err)
-{
-    *served = true;
-    st_db_t *d;
-    if (st_db_get(st, db, false, &d, err))
-        return -1;
-    st_coll_t *c = d ? st_coll_find(d, coll) : NULL;
-    if (c == NULL)
-        return 0;
-    st_plan_t best = {.score = ST_PLAN_NONE};
-    if (filter)
-        st_plan_conditions(filter, filter, c, NULL, &best, 0);
-    if (best.score < ST_PLAN_NONE) {
-        st_plan_free(&best);
-        *served = false;
-        return 0;
-    }
-    char sql[80];
-    snprintf(sql, sizeof sql, "SELECT rid, doc FROM c%lld WHERE rid > ?1 ORDER BY rid",
-             (long long)c->id);
-    sqlite3_stmt *s;
-    if (st_stmt(d, sql, &s, err))
-        return -1;
-    sqlite3_bind_int64(s, 1, after_rid);
-    int r = SQLITE_DONE;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        bson_t doc;
-        if (!bson_init_static(&doc, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)))
-            continue;
-        st->docs_examined++;
-        if (!cb(ctx, &doc, sqlite3_column_int64(s, 0)))
-            break;
-    }
-    st_stmt_done(d, s);
-    if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return st_sql_error(d, "scan", err);
-    return 0;
-}
 /* ---- ordered scans: a sort served by an index ---- */
 
 /* Whether v's key may equal the key of a value that compares differently:
