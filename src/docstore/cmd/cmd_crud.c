@@ -55,16 +55,16 @@ static bool match_cb(void *ctx, const bson_t *doc)
     return c->stop_after == 0 || c->out->n < c->stop_after;
 }
 
-/* Appends to out the documents of db.coll matching filter (m compiled from
- * it), at most stop_after of them (0: all). 0 or -1. */
-static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
-                         const bson_t *filter, const docstore_matcher_t *m, size_t stop_after,
-                         docstore_doclist_t *out, docstore_error_t *err)
+/* Runs c (its matcher c->m compiled from filter) over db.coll: through the
+ * indexes of the filter's collation, cut short by the time budget, failed
+ * when a regex hit a PCRE2 limit (no answer, not "no match"). 0 or -1. */
+static int scan_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
+                         const bson_t *filter, match_ctx_t *c, docstore_error_t *err)
 {
-    match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
-    bson_t qcs; /* the planner uses indexes of the filter's collation */
+    const docstore_matcher_t *m = c->m;
+    bson_t qcs;
     const bson_t *qc = docstore_cmd_collation_spec(m ? docstore_matcher_collation(m) : NULL, &qcs);
-    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, match_cb, &c, err);
+    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, match_cb, c, err);
     if (qc != NULL)
         bson_destroy(&qcs);
     if (rc != 0)
@@ -72,7 +72,19 @@ static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
     if (docstore_deadline_expired())
         return docstore_deadline_error(err); /* cut short: never a partial answer */
     if (m != NULL && docstore_matcher_status(m, err) != 0)
-        return -1; /* a regex hit a PCRE2 limit: no answer, not "no match" */
+        return -1;
+    return 0;
+}
+
+/* Appends to out the documents of db.coll matching filter (m compiled from
+ * it), at most stop_after of them (0: all). 0 or -1. */
+static int find_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
+                         const bson_t *filter, const docstore_matcher_t *m, size_t stop_after,
+                         docstore_doclist_t *out, docstore_error_t *err)
+{
+    match_ctx_t c = {.m = m, .out = out, .stop_after = stop_after};
+    if (scan_matching(ctx, db, coll, filter, &c, err) != 0)
+        return -1;
     if (c.oom) {
         docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "out of memory reading %s", coll);
         return -1;
@@ -87,16 +99,7 @@ static int count_matching(docstore_ctx_t *ctx, const char *db, const char *coll,
                           size_t *n /* OUT */, docstore_error_t *err)
 {
     match_ctx_t c = {.m = m, .stop_after = stop_after};
-    bson_t qcs;
-    const bson_t *qc = docstore_cmd_collation_spec(m ? docstore_matcher_collation(m) : NULL, &qcs);
-    int rc = docstore_storage_scan_coll(ctx->storage, db, coll, filter, qc, match_cb, &c, err);
-    if (qc != NULL)
-        bson_destroy(&qcs);
-    if (rc != 0)
-        return -1;
-    if (docstore_deadline_expired())
-        return docstore_deadline_error(err);
-    if (m != NULL && docstore_matcher_status(m, err) != 0)
+    if (scan_matching(ctx, db, coll, filter, &c, err) != 0)
         return -1;
     *n = c.n;
     return 0;
