@@ -293,6 +293,27 @@ static int scan_id_ranges(docstore_storage_t *st, st_db_t *d, st_coll_t *c, cons
     return 0;
 }
 
+int st_ridvec_read(st_db_t *d, sqlite3_stmt *s, st_ridvec_t *out, docstore_error_t *err)
+{
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? out->cap * 2 : 64;
+            int64_t *q = realloc(out->v, cap * sizeof *q);
+            if (q == NULL) {
+                st_stmt_done(d, s);
+                docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
+                return -1;
+            }
+            out->v = q;
+            out->cap = cap;
+        }
+        out->v[out->n++] = sqlite3_column_int64(s, 0);
+    }
+    st_stmt_done(d, s);
+    return r == SQLITE_DONE ? 0 : st_sql_error(d, "index scan", err);
+}
+
 int st_rid_cmp(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -318,24 +339,8 @@ static int collect_rids(st_db_t *d, st_coll_t *c, size_t target, const st_plan_t
         if (st_stmt(d, p->r[i].hi.len ? bounded : open, &s, err))
             return -1;
         st_bind_range(s, &p->r[i]);
-        int r;
-        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 64;
-                int64_t *q = realloc(out->v, cap * sizeof *q);
-                if (q == NULL) {
-                    st_stmt_done(d, s);
-                    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
-                    return -1;
-                }
-                out->v = q;
-                out->cap = cap;
-            }
-            out->v[out->n++] = sqlite3_column_int64(s, 0);
-        }
-        st_stmt_done(d, s);
-        if (r != SQLITE_DONE)
-            return st_sql_error(d, "index scan", err);
+        if (st_ridvec_read(d, s, out, err) != 0)
+            return -1;
     }
     return 0;
 }

@@ -218,6 +218,9 @@ typedef struct st_ridvec {
 
 /* Binds r's bounds to ?1 and ?2 (only when r has an upper bound). */
 void st_bind_range(sqlite3_stmt *s, const st_range_t *r);
+/* Appends the rid (column 0) of every row of s to out, then finishes s.
+ * 0, or -1 (out of memory, SQLite error). */
+int st_ridvec_read(st_db_t *d, sqlite3_stmt *s, st_ridvec_t *out, docstore_error_t *err);
 /* qsort order of int64_t rids. */
 int st_rid_cmp(const void *a, const void *b);
 

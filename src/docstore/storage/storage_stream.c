@@ -130,24 +130,8 @@ static int window_collect(st_db_t *d, st_coll_t *c, const st_plan_t *p, int64_t 
             return -1;
         st_bind_range(s, &p->r[i]);
         sqlite3_bind_int64(s, 3, after);
-        int r;
-        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            if (out->n == out->cap) {
-                size_t cap = out->cap ? out->cap * 2 : 64;
-                int64_t *q = realloc(out->v, cap * sizeof *q);
-                if (q == NULL) {
-                    st_stmt_done(d, s);
-                    docstore_error_set(err, DOCSTORE_INTERNAL_ERROR, "storage: out of memory");
-                    return -1;
-                }
-                out->v = q;
-                out->cap = cap;
-            }
-            out->v[out->n++] = sqlite3_column_int64(s, 0);
-        }
-        st_stmt_done(d, s);
-        if (r != SQLITE_DONE)
-            return st_sql_error(d, "index scan", err);
+        if (st_ridvec_read(d, s, out, err) != 0)
+            return -1;
         if (out->n > 2 * DOCSTORE_STREAM_WINDOW)
             window_trim(out); /* bounded however many ranges */
     }
