@@ -400,11 +400,20 @@ static void append_server_info(const bson_t *inner, const char *db, bson_t *repl
     bson_append_document_end(reply, &si);
 }
 
-/* Reads a document-valued field (absent: *has false). */
-static int opt_doc(const bson_t *cmd, const char *name, const char *field, bson_t *out, bool *has,
-                   docstore_error_t *err)
+/* The explain of a read of db.coll (find, count, distinct): the planner's
+ * part, the execution statistics unless verb is queryPlanner, the command
+ * and the server. */
+static void append_read_explain(const char *db, const char *coll, const bson_t *filter,
+                                const bson_t *plan, const exec_stats_t *st, verbosity_t verb,
+                                const bson_t *inner, bson_t *reply)
 {
-    return docstore_cmd_doc(cmd, name, field, out, has, err);
+    char ns[NS_MAX];
+    docstore_cmd_ns(ns, sizeof ns, db, coll);
+    BSON_APPEND_UTF8(reply, "explainVersion", "1");
+    append_planner(ns, filter, plan, reply);
+    if (verb != VERB_PLANNER)
+        append_exec(plan, st, verb, reply);
+    append_server_info(inner, db, reply);
 }
 
 /* ---- find, count, distinct ---- */
@@ -417,9 +426,9 @@ static int explain_find(docstore_ctx_t *ctx, const char *db, const bson_t *inner
     bool has_filter, has_sort, has_proj;
     int64_t skip, limit;
     if (docstore_cmd_coll(inner, &coll, err) ||
-        opt_doc(inner, "find", "filter", &filter, &has_filter, err) ||
-        opt_doc(inner, "find", "sort", &sort, &has_sort, err) ||
-        opt_doc(inner, "find", "projection", &proj, &has_proj, err) ||
+        docstore_cmd_doc(inner, "find", "filter", &filter, &has_filter, err) ||
+        docstore_cmd_doc(inner, "find", "sort", &sort, &has_sort, err) ||
+        docstore_cmd_doc(inner, "find", "projection", &proj, &has_proj, err) ||
         docstore_cmd_int64(inner, "find", "skip", 0, &skip, err) ||
         docstore_cmd_int64(inner, "find", "limit", 0, &limit, err))
         return -1;
@@ -437,15 +446,8 @@ static int explain_find(docstore_ctx_t *ctx, const char *db, const bson_t *inner
         rc = run_read(ctx, db, "find", &cmd, coll, &st, err);
         bson_destroy(&cmd);
     }
-    if (rc == 0) {
-        char ns[NS_MAX];
-        docstore_cmd_ns(ns, sizeof ns, db, coll);
-        BSON_APPEND_UTF8(reply, "explainVersion", "1");
-        append_planner(ns, has_filter ? &filter : NULL, &plan, reply);
-        if (verb != VERB_PLANNER)
-            append_exec(&plan, &st, verb, reply);
-        append_server_info(inner, db, reply);
-    }
+    if (rc == 0)
+        append_read_explain(db, coll, has_filter ? &filter : NULL, &plan, &st, verb, inner, reply);
     bson_destroy(&plan);
     return rc;
 }
@@ -459,7 +461,7 @@ static int explain_count_distinct(docstore_ctx_t *ctx, const char *db, const cha
     bool has_filter;
     bool count = strcmp(name, "count") == 0;
     if (docstore_cmd_coll(inner, &coll, err) ||
-        opt_doc(inner, name, "query", &filter, &has_filter, err))
+        docstore_cmd_doc(inner, name, "query", &filter, &has_filter, err))
         return -1;
     bson_t plan = BSON_INITIALIZER;
     bool blocking;
@@ -489,15 +491,8 @@ static int explain_count_distinct(docstore_ctx_t *ctx, const char *db, const cha
         if (count)
             st.returned = 0; /* COUNT returns no documents, as MongoDB reports it */
     }
-    if (rc == 0) {
-        char ns[NS_MAX];
-        docstore_cmd_ns(ns, sizeof ns, db, coll);
-        BSON_APPEND_UTF8(reply, "explainVersion", "1");
-        append_planner(ns, has_filter ? &filter : NULL, &plan, reply);
-        if (verb != VERB_PLANNER)
-            append_exec(&plan, &st, verb, reply);
-        append_server_info(inner, db, reply);
-    }
+    if (rc == 0)
+        append_read_explain(db, coll, has_filter ? &filter : NULL, &plan, &st, verb, inner, reply);
     bson_destroy(&plan);
     return rc;
 }
@@ -517,8 +512,8 @@ static int explain_write(docstore_ctx_t *ctx, const char *db, const char *name, 
     bool fam = strcmp(name, "update") != 0 && strcmp(name, "delete") != 0;
     if (fam) {
         bool has;
-        if (opt_doc(inner, name, "query", &filter, &has, err) ||
-            opt_doc(inner, name, "sort", &sort, &has_sort, err))
+        if (docstore_cmd_doc(inner, name, "query", &filter, &has, err) ||
+            docstore_cmd_doc(inner, name, "sort", &sort, &has_sort, err))
             return -1;
         if (!has)
             bson_init(&filter);
@@ -548,7 +543,7 @@ static int explain_write(docstore_ctx_t *ctx, const char *db, const char *name, 
             return -1;
         }
         bool has;
-        if (opt_doc(&stmt, name, "q", &filter, &has, err))
+        if (docstore_cmd_doc(&stmt, name, "q", &filter, &has, err))
             return -1;
         if (!has)
             bson_init(&filter);
