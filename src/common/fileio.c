@@ -84,3 +84,22 @@ int fileio_copy(const char *src, const char *dst, mode_t mode)
         return -1;
     return fileio_finish(fd, fileio_append_file(fd, src));
 }
+
+ssize_t fileio_read_small_at(int dirfd, const char *rel, char *buf, size_t size)
+{
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd == -1)
+        return -1;
+    size_t len = 0;
+    while (len + 1 < size) {
+        ssize_t n = read(fd, buf + len, size - 1 - len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    return (ssize_t)len;
+}

@@ -6,6 +6,7 @@
  */
 #include "platform/cgroup.h"
 
+#include "common/fileio.h"
 #include "common/log.h"
 
 #include <dirent.h>
@@ -83,26 +84,6 @@ static int write_at(int dirfd, const char *rel, const char *value)
     return w == (ssize_t)len ? 0 : -1;
 }
 
-/* Reads rel under dirfd into buf (NUL-terminated). Bytes read, or -1. */
-static ssize_t read_at(int dirfd, const char *rel, char *buf, size_t size)
-{
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return -1;
-    size_t len = 0;
-    while (len + 1 < size) {
-        ssize_t n = read(fd, buf + len, size - 1 - len);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return (ssize_t)len;
-}
-
 static int path_join(char *out, size_t outlen, const char *a, const char *b)
 {
     int n = a[0] != '\0' ? snprintf(out, outlen, "%s/%s", a, b) : snprintf(out, outlen, "%s", b);
@@ -119,7 +100,7 @@ static int signal_procs(int dirfd, const char *group, int sig)
         return 0;
     }
     int n = 0;
-    if (read_at(dirfd, rel, buf, PROCS_READ_MAX) > 0) {
+    if (fileio_read_small_at(dirfd, rel, buf, PROCS_READ_MAX) > 0) {
         char *s = buf, *end;
         for (;;) {
             long pid = strtol(s, &end, 10);
@@ -371,7 +352,7 @@ static int try_v2(platform_cgroups_t *cgs, char *why, size_t whylen)
     if (ol > 0 && own[ol - 1] == '/')
         own[--ol] = '\0';
     if (path_join(rel, sizeof rel, own, "cgroup.controllers") != 0 ||
-        read_at(h->fd, rel, ctl, sizeof ctl) < 0 || strstr(ctl, "memory") == NULL) {
+        fileio_read_small_at(h->fd, rel, ctl, sizeof ctl) < 0 || strstr(ctl, "memory") == NULL) {
         snprintf(why, whylen, "cgroup2 has no memory controller here (it is on cgroup v1)");
         hier_close(h);
         return -1;
@@ -681,7 +662,7 @@ int platform_cgroup_pids(const platform_cgroup_t *cg, int *pids, int max)
     if (buf == NULL)
         return -1;
     int n = -1;
-    if (read_at(cg->parent->h[0].fd, rel, buf, PROCS_READ_MAX) >= 0) {
+    if (fileio_read_small_at(cg->parent->h[0].fd, rel, buf, PROCS_READ_MAX) >= 0) {
         n = 0;
         char *s = buf, *end;
         for (long pid; n < max && (pid = strtol(s, &end, 10), end != s); s = end)
@@ -719,7 +700,7 @@ unsigned platform_cgroup_oom_kills(const platform_cgroup_t *cg)
     const char *file =
         cg->kind == PLATFORM_CONTAIN_CGROUP_V1 ? "memory.oom_control" : "memory.events";
     if (cg_path(cg, 0, file, rel, sizeof rel) != 0 ||
-        read_at(cg->parent->h[0].fd, rel, buf, sizeof buf) <= 0)
+        fileio_read_small_at(cg->parent->h[0].fd, rel, buf, sizeof buf) <= 0)
         return 0;
     const char *k = strstr(buf, "oom_kill ");
     return k ? (unsigned)strtoul(k + 9, NULL, 10) : 0;
@@ -745,7 +726,7 @@ static uint64_t events_oom_now(const platform_cgroup_t *cg)
 {
     char rel[REL_MAX + 160], buf[1024];
     if (cg_path(cg, 0, "memory.events", rel, sizeof rel) != 0 ||
-        read_at(cg->parent->h[0].fd, rel, buf, sizeof buf) <= 0)
+        fileio_read_small_at(cg->parent->h[0].fd, rel, buf, sizeof buf) <= 0)
         return 0;
     return platform_cgroup_events_oom(buf);
 }

@@ -4,6 +4,8 @@
  */
 #include "platform/logs.h"
 
+#include "common/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -156,26 +158,6 @@ size_t platform_report_format(char *out, size_t outlen, const char *request_id, 
     return (size_t)n;
 }
 
-/* Reads a small /proc file into buf (NUL-terminated); its length or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd == -1)
-        return -1;
-    size_t n = 0;
-    while (n + 1 < len) {
-        ssize_t r = read(fd, buf + n, len - 1 - n);
-        if (r == -1 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    return (ssize_t)n;
-}
-
 /* VmHWM in a /proc/PID/status text, in kB (0 if absent). */
 static uint64_t status_hwm_kb(const char *buf)
 {
@@ -188,7 +170,7 @@ uint64_t platform_proc_peak_kb(pid_t pid)
 {
     char path[64], buf[2048];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (read_small(path, buf, sizeof buf) <= 0)
+    if (fileio_read_small_at(AT_FDCWD, path, buf, sizeof buf) <= 0)
         return 0;
     return status_hwm_kb(buf);
 }
@@ -223,7 +205,7 @@ uint64_t platform_tree_peak_kb(pid_t pid)
         total += platform_proc_peak_kb(p);
         char path[64], buf[1024];
         snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)p, (int)p);
-        if (read_small(path, buf, sizeof buf) <= 0)
+        if (fileio_read_small_at(AT_FDCWD, path, buf, sizeof buf) <= 0)
             continue;
         char *s = buf, *end;
         while (n < sizeof todo / sizeof todo[0]) {
