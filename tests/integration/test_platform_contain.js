@@ -141,7 +141,8 @@ test('a child killed by the limit ends the whole instance, as on Lambda', async 
   assert.match(body.errorMessage, /^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: signal: killed$/);
   assert.deepEqual(maxMemoryUsed(tail(r)), { size: 128, used: 128 }, tail(r));
   await L.waitFor('no process of the old group left', () => !L.alive(pid) && !L.alive(sleeper), 15000);
-  assert.match(p.logs(), /\[child-hog \d+\] killed by its memory limit \(MemorySize 128 MB\)/);
+  await L.waitFor('tether up to say why it died', () =>
+    /\[child-hog \d+\] killed by its memory limit \(MemorySize 128 MB\)/.test(p.logs()));
   // the next invocation is a cold start, in a new instance
   const r2 = await L.invoke(p.port, 'child-hog', { sleeper: true }, { 'X-Amz-Log-Type': 'Tail' });
   assert.equal(r2.status, 200, r2.body);
